@@ -1,0 +1,95 @@
+"""The two interfaces every provider implements: a chat model and an embedding model.
+
+A chat provider implements one method, `stream()`; `generate()` is derived from it.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+from ..errors import ModelError
+from .types import ChatResult, Event, GenerationParams, Message, collect
+
+
+@dataclass
+class ModelInfo:
+    name: str
+    provider: str
+    kind: Literal["chat", "embedding"]
+    context_window: int | None = None
+    dimensions: int | None = None
+    description: str = ""
+    aliases: list[str] = field(default_factory=list)
+    defaults: dict[str, Any] = field(default_factory=dict)
+    supports_tools: bool = False
+    supports_json_schema: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in vars(self).items()}
+
+
+class ChatModel(abc.ABC):
+    info: ModelInfo
+
+    @property
+    def name(self) -> str:
+        return self.info.name
+
+    @property
+    def context_window(self) -> int:
+        return self.info.context_window or 4096
+
+    @abc.abstractmethod
+    def stream(self, messages: Sequence[Message], params: GenerationParams) -> Iterator[Event]:
+        """Yield TextDelta/ToolCallDelta events, then one UsageEvent and one Finish.
+
+        Closing the iterator early (a client went away) must free the model at once.
+        """
+
+    def generate(self, messages: Sequence[Message], params: GenerationParams | None = None) -> ChatResult:
+        res = collect(self.name, self.stream(messages, params or GenerationParams()))
+        if res.error:
+            raise ModelError(res.error)
+        return res
+
+    @abc.abstractmethod
+    def count_tokens(self, text: str) -> int:
+        """Tokens of plain text, counted by the model's own tokenizer."""
+
+    def count_message_tokens(self, messages: Sequence[Message]) -> int:
+        """Tokens the prompt for these messages takes, chat template included."""
+        return sum(self.count_tokens(m.content) + 4 for m in messages) + 2
+
+    def close(self) -> None:
+        pass
+
+
+class EmbeddingModel(abc.ABC):
+    info: ModelInfo
+
+    @property
+    def name(self) -> str:
+        return self.info.name
+
+    @property
+    def dimensions(self) -> int:
+        return self.info.dimensions or 0
+
+    @abc.abstractmethod
+    def embed(self, texts: Sequence[str], input_type: Literal["query", "document"] = "query") -> np.ndarray:
+        """L2-normalised float32 vectors, one row per text.
+
+        Asymmetric models (E5) prefix queries and documents differently; symmetric ones ignore
+        `input_type`. Use "query" for similarity between texts of the same kind.
+        """
+
+    @abc.abstractmethod
+    def count_tokens(self, text: str) -> int: ...
+
+    def close(self) -> None:
+        pass

