@@ -1,0 +1,130 @@
+"""A chat turn: load the conversation, fit it to the model's window, stream the answer, save both."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Literal
+
+from ..errors import FmstackError, InvalidInput
+from ..models.registry import ModelRegistry
+from ..models.types import ErrorEvent, Event, Finish, GenerationParams, Message, TextDelta, ToolCallDelta, UsageEvent, collect
+from .conversations import ConversationStore, MessageRecord
+from .memory import fit_to_context, reserve_for
+
+SUMMARY_PROMPT = (
+    "Summarize the conversation below in at most five sentences. Keep names, numbers, decisions and open "
+    "questions. Write only the summary.\n\n{transcript}"
+)
+
+
+@dataclass
+class TurnSaved:
+    """Last event of a chat turn: what was stored."""
+
+    user_message: MessageRecord
+    assistant_message: MessageRecord
+    dropped_messages: int = 0
+    kind: Literal["saved"] = "saved"
+
+
+class ChatService:
+    def __init__(self, store: ConversationStore, registry: ModelRegistry):
+        self.store = store
+        self.registry = registry
+
+    def send(self, conversation_id: str, content: str, *, model: str | None = None,
+             params: GenerationParams | None = None, summarize: bool | None = None) -> Iterator[Event | TurnSaved]:
+        """Stream one turn. The user message and the answer (complete, cut short or failed part way)
+        are stored together when the stream ends, also when the consumer stops reading."""
+        if not content or not content.strip():
+            raise InvalidInput("message content must not be empty", param="content")
+        params = params or GenerationParams()
+        conv = self.store.get(conversation_id)
+        chat_model = self.registry.chat(model or conv.model)
+        history = [m.to_message() for m in conv.messages or [] if m.finish_reason != "error" or m.content]
+        system = [Message("system", conv.system_prompt)] if conv.system_prompt else []
+        new = Message("user", content)
+        reserve = reserve_for(chat_model, params.max_tokens)
+        fitted = fit_to_context(chat_model, system, history, new, reserve=reserve)
+        if fitted.dropped and (summarize if summarize is not None else conv.meta.get("summarize", False)):
+            summary = self._summary(conv, [conv.messages[i] for i in fitted.dropped], chat_model)
+            system = system + [Message("system", f"Summary of the earlier part of this conversation: {summary}")]
+            fitted = fit_to_context(chat_model, system, history, new, reserve=reserve)
+
+        started = time.perf_counter()
+        events: list[Event] = []
+        stream = chat_model.stream(fitted.messages, params)
+        status: str | None = None
+        error: str | None = None
+        try:
+            for ev in stream:
+                events.append(ev)
+                yield ev
+            status = "done"
+        except FmstackError as e:
+            if not any(isinstance(ev, (TextDelta, ToolCallDelta)) for ev in events):
+                raise  # nothing was said yet: the caller gets the error and nothing is stored
+            status, error = "error", e.message
+        except GeneratorExit:
+            status = "cancelled"
+            raise
+        finally:
+            stream.close()
+            if status is not None:
+                saved = self._save(conversation_id, new, chat_model.name, params, events, started, status, error)
+        if status == "error":
+            yield ErrorEvent(error or "the model failed")
+            yield Finish("error")
+        yield TurnSaved(saved[0], saved[1], dropped_messages=len(fitted.dropped))
+
+    def _save(self, conversation_id, new, model_name, params, events, started, status, error):
+        res = collect(model_name, events)
+        finish = {"cancelled": "cancelled", "error": "error"}.get(status, res.finish_reason)
+        if not any(isinstance(e, UsageEvent) for e in events):
+            res.usage.completion_tokens = len([e for e in events if isinstance(e, TextDelta)])
+        user, assistant = self.store.append(conversation_id, [
+            {"role": "user", "content": new.content},
+            {
+                "role": "assistant",
+                "content": res.text,
+                "tool_calls": [c.to_openai() for c in res.tool_calls] or None,
+                "model": model_name,
+                "params": params.set_values() or None,
+                "prompt_tokens": res.usage.prompt_tokens or None,
+                "completion_tokens": res.usage.completion_tokens,
+                "latency_ms": int((time.perf_counter() - started) * 1000),
+                "finish_reason": finish,
+                "error": error,
+            },
+        ])
+        return user, assistant
+
+    def reply(self, conversation_id: str, content: str, **kwargs) -> TurnSaved:
+        """Non-streaming turn: the stored pair."""
+        last = None
+        for ev in self.send(conversation_id, content, **kwargs):
+            last = ev
+        assert isinstance(last, TurnSaved)
+        return last
+
+    def _summary(self, conv, dropped: list[MessageRecord], chat_model) -> str:
+        through = max(m.seq for m in dropped)
+        if conv.summary and conv.summary_through is not None and conv.summary_through >= through:
+            return conv.summary
+        fresh = [m for m in dropped if conv.summary_through is None or m.seq > conv.summary_through]
+        transcript = "\n".join(f"{m.role}: {m.content}" for m in fresh)
+        if conv.summary:
+            transcript = f"(summary so far) {conv.summary}\n{transcript}"
+        # The transcript itself must fit: keep its newest part.
+        limit = chat_model.context_window // 2
+        while chat_model.count_tokens(transcript) > limit and len(transcript) > 200:
+            transcript = transcript[len(transcript) // 4:]
+        result = chat_model.generate(
+            [Message("user", SUMMARY_PROMPT.format(transcript=transcript))],
+            GenerationParams(max_tokens=min(200, chat_model.context_window // 8), temperature=0.2),
+        )
+        summary = result.text.strip()
+        self.store.set_summary(conv.id, summary, through)
+        return summary

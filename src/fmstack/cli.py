@@ -1,0 +1,322 @@
+"""The `fmstack` command line: thin over the SDK; readable output, or --json for scripts."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from .errors import FmstackError, InvalidInput
+from .models.types import Finish, GenerationParams, TextDelta, ToolCallDelta, UsageEvent
+
+app = typer.Typer(help="fmstack: foundation models, chat, and an OpenAI-compatible server, offline.", no_args_is_help=True,
+                  pretty_exceptions_enable=False, add_completion=False)
+models_app = typer.Typer(help="List and describe models.", invoke_without_command=True)
+conv_app = typer.Typer(help="Manage stored conversations.", no_args_is_help=True)
+keys_app = typer.Typer(help="Manage API keys for the server.", no_args_is_help=True)
+app.add_typer(models_app, name="models")
+app.add_typer(conv_app, name="conversations")
+app.add_typer(keys_app, name="keys")
+
+out = Console()
+err = Console(stderr=True)
+
+_fm = None
+
+
+def fm():
+    global _fm
+    if _fm is None:
+        from .sdk import Fmstack
+
+        _fm = Fmstack()
+    return _fm
+
+
+def emit_json(data) -> None:
+    typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+# -- sampling options shared by ask and chat -------------------------------------------------------
+def params_from(temperature, top_p, top_k, max_tokens, stop, seed, repetition_penalty) -> GenerationParams:
+    return GenerationParams(temperature=temperature, top_p=top_p, top_k=top_k, max_tokens=max_tokens,
+                            stop=list(stop) or None, seed=seed, repetition_penalty=repetition_penalty)
+
+
+TEMPERATURE = typer.Option(None, "--temperature", "-t", min=0, max=2, help="Sampling temperature.")
+TOP_P = typer.Option(None, "--top-p", min=0, max=1)
+TOP_K = typer.Option(None, "--top-k", min=0)
+MAX_TOKENS = typer.Option(None, "--max-tokens", "-n", min=1, help="Longest answer, in tokens.")
+STOP = typer.Option([], "--stop", help="Stop sequence (repeatable).")
+SEED = typer.Option(None, "--seed")
+REPEAT = typer.Option(None, "--repetition-penalty", min=0)
+
+
+@app.command()
+def serve(host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
+          port: int = typer.Option(8000, help="Port to listen on."),
+          log_level: str = typer.Option("info", help="uvicorn log level.")):
+    """Run the OpenAI-compatible and platform API server."""
+    import uvicorn
+
+    from .server.app import create_app
+
+    application = create_app(fm())
+    out.print(f"fmstack serving on http://{host}:{port}  (OpenAI base_url: http://{host}:{port}/v1, "
+              f"data: {fm().settings.data_dir})", highlight=False)
+    uvicorn.run(application, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=5)
+
+
+@models_app.callback()
+def models_list(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="Output JSON.")):
+    """List models and aliases."""
+    if ctx.invoked_subcommand:
+        return
+    infos = fm().models.list()
+    if as_json:
+        return emit_json({"models": [i.to_dict() for i in infos], "aliases": fm().models.aliases})
+    table = Table("kind", "provider", "ctx/dims", "aliases", "description")
+    table.add_column("name", no_wrap=True)
+    table.columns.insert(0, table.columns.pop())
+    for i in infos:
+        size = str(i.context_window or "") if i.kind == "chat" else str(i.dimensions or "")
+        table.add_row(i.name, i.kind, i.provider, size, ", ".join(i.aliases), escape(i.description))
+    out.print(table)
+
+
+@models_app.command("describe")
+def models_describe(name: str, as_json: bool = typer.Option(False, "--json")):
+    """Show one model (or alias)."""
+    info = fm().models.info(name).to_dict()
+    if as_json:
+        return emit_json(info)
+    for k, v in info.items():
+        out.print(f"[bold]{k}[/]: {v}", highlight=False)
+
+
+def _stream_to_terminal(events) -> dict:
+    usage, finish, calls = None, None, {}
+    for ev in events:
+        if isinstance(ev, TextDelta):
+            sys.stdout.write(ev.text)
+            sys.stdout.flush()
+        elif isinstance(ev, ToolCallDelta):
+            calls.setdefault(ev.index, {"name": "", "arguments": ""})
+            calls[ev.index]["name"] = ev.name or calls[ev.index]["name"]
+            calls[ev.index]["arguments"] += ev.arguments
+        elif isinstance(ev, UsageEvent):
+            usage = ev.usage
+        elif isinstance(ev, Finish):
+            finish = ev.reason
+    sys.stdout.write("\n")
+    for c in calls.values():
+        err.print(f"[dim]tool call: {c['name']}({c['arguments']})[/]", highlight=False)
+    return {"usage": usage, "finish": finish}
+
+
+@app.command()
+def ask(prompt: Optional[str] = typer.Argument(None, help="The question; '-' or nothing reads standard input."),
+        model: Optional[str] = typer.Option(None, "--model", "-m"),
+        system: Optional[str] = typer.Option(None, "--system", "-s"),
+        as_json: bool = typer.Option(False, "--json", help="Print the whole result as JSON."),
+        temperature: Optional[float] = TEMPERATURE, top_p: Optional[float] = TOP_P, top_k: Optional[int] = TOP_K,
+        max_tokens: Optional[int] = MAX_TOKENS, stop: list[str] = STOP, seed: Optional[int] = SEED,
+        repetition_penalty: Optional[float] = REPEAT):
+    """Ask one question (no conversation is stored). Piped text is appended to the prompt."""
+    piped = None if sys.stdin is None or sys.stdin.isatty() else sys.stdin.read()
+    if prompt in (None, "-"):
+        prompt = piped or ""
+    elif piped and piped.strip():
+        prompt = f"{prompt}\n\n{piped}"
+    if not prompt.strip():
+        raise InvalidInput("nothing to ask: give a prompt or pipe text in")
+    params = params_from(temperature, top_p, top_k, max_tokens, stop, seed, repetition_penalty)
+    if as_json:
+        res = fm().generate(prompt, model=model, system=system, params=params)
+        return emit_json({"model": res.model, "text": res.text, "finish_reason": res.finish_reason,
+                          "usage": {"prompt_tokens": res.usage.prompt_tokens, "completion_tokens": res.usage.completion_tokens},
+                          "tool_calls": [c.to_openai() for c in res.tool_calls]})
+    _stream_to_terminal(fm().stream(prompt, model=model, system=system, params=params))
+
+
+CHAT_HELP = "Commands: /new  start a new conversation · /history  show this conversation · /exit  leave"
+
+
+@app.command()
+def chat(model: Optional[str] = typer.Option(None, "--model", "-m"),
+         conversation: Optional[str] = typer.Option(None, "--conversation", "-c", help="Continue a stored conversation."),
+         system: Optional[str] = typer.Option(None, "--system", "-s", help="System prompt for a new conversation."),
+         temperature: Optional[float] = TEMPERATURE, max_tokens: Optional[int] = MAX_TOKENS,
+         summarize: bool = typer.Option(False, "--summarize", help="Summarize turns that no longer fit the context.")):
+    """Chat interactively; every turn is stored and the whole conversation is remembered."""
+    f = fm()
+    if model:
+        f.models.resolve(model)
+    conv = f.conversations.get(conversation, messages=False) if conversation else \
+        f.conversations.create(model=model, system_prompt=system)
+    params = GenerationParams(temperature=temperature, max_tokens=max_tokens)
+    err.print(f"[dim]conversation {conv.id} · model {model or conv.model or 'default'} · {CHAT_HELP}[/]", highlight=False)
+    while True:
+        try:
+            line = input("you> ")
+        except (EOFError, KeyboardInterrupt):
+            err.print()
+            break
+        text = line.strip()
+        if not text:
+            continue
+        if text in ("/exit", "/quit"):
+            break
+        if text == "/new":
+            conv = f.conversations.create(model=model, system_prompt=system)
+            err.print(f"[dim]new conversation {conv.id}[/]", highlight=False)
+            continue
+        if text == "/history":
+            for m in f.conversations.get(conv.id).messages or []:
+                out.print(f"[bold]{m.role}>[/] {m.content}", highlight=False)
+            continue
+        if text.startswith("/"):
+            err.print(f"[yellow]unknown command {text}. {CHAT_HELP}[/]", highlight=False)
+            continue
+        sys.stdout.write("assistant> ")
+        try:
+            _stream_to_terminal(f.chat.send(conv.id, text, model=model, params=params, summarize=summarize))
+        except KeyboardInterrupt:
+            err.print("\n[dim](stopped; the partial answer is kept)[/]")
+        except FmstackError as e:
+            err.print(f"[red]error:[/] {e.message}", highlight=False)
+    err.print(f"[dim]conversation saved: {conv.id}[/]", highlight=False)
+
+
+# -- conversations ---------------------------------------------------------------------------------
+@conv_app.command("list")
+def conv_list(query: Optional[str] = typer.Option(None, "--search", "-q"), limit: int = 50,
+              as_json: bool = typer.Option(False, "--json")):
+    """List conversations, newest first."""
+    items = fm().conversations.list(query=query, limit=limit)
+    if as_json:
+        return emit_json([c.model_dump(mode="json", exclude={"messages"}) for c in items])
+    table = Table("id", "title", "messages", "updated")
+    for c in items:
+        table.add_row(c.id, c.title, str(c.message_count), c.updated_at.strftime("%Y-%m-%d %H:%M"))
+    out.print(table)
+
+
+@conv_app.command("show")
+def conv_show(conversation_id: str, as_json: bool = typer.Option(False, "--json")):
+    """Show a conversation with its messages."""
+    if as_json:
+        return emit_json(fm().conversations.get(conversation_id).model_dump(mode="json"))
+    typer.echo(fm().conversations.export(conversation_id, "markdown"))
+
+
+@conv_app.command("create")
+def conv_create(title: Optional[str] = None, model: Optional[str] = None, system: Optional[str] = None,
+                as_json: bool = typer.Option(False, "--json")):
+    """Create an empty conversation."""
+    c = fm().conversations.create(title=title, model=model, system_prompt=system)
+    emit_json(c.model_dump(mode="json")) if as_json else typer.echo(c.id)
+
+
+@conv_app.command("rename")
+def conv_rename(conversation_id: str, title: str):
+    """Rename a conversation."""
+    fm().conversations.rename(conversation_id, title)
+    err.print(f"renamed {conversation_id}")
+
+
+@conv_app.command("delete")
+def conv_delete(conversation_id: str):
+    """Delete a conversation and its messages."""
+    fm().conversations.delete(conversation_id)
+    err.print(f"deleted {conversation_id}")
+
+
+@conv_app.command("export")
+def conv_export(conversation_id: str, format: str = typer.Option("markdown", "--format", "-f", help="json or markdown"),
+                output: Optional[str] = typer.Option(None, "--output", "-o", help="File to write (default: stdout).")):
+    """Export a conversation as JSON or Markdown."""
+    text = fm().conversations.export(conversation_id, format)
+    if output:
+        with open(output, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        err.print(f"wrote {output}")
+    else:
+        typer.echo(text)
+
+
+@conv_app.command("feedback")
+def conv_feedback(message_id: int, rating: str = typer.Argument(..., help="up or down"),
+                  comment: Optional[str] = typer.Option(None, "--comment")):
+    """Rate an assistant message 👍 (up) or 👎 (down)."""
+    fm().conversations.feedback(message_id, rating, comment)
+    err.print(f"feedback stored on message {message_id}")
+
+
+# -- keys ------------------------------------------------------------------------------------------
+@keys_app.command("create")
+def keys_create(name: str, as_json: bool = typer.Option(False, "--json")):
+    """Create an API key; it is shown once."""
+    record, key = fm().keys.create(name)
+    if as_json:
+        return emit_json({**record.model_dump(mode="json"), "key": key})
+    typer.echo(key)
+    err.print(f"[dim]key {record.id} created; store it now, it is not shown again[/]")
+
+
+@keys_app.command("list")
+def keys_list(as_json: bool = typer.Option(False, "--json")):
+    """List API keys (never the keys themselves)."""
+    keys = fm().keys.list()
+    if as_json:
+        return emit_json([k.model_dump(mode="json") for k in keys])
+    table = Table("id", "name", "prefix", "created", "revoked")
+    for k in keys:
+        table.add_row(k.id, k.name, k.prefix + "…", k.created_at.strftime("%Y-%m-%d"), "yes" if k.revoked_at else "")
+    out.print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: str):
+    """Revoke an API key."""
+    fm().keys.revoke(key_id)
+    err.print(f"revoked {key_id}")
+
+
+@app.command()
+def embed(texts: list[str] = typer.Argument(..., help="Texts to embed."), model: Optional[str] = typer.Option(None, "--model", "-m"),
+          input_type: str = typer.Option("query", help="query or document")):
+    """Print embeddings as JSON."""
+    if input_type not in ("query", "document"):
+        raise InvalidInput("--input-type must be query or document")
+    vecs = fm().embed(texts, model=model, input_type=input_type)
+    emit_json({"model": fm().models.resolve(model, "embedding"), "dimensions": int(vecs.shape[1]),
+               "data": [[round(float(x), 6) for x in v] for v in vecs]})
+
+
+@app.command()
+def tokens(text: str, model: Optional[str] = typer.Option(None, "--model", "-m")):
+    """Count tokens with the model's own tokenizer."""
+    typer.echo(fm().count_tokens(text, model=model))
+
+
+def main() -> None:
+    try:
+        app()
+    except FmstackError as e:
+        err.print(f"[red]error:[/] {e.message}", highlight=False)
+        raise SystemExit(e.exit_code) from None
+    except KeyboardInterrupt:
+        raise SystemExit(130) from None
+    finally:
+        if _fm is not None:
+            _fm.close()
+
+
+if __name__ == "__main__":
+    main()

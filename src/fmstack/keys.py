@@ -1,0 +1,79 @@
+"""API keys: from FMSTACK_API_KEYS and from the keys table (stored as SHA-256 hashes).
+When any key exists, every server route requires one."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import select
+
+from .errors import InvalidInput, NotFound
+from .store import ApiKey, Database
+from .store.tables import utcnow
+
+
+class ApiKeyRecord(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    name: str
+    prefix: str
+    created_at: datetime
+    last_used_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+
+def _hash(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+class KeyStore:
+    def __init__(self, db: Database, env_keys: list[str] | None = None):
+        self.db = db
+        self.env_keys = list(env_keys or [])
+
+    def create(self, name: str) -> tuple[ApiKeyRecord, str]:
+        """A new key; the plain key is returned once and never stored."""
+        if not name or not name.strip():
+            raise InvalidInput("an API key needs a name", param="name")
+        key = "fmk-" + secrets.token_urlsafe(32)
+        with self.db.session() as s:
+            row = ApiKey(name=name.strip(), prefix=key[:10], key_hash=_hash(key))
+            s.add(row)
+            s.flush()
+            return ApiKeyRecord.model_validate(row), key
+
+    def list(self) -> list[ApiKeyRecord]:
+        with self.db.session() as s:
+            return [ApiKeyRecord.model_validate(r) for r in s.scalars(select(ApiKey).order_by(ApiKey.created_at))]
+
+    def revoke(self, key_id: str) -> ApiKeyRecord:
+        with self.db.session() as s:
+            row = s.get(ApiKey, key_id)
+            if row is None:
+                raise NotFound(f"API key {key_id!r} does not exist")
+            row.revoked_at = row.revoked_at or utcnow()
+            s.flush()
+            return ApiKeyRecord.model_validate(row)
+
+    def required(self) -> bool:
+        if self.env_keys:
+            return True
+        with self.db.session() as s:
+            return s.scalar(select(ApiKey.id).where(ApiKey.revoked_at.is_(None)).limit(1)) is not None
+
+    def verify(self, key: str | None) -> bool:
+        if not key:
+            return False
+        if any(hmac.compare_digest(key, k) for k in self.env_keys):
+            return True
+        with self.db.session() as s:
+            row = s.scalar(select(ApiKey).where(ApiKey.key_hash == _hash(key), ApiKey.revoked_at.is_(None)))
+            if row is None:
+                return False
+            row.last_used_at = utcnow()
+            return True

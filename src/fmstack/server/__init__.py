@@ -1,0 +1,1 @@
+"""HTTP interfaces: thin translation from requests to the SDK."""

@@ -1,0 +1,40 @@
+"""The ASGI application: the OpenAI-compatible API, the platform API, one Fmstack behind both."""
+
+from __future__ import annotations
+
+import time
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from .. import __version__
+from ..config import Settings
+from ..sdk import Fmstack
+from . import errors, openai_api, platform_api
+from .middleware import ApiKeyAuth, BodyLimit
+
+
+def create_app(fm: Fmstack | None = None, settings: Settings | None = None) -> FastAPI:
+    fm = fm or Fmstack(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        yield
+        fm.close()
+
+    app = FastAPI(
+        title="fmstack",
+        version=__version__,
+        description="OpenAI-compatible API (/v1) and platform API (/api) over local and remote foundation models.",
+        lifespan=lifespan,
+    )
+    app.state.fm = fm
+    app.state.started = int(time.time())
+    app.state.revision = fm.db.revision()
+    errors.install(app)
+    app.include_router(openai_api.router)
+    app.include_router(platform_api.router)
+    # Outermost first: the size limit applies before authentication reads anything.
+    app.add_middleware(ApiKeyAuth, keys=fm.keys)
+    app.add_middleware(BodyLimit, max_bytes=fm.settings.max_body_bytes)
+    return app

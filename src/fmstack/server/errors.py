@@ -1,0 +1,63 @@
+"""Every error leaves the server in OpenAI's error body with the right HTTP status."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from ..errors import FmstackError
+
+log = logging.getLogger("fmstack.server")
+
+STATUS_TYPES = {
+    400: ("invalid_request_error", None),
+    401: ("authentication_error", "invalid_api_key"),
+    404: ("invalid_request_error", "not_found"),
+    405: ("invalid_request_error", "method_not_allowed"),
+    413: ("invalid_request_error", "payload_too_large"),
+    422: ("invalid_request_error", "invalid_value"),
+    429: ("rate_limit_error", "rate_limit_exceeded"),
+}
+
+
+def error_body(message: str, status: int, *, type: str | None = None, param: str | None = None, code: str | None = None) -> dict:
+    default_type, default_code = STATUS_TYPES.get(status, ("server_error", None))
+    return {"error": {"message": message, "type": type or default_type, "param": param, "code": code or default_code}}
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(FmstackError)
+    async def _fmstack(request: Request, e: FmstackError):
+        if e.status >= 500:
+            log.warning("%s %s -> %s: %s", request.method, request.url.path, e.status, e.message)
+        return JSONResponse(e.to_openai(), status_code=e.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, e: RequestValidationError):
+        errors = e.errors()
+        first = errors[0] if errors else {"msg": "invalid request", "loc": ()}
+        if first.get("type") == "json_invalid":
+            return JSONResponse(
+                error_body(f"the request body is not valid JSON: {first.get('ctx', {}).get('error', first['msg'])}", 400),
+                status_code=400,
+            )
+        loc = [str(x) for x in first.get("loc", ()) if x not in ("body", "query", "path")]
+        param = ".".join(loc) or None
+        message = f"{param}: {first['msg']}" if param else first["msg"]
+        if len(errors) > 1:
+            message += f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
+        return JSONResponse(error_body(message, 422, param=param), status_code=422)
+
+    @app.exception_handler(HTTPException)
+    async def _http(request: Request, e: HTTPException):
+        message = e.detail if isinstance(e.detail, str) else str(e.detail)
+        return JSONResponse(error_body(message, e.status_code), status_code=e.status_code, headers=getattr(e, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, e: Exception):
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return JSONResponse(error_body(f"internal error: {type(e).__name__}: {e}", 500), status_code=500)

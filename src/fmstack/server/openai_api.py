@@ -1,0 +1,144 @@
+"""The OpenAI-compatible API under /v1: models, chat completions (streaming too), embeddings."""
+
+from __future__ import annotations
+
+import base64
+import time
+import uuid
+
+import numpy as np
+from fastapi import APIRouter, Request
+from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from ..errors import FmstackError, InvalidInput
+from ..models.types import ChatResult, Finish, TextDelta, ToolCallDelta, UsageEvent, collect
+from ..sdk import Fmstack
+from .schemas import ChatCompletionRequest, EmbeddingRequest
+from .streaming import SSE_HEADERS, first_then_rest, iterate_in_thread, sse
+
+router = APIRouter(prefix="/v1", tags=["OpenAI-compatible"])
+FINGERPRINT = "fmstack"
+
+
+def fm(request: Request) -> Fmstack:
+    return request.app.state.fm
+
+
+def _model_obj(name: str, created: int) -> dict:
+    return {"id": name, "object": "model", "created": created, "owned_by": "fmstack"}
+
+
+@router.get("/models")
+def list_models(request: Request) -> dict:
+    app = fm(request)
+    created = request.app.state.started
+    return {"object": "list", "data": [_model_obj(n, created) for n in app.models.names()]}
+
+
+@router.get("/models/{model:path}")
+def get_model(model: str, request: Request) -> dict:
+    app = fm(request)
+    app.models.info(model)  # 404 when unknown
+    return _model_obj(model, request.app.state.started)
+
+
+def _usage(res_usage) -> dict:
+    return {"prompt_tokens": res_usage.prompt_tokens, "completion_tokens": res_usage.completion_tokens,
+            "total_tokens": res_usage.total_tokens}
+
+
+def _finish(reason: str) -> str:
+    return reason if reason in ("stop", "length", "tool_calls", "content_filter") else "stop"
+
+
+def completion_body(cid: str, created: int, res: ChatResult) -> dict:
+    message = {"role": "assistant", "content": res.text if (res.text or not res.tool_calls) else None, "refusal": None}
+    if res.tool_calls:
+        message["tool_calls"] = [c.to_openai() for c in res.tool_calls]
+    return {
+        "id": cid, "object": "chat.completion", "created": created, "model": res.model,
+        "system_fingerprint": FINGERPRINT,
+        "choices": [{"index": 0, "message": message, "finish_reason": _finish(res.finish_reason), "logprobs": None}],
+        "usage": _usage(res.usage),
+    }
+
+
+@router.post("/chat/completions")
+async def chat_completions(body: ChatCompletionRequest, request: Request):
+    app = fm(request)
+    params = body.params()
+    messages = [m.to_message() for m in body.messages]
+    model = app.models.chat(body.model)
+    cid = f"chatcmpl-{uuid.uuid4().hex}"
+    created = int(time.time())
+    if not body.stream:
+        res = await run_in_threadpool(lambda: collect(model.name, model.stream(messages, params)))
+        return completion_body(cid, created, res)
+
+    include_usage = bool(body.stream_options and body.stream_options.include_usage)
+    first, events = await first_then_rest(iterate_in_thread(lambda: model.stream(messages, params)))
+    del first
+
+    def chunk(delta: dict, finish: str | None = None) -> dict:
+        return {"id": cid, "object": "chat.completion.chunk", "created": created, "model": model.name,
+                "system_fingerprint": FINGERPRINT,
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}]}
+
+    async def body_iter():
+        yield sse(chunk({"role": "assistant", "content": ""}))
+        usage = None
+        try:
+            async for ev in events:
+                if isinstance(ev, TextDelta):
+                    yield sse(chunk({"content": ev.text}))
+                elif isinstance(ev, ToolCallDelta):
+                    call = {"index": ev.index, "function": {"arguments": ev.arguments}}
+                    if ev.id:
+                        call["id"], call["type"] = ev.id, "function"
+                    if ev.name:
+                        call["function"]["name"] = ev.name
+                    yield sse(chunk({"tool_calls": [call]}))
+                elif isinstance(ev, UsageEvent):
+                    usage = ev.usage
+                elif isinstance(ev, Finish):
+                    yield sse(chunk({}, _finish(ev.reason)))
+        except FmstackError as e:
+            yield sse(e.to_openai())
+            return
+        except Exception as e:  # the model broke mid-stream: say so in the stream
+            yield sse({"error": {"message": f"generation failed: {e}", "type": "server_error", "param": None, "code": "model_error"}})
+            return
+        if include_usage and usage is not None:
+            yield sse({"id": cid, "object": "chat.completion.chunk", "created": created, "model": model.name,
+                       "system_fingerprint": FINGERPRINT, "choices": [], "usage": _usage(usage)})
+        yield sse("[DONE]")
+
+    return StreamingResponse(body_iter(), media_type="text/event-stream", headers=SSE_HEADERS)
+
+
+@router.post("/embeddings")
+async def embeddings(body: EmbeddingRequest, request: Request) -> dict:
+    app = fm(request)
+    texts = body.texts()
+    model = app.models.embedding(body.model)
+    input_type = "query" if body.input_type == "query" else "document"
+    if body.dimensions is not None and model.dimensions and body.dimensions != model.dimensions:
+        raise InvalidInput(f"model {model.name!r} gives {model.dimensions} dimensions; it cannot give {body.dimensions}", param="dimensions")
+
+    def run():
+        vecs = model.embed(texts, input_type=input_type)
+        tokens = sum(model.count_tokens(t) for t in texts)
+        return vecs, tokens
+
+    vecs, tokens = await run_in_threadpool(run)
+    if body.encoding_format == "base64":
+        data = [base64.b64encode(np.ascontiguousarray(v, dtype="<f4").tobytes()).decode("ascii") for v in vecs]
+    else:
+        data = vecs.tolist()
+    return {
+        "object": "list",
+        "model": model.name,
+        "data": [{"object": "embedding", "index": i, "embedding": e} for i, e in enumerate(data)],
+        "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+    }

@@ -1,0 +1,131 @@
+"""Request bodies of the OpenAI-compatible API, validated before anything runs."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from ..errors import InvalidInput
+from ..models.types import GenerationParams, Message
+
+
+class ContentPart(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    type: str
+    text: str | None = None
+
+
+class FunctionCallIn(BaseModel):
+    name: str
+    arguments: str = ""
+
+
+class ToolCallIn(BaseModel):
+    id: str
+    type: Literal["function"] = "function"
+    function: FunctionCallIn
+
+
+class ChatMessageIn(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    role: Literal["system", "developer", "user", "assistant", "tool"]
+    content: str | list[ContentPart] | None = None
+    name: str | None = None
+    tool_calls: list[ToolCallIn] | None = None
+    tool_call_id: str | None = None
+
+    def to_message(self) -> Message:
+        d = self.model_dump(exclude_none=True)
+        if d["role"] == "developer":
+            d["role"] = "system"
+        if isinstance(self.content, list):
+            parts = [p for p in self.content if p.type != "text"]
+            if parts:
+                raise InvalidInput(f"content parts of type {parts[0].type!r} are not supported; send text", param="messages")
+        return Message.from_openai(d)
+
+
+class StreamOptions(BaseModel):
+    include_usage: bool = False
+
+
+class ChatCompletionRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    model: str = Field(min_length=1)
+    messages: list[ChatMessageIn] = Field(min_length=1)
+    temperature: float | None = Field(default=None, ge=0, le=2)
+    top_p: float | None = Field(default=None, ge=0, le=1)
+    top_k: int | None = Field(default=None, ge=0)
+    max_tokens: int | None = Field(default=None, ge=1)
+    max_completion_tokens: int | None = Field(default=None, ge=1)
+    n: int = Field(default=1, ge=1)
+    stop: str | list[str] | None = None
+    presence_penalty: float | None = Field(default=None, ge=-2, le=2)
+    frequency_penalty: float | None = Field(default=None, ge=-2, le=2)
+    repetition_penalty: float | None = Field(default=None, gt=0)
+    seed: int | None = None
+    stream: bool = False
+    stream_options: StreamOptions | None = None
+    response_format: dict[str, Any] | None = None
+    tools: list[dict[str, Any]] | None = None
+    tool_choice: str | dict[str, Any] | None = None
+    user: str | None = None
+
+    @field_validator("stop")
+    @classmethod
+    def _stop(cls, v):
+        if isinstance(v, str):
+            v = [v]
+        if v is not None and len(v) > 16:
+            raise ValueError("at most 16 stop sequences")
+        return v
+
+    @field_validator("response_format")
+    @classmethod
+    def _response_format(cls, v):
+        if v is not None and v.get("type") not in ("text", "json_object", "json_schema"):
+            raise ValueError("type must be one of text, json_object, json_schema")
+        if v is not None and v.get("type") == "json_schema" and not isinstance((v.get("json_schema") or {}).get("schema"), dict):
+            raise ValueError("json_schema.schema must be an object")
+        return v
+
+    def params(self) -> GenerationParams:
+        if self.n != 1:
+            raise InvalidInput("only n=1 is supported", param="n")
+        fmt = self.response_format if self.response_format and self.response_format.get("type") != "text" else None
+        return GenerationParams(
+            temperature=self.temperature, top_p=self.top_p, top_k=self.top_k,
+            max_tokens=self.max_completion_tokens or self.max_tokens, stop=self.stop,
+            presence_penalty=self.presence_penalty, frequency_penalty=self.frequency_penalty,
+            repetition_penalty=self.repetition_penalty, seed=self.seed, response_format=fmt,
+            tools=self.tools, tool_choice=self.tool_choice,
+        )
+
+
+class EmbeddingRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    model: str = Field(min_length=1)
+    input: str | list[str] | list[int] | list[list[int]]
+    encoding_format: Literal["float", "base64"] = "float"
+    dimensions: int | None = Field(default=None, ge=1)
+    # fmstack extension for asymmetric models (E5): "query" (default) or "document"/"passage".
+    input_type: Literal["query", "document", "passage"] = "query"
+    user: str | None = None
+
+    def texts(self) -> list[str]:
+        data = self.input
+        if isinstance(data, str):
+            data = [data]
+        if not data:
+            raise InvalidInput("input must not be empty", param="input")
+        if not all(isinstance(x, str) for x in data):
+            raise InvalidInput("token arrays are not supported as input; send strings", param="input")
+        if len(data) > 2048:
+            raise InvalidInput("at most 2048 inputs per request", param="input")
+        if any(not x for x in data):
+            raise InvalidInput("input strings must not be empty", param="input")
+        return data
