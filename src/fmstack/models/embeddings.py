@@ -91,7 +91,8 @@ class SentenceTransformerEmbedding(EmbeddingModel):
                     except ImportError:
                         raise ConfigError("embedding model needs sentence-transformers: pip install 'fmstack[minilm]'") from None
                     self._model = SentenceTransformer(self._resolve(), device="cpu")
-                    self.info.dimensions = self._model.get_sentence_embedding_dimension()
+                    dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+                    self.info.dimensions = dim()
         return self._model
 
     def embed(self, texts: Sequence[str], input_type: Literal["query", "document"] = "query") -> np.ndarray:

@@ -232,6 +232,14 @@ class ModelRegistry:
     def embedding(self, name: str | None = None) -> EmbeddingModel:
         return self._get(self.resolve(name, "embedding"))
 
+    def status(self) -> dict[str, dict]:
+        """Loaded models and, for those that queue, how many requests hold or wait for them."""
+        out = {}
+        for name, inst in list(self._instances.items()):
+            lock = getattr(inst, "lock", None)
+            out[name] = {"loaded": True, "in_flight": lock.waiting if lock is not None else None}
+        return out
+
     def close(self) -> None:
         for inst in self._instances.values():
             inst.close()

@@ -30,7 +30,7 @@ def fm(request: Request) -> Fmstack:
 def health(request: Request) -> dict:
     app = fm(request)
     return {"status": "ok", "version": __version__, "database": app.db.engine.dialect.name,
-            "schema_revision": request.app.state.revision}
+            "schema_revision": request.app.state.revision, "models": app.models.status()}
 
 
 # -- models ---------------------------------------------------------------------------------------

@@ -1,0 +1,112 @@
+"""Fixtures: real fmstack servers on free loopback ports, the real bundled models, real databases."""
+
+from __future__ import annotations
+
+import copy
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+
+# A second name for the bundled model with a small window, to exercise trimming cheaply.
+TEST_CONFIG = {
+    "models": {
+        "smollm2-512": {"provider": "local", "path": "bundled:smollm2", "context_window": 512,
+                        "description": "bundled model with a 512-token window"},
+    },
+    "aliases": {"small-window": "smollm2-512"},
+}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """`fmstack serve` in a subprocess, as a user would run it."""
+
+    def __init__(self, data_dir: Path, config: dict | None = None, env: dict | None = None):
+        self.data_dir = Path(data_dir)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        self.env = {**os.environ, "FMSTACK_DATA_DIR": str(self.data_dir), **(env or {})}
+        self.env.pop("FMSTACK_CONFIG", None)
+        if config is not None:
+            path = self.data_dir / "config.yaml"
+            path.write_text(yaml.safe_dump(config), encoding="utf-8")
+            self.env["FMSTACK_CONFIG"] = str(path)
+        self.proc: subprocess.Popen | None = None
+        self.log = self.data_dir / f"server-{self.port}.log"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 60) -> "Server":
+        self.port = self.port if self.proc is None else free_port()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "fmstack", "serve", "--port", str(self.port), "--log-level", "warning"],
+            env=self.env, stdout=open(self.log, "ab"), stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + timeout
+        headers = {"Authorization": f"Bearer {self.env['FMSTACK_API_KEYS'].split(',')[0]}"} if self.env.get("FMSTACK_API_KEYS") else {}
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"fmstack serve exited with {self.proc.returncode}:\n{self.log.read_text()[-3000:]}")
+            try:
+                if httpx.get(f"{self.url}/api/health", headers=headers, timeout=2).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(f"fmstack serve did not answer in {timeout}s:\n{self.log.read_text()[-3000:]}")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory):
+    srv = Server(tmp_path_factory.mktemp("server"), TEST_CONFIG).start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="session")
+def http(server):
+    with httpx.Client(base_url=server.url, timeout=120) as c:
+        yield c
+
+
+@pytest.fixture(scope="session")
+def oai(server):
+    from openai import OpenAI
+
+    return OpenAI(base_url=f"{server.url}/v1", api_key="unused", max_retries=0, timeout=120)
+
+
+@pytest.fixture(scope="session")
+def fm(tmp_path_factory):
+    """The in-process SDK on its own database."""
+    from fmstack import Fmstack, Settings
+
+    data = tmp_path_factory.mktemp("sdk")
+    settings = Settings.from_env(env={"FMSTACK_DATA_DIR": str(data)}, config=copy.deepcopy(TEST_CONFIG))
+    f = Fmstack(settings)
+    yield f
+    f.close()
