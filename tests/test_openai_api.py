@@ -1,0 +1,131 @@
+"""The OpenAI-compatible API driven by the official `openai` SDK against the real bundled models."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import httpx
+import numpy as np
+import pytest
+from openai.types import CreateEmbeddingResponse, Model
+from openai.types.chat import ChatCompletion, ChatCompletionChunk
+
+
+def strict(model_cls, data: dict):
+    """Validate a response body against the SDK's published type and check nothing required is missing."""
+    obj = model_cls.model_validate(data)
+    required = {n for n, f in model_cls.model_fields.items() if f.is_required()}
+    assert required <= set(data), f"missing {required - set(data)}"
+    return obj
+
+
+def test_models_lists_models_and_aliases(oai, http):
+    ids = [m.id for m in oai.models.list()]
+    assert {"smollm2", "default", "multilingual-e5-small", "embedding", "smollm2-512"} <= set(ids)
+    strict(Model, http.get("/v1/models/default").json())
+    assert http.get("/v1/models/nope").status_code == 404
+
+
+def test_chat_completion(oai, http):
+    r = oai.chat.completions.create(model="default", messages=[{"role": "system", "content": "You answer briefly."},
+                                                              {"role": "user", "content": "What is the capital of France?"}],
+                                    max_tokens=24, temperature=0)
+    assert r.object == "chat.completion" and r.model == "smollm2"
+    assert r.choices[0].message.role == "assistant" and r.choices[0].message.content.strip()
+    assert r.choices[0].finish_reason in ("stop", "length")
+    assert r.usage.completion_tokens <= 24 and r.usage.total_tokens == r.usage.prompt_tokens + r.usage.completion_tokens
+    raw = http.post("/v1/chat/completions", json={"model": "default", "messages": [{"role": "user", "content": "Hi"}],
+                                                  "max_tokens": 4}).json()
+    strict(ChatCompletion, raw)
+    assert raw["choices"][0]["finish_reason"] in ("stop", "length")
+
+
+def test_streaming_with_usage(oai):
+    prompt = [{"role": "user", "content": "List three fruits."}]
+    full = oai.chat.completions.create(model="default", messages=prompt, max_tokens=20, temperature=0)
+    chunks = list(oai.chat.completions.create(model="default", messages=prompt, max_tokens=20, temperature=0, stream=True,
+                                              stream_options={"include_usage": True}))
+    for c in chunks:
+        strict(ChatCompletionChunk, c.model_dump(exclude_unset=True))
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert text == full.choices[0].message.content
+    assert chunks[0].choices[0].delta.role == "assistant"
+    assert [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason]
+    assert chunks[-1].choices == [] and chunks[-1].usage.completion_tokens == full.usage.completion_tokens
+    no_usage = list(oai.chat.completions.create(model="default", messages=prompt, max_tokens=5, stream=True))
+    assert all(c.usage is None for c in no_usage)
+
+
+def test_every_parameter_is_accepted(oai):
+    r = oai.chat.completions.create(
+        model="default", messages=[{"role": "user", "content": "Write one short sentence about rain."}],
+        temperature=0.7, top_p=0.9, max_tokens=16, stop=["\n\n"], presence_penalty=0.5, frequency_penalty=0.5, seed=7,
+        extra_body={"top_k": 40, "repetition_penalty": 1.1},
+    )
+    again = oai.chat.completions.create(
+        model="default", messages=[{"role": "user", "content": "Write one short sentence about rain."}],
+        temperature=0.7, top_p=0.9, max_tokens=16, stop=["\n\n"], presence_penalty=0.5, frequency_penalty=0.5, seed=7,
+        extra_body={"top_k": 40, "repetition_penalty": 1.1},
+    )
+    assert r.choices[0].message.content == again.choices[0].message.content  # same seed, same answer
+    assert "\n\n" not in r.choices[0].message.content
+
+
+def test_json_mode_and_json_schema(oai):
+    r = oai.chat.completions.create(model="default", max_tokens=120, temperature=0, response_format={"type": "json_object"},
+                                    messages=[{"role": "user", "content": "Reply with a JSON object with a key 'ok' set to true."}])
+    if r.choices[0].finish_reason == "stop":
+        assert isinstance(json.loads(r.choices[0].message.content), dict)
+    else:  # cut by max_tokens: still JSON so far, starting with an object
+        assert r.choices[0].message.content.lstrip().startswith("{")
+    schema = {"type": "object", "properties": {"answer": {"type": "string", "maxLength": 20}, "confident": {"type": "boolean"}},
+              "required": ["answer", "confident"], "additionalProperties": False}
+    r = oai.chat.completions.create(model="default", max_tokens=80, temperature=0,
+                                    response_format={"type": "json_schema", "json_schema": {"name": "a", "schema": schema}},
+                                    messages=[{"role": "user", "content": "Is the sky blue?"}])
+    obj = json.loads(r.choices[0].message.content)
+    assert set(obj) == {"answer", "confident"} and isinstance(obj["confident"], bool)
+
+
+def test_tools_pass_through(oai):
+    tools = [{"type": "function", "function": {"name": "add", "description": "Add two integers",
+                                               "parameters": {"type": "object", "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}},
+                                                              "required": ["a", "b"]}}}]
+    r = oai.chat.completions.create(model="default", max_tokens=60, temperature=0, tools=tools,
+                                    tool_choice={"type": "function", "function": {"name": "add"}},
+                                    messages=[{"role": "user", "content": "Add 2 and 3."}])
+    call = r.choices[0].message.tool_calls[0]
+    assert r.choices[0].finish_reason == "tool_calls" and call.function.name == "add"
+    assert set(json.loads(call.function.arguments)) == {"a", "b"}
+
+
+def test_embeddings_float_and_default_base64(oai, http, fm):
+    texts = ["The weather is lovely today.", "今天天气很好。"]
+    r = oai.embeddings.create(model="embedding", input=texts)  # the SDK asks for base64 and decodes it
+    assert r.model == "multilingual-e5-small" and len(r.data) == 2 and len(r.data[0].embedding) == 384
+    raw = http.post("/v1/embeddings", json={"model": "embedding", "input": texts, "encoding_format": "base64"}).json()
+    strict(CreateEmbeddingResponse, {**raw, "data": [{**d, "embedding": []} for d in raw["data"]]})
+    decoded = np.frombuffer(base64.b64decode(raw["data"][0]["embedding"]), dtype="<f4")
+    floats = http.post("/v1/embeddings", json={"model": "embedding", "input": texts, "encoding_format": "float"}).json()
+    strict(CreateEmbeddingResponse, floats)
+    assert np.allclose(decoded, floats["data"][0]["embedding"], atol=1e-6)
+    assert np.allclose(r.data[1].embedding, floats["data"][1]["embedding"], atol=1e-6)
+    direct = fm.embed(texts, model="multilingual-e5-small")
+    assert np.allclose(direct, np.array([d["embedding"] for d in floats["data"]]), atol=1e-5)
+    assert floats["usage"]["prompt_tokens"] > 0
+    single = oai.embeddings.create(model="all-minilm-l6-v2", input="hello", encoding_format="float")
+    assert len(single.data) == 1 and abs(np.linalg.norm(single.data[0].embedding) - 1) < 1e-3
+
+
+def test_embeddings_reject_bad_input(http):
+    assert http.post("/v1/embeddings", json={"model": "embedding", "input": []}).status_code == 400
+    assert http.post("/v1/embeddings", json={"model": "embedding", "input": [[1, 2, 3]]}).status_code == 400
+    assert http.post("/v1/embeddings", json={"model": "default", "input": "x"}).status_code == 400  # a chat model
+    r = http.post("/v1/embeddings", json={"model": "embedding", "input": "x", "dimensions": 12})
+    assert r.status_code == 400 and r.json()["error"]["param"] == "dimensions"
+
+
+def test_openapi_spec_is_served(http):
+    spec = http.get("/openapi.json").json()
+    assert "/v1/chat/completions" in spec["paths"] and "/api/conversations" in spec["paths"]
