@@ -1,0 +1,184 @@
+"""Bad requests get a clear error in OpenAI's error body; the server and the database stay sound."""
+
+from __future__ import annotations
+
+import json
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import pytest
+from openai import OpenAI
+
+from conftest import Server
+
+MSG = [{"role": "user", "content": "Hi"}]
+
+
+def error_of(r: httpx.Response) -> dict:
+    body = r.json()
+    assert set(body) == {"error"} and set(body["error"]) >= {"message", "type", "param", "code"}
+    return body["error"]
+
+
+def test_malformed_json_is_400(http):
+    r = http.post("/v1/chat/completions", content=b'{"model": "default", "messages": [', headers={"content-type": "application/json"})
+    assert r.status_code == 400 and "not valid JSON" in error_of(r)["message"]
+
+
+@pytest.mark.parametrize("body, param", [
+    ({"model": "default", "messages": "hello"}, "messages"),
+    ({"model": "default", "messages": [{"role": "user", "content": "x"}], "temperature": "hot"}, "temperature"),
+    ({"model": "default", "messages": [{"role": "wizard", "content": "x"}]}, "messages.0.role"),
+    ({"model": "default", "messages": []}, "messages"),
+    ({"messages": MSG}, "model"),
+    ({"model": "default", "messages": MSG, "max_tokens": -5}, "max_tokens"),
+    ({"model": "default", "messages": MSG, "top_p": 3}, "top_p"),
+    ({"model": "default", "messages": MSG, "response_format": {"type": "yaml"}}, "response_format"),
+])
+def test_wrong_types_and_ranges_are_422_naming_the_field(http, body, param):
+    r = http.post("/v1/chat/completions", json=body)
+    assert r.status_code == 422
+    assert error_of(r)["param"] == param
+
+
+def test_unknown_model_is_404(http):
+    r = http.post("/v1/chat/completions", json={"model": "gpt-99", "messages": MSG})
+    err = error_of(r)
+    assert r.status_code == 404 and err["code"] == "model_not_found" and "gpt-99" in err["message"]
+
+
+def test_unsupported_n_is_400(http):
+    r = http.post("/v1/chat/completions", json={"model": "default", "messages": MSG, "n": 3})
+    assert r.status_code == 400 and error_of(r)["param"] == "n"
+
+
+def test_prompt_over_the_window_is_400(http):
+    r = http.post("/v1/chat/completions", json={"model": "smollm2-512", "messages": [{"role": "user", "content": "hi " * 800}]})
+    assert r.status_code == 400 and error_of(r)["code"] == "context_length_exceeded"
+
+
+def test_oversize_body_is_413(http, server):
+    big = json.dumps({"model": "default", "messages": [{"role": "user", "content": "x" * (9 * 1024 * 1024)}]})
+    r = http.post("/v1/chat/completions", content=big, headers={"content-type": "application/json"})
+    assert r.status_code == 413 and "FMSTACK_MAX_BODY_BYTES" in error_of(r)["message"]
+
+    def chunks():  # no Content-Length: the limit applies while the body streams in
+        for _ in range(9):
+            yield b"x" * (1024 * 1024)
+
+    r = http.post("/v1/chat/completions", content=chunks(), headers={"content-type": "application/json"})
+    assert r.status_code == 413
+    assert http.get("/api/health").status_code == 200
+
+
+def test_openai_sdk_raises_typed_errors(oai):
+    import openai
+
+    with pytest.raises(openai.NotFoundError):
+        oai.chat.completions.create(model="nope", messages=MSG)
+    with pytest.raises(openai.UnprocessableEntityError):
+        oai.chat.completions.create(model="default", messages=MSG, max_tokens=-1)
+
+
+def wait_idle(http, model="smollm2", timeout=60) -> dict:
+    """Bounded wait for the model's queue to drain (a functional check, not a timing one)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = http.get("/api/health").json()["models"].get(model, {})
+        if status.get("in_flight") == 0:
+            return status
+        time.sleep(0.1)
+    raise AssertionError(f"model {model} still busy after {timeout}s: {status}")
+
+
+def test_client_disconnect_mid_stream_frees_the_model(http, server):
+    conv = http.post("/api/conversations", json={}).json()
+    body = {"content": "Write the numbers from 1 to 2000, one per line.", "max_tokens": 3000, "stream": True}
+    with httpx.Client(base_url=server.url, timeout=60) as c:
+        with c.stream("POST", f"/api/conversations/{conv['id']}/messages", json=body) as r:
+            assert r.status_code == 200
+            seen = 0
+            for line in r.iter_lines():
+                if line.startswith("event: text"):
+                    seen += 1
+                    if seen == 5:
+                        break
+    wait_idle(http)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        msgs = http.get(f"/api/conversations/{conv['id']}").json()["messages"]
+        if len(msgs) == 2:
+            break
+        time.sleep(0.1)
+    answer = msgs[1]
+    assert answer["finish_reason"] == "cancelled"
+    assert 5 <= answer["completion_tokens"] < 3000
+    # And over the OpenAI API: the abandoned stream gives the model back at once.
+    with httpx.Client(base_url=server.url, timeout=60) as c:
+        with c.stream("POST", "/v1/chat/completions", json={"model": "default", "stream": True, "max_tokens": 3000,
+                                                             "messages": [{"role": "user", "content": "Count to 2000."}]}) as r:
+            next(r.iter_lines())
+    wait_idle(http)
+    ok = http.post("/v1/chat/completions", json={"model": "default", "messages": MSG, "max_tokens": 3})
+    assert ok.status_code == 200
+
+
+def test_eight_concurrent_requests_all_answer_and_the_database_stays_consistent(http, server, oai):
+    convs = [http.post("/api/conversations", json={"title": f"c{i}"}).json()["id"] for i in range(4)]
+    shared = http.post("/api/conversations", json={"title": "shared"}).json()["id"]
+
+    def openai_call(i):
+        if i % 2:
+            r = oai.chat.completions.create(model="default", messages=[{"role": "user", "content": f"Say the number {i}."}], max_tokens=8)
+            return r.choices[0].message.content
+        chunks = oai.chat.completions.create(model="default", messages=[{"role": "user", "content": f"Say {i}."}], max_tokens=8, stream=True)
+        return "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+
+    def turn(cid):
+        with httpx.Client(base_url=server.url, timeout=120) as c:
+            r = c.post(f"/api/conversations/{cid}/messages", json={"content": "Hello there", "max_tokens": 8})
+            return r.status_code
+
+    with ThreadPoolExecutor(16) as pool:
+        texts = list(pool.map(openai_call, range(8)))
+        codes = list(pool.map(turn, convs + [shared] * 4))
+        # The server stays responsive while the model is busy.
+        assert http.get("/api/health").status_code == 200
+    assert all(t.strip() for t in texts)
+    assert codes == [200] * 8
+    for cid in convs:
+        assert [m["role"] for m in http.get(f"/api/conversations/{cid}").json()["messages"]] == ["user", "assistant"]
+    msgs = http.get(f"/api/conversations/{shared}").json()["messages"]
+    assert [m["seq"] for m in msgs] == list(range(1, 9))
+    assert [m["role"] for m in msgs] == ["user", "assistant"] * 4
+
+
+def test_a_model_failing_mid_stream_is_reported_and_the_turn_is_kept(tmp_path_factory):
+    """The upstream server dies while the front server streams from it."""
+    up = Server(tmp_path_factory.mktemp("dying-upstream")).start()
+    front = Server(tmp_path_factory.mktemp("front2"), {
+        "models": {"up": {"provider": "openai", "base_url": f"{up.url}/v1", "api_key": "x", "model": "default"}},
+        "aliases": {"default": "up"},
+    }).start()
+    try:
+        with httpx.Client(base_url=front.url, timeout=60) as h:
+            conv = h.post("/api/conversations", json={}).json()
+            events = []
+            with h.stream("POST", f"/api/conversations/{conv['id']}/messages",
+                          json={"content": "Count from 1 to 3000.", "max_tokens": 4000, "stream": True}) as r:
+                for line in r.iter_lines():
+                    if line.startswith("event: "):
+                        events.append(line[7:])
+                        if events.count("text") == 3:
+                            up.proc.kill()
+            assert "error" in events and events[-1] == "saved"
+            msgs = h.get(f"/api/conversations/{conv['id']}").json()["messages"]
+            assert msgs[1]["finish_reason"] == "error" and msgs[1]["content"] and msgs[1]["error"]
+            # Nothing said yet when the provider is gone: a 503, nothing stored.
+            r = h.post(f"/api/conversations/{conv['id']}/messages", json={"content": "again?"})
+            assert r.status_code == 503
+            assert len(h.get(f"/api/conversations/{conv['id']}").json()["messages"]) == 2
+    finally:
+        front.stop()
+        up.stop()

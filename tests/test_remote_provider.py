@@ -1,0 +1,67 @@
+"""A second fmstack server using the first as its `openai` provider, over loopback."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from openai import OpenAI
+
+from conftest import Server, free_port
+
+
+@pytest.fixture(scope="module")
+def front(server, tmp_path_factory):
+    config = {
+        "models": {
+            "upstream": {"provider": "openai", "base_url": f"{server.url}/v1", "model": "default", "api_key": "unused",
+                         "context_window": 8192, "defaults": {"temperature": 0}},
+            "dead": {"provider": "openai", "base_url": f"http://127.0.0.1:{free_port()}/v1", "api_key": "x"},
+            "keyless": {"provider": "openai", "base_url": f"{server.url}/v1", "api_key_env": "FMSTACK_TEST_UNSET_KEY"},
+        },
+        "embeddings": {"upstream-embed": {"provider": "openai", "base_url": f"{server.url}/v1", "model": "embedding",
+                                          "dimensions": 384}},
+        "aliases": {"default": "upstream", "embedding": "upstream-embed"},
+    }
+    srv = Server(tmp_path_factory.mktemp("front"), config).start()
+    yield srv
+    srv.stop()
+
+
+def test_chat_through_the_remote_provider(front, oai):
+    client = OpenAI(base_url=f"{front.url}/v1", api_key="unused", max_retries=0)
+    messages = [{"role": "user", "content": "What is the capital of Italy?"}]
+    via_front = client.chat.completions.create(model="default", messages=messages, max_tokens=20)
+    direct = oai.chat.completions.create(model="default", messages=messages, max_tokens=20, temperature=0)
+    assert via_front.model == "upstream"
+    assert via_front.choices[0].message.content == direct.choices[0].message.content  # defaults: temperature 0
+    assert via_front.usage.prompt_tokens == direct.usage.prompt_tokens
+    chunks = list(client.chat.completions.create(model="default", messages=messages, max_tokens=20, stream=True,
+                                                 stream_options={"include_usage": True}))
+    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == direct.choices[0].message.content
+    assert chunks[-1].usage.completion_tokens == direct.usage.completion_tokens
+
+
+def test_conversation_on_the_remote_model(front):
+    with httpx.Client(base_url=front.url, timeout=60) as h:
+        conv = h.post("/api/conversations", json={"model": "upstream"}).json()
+        r = h.post(f"/api/conversations/{conv['id']}/messages", json={"content": "Hello!", "max_tokens": 10})
+        assert r.status_code == 200 and r.json()["assistant_message"]["model"] == "upstream"
+        assert r.json()["assistant_message"]["content"]
+
+
+def test_embeddings_through_the_remote_provider(front, oai):
+    client = OpenAI(base_url=f"{front.url}/v1", api_key="unused", max_retries=0)
+    a = client.embeddings.create(model="embedding", input=["船在海上航行。"]).data[0].embedding
+    b = oai.embeddings.create(model="embedding", input=["船在海上航行。"]).data[0].embedding
+    assert len(a) == 384 and max(abs(x - y) for x, y in zip(a, b)) < 1e-5
+
+
+def test_unreachable_provider_and_missing_key_are_clear(front):
+    with httpx.Client(base_url=front.url, timeout=60) as h:
+        r = h.post("/v1/chat/completions", json={"model": "dead", "messages": [{"role": "user", "content": "hi"}]})
+        assert r.status_code == 503 and "cannot reach" in r.json()["error"]["message"]
+        r = h.post("/v1/chat/completions", json={"model": "keyless", "messages": [{"role": "user", "content": "hi"}], "stream": True})
+        assert r.status_code == 500 and "FMSTACK_TEST_UNSET_KEY" in r.json()["error"]["message"]
+        r = h.post("/v1/chat/completions", json={"model": "upstream", "messages": [{"role": "user", "content": "hi"}],
+                                                 "max_tokens": -3})
+        assert r.status_code == 422
