@@ -1,0 +1,92 @@
+"""The `fmstack` command as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory):
+    e = {**os.environ, "FMSTACK_DATA_DIR": str(tmp_path_factory.mktemp("cli"))}
+    e.pop("FMSTACK_CONFIG", None)
+    return e
+
+
+def run(env, *args, input=None, check=True):
+    p = subprocess.run([sys.executable, "-m", "fmstack", *args], env=env, input=input, capture_output=True, text=True, timeout=300)
+    if check and p.returncode:
+        raise AssertionError(f"fmstack {' '.join(args)} exited {p.returncode}:\n{p.stdout}\n{p.stderr}")
+    return p
+
+
+def test_ask_prints_the_answer_and_json(env):
+    p = run(env, "ask", "-n", "12", "-t", "0", "What is 2+2?")
+    assert p.stdout.strip()
+    data = json.loads(run(env, "ask", "--json", "-n", "12", "-t", "0", "What is 2+2?").stdout)
+    assert data["text"].strip() == p.stdout.strip()
+    assert data["model"] == "smollm2" and data["usage"]["completion_tokens"] <= 12
+
+
+def test_ask_reads_stdin(env):
+    data = json.loads(run(env, "ask", "--json", "-n", "16", "Summarize in one line:", input="Cats sleep most of the day.").stdout)
+    assert data["usage"]["prompt_tokens"] > run_tokens(env, "Summarize in one line:")
+    assert data["text"].strip()
+
+
+def run_tokens(env, text) -> int:
+    return int(run(env, "tokens", text).stdout)
+
+
+def test_errors_are_readable_with_exit_codes(env):
+    p = run(env, "ask", "-m", "nope", "hi", check=False)
+    assert p.returncode == 4 and "unknown model 'nope'" in p.stderr
+    p = run(env, "conversations", "show", "conv_missing", check=False)
+    assert p.returncode == 4 and "does not exist" in p.stderr
+    p = run(env, "ask", "", check=False)
+    assert p.returncode == 2 and "nothing to ask" in p.stderr
+
+
+def test_interactive_chat_remembers_and_is_stored(env):
+    script = "My favourite number is 42.\n/history\n/new\nHello\n/exit\n"
+    p = run(env, "chat", "-n", "16", "-t", "0", input=script)
+    assert p.stdout.count("you> assistant> ") == 2  # two answers streamed
+    assert "user> My favourite number is 42." in p.stdout  # /history shows the stored turn
+    convs = json.loads(run(env, "conversations", "list", "--json").stdout)
+    titles = [c["title"] for c in convs]
+    assert "My favourite number is 42." in titles and "Hello" in titles
+    cid = next(c["id"] for c in convs if c["title"] == "Hello")
+    p = run(env, "chat", "-c", cid, "-n", "8", input="Again\n")
+    shown = json.loads(run(env, "conversations", "show", cid, "--json").stdout)
+    assert [m["content"] for m in shown["messages"] if m["role"] == "user"] == ["Hello", "Again"]
+
+
+def test_conversation_commands(env, tmp_path):
+    cid = run(env, "conversations", "create", "--title", "CLI talk").stdout.strip()
+    run(env, "conversations", "rename", cid, "CLI talk 2")
+    run(env, "conversations", "export", cid, "-f", "json", "-o", str(tmp_path / "c.json"))
+    assert json.loads((tmp_path / "c.json").read_text())["title"] == "CLI talk 2"
+    run(env, "conversations", "delete", cid)
+    assert cid not in run(env, "conversations", "list", "--json").stdout
+
+
+def test_models_and_embed(env):
+    models = json.loads(run(env, "models", "--json").stdout)
+    assert models["aliases"]["embedding"] == "multilingual-e5-small"
+    desc = json.loads(run(env, "models", "describe", "default", "--json").stdout)
+    assert desc["name"] == "smollm2" and desc["context_window"] == 8192
+    emb = json.loads(run(env, "embed", "你好", "hello").stdout)
+    assert emb["dimensions"] == 384 and len(emb["data"]) == 2
+
+
+def test_keys_commands(env):
+    key = json.loads(run(env, "keys", "create", "laptop", "--json").stdout)
+    assert key["key"].startswith("fmk-")
+    listed = json.loads(run(env, "keys", "list", "--json").stdout)
+    assert key["id"] in [k["id"] for k in listed] and key["key"] not in json.dumps(listed)
+    run(env, "keys", "revoke", key["id"])
+    assert json.loads(run(env, "keys", "list", "--json").stdout)[0]["revoked_at"]
