@@ -67,8 +67,8 @@ def serve(host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
     from .server.app import create_app
 
     application = create_app(fm())
-    out.print(f"fmstack serving on http://{host}:{port}  (OpenAI base_url: http://{host}:{port}/v1, "
-              f"data: {fm().settings.data_dir})", highlight=False)
+    typer.echo(f"fmstack serving on http://{host}:{port}  (OpenAI base_url: http://{host}:{port}/v1, "
+               f"data: {fm().settings.data_dir})", err=True)
     uvicorn.run(application, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=5)
 
 

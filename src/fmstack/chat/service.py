@@ -63,10 +63,11 @@ class ChatService:
                 events.append(ev)
                 yield ev
             status = "done"
-        except FmstackError as e:
+        except Exception as e:
             if not any(isinstance(ev, (TextDelta, ToolCallDelta)) for ev in events):
                 raise  # nothing was said yet: the caller gets the error and nothing is stored
-            status, error = "error", e.message
+            status = "error"
+            error = e.message if isinstance(e, FmstackError) else f"{type(e).__name__}: {e}"
         except GeneratorExit:
             status = "cancelled"
             raise

@@ -8,6 +8,7 @@ import re
 from collections.abc import Iterator, Sequence
 from typing import Literal
 
+import httpx
 import numpy as np
 
 from ..errors import Busy, ConfigError, FmstackError, InvalidInput, ModelError, ModelNotFound, ProviderUnavailable, Unauthorized
@@ -56,6 +57,8 @@ class _Remote:
         import openai
 
         where = f"{self.info.name!r} at {self.base_url}"
+        if isinstance(e, httpx.HTTPError):  # raised as-is while a stream is read
+            return ProviderUnavailable(f"the connection to the provider for {where} broke: {e or type(e).__name__}")
         if isinstance(e, openai.APITimeoutError):
             return ProviderUnavailable(f"provider for {where} timed out after {self.timeout}s")
         if isinstance(e, openai.APIConnectionError):
@@ -133,7 +136,7 @@ class OpenAIChatModel(_Remote, ChatModel):
                                                 arguments=(fn.arguments or "") if fn else "")
                         if choice.finish_reason:
                             finish = choice.finish_reason
-        except openai.OpenAIError as e:
+        except (openai.OpenAIError, httpx.HTTPError) as e:
             raise self.translate(e) from e
         yield UsageEvent(usage or Usage(self.count_message_tokens(messages), 0))
         yield Finish(finish)

@@ -169,6 +169,8 @@ async def send_message(conversation_id: str, body: TurnIn, request: Request):
                 yield sse(data, event=data["type"])
         except FmstackError as e:
             yield sse({"type": "error", "message": e.message, "code": e.code}, event="error")
+        except Exception as e:  # never cut the stream without saying why
+            yield sse({"type": "error", "message": f"{type(e).__name__}: {e}", "code": "internal_error"}, event="error")
         yield sse("[DONE]")
 
     return StreamingResponse(body_iter(), media_type="text/event-stream", headers=SSE_HEADERS)

