@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import base64
+import itertools
 import time
 import uuid
+from collections.abc import Iterator
 
 import numpy as np
 from fastapi import APIRouter, Request
@@ -12,7 +14,7 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from ..errors import FmstackError, InvalidInput
-from ..models.types import ChatResult, Finish, TextDelta, ToolCallDelta, UsageEvent, collect
+from ..models.types import ChatResult, Event, Finish, TextDelta, ToolCallDelta, UsageEvent, collect
 from ..sdk import Fmstack
 from .schemas import ChatCompletionRequest, EmbeddingRequest
 from .streaming import SSE_HEADERS, first_then_rest, iterate_in_thread, sse
@@ -64,6 +66,50 @@ def completion_body(cid: str, created: int, res: ChatResult) -> dict:
     }
 
 
+def sse_chunks(events: Iterator[Event], cid: str, created: int, model_name: str, include_usage: bool) -> Iterator[str]:
+    """OpenAI `chat.completion.chunk` SSE text for a stream of events.
+
+    Runs in the generation thread, so serialising a token happens between two decode steps and
+    the event loop only forwards bytes. The first event is awaited before anything is written, so
+    an error before any output still becomes an HTTP error status."""
+
+    def chunk(delta: dict, finish: str | None = None) -> str:
+        return sse({"id": cid, "object": "chat.completion.chunk", "created": created, "model": model_name,
+                    "system_fingerprint": FINGERPRINT,
+                    "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}]})
+
+    first = next(events)
+    yield chunk({"role": "assistant", "content": ""})
+    usage = None
+    try:
+        for ev in itertools.chain([first], events):
+            if isinstance(ev, TextDelta):
+                yield chunk({"content": ev.text})
+            elif isinstance(ev, ToolCallDelta):
+                call = {"index": ev.index, "function": {"arguments": ev.arguments}}
+                if ev.id:
+                    call["id"], call["type"] = ev.id, "function"
+                if ev.name:
+                    call["function"]["name"] = ev.name
+                yield chunk({"tool_calls": [call]})
+            elif isinstance(ev, UsageEvent):
+                usage = ev.usage
+            elif isinstance(ev, Finish):
+                yield chunk({}, _finish(ev.reason))
+    except FmstackError as e:
+        yield sse(e.to_openai())
+        return
+    except Exception as e:  # the model broke mid-stream: say so in the stream
+        yield sse({"error": {"message": f"generation failed: {e}", "type": "server_error", "param": None, "code": "model_error"}})
+        return
+    finally:
+        events.close()  # also when the client went away: frees the model now
+    if include_usage and usage is not None:
+        yield sse({"id": cid, "object": "chat.completion.chunk", "created": created, "model": model_name,
+                   "system_fingerprint": FINGERPRINT, "choices": [], "usage": _usage(usage)})
+    yield sse("[DONE]")
+
+
 @router.post("/chat/completions")
 async def chat_completions(body: ChatCompletionRequest, request: Request):
     app = fm(request)
@@ -75,46 +121,10 @@ async def chat_completions(body: ChatCompletionRequest, request: Request):
     if not body.stream:
         res = await run_in_threadpool(lambda: collect(model.name, model.stream(messages, params)))
         return completion_body(cid, created, res)
-
     include_usage = bool(body.stream_options and body.stream_options.include_usage)
-    first, events = await first_then_rest(iterate_in_thread(lambda: model.stream(messages, params)))
-    del first
-
-    def chunk(delta: dict, finish: str | None = None) -> dict:
-        return {"id": cid, "object": "chat.completion.chunk", "created": created, "model": model.name,
-                "system_fingerprint": FINGERPRINT,
-                "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}]}
-
-    async def body_iter():
-        yield sse(chunk({"role": "assistant", "content": ""}))
-        usage = None
-        try:
-            async for ev in events:
-                if isinstance(ev, TextDelta):
-                    yield sse(chunk({"content": ev.text}))
-                elif isinstance(ev, ToolCallDelta):
-                    call = {"index": ev.index, "function": {"arguments": ev.arguments}}
-                    if ev.id:
-                        call["id"], call["type"] = ev.id, "function"
-                    if ev.name:
-                        call["function"]["name"] = ev.name
-                    yield sse(chunk({"tool_calls": [call]}))
-                elif isinstance(ev, UsageEvent):
-                    usage = ev.usage
-                elif isinstance(ev, Finish):
-                    yield sse(chunk({}, _finish(ev.reason)))
-        except FmstackError as e:
-            yield sse(e.to_openai())
-            return
-        except Exception as e:  # the model broke mid-stream: say so in the stream
-            yield sse({"error": {"message": f"generation failed: {e}", "type": "server_error", "param": None, "code": "model_error"}})
-            return
-        if include_usage and usage is not None:
-            yield sse({"id": cid, "object": "chat.completion.chunk", "created": created, "model": model.name,
-                       "system_fingerprint": FINGERPRINT, "choices": [], "usage": _usage(usage)})
-        yield sse("[DONE]")
-
-    return StreamingResponse(body_iter(), media_type="text/event-stream", headers=SSE_HEADERS)
+    _, chunks = await first_then_rest(iterate_in_thread(
+        lambda: sse_chunks(model.stream(messages, params), cid, created, model.name, include_usage)))
+    return StreamingResponse(chunks, media_type="text/event-stream", headers=SSE_HEADERS)
 
 
 @router.post("/embeddings")
