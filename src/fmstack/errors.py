@@ -29,12 +29,6 @@ class InvalidInput(FmstackError):
     exit_code = 2
 
 
-class ValidationFailed(InvalidInput):
-    """A request body that parses but does not match the schema."""
-
-    status = 422
-
-
 class ContextLengthExceeded(InvalidInput):
     code = "context_length_exceeded"
 

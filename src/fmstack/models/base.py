@@ -33,13 +33,24 @@ class ModelInfo:
         return {k: v for k, v in vars(self).items()}
 
 
-class ChatModel(abc.ABC):
+class Model(abc.ABC):
+    """What every model has: its registry entry, a tokenizer, and resources to release."""
+
     info: ModelInfo
 
     @property
     def name(self) -> str:
         return self.info.name
 
+    @abc.abstractmethod
+    def count_tokens(self, text: str) -> int:
+        """Tokens of plain text, counted by the model's own tokenizer where there is one."""
+
+    def close(self) -> None:
+        pass
+
+
+class ChatModel(Model):
     @property
     def context_window(self) -> int:
         return self.info.context_window or 4096
@@ -57,25 +68,12 @@ class ChatModel(abc.ABC):
             raise ModelError(res.error)
         return res
 
-    @abc.abstractmethod
-    def count_tokens(self, text: str) -> int:
-        """Tokens of plain text, counted by the model's own tokenizer."""
-
     def count_message_tokens(self, messages: Sequence[Message]) -> int:
         """Tokens the prompt for these messages takes, chat template included."""
         return sum(self.count_tokens(m.content) + 4 for m in messages) + 2
 
-    def close(self) -> None:
-        pass
 
-
-class EmbeddingModel(abc.ABC):
-    info: ModelInfo
-
-    @property
-    def name(self) -> str:
-        return self.info.name
-
+class EmbeddingModel(Model):
     @property
     def dimensions(self) -> int:
         return self.info.dimensions or 0
@@ -87,9 +85,3 @@ class EmbeddingModel(abc.ABC):
         Asymmetric models (E5) prefix queries and documents differently; symmetric ones ignore
         `input_type`. Use "query" for similarity between texts of the same kind.
         """
-
-    @abc.abstractmethod
-    def count_tokens(self, text: str) -> int: ...
-
-    def close(self) -> None:
-        pass
