@@ -55,9 +55,11 @@ def test_full_queue_is_429_over_http(tmp_path_factory):
         with httpx.Client(base_url=srv.url, timeout=60) as h:
             body = {"model": "default", "messages": [{"role": "user", "content": "Count to 1000."}], "max_tokens": 2000, "stream": True}
             with h.stream("POST", "/v1/chat/completions", json=body) as r:
-                next(r.iter_lines())  # the model is now busy with this stream
+                lines = r.iter_lines()  # keep the iterator: dropping it would close the stream
+                next(lines)  # the model is now busy with this stream
                 with httpx.Client(base_url=srv.url, timeout=60) as other:
                     busy = other.post("/v1/chat/completions", json={**body, "stream": False, "max_tokens": 2})
-            assert busy.status_code == 429 and busy.json()["error"]["type"] == "rate_limit_error"
+            assert busy.status_code == 429, busy.text
+            assert busy.json()["error"]["type"] == "rate_limit_error"
     finally:
         srv.stop()

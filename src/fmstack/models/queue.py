@@ -23,14 +23,18 @@ class FairLock:
 
     @property
     def waiting(self) -> int:
+        """Requests holding or waiting for the model."""
         with self._cond:
-            return self._next_ticket - self._serving
+            return self._pending()
+
+    def _pending(self) -> int:
+        return self._next_ticket - self._serving - len(self._abandoned)
 
     def acquire(self, timeout: float | None = None) -> None:
         with self._cond:
             # `waiting` includes the holder, hence the +1.
-            if self._next_ticket - self._serving > self.max_waiting:
-                raise Busy(f"model {self.name!r} has {self.max_waiting} requests waiting; try again shortly")
+            if self._pending() > self.max_waiting:
+                raise Busy(f"model {self.name!r} is busy and its queue is full ({self.max_waiting} waiting at most, FMSTACK_MAX_QUEUE); try again shortly")
             ticket = self._next_ticket
             self._next_ticket += 1
             if not self._cond.wait_for(lambda: self._serving == ticket, timeout=timeout):
