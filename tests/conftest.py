@@ -24,6 +24,24 @@ TEST_CONFIG = {
 }
 
 
+def fresh_database_url(tag: str) -> str | None:
+    """A new, empty database for one fixture: on the PostgreSQL server named by
+    FMSTACK_TEST_POSTGRES (an admin URL) when set, else None (the SQLite file in the data dir)."""
+    admin = os.environ.get("FMSTACK_TEST_POSTGRES")
+    if not admin:
+        return None
+    import uuid
+
+    from sqlalchemy import create_engine, text
+
+    name = f"fm_{tag}_{uuid.uuid4().hex[:8]}".lower()
+    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return admin.rsplit("/", 1)[0] + "/" + name
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -39,6 +57,10 @@ class Server:
         self.port = free_port()
         self.env = {**os.environ, "FMSTACK_DATA_DIR": str(self.data_dir), **(env or {})}
         self.env.pop("FMSTACK_CONFIG", None)
+        if "FMSTACK_DATABASE_URL" not in (env or {}):
+            self.env.pop("FMSTACK_DATABASE_URL", None)
+            if url := fresh_database_url("server"):
+                self.env["FMSTACK_DATABASE_URL"] = url
         if config is not None:
             path = self.data_dir / "config.yaml"
             path.write_text(yaml.safe_dump(config), encoding="utf-8")
@@ -106,7 +128,10 @@ def fm(tmp_path_factory):
     from fmstack import Fmstack, Settings
 
     data = tmp_path_factory.mktemp("sdk")
-    settings = Settings.from_env(env={"FMSTACK_DATA_DIR": str(data)}, config=copy.deepcopy(TEST_CONFIG))
+    env = {"FMSTACK_DATA_DIR": str(data)}
+    if url := fresh_database_url("sdk"):
+        env["FMSTACK_DATABASE_URL"] = url
+    settings = Settings.from_env(env=env, config=copy.deepcopy(TEST_CONFIG))
     f = Fmstack(settings)
     yield f
     f.close()

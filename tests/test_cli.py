@@ -9,11 +9,16 @@ import sys
 
 import pytest
 
+from conftest import fresh_database_url
+
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
     e = {**os.environ, "FMSTACK_DATA_DIR": str(tmp_path_factory.mktemp("cli"))}
     e.pop("FMSTACK_CONFIG", None)
+    e.pop("FMSTACK_DATABASE_URL", None)
+    if url := fresh_database_url("cli"):
+        e["FMSTACK_DATABASE_URL"] = url
     return e
 
 

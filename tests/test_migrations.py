@@ -9,21 +9,27 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
+from conftest import fresh_database_url
 from fmstack.store import Base, Database
 
 
+def url_for(tmp_path, name: str) -> str:
+    return fresh_database_url(name) or f"sqlite:///{tmp_path / (name + '.db')}"
+
+
 def test_new_database_is_at_head_and_matches_the_tables(tmp_path):
-    db = Database(f"sqlite:///{tmp_path / 'a.db'}")
+    db = Database(url_for(tmp_path, "a"))
     head = ScriptDirectory.from_config(db.alembic_config()).get_current_head()
     assert db.revision() == head
     with db.engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
-    journal = sqlite3.connect(tmp_path / "a.db").execute("PRAGMA journal_mode").fetchone()[0]
-    assert journal == "wal"
+    if db.engine.dialect.name == "sqlite":
+        journal = sqlite3.connect(tmp_path / "a.db").execute("PRAGMA journal_mode").fetchone()[0]
+        assert journal == "wal"
 
 
 def test_downgrade_and_upgrade_keep_working(tmp_path):
-    db = Database(f"sqlite:///{tmp_path / 'b.db'}")
+    db = Database(url_for(tmp_path, "b"))
     with db.engine.begin() as conn:
         cfg = db.alembic_config()
         cfg.attributes["connection"] = conn
@@ -34,7 +40,7 @@ def test_downgrade_and_upgrade_keep_working(tmp_path):
 
 
 def test_opening_an_existing_database_keeps_its_data(tmp_path):
-    url = f"sqlite:///{tmp_path / 'c.db'}"
+    url = url_for(tmp_path, "c")
     from fmstack.chat import ConversationStore
 
     first = ConversationStore(Database(url))
