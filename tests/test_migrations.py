@@ -47,3 +47,40 @@ def test_opening_an_existing_database_keeps_its_data(tmp_path):
     cid = first.create(title="keep").id
     again = ConversationStore(Database(url))
     assert again.get(cid).title == "keep"
+
+
+def test_a_failing_migration_changes_nothing(tmp_path):
+    """All or nothing: a step that fails rolls back the DDL before it, on SQLite too."""
+    import shutil
+
+    from fmstack.store.db import MIGRATIONS
+
+    url = url_for(tmp_path, "d")
+    db = Database(url)
+    before = db.revision()
+    scripts = tmp_path / "migrations"
+    shutil.copytree(MIGRATIONS, scripts)
+    (scripts / "versions" / "9999_bad.py").write_text(
+        "from alembic import op\nimport sqlalchemy as sa\n"
+        f"revision = '9999'\ndown_revision = {before!r}\n"
+        "def upgrade():\n    op.create_table('will_vanish', sa.Column('id', sa.Integer, primary_key=True))\n"
+        "    raise RuntimeError('boom')\n"
+        "def downgrade():\n    pass\n")
+    original = db.alembic_config
+
+    def config():
+        cfg = original()
+        cfg.set_main_option("script_location", str(scripts))
+        return cfg
+
+    db.alembic_config = config
+    try:
+        db.upgrade()
+    except RuntimeError as e:
+        assert "boom" in str(e)
+    else:
+        raise AssertionError("the bad migration did not fail")
+    assert db.revision() == before
+    from sqlalchemy import inspect
+
+    assert "will_vanish" not in inspect(db.engine).get_table_names()

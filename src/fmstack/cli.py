@@ -19,6 +19,8 @@ app = typer.Typer(help="fmstack: foundation models, chat, and an OpenAI-compatib
 models_app = typer.Typer(help="List and describe models.", invoke_without_command=True)
 conv_app = typer.Typer(help="Manage stored conversations.", no_args_is_help=True)
 keys_app = typer.Typer(help="Manage API keys for the server.", no_args_is_help=True)
+kb_app = typer.Typer(help="Knowledge bases: create, ingest, sync, search.", no_args_is_help=True)
+app.add_typer(kb_app, name="kb")
 app.add_typer(models_app, name="models")
 app.add_typer(conv_app, name="conversations")
 app.add_typer(keys_app, name="keys")
@@ -123,6 +125,7 @@ def _stream_to_terminal(events) -> dict:
 def ask(prompt: Optional[str] = typer.Argument(None, help="The question; '-' or nothing reads standard input."),
         model: Optional[str] = typer.Option(None, "--model", "-m"),
         system: Optional[str] = typer.Option(None, "--system", "-s"),
+        kb: Optional[str] = typer.Option(None, "--kb", help="Answer from this knowledge base, with citations."),
         as_json: bool = typer.Option(False, "--json", help="Print the whole result as JSON."),
         temperature: Optional[float] = TEMPERATURE, top_p: Optional[float] = TOP_P, top_k: Optional[int] = TOP_K,
         max_tokens: Optional[int] = MAX_TOKENS, stop: list[str] = STOP, seed: Optional[int] = SEED,
@@ -136,6 +139,21 @@ def ask(prompt: Optional[str] = typer.Argument(None, help="The question; '-' or 
     if not prompt.strip():
         raise InvalidInput("nothing to ask: give a prompt or pipe text in")
     params = params_from(temperature, top_p, top_k, max_tokens, stop, seed, repetition_penalty)
+    if kb:
+        if as_json:
+            return emit_json(fm().ask_kb(kb, prompt, model=model, params=params).to_dict())
+        cites = []
+        for ev in fm().stream_kb_answer(kb, prompt, model=model, params=params):
+            if isinstance(ev, TextDelta):
+                sys.stdout.write(ev.text)
+                sys.stdout.flush()
+            elif getattr(ev, "kind", "") == "citations":
+                cites = ev.citations
+        sys.stdout.write("\n")
+        for c in cites:
+            where = c.title + (f", page {c.page}" if c.page else "")
+            out.print(f"[dim][{c.number}] {escape(where)}{' (inferred)' if c.inferred else ''}[/]", highlight=False)
+        return
     if as_json:
         res = fm().generate(prompt, model=model, system=system, params=params)
         return emit_json({"model": res.model, "text": res.text, "finish_reason": res.finish_reason,
@@ -286,6 +304,102 @@ def keys_revoke(key_id: str):
     """Revoke an API key."""
     fm().keys.revoke(key_id)
     err.print(f"revoked {key_id}")
+
+
+# -- knowledge bases -------------------------------------------------------------------------------
+@kb_app.command("create")
+def kb_create(name: str, description: str = "", embedding_model: Optional[str] = typer.Option(None, "--embedding-model"),
+              strategy: str = typer.Option("recursive", help="recursive, fixed or hierarchical"),
+              chunk_size: int = typer.Option(200, help="tokens per chunk"), overlap: int = typer.Option(30),
+              as_json: bool = typer.Option(False, "--json")):
+    """Create a knowledge base."""
+    kb = fm().knowledge.create(name, description=description, embedding_model=embedding_model,
+                               chunking={"strategy": strategy, "chunk_size": chunk_size, "overlap": overlap})
+    emit_json(kb.model_dump(mode="json")) if as_json else err.print(f"created knowledge base {kb.name} ({kb.id})")
+
+
+@kb_app.command("list")
+def kb_list(as_json: bool = typer.Option(False, "--json")):
+    """List knowledge bases."""
+    kbs = fm().knowledge.list()
+    if as_json:
+        return emit_json([k.model_dump(mode="json") for k in kbs])
+    table = Table("name", "documents", "chunks", "embedding model", "chunking")
+    for k in kbs:
+        table.add_row(k.name, str(k.documents), str(k.chunks), k.embedding_model, k.chunking.get("strategy", ""))
+    out.print(table)
+
+
+@kb_app.command("delete")
+def kb_delete(name: str):
+    """Delete a knowledge base with its documents and chunks."""
+    fm().knowledge.delete(name)
+    err.print(f"deleted knowledge base {name}")
+
+
+def _ingest(name: str, paths: list[str], include: list[str], exclude: list[str], sync: bool, as_json: bool) -> None:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[chunks]} chunks"),
+                  TimeRemainingColumn(), console=err, disable=as_json or not err.is_terminal) as bar:
+        task = bar.add_task("ingesting", total=None, chunks=0)
+        state = {"chunks": 0}
+
+        def progress(result, done, total):
+            state["chunks"] += result.chunks if result.status in ("added", "updated") else 0
+            bar.update(task, completed=done, total=total, chunks=state["chunks"])
+            if result.status == "failed" and not as_json:
+                err.print(f"[yellow]failed[/] {escape(result.source)}: {escape(result.reason or '')}", highlight=False)
+
+        report = fm().knowledge.ingest(name, paths, include=include or None, exclude=exclude or None, sync=sync, progress=progress)
+    data = report.to_dict()
+    if as_json:
+        return emit_json(data)
+    rate = data["chunks"] / data["seconds"] if data["seconds"] else 0
+    err.print(f"added {data['added']}, updated {data['updated']}, unchanged {data['unchanged']}, removed {data['removed']}, "
+              f"failed {data['failed']} · {data['chunks']} chunks in {data['seconds']:.1f}s ({rate:.0f} chunks/s)", highlight=False)
+
+
+@kb_app.command("ingest")
+def kb_ingest(name: str, paths: list[str] = typer.Argument(..., help="Files and folders (recursive)."),
+              include: list[str] = typer.Option([], "--include", help="Glob of files to take (repeatable)."),
+              exclude: list[str] = typer.Option([], "--exclude", help="Glob of files to skip (repeatable)."),
+              as_json: bool = typer.Option(False, "--json")):
+    """Add files and folders; unchanged files are skipped, changed ones re-indexed."""
+    _ingest(name, paths, include, exclude, False, as_json)
+
+
+@kb_app.command("sync")
+def kb_sync(name: str, paths: list[str] = typer.Argument(...),
+            include: list[str] = typer.Option([], "--include"), exclude: list[str] = typer.Option([], "--exclude"),
+            as_json: bool = typer.Option(False, "--json")):
+    """Like ingest, and also remove documents whose files are gone from the folders."""
+    _ingest(name, paths, include, exclude, True, as_json)
+
+
+@kb_app.command("search")
+def kb_search(name: str, query: str, mode: str = typer.Option("hybrid", help="hybrid, dense or bm25"),
+              top_k: int = typer.Option(5, "--top-k", "-k"), as_json: bool = typer.Option(False, "--json")):
+    """Search a knowledge base."""
+    hits = fm().knowledge.retrieve(name, query, mode=mode, top_k=top_k)
+    if as_json:
+        return emit_json([h.to_dict() for h in hits])
+    for i, h in enumerate(hits, start=1):
+        where = h.title + (f" p.{h.page}" if h.page else "") + (f" · {h.heading}" if h.heading else "")
+        out.print(f"[bold]{i}.[/] {h.score:.4f}  {escape(where)}", highlight=False)
+        out.print("   " + escape(" ".join(h.text.split())[:300]), highlight=False)
+
+
+@kb_app.command("documents")
+def kb_documents(name: str, as_json: bool = typer.Option(False, "--json")):
+    """List the documents of a knowledge base."""
+    docs = fm().knowledge.documents(name)
+    if as_json:
+        return emit_json([d.model_dump(mode="json") for d in docs])
+    table = Table("source", "format", "status", "chunks", "error")
+    for d in docs:
+        table.add_row(escape(d.source), d.format, d.status, str(d.n_chunks), escape(d.error or ""))
+    out.print(table)
 
 
 @app.command()

@@ -11,6 +11,7 @@ from .chat import ChatService, ConversationStore, TurnSaved
 from .config import Settings
 from .errors import InvalidInput
 from .keys import KeyStore
+from .knowledge import KnowledgeService, RagAnswer, rag
 from .models import ChatResult, Event, GenerationParams, Message, ModelRegistry
 from .store import Database
 
@@ -49,6 +50,7 @@ class Fmstack:
         self.conversations = ConversationStore(self.db)
         self.chat = ChatService(self.conversations, self.models)
         self.keys = KeyStore(self.db, self.settings.api_keys)
+        self.knowledge = KnowledgeService(self.db, self.models)
 
     # -- models ---------------------------------------------------------------------------------
     def stream(self, prompt: str | Sequence[Message | dict], *, model: str | None = None, system: str | None = None,
@@ -69,6 +71,27 @@ class Fmstack:
         if isinstance(text, str):
             return self.models.chat(model).count_tokens(text)
         return self.models.chat(model).count_message_tokens(as_messages(text))
+
+    # -- knowledge bases ------------------------------------------------------------------------
+    def kb_passages(self, kb: str, question: str, *, top_k: int | None = None, mode: str | None = None,
+                    filters: dict | None = None) -> list:
+        """The retrieved passages that can ground an answer (empty: the answer is "I don't know")."""
+        found = self.knowledge.retrieve(kb, question, top_k=top_k, mode=mode, filters=filters)
+        return self.knowledge.relevant(kb, question, found)
+
+    def stream_kb_answer(self, kb: str, question: str, *, model: str | None = None, top_k: int | None = None,
+                         mode: str | None = None, filters: dict | None = None, params: GenerationParams | None = None,
+                         **kwargs: Any) -> Iterator[Any]:
+        """Retrieve, then stream the answer; the last event lists the citations it uses."""
+        passages = self.kb_passages(kb, question, top_k=top_k, mode=mode, filters=filters)
+        return rag.stream_answer(self.models.chat(model), question, passages, as_params(params, kwargs))
+
+    def ask_kb(self, kb: str, question: str, *, model: str | None = None, top_k: int | None = None,
+               mode: str | None = None, filters: dict | None = None, params: GenerationParams | None = None,
+               **kwargs: Any) -> RagAnswer:
+        """retrieve_and_generate: an answer grounded in the knowledge base, with citations."""
+        passages = self.kb_passages(kb, question, top_k=top_k, mode=mode, filters=filters)
+        return rag.answer(self.models.chat(model), question, passages, as_params(params, kwargs))
 
     # -- chat -----------------------------------------------------------------------------------
     def say(self, conversation_id: str, content: str, **kwargs: Any) -> TurnSaved:

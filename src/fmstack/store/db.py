@@ -9,6 +9,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
 
 from ..errors import ConfigError
 
@@ -41,12 +42,25 @@ class Database:
         return cfg
 
     def upgrade(self, revision: str = "head") -> None:
+        """Apply migrations, all or nothing: a failing step leaves the schema (and data) as it was."""
         from alembic import command
 
-        with self.engine.begin() as conn:
-            cfg = self.alembic_config()
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, revision)
+        engine = self.engine
+        if engine.dialect.name == "sqlite":
+            # pysqlite commits DDL on its own; hand transaction control to SQLAlchemy for this run
+            # (the recipe from SQLAlchemy's SQLite notes) so DDL is rolled back with the rest.
+            engine = create_engine(self.url, poolclass=NullPool)
+            event.listen(engine, "connect", _sqlite_pragmas)
+            event.listen(engine, "connect", lambda dbapi_conn, _r: setattr(dbapi_conn, "isolation_level", None))
+            event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+        try:
+            with engine.begin() as conn:
+                cfg = self.alembic_config()
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, revision)
+        finally:
+            if engine is not self.engine:
+                engine.dispose()
 
     def revision(self) -> str | None:
         from alembic.runtime.migration import MigrationContext

@@ -1,0 +1,266 @@
+"""Reading files into sections of text with page numbers and heading paths.
+
+One loader per format, registered by file extension; a file that cannot be read raises
+LoadError with a reason the user can act on (encrypted, corrupt, empty, unsupported).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import InvalidInput
+
+
+class LoadError(InvalidInput):
+    """A file that cannot be ingested, with the reason."""
+
+
+@dataclass
+class Section:
+    """A run of text from one place in a document: a page, or the body under one heading."""
+
+    text: str
+    page: int | None = None
+    heading: list[str] = field(default_factory=list)
+    meta: dict = field(default_factory=dict)
+
+
+@dataclass
+class LoadedDocument:
+    format: str
+    sections: list[Section]
+    title: str = ""
+
+
+Loader = Callable[[bytes, dict], LoadedDocument]
+LOADERS: dict[str, Loader] = {}
+FORMATS: dict[str, str] = {}  # extension -> format name
+
+
+def loader(fmt: str, *extensions: str):
+    def register(fn: Loader) -> Loader:
+        LOADERS[fmt] = fn
+        for ext in extensions:
+            FORMATS[ext] = fmt
+        return fn
+    return register
+
+
+def format_of(name: str) -> str | None:
+    return FORMATS.get(Path(name).suffix.lower())
+
+
+def load(name: str, data: bytes, options: dict | None = None) -> LoadedDocument:
+    fmt = format_of(name)
+    if fmt is None:
+        raise LoadError(f"unsupported file type {Path(name).suffix or '(none)'}; supported: {', '.join(sorted(FORMATS))}")
+    if not data.strip():
+        raise LoadError("the file is empty")
+    doc = LOADERS[fmt](data, options or {})
+    doc.sections = [s for s in doc.sections if s.text.strip()]
+    if not doc.sections:
+        raise LoadError("no text could be extracted (a scanned PDF or an empty document?)")
+    return doc
+
+
+def decode(data: bytes) -> str:
+    for enc in ("utf-8-sig", "gb18030", "big5"):
+        try:
+            return data.decode(enc)
+        except UnicodeDecodeError:
+            continue
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data).best()
+    if best is None:
+        raise LoadError("the text encoding could not be recognised")
+    return str(best)
+
+
+@loader("text", ".txt", ".text", ".log")
+def load_text(data: bytes, options: dict) -> LoadedDocument:
+    return LoadedDocument("text", [Section(decode(data))])
+
+
+_ATX = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
+_FENCE = re.compile(r"^\s*(```|~~~)")
+
+
+@loader("markdown", ".md", ".markdown")
+def load_markdown(data: bytes, options: dict) -> LoadedDocument:
+    text = decode(data)
+    sections: list[Section] = []
+    path: list[str] = []
+    buf: list[str] = []
+    in_fence = False
+
+    def flush():
+        if buf:
+            sections.append(Section("".join(buf), heading=list(path)))
+            buf.clear()
+
+    for line in text.splitlines(keepends=True):
+        if _FENCE.match(line):
+            in_fence = not in_fence
+        m = None if in_fence else _ATX.match(line.rstrip("\n"))
+        if m:
+            flush()
+            level = len(m.group(1))
+            path = path[: level - 1] + [m.group(2)]
+            buf.append(line)  # keep the heading in the text: it carries meaning for search
+        else:
+            buf.append(line)
+    flush()
+    title = next((s.heading[0] for s in sections if s.heading), "")
+    return LoadedDocument("markdown", sections, title=title)
+
+
+@loader("html", ".html", ".htm", ".xhtml")
+def load_html(data: bytes, options: dict) -> LoadedDocument:
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(data, "lxml")
+    title = soup.title.get_text(strip=True) if soup.title else ""
+    for tag in soup(["script", "style", "noscript", "nav", "footer", "header", "aside", "form", "svg", "template"]):
+        tag.decompose()
+    root = soup.find("main") or soup.find("article") or soup.body or soup
+    sections: list[Section] = []
+    path: list[str] = []
+    buf: list[str] = []
+    heading_tags = {f"h{i}" for i in range(1, 7)}
+    block_tags = heading_tags | {"p", "li", "pre", "blockquote", "td", "th", "dd", "dt", "figcaption", "caption"}
+    for el in root.find_all(block_tags):
+        if el.find(block_tags):  # only leaf blocks, so text is not read twice
+            continue
+        text = el.get_text(" ", strip=True)
+        if not text:
+            continue
+        if el.name in heading_tags:
+            if buf:
+                sections.append(Section("\n".join(buf), heading=list(path)))
+                buf = []
+            level = int(el.name[1])
+            path = path[: level - 1] + [text]
+            buf.append(text)
+        else:
+            buf.append(text)
+    if buf:
+        sections.append(Section("\n".join(buf), heading=list(path)))
+    if not sections:  # pages without block markup
+        sections = [Section(root.get_text("\n", strip=True))]
+    return LoadedDocument("html", sections, title=title)
+
+
+@loader("pdf", ".pdf")
+def load_pdf(data: bytes, options: dict) -> LoadedDocument:
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted:
+            try:
+                ok = reader.decrypt(options.get("password", ""))
+            except Exception:
+                ok = 0
+            if not ok:
+                raise LoadError("the PDF is encrypted; give its password (option `password`) or remove it")
+        sections = [Section(page.extract_text() or "", page=i) for i, page in enumerate(reader.pages, start=1)]
+        title = (reader.metadata.title if reader.metadata else None) or ""
+    except LoadError:
+        raise
+    except (PdfReadError, ValueError, KeyError, TypeError, OSError) as e:
+        raise LoadError(f"the PDF is damaged and cannot be read: {e}") from None
+    return LoadedDocument("pdf", sections, title=str(title))
+
+
+@loader("docx", ".docx")
+def load_docx(data: bytes, options: dict) -> LoadedDocument:
+    import zipfile
+
+    import docx
+    from docx.table import Table
+    from docx.text.paragraph import Paragraph
+
+    try:
+        document = docx.Document(io.BytesIO(data))
+    except (zipfile.BadZipFile, KeyError, ValueError) as e:
+        raise LoadError(f"the DOCX is damaged and cannot be read: {e}") from None
+    sections: list[Section] = []
+    path: list[str] = []
+    buf: list[str] = []
+    for block in document.element.body.iterchildren():
+        tag = block.tag.rsplit("}", 1)[-1]
+        if tag == "p":
+            para = Paragraph(block, document)
+            text = para.text.strip()
+            style = (para.style.name if para.style is not None else "") or ""
+            m = re.match(r"Heading (\d)", style)
+            if m or style == "Title":
+                if buf:
+                    sections.append(Section("\n".join(buf), heading=list(path)))
+                    buf = []
+                level = int(m.group(1)) if m else 1
+                if text:
+                    path = path[: level - 1] + [text]
+            if text:
+                buf.append(text)
+        elif tag == "tbl":
+            table = Table(block, document)
+            for row in table.rows:
+                cells = []
+                for cell in row.cells:
+                    t = cell.text.strip()
+                    if not cells or cells[-1] != t:  # merged cells repeat their text
+                        cells.append(t)
+                buf.append(" | ".join(cells))
+    if buf:
+        sections.append(Section("\n".join(buf), heading=list(path)))
+    title = document.core_properties.title or next((s.heading[0] for s in sections if s.heading), "")
+    return LoadedDocument("docx", sections, title=title)
+
+
+@loader("csv", ".csv", ".tsv")
+def load_csv(data: bytes, options: dict) -> LoadedDocument:
+    text = decode(data)
+    dialect = "excel-tab" if "\t" in text.splitlines()[0] else "excel"
+    rows = list(csv.DictReader(io.StringIO(text), dialect=dialect))
+    return _records("csv", rows, options)
+
+
+@loader("jsonl", ".jsonl", ".ndjson")
+def load_jsonl(data: bytes, options: dict) -> LoadedDocument:
+    rows = []
+    for n, line in enumerate(decode(data).splitlines(), start=1):
+        if line.strip():
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError as e:
+                raise LoadError(f"line {n} is not valid JSON: {e.msg}") from None
+    return _records("jsonl", rows, options)
+
+
+def _records(fmt: str, rows: list[dict], options: dict) -> LoadedDocument:
+    """One section per record: the text column is the text, the other columns its metadata."""
+    if not rows:
+        raise LoadError("the file has no records")
+    column = options.get("text_column")
+    if column is None:
+        for candidate in ("text", "content", "body", "document", "passage"):
+            if candidate in rows[0]:
+                column = candidate
+                break
+    if column is None or column not in rows[0]:
+        raise LoadError(f"say which column holds the text (option `text_column`); columns: {', '.join(map(str, rows[0]))}")
+    sections = []
+    for i, row in enumerate(rows, start=1):
+        meta = {k: v for k, v in row.items() if k != column and isinstance(v, (str, int, float, bool))}
+        meta["record"] = i
+        sections.append(Section(str(row.get(column) or ""), meta=meta))
+    return LoadedDocument(fmt, sections)

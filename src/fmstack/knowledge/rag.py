@@ -1,0 +1,112 @@
+"""Answers grounded in a knowledge base, with the citations the answer actually uses."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from ..models.base import ChatModel
+from ..models.types import Event, GenerationParams, Message, TextDelta, collect
+from .service import Retrieved
+from .text import terms
+
+SYSTEM = (
+    "Answer the question using only the numbered passages below. After each sentence, cite the passages it "
+    "comes from by number in square brackets, like [1] or [2][3]. If the passages do not contain the answer, "
+    "say that you don't know.\n\n{passages}"
+)
+DONT_KNOW = "I don't know: nothing in the knowledge base answers this."
+_MARK = re.compile(r"\[(\d{1,3})\]")
+
+
+@dataclass
+class Citation:
+    number: int
+    chunk_id: int
+    document_id: str
+    source: str
+    title: str
+    page: int | None
+    heading: str
+    text: str
+    inferred: bool = False  # the model did not write the marker; the overlap of words says it used it
+
+    def to_dict(self) -> dict:
+        return dict(vars(self))
+
+
+@dataclass
+class CitationsEvent:
+    citations: list[Citation]
+    kind: str = "citations"
+
+
+@dataclass
+class RagAnswer:
+    text: str
+    citations: list[Citation] = field(default_factory=list)
+    passages: list[Retrieved] = field(default_factory=list)
+    answered: bool = True
+
+    def to_dict(self) -> dict:
+        return {"text": self.text, "answered": self.answered, "citations": [c.to_dict() for c in self.citations],
+                "passages": [p.to_dict() for p in self.passages]}
+
+
+def prompt(question: str, passages: list[Retrieved], history: list[Message] | None = None) -> list[Message]:
+    """The final prompt, inspectable: numbered passages in the system message, then the question."""
+    blocks = []
+    for i, p in enumerate(passages, start=1):
+        where = p.title or p.source
+        if p.page:
+            where += f", page {p.page}"
+        if p.heading:
+            where += f", {p.heading}"
+        blocks.append(f"[{i}] ({where})\n{p.text}")
+    return [Message("system", SYSTEM.format(passages="\n\n".join(blocks))), *(history or []), Message("user", question)]
+
+
+def citations_for(answer: str, passages: list[Retrieved]) -> list[Citation]:
+    """The passages the answer cites with [n]; when it cites none, those whose words it mostly reuses."""
+    used = []
+    for m in _MARK.finditer(answer):
+        n = int(m.group(1))
+        if 1 <= n <= len(passages) and n not in used:
+            used.append(n)
+    inferred = False
+    if not used:
+        words = set(terms(answer))
+        if words:
+            for i, p in enumerate(passages, start=1):
+                overlap = len(words & set(terms(p.text))) / len(words)
+                if overlap >= 0.6:
+                    used.append(i)
+            inferred = True
+    out = []
+    for n in used:
+        p = passages[n - 1]
+        out.append(Citation(n, p.chunk_id, p.document_id, p.source, p.title, p.page, p.heading, p.text, inferred))
+    return out
+
+
+def stream_answer(model: ChatModel, question: str, passages: list[Retrieved], params: GenerationParams,
+                  history: list[Message] | None = None) -> Iterator[Event | CitationsEvent]:
+    """Events of the answer, then one CitationsEvent. With no passages the model is not asked."""
+    if not passages:
+        yield TextDelta(DONT_KNOW)
+        yield CitationsEvent([])
+        return
+    parts = []
+    for ev in model.stream(prompt(question, passages, history), params):
+        if isinstance(ev, TextDelta):
+            parts.append(ev.text)
+        yield ev
+    yield CitationsEvent(citations_for("".join(parts), passages))
+
+
+def answer(model: ChatModel, question: str, passages: list[Retrieved], params: GenerationParams) -> RagAnswer:
+    events = list(stream_answer(model, question, passages, params))
+    res = collect(model.name, [e for e in events if not isinstance(e, CitationsEvent)])
+    cites = next(e for e in events if isinstance(e, CitationsEvent)).citations
+    return RagAnswer(res.text, cites, passages, answered=bool(passages))

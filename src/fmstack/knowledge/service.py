@@ -1,0 +1,449 @@
+"""Knowledge bases: create and describe them, ingest files (incrementally), retrieve, answer."""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import re
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from ..errors import InvalidInput, NotFound
+from ..models.registry import ModelRegistry
+from ..store import Database, KbChunk, KbDocument, KnowledgeBase
+from .chunking import ChunkingOptions, chunk_document
+from .index import ChunkIndex, Hit, SearchIndex
+from .loaders import LoadError, format_of, load
+from .text import terms
+
+MAX_FILE_BYTES = 100 * 1024 * 1024
+EMBED_BATCH = 64
+
+
+class KnowledgeBaseRecord(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    name: str
+    description: str
+    embedding_model: str
+    chunking: dict[str, Any]
+    retrieval: dict[str, Any]
+    revision: int
+    created_at: datetime
+    updated_at: datetime
+    documents: int = 0
+    chunks: int = 0
+
+
+class DocumentRecord(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    kb_id: str
+    source: str
+    title: str
+    format: str
+    content_hash: str
+    size_bytes: int
+    status: str
+    error: str | None = None
+    n_chunks: int
+    meta: dict[str, Any]
+    updated_at: datetime
+
+
+@dataclass
+class FileResult:
+    source: str
+    status: Literal["added", "updated", "unchanged", "removed", "failed"]
+    chunks: int = 0
+    reason: str | None = None
+
+
+@dataclass
+class IngestReport:
+    files: list[FileResult] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def count(self, status: str) -> int:
+        return sum(f.status == status for f in self.files)
+
+    @property
+    def chunks(self) -> int:
+        return sum(f.chunks for f in self.files if f.status in ("added", "updated"))
+
+    def to_dict(self) -> dict:
+        return {
+            "added": self.count("added"), "updated": self.count("updated"), "unchanged": self.count("unchanged"),
+            "removed": self.count("removed"), "failed": self.count("failed"), "chunks": self.chunks,
+            "seconds": round(self.seconds, 3),
+            "files": [vars(f) for f in self.files],
+        }
+
+
+@dataclass
+class Retrieved:
+    chunk_id: int
+    document_id: str
+    source: str
+    title: str
+    text: str
+    score: float
+    page: int | None
+    heading: str
+    start_char: int
+    end_char: int
+    meta: dict
+    scores: dict[str, float] = field(default_factory=dict)  # per retriever: dense, bm25, rank fusion
+
+    def to_dict(self) -> dict:
+        return dict(vars(self))
+
+
+Progress = Callable[[FileResult, int, int], None]  # (result, files done, files total)
+
+
+class KnowledgeService:
+    def __init__(self, db: Database, models: ModelRegistry, index: SearchIndex | None = None):
+        self.db = db
+        self.models = models
+        self.index = index or ChunkIndex(db)
+
+    # -- knowledge bases ------------------------------------------------------------------------
+    def create(self, name: str, *, description: str = "", embedding_model: str | None = None,
+               chunking: dict | None = None, retrieval: dict | None = None) -> KnowledgeBaseRecord:
+        if not re.fullmatch(r"[\w][\w.\-]{0,99}", name or ""):
+            raise InvalidInput("a knowledge base name is 1-100 letters, digits, '_', '-' or '.'", param="name")
+        model = self.models.resolve(embedding_model, "embedding")
+        opts = ChunkingOptions.from_dict(chunking)
+        ret = RetrievalOptions.from_dict(retrieval)
+        with self.db.session() as s:
+            if s.scalar(select(KnowledgeBase.id).where(KnowledgeBase.name == name)):
+                raise InvalidInput(f"a knowledge base named {name!r} already exists", param="name")
+            kb = KnowledgeBase(name=name, description=description, embedding_model=model, chunking=opts.to_dict(),
+                               retrieval=ret.to_dict())
+            s.add(kb)
+            s.flush()
+            return KnowledgeBaseRecord.model_validate(kb)
+
+    def list(self) -> list[KnowledgeBaseRecord]:
+        with self.db.session() as s:
+            return [self._record(s, kb) for kb in s.scalars(select(KnowledgeBase).order_by(KnowledgeBase.name))]
+
+    def get(self, name_or_id: str) -> KnowledgeBaseRecord:
+        with self.db.session() as s:
+            return self._record(s, self._kb(s, name_or_id))
+
+    def delete(self, name_or_id: str) -> None:
+        with self.db.session() as s:
+            kb = self._kb(s, name_or_id)
+            s.execute(delete(KbChunk).where(KbChunk.kb_id == kb.id))
+            s.execute(delete(KbDocument).where(KbDocument.kb_id == kb.id))
+            s.delete(kb)
+
+    def documents(self, name_or_id: str) -> list[DocumentRecord]:
+        with self.db.session() as s:
+            kb = self._kb(s, name_or_id)
+            rows = s.scalars(select(KbDocument).where(KbDocument.kb_id == kb.id).order_by(KbDocument.source))
+            return [DocumentRecord.model_validate(d) for d in rows]
+
+    def delete_document(self, name_or_id: str, document_id: str) -> None:
+        with self.db.session() as s:
+            kb = self._kb(s, name_or_id)
+            doc = s.get(KbDocument, document_id)
+            if doc is None or doc.kb_id != kb.id:
+                raise NotFound(f"document {document_id!r} is not in knowledge base {kb.name!r}")
+            s.execute(delete(KbChunk).where(KbChunk.document_id == doc.id))
+            s.delete(doc)
+            kb.revision += 1
+
+    @staticmethod
+    def _kb(s, name_or_id: str) -> KnowledgeBase:
+        kb = s.scalar(select(KnowledgeBase).where((KnowledgeBase.name == name_or_id) | (KnowledgeBase.id == name_or_id)))
+        if kb is None:
+            raise NotFound(f"knowledge base {name_or_id!r} does not exist", param="knowledge_base")
+        return kb
+
+    @staticmethod
+    def _record(s, kb: KnowledgeBase) -> KnowledgeBaseRecord:
+        rec = KnowledgeBaseRecord.model_validate(kb)
+        rec.documents = s.scalar(select(func.count()).where(KbDocument.kb_id == kb.id)) or 0
+        rec.chunks = s.scalar(select(func.count()).where(KbChunk.kb_id == kb.id, KbChunk.level == 0)) or 0
+        return rec
+
+    # -- ingestion ------------------------------------------------------------------------------
+    def ingest(self, name_or_id: str, paths: Iterable[str | Path], *, include: list[str] | None = None,
+               exclude: list[str] | None = None, sync: bool = False, options: dict | None = None,
+               progress: Progress | None = None) -> IngestReport:
+        """Ingest files and folders (recursively). Unchanged files (same content hash) are skipped,
+        changed ones re-indexed; with `sync`, documents under the given folders whose files are gone
+        are removed. Each file is stored in its own transaction, so an interrupted run leaves whole
+        files or nothing, and running it again carries on where it stopped."""
+        kb = self.get(name_or_id)
+        started = time.perf_counter()
+        files, roots = [], []
+        for p in paths:
+            p = Path(p).expanduser().resolve()
+            if p.is_dir():
+                roots.append(p)
+                files.extend(sorted(f for f in p.rglob("*") if f.is_file() and _wanted(f, p, include, exclude)))
+            elif p.is_file():
+                files.append(p)
+            else:
+                raise NotFound(f"{p} does not exist")
+        report = IngestReport()
+        total = len(files)
+        for i, f in enumerate(files, start=1):
+            try:
+                data = f.read_bytes() if f.stat().st_size <= MAX_FILE_BYTES else None
+            except OSError as e:
+                result = FileResult(str(f), "failed", reason=f"cannot read: {e.strerror}")
+            else:
+                if data is None:
+                    result = FileResult(str(f), "failed", reason=f"larger than {MAX_FILE_BYTES // 2**20} MiB")
+                else:
+                    result = self._ingest_one(kb, str(f), data, options or {}, {"path": str(f)})
+            report.files.append(result)
+            if progress:
+                progress(result, i, total)
+        if sync and roots:
+            seen = {str(f) for f in files}
+            for doc in self.documents(kb.id):
+                if doc.source not in seen and any(doc.source.startswith(str(r) + "/") for r in roots):
+                    self.delete_document(kb.id, doc.id)
+                    report.files.append(FileResult(doc.source, "removed"))
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def ingest_bytes(self, name_or_id: str, filename: str, data: bytes, *, options: dict | None = None,
+                     meta: dict | None = None) -> FileResult:
+        kb = self.get(name_or_id)
+        if len(data) > MAX_FILE_BYTES:
+            return FileResult(filename, "failed", reason=f"larger than {MAX_FILE_BYTES // 2**20} MiB")
+        return self._ingest_one(kb, filename, data, options or {}, meta or {})
+
+    def _ingest_one(self, kb: KnowledgeBaseRecord, source: str, data: bytes, options: dict, meta: dict) -> FileResult:
+        digest = hashlib.sha256(data).hexdigest()
+        with self.db.session() as s:
+            old = s.scalar(select(KbDocument).where(KbDocument.kb_id == kb.id, KbDocument.source == source))
+            if old is not None and old.content_hash == digest and old.status == "ready":
+                return FileResult(source, "unchanged", old.n_chunks)
+            existed = old is not None
+        fmt = format_of(source) or "unknown"
+        try:
+            loaded = load(source, data, options)
+            chunks = chunk_document(loaded.sections, ChunkingOptions.from_dict(kb.chunking))
+            vectors = self._embed(kb.embedding_model, [c.text for c in chunks if c.level == 0])
+        except LoadError as e:
+            self._store(kb.id, source, fmt, digest, len(data), meta, error=e.message)
+            return FileResult(source, "failed", reason=e.message)
+        n = self._store(kb.id, source, loaded.format, digest, len(data), meta, title=loaded.title, chunks=chunks, vectors=vectors)
+        return FileResult(source, "updated" if existed else "added", n)
+
+    def _embed(self, model_name: str, texts: list[str]) -> np.ndarray:
+        model = self.models.embedding(model_name)
+        out = [model.embed(texts[i : i + EMBED_BATCH], input_type="document") for i in range(0, len(texts), EMBED_BATCH)]
+        return np.concatenate(out) if out else np.zeros((0, model.dimensions), dtype=np.float32)
+
+    def _store(self, kb_id, source, fmt, digest, size, meta, *, title="", chunks=(), vectors=None, error=None) -> int:
+        """Replace a document and its chunks in one transaction."""
+        for attempt in range(3):
+            try:
+                with self.db.session() as s:
+                    s.execute(delete(KbChunk).where(KbChunk.document_id.in_(
+                        select(KbDocument.id).where(KbDocument.kb_id == kb_id, KbDocument.source == source))))
+                    s.execute(delete(KbDocument).where(KbDocument.kb_id == kb_id, KbDocument.source == source))
+                    leaves = sum(c.level == 0 for c in chunks)
+                    doc = KbDocument(kb_id=kb_id, source=source, title=title or Path(source).name, format=fmt,
+                                     content_hash=digest, size_bytes=size, status="error" if error else "ready",
+                                     error=error, n_chunks=leaves, meta=meta)
+                    s.add(doc)
+                    s.flush()
+                    vec_iter = iter(vectors if vectors is not None else [])
+                    rows = []
+                    for seq, c in enumerate(chunks):
+                        vec = next(vec_iter) if c.level == 0 else None
+                        rows.append({
+                            "kb_id": kb_id, "document_id": doc.id, "seq": seq, "level": c.level, "parent_seq": c.parent,
+                            "text": c.text, "page": c.page, "heading": " > ".join(c.heading), "start_char": c.start,
+                            "end_char": c.end, "terms": " ".join(terms(" ".join(c.heading) + "\n" + c.text)) if c.level == 0 else "",
+                            "embedding": np.asarray(vec, dtype=np.float32).tobytes() if vec is not None else None,
+                            "meta": c.meta,
+                        })
+                    if rows:
+                        s.execute(KbChunk.__table__.insert(), rows)
+                    s.execute(update(KnowledgeBase).where(KnowledgeBase.id == kb_id)
+                              .values(revision=KnowledgeBase.revision + 1))
+                    return leaves
+            except IntegrityError:
+                if attempt == 2:
+                    raise
+        return 0
+
+    # -- retrieval ------------------------------------------------------------------------------
+    def retrieve(self, name_or_id: str, query: str, *, mode: str | None = None, top_k: int | None = None,
+                 min_score: float | None = None, filters: dict | None = None) -> list[Retrieved]:
+        kb = self.get(name_or_id)
+        opts = RetrievalOptions.from_dict({**kb.retrieval, **{k: v for k, v in
+                                           {"mode": mode, "top_k": top_k, "min_score": min_score}.items() if v is not None}})
+        if not query or not query.strip():
+            raise InvalidInput("the query must not be empty", param="query")
+        allowed = self._filter(kb.id, filters) if filters else None
+        pool = max(opts.top_k * 4, 20)
+        dense: list[Hit] = []
+        keyword: list[Hit] = []
+        if opts.mode in ("dense", "hybrid"):
+            q = self.models.embedding(kb.embedding_model).embed([query], input_type="query")[0]
+            dense = self.index.dense(kb.id, q, pool, allowed)
+        if opts.mode in ("bm25", "hybrid"):
+            keyword = self.index.keyword(kb.id, terms(query), pool, allowed)
+        if opts.mode == "dense":
+            ranked = [(h.chunk_id, h.score) for h in dense]
+        elif opts.mode == "bm25":
+            ranked = [(h.chunk_id, h.score) for h in keyword]
+        else:
+            ranked = fuse(dense, keyword, opts)
+        if opts.min_score is not None:
+            ranked = [(c, sc) for c, sc in ranked if sc >= opts.min_score]
+        per = {"dense": {h.chunk_id: h.score for h in dense}, "bm25": {h.chunk_id: h.score for h in keyword}}
+        return self._hydrate(ranked[: opts.top_k], per)
+
+    def relevant(self, name_or_id: str, query: str, passages: list[Retrieved]) -> list[Retrieved]:
+        """The passages that can ground an answer (see RetrievalOptions.min_relevance)."""
+        opts = RetrievalOptions.from_dict(self.get(name_or_id).retrieval)
+        q_terms = set(terms(query))
+        model = None
+        out = []
+        for p in passages:
+            dense = p.scores.get("dense")
+            if dense is None:
+                if model is None:
+                    kb = self.get(name_or_id)
+                    model = self.models.embedding(kb.embedding_model)
+                    qv = model.embed([query], input_type="query")[0]
+                dense = float(model.embed([p.text], input_type="document")[0] @ qv)
+            coverage = len(q_terms & set(terms(p.text))) / len(q_terms) if q_terms else 0.0
+            if dense >= opts.min_relevance or coverage >= opts.min_term_coverage:
+                out.append(p)
+        return out
+
+    def _filter(self, kb_id: str, filters: dict) -> set[str]:
+        """Documents matching every filter: `source` (a glob), `format`, or a key of the document's metadata."""
+        out = set()
+        for doc in self.documents(kb_id):
+            ok = True
+            for key, want in filters.items():
+                have = doc.source if key == "source" else doc.format if key == "format" else doc.meta.get(key)
+                if key == "source":
+                    ok = ok and fnmatch.fnmatch(have, str(want))
+                elif isinstance(want, list):
+                    ok = ok and have in want
+                else:
+                    ok = ok and have == want
+            if ok:
+                out.add(doc.id)
+        return out
+
+    def _hydrate(self, ranked: list[tuple[int, float]], per: dict[str, dict[int, float]]) -> list[Retrieved]:
+        if not ranked:
+            return []
+        ids = [c for c, _ in ranked]
+        with self.db.session() as s:
+            rows = {c.id: (c, d) for c, d in s.execute(
+                select(KbChunk, KbDocument).join(KbDocument, KbDocument.id == KbChunk.document_id).where(KbChunk.id.in_(ids)))}
+            parents = {}
+            wanted = [(c.document_id, c.parent_seq) for c, _ in rows.values() if c.parent_seq is not None]
+            for doc_id, seq in set(wanted):
+                parents[(doc_id, seq)] = s.scalar(select(KbChunk).where(KbChunk.document_id == doc_id, KbChunk.seq == seq))
+        out, seen_parents = [], set()
+        for cid, score in ranked:
+            if cid not in rows:
+                continue
+            c, d = rows[cid]
+            shown = c
+            if c.parent_seq is not None:  # small-to-big: return the parent section once
+                key = (c.document_id, c.parent_seq)
+                if key in seen_parents:
+                    continue
+                seen_parents.add(key)
+                shown = parents.get(key) or c
+            out.append(Retrieved(
+                chunk_id=c.id, document_id=d.id, source=d.source, title=d.title, text=shown.text, score=float(score),
+                page=shown.page, heading=shown.heading, start_char=shown.start_char, end_char=shown.end_char,
+                meta={**d.meta, **(c.meta or {})},
+                scores={k: float(v[cid]) for k, v in per.items() if cid in v},
+            ))
+        return out
+
+
+@dataclass
+class RetrievalOptions:
+    mode: str = "hybrid"  # dense | bm25 | hybrid
+    top_k: int = 5
+    fusion: str = "rrf"  # rrf | weighted
+    rrf_k: int = 60
+    weight_dense: float = 0.5  # weighted fusion: share of the (min-max normalised) dense score
+    min_score: float | None = None
+    # A passage may ground an answer when its dense similarity reaches this, or when it holds at
+    # least `min_term_coverage` of the question's keywords; with none such the answer is "I don't know".
+    min_relevance: float = 0.82
+    min_term_coverage: float = 0.5
+
+    @classmethod
+    def from_dict(cls, d: dict | None) -> "RetrievalOptions":
+        d = dict(d or {})
+        unknown = set(d) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise InvalidInput(f"unknown retrieval options: {', '.join(sorted(unknown))}", param="retrieval")
+        o = cls(**d)
+        if o.mode not in ("dense", "bm25", "hybrid"):
+            raise InvalidInput("mode must be dense, bm25 or hybrid", param="mode")
+        if o.fusion not in ("rrf", "weighted"):
+            raise InvalidInput("fusion must be rrf or weighted", param="fusion")
+        if not 1 <= o.top_k <= 200:
+            raise InvalidInput("top_k must be 1..200", param="top_k")
+        return o
+
+    def to_dict(self) -> dict:
+        return dict(vars(self))
+
+
+def fuse(dense: list[Hit], keyword: list[Hit], o: RetrievalOptions) -> list[tuple[int, float]]:
+    """Hybrid ranking. RRF adds 1/(k + rank) from each list, so a strong keyword match is not
+    drowned by a weak dense score (or the reverse); weighted mixes min-max normalised scores."""
+    scores: dict[int, float] = {}
+    if o.fusion == "rrf":
+        for hits in (dense, keyword):
+            for rank, h in enumerate(hits, start=1):
+                scores[h.chunk_id] = scores.get(h.chunk_id, 0.0) + 1.0 / (o.rrf_k + rank)
+    else:
+        for hits, w in ((dense, o.weight_dense), (keyword, 1 - o.weight_dense)):
+            if not hits:
+                continue
+            vals = np.array([h.score for h in hits])
+            lo, hi = vals.min(), vals.max()
+            for h in hits:
+                norm = (h.score - lo) / (hi - lo) if hi > lo else 1.0
+                scores[h.chunk_id] = scores.get(h.chunk_id, 0.0) + w * norm
+    return sorted(scores.items(), key=lambda kv: -kv[1])
+
+
+def _wanted(f: Path, root: Path, include: list[str] | None, exclude: list[str] | None) -> bool:
+    rel = str(f.relative_to(root))
+    if any(part.startswith(".") for part in f.relative_to(root).parts):
+        return False
+    if include and not any(fnmatch.fnmatch(rel, g) or fnmatch.fnmatch(f.name, g) for g in include):
+        return False
+    if exclude and any(fnmatch.fnmatch(rel, g) or fnmatch.fnmatch(f.name, g) for g in exclude):
+        return False
+    return True
