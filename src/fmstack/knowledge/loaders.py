@@ -256,9 +256,15 @@ def _records(fmt: str, rows: list[dict], options: dict) -> LoadedDocument:
             if candidate in rows[0]:
                 column = candidate
                 break
-    if column is None or column not in rows[0]:
-        raise LoadError(f"say which column holds the text (option `text_column`); columns: {', '.join(map(str, rows[0]))}")
+    if column is not None and column not in rows[0]:
+        raise LoadError(f"there is no column {column!r}; columns: {', '.join(map(str, rows[0]))}")
     sections = []
+    if column is None:  # no text column named or found: every column, as "name: value" lines
+        for i, row in enumerate(rows, start=1):
+            text = "\n".join(f"{k}: {v}" for k, v in row.items() if v not in (None, ""))
+            meta = {k: v for k, v in row.items() if isinstance(v, (str, int, float, bool)) and len(str(v)) <= 200}
+            sections.append(Section(text, meta={**meta, "record": i}))
+        return LoadedDocument(fmt, sections)
     for i, row in enumerate(rows, start=1):
         meta = {k: v for k, v in row.items() if k != column and isinstance(v, (str, int, float, bool))}
         meta["record"] = i
