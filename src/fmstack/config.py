@@ -32,6 +32,7 @@ class Settings:
     config_file: Path | None = None
     api_keys: list[str] = field(default_factory=list)
     max_body_bytes: int = 8 * 1024 * 1024
+    max_upload_bytes: int = 100 * 1024 * 1024  # multipart uploads (knowledge-base files)
     # Requests waiting for one local model beyond this many are refused with 429.
     max_queue: int = 64
     threads: int | None = None
@@ -51,6 +52,8 @@ class Settings:
             s.api_keys = [k.strip() for k in v.split(",") if k.strip()]
         if v := env.get("FMSTACK_MAX_BODY_BYTES"):
             s.max_body_bytes = _int(v, "FMSTACK_MAX_BODY_BYTES")
+        if v := env.get("FMSTACK_MAX_UPLOAD_BYTES"):
+            s.max_upload_bytes = _int(v, "FMSTACK_MAX_UPLOAD_BYTES")
         if v := env.get("FMSTACK_MAX_QUEUE"):
             s.max_queue = _int(v, "FMSTACK_MAX_QUEUE")
         if v := env.get("FMSTACK_THREADS"):

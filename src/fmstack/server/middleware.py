@@ -22,17 +22,20 @@ async def _send_json(send: Send, status: int, body: dict, headers: list | None =
 class BodyLimit:
     """Refuse bodies over `max_bytes` with 413, by Content-Length or while streaming in."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int):
+    def __init__(self, app: ASGIApp, max_bytes: int, upload_bytes: int | None = None):
         self.app = app
         self.max_bytes = max_bytes
+        self.upload_bytes = upload_bytes or max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         headers = dict(scope.get("headers") or [])
         length = headers.get(b"content-length")
-        message = f"request body is larger than the limit of {self.max_bytes} bytes (FMSTACK_MAX_BODY_BYTES)"
-        if length is not None and length.isdigit() and int(length) > self.max_bytes:
+        upload = headers.get(b"content-type", b"").startswith(b"multipart/form-data")
+        limit, setting = (self.upload_bytes, "FMSTACK_MAX_UPLOAD_BYTES") if upload else (self.max_bytes, "FMSTACK_MAX_BODY_BYTES")
+        message = f"request body is larger than the limit of {limit} bytes ({setting})"
+        if length is not None and length.isdigit() and int(length) > limit:
             return await _send_json(send, 413, error_body(message, 413))
         seen = 0
 
@@ -41,7 +44,7 @@ class BodyLimit:
             msg = await receive()
             if msg["type"] == "http.request":
                 seen += len(msg.get("body", b""))
-                if seen > self.max_bytes:
+                if seen > limit:
                     raise HTTPException(413, message)
             return msg
 

@@ -14,6 +14,8 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from ..errors import FmstackError, InvalidInput
+from ..knowledge import rag
+from ..knowledge.rag import CitationsEvent
 from ..models.types import ChatResult, Event, Finish, TextDelta, ToolCallDelta, UsageEvent, collect
 from ..sdk import Fmstack
 from .schemas import ChatCompletionRequest, EmbeddingRequest
@@ -96,6 +98,10 @@ def sse_chunks(events: Iterator[Event], cid: str, created: int, model_name: str,
                 usage = ev.usage
             elif isinstance(ev, Finish):
                 yield chunk({}, _finish(ev.reason))
+            elif isinstance(ev, CitationsEvent):
+                yield sse({"id": cid, "object": "chat.completion.chunk", "created": created, "model": model_name,
+                           "system_fingerprint": FINGERPRINT, "choices": [],
+                           "citations": [c.to_dict() for c in ev.citations]})
     except FmstackError as e:
         yield sse(e.to_openai())
         return
@@ -118,12 +124,23 @@ async def chat_completions(body: ChatCompletionRequest, request: Request):
     model = app.models.chat(body.model)
     cid = f"chatcmpl-{uuid.uuid4().hex}"
     created = int(time.time())
+    make_events = lambda: model.stream(messages, params)  # noqa: E731
+    if body.knowledge_base:
+        if messages[-1].role != "user":
+            raise InvalidInput("with knowledge_base the last message must be the user's question", param="messages")
+        question = messages[-1].content
+        passages = await run_in_threadpool(app.kb_passages, body.knowledge_base, question)
+        make_events = lambda: rag.stream_answer(model, question, passages, params, history=messages[:-1])  # noqa: E731
     if not body.stream:
-        res = await run_in_threadpool(lambda: collect(model.name, model.stream(messages, params)))
-        return completion_body(cid, created, res)
+        events = await run_in_threadpool(lambda: list(make_events()))
+        body_out = completion_body(cid, created, collect(model.name, events))
+        if body.knowledge_base:
+            cites = next((e.citations for e in events if isinstance(e, CitationsEvent)), [])
+            body_out["citations"] = [c.to_dict() for c in cites]
+        return body_out
     include_usage = bool(body.stream_options and body.stream_options.include_usage)
     _, chunks = await first_then_rest(iterate_in_thread(
-        lambda: sse_chunks(model.stream(messages, params), cid, created, model.name, include_usage)))
+        lambda: sse_chunks(make_events(), cid, created, model.name, include_usage)))
     return StreamingResponse(chunks, media_type="text/event-stream", headers=SSE_HEADERS)
 
 

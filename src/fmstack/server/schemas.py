@@ -73,6 +73,8 @@ class ChatCompletionRequest(BaseModel):
     tools: list[dict[str, Any]] | None = None
     tool_choice: str | dict[str, Any] | None = None
     user: str | None = None
+    # fmstack extension: answer from this knowledge base; the response carries `citations`.
+    knowledge_base: str | None = None
 
     @field_validator("stop")
     @classmethod

@@ -1,0 +1,95 @@
+"""Knowledge bases over HTTP: uploads, retrieval, answers with citations, the OpenAI extension."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+
+import kb_fixtures
+from conftest import Server
+from test_platform_api import sse_events
+
+
+@pytest.fixture(scope="module")
+def kb(http, tmp_path_factory):
+    docs = kb_fixtures.build(tmp_path_factory.mktemp("api-docs"))
+    r = http.post("/api/knowledge-bases", json={"name": "api-kb", "chunking": {"chunk_size": 80}})
+    assert r.status_code == 201
+    files = [("files", (p.name, p.read_bytes())) for p in sorted(docs.glob("*")) if p.is_file()]
+    files.append(("files", ("corrupt.pdf", (docs / "bad" / "corrupt.pdf").read_bytes())))
+    up = http.post("/api/knowledge-bases/api-kb/documents", files=files)
+    assert up.status_code == 200
+    return up.json()
+
+
+def test_upload_reports_each_file(kb, http):
+    status = {f["source"]: f["status"] for f in kb["files"]}
+    assert status["corrupt.pdf"] == "failed" and kb["failed"] == 1
+    assert sum(s == "added" for s in status.values()) == 8
+    docs = http.get("/api/knowledge-bases/api-kb/documents").json()["data"]
+    bad = next(d for d in docs if d["source"] == "corrupt.pdf")
+    assert bad["status"] == "error" and "damaged" in bad["error"]
+    info = http.get("/api/knowledge-bases/api-kb").json()
+    assert info["documents"] == 9 and info["chunks"] > 8
+
+
+def test_retrieve_over_http(kb, http):
+    r = http.post("/api/knowledge-bases/api-kb/retrieve", json={"query": "长城全长多少公里？", "top_k": 3}).json()["data"]
+    assert "两万" in r[0]["text"] and r[0]["source"] == "wall.md"
+    assert http.post("/api/knowledge-bases/api-kb/retrieve", json={"query": ""}).status_code == 422
+    assert http.post("/api/knowledge-bases/nope/retrieve", json={"query": "x"}).status_code == 404
+
+
+def test_answer_with_citations_streamed_and_not(kb, http):
+    body = {"question": "How tall is the Eiffel Tower?", "max_tokens": 60, "temperature": 0}
+    plain = http.post("/api/knowledge-bases/api-kb/answer", json=body).json()
+    assert plain["answered"] and any("330" in c["text"] for c in plain["citations"])
+    with http.stream("POST", "/api/knowledge-bases/api-kb/answer", json={**body, "stream": True}) as r:
+        events = sse_events(r)
+    kinds = [e for e, _ in events]
+    assert "text" in kinds and kinds[-2] == "citations"
+    assert "".join(d["text"] for e, d in events if e == "text") == plain["text"]
+    dont = http.post("/api/knowledge-bases/api-kb/answer", json={"question": "What is the recipe for chocolate cake?"}).json()
+    assert not dont["answered"] and dont["citations"] == []
+
+
+def test_openai_chat_with_knowledge_base_extension(kb, oai):
+    r = oai.chat.completions.create(model="default", max_tokens=60, temperature=0,
+                                    messages=[{"role": "user", "content": "How tall is the Eiffel Tower?"}],
+                                    extra_body={"knowledge_base": "api-kb"})
+    cites = r.model_extra["citations"]
+    assert r.choices[0].message.content and any("330" in c["text"] for c in cites)
+    chunks = list(oai.chat.completions.create(model="default", max_tokens=60, temperature=0, stream=True,
+                                              messages=[{"role": "user", "content": "How tall is the Eiffel Tower?"}],
+                                              extra_body={"knowledge_base": "api-kb"}))
+    streamed = [c.model_extra.get("citations") for c in chunks if c.model_extra and c.model_extra.get("citations")]
+    assert streamed and streamed[0] == cites
+    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == r.choices[0].message.content
+
+
+def test_delete_document_and_kb(kb, http):
+    docs = http.get("/api/knowledge-bases/api-kb/documents").json()["data"]
+    coffee = next(d for d in docs if d["source"] == "coffee.txt")
+    assert http.delete(f"/api/knowledge-bases/api-kb/documents/{coffee['id']}").status_code == 204
+    hits = http.post("/api/knowledge-bases/api-kb/retrieve", json={"query": "Arabica", "mode": "bm25"}).json()["data"]
+    assert all(h["source"] != "coffee.txt" for h in hits)
+    http.post("/api/knowledge-bases", json={"name": "short-lived"})
+    assert http.delete("/api/knowledge-bases/short-lived").status_code == 204
+    assert http.get("/api/knowledge-bases/short-lived").status_code == 404
+
+
+def test_oversize_upload_is_413_and_nothing_changes(tmp_path_factory):
+    srv = Server(tmp_path_factory.mktemp("small-uploads"), env={"FMSTACK_MAX_UPLOAD_BYTES": "200000"}).start()
+    try:
+        with httpx.Client(base_url=srv.url, timeout=60) as h:
+            h.post("/api/knowledge-bases", json={"name": "k"})
+            ok = h.post("/api/knowledge-bases/k/documents", files=[("files", ("a.txt", b"A small file about owls."))])
+            assert ok.json()["files"][0]["status"] == "added"
+            big = h.post("/api/knowledge-bases/k/documents", files=[("files", ("big.txt", b"x " * 200000))])
+            assert big.status_code == 413 and "FMSTACK_MAX_UPLOAD_BYTES" in big.json()["error"]["message"]
+            docs = h.get("/api/knowledge-bases/k/documents").json()["data"]
+            assert [d["source"] for d in docs] == ["a.txt"]
+    finally:
+        srv.stop()
