@@ -305,18 +305,29 @@ class KnowledgeService:
         if opts.mode in ("dense", "hybrid"):
             q = self.models.embedding(kb.embedding_model).embed([query], input_type="query")[0]
             dense = self.index.dense(kb.id, q, pool, allowed)
+        query_terms = terms(query)
         if opts.mode in ("bm25", "hybrid"):
-            keyword = self.index.keyword(kb.id, terms(query), pool, allowed)
+            keyword = self.index.keyword(kb.id, query_terms, pool, allowed)
         if opts.mode == "dense":
             ranked = [(h.chunk_id, h.score) for h in dense]
         elif opts.mode == "bm25":
             ranked = [(h.chunk_id, h.score) for h in keyword]
         else:
-            ranked = fuse(dense, keyword, opts)
+            ranked = fuse(dense, keyword, opts, self._coverage(keyword, query_terms))
         if opts.min_score is not None:
             ranked = [(c, sc) for c, sc in ranked if sc >= opts.min_score]
         per = {"dense": {h.chunk_id: h.score for h in dense}, "bm25": {h.chunk_id: h.score for h in keyword}}
         return self._hydrate(ranked[: opts.top_k], per)
+
+    def _coverage(self, keyword: list[Hit], query_terms: list[str]) -> float:
+        """How far to trust the keyword ranking: the squared share of the query's keywords that its
+        best match contains (a match on one word of three counts a ninth)."""
+        if not keyword or not query_terms:
+            return 0.0
+        with self.db.session() as s:
+            top = s.scalar(select(KbChunk.terms).where(KbChunk.id == keyword[0].chunk_id)) or ""
+        q = set(query_terms)
+        return (len(q & set(top.split())) / len(q)) ** 2
 
     def relevant(self, name_or_id: str, query: str, passages: list[Retrieved]) -> list[Retrieved]:
         """The passages that can ground an answer (see RetrievalOptions.min_relevance)."""
@@ -418,14 +429,22 @@ class RetrievalOptions:
         return dict(vars(self))
 
 
-def fuse(dense: list[Hit], keyword: list[Hit], o: RetrievalOptions) -> list[tuple[int, float]]:
+def fuse(dense: list[Hit], keyword: list[Hit], o: RetrievalOptions, keyword_trust: float = 1.0) -> list[tuple[int, float]]:
     """Hybrid ranking. RRF adds 1/(k + rank) from each list, so a strong keyword match is not
-    drowned by a weak dense score (or the reverse); weighted mixes min-max normalised scores."""
+    drowned by a weak dense score (or the reverse); the keyword list counts in proportion to how
+    much of the query its best match covers (`keyword_trust`), so that a query whose words hardly
+    occur (another language, a paraphrase) is ranked by meaning. Weighted mixes min-max normalised
+    scores."""
     scores: dict[int, float] = {}
     if o.fusion == "rrf":
-        for hits in (dense, keyword):
+        for hits, weight in ((dense, 1.0), (keyword, keyword_trust)):
             for rank, h in enumerate(hits, start=1):
-                scores[h.chunk_id] = scores.get(h.chunk_id, 0.0) + 1.0 / (o.rrf_k + rank)
+                scores[h.chunk_id] = scores.get(h.chunk_id, 0.0) + weight / (o.rrf_k + rank)
+        # Equal fused scores (one list's first is the other's second) are common: the more
+        # trusted list decides.
+        lead = keyword if keyword_trust >= 1.0 else dense
+        for rank, h in enumerate(lead, start=1):
+            scores[h.chunk_id] += 1e-9 / rank
     else:
         for hits, w in ((dense, o.weight_dense), (keyword, 1 - o.weight_dense)):
             if not hits:

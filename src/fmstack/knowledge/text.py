@@ -76,9 +76,12 @@ def _jieba():
 
 
 _TERM = re.compile(rf"[{CJK}A-Za-z0-9\u00c0-\u024f]")
+# Function words and question words: they match everywhere and only add noise to keyword scores.
 STOPWORDS = frozenset(
-    "a an and are as at be by for from has have in is it its of on or that the this to was were will with "
-    "的 了 和 是 在 也 就 都 而 及 与 着 或 一个 没有 我们 你们 他们 这 那 之 吗 呢 吧".split()
+    "a an and are as at be by can could do does did for from has have how in is it its many much of on or "
+    "should that the this to was were what when where which who whom whose why will with would "
+    "的 了 和 是 在 也 就 都 而 及 与 着 或 一个 没有 我们 你们 他们 这 那 之 吗 呢 吧 有 什么 怎么 怎样 "
+    "如何 为什么 哪 哪里 哪些 哪个 谁 多少 几 一共 时候 意思 请问".split()
 )
 
 
