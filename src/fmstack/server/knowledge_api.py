@@ -10,11 +10,10 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from ..errors import FmstackError
 from ..knowledge.rag import CitationsEvent
 from ..models.types import GenerationParams
 from ..sdk import Fmstack
-from .streaming import SSE_HEADERS, first_then_rest, iterate_in_thread, sse
+from .streaming import SSE_HEADERS, first_then_rest, iterate_in_thread, typed_sse
 
 router = APIRouter(prefix="/api/knowledge-bases", tags=["knowledge bases"])
 
@@ -142,19 +141,11 @@ async def answer(name: str, body: AnswerIn, request: Request):
         return res.to_dict()
     _, events = await first_then_rest(iterate_in_thread(lambda: app.stream_kb_answer(name, body.question, **kw)))
 
-    async def body_iter():
-        try:
-            async for ev in events:
-                if isinstance(ev, CitationsEvent):
-                    yield sse({"type": "citations", "citations": [c.to_dict() for c in ev.citations]}, event="citations")
-                else:
-                    d = asdict(ev)
-                    kind = d.pop("kind")
-                    yield sse({"type": kind, **d}, event=kind)
-        except FmstackError as e:
-            yield sse({"type": "error", "message": e.message, "code": e.code}, event="error")
-        except Exception as e:  # never cut the stream without saying why
-            yield sse({"type": "error", "message": f"{type(e).__name__}: {e}", "code": "internal_error"}, event="error")
-        yield sse("[DONE]")
+    return StreamingResponse(typed_sse(events, _event_json), media_type="text/event-stream", headers=SSE_HEADERS)
 
-    return StreamingResponse(body_iter(), media_type="text/event-stream", headers=SSE_HEADERS)
+
+def _event_json(ev) -> dict:
+    if isinstance(ev, CitationsEvent):
+        return {"type": "citations", "citations": [c.to_dict() for c in ev.citations]}
+    d = asdict(ev)
+    return {"type": d.pop("kind"), **d}

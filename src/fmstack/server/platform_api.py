@@ -12,12 +12,11 @@ from starlette.concurrency import run_in_threadpool
 
 from .. import __version__
 from ..chat import ConversationRecord, MessageRecord, TurnSaved
-from ..errors import FmstackError
 from ..keys import ApiKeyRecord
 from ..models.types import GenerationParams
 from ..sdk import Fmstack, as_messages
 from .schemas import ChatMessageIn
-from .streaming import SSE_HEADERS, first_then_rest, iterate_in_thread, sse
+from .streaming import SSE_HEADERS, first_then_rest, iterate_in_thread, typed_sse
 
 router = APIRouter(prefix="/api", tags=["platform"])
 
@@ -162,18 +161,7 @@ async def send_message(conversation_id: str, body: TurnIn, request: Request):
 
     _, events = await first_then_rest(iterate_in_thread(turn))
 
-    async def body_iter():
-        try:
-            async for ev in events:
-                data = event_json(ev)
-                yield sse(data, event=data["type"])
-        except FmstackError as e:
-            yield sse({"type": "error", "message": e.message, "code": e.code}, event="error")
-        except Exception as e:  # never cut the stream without saying why
-            yield sse({"type": "error", "message": f"{type(e).__name__}: {e}", "code": "internal_error"}, event="error")
-        yield sse("[DONE]")
-
-    return StreamingResponse(body_iter(), media_type="text/event-stream", headers=SSE_HEADERS)
+    return StreamingResponse(typed_sse(events, event_json), media_type="text/event-stream", headers=SSE_HEADERS)
 
 
 class FeedbackIn(BaseModel):

@@ -82,3 +82,18 @@ def sse(data: Any, event: str | None = None) -> str:
 
 
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+
+
+async def typed_sse(events: AsyncIterator[Any], to_json: Callable[[Any], dict]) -> AsyncIterator[str]:
+    """The platform API's SSE: one `event: <type>` per event, failures as an `error` event, then [DONE]."""
+    from ..errors import FmstackError
+
+    try:
+        async for ev in events:
+            data = to_json(ev)
+            yield sse(data, event=data["type"])
+    except FmstackError as e:
+        yield sse({"type": "error", "message": e.message, "code": e.code}, event="error")
+    except Exception as e:  # never cut the stream without saying why
+        yield sse({"type": "error", "message": f"{type(e).__name__}: {e}", "code": "internal_error"}, event="error")
+    yield sse("[DONE]")
