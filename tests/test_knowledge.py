@@ -16,6 +16,7 @@ from fmstack.errors import InvalidInput, NotFound
 from fmstack.knowledge.chunking import ChunkingOptions, chunk_document
 from fmstack.knowledge.loaders import LoadError, Section, load
 from fmstack.knowledge.text import count_tokens
+from fmstack.models.types import GenerationParams
 
 
 @pytest.fixture(scope="module")
@@ -204,3 +205,93 @@ def test_interrupted_ingestion_resumes_without_duplicates(tmp_path):
     assert dupes == []
     assert final.chunks == sum(d.n_chunks for d in probe.knowledge.documents("big"))
     probe.close()
+
+
+def test_mmr_makes_room_for_a_different_passage(fm, tmp_path):
+    folder = tmp_path / "dupes"
+    folder.mkdir()
+    base = "The lighthouse on Gull Island is 42 metres tall and was lit in 1871."
+    for i, tail in enumerate(["", " It is white.", " Its lamp is electric now."]):
+        (folder / f"copy{i}.txt").write_text(base + tail, encoding="utf-8")
+    (folder / "keeper.txt").write_text("The Gull Island lighthouse keeper rowed to the mainland for supplies each week.",
+                                       encoding="utf-8")
+    fm.knowledge.create("kb-mmr")
+    fm.knowledge.ingest("kb-mmr", [folder])
+    question = "How tall is the Gull Island lighthouse?"
+    plain = [h.source.rsplit("/", 1)[-1] for h in fm.knowledge.retrieve("kb-mmr", question, top_k=3)]
+    diverse = fm.knowledge.retrieve("kb-mmr", question, top_k=3, mmr=True)
+    names = [h.source.rsplit("/", 1)[-1] for h in diverse]
+    assert "keeper.txt" not in plain  # the three near-copies fill the top 3…
+    assert "keeper.txt" in names and names[0] == plain[0]  # …MMR keeps the best and swaps a copy for news
+    with pytest.raises(InvalidInput):
+        fm.knowledge.retrieve("kb-mmr", question, multi_query=9)
+
+
+def test_multi_query_rewrites_are_checked_and_fused(fm, kb):
+    from fmstack.knowledge.rewrite import rewrite_queries
+
+    model = fm.models.chat(None)
+    for question in ("How tall is the Eiffel Tower?", "大熊猫吃什么？"):
+        rewrites = rewrite_queries(model, question, 3)
+        assert len(rewrites) <= 3 and len(set(rewrites)) == len(rewrites)
+        assert all(r.strip().lower() != question.lower() for r in rewrites)
+        assert all(r.endswith(("?", "？")) for r in rewrites)
+    hits = fm.knowledge.retrieve("kb-main", "How tall is the Eiffel Tower?", multi_query=2, top_k=5)
+    assert any("330" in h.text for h in hits[:3])
+    assert all(set(h.scores) <= {"dense", "bm25"} for h in hits)
+
+
+def test_hnsw_index_agrees_with_exact_search_and_grows(fm, kb, docs):
+    from fmstack.knowledge.index import ChunkIndex
+
+    exact = fm.knowledge.index
+    graph = ChunkIndex(fm.db, ann_threshold=1)  # every knowledge base gets a graph
+    kb_id = fm.knowledge.get("kb-main").id
+    embed = fm.models.embedding(None)
+    for q in ("How tall is the Eiffel Tower?", "大熊猫吃什么？", "When was the tower finished?"):
+        v = embed.embed([q], input_type="query")[0]
+        want = [h.chunk_id for h in exact.dense(kb_id, v, 5)]
+        got = [h.chunk_id for h in graph.dense(kb_id, v, 5)]
+        assert got[0] == want[0] and len(set(got) & set(want)) >= 4
+    assert graph._snapshots[kb_id].ann is not None
+    allowed = {d.id for d in fm.knowledge.documents("kb-main") if d.source.endswith("panda.docx")}
+    v = embed.embed(["How tall is the Eiffel Tower?"], input_type="query")[0]
+    filtered = graph.dense(kb_id, v, 3, allowed)
+    with fm.db.session() as s:
+        from fmstack.store import KbChunk as Chunk
+
+        assert {s.get(Chunk, h.chunk_id).document_id for h in filtered} == allowed
+    # A new file extends the graph instead of rebuilding it.
+    fm.knowledge.create("kb-grow")
+    fm.knowledge.ingest("kb-grow", [docs / "eiffel.html"])
+    grow_id = fm.knowledge.get("kb-grow").id
+    graph.dense(grow_id, v, 3)
+    first = graph._snapshots[grow_id].ann
+    fm.knowledge.ingest("kb-grow", [docs / "tower.pdf"])
+    hits = graph.dense(grow_id, embed.embed(["Page two of the tower report"], input_type="query")[0], 3)
+    assert graph._snapshots[grow_id].ann is first and first.ntotal == len(graph._snapshots[grow_id].ids)
+    assert hits and graph.vectors(grow_id, [hits[0].chunk_id]).shape == (1, 384)
+
+
+def test_chat_with_a_knowledge_base_rewrites_follow_ups(fm, kb):
+    from fmstack.knowledge.rag import DONT_KNOW, CitationsEvent
+
+    conv = fm.conversations.create(meta={"knowledge_base": "kb-main"})
+    first = fm.say(conv.id, "How tall is the Eiffel Tower?", max_tokens=60, temperature=0).assistant_message
+    assert first.meta["knowledge_base"] == "kb-main" and first.meta["query"] == "How tall is the Eiffel Tower?"
+    assert first.meta["citations"] and any("330" in c["text"] for c in first.meta["citations"])
+    events = list(fm.chat.send(conv.id, "When was it built?", params=GenerationParams(max_tokens=60, temperature=0)))
+    cites = [e for e in events if isinstance(e, CitationsEvent)]
+    saved = events[-1].assistant_message
+    assert len(cites) == 1 and saved.meta["citations"] == [c.to_dict() for c in cites[0].citations]
+    # The follow-up was searched as a question that stands alone (the model's rewrite, or the
+    # previous question prepended), and it found the passage with the date.
+    assert "Eiffel" in saved.meta["query"] and "built" in saved.meta["query"]
+    assert any("1889" in c["text"] for c in saved.meta["citations"])
+    unknown = fm.say(conv.id, "What is the capital of Mongolia's stock exchange index?", max_tokens=40).assistant_message
+    assert unknown.content == DONT_KNOW and unknown.meta["citations"] == []
+    # Stored with the conversation: reading it back gives the same citations.
+    again = fm.conversations.get(conv.id).messages
+    assert again[-3].meta == saved.meta
+    with pytest.raises(InvalidInput):
+        fm.say(conv.id, "How tall?", knowledge_base="kb-main", retrieval={"bogus": 1})

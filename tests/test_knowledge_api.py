@@ -93,3 +93,42 @@ def test_oversize_upload_is_413_and_nothing_changes(tmp_path_factory):
             assert [d["source"] for d in docs] == ["a.txt"]
     finally:
         srv.stop()
+
+
+def test_ingest_job_over_http_with_progress_events(http, tmp_path):
+    docs = kb_fixtures.build(tmp_path / "server-side")
+    assert http.post("/api/knowledge-bases", json={"name": "job-kb"}).status_code == 201
+    r = http.post("/api/knowledge-bases/job-kb/ingest", json={"paths": [str(docs)], "exclude": ["bad/*"]})
+    assert r.status_code == 202
+    job = r.json()
+    assert job["kind"] == "ingest" and job["status"] in ("queued", "running")
+    with http.stream("GET", f"/api/jobs/{job['id']}/events", params={"interval": 0.1}) as s:
+        events = sse_events(s)
+    assert events[-1][0] == "done"
+    final = events[-1][1]
+    assert final["status"] == "succeeded" and final["result"]["added"] == 8
+    assert final["progress"]["files_done"] == final["progress"]["files_total"] == 8
+    assert all(name == "progress" for name, _ in events[:-1])
+    assert http.get(f"/api/jobs/{job['id']}").json()["status"] == "succeeded"
+    assert any(j["id"] == job["id"] for j in http.get("/api/jobs", params={"kind": "ingest"}).json()["data"])
+    again = http.post(f"/api/jobs/{job['id']}/cancel")
+    assert again.status_code == 400 and again.json()["error"]["code"] == "job_finished"
+    assert http.get("/api/jobs/job_nope").status_code == 404
+    missing = http.post("/api/knowledge-bases/job-kb/ingest", json={"paths": [str(tmp_path / "nowhere")]})
+    assert missing.status_code == 404 and "does not exist" in missing.json()["error"]["message"]
+
+
+def test_background_upload_lists_each_file_as_it_finishes(http, tmp_path):
+    docs = kb_fixtures.build(tmp_path / "uploads")
+    assert http.post("/api/knowledge-bases", json={"name": "bg-up"}).status_code == 201
+    files = [("files", ("tower.pdf", (docs / "tower.pdf").read_bytes())),
+             ("files", ("corrupt.pdf", (docs / "bad" / "corrupt.pdf").read_bytes()))]
+    r = http.post("/api/knowledge-bases/bg-up/documents", files=files, data={"background": "true"})
+    assert r.status_code == 202
+    with http.stream("GET", f"/api/jobs/{r.json()['id']}/events", params={"interval": 0.1}) as s:
+        done = sse_events(s)[-1][1]
+    outcome = {f["source"]: f for f in done["progress"]["files"]}
+    assert outcome["tower.pdf"]["status"] == "added" and outcome["corrupt.pdf"]["status"] == "failed"
+    assert outcome["corrupt.pdf"]["reason"]
+    assert [d["source"] for d in http.get("/api/knowledge-bases/bg-up/documents").json()["data"]
+            if d["status"] == "ready"] == ["tower.pdf"]

@@ -20,7 +20,9 @@ models_app = typer.Typer(help="List and describe models.", invoke_without_comman
 conv_app = typer.Typer(help="Manage stored conversations.", no_args_is_help=True)
 keys_app = typer.Typer(help="Manage API keys for the server.", no_args_is_help=True)
 kb_app = typer.Typer(help="Knowledge bases: create, ingest, sync, search.", no_args_is_help=True)
+jobs_app = typer.Typer(help="Background jobs: list, show, cancel, resume.", no_args_is_help=True)
 app.add_typer(kb_app, name="kb")
+app.add_typer(jobs_app, name="jobs")
 app.add_typer(models_app, name="models")
 app.add_typer(conv_app, name="conversations")
 app.add_typer(keys_app, name="keys")
@@ -101,6 +103,12 @@ def models_describe(name: str, as_json: bool = typer.Option(False, "--json")):
         out.print(f"[bold]{k}[/]: {v}", highlight=False)
 
 
+def _print_citations(citations) -> None:
+    for c in citations:
+        where = c.title + (f", page {c.page}" if c.page else "")
+        out.print(f"[dim][{c.number}] {escape(where)}{' (inferred)' if c.inferred else ''}[/]", highlight=False)
+
+
 def _stream_to_terminal(events) -> dict:
     usage, finish, calls = None, None, {}
     for ev in events:
@@ -115,6 +123,9 @@ def _stream_to_terminal(events) -> dict:
             usage = ev.usage
         elif isinstance(ev, Finish):
             finish = ev.reason
+        elif getattr(ev, "kind", None) == "citations":
+            sys.stdout.write("\n")
+            _print_citations(ev.citations)
     sys.stdout.write("\n")
     for c in calls.values():
         err.print(f"[dim]tool call: {c['name']}({c['arguments']})[/]", highlight=False)
@@ -142,17 +153,7 @@ def ask(prompt: Optional[str] = typer.Argument(None, help="The question; '-' or 
     if kb:
         if as_json:
             return emit_json(fm().ask_kb(kb, prompt, model=model, params=params).to_dict())
-        cites = []
-        for ev in fm().stream_kb_answer(kb, prompt, model=model, params=params):
-            if isinstance(ev, TextDelta):
-                sys.stdout.write(ev.text)
-                sys.stdout.flush()
-            elif getattr(ev, "kind", "") == "citations":
-                cites = ev.citations
-        sys.stdout.write("\n")
-        for c in cites:
-            where = c.title + (f", page {c.page}" if c.page else "")
-            out.print(f"[dim][{c.number}] {escape(where)}{' (inferred)' if c.inferred else ''}[/]", highlight=False)
+        _stream_to_terminal(fm().stream_kb_answer(kb, prompt, model=model, params=params))
         return
     if as_json:
         res = fm().generate(prompt, model=model, system=system, params=params)
@@ -170,7 +171,8 @@ def chat(model: Optional[str] = typer.Option(None, "--model", "-m"),
          conversation: Optional[str] = typer.Option(None, "--conversation", "-c", help="Continue a stored conversation."),
          system: Optional[str] = typer.Option(None, "--system", "-s", help="System prompt for a new conversation."),
          temperature: Optional[float] = TEMPERATURE, max_tokens: Optional[int] = MAX_TOKENS,
-         summarize: bool = typer.Option(False, "--summarize", help="Summarize turns that no longer fit the context.")):
+         summarize: bool = typer.Option(False, "--summarize", help="Summarize turns that no longer fit the context."),
+         kb: Optional[str] = typer.Option(None, "--kb", help="Answer from this knowledge base, with citations.")):
     """Chat interactively; every turn is stored and the whole conversation is remembered."""
     f = fm()
     if model:
@@ -178,7 +180,10 @@ def chat(model: Optional[str] = typer.Option(None, "--model", "-m"),
     conv = f.conversations.get(conversation, messages=False) if conversation else \
         f.conversations.create(model=model, system_prompt=system)
     params = GenerationParams(temperature=temperature, max_tokens=max_tokens)
-    err.print(f"[dim]conversation {conv.id} · model {model or conv.model or 'default'} · {CHAT_HELP}[/]", highlight=False)
+    if kb:
+        f.knowledge.settings(kb)  # a clear error now rather than at the first question
+    err.print(f"[dim]conversation {conv.id} · model {model or conv.model or 'default'}"
+              f"{f' · knowledge base {kb}' if kb else ''} · {CHAT_HELP}[/]", highlight=False)
     while True:
         try:
             line = input("you> ")
@@ -203,7 +208,8 @@ def chat(model: Optional[str] = typer.Option(None, "--model", "-m"),
             continue
         sys.stdout.write("assistant> ")
         try:
-            _stream_to_terminal(f.chat.send(conv.id, text, model=model, params=params, summarize=summarize))
+            _stream_to_terminal(f.chat.send(conv.id, text, model=model, params=params, summarize=summarize,
+                                            knowledge_base=kb))
         except KeyboardInterrupt:
             err.print("\n[dim](stopped; the partial answer is kept)[/]")
         except FmstackError as e:
@@ -337,27 +343,38 @@ def kb_delete(name: str):
     err.print(f"deleted knowledge base {name}")
 
 
+def _progress_bar(as_json: bool):
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.fields[files]} files"),
+                    TextColumn("{task.fields[chunks]} chunks · {task.fields[rate]} chunks/s"), TimeRemainingColumn(),
+                    console=err, disable=as_json or not err.is_terminal)
+
+
 def _ingest(name: str, paths: list[str], include: list[str], exclude: list[str], sync: bool, as_json: bool) -> None:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    with _progress_bar(as_json) as bar:
+        task = bar.add_task("ingesting", total=None, files="0/0", chunks=0, rate=0)
 
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[chunks]} chunks"),
-                  TimeRemainingColumn(), console=err, disable=as_json or not err.is_terminal) as bar:
-        task = bar.add_task("ingesting", total=None, chunks=0)
-        state = {"chunks": 0}
-
-        def progress(result, done, total):
-            state["chunks"] += result.chunks if result.status in ("added", "updated") else 0
-            bar.update(task, completed=done, total=total, chunks=state["chunks"])
-            if result.status == "failed" and not as_json:
+        def progress(state, result):
+            # Progress is by bytes: files differ in size, so the time left follows the bytes left.
+            bar.update(task, completed=state.bytes_done, total=max(state.bytes_total, 1),
+                       files=f"{state.files_done}/{state.files_total}", chunks=state.chunks_embedded,
+                       rate=f"{state.to_dict()['chunks_per_s']:.1f}")
+            if result is not None and result.status == "failed" and not as_json:
                 err.print(f"[yellow]failed[/] {escape(result.source)}: {escape(result.reason or '')}", highlight=False)
 
-        report = fm().knowledge.ingest(name, paths, include=include or None, exclude=exclude or None, sync=sync, progress=progress)
+        try:
+            report = fm().knowledge.ingest(name, paths, include=include or None, exclude=exclude or None, sync=sync,
+                                           progress=progress)
+        except KeyboardInterrupt:
+            err.print("interrupted: files stored so far are kept; run the same command again to carry on")
+            raise
     data = report.to_dict()
     if as_json:
         return emit_json(data)
     rate = data["chunks"] / data["seconds"] if data["seconds"] else 0
     err.print(f"added {data['added']}, updated {data['updated']}, unchanged {data['unchanged']}, removed {data['removed']}, "
-              f"failed {data['failed']} · {data['chunks']} chunks in {data['seconds']:.1f}s ({rate:.0f} chunks/s)", highlight=False)
+              f"failed {data['failed']} · {data['chunks']} chunks in {data['seconds']:.1f}s ({rate:.1f} chunks/s)", highlight=False)
 
 
 @kb_app.command("ingest")
@@ -379,9 +396,12 @@ def kb_sync(name: str, paths: list[str] = typer.Argument(...),
 
 @kb_app.command("search")
 def kb_search(name: str, query: str, mode: str = typer.Option("hybrid", help="hybrid, dense or bm25"),
-              top_k: int = typer.Option(5, "--top-k", "-k"), as_json: bool = typer.Option(False, "--json")):
+              top_k: int = typer.Option(5, "--top-k", "-k"),
+              mmr: bool = typer.Option(False, "--mmr", help="Diversify results (maximal marginal relevance)."),
+              multi_query: int = typer.Option(0, "--multi-query", help="Also search N rewrites of the query by the LLM."),
+              as_json: bool = typer.Option(False, "--json")):
     """Search a knowledge base."""
-    hits = fm().knowledge.retrieve(name, query, mode=mode, top_k=top_k)
+    hits = fm().knowledge.retrieve(name, query, mode=mode, top_k=top_k, mmr=mmr, multi_query=multi_query)
     if as_json:
         return emit_json([h.to_dict() for h in hits])
     for i, h in enumerate(hits, start=1):
@@ -400,6 +420,71 @@ def kb_documents(name: str, as_json: bool = typer.Option(False, "--json")):
     for d in docs:
         table.add_row(escape(d.source), d.format, d.status, str(d.n_chunks), escape(d.error or ""))
     out.print(table)
+
+
+@kb_app.command("eval")
+def kb_eval(name: str, questions: str = typer.Argument(..., help="JSON lines: question, relevant (file names), answer, lang."),
+            modes: list[str] = typer.Option(["bm25", "dense", "hybrid"], "--mode", help="Retrieval modes to compare (repeatable)."),
+            as_json: bool = typer.Option(False, "--json")):
+    """Retrieval quality on a labelled question set: recall@k, MRR and nDCG@10 per mode and language."""
+    from .knowledge.evaluation import evaluate, load_questions
+
+    results = evaluate(fm().knowledge, name, load_questions(questions), modes=tuple(modes))
+    if as_json:
+        return emit_json({mode: {g: sc.to_dict() for g, sc in groups.items()} for mode, groups in results.items()})
+    table = Table("mode", "questions", "recall@1", "recall@5", "recall@10", "MRR", "nDCG@10")
+    for group in sorted({g for groups in results.values() for g in groups}, key=lambda g: (g != "all", g)):
+        for mode, groups in results.items():
+            sc = groups.get(group)
+            if sc is None:
+                continue
+            label = mode if group == "all" else f"{mode} ({group})"
+            table.add_row(label, str(sc.n), *(f"{sc.recall[k]:.3f}" for k in (1, 5, 10)), f"{sc.mrr:.3f}", f"{sc.ndcg10:.3f}")
+    out.print(table)
+
+
+# -- background jobs -------------------------------------------------------------------------------
+@jobs_app.command("list")
+def jobs_list(kind: Optional[str] = None, as_json: bool = typer.Option(False, "--json")):
+    """List recent jobs."""
+    jobs = fm().jobs.list(kind=kind)
+    if as_json:
+        return emit_json([j.model_dump(mode="json") for j in jobs])
+    table = Table("id", "kind", "status", "progress", "created")
+    for j in jobs:
+        p = j.progress
+        done = f"{p.get('files_done', 0)}/{p.get('files_total', 0)} files, {p.get('chunks', 0)} chunks" if p else ""
+        table.add_row(j.id, j.kind, j.status, done, j.created_at.strftime("%Y-%m-%d %H:%M:%S"))
+    out.print(table)
+
+
+@jobs_app.command("show")
+def jobs_show(job_id: str):
+    """Show a job as JSON (progress, result, error)."""
+    emit_json(fm().jobs.get(job_id).model_dump(mode="json"))
+
+
+@jobs_app.command("cancel")
+def jobs_cancel(job_id: str):
+    """Ask a running job to stop (also one run by the server)."""
+    job = fm().jobs.cancel(job_id)
+    err.print(f"{job.id}: {job.status}")
+
+
+@jobs_app.command("resume")
+def jobs_resume(job_id: str, as_json: bool = typer.Option(False, "--json")):
+    """Run an interrupted or cancelled ingestion again here; stored files are skipped."""
+    job = fm().resume_job(job_id)
+    with _progress_bar(as_json) as bar:
+        task = bar.add_task("resuming", total=None, files="0/0", chunks=0, rate=0)
+        while not (job := fm().jobs.wait(job.id, timeout=0.5)).finished:
+            p = job.progress
+            if p:
+                bar.update(task, completed=p["percent"], total=100, files=f"{p['files_done']}/{p['files_total']}",
+                           chunks=p["chunks_embedded"], rate=p["chunks_per_s"])
+    if as_json:
+        return emit_json(job.model_dump(mode="json"))
+    err.print(f"{job.id}: {job.status}" + (f" ({job.error})" if job.error else ""))
 
 
 @app.command()

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
+import uuid
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -10,8 +13,10 @@ import numpy as np
 from .chat import ChatService, ConversationStore, TurnSaved
 from .config import Settings
 from .errors import InvalidInput
+from .jobs import JobContext, JobRecord, JobRunner
 from .keys import KeyStore
 from .knowledge import KnowledgeService, RagAnswer, rag
+from .knowledge.service import Source
 from .models import ChatResult, Event, GenerationParams, Message, ModelRegistry
 from .store import Database
 
@@ -48,9 +53,10 @@ class Fmstack:
         self.models = ModelRegistry(self.settings)
         self.db = Database(self.settings.db_url)
         self.conversations = ConversationStore(self.db)
-        self.chat = ChatService(self.conversations, self.models)
         self.keys = KeyStore(self.db, self.settings.api_keys)
         self.knowledge = KnowledgeService(self.db, self.models)
+        self.chat = ChatService(self.conversations, self.models, self.knowledge)
+        self.jobs = JobRunner(self.db)
 
     # -- models ---------------------------------------------------------------------------------
     def stream(self, prompt: str | Sequence[Message | dict], *, model: str | None = None, system: str | None = None,
@@ -73,24 +79,85 @@ class Fmstack:
         return self.models.chat(model).count_message_tokens(as_messages(text))
 
     # -- knowledge bases ------------------------------------------------------------------------
-    def kb_passages(self, kb: str, question: str, *, top_k: int | None = None, mode: str | None = None,
-                    filters: dict | None = None) -> list:
-        """The retrieved passages that can ground an answer (empty: the answer is "I don't know")."""
-        found = self.knowledge.retrieve(kb, question, top_k=top_k, mode=mode, filters=filters)
+    def start_ingest(self, kb: str, paths: Sequence[str] = (), *, uploads: Sequence[tuple[str, bytes, dict]] = (),
+                     include: list[str] | None = None, exclude: list[str] | None = None, sync: bool = False,
+                     options: dict | None = None) -> JobRecord:
+        """Ingest in the background: files and folders on this machine, and/or uploaded files
+        (name, bytes, metadata), which are staged on disk first so a resumed job still has them.
+        Follow it with `jobs.get(id)`, stop it with `jobs.cancel(id)`."""
+        record = self.knowledge.get(kb)
+        if not paths and not uploads:
+            raise InvalidInput("nothing to ingest: give paths or files", param="paths")
+        staged = []
+        if uploads:
+            folder = self.settings.data_dir / "uploads" / uuid.uuid4().hex
+            folder.mkdir(parents=True)
+            for i, (name, data, meta) in enumerate(uploads):
+                path = folder / f"{i:05d}"
+                path.write_bytes(data)
+                staged.append({"source": name, "path": str(path), "meta": meta})
+        params = {"kb": record.id, "paths": [str(p) for p in paths], "uploads": staged, "include": include,
+                  "exclude": exclude, "sync": sync, "options": options or {}}
+        return self.jobs.submit("ingest", record.id, params, lambda ctx: self._ingest_job(ctx, params))
+
+    def _ingest_job(self, ctx: JobContext, params: dict) -> dict:
+        def progress(state, result):
+            snap = state.to_dict()
+            if result is not None:
+                files = ctx.progress.get("files", [])
+                snap["files"] = [*files, vars(result)][-500:]  # per-file outcomes, newest last
+            else:
+                snap["files"] = ctx.progress.get("files", [])
+            ctx.report(snap, force=result is not None and result.status == "failed")
+
+        reports = []
+        if params["uploads"]:
+            items = [Source(u["source"], Path(u["path"]), u["meta"]) for u in params["uploads"]]
+            reports.append(self.knowledge.ingest_sources(params["kb"], items, options=params["options"],
+                                                         progress=progress, cancel=ctx.cancel_event))
+        if params["paths"] and not ctx.cancelled:
+            reports.append(self.knowledge.ingest(params["kb"], params["paths"], include=params["include"],
+                                                 exclude=params["exclude"], sync=params["sync"], options=params["options"],
+                                                 progress=progress, cancel=ctx.cancel_event))
+        if params["uploads"] and not ctx.cancelled:
+            shutil.rmtree(Path(params["uploads"][0]["path"]).parent, ignore_errors=True)
+        merged = reports[0]
+        for r in reports[1:]:
+            merged.files.extend(r.files)
+            merged.seconds += r.seconds
+            merged.cancelled |= r.cancelled
+        return merged.to_dict()
+
+    def resume_job(self, job_id: str) -> JobRecord:
+        """Run an interrupted or cancelled ingestion again; files already stored are skipped."""
+        old = self.jobs.get(job_id)
+        if old.kind != "ingest" or old.status not in ("interrupted", "cancelled", "failed"):
+            raise InvalidInput(f"job {job_id} ({old.kind}, {old.status}) cannot be resumed", param="job")
+        params = dict(old.params)
+        params["uploads"] = [u for u in params.get("uploads", []) if Path(u["path"]).exists()]
+        return self.jobs.submit("ingest", old.target, params, lambda ctx: self._ingest_job(ctx, params))
+
+    def kb_passages(self, kb: str, question: str, **retrieval: Any) -> list:
+        """The retrieved passages that can ground an answer (empty: the answer is "I don't know").
+        `retrieval`: mode, top_k, min_score, filters, mmr, multi_query, rewrite_model."""
+        found = self.knowledge.retrieve(kb, question, **retrieval)
         return self.knowledge.relevant(kb, question, found)
 
     def stream_kb_answer(self, kb: str, question: str, *, model: str | None = None, top_k: int | None = None,
-                         mode: str | None = None, filters: dict | None = None, params: GenerationParams | None = None,
+                         mode: str | None = None, filters: dict | None = None, mmr: bool | None = None,
+                         multi_query: int | None = None, params: GenerationParams | None = None,
                          **kwargs: Any) -> Iterator[Any]:
         """Retrieve, then stream the answer; the last event lists the citations it uses."""
-        passages = self.kb_passages(kb, question, top_k=top_k, mode=mode, filters=filters)
+        passages = self.kb_passages(kb, question, top_k=top_k, mode=mode, filters=filters, mmr=mmr,
+                                    multi_query=multi_query, rewrite_model=model)
         return rag.stream_answer(self.models.chat(model), question, passages, as_params(params, kwargs))
 
     def ask_kb(self, kb: str, question: str, *, model: str | None = None, top_k: int | None = None,
-               mode: str | None = None, filters: dict | None = None, params: GenerationParams | None = None,
-               **kwargs: Any) -> RagAnswer:
+               mode: str | None = None, filters: dict | None = None, mmr: bool | None = None,
+               multi_query: int | None = None, params: GenerationParams | None = None, **kwargs: Any) -> RagAnswer:
         """retrieve_and_generate: an answer grounded in the knowledge base, with citations."""
-        passages = self.kb_passages(kb, question, top_k=top_k, mode=mode, filters=filters)
+        passages = self.kb_passages(kb, question, top_k=top_k, mode=mode, filters=filters, mmr=mmr,
+                                    multi_query=multi_query, rewrite_model=model)
         return rag.answer(self.models.chat(model), question, passages, as_params(params, kwargs))
 
     # -- chat -----------------------------------------------------------------------------------
@@ -99,9 +166,13 @@ class Fmstack:
         params = kwargs.pop("params", None)
         model = kwargs.pop("model", None)
         summarize = kwargs.pop("summarize", None)
-        return self.chat.reply(conversation_id, content, model=model, params=as_params(params, kwargs), summarize=summarize)
+        kb = kwargs.pop("knowledge_base", None)
+        retrieval = kwargs.pop("retrieval", None)
+        return self.chat.reply(conversation_id, content, model=model, params=as_params(params, kwargs), summarize=summarize,
+                               knowledge_base=kb, retrieval=retrieval)
 
     def close(self) -> None:
+        self.jobs.close()
         self.models.close()
         self.db.close()
 

@@ -38,6 +38,7 @@ class MessageRecord(BaseModel):
     rating: int | None = None
     feedback_comment: str | None = None
     feedback_at: datetime | None = None
+    meta: dict[str, Any] | None = None  # e.g. the citations of a knowledge-base answer
     created_at: datetime
 
     def to_message(self) -> Message:

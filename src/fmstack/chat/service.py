@@ -7,7 +7,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
 
-from ..errors import FmstackError, InvalidInput
+from ..errors import ContextLengthExceeded, FmstackError, InvalidInput
+from ..knowledge import rag
+from ..knowledge.rewrite import standalone_question
+from ..knowledge.service import RETRIEVE_OPTIONS, KnowledgeService
 from ..models.registry import ModelRegistry
 from ..models.types import ErrorEvent, Event, Finish, GenerationParams, Message, TextDelta, ToolCallDelta, UsageEvent, collect
 from .conversations import ConversationStore, MessageRecord
@@ -30,14 +33,21 @@ class TurnSaved:
 
 
 class ChatService:
-    def __init__(self, store: ConversationStore, registry: ModelRegistry):
+    def __init__(self, store: ConversationStore, registry: ModelRegistry, knowledge: KnowledgeService | None = None):
         self.store = store
         self.registry = registry
+        self.knowledge = knowledge
 
     def send(self, conversation_id: str, content: str, *, model: str | None = None,
-             params: GenerationParams | None = None, summarize: bool | None = None) -> Iterator[Event | TurnSaved]:
+             params: GenerationParams | None = None, summarize: bool | None = None,
+             knowledge_base: str | None = None, retrieval: dict | None = None) -> Iterator[Event | TurnSaved]:
         """Stream one turn. The user message and the answer (complete, cut short or failed part way)
-        are stored together when the stream ends, also when the consumer stops reading."""
+        are stored together when the stream ends, also when the consumer stops reading.
+
+        With a knowledge base (this turn's, or the conversation's `meta.knowledge_base`), the
+        question is first rewritten to stand alone from the conversation ("how tall is it?" after
+        talking about a tower), passages are retrieved for it, and the answer cites them; a
+        CitationsEvent precedes TurnSaved and the citations are stored with the answer."""
         if not content or not content.strip():
             raise InvalidInput("message content must not be empty", param="content")
         params = params or GenerationParams()
@@ -47,6 +57,11 @@ class ChatService:
         system = [Message("system", conv.system_prompt)] if conv.system_prompt else []
         new = Message("user", content)
         reserve = reserve_for(chat_model, params.max_tokens)
+        kb = knowledge_base or conv.meta.get("knowledge_base")
+        grounding = self._ground(kb, chat_model, history, content, retrieval or {}) if kb else None
+        if grounding is not None:
+            system, passages = self._fit_passages(chat_model, system, history, new, grounding, reserve)
+            grounding["passages"] = passages
         fitted = fit_to_context(chat_model, system, history, new, reserve=reserve)
         if fitted.dropped and (summarize if summarize is not None else conv.meta.get("summarize", False)):
             summary = self._summary(conv, [conv.messages[i] for i in fitted.dropped], chat_model)
@@ -55,7 +70,10 @@ class ChatService:
 
         started = time.perf_counter()
         events: list[Event] = []
-        stream = chat_model.stream(fitted.messages, params)
+        if grounding is not None and not grounding["passages"]:
+            stream = iter([TextDelta(rag.DONT_KNOW), Finish("stop")])  # nothing relevant: the model is not asked
+        else:
+            stream = chat_model.stream(fitted.messages, params)
         status: str | None = None
         error: str | None = None
         try:
@@ -72,15 +90,49 @@ class ChatService:
             status = "cancelled"
             raise
         finally:
-            stream.close()
+            if hasattr(stream, "close"):
+                stream.close()
+            meta = None
+            if status is not None and grounding is not None:
+                text = "".join(e.text for e in events if isinstance(e, TextDelta))
+                cites = rag.citations_for(text, grounding["passages"]) if grounding["passages"] else []
+                meta = {"knowledge_base": kb, "query": grounding["query"], "citations": [c.to_dict() for c in cites]}
             if status is not None:
-                saved = self._save(conversation_id, new, chat_model.name, params, events, started, status, error)
+                saved = self._save(conversation_id, new, chat_model.name, params, events, started, status, error, meta)
         if status == "error":
             yield ErrorEvent(error or "the model failed")
             yield Finish("error")
+        if meta is not None:
+            yield rag.CitationsEvent(cites)
         yield TurnSaved(saved[0], saved[1], dropped_messages=len(fitted.dropped))
 
-    def _save(self, conversation_id, new, model_name, params, events, started, status, error):
+    def _ground(self, kb: str, chat_model, history: list[Message], question: str, retrieval: dict) -> dict:
+        if self.knowledge is None:
+            raise InvalidInput("knowledge bases are not available here", param="knowledge_base")
+        unknown = set(retrieval) - RETRIEVE_OPTIONS
+        if unknown:
+            raise InvalidInput(f"unknown retrieval options: {', '.join(sorted(unknown))}; "
+                               f"known: {', '.join(sorted(RETRIEVE_OPTIONS))}", param="retrieval")
+        query = standalone_question(chat_model, history, question) if history else question
+        found = self.knowledge.retrieve(kb, query, **retrieval)
+        return {"query": query, "passages": self.knowledge.relevant(kb, query, found)}
+
+    @staticmethod
+    def _fit_passages(chat_model, system, history, new, grounding, reserve) -> tuple[list[Message], list]:
+        """The conversation's system prompt plus the numbered passages; passages are dropped from the
+        end (the least relevant) until the prompt fits the model's window with the new message."""
+        passages = list(grounding["passages"])
+        while passages:
+            rag_system = rag.prompt(grounding["query"], passages)[0]
+            candidate = [*system, rag_system]
+            try:
+                fit_to_context(chat_model, candidate, [], new, reserve=reserve)
+                return candidate, passages
+            except ContextLengthExceeded:
+                passages.pop()
+        return system, []
+
+    def _save(self, conversation_id, new, model_name, params, events, started, status, error, meta=None):
         res = collect(model_name, events)
         finish = {"cancelled": "cancelled", "error": "error"}.get(status, res.finish_reason)
         if not any(isinstance(e, UsageEvent) for e in events):
@@ -98,6 +150,7 @@ class ChatService:
                 "latency_ms": int((time.perf_counter() - started) * 1000),
                 "finish_reason": finish,
                 "error": error,
+                "meta": meta,
             },
         ])
         return user, assistant

@@ -5,6 +5,7 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import re
+import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -26,6 +27,8 @@ from .loaders import LoadError, format_of, load
 from .text import terms
 
 MAX_FILE_BYTES = 100 * 1024 * 1024
+# What a caller may set per retrieval (KnowledgeService.retrieve's keyword arguments).
+RETRIEVE_OPTIONS = frozenset({"mode", "top_k", "min_score", "filters", "mmr", "multi_query", "rewrite_model"})
 EMBED_BATCH = 64
 
 
@@ -71,9 +74,64 @@ class FileResult:
 
 
 @dataclass
+class Source:
+    """A file to ingest: its name in the knowledge base, and its content as a path or bytes."""
+
+    source: str
+    content: Path | bytes
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def size(self) -> int:
+        if isinstance(self.content, bytes):
+            return len(self.content)
+        try:
+            return self.content.stat().st_size
+        except OSError:
+            return 0
+
+    def read(self) -> bytes:
+        return self.content if isinstance(self.content, bytes) else self.content.read_bytes()
+
+
+@dataclass
+class IngestProgress:
+    files_total: int
+    bytes_total: int
+    files_done: int = 0
+    bytes_done: float = 0.0
+    chunks: int = 0  # stored
+    chunks_embedded: int = 0  # embedded so far, the file in progress included
+    failed: int = 0
+    current: str | None = None
+    started: float = field(default_factory=time.perf_counter)
+    _file_embedded: int = 0
+
+    @property
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.started
+
+    def to_dict(self) -> dict:
+        elapsed = self.elapsed
+        rate = self.chunks_embedded / elapsed if elapsed > 0 else 0.0
+        share = self.bytes_done / self.bytes_total if self.bytes_total else (1.0 if self.files_done else 0.0)
+        eta = elapsed * (1 - share) / share if share > 0.02 else None  # by bytes: files differ in size
+        return {"files_done": self.files_done, "files_total": self.files_total, "failed": self.failed,
+                "chunks": self.chunks, "chunks_embedded": self.chunks_embedded, "chunks_per_s": round(rate, 2),
+                "percent": round(100 * share, 1), "elapsed_s": round(elapsed, 2),
+                "eta_s": round(eta, 1) if eta is not None else None, "current": self.current}
+
+
+class _Cancelled(Exception):
+    pass
+
+
+@dataclass
 class IngestReport:
     files: list[FileResult] = field(default_factory=list)
     seconds: float = 0.0
+    cancelled: bool = False
+    progress: dict = field(default_factory=dict)
 
     def count(self, status: str) -> int:
         return sum(f.status == status for f in self.files)
@@ -86,7 +144,7 @@ class IngestReport:
         return {
             "added": self.count("added"), "updated": self.count("updated"), "unchanged": self.count("unchanged"),
             "removed": self.count("removed"), "failed": self.count("failed"), "chunks": self.chunks,
-            "seconds": round(self.seconds, 3),
+            "seconds": round(self.seconds, 3), "cancelled": self.cancelled,
             "files": [vars(f) for f in self.files],
         }
 
@@ -110,7 +168,7 @@ class Retrieved:
         return dict(vars(self))
 
 
-Progress = Callable[[FileResult, int, int], None]  # (result, files done, files total)
+Progress = Callable[[IngestProgress, "FileResult | None"], None]  # called per embedding batch and per file
 
 
 class KnowledgeService:
@@ -143,6 +201,11 @@ class KnowledgeService:
     def get(self, name_or_id: str) -> KnowledgeBaseRecord:
         with self.db.session() as s:
             return self._record(s, self._kb(s, name_or_id))
+
+    def settings(self, name_or_id: str) -> KnowledgeBaseRecord:
+        """The knowledge base without its document and chunk counts (which cost a scan)."""
+        with self.db.session() as s:
+            return KnowledgeBaseRecord.model_validate(self._kb(s, name_or_id))
 
     def delete(self, name_or_id: str) -> None:
         with self.db.session() as s:
@@ -184,13 +247,13 @@ class KnowledgeService:
     # -- ingestion ------------------------------------------------------------------------------
     def ingest(self, name_or_id: str, paths: Iterable[str | Path], *, include: list[str] | None = None,
                exclude: list[str] | None = None, sync: bool = False, options: dict | None = None,
-               progress: Progress | None = None) -> IngestReport:
+               progress: Progress | None = None, cancel: threading.Event | None = None) -> IngestReport:
         """Ingest files and folders (recursively). Unchanged files (same content hash) are skipped,
         changed ones re-indexed; with `sync`, documents under the given folders whose files are gone
         are removed. Each file is stored in its own transaction, so an interrupted run leaves whole
-        files or nothing, and running it again carries on where it stopped."""
-        kb = self.get(name_or_id)
-        started = time.perf_counter()
+        files or nothing, and running it again carries on where it stopped. Setting `cancel` stops
+        it between embedding batches; the file in progress is not stored."""
+        kb = self.settings(name_or_id)
         files, roots = [], []
         for p in paths:
             p = Path(p).expanduser().resolve()
@@ -201,38 +264,78 @@ class KnowledgeService:
                 files.append(p)
             else:
                 raise NotFound(f"{p} does not exist")
-        report = IngestReport()
-        total = len(files)
-        for i, f in enumerate(files, start=1):
-            try:
-                data = f.read_bytes() if f.stat().st_size <= MAX_FILE_BYTES else None
-            except OSError as e:
-                result = FileResult(str(f), "failed", reason=f"cannot read: {e.strerror}")
-            else:
-                if data is None:
-                    result = FileResult(str(f), "failed", reason=f"larger than {MAX_FILE_BYTES // 2**20} MiB")
-                else:
-                    result = self._ingest_one(kb, str(f), data, options or {}, {"path": str(f)})
-            report.files.append(result)
-            if progress:
-                progress(result, i, total)
-        if sync and roots:
+        items = [Source(str(f), f, {"path": str(f)}) for f in files]
+        report = self._ingest_all(kb, items, options or {}, progress, cancel)
+        if sync and roots and not report.cancelled:
             seen = {str(f) for f in files}
             for doc in self.documents(kb.id):
                 if doc.source not in seen and any(doc.source.startswith(str(r) + "/") for r in roots):
                     self.delete_document(kb.id, doc.id)
                     report.files.append(FileResult(doc.source, "removed"))
-        report.seconds = time.perf_counter() - started
         return report
+
+    def ingest_sources(self, name_or_id: str, items: list["Source"], *, options: dict | None = None,
+                       progress: Progress | None = None, cancel: threading.Event | None = None) -> IngestReport:
+        """Ingest named files given as paths or bytes (uploads), each under its own source name."""
+        return self._ingest_all(self.settings(name_or_id), items, options or {}, progress, cancel)
 
     def ingest_bytes(self, name_or_id: str, filename: str, data: bytes, *, options: dict | None = None,
                      meta: dict | None = None) -> FileResult:
-        kb = self.get(name_or_id)
-        if len(data) > MAX_FILE_BYTES:
-            return FileResult(filename, "failed", reason=f"larger than {MAX_FILE_BYTES // 2**20} MiB")
-        return self._ingest_one(kb, filename, data, options or {}, meta or {})
+        report = self.ingest_sources(name_or_id, [Source(filename, data, meta or {})], options=options)
+        return report.files[0]
 
-    def _ingest_one(self, kb: KnowledgeBaseRecord, source: str, data: bytes, options: dict, meta: dict) -> FileResult:
+    def _ingest_all(self, kb: KnowledgeBaseRecord, items: list["Source"], options: dict, progress: Progress | None,
+                    cancel: threading.Event | None) -> IngestReport:
+        report = IngestReport()
+        state = IngestProgress(files_total=len(items), bytes_total=sum(i.size for i in items))
+
+        def tick(result: FileResult | None = None) -> None:
+            if progress:
+                progress(state, result)
+
+        tick()
+        for item in items:
+            if cancel is not None and cancel.is_set():
+                report.cancelled = True
+                break
+            state.current = item.source
+            base = state.bytes_done
+            if item.size > MAX_FILE_BYTES:
+                result = FileResult(item.source, "failed", reason=f"larger than {MAX_FILE_BYTES // 2**20} MiB")
+            else:
+                try:
+                    data = item.read()
+                except OSError as e:
+                    result = FileResult(item.source, "failed", reason=f"cannot read: {e.strerror}")
+                else:
+                    def on_batch(done: int, total: int, item=item, base=base) -> None:
+                        state.bytes_done = base + item.size * done / max(total, 1)
+                        state.chunks_embedded += done - state._file_embedded
+                        state._file_embedded = done
+                        tick()
+
+                    state._file_embedded = 0
+                    try:
+                        result = self._ingest_one(kb, item.source, data, options, item.meta, on_batch, cancel)
+                    except _Cancelled:
+                        state.chunks_embedded -= state._file_embedded
+                        report.cancelled = True
+                        break
+            state.bytes_done = base + item.size
+            state.files_done += 1
+            if result.status in ("added", "updated"):
+                state.chunks += result.chunks
+            state.failed += result.status == "failed"
+            report.files.append(result)
+            tick(result)
+        state.current = None
+        report.seconds = state.elapsed
+        report.progress = state.to_dict()
+        return report
+
+    def _ingest_one(self, kb: KnowledgeBaseRecord, source: str, data: bytes, options: dict, meta: dict,
+                    on_batch: Callable[[int, int], None] | None = None,
+                    cancel: threading.Event | None = None) -> FileResult:
         digest = hashlib.sha256(data).hexdigest()
         with self.db.session() as s:
             old = s.scalar(select(KbDocument).where(KbDocument.kb_id == kb.id, KbDocument.source == source))
@@ -243,16 +346,23 @@ class KnowledgeService:
         try:
             loaded = load(source, data, options)
             chunks = chunk_document(loaded.sections, ChunkingOptions.from_dict(kb.chunking))
-            vectors = self._embed(kb.embedding_model, [c.text for c in chunks if c.level == 0])
+            vectors = self._embed(kb.embedding_model, [c.text for c in chunks if c.level == 0], on_batch, cancel)
         except LoadError as e:
             self._store(kb.id, source, fmt, digest, len(data), meta, error=e.message)
             return FileResult(source, "failed", reason=e.message)
         n = self._store(kb.id, source, loaded.format, digest, len(data), meta, title=loaded.title, chunks=chunks, vectors=vectors)
         return FileResult(source, "updated" if existed else "added", n)
 
-    def _embed(self, model_name: str, texts: list[str]) -> np.ndarray:
+    def _embed(self, model_name: str, texts: list[str], on_batch: Callable[[int, int], None] | None = None,
+               cancel: threading.Event | None = None) -> np.ndarray:
         model = self.models.embedding(model_name)
-        out = [model.embed(texts[i : i + EMBED_BATCH], input_type="document") for i in range(0, len(texts), EMBED_BATCH)]
+        out = []
+        for i in range(0, len(texts), EMBED_BATCH):
+            if cancel is not None and cancel.is_set():
+                raise _Cancelled
+            out.append(model.embed(texts[i : i + EMBED_BATCH], input_type="document"))
+            if on_batch:
+                on_batch(min(i + EMBED_BATCH, len(texts)), len(texts))
         return np.concatenate(out) if out else np.zeros((0, model.dimensions), dtype=np.float32)
 
     def _store(self, kb_id, source, fmt, digest, size, meta, *, title="", chunks=(), vectors=None, error=None) -> int:
@@ -292,32 +402,70 @@ class KnowledgeService:
 
     # -- retrieval ------------------------------------------------------------------------------
     def retrieve(self, name_or_id: str, query: str, *, mode: str | None = None, top_k: int | None = None,
-                 min_score: float | None = None, filters: dict | None = None) -> list[Retrieved]:
-        kb = self.get(name_or_id)
-        opts = RetrievalOptions.from_dict({**kb.retrieval, **{k: v for k, v in
-                                           {"mode": mode, "top_k": top_k, "min_score": min_score}.items() if v is not None}})
+                 min_score: float | None = None, filters: dict | None = None, mmr: bool | None = None,
+                 multi_query: int | None = None, rewrite_model: str | None = None) -> list[Retrieved]:
+        """The best chunks for `query`. Per call, any of the knowledge base's retrieval settings can
+        be overridden: mode, top_k, min_score, MMR diversity, and multi-query rewriting by an LLM
+        (each rewrite is searched too, and the rankings fused)."""
+        kb = self.settings(name_or_id)
+        override = {"mode": mode, "top_k": top_k, "min_score": min_score, "mmr": mmr, "multi_query": multi_query,
+                    "rewrite_model": rewrite_model}
+        opts = RetrievalOptions.from_dict({**kb.retrieval, **{k: v for k, v in override.items() if v is not None}})
         if not query or not query.strip():
             raise InvalidInput("the query must not be empty", param="query")
         allowed = self._filter(kb.id, filters) if filters else None
         pool = max(opts.top_k * 4, 20)
-        dense: list[Hit] = []
-        keyword: list[Hit] = []
-        if opts.mode in ("dense", "hybrid"):
-            q = self.models.embedding(kb.embedding_model).embed([query], input_type="query")[0]
-            dense = self.index.dense(kb.id, q, pool, allowed)
-        query_terms = terms(query)
-        if opts.mode in ("bm25", "hybrid"):
-            keyword = self.index.keyword(kb.id, query_terms, pool, allowed)
-        if opts.mode == "dense":
-            ranked = [(h.chunk_id, h.score) for h in dense]
-        elif opts.mode == "bm25":
-            ranked = [(h.chunk_id, h.score) for h in keyword]
-        else:
-            ranked = fuse(dense, keyword, opts, self._coverage(keyword, query_terms))
-        if opts.min_score is not None:
+        queries = [query]
+        if opts.multi_query:
+            from .rewrite import rewrite_queries
+
+            queries += rewrite_queries(self.models.chat(opts.rewrite_model), query, opts.multi_query)
+        embedder = self.models.embedding(kb.embedding_model)
+        qvecs = embedder.embed(queries, input_type="query") if opts.mode != "bm25" or opts.mmr else None
+        rankings, per = [], {"dense": {}, "bm25": {}}
+        for i, q in enumerate(queries):
+            dense: list[Hit] = []
+            keyword: list[Hit] = []
+            if opts.mode in ("dense", "hybrid"):
+                dense = self.index.dense(kb.id, qvecs[i], pool, allowed)
+            query_terms = terms(q)
+            if opts.mode in ("bm25", "hybrid"):
+                keyword = self.index.keyword(kb.id, query_terms, pool, allowed)
+            if opts.mode == "dense":
+                ranked = [(h.chunk_id, h.score) for h in dense]
+            elif opts.mode == "bm25":
+                ranked = [(h.chunk_id, h.score) for h in keyword]
+            else:
+                ranked = fuse(dense, keyword, opts, self._coverage(keyword, query_terms))
+            rankings.append(ranked)
+            if i == 0:  # scores shown are those of the user's own query
+                per = {"dense": {h.chunk_id: h.score for h in dense}, "bm25": {h.chunk_id: h.score for h in keyword}}
+        ranked = rankings[0] if len(rankings) == 1 else fuse_rankings(rankings, opts.rrf_k)
+        if opts.min_score is not None and len(rankings) == 1:
             ranked = [(c, sc) for c, sc in ranked if sc >= opts.min_score]
-        per = {"dense": {h.chunk_id: h.score for h in dense}, "bm25": {h.chunk_id: h.score for h in keyword}}
+        if opts.mmr and len(ranked) > opts.top_k:
+            ranked = self._mmr(kb.id, qvecs[0], ranked[:pool], opts.top_k, opts.mmr_lambda)
         return self._hydrate(ranked[: opts.top_k], per)
+
+    def _mmr(self, kb_id: str, qvec: np.ndarray, ranked: list[tuple[int, float]], k: int,
+             lam: float) -> list[tuple[int, float]]:
+        """Maximal marginal relevance: keep the ranking's best, then pick, one at a time, the
+        candidate most similar to the query and least similar to those already picked (λ weighs the
+        two), so near-duplicates give way to passages that add something. Scores shown stay those
+        of the ranking."""
+        ids = [c for c, _ in ranked]
+        vecs = self.index.vectors(kb_id, ids)
+        relevance = vecs @ qvec
+        sims = vecs @ vecs.T
+        chosen: list[int] = [0]
+        left = list(range(1, len(ids)))
+        while left and len(chosen) < k:
+            redundancy = sims[np.ix_(left, chosen)].max(axis=1)
+            scores = lam * relevance[left] - (1 - lam) * redundancy
+            best = left[int(np.argmax(scores))]
+            chosen.append(best)
+            left.remove(best)
+        return [ranked[i] for i in chosen]
 
     def _coverage(self, keyword: list[Hit], query_terms: list[str]) -> float:
         """How far to trust the keyword ranking: the squared share of the query's keywords that its
@@ -331,7 +479,8 @@ class KnowledgeService:
 
     def relevant(self, name_or_id: str, query: str, passages: list[Retrieved]) -> list[Retrieved]:
         """The passages that can ground an answer (see RetrievalOptions.min_relevance)."""
-        opts = RetrievalOptions.from_dict(self.get(name_or_id).retrieval)
+        kb = self.settings(name_or_id)
+        opts = RetrievalOptions.from_dict(kb.retrieval)
         q_terms = set(terms(query))
         model = None
         out = []
@@ -339,7 +488,6 @@ class KnowledgeService:
             dense = p.scores.get("dense")
             if dense is None:
                 if model is None:
-                    kb = self.get(name_or_id)
                     model = self.models.embedding(kb.embedding_model)
                     qv = model.embed([query], input_type="query")[0]
                 dense = float(model.embed([p.text], input_type="document")[0] @ qv)
@@ -409,6 +557,10 @@ class RetrievalOptions:
     # least `min_term_coverage` of the question's keywords; with none such the answer is "I don't know".
     min_relevance: float = 0.82
     min_term_coverage: float = 0.5
+    mmr: bool = False  # diversify the top_k with maximal marginal relevance
+    mmr_lambda: float = 0.5  # 1: relevance only; 0: diversity only
+    multi_query: int = 0  # rewrites of the question an LLM writes, each searched too (0: off)
+    rewrite_model: str | None = None  # the model that rewrites (default: the default chat model)
 
     @classmethod
     def from_dict(cls, d: dict | None) -> "RetrievalOptions":
@@ -423,6 +575,10 @@ class RetrievalOptions:
             raise InvalidInput("fusion must be rrf or weighted", param="fusion")
         if not 1 <= o.top_k <= 200:
             raise InvalidInput("top_k must be 1..200", param="top_k")
+        if not 0 <= o.mmr_lambda <= 1:
+            raise InvalidInput("mmr_lambda must be 0..1", param="mmr_lambda")
+        if not 0 <= o.multi_query <= 5:
+            raise InvalidInput("multi_query must be 0..5 rewrites", param="multi_query")
         return o
 
     def to_dict(self) -> dict:
@@ -454,6 +610,18 @@ def fuse(dense: list[Hit], keyword: list[Hit], o: RetrievalOptions, keyword_trus
             for h in hits:
                 norm = (h.score - lo) / (hi - lo) if hi > lo else 1.0
                 scores[h.chunk_id] = scores.get(h.chunk_id, 0.0) + w * norm
+    return sorted(scores.items(), key=lambda kv: -kv[1])
+
+
+def fuse_rankings(rankings: list[list[tuple[int, float]]], k: int = 60) -> list[tuple[int, float]]:
+    """Reciprocal-rank fusion of whole rankings (the question's and its rewrites'); the question's
+    own ranking breaks ties."""
+    scores: dict[int, float] = {}
+    for ranked in rankings:
+        for rank, (cid, _) in enumerate(ranked, start=1):
+            scores[cid] = scores.get(cid, 0.0) + 1 / (k + rank)
+    for rank, (cid, _) in enumerate(rankings[0], start=1):
+        scores[cid] += 1e-9 / rank
     return sorted(scores.items(), key=lambda kv: -kv[1])
 
 

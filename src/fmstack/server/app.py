@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from .. import __version__
 from ..config import Settings
 from ..sdk import Fmstack
-from . import errors, knowledge_api, openai_api, platform_api
+from . import errors, jobs_api, knowledge_api, openai_api, platform_api
 from .middleware import ApiKeyAuth, BodyLimit
 
 
@@ -35,6 +35,7 @@ def create_app(fm: Fmstack | None = None, settings: Settings | None = None) -> F
     app.include_router(openai_api.router)
     app.include_router(platform_api.router)
     app.include_router(knowledge_api.router)
+    app.include_router(jobs_api.router)
     # Outermost first: the size limit applies before authentication reads anything.
     app.add_middleware(ApiKeyAuth, keys=fm.keys)
     app.add_middleware(BodyLimit, max_bytes=fm.settings.max_body_bytes, upload_bytes=fm.settings.max_upload_bytes)

@@ -5,11 +5,14 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any, Literal
 
+from pathlib import Path
+
 from fastapi import APIRouter, File, Form, Request, Response, UploadFile
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
+from ..errors import NotFound
 from ..knowledge.rag import CitationsEvent
 from ..models.types import GenerationParams
 from ..sdk import Fmstack
@@ -66,12 +69,19 @@ def delete_document(name: str, document_id: str, request: Request) -> Response:
 
 
 @router.post("/{name}/documents")
-async def upload(name: str, request: Request, files: list[UploadFile] = File(...),
-                 text_column: str | None = Form(None), password: str | None = Form(None)) -> dict:
-    """Upload files; each is reported on its own (added, updated, unchanged or failed with a reason)."""
+async def upload(name: str, request: Request, response: Response, files: list[UploadFile] = File(...),
+                 text_column: str | None = Form(None), password: str | None = Form(None),
+                 background: bool = Form(False)) -> dict:
+    """Upload files; each is reported on its own (added, updated, unchanged or failed with a reason).
+    With `background`, answers 202 at once with a job whose progress lists the files as they finish."""
     app = fm(request)
     app.knowledge.get(name)  # 404 before reading anything
     options = {k: v for k, v in {"text_column": text_column, "password": password}.items() if v}
+    if background:
+        uploads = [(f.filename or "upload", await f.read(), {"filename": f.filename}) for f in files]
+        job = await run_in_threadpool(app.start_ingest, name, uploads=uploads, options=options)
+        response.status_code = 202
+        return job.model_dump(mode="json")
     results = []
     for f in files:
         data = await f.read()
@@ -88,14 +98,23 @@ class IngestIn(BaseModel):
     exclude: list[str] | None = None
     sync: bool = False
     options: dict[str, Any] | None = None
+    wait: bool = False  # answer with the finished report instead of a job
 
 
-@router.post("/{name}/ingest")
-def ingest(name: str, body: IngestIn, request: Request) -> dict:
-    """Ingest files and folders on the server's own disk."""
-    report = fm(request).knowledge.ingest(name, body.paths, include=body.include, exclude=body.exclude, sync=body.sync,
-                                          options=body.options)
-    return report.to_dict()
+@router.post("/{name}/ingest", status_code=202)
+def ingest(name: str, body: IngestIn, request: Request, response: Response) -> dict:
+    """Ingest files and folders on the server's own disk, as a background job (202 + the job)."""
+    app = fm(request)
+    if body.wait:
+        response.status_code = 200
+        return app.knowledge.ingest(name, body.paths, include=body.include, exclude=body.exclude, sync=body.sync,
+                                    options=body.options).to_dict()
+    for p in body.paths:
+        if not Path(p).expanduser().exists():
+            raise NotFound(f"{p} does not exist on the server", param="paths")
+    job = app.start_ingest(name, body.paths, include=body.include, exclude=body.exclude, sync=body.sync,
+                           options=body.options)
+    return job.model_dump(mode="json")
 
 
 class RetrieveIn(BaseModel):
@@ -105,12 +124,14 @@ class RetrieveIn(BaseModel):
     top_k: int | None = Field(default=None, ge=1, le=200)
     min_score: float | None = None
     filters: dict[str, Any] | None = None
+    mmr: bool | None = None
+    multi_query: int | None = Field(default=None, ge=0, le=5)
 
 
 @router.post("/{name}/retrieve")
 def retrieve(name: str, body: RetrieveIn, request: Request) -> dict:
     hits = fm(request).knowledge.retrieve(name, body.query, mode=body.mode, top_k=body.top_k, min_score=body.min_score,
-                                          filters=body.filters)
+                                          filters=body.filters, mmr=body.mmr, multi_query=body.multi_query)
     return {"data": [h.to_dict() for h in hits]}
 
 
@@ -122,6 +143,8 @@ class AnswerIn(BaseModel):
     mode: Literal["hybrid", "dense", "bm25"] | None = None
     top_k: int | None = Field(default=None, ge=1, le=50)
     filters: dict[str, Any] | None = None
+    mmr: bool | None = None
+    multi_query: int | None = Field(default=None, ge=0, le=5)
     temperature: float | None = Field(default=None, ge=0, le=2)
     top_p: float | None = Field(default=None, ge=0, le=1)
     max_tokens: int | None = Field(default=None, ge=1)
@@ -135,7 +158,8 @@ class AnswerIn(BaseModel):
 async def answer(name: str, body: AnswerIn, request: Request):
     """retrieve_and_generate: the answer with the citations it uses (SSE with `stream`)."""
     app = fm(request)
-    kw = dict(model=body.model, top_k=body.top_k, mode=body.mode, filters=body.filters, params=body.params())
+    kw = dict(model=body.model, top_k=body.top_k, mode=body.mode, filters=body.filters, mmr=body.mmr,
+              multi_query=body.multi_query, params=body.params())
     if not body.stream:
         res = await run_in_threadpool(lambda: app.ask_kb(name, body.question, **kw))
         return res.to_dict()

@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from ..errors import FmstackError, InvalidInput
 from ..knowledge import rag
 from ..knowledge.rag import CitationsEvent
+from ..knowledge.rewrite import standalone_question
 from ..models.types import ChatResult, Event, Finish, TextDelta, ToolCallDelta, UsageEvent, collect
 from ..sdk import Fmstack
 from .schemas import ChatCompletionRequest, EmbeddingRequest
@@ -129,7 +130,14 @@ async def chat_completions(body: ChatCompletionRequest, request: Request):
         if messages[-1].role != "user":
             raise InvalidInput("with knowledge_base the last message must be the user's question", param="messages")
         question = messages[-1].content
-        passages = await run_in_threadpool(app.kb_passages, body.knowledge_base, question)
+        history = [m for m in messages[:-1] if m.role in ("user", "assistant")]
+
+        def ground() -> list:
+            # A follow-up ("and how tall is it?") is searched as a question that stands alone.
+            query = standalone_question(model, history, question) if history else question
+            return app.kb_passages(body.knowledge_base, query)
+
+        passages = await run_in_threadpool(ground)
         make_events = lambda: rag.stream_answer(model, question, passages, params, history=messages[:-1])  # noqa: E731
     if not body.stream:
         events = await run_in_threadpool(lambda: list(make_events()))

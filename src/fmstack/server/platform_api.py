@@ -123,6 +123,8 @@ class TurnIn(BaseModel):
     model: str | None = None
     stream: bool = False
     summarize: bool | None = None
+    knowledge_base: str | None = None  # answer from this knowledge base (else the conversation's meta.knowledge_base)
+    retrieval: dict[str, Any] | None = None  # per-turn retrieval overrides: mode, top_k, mmr, multi_query…
     temperature: float | None = Field(default=None, ge=0, le=2)
     top_p: float | None = Field(default=None, ge=0, le=1)
     top_k: int | None = Field(default=None, ge=0)
@@ -134,7 +136,7 @@ class TurnIn(BaseModel):
     seed: int | None = None
 
     def params(self) -> GenerationParams:
-        return GenerationParams(**self.model_dump(exclude={"content", "model", "stream", "summarize"}, exclude_none=True))
+        return GenerationParams(**self.model_dump(exclude={"content", "model", "stream", "summarize", "knowledge_base", "retrieval"}, exclude_none=True))
 
 
 def event_json(ev) -> dict:
@@ -151,7 +153,8 @@ async def send_message(conversation_id: str, body: TurnIn, request: Request):
     app = fm(request)
 
     def turn():
-        return app.chat.send(conversation_id, body.content, model=body.model, params=body.params(), summarize=body.summarize)
+        return app.chat.send(conversation_id, body.content, model=body.model, params=body.params(), summarize=body.summarize,
+                             knowledge_base=body.knowledge_base, retrieval=body.retrieval)
 
     if not body.stream:
         saved: TurnSaved = await run_in_threadpool(lambda: [ev for ev in turn()][-1])

@@ -81,6 +81,8 @@ class MessageRow(Base):
     rating: Mapped[int | None] = mapped_column(Integer)
     feedback_comment: Mapped[str | None] = mapped_column(Text)
     feedback_at: Mapped[datetime | None] = mapped_column()
+    # Anything else the turn produced: citations of a knowledge-base answer, the rewritten query.
+    meta: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     conversation: Mapped[Conversation] = relationship(back_populates="messages")
@@ -151,3 +153,24 @@ class KbChunk(Base):
     terms: Mapped[str] = mapped_column(Text, default="")  # segmented words for keyword search
     embedding: Mapped[bytes | None] = mapped_column(LargeBinary)
     meta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class Job(Base):
+    """Long work run in the background (ingestion, evaluation…): its progress and outcome."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_kind_target", "kind", "target"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("job"))
+    kind: Mapped[str] = mapped_column(String(40))
+    target: Mapped[str | None] = mapped_column(String(200))  # what it works on, e.g. a knowledge base id
+    # queued | running | cancelling | succeeded | failed | cancelled | interrupted (the process stopped under it)
+    status: Mapped[str] = mapped_column(String(20), default="queued", index=True)
+    owner: Mapped[str] = mapped_column(String(200), default="")  # host:pid of the process running it
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    progress: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column()
+    finished_at: Mapped[datetime | None] = mapped_column()
