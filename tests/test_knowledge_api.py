@@ -132,3 +132,23 @@ def test_background_upload_lists_each_file_as_it_finishes(http, tmp_path):
     assert outcome["corrupt.pdf"]["reason"]
     assert [d["source"] for d in http.get("/api/knowledge-bases/bg-up/documents").json()["data"]
             if d["status"] == "ready"] == ["tower.pdf"]
+
+
+def test_chat_turn_over_a_knowledge_base_streams_citations(kb, http):
+    conv = http.post("/api/conversations", json={"title": "kb chat"}).json()
+    body = {"content": "How tall is the Eiffel Tower?", "knowledge_base": "api-kb", "stream": True, "max_tokens": 60,
+            "temperature": 0}
+    with http.stream("POST", f"/api/conversations/{conv['id']}/messages", json=body) as r:
+        assert r.status_code == 200
+        events = [(k, v) for k, v in sse_events(r) if v != "[DONE]"]
+    kinds = [k for k, _ in events]
+    assert kinds[-2:] == ["citations", "saved"] and "text" in kinds
+    cites = events[-2][1]["citations"]
+    saved = events[-1][1]["assistant_message"]
+    assert cites and saved["meta"]["citations"] == cites and any("330" in c["text"] for c in cites)
+    bad = http.post(f"/api/conversations/{conv['id']}/messages",
+                    json={"content": "hi", "knowledge_base": "api-kb", "retrieval": {"nope": 1}})
+    assert bad.status_code == 400 and "nope" in bad.json()["error"]["message"]
+    missing = http.post(f"/api/conversations/{conv['id']}/messages", json={"content": "hi", "knowledge_base": "no-kb"})
+    assert missing.status_code == 404
+    assert len(http.get(f"/api/conversations/{conv['id']}").json()["messages"]) == 2  # failed turns stored nothing
