@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from .. import __version__
+from .. import __version__, console
 from ..config import Settings
 from ..sdk import Fmstack
 from . import errors, jobs_api, knowledge_api, openai_api, platform_api
@@ -36,6 +36,7 @@ def create_app(fm: Fmstack | None = None, settings: Settings | None = None) -> F
     app.include_router(platform_api.router)
     app.include_router(knowledge_api.router)
     app.include_router(jobs_api.router)
+    console.mount(app)
     # Outermost first: the size limit applies before authentication reads anything.
     app.add_middleware(ApiKeyAuth, keys=fm.keys)
     app.add_middleware(BodyLimit, max_bytes=fm.settings.max_body_bytes, upload_bytes=fm.settings.max_upload_bytes)

@@ -8,6 +8,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from ..console import is_public
 from ..keys import KeyStore
 from .errors import error_body
 
@@ -59,7 +60,7 @@ class ApiKeyAuth:
         self.keys = keys
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope.get("method") == "OPTIONS":
+        if scope["type"] != "http" or scope.get("method") == "OPTIONS" or is_public(scope.get("path", "")):
             return await self.app(scope, receive, send)
         if not await run_in_threadpool(self.keys.required):
             return await self.app(scope, receive, send)

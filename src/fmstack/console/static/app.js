@@ -1,0 +1,175 @@
+// The console shell: API client, server-sent events, language, routing, toasts, dialogs.
+import { STRINGS } from "./i18n.js";
+import { chatView } from "./chat.js";
+import { playgroundView } from "./playground.js";
+import { kbView } from "./kb.js";
+import { settingsView } from "./settings.js";
+
+// -- language -------------------------------------------------------------------------------------
+export let lang = localStorage.getItem("fmstack.lang")
+  || ((navigator.language || "en").toLowerCase().startsWith("zh") ? "zh" : "en");
+
+export function t(key, vars = {}) {
+  const s = (STRINGS[lang] && STRINGS[lang][key]) || STRINGS.en[key] || key;
+  return s.replace(/\{(\w+)\}/g, (_, k) => (vars[k] ?? ""));
+}
+
+export function translate(root = document) {
+  root.querySelectorAll("[data-i18n]").forEach((el) => { el.textContent = t(el.dataset.i18n); });
+  root.querySelectorAll("[data-i18n-placeholder]").forEach((el) => { el.placeholder = t(el.dataset.i18nPlaceholder); });
+  root.querySelectorAll("[data-i18n-title]").forEach((el) => { el.title = t(el.dataset.i18nTitle); });
+}
+
+// -- small DOM helpers ----------------------------------------------------------------------------
+export function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
+    else if (k === "class") el.className = v;
+    else if (k === "text") el.textContent = v;
+    else el.setAttribute(k, v === true ? "" : v);
+  }
+  for (const c of children.flat()) if (c !== null && c !== undefined && c !== false) el.append(c.nodeType ? c : String(c));
+  return el;
+}
+
+export function markdown(text) {
+  return DOMPurify.sanitize(marked.parse(text || "", { breaks: true, gfm: true }));
+}
+
+export function toast(message, kind = "info") {
+  const el = h("div", { class: `toast ${kind}`, role: kind === "error" ? "alert" : "status" }, message);
+  document.getElementById("toasts").append(el);
+  setTimeout(() => el.remove(), kind === "error" ? 8000 : 3500);
+}
+
+export function showDialog(...content) {
+  const dlg = document.getElementById("dialog");
+  const body = document.getElementById("dialog-body");
+  body.replaceChildren(...content);
+  translate(dlg);
+  dlg.showModal();
+  return dlg;
+}
+
+// -- API --------------------------------------------------------------------------------------------
+export class ApiError extends Error {
+  constructor(status, message, code) { super(message); this.status = status; this.code = code; }
+}
+
+function headers(extra = {}) {
+  const key = localStorage.getItem("fmstack.key");
+  return key ? { Authorization: `Bearer ${key}`, ...extra } : extra;
+}
+
+async function failure(res) {
+  let message = `${res.status} ${res.statusText}`;
+  let code = null;
+  try {
+    const body = await res.json();
+    if (body.error) { message = body.error.message; code = body.error.code; }
+    else if (body.detail) message = typeof body.detail === "string" ? body.detail : JSON.stringify(body.detail);
+  } catch { /* not JSON */ }
+  if (res.status === 401) message = t("error.key");
+  return new ApiError(res.status, message, code);
+}
+
+export async function api(path, { method = "GET", body, form, signal } = {}) {
+  let res;
+  try {
+    res = await fetch(path, {
+      method, signal,
+      headers: headers(body !== undefined ? { "Content-Type": "application/json" } : {}),
+      body: form || (body !== undefined ? JSON.stringify(body) : undefined),
+    });
+  } catch (e) {
+    if (e.name === "AbortError") throw e;
+    throw new ApiError(0, t("error.network"));
+  }
+  if (!res.ok) throw await failure(res);
+  return res.status === 204 ? null : res.json();
+}
+
+// POST (or GET) a server-sent-events route; calls onEvent(name, data) per event.
+export async function stream(path, { body, method = "POST", signal, onEvent }) {
+  let res;
+  try {
+    res = await fetch(path, {
+      method, signal, headers: headers(body ? { "Content-Type": "application/json" } : {}),
+      body: body ? JSON.stringify(body) : undefined,
+    });
+  } catch (e) {
+    if (e.name === "AbortError") throw e;
+    throw new ApiError(0, t("error.network"));
+  }
+  if (!res.ok) throw await failure(res);
+  const reader = res.body.getReader();
+  const decoder = new TextDecoder();
+  let buffer = "";
+  let event = null;
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buffer += decoder.decode(value, { stream: true });
+      let nl;
+      while ((nl = buffer.indexOf("\n")) >= 0) {
+        const line = buffer.slice(0, nl).replace(/\r$/, "");
+        buffer = buffer.slice(nl + 1);
+        if (line.startsWith("event: ")) event = line.slice(7);
+        else if (line.startsWith("data: ")) {
+          const data = line.slice(6);
+          if (data !== "[DONE]") onEvent(event, JSON.parse(data));
+          event = null;
+        }
+      }
+    }
+  } catch (e) {
+    if (e.name === "AbortError") throw e;
+    throw new ApiError(0, t("error.stream"));
+  }
+}
+
+// Chat models and the aliases that point at them, for pickers: [{value, label}].
+export async function chatModels() {
+  const res = await api("/api/models?kind=chat");
+  const names = new Set(res.models.map((m) => m.name));
+  const aliases = Object.entries(res.aliases || {}).filter(([, target]) => names.has(target))
+    .map(([alias, target]) => ({ value: alias, label: `${alias} → ${target}` }));
+  return [...aliases, ...res.models.map((m) => ({ value: m.name, label: m.name }))];
+}
+
+// -- routing ------------------------------------------------------------------------------------------
+const views = { chat: chatView, playground: playgroundView, kb: kbView, settings: settingsView };
+let current = null;
+
+async function route() {
+  const [name, ...rest] = (location.hash.replace(/^#\/?/, "") || "chat").split("/");
+  const view = views[name] || chatView;
+  document.querySelectorAll("[data-nav]").forEach((a) => a.classList.toggle("active", a.dataset.nav === name));
+  if (current && current.leave) current.leave();
+  const main = document.getElementById("view");
+  main.replaceChildren();
+  current = await view(main, rest.map(decodeURIComponent));
+  translate(main);
+  document.body.dataset.ready = name;  // tests and the screenshot script wait for this
+}
+
+function setLang(value) {
+  lang = value;
+  localStorage.setItem("fmstack.lang", value);
+  document.documentElement.lang = value === "zh" ? "zh-CN" : "en";
+  translate();
+  route();
+}
+
+window.addEventListener("hashchange", route);
+window.addEventListener("DOMContentLoaded", () => {
+  const select = document.getElementById("lang");
+  select.value = lang;
+  select.addEventListener("change", () => setLang(select.value));
+  document.documentElement.lang = lang === "zh" ? "zh-CN" : "en";
+  translate();
+  route();
+});

@@ -1,0 +1,188 @@
+"""The web console in headless Chromium (Debian's /usr/bin/chromium through Playwright) against a
+real `fmstack serve` with the bundled models."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import time
+
+import httpx
+import pytest
+
+import kb_fixtures
+from conftest import TEST_CONFIG, Server
+
+CHROMIUM = os.environ.get("FMSTACK_TEST_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM) and not os.environ.get("CI"),
+                                reason="Chromium is not installed (apt-get install chromium)")
+
+
+@pytest.fixture(scope="module")
+def console_server(tmp_path_factory):
+    srv = Server(tmp_path_factory.mktemp("console"), TEST_CONFIG).start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield b
+        b.close()
+
+
+@pytest.fixture()
+def page(browser, console_server):
+    context = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 800})
+    pg = context.new_page()
+    errors = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.base = console_server.url
+    yield pg
+    context.close()
+    assert errors == [], f"JavaScript errors: {errors}"
+
+
+def goto(page, route: str) -> None:
+    page.goto(f"{page.base}/#/{route}")
+    page.wait_for_selector(f"body[data-ready='{route.split('/')[0]}']")
+
+
+def test_chat_streams_takes_feedback_and_survives_a_reload(page):
+    goto(page, "chat")
+    page.get_by_label("message").fill("Say hello to the console test.")
+    page.get_by_test_id("send").click()
+    page.wait_for_selector("[data-testid=stop]:not(.hidden)")  # streaming: the stop button shows
+    answer = page.locator(".msg.assistant").last
+    answer.get_by_test_id("thumbs-up").wait_for(timeout=120_000)  # stored: feedback is offered
+    assert answer.locator(".body").inner_text().strip()
+    page.once("dialog", lambda d: d.accept("nice"))
+    answer.get_by_test_id("thumbs-up").click()
+    page.wait_for_selector(".msg.assistant [data-testid=thumbs-up].on")
+    conv_id = page.url.rsplit("/", 1)[-1]
+    page.reload()
+    page.wait_for_selector("body[data-ready=chat]")
+    item = page.locator(f"[data-testid=conversations] li[data-id='{conv_id}']")
+    item.wait_for()
+    assert "Say hello to the console test" in item.inner_text()
+    item.locator("a").click()
+    page.wait_for_selector(".msg.assistant [data-testid=thumbs-up].on")
+    assert page.locator(".msg.user").first.inner_text().endswith("Say hello to the console test.")
+
+
+def test_upload_a_pdf_ask_and_open_the_citation(page, tmp_path):
+    docs = kb_fixtures.build(tmp_path / "docs")
+    goto(page, "kb")
+    page.get_by_test_id("kb-name").fill("console-kb")
+    page.get_by_test_id("kb-create").click()
+    page.wait_for_url(re.compile(r".*#/kb/console-kb$"))
+    page.wait_for_selector("[data-testid=drop]")
+    page.get_by_test_id("file-input").set_input_files([str(docs / "tower.pdf"), str(docs / "bad" / "corrupt.pdf"),
+                                                       str(docs / "bad" / "image.xyz")])
+    page.get_by_test_id("upload-done").wait_for(timeout=120_000)
+    results = page.get_by_test_id("file-results")
+    assert results.locator("[data-status=added]").count() == 1
+    failed = results.locator("[data-status=failed]")
+    assert failed.count() == 2 and "corrupt.pdf" in failed.first.inner_text()
+    page.get_by_test_id("documents").get_by_text("tower.pdf").wait_for()
+    # The search tester shows all three retrievers.
+    page.get_by_test_id("kb-query").fill("How many people visit the tower?")
+    page.get_by_test_id("kb-query").press("Enter")
+    for mode in ("bm25", "dense", "hybrid"):
+        page.locator(f"[data-testid=results] [data-mode={mode}] .hit").first.wait_for()
+    # Ask in the chat with the knowledge base picked, then open the citation.
+    goto(page, "chat")
+    page.get_by_test_id("kb").select_option("console-kb")
+    page.get_by_label("message").fill("How tall is the tower?")
+    page.get_by_test_id("send").click()
+    chip = page.locator(".msg.assistant").last.locator("[data-testid=citations] .chip").first
+    chip.wait_for(timeout=120_000)
+    chip.click()
+    text = page.get_by_test_id("citation-text")
+    text.wait_for()
+    assert "330" in text.inner_text()
+    assert "tower.pdf" in page.locator("#dialog").inner_text() and "page 1" in page.locator("#dialog").inner_text()
+
+
+def test_playground_compares_two_parameter_sets(page):
+    goto(page, "playground")
+    page.get_by_test_id("prompt").fill("Name a colour.")
+    page.get_by_test_id("compare").check()
+    for col, temp in (("A", "0"), ("B", "1")):
+        page.get_by_test_id(f"max_tokens-{col}").fill("8")
+        page.get_by_test_id(f"temperature-{col}").fill(temp)
+    page.get_by_test_id("run").click()
+    for col in ("A", "B"):
+        page.get_by_test_id(f"stats-{col}").get_by_test_id("tokens").wait_for(timeout=120_000)
+        stats = page.get_by_test_id(f"stats-{col}").inner_text()
+        assert re.search(r"\d+ prompt \+ [1-8] completion tokens", stats) and "tokens/s" in stats
+        assert page.get_by_test_id(f"output-{col}").inner_text().strip()
+    page.get_by_test_id("view-code").click()
+    code = page.get_by_test_id("code").inner_text()
+    assert "/v1/chat/completions" in code and "max_tokens" in code and "OpenAI(base_url=" in code
+    page.get_by_test_id("temperature-A").fill("9")
+    page.get_by_test_id("run").click()
+    page.locator(".toast.error").wait_for()
+    assert "temperature" in page.locator(".toast.error").inner_text()
+
+
+def test_chinese_interface_follows_the_browser(browser, console_server):
+    context = browser.new_context(locale="zh-CN")
+    pg = context.new_page()
+    pg.goto(f"{console_server.url}/#/chat")
+    pg.wait_for_selector("body[data-ready=chat]")
+    assert pg.locator("[data-nav=chat]").inner_text() == "对话"
+    assert pg.get_by_test_id("send").inner_text() == "发送"
+    pg.select_option("#lang", "en")
+    pg.wait_for_selector("body[data-ready=chat]")
+    assert pg.get_by_test_id("send").inner_text() == "Send"
+    context.close()
+
+
+def test_missing_api_key_says_so_and_a_key_fixes_it(browser, tmp_path):
+    srv = Server(tmp_path / "keyed", TEST_CONFIG, env={"FMSTACK_API_KEYS": "console-secret"}).start()
+    try:
+        context = browser.new_context(locale="en-US")
+        pg = context.new_page()
+        pg.goto(f"{srv.url}/#/kb")
+        pg.wait_for_selector("body[data-ready=kb]")
+        pg.locator(".toast.error").wait_for()
+        assert "API key" in pg.locator(".toast.error").first.inner_text()
+        pg.goto(f"{srv.url}/#/settings")
+        pg.get_by_test_id("console-key").fill("console-secret")
+        pg.get_by_test_id("save-key").click()
+        pg.goto(f"{srv.url}/#/kb")
+        pg.wait_for_selector("body[data-ready=kb]")
+        pg.get_by_text("No knowledge bases yet.").wait_for()
+        context.close()
+    finally:
+        srv.stop()
+
+
+def test_chat_page_with_200_conversations_loads_fast(page, console_server):
+    with httpx.Client(base_url=console_server.url, timeout=60) as http:
+        ids = [http.post("/api/conversations", json={"title": f"Conversation {i}"}).json()["id"] for i in range(200)]
+        long = ids[-1]
+        from fmstack import Fmstack, Settings
+
+    env = {k: v for k, v in console_server.env.items() if k in ("FMSTACK_DATA_DIR", "FMSTACK_DATABASE_URL")}
+    fm = Fmstack(Settings.from_env(env=env))  # the server's own database
+    fm.conversations.append(long, [{"role": "user" if i % 2 == 0 else "assistant",
+                                    "content": f"Message {i} with **markdown** and `code`.\n\n| a | b |\n|---|---|\n| {i} | x |"}
+                                   for i in range(100)])
+    fm.close()
+    started = time.perf_counter()
+    page.goto(f"{page.base}/#/chat/{long}")
+    page.wait_for_selector("body[data-ready=chat]")
+    page.wait_for_function("document.querySelectorAll('.msg').length >= 100 && "
+                           "document.querySelectorAll('[data-testid=conversations] li').length >= 200")
+    elapsed = time.perf_counter() - started
+    timing = page.evaluate("JSON.stringify(performance.getEntriesByType('navigation')[0].toJSON())")
+    print(f"\nchat page, 200 conversations + 100 messages: interactive in {elapsed * 1000:.0f} ms (wall, from goto); "
+          f"navigation timing {timing[:200]}")
+    assert page.locator(".msg table").count() >= 100  # Markdown tables rendered
