@@ -19,9 +19,17 @@ pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM) and not os.environ.
                                 reason="Chromium is not installed (apt-get install chromium)")
 
 
+# Greedy decoding by default, so that what the tiny model answers (and cites) is the same every run.
+CONSOLE_CONFIG = {
+    "models": {**TEST_CONFIG["models"],
+               "smollm2-greedy": {"provider": "local", "path": "bundled:smollm2", "defaults": {"temperature": 0}}},
+    "aliases": {**TEST_CONFIG["aliases"], "default": "smollm2-greedy"},
+}
+
+
 @pytest.fixture(scope="module")
 def console_server(tmp_path_factory):
-    srv = Server(tmp_path_factory.mktemp("console"), TEST_CONFIG).start()
+    srv = Server(tmp_path_factory.mktemp("console"), CONSOLE_CONFIG).start()
     yield srv
     srv.stop()
 

@@ -149,6 +149,8 @@ def test_answers_cite_the_passage_that_holds_the_answer(fm, kb):
 def test_unanswerable_questions_get_i_dont_know(fm, kb):
     ans = fm.ask_kb("kb-main", "What is the recipe for chocolate cake?", max_tokens=40)
     assert not ans.answered and "don't know" in ans.text and ans.citations == []
+    zh = fm.ask_kb("kb-main", "巧克力蛋糕怎么做？", max_tokens=40)
+    assert not zh.answered and zh.text.startswith("我不知道") and zh.citations == []
 
 
 def test_knowledge_base_names_and_options_are_checked(fm):

@@ -71,7 +71,7 @@ class ChatService:
         started = time.perf_counter()
         events: list[Event] = []
         if grounding is not None and not grounding["passages"]:
-            stream = iter([TextDelta(rag.DONT_KNOW), Finish("stop")])  # nothing relevant: the model is not asked
+            stream = iter([TextDelta(rag.dont_know(content)), Finish("stop")])  # nothing relevant: the model is not asked
         else:
             stream = chat_model.stream(fitted.messages, params)
         status: str | None = None

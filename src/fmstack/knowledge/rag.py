@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from ..models.base import ChatModel
 from ..models.types import Event, GenerationParams, Message, TextDelta, collect
 from .service import Retrieved
-from .text import terms
+from .text import CJK, terms
 
 SYSTEM = (
     "Answer the question using only the numbered passages below. After each sentence, cite the passages it "
@@ -17,6 +17,13 @@ SYSTEM = (
     "say that you don't know.\n\n{passages}"
 )
 DONT_KNOW = "I don't know: nothing in the knowledge base answers this."
+DONT_KNOW_ZH = "我不知道：知识库中没有能回答这个问题的内容。"
+_CJK = re.compile(f"[{CJK}]")
+
+
+def dont_know(question: str) -> str:
+    """The "I don't know" answer, in the question's language."""
+    return DONT_KNOW_ZH if _CJK.search(question) else DONT_KNOW
 _MARK = re.compile(r"\[(\d{1,3})\]")
 
 
@@ -94,7 +101,7 @@ def stream_answer(model: ChatModel, question: str, passages: list[Retrieved], pa
                   history: list[Message] | None = None) -> Iterator[Event | CitationsEvent]:
     """Events of the answer, then one CitationsEvent. With no passages the model is not asked."""
     if not passages:
-        yield TextDelta(DONT_KNOW)
+        yield TextDelta(dont_know(question))
         yield CitationsEvent([])
         return
     parts = []

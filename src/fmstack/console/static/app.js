@@ -34,6 +34,25 @@ export function h(tag, attrs = {}, ...children) {
   return el;
 }
 
+// Icons as inline SVG: emoji depend on fonts a server or a phone may not have.
+const ICONS = {
+  up: "M7 10v11H3V10h4zm2 11h8.3a2 2 0 0 0 2-1.6l1.3-7A2 2 0 0 0 18.6 10H14l.7-4.2A2 2 0 0 0 12.7 3L9 10v11z",
+  down: "M17 14V3h4v11h-4zm-2-11H6.7a2 2 0 0 0-2 1.6l-1.3 7A2 2 0 0 0 5.4 14H10l-.7 4.2a2 2 0 0 0 2 2.8L15 14V3z",
+  trash: "M9 3h6l1 2h4v2H4V5h4l1-2zm-3 6h12l-1 12H7L6 9z",
+  edit: "M4 17.3V21h3.7L18.6 10l-3.7-3.7L4 17.3zM20.7 8a1 1 0 0 0 0-1.4l-2.3-2.3a1 1 0 0 0-1.4 0l-1.8 1.8 3.7 3.7L20.7 8z",
+};
+
+export function icon(name) {
+  const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+  svg.setAttribute("viewBox", "0 0 24 24");
+  svg.setAttribute("class", "icon");
+  svg.setAttribute("aria-hidden", "true");
+  const path = document.createElementNS("http://www.w3.org/2000/svg", "path");
+  path.setAttribute("d", ICONS[name]);
+  svg.append(path);
+  return svg;
+}
+
 export function markdown(text) {
   return DOMPurify.sanitize(marked.parse(text || "", { breaks: true, gfm: true }));
 }

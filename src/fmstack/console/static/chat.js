@@ -1,5 +1,5 @@
 // Chat: conversations on the left, the thread on the right; answers stream in as Markdown.
-import { api, chatModels, h, markdown, showDialog, stream, t, toast, translate } from "./app.js";
+import { api, chatModels, h, icon, markdown, showDialog, stream, t, toast, translate } from "./app.js";
 
 export async function chatView(main, [conversationId]) {
   const state = { id: conversationId || null, controller: null, search: "" };
@@ -24,7 +24,7 @@ export async function chatView(main, [conversationId]) {
       const [models, kbs] = await Promise.all([chatModels(), api("/api/knowledge-bases")]);
       modelSel.replaceChildren(...models.map((m) => h("option", { value: m.value }, m.label)));
       kbSel.replaceChildren(h("option", { value: "" }, t("chat.no_kb")),
-        ...kbs.data.map((k) => h("option", { value: k.name }, `📚 ${k.name}`)));
+        ...kbs.data.map((k) => h("option", { value: k.name }, k.name)));
       const savedKb = localStorage.getItem("fmstack.chat.kb");
       if (savedKb && kbs.data.some((k) => k.name === savedKb)) kbSel.value = savedKb;
     } catch (e) { toast(e.message, "error"); }
@@ -36,8 +36,8 @@ export async function chatView(main, [conversationId]) {
       const res = await api(`/api/conversations?limit=200${q}`);
       list.replaceChildren(...res.data.map((c) => h("li", { class: c.id === state.id ? "active" : "", "data-id": c.id },
         h("a", { href: `#/chat/${c.id}`, title: c.title }, c.title),
-        h("button", { title: t("chat.rename"), onclick: () => rename(c) }, "✎"),
-        h("button", { title: t("chat.delete"), onclick: () => remove(c) }, "🗑"))));
+        h("button", { title: t("chat.rename"), "aria-label": t("chat.rename"), onclick: () => rename(c) }, icon("edit")),
+        h("button", { title: t("chat.delete"), "aria-label": t("chat.delete"), onclick: () => remove(c) }, icon("trash")))));
     } catch (e) { toast(e.message, "error"); }
   }
 
@@ -67,8 +67,10 @@ export async function chatView(main, [conversationId]) {
   }
 
   function feedbackBar(msg) {
-    const up = h("button", { "data-testid": "thumbs-up", title: "👍", class: msg.rating === 1 ? "on" : "" }, "👍");
-    const down = h("button", { "data-testid": "thumbs-down", title: "👎", class: msg.rating === -1 ? "on" : "" }, "👎");
+    const up = h("button", { "data-testid": "thumbs-up", title: t("chat.good"), "aria-label": t("chat.good"),
+      class: msg.rating === 1 ? "on" : "" }, icon("up"));
+    const down = h("button", { "data-testid": "thumbs-down", title: t("chat.bad"), "aria-label": t("chat.bad"),
+      class: msg.rating === -1 ? "on" : "" }, icon("down"));
     const rate = async (value) => {
       const rating = msg.rating === value ? null : value;
       const comment = rating === null ? null : prompt(t("chat.comment")) || null;

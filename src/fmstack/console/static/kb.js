@@ -1,6 +1,6 @@
 // Knowledge bases: create, upload (files and folders, drag and drop) with per-file outcomes,
 // documents, re-sync, delete, and a search tester comparing BM25, dense and hybrid.
-import { api, ApiError, h, stream, t, toast, translate } from "./app.js";
+import { api, ApiError, h, icon, stream, t, toast, translate } from "./app.js";
 
 function upload(name, files, onProgress) {
   // XMLHttpRequest, not fetch: it reports upload progress.
@@ -34,7 +34,7 @@ async function listPage(main) {
   const table = h("tbody");
   main.append(h("div", { class: "page" },
     h("div", { class: "panel row" }, name, h("label", {}, t("kb.chunk_size"), size), h("label", {}, t("kb.strategy"), strategy), create),
-    h("div", { class: "panel" }, h("table", {}, h("thead", {}, h("tr", {},
+    h("div", { class: "panel table-wrap" }, h("table", {}, h("thead", {}, h("tr", {},
       ...["kb.name", "kb.documents", "kb.chunks", "kb.model"].map((k) => h("th", { "data-i18n": k })))), table))));
   async function load() {
     try {
@@ -76,11 +76,11 @@ async function detailPage(main, kbName) {
   const delBtn = h("button", { class: "danger", "data-i18n": "kb.delete" });
 
   main.append(h("div", { class: "page" },
-    h("div", { class: "row" }, h("h2", { class: "grow" }, kb.name), h("span", { class: "muted" },
+    h("div", { class: "row" }, h("h2", { class: "grow title" }, kb.name), h("span", { class: "muted" },
       `${kb.embedding_model} · ${kb.chunking.strategy} ${kb.chunking.chunk_size}`), delBtn),
     drop, fileInput, folderInput, progress,
-    h("div", { class: "panel" }, h("h3", { "data-i18n": "kb.documents" }), h("table", {}, h("thead", {}, h("tr", {},
-      ...["kb.source", "kb.format", "kb.status", "kb.chunks", ""].map((k) => h("th", k ? { "data-i18n": k } : {})))), docs),
+    h("div", { class: "panel" }, h("h3", { "data-i18n": "kb.documents" }), h("div", { class: "table-wrap" }, h("table", {}, h("thead", {}, h("tr", {},
+      ...["kb.source", "kb.format", "kb.status", "kb.chunks", ""].map((k) => h("th", k ? { "data-i18n": k, class: k === "kb.format" ? "hide-phone" : null } : {})))), docs)),
       h("div", { class: "row" }, syncPath, syncBtn)),
     h("div", { class: "panel" }, h("h3", { "data-i18n": "kb.tester" }), h("div", { class: "row" }, query, searchBtn), results)));
 
@@ -88,13 +88,13 @@ async function detailPage(main, kbName) {
     try {
       const res = await api(`/api/knowledge-bases/${encodeURIComponent(kb.name)}/documents`);
       docs.replaceChildren(...res.data.map((d) => h("tr", {},
-        h("td", {}, d.source), h("td", {}, d.format),
+        h("td", {}, d.source), h("td", { class: "hide-phone" }, d.format),
         h("td", { class: `status-${d.status}`, title: d.error || "" }, d.status === "ready" ? t("kb.ready") : `${t("kb.error")}: ${d.error}`),
         h("td", { class: "num" }, d.n_chunks),
         h("td", {}, h("button", { class: "danger", title: t("kb.delete_doc"), onclick: async () => {
           try { await api(`/api/knowledge-bases/${encodeURIComponent(kb.name)}/documents/${d.id}`, { method: "DELETE" }); loadDocs(); }
           catch (e) { toast(e.message, "error"); }
-        } }, "🗑")))));
+        } }, icon("trash"))))));
       if (!res.data.length) docs.append(h("tr", {}, h("td", { colspan: 5, class: "muted" }, t("kb.no_docs"))));
     } catch (e) { toast(e.message, "error"); }
   }

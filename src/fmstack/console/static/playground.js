@@ -131,7 +131,7 @@ export async function playgroundView(main) {
   });
   main.append(h("div", { class: "page" },
     h("div", { class: "panel" }, system, prompt,
-      h("div", { class: "row" }, h("label", { class: "row" }, compare, h("span", { "data-i18n": "pg.compare" })),
+      h("div", { class: "row" }, h("label", { class: "check" }, compare, h("span", { "data-i18n": "pg.compare" })),
         h("span", { class: "grow" }), codeBtn, runBtn)),
     code, cols));
   translate(main);

@@ -12,10 +12,10 @@ export async function settingsView(main) {
   const created = h("div", { class: "muted" });
   main.append(h("div", { class: "page" },
     h("div", { class: "panel" }, h("h3", { "data-i18n": "settings.this_browser" }), h("div", { class: "row" }, keyInput, saveKey)),
-    h("div", { class: "panel" }, h("h3", { "data-i18n": "settings.models" }), h("table", {}, h("thead", {}, h("tr", {},
-      ...["settings.model", "settings.kind", "settings.provider", "settings.context"].map((k) => h("th", { "data-i18n": k })))), models),
+    h("div", { class: "panel" }, h("h3", { "data-i18n": "settings.models" }), h("div", { class: "table-wrap" }, h("table", {}, h("thead", {}, h("tr", {},
+      ...["settings.model", "settings.kind", "settings.provider", "settings.context"].map((k) => h("th", { "data-i18n": k })))), models)),
       h("p", { class: "muted", "data-i18n": "settings.providers_hint" })),
-    h("div", { class: "panel" }, h("h3", { "data-i18n": "settings.keys" }), h("table", {}, h("tbody", {}), keys),
+    h("div", { class: "panel" }, h("h3", { "data-i18n": "settings.keys" }), h("div", { class: "table-wrap" }, h("table", {}, keys)),
       h("div", { class: "row" }, keyName, createKey), created)));
 
   saveKey.addEventListener("click", () => {
