@@ -194,3 +194,52 @@ def test_chat_page_with_200_conversations_loads_fast(page, console_server):
     print(f"\nchat page, 200 conversations + 100 messages: interactive in {elapsed * 1000:.0f} ms (wall, from goto); "
           f"navigation timing {timing[:200]}")
     assert page.locator(".msg table").count() >= 100  # Markdown tables rendered
+
+
+def test_bad_input_and_a_server_restart_mid_stream_lose_nothing(browser, tmp_path):
+    srv = Server(tmp_path / "restart", CONSOLE_CONFIG, env={"FMSTACK_MAX_UPLOAD_BYTES": "200000"}).start()
+    try:
+        context = browser.new_context(locale="en-US")
+        pg = context.new_page()
+        # An oversize upload is refused with the reason; nothing is stored.
+        pg.goto(f"{srv.url}/#/kb")
+        pg.wait_for_selector("body[data-ready=kb]")
+        pg.get_by_test_id("kb-name").fill("limits")
+        pg.get_by_test_id("kb-create").click()
+        pg.wait_for_selector("[data-testid=drop]")
+        big = tmp_path / "big.txt"
+        big.write_text("word " * 80_000, encoding="utf-8")
+        pg.get_by_test_id("file-input").set_input_files(str(big))
+        pg.get_by_test_id("upload-error").wait_for()
+        assert "FMSTACK_MAX_UPLOAD_BYTES" in pg.get_by_test_id("upload-error").inner_text()
+        pg.get_by_text("No documents yet.").wait_for()
+        # A stored turn, then the server dies while the next answer streams.
+        pg.goto(f"{srv.url}/#/chat")
+        pg.wait_for_selector("body[data-ready=chat]")
+        pg.get_by_label("message").fill("Say hi.")
+        pg.get_by_test_id("send").click()
+        pg.locator(".msg.assistant [data-testid=thumbs-up]").first.wait_for(timeout=120_000)
+        conv_id = pg.url.rsplit("/", 1)[-1]
+        pg.get_by_label("message").fill("Count from 1 to 500, separated by commas.")
+        pg.get_by_test_id("send").click()
+        pg.wait_for_function("(document.querySelector('[data-testid=streaming]')?.innerText || '').length > 10")
+        srv.proc.kill()
+        srv.proc.wait(10)
+        error = pg.get_by_test_id("stream-error")
+        error.wait_for()
+        assert "connection was lost" in error.inner_text()
+        assert pg.get_by_test_id("send").is_enabled()
+        # Back up on the same port and data: the stored turn is all there.
+        again = Server(tmp_path / "restart", CONSOLE_CONFIG)
+        again.port = srv.port
+        again.env = srv.env
+        again.start()
+        srv = again
+        pg.goto(f"{srv.url}/#/chat/{conv_id}")
+        pg.wait_for_selector("body[data-ready=chat]")
+        pg.locator(".msg.user").first.wait_for()
+        assert pg.locator(".msg.user").first.inner_text().endswith("Say hi.")
+        assert pg.locator(".msg.assistant [data-testid=thumbs-up]").count() >= 1
+        context.close()
+    finally:
+        srv.stop()
