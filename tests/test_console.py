@@ -243,3 +243,21 @@ def test_bad_input_and_a_server_restart_mid_stream_lose_nothing(browser, tmp_pat
         context.close()
     finally:
         srv.stop()
+
+
+def test_settings_add_an_endpoint_after_testing_it(page, console_server, server):
+    goto(page, "settings")
+    page.get_by_test_id("ep-url").fill(f"http://127.0.0.1:{server.port}/nothing")
+    page.get_by_test_id("ep-test").click()
+    page.locator("[data-testid=ep-result].error").wait_for()
+    assert "OpenAI-compatible" in page.get_by_test_id("ep-result").inner_text()
+    page.get_by_test_id("ep-url").fill(f"{server.url}/v1")
+    page.get_by_test_id("ep-model").fill("smollm2")
+    page.get_by_test_id("ep-test").click()
+    page.locator("[data-testid=ep-result].status-ready").wait_for()
+    assert "Connected" in page.get_by_test_id("ep-result").inner_text()
+    page.get_by_test_id("ep-name").fill("remote-smol")
+    page.get_by_test_id("ep-add").click()
+    page.get_by_test_id("endpoints").get_by_text("remote-smol").wait_for()
+    goto(page, "chat")
+    assert "remote-smol" in page.get_by_test_id("model").inner_text()

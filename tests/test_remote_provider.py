@@ -65,3 +65,36 @@ def test_unreachable_provider_and_missing_key_are_clear(front):
         r = h.post("/v1/chat/completions", json={"model": "upstream", "messages": [{"role": "user", "content": "hi"}],
                                                  "max_tokens": -3})
         assert r.status_code == 422
+
+
+def test_endpoints_added_at_run_time_are_tested_served_and_kept(server, tmp_path):
+    srv = Server(tmp_path / "runtime", {}).start()
+    try:
+        with httpx.Client(base_url=srv.url, timeout=120) as h:
+            ok = h.post("/api/endpoints/test", json={"base_url": f"{server.url}/v1/", "model": "smollm2"}).json()
+            assert ok["ok"] and "smollm2" in ok["models"] and ok["model_listed"] is True
+            dead = h.post("/api/endpoints/test", json={"base_url": f"http://127.0.0.1:{free_port()}/v1"}).json()
+            assert not dead["ok"] and "cannot connect" in dead["error"]
+            wrong = h.post("/api/endpoints/test", json={"base_url": f"{server.url}/nothing"}).json()
+            assert not wrong["ok"] and "OpenAI-compatible" in wrong["error"]
+            bad = h.post("/api/endpoints/test", json={"base_url": "ftp://x"})
+            assert bad.status_code == 400 and bad.json()["error"]["param"] == "base_url"
+            r = h.post("/api/endpoints", json={"name": "upstream-smol", "base_url": f"{server.url}/v1", "model": "smollm2",
+                                               "api_key": "sk-secret", "context_window": 8192})
+            assert r.status_code == 201 and r.json()["has_api_key"] and "api_key" not in r.json()
+            assert h.post("/api/endpoints", json={"name": "smollm2", "base_url": f"{server.url}/v1",
+                                                  "model": "x"}).status_code == 400  # a configured name
+            reply = h.post("/v1/chat/completions", json={"model": "upstream-smol", "max_tokens": 5,
+                                                         "messages": [{"role": "user", "content": "Hi"}]})
+            assert reply.status_code == 200 and reply.json()["model"] == "upstream-smol"
+        srv.stop()
+        srv.start()  # same data: the endpoint is back
+        with httpx.Client(base_url=srv.url, timeout=120) as h:
+            names = [m["name"] for m in h.get("/api/models").json()["models"]]
+            assert "upstream-smol" in names
+            assert [e["name"] for e in h.get("/api/endpoints").json()["data"]] == ["upstream-smol"]
+            assert h.delete("/api/endpoints/upstream-smol").status_code == 204
+            assert h.post("/v1/chat/completions", json={"model": "upstream-smol", "messages": [
+                {"role": "user", "content": "Hi"}]}).status_code == 404
+    finally:
+        srv.stop()

@@ -13,6 +13,7 @@ import numpy as np
 from .chat import ChatService, ConversationStore, TurnSaved
 from .config import Settings
 from .errors import InvalidInput
+from .endpoints import EndpointStore
 from .jobs import JobContext, JobRecord, JobRunner
 from .keys import KeyStore
 from .knowledge import KnowledgeService, RagAnswer, rag
@@ -54,6 +55,7 @@ class Fmstack:
         self.db = Database(self.settings.db_url)
         self.conversations = ConversationStore(self.db)
         self.keys = KeyStore(self.db, self.settings.api_keys)
+        self.endpoints = EndpointStore(self.db, self.models)
         self.knowledge = KnowledgeService(self.db, self.models)
         self.chat = ChatService(self.conversations, self.models, self.knowledge)
         self.jobs = JobRunner(self.db)

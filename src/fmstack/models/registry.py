@@ -160,6 +160,7 @@ class ModelRegistry:
             self._resolve(target, context=f"alias {alias!r}")
         self._instances: dict[str, ChatModel | EmbeddingModel] = {}
         self._lock = threading.Lock()
+        self._runtime: set[str] = set()
 
     # -- lookup -------------------------------------------------------------------------------
     def _resolve(self, name: str, context: str = "") -> str:
@@ -212,6 +213,35 @@ class ModelRegistry:
     def names(self) -> list[str]:
         """Every name a client may pass: models and aliases."""
         return list(self.specs) + list(self.aliases)
+
+    # -- models added while running (endpoints saved from the console or the API) --------------
+    def register(self, name: str, kind: Literal["chat", "embedding"], spec: ModelSpec) -> None:
+        """Add a model at run time; one added the same way before is replaced. Names from the
+        config file and the built-in models cannot be replaced."""
+        providers = CHAT_PROVIDERS if kind == "chat" else EMBEDDING_PROVIDERS
+        if spec.provider not in providers:
+            raise InvalidInput(f"unknown {kind} provider {spec.provider!r}; known: {', '.join(sorted(providers))}", param="provider")
+        with self._lock:
+            if (name in self.specs and name not in self._runtime) or name in self.aliases:
+                raise InvalidInput(f"{name!r} is already a model or alias from the configuration; choose another name",
+                                   param="name")
+            old = self._instances.pop(name, None)
+            self.specs[name] = spec
+            self.kinds[name] = kind
+            self._runtime.add(name)
+        if old is not None:
+            old.close()
+
+    def unregister(self, name: str) -> None:
+        with self._lock:
+            if name not in self._runtime:
+                raise InvalidInput(f"{name!r} was not added at run time and cannot be removed here", param="name")
+            self._runtime.discard(name)
+            self.specs.pop(name, None)
+            self.kinds.pop(name, None)
+            old = self._instances.pop(name, None)
+        if old is not None:
+            old.close()
 
     # -- instances ----------------------------------------------------------------------------
     def _get(self, real: str):

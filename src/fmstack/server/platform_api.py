@@ -203,3 +203,44 @@ def create_key(body: KeyIn, request: Request) -> dict:
 @router.delete("/keys/{key_id}")
 def revoke_key(key_id: str, request: Request) -> ApiKeyRecord:
     return fm(request).keys.revoke(key_id)
+
+
+class EndpointIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=200)
+    base_url: str = Field(min_length=1)
+    model: str = Field(min_length=1)
+    kind: Literal["chat", "embedding"] = "chat"
+    api_key: str | None = None
+    context_window: int | None = Field(default=None, gt=0)
+
+
+class EndpointTestIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    base_url: str = Field(min_length=1)
+    model: str | None = None
+    api_key: str | None = None
+
+
+@router.get("/endpoints")
+def list_endpoints(request: Request) -> dict:
+    return {"data": [e.model_dump(mode="json") for e in fm(request).endpoints.list()]}
+
+
+@router.post("/endpoints", status_code=201)
+def add_endpoint(body: EndpointIn, request: Request) -> dict:
+    """Serve a model of an OpenAI-compatible endpoint under `name` (kept across restarts)."""
+    return fm(request).endpoints.add(body.name, base_url=body.base_url, model=body.model, kind=body.kind,
+                                     api_key=body.api_key, context_window=body.context_window).model_dump(mode="json")
+
+
+@router.post("/endpoints/test")
+def test_endpoint(body: EndpointTestIn, request: Request) -> dict:
+    """Try an endpoint before saving it: reachable, key accepted, model served."""
+    return fm(request).endpoints.test(base_url=body.base_url, api_key=body.api_key, model=body.model).model_dump()
+
+
+@router.delete("/endpoints/{name:path}", status_code=204)
+def remove_endpoint(name: str, request: Request) -> Response:
+    fm(request).endpoints.remove(name)
+    return Response(status_code=204)

@@ -174,3 +174,17 @@ class Job(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column()
     finished_at: Mapped[datetime | None] = mapped_column()
+
+
+class ModelEndpoint(Base):
+    """A model served by an OpenAI-compatible endpoint, added from the console or the API."""
+
+    __tablename__ = "model_endpoints"
+
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))  # chat | embedding
+    base_url: Mapped[str] = mapped_column(String(1000))
+    model: Mapped[str] = mapped_column(String(300))  # the provider's own model name
+    api_key: Mapped[str | None] = mapped_column(Text)  # kept as given (never returned by the API)
+    context_window: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

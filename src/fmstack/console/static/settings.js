@@ -10,11 +10,25 @@ export async function settingsView(main) {
   const keyName = h("input", { "data-i18n-placeholder": "settings.key_name", "aria-label": "key name" });
   const createKey = h("button", { "data-i18n": "settings.create_key" });
   const created = h("div", { class: "muted" });
+  const epName = h("input", { placeholder: "gpt-4o-mini", "data-testid": "ep-name" });
+  const epUrl = h("input", { placeholder: "http://127.0.0.1:11434/v1", "data-testid": "ep-url" });
+  const epModel = h("input", { placeholder: "gpt-4o-mini", "data-testid": "ep-model" });
+  const epKey = h("input", { type: "password", "data-testid": "ep-key" });
+  const epKind = h("select", {}, h("option", { value: "chat" }, "chat"), h("option", { value: "embedding" }, "embedding"));
+  const testBtn = h("button", { "data-i18n": "settings.test", "data-testid": "ep-test" });
+  const addBtn = h("button", { class: "primary", "data-i18n": "settings.add", "data-testid": "ep-add" });
+  const epResult = h("span", { "data-testid": "ep-result" });
+  const endpoints = h("tbody", { "data-testid": "endpoints" });
   main.append(h("div", { class: "page" },
     h("div", { class: "panel" }, h("h3", { "data-i18n": "settings.this_browser" }), h("div", { class: "row" }, keyInput, saveKey)),
     h("div", { class: "panel" }, h("h3", { "data-i18n": "settings.models" }), h("div", { class: "table-wrap" }, h("table", {}, h("thead", {}, h("tr", {},
       ...["settings.model", "settings.kind", "settings.provider", "settings.context"].map((k) => h("th", { "data-i18n": k })))), models)),
-      h("p", { class: "muted", "data-i18n": "settings.providers_hint" })),
+      h("h4", { "data-i18n": "settings.add_endpoint" }),
+      h("div", { class: "params" }, h("label", {}, t("settings.ep_name"), epName), h("label", {}, t("settings.ep_url"), epUrl),
+        h("label", {}, t("settings.ep_model"), epModel), h("label", {}, t("settings.ep_key"), epKey),
+        h("label", {}, t("settings.kind"), epKind)),
+      h("div", { class: "row" }, testBtn, addBtn, epResult),
+      h("div", { class: "table-wrap" }, h("table", {}, endpoints))),
     h("div", { class: "panel" }, h("h3", { "data-i18n": "settings.keys" }), h("div", { class: "table-wrap" }, h("table", {}, keys)),
       h("div", { class: "row" }, keyName, createKey), created)));
 
@@ -25,7 +39,36 @@ export async function settingsView(main) {
     load();
   });
 
+  const endpointBody = () => ({ base_url: epUrl.value.trim(), model: epModel.value.trim() || null, api_key: epKey.value || null });
+  testBtn.addEventListener("click", async () => {
+    epResult.className = "muted";
+    epResult.textContent = t("pg.running");
+    try {
+      const r = await api("/api/endpoints/test", { method: "POST", body: endpointBody() });
+      epResult.className = r.ok ? "status-ready" : "error";
+      epResult.textContent = r.ok
+        ? t(r.model_listed === false ? "settings.connected_unlisted" : "settings.connected", { ms: r.latency_ms, n: r.models.length })
+        : r.error;
+    } catch (e) { epResult.className = "error"; epResult.textContent = e.message; }
+  });
+  addBtn.addEventListener("click", async () => {
+    try {
+      await api("/api/endpoints", { method: "POST", body: { ...endpointBody(), name: epName.value.trim(), kind: epKind.value,
+        model: epModel.value.trim() } });
+      toast(t("settings.added", { name: epName.value.trim() }));
+      load();
+    } catch (e) { toast(e.message, "error"); }
+  });
+
   async function load() {
+    try {
+      const res = await api("/api/endpoints");
+      endpoints.replaceChildren(...res.data.map((e) => h("tr", {}, h("td", {}, e.name), h("td", { class: "muted" }, `${e.model} @ ${e.base_url}`),
+        h("td", {}, h("button", { class: "danger", onclick: async () => {
+          try { await api(`/api/endpoints/${encodeURIComponent(e.name)}`, { method: "DELETE" }); load(); }
+          catch (err) { toast(err.message, "error"); }
+        } }, t("settings.remove"))))));
+    } catch (e) { endpoints.replaceChildren(h("tr", {}, h("td", { class: "error" }, e.message))); }
     try {
       const res = await api("/api/models");
       models.replaceChildren(...res.models.map((m) => h("tr", {}, h("td", {}, m.name), h("td", {}, m.kind),
