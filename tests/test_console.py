@@ -261,3 +261,35 @@ def test_settings_add_an_endpoint_after_testing_it(page, console_server, server)
     page.get_by_test_id("endpoints").get_by_text("remote-smol").wait_for()
     goto(page, "chat")
     assert "remote-smol" in page.get_by_test_id("model").inner_text()
+
+
+def test_stop_keeps_the_partial_answer_and_conversations_can_be_managed(page):
+    goto(page, "chat")
+    page.get_by_label("message").fill("Count from 1 to 500, separated by commas.")
+    page.get_by_test_id("send").click()
+    page.wait_for_function("(document.querySelector('[data-testid=streaming]')?.innerText || '').length > 10")
+    page.get_by_test_id("stop").click()
+    stopped = page.locator(".msg.assistant").last
+    stopped.locator(".status").first.wait_for()
+    assert "partial answer is kept" in stopped.inner_text()
+    conv_id = page.url.rsplit("/", 1)[-1]
+    with httpx.Client(base_url=page.base, timeout=30) as http:
+        deadline = time.monotonic() + 60  # the server stores the partial answer once it notices the disconnect
+        while len(http.get(f"/api/conversations/{conv_id}").json()["messages"]) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        stored = http.get(f"/api/conversations/{conv_id}").json()["messages"][1]
+    assert stored["finish_reason"] == "cancelled" and stored["content"]
+    page.reload()
+    page.wait_for_selector("body[data-ready=chat]")
+    page.locator(".msg.assistant .status").first.wait_for()  # stored as cancelled, shown so after a reload
+    item = page.locator(f"[data-testid=conversations] li[data-id='{conv_id}']")
+    page.once("dialog", lambda d: d.accept("Counting drill"))
+    item.get_by_role("button", name="Rename").click()
+    page.locator(f"[data-testid=conversations] li[data-id='{conv_id}'] a", has_text="Counting drill").wait_for()
+    page.get_by_label("search").fill("Counting drill")
+    page.wait_for_function("document.querySelectorAll('[data-testid=conversations] li').length === 1")
+    page.once("dialog", lambda d: d.accept())
+    page.locator(f"[data-testid=conversations] li[data-id='{conv_id}']").get_by_role("button", name="Delete").click()
+    page.wait_for_url(re.compile(r".*#/chat$"))
+    page.get_by_label("search").fill("Counting drill")
+    page.wait_for_function("document.querySelectorAll('[data-testid=conversations] li').length === 0")
