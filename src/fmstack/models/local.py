@@ -148,7 +148,9 @@ class LlamaCppChatModel(ChatModel):
                         finish = choice["finish_reason"]
             finally:
                 chunks.close()
-            completion = self.count_tokens("".join(parts))
+            # Re-tokenizing the text can give a token more or less than were generated (tokenizations
+            # are not unique); never more than the limit the model was held to.
+            completion = min(self.count_tokens("".join(parts)), max_tokens)
             yield UsageEvent(Usage(prompt_tokens=prompt_tokens, completion_tokens=completion))
             yield Finish(finish)
         except (ValueError, RuntimeError) as e:  # llama-cpp-python's own failures
