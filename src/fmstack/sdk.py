@@ -14,6 +14,7 @@ from .chat import ChatService, ConversationStore, TurnSaved
 from .config import Settings
 from .errors import InvalidInput
 from .endpoints import EndpointStore
+from .guardrails import GuardrailService
 from .jobs import JobContext, JobRecord, JobRunner
 from .keys import KeyStore
 from .knowledge import KnowledgeService, RagAnswer, rag
@@ -56,8 +57,9 @@ class Fmstack:
         self.conversations = ConversationStore(self.db)
         self.keys = KeyStore(self.db, self.settings.api_keys)
         self.endpoints = EndpointStore(self.db, self.models)
+        self.guardrails = GuardrailService(self.db, self.models)
         self.knowledge = KnowledgeService(self.db, self.models)
-        self.chat = ChatService(self.conversations, self.models, self.knowledge)
+        self.chat = ChatService(self.conversations, self.models, self.knowledge, self.guardrails)
         self.jobs = JobRunner(self.db)
 
     # -- models ---------------------------------------------------------------------------------
@@ -170,8 +172,9 @@ class Fmstack:
         summarize = kwargs.pop("summarize", None)
         kb = kwargs.pop("knowledge_base", None)
         retrieval = kwargs.pop("retrieval", None)
+        guardrail = kwargs.pop("guardrail", None)
         return self.chat.reply(conversation_id, content, model=model, params=as_params(params, kwargs), summarize=summarize,
-                               knowledge_base=kb, retrieval=retrieval)
+                               knowledge_base=kb, retrieval=retrieval, guardrail=guardrail)
 
     def close(self) -> None:
         self.jobs.close()

@@ -10,6 +10,8 @@ from typing import Literal
 from ..errors import ContextLengthExceeded, FmstackError, InvalidInput
 from ..knowledge import rag
 from ..knowledge.rewrite import standalone_question
+from ..guardrails import GuardrailService, guard_stream
+from ..guardrails.engine import screen_passages
 from ..knowledge.service import RETRIEVE_OPTIONS, KnowledgeService
 from ..models.registry import ModelRegistry
 from ..models.types import ErrorEvent, Event, Finish, GenerationParams, Message, TextDelta, ToolCallDelta, UsageEvent, collect
@@ -33,21 +35,29 @@ class TurnSaved:
 
 
 class ChatService:
-    def __init__(self, store: ConversationStore, registry: ModelRegistry, knowledge: KnowledgeService | None = None):
+    def __init__(self, store: ConversationStore, registry: ModelRegistry, knowledge: KnowledgeService | None = None,
+                 guardrails: GuardrailService | None = None):
         self.store = store
         self.registry = registry
         self.knowledge = knowledge
+        self.guardrails = guardrails
 
     def send(self, conversation_id: str, content: str, *, model: str | None = None,
              params: GenerationParams | None = None, summarize: bool | None = None,
-             knowledge_base: str | None = None, retrieval: dict | None = None) -> Iterator[Event | TurnSaved]:
+             knowledge_base: str | None = None, retrieval: dict | None = None,
+             guardrail: str | None = None) -> Iterator[Event | TurnSaved]:
         """Stream one turn. The user message and the answer (complete, cut short or failed part way)
         are stored together when the stream ends, also when the consumer stops reading.
 
         With a knowledge base (this turn's, or the conversation's `meta.knowledge_base`), the
         question is first rewritten to stand alone from the conversation ("how tall is it?" after
         talking about a tower), passages are retrieved for it, and the answer cites them; a
-        CitationsEvent precedes TurnSaved and the citations are stored with the answer."""
+        CitationsEvent precedes TurnSaved and the citations are stored with the answer.
+
+        With a guardrail (this turn's, or `meta.guardrail`), the message is checked before the
+        model sees it (blocked: the model is not asked; masked: the model and the store get the
+        masked text), retrieved passages carrying instructions are dropped, and the answer is checked
+        as it streams. What fired is stored with the answer (`meta.guardrail`)."""
         if not content or not content.strip():
             raise InvalidInput("message content must not be empty", param="content")
         params = params or GenerationParams()
@@ -55,10 +65,26 @@ class ChatService:
         chat_model = self.registry.chat(model or conv.model)
         history = [m.to_message() for m in conv.messages or [] if m.finish_reason != "error" or m.content]
         system = [Message("system", conv.system_prompt)] if conv.system_prompt else []
+        guard_ref = guardrail or conv.meta.get("guardrail")
+        guard = self.guardrails.load(guard_ref) if guard_ref and self.guardrails is not None else None
+        if guard_ref and guard is None:
+            raise InvalidInput("guardrails are not available here", param="guardrail")
+        trace: list = []
+        refused = None
+        if guard is not None:
+            verdict = guard.check(content, "input")
+            if verdict.findings:
+                trace.append(verdict)
+            if verdict.blocked:
+                refused = verdict.text
+            elif verdict.action == "masked":
+                content = verdict.text
         new = Message("user", content)
         reserve = reserve_for(chat_model, params.max_tokens)
         kb = knowledge_base or conv.meta.get("knowledge_base")
-        grounding = self._ground(kb, chat_model, history, content, retrieval or {}) if kb else None
+        grounding = self._ground(kb, chat_model, history, content, retrieval or {}) if kb and refused is None else None
+        if grounding is not None and guard is not None:
+            grounding["passages"] = screen_passages(guard, grounding["passages"], trace)
         if grounding is not None:
             system, passages = self._fit_passages(chat_model, system, history, new, grounding, reserve)
             grounding["passages"] = passages
@@ -70,10 +96,14 @@ class ChatService:
 
         started = time.perf_counter()
         events: list[Event] = []
-        if grounding is not None and not grounding["passages"]:
+        if refused is not None:
+            stream = iter([TextDelta(refused), Finish("content_filter")])  # the model is not asked
+        elif grounding is not None and not grounding["passages"]:
             stream = iter([TextDelta(rag.dont_know(content)), Finish("stop")])  # nothing relevant: the model is not asked
         else:
             stream = chat_model.stream(fitted.messages, params)
+            if guard is not None:
+                stream = guard_stream(stream, guard, trace)
         status: str | None = None
         error: str | None = None
         try:
@@ -97,12 +127,15 @@ class ChatService:
                 text = "".join(e.text for e in events if isinstance(e, TextDelta))
                 cites = rag.citations_for(text, grounding["passages"]) if grounding["passages"] else []
                 meta = {"knowledge_base": kb, "query": grounding["query"], "citations": [c.to_dict() for c in cites]}
+            if status is not None and guard is not None:
+                meta = {**(meta or {}), "guardrail": {"name": guard.name, "version": guard.version,
+                                                      "assessments": [a.to_dict() for a in trace]}}
             if status is not None:
                 saved = self._save(conversation_id, new, chat_model.name, params, events, started, status, error, meta)
         if status == "error":
             yield ErrorEvent(error or "the model failed")
             yield Finish("error")
-        if meta is not None:
+        if meta is not None and grounding is not None:
             yield rag.CitationsEvent(cites)
         yield TurnSaved(saved[0], saved[1], dropped_messages=len(fitted.dropped))
 

@@ -110,7 +110,7 @@ class AttackScore:
 class AttackDetector:
     """`pattern_threshold` and `margin` were chosen on the example bank, not on the evaluation set."""
 
-    def __init__(self, embedder=None, *, pattern_threshold: float = 1.0, margin: float = 0.03):
+    def __init__(self, embedder=None, *, pattern_threshold: float = 1.0, margin: float = 0.06):
         self.embedder = embedder
         self.pattern_threshold = pattern_threshold
         self.margin = margin

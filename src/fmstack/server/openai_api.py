@@ -15,9 +15,11 @@ from starlette.concurrency import run_in_threadpool
 
 from ..errors import FmstackError, InvalidInput
 from ..knowledge import rag
+from ..guardrails import guard_stream
+from ..guardrails.engine import screen_passages
 from ..knowledge.rag import CitationsEvent
 from ..knowledge.rewrite import standalone_question
-from ..models.types import ChatResult, Event, Finish, TextDelta, ToolCallDelta, UsageEvent, collect
+from ..models.types import ChatResult, Event, Finish, Message, TextDelta, ToolCallDelta, UsageEvent, collect
 from ..sdk import Fmstack
 from .schemas import ChatCompletionRequest, EmbeddingRequest
 from .streaming import SSE_HEADERS, first_then_rest, iterate_in_thread, sse
@@ -126,7 +128,19 @@ async def chat_completions(body: ChatCompletionRequest, request: Request):
     cid = f"chatcmpl-{uuid.uuid4().hex}"
     created = int(time.time())
     make_events = lambda: model.stream(messages, params)  # noqa: E731
-    if body.knowledge_base:
+    guard_ref = body.guardrail or app.models.guardrail_of(body.model)
+    guard = await run_in_threadpool(app.guardrails.load, guard_ref) if guard_ref else None
+    trace: list = []
+    if guard is not None:
+        verdict = await run_in_threadpool(guard.check, messages[-1].content or "", "input")
+        if verdict.findings:
+            trace.append(verdict)
+        if verdict.blocked:
+            refusal = verdict.text
+            make_events = lambda: iter([TextDelta(refusal), Finish("content_filter")])  # noqa: E731
+        elif verdict.action == "masked":
+            messages[-1] = Message(messages[-1].role, verdict.text, name=messages[-1].name)
+    if body.knowledge_base and not (trace and trace[0].blocked):
         if messages[-1].role != "user":
             raise InvalidInput("with knowledge_base the last message must be the user's question", param="messages")
         question = messages[-1].content
@@ -135,16 +149,23 @@ async def chat_completions(body: ChatCompletionRequest, request: Request):
         def ground() -> list:
             # A follow-up ("and how tall is it?") is searched as a question that stands alone.
             query = standalone_question(model, history, question) if history else question
-            return app.kb_passages(body.knowledge_base, query)
+            found = app.kb_passages(body.knowledge_base, query)
+            return screen_passages(guard, found, trace) if guard is not None else found
 
         passages = await run_in_threadpool(ground)
         make_events = lambda: rag.stream_answer(model, question, passages, params, history=messages[:-1])  # noqa: E731
+    if guard is not None and not (trace and trace[0].blocked):
+        unguarded = make_events
+        make_events = lambda: guard_stream(unguarded(), guard, trace)  # noqa: E731
     if not body.stream:
         events = await run_in_threadpool(lambda: list(make_events()))
         body_out = completion_body(cid, created, collect(model.name, events))
         if body.knowledge_base:
             cites = next((e.citations for e in events if isinstance(e, CitationsEvent)), [])
             body_out["citations"] = [c.to_dict() for c in cites]
+        if guard is not None:
+            body_out["guardrail"] = {"name": guard.name, "version": guard.version,
+                                     "assessments": [a.to_dict() for a in trace]}
         return body_out
     include_usage = bool(body.stream_options and body.stream_options.include_usage)
     _, chunks = await first_then_rest(iterate_in_thread(

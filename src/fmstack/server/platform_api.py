@@ -125,6 +125,7 @@ class TurnIn(BaseModel):
     summarize: bool | None = None
     knowledge_base: str | None = None  # answer from this knowledge base (else the conversation's meta.knowledge_base)
     retrieval: dict[str, Any] | None = None  # per-turn retrieval overrides: mode, top_k, mmr, multi_query…
+    guardrail: str | None = None  # NAME or NAME:VERSION (else the conversation's meta.guardrail)
     temperature: float | None = Field(default=None, ge=0, le=2)
     top_p: float | None = Field(default=None, ge=0, le=1)
     top_k: int | None = Field(default=None, ge=0)
@@ -136,7 +137,7 @@ class TurnIn(BaseModel):
     seed: int | None = None
 
     def params(self) -> GenerationParams:
-        return GenerationParams(**self.model_dump(exclude={"content", "model", "stream", "summarize", "knowledge_base", "retrieval"}, exclude_none=True))
+        return GenerationParams(**self.model_dump(exclude={"content", "model", "stream", "summarize", "knowledge_base", "retrieval", "guardrail"}, exclude_none=True))
 
 
 def event_json(ev) -> dict:
@@ -154,7 +155,7 @@ async def send_message(conversation_id: str, body: TurnIn, request: Request):
 
     def turn():
         return app.chat.send(conversation_id, body.content, model=body.model, params=body.params(), summarize=body.summarize,
-                             knowledge_base=body.knowledge_base, retrieval=body.retrieval)
+                             knowledge_base=body.knowledge_base, retrieval=body.retrieval, guardrail=body.guardrail)
 
     if not body.stream:
         saved: TurnSaved = await run_in_threadpool(lambda: [ev for ev in turn()][-1])

@@ -75,6 +75,7 @@ class ChatCompletionRequest(BaseModel):
     user: str | None = None
     # fmstack extension: answer from this knowledge base; the response carries `citations`.
     knowledge_base: str | None = None
+    guardrail: str | None = None  # NAME or NAME:VERSION; else the model's configured guardrail
 
     @field_validator("stop")
     @classmethod

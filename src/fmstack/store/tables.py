@@ -188,3 +188,17 @@ class ModelEndpoint(Base):
     api_key: Mapped[str | None] = mapped_column(Text)  # kept as given (never returned by the API)
     context_window: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class GuardrailRow(Base):
+    """One version of a guardrail; a change adds a version, old ones stay for traces and pinning."""
+
+    __tablename__ = "guardrails"
+    __table_args__ = (UniqueConstraint("name", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(100), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    config: Mapped[dict[str, Any]] = mapped_column(JSON)
+    deleted: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
