@@ -133,7 +133,8 @@ class AttackDetector:
         if self.embedder is not None:
             attack, benign = self._vectors()
             v = vector if vector is not None else self.embedder.embed([text[:2000]], input_type="query")[0]
-            sim = float((attack @ v).max() - (benign @ v).max())
+            v = np.atleast_2d(v)  # one row per window of a long text: the most attack-like decides
+            sim = float(((v @ attack.T).max(axis=1) - (v @ benign.T).max(axis=1)).max())
         return AttackScore(weight, sim, matched)
 
     def fires(self, text: str, vector: np.ndarray | None = None) -> tuple[bool, AttackScore]:

@@ -18,7 +18,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..errors import InvalidInput
-from ..knowledge.text import CJK, normalize, sentence_spans, terms
+from ..knowledge.text import CJK, count_tokens, normalize, sentence_spans, terms
 from ..models.types import Event, Finish, TextDelta
 from . import pii
 from .attacks import AttackDetector
@@ -191,14 +191,13 @@ class Guardrail:
         c = self.config
         findings: list[Finding] = []
         norm = normalize(text)
-        units = [text[a:b] for a, b in sentence_spans(text)] or [text]
         vecs = None
         if self.embedder is not None and (self._topic_vecs or self._harm_vecs or self._attacks):
-            # One batch for the whole text and each sentence: topics and harm can hide in one sentence.
-            batch = [text[:2000]] + ([u[:1000] for u in units] if len(units) > 1 else [])
-            vecs = self.embedder.embed(batch, input_type="query")
+            # Windows of a few sentences, one batch: a topic or an attack hidden in one sentence of a
+            # long text is not diluted by the rest, and each character is embedded once.
+            vecs = self.embedder.embed(windows(text), input_type="query")
         if self._attacks and source in ("input", "context"):
-            fired, s = self._attacks.fires(text, vecs[0] if vecs is not None else None)
+            fired, s = self._attacks.fires(text, vecs)
             if fired:
                 findings.append(Finding("attacks", "prompt_attack", c.attacks.action, source, round(max(s.pattern, s.similarity), 3),
                                         detail="; ".join(s.matched[:3]) or "similar to known attacks"))
@@ -272,6 +271,22 @@ class Guardrail:
             qv, av = self.embedder.embed([question, answer[:2000]], input_type="query")
             relevance = round(max(0.0, min(1.0, (float(qv @ av) - 0.8) / 0.2)), 3)
         return {"grounding": round(sum(per) / len(per), 3), "relevance": relevance, "sentences": per}
+
+
+def windows(text: str, size: int = 64) -> list[str]:
+    """Consecutive sentences grouped into pieces of about `size` tokens (a long sentence alone)."""
+    out, current, n = [], "", 0
+    for a, b in sentence_spans(text) or [(0, len(text))]:
+        piece = text[a:b]
+        k = count_tokens(piece)
+        if current and n + k > size:
+            out.append(current)
+            current, n = "", 0
+        current += piece
+        n += k
+    if current.strip() or not out:
+        out.append(current or text)
+    return [w[:2000] for w in out]
 
 
 _BOUNDARY = re.compile(r"[.!?。！？；;\n]")
