@@ -73,7 +73,7 @@ def main() -> None:
         from playwright.sync_api import sync_playwright
 
         pages = {"chat": f"chat/{ids['conv']}", "chat-kb": f"chat/{ids['kb_conv']}", "playground": "playground",
-                 "kb": "kb", "kb-detail": "kb/handbook", "settings": "settings"}
+                 "kb": "kb", "kb-detail": "kb/handbook", "guardrails": "guardrails", "settings": "settings"}
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=args.chromium, args=["--no-sandbox"])
             for lang in ("en", "zh"):

@@ -4,6 +4,7 @@ import { chatView } from "./chat.js";
 import { playgroundView } from "./playground.js";
 import { kbView } from "./kb.js";
 import { settingsView } from "./settings.js";
+import { guardrailsView } from "./guardrails.js";
 
 // -- language -------------------------------------------------------------------------------------
 export let lang = localStorage.getItem("fmstack.lang")
@@ -160,7 +161,7 @@ export async function chatModels() {
 }
 
 // -- routing ------------------------------------------------------------------------------------------
-const views = { chat: chatView, playground: playgroundView, kb: kbView, settings: settingsView };
+const views = { chat: chatView, playground: playgroundView, kb: kbView, guardrails: guardrailsView, settings: settingsView };
 let current = null;
 
 async function route() {

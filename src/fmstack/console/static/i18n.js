@@ -1,7 +1,12 @@
 // Every string the console shows, in English and Chinese. A missing Chinese string falls back to English.
 export const STRINGS = {
   en: {
-    "nav.chat": "Chat", "nav.playground": "Playground", "nav.kb": "Knowledge", "nav.settings": "Settings",
+    "nav.chat": "Chat", "nav.playground": "Playground", "nav.kb": "Knowledge", "nav.guardrails": "Guardrails", "nav.settings": "Settings",
+    "guard.name": "Name", "guard.version": "Version", "guard.policies": "Policies", "guard.save": "Save (new version)",
+    "guard.new": "New guardrail", "guard.delete": "Delete", "guard.sample": "Text to check", "guard.test": "Check",
+    "guard.try": "Test a text", "guard.bad_json": "The configuration is not valid JSON: {error}",
+    "guard.saved": "Saved {name} version {version}", "guard.confirm_delete": "Delete the guardrail “{name}” (all versions)?",
+    "guard.save_first": "Save the guardrail first.",
     "common.close": "Close",
     "error.key": "An API key is needed (or the one set is wrong): add it under Settings.",
     "error.network": "Cannot reach the server. Is `fmstack serve` running?",
@@ -41,7 +46,12 @@ export const STRINGS = {
     "settings.key_created": "New key (shown once): {key}", "settings.revoke": "Revoke", "settings.revoked": "revoked",
   },
   zh: {
-    "nav.chat": "对话", "nav.playground": "试验场", "nav.kb": "知识库", "nav.settings": "设置",
+    "nav.chat": "对话", "nav.playground": "试验场", "nav.kb": "知识库", "nav.guardrails": "护栏", "nav.settings": "设置",
+    "guard.name": "名称", "guard.version": "版本", "guard.policies": "策略", "guard.save": "保存（新版本）",
+    "guard.new": "新建护栏", "guard.delete": "删除", "guard.sample": "要检查的文本", "guard.test": "检查",
+    "guard.try": "测试文本", "guard.bad_json": "配置不是有效的 JSON：{error}",
+    "guard.saved": "已保存 {name} 第 {version} 版", "guard.confirm_delete": "删除护栏“{name}”（全部版本）？",
+    "guard.save_first": "请先保存护栏。",
     "common.close": "关闭",
     "error.key": "需要 API 密钥（或已设置的密钥无效）：请在“设置”中填写。",
     "error.network": "无法连接服务器。`fmstack serve` 是否在运行？",
