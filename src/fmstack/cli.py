@@ -286,9 +286,12 @@ def conv_feedback(message_id: int, rating: str = typer.Argument(..., help="up or
 
 # -- keys ------------------------------------------------------------------------------------------
 @keys_app.command("create")
-def keys_create(name: str, as_json: bool = typer.Option(False, "--json")):
+def keys_create(name: str, guardrail: Optional[str] = typer.Option(None, "--guardrail", help="Apply this guardrail to every request made with the key."),
+                as_json: bool = typer.Option(False, "--json")):
     """Create an API key; it is shown once."""
-    record, key = fm().keys.create(name)
+    if guardrail:
+        fm().guardrails.load(guardrail)
+    record, key = fm().keys.create(name, guardrail)
     if as_json:
         return emit_json({**record.model_dump(mode="json"), "key": key})
     typer.echo(key)

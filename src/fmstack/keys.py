@@ -25,6 +25,7 @@ class ApiKeyRecord(BaseModel):
     created_at: datetime
     last_used_at: datetime | None = None
     revoked_at: datetime | None = None
+    guardrail: str | None = None
 
 
 def _hash(key: str) -> str:
@@ -36,13 +37,13 @@ class KeyStore:
         self.db = db
         self.env_keys = list(env_keys or [])
 
-    def create(self, name: str) -> tuple[ApiKeyRecord, str]:
+    def create(self, name: str, guardrail: str | None = None) -> tuple[ApiKeyRecord, str]:
         """A new key; the plain key is returned once and never stored."""
         if not name or not name.strip():
             raise InvalidInput("an API key needs a name", param="name")
         key = "fmk-" + secrets.token_urlsafe(32)
         with self.db.session() as s:
-            row = ApiKey(name=name.strip(), prefix=key[:10], key_hash=_hash(key))
+            row = ApiKey(name=name.strip(), prefix=key[:10], key_hash=_hash(key), guardrail=guardrail or None)
             s.add(row)
             s.flush()
             return ApiKeyRecord.model_validate(row), key
@@ -67,13 +68,18 @@ class KeyStore:
             return s.scalar(select(ApiKey.id).where(ApiKey.revoked_at.is_(None)).limit(1)) is not None
 
     def verify(self, key: str | None) -> bool:
+        return self.lookup(key) is not None
+
+    def lookup(self, key: str | None) -> ApiKeyRecord | None:
+        """The key's record when it is valid (keys from FMSTACK_API_KEYS get a bare record)."""
         if not key:
-            return False
+            return None
         if any(hmac.compare_digest(key, k) for k in self.env_keys):
-            return True
+            return ApiKeyRecord(id="env", name="FMSTACK_API_KEYS", prefix=key[:10], created_at=utcnow())
         with self.db.session() as s:
             row = s.scalar(select(ApiKey).where(ApiKey.key_hash == _hash(key), ApiKey.revoked_at.is_(None)))
             if row is None:
-                return False
+                return None
             row.last_used_at = utcnow()
-            return True
+            s.flush()
+            return ApiKeyRecord.model_validate(row)

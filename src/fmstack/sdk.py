@@ -14,12 +14,14 @@ from .chat import ChatService, ConversationStore, TurnSaved
 from .config import Settings
 from .errors import InvalidInput
 from .endpoints import EndpointStore
-from .guardrails import GuardrailService
+from .guardrails import GuardrailService, guard_stream
+from .guardrails.engine import screen_passages
 from .jobs import JobContext, JobRecord, JobRunner
 from .keys import KeyStore
 from .knowledge import KnowledgeService, RagAnswer, rag
 from .knowledge.service import Source
 from .models import ChatResult, Event, GenerationParams, Message, ModelRegistry
+from .models.types import Finish, TextDelta
 from .store import Database
 
 
@@ -150,19 +152,61 @@ class Fmstack:
     def stream_kb_answer(self, kb: str, question: str, *, model: str | None = None, top_k: int | None = None,
                          mode: str | None = None, filters: dict | None = None, mmr: bool | None = None,
                          multi_query: int | None = None, params: GenerationParams | None = None,
+                         guardrail: str | None = None, trace: list | None = None, used: list | None = None,
                          **kwargs: Any) -> Iterator[Any]:
-        """Retrieve, then stream the answer; the last event lists the citations it uses."""
+        """Retrieve, then stream the answer; the last event lists the citations it uses. With a
+        guardrail: the question is checked first, passages carrying instructions are dropped, the
+        answer is checked as it streams; assessments are appended to `trace`."""
+        trace = trace if trace is not None else []
+        guard = self.guardrails.load(guardrail) if guardrail else None
+        if guard is not None:
+            verdict = guard.check(question, "input")
+            if verdict.findings:
+                trace.append(verdict)
+            if verdict.blocked:
+                return iter([TextDelta(verdict.text), Finish("content_filter"), rag.CitationsEvent([])])
+            question = verdict.text
         passages = self.kb_passages(kb, question, top_k=top_k, mode=mode, filters=filters, mmr=mmr,
                                     multi_query=multi_query, rewrite_model=model)
-        return rag.stream_answer(self.models.chat(model), question, passages, as_params(params, kwargs))
+        if guard is not None:
+            passages = screen_passages(guard, passages, trace)
+        if used is not None:
+            used.extend(passages)
+        events = rag.stream_answer(self.models.chat(model), question, passages, as_params(params, kwargs))
+        return guard_stream(events, guard, trace) if guard is not None else events
 
     def ask_kb(self, kb: str, question: str, *, model: str | None = None, top_k: int | None = None,
                mode: str | None = None, filters: dict | None = None, mmr: bool | None = None,
-               multi_query: int | None = None, params: GenerationParams | None = None, **kwargs: Any) -> RagAnswer:
-        """retrieve_and_generate: an answer grounded in the knowledge base, with citations."""
-        passages = self.kb_passages(kb, question, top_k=top_k, mode=mode, filters=filters, mmr=mmr,
-                                    multi_query=multi_query, rewrite_model=model)
-        return rag.answer(self.models.chat(model), question, passages, as_params(params, kwargs))
+               multi_query: int | None = None, params: GenerationParams | None = None,
+               guardrail: str | None = None, **kwargs: Any) -> RagAnswer:
+        """retrieve_and_generate: an answer grounded in the knowledge base, with citations. With a
+        guardrail that has a grounding policy, the answer gets grounding and relevance scores
+        (per sentence too) and is flagged or blocked below the thresholds."""
+        if guardrail is None:
+            passages = self.kb_passages(kb, question, top_k=top_k, mode=mode, filters=filters, mmr=mmr,
+                                        multi_query=multi_query, rewrite_model=model)
+            return rag.answer(self.models.chat(model), question, passages, as_params(params, kwargs))
+        trace: list = []
+        used: list = []
+        events = list(self.stream_kb_answer(kb, question, model=model, top_k=top_k, mode=mode, filters=filters, mmr=mmr,
+                                            multi_query=multi_query, params=params, guardrail=guardrail, trace=trace,
+                                            used=used, **kwargs))
+        cites = next((e.citations for e in events if isinstance(e, rag.CitationsEvent)), [])
+        text = "".join(e.text for e in events if isinstance(e, TextDelta))
+        guard = self.guardrails.load(guardrail)
+        passages = [p.text for p in used]
+        scores = {}
+        if guard.config.grounding is not None and passages:
+            verdict = guard.check(text, "output", question=question, passages=passages)
+            scores = {k: v for k, v in guard.grounding_scores(text, question, passages).items()}
+            if verdict.findings:
+                trace.append(verdict)
+            if verdict.blocked:
+                text = verdict.text
+        filtered = any(isinstance(e, Finish) and e.reason == "content_filter" for e in events)
+        return RagAnswer(text, cites, used, answered=bool(used) and not filtered,
+                         guardrail={"name": guard.name, "version": guard.version, "scores": scores,
+                                    "assessments": [a.to_dict() for a in trace]})
 
     # -- chat -----------------------------------------------------------------------------------
     def say(self, conversation_id: str, content: str, **kwargs: Any) -> TurnSaved:

@@ -55,10 +55,14 @@ class RagAnswer:
     citations: list[Citation] = field(default_factory=list)
     passages: list[Retrieved] = field(default_factory=list)
     answered: bool = True
+    guardrail: dict | None = None  # what a guardrail found: assessments, grounding and relevance scores
 
     def to_dict(self) -> dict:
-        return {"text": self.text, "answered": self.answered, "citations": [c.to_dict() for c in self.citations],
-                "passages": [p.to_dict() for p in self.passages]}
+        out = {"text": self.text, "answered": self.answered, "citations": [c.to_dict() for c in self.citations],
+               "passages": [p.to_dict() for p in self.passages]}
+        if self.guardrail is not None:
+            out["guardrail"] = self.guardrail
+        return out
 
 
 def prompt(question: str, passages: list[Retrieved], history: list[Message] | None = None) -> list[Message]:

@@ -145,6 +145,7 @@ class AnswerIn(BaseModel):
     filters: dict[str, Any] | None = None
     mmr: bool | None = None
     multi_query: int | None = Field(default=None, ge=0, le=5)
+    guardrail: str | None = None
     temperature: float | None = Field(default=None, ge=0, le=2)
     top_p: float | None = Field(default=None, ge=0, le=1)
     max_tokens: int | None = Field(default=None, ge=1)
@@ -159,7 +160,7 @@ async def answer(name: str, body: AnswerIn, request: Request):
     """retrieve_and_generate: the answer with the citations it uses (SSE with `stream`)."""
     app = fm(request)
     kw = dict(model=body.model, top_k=body.top_k, mode=body.mode, filters=body.filters, mmr=body.mmr,
-              multi_query=body.multi_query, params=body.params())
+              multi_query=body.multi_query, params=body.params(), guardrail=body.guardrail)
     if not body.stream:
         res = await run_in_threadpool(lambda: app.ask_kb(name, body.question, **kw))
         return res.to_dict()

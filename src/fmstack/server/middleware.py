@@ -69,7 +69,9 @@ class ApiKeyAuth:
         auth = headers.get(b"authorization", b"").decode("latin-1")
         if auth.lower().startswith("bearer "):
             key = auth[7:].strip()
-        if not await run_in_threadpool(self.keys.verify, key):
+        record = await run_in_threadpool(self.keys.lookup, key)
+        if record is None:
             text = "invalid API key" if key else "an API key is required: send 'Authorization: Bearer <key>'"
             return await _send_json(send, 401, error_body(text, 401), [(b"www-authenticate", b"Bearer")])
+        scope.setdefault("state", {})["api_key"] = record  # request.state.api_key: its guardrail applies
         await self.app(scope, receive, send)

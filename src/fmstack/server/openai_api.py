@@ -21,6 +21,7 @@ from ..knowledge.rag import CitationsEvent
 from ..knowledge.rewrite import standalone_question
 from ..models.types import ChatResult, Event, Finish, Message, TextDelta, ToolCallDelta, UsageEvent, collect
 from ..sdk import Fmstack
+from .platform_api import key_guardrail
 from .schemas import ChatCompletionRequest, EmbeddingRequest
 from .streaming import SSE_HEADERS, first_then_rest, iterate_in_thread, sse
 
@@ -128,7 +129,7 @@ async def chat_completions(body: ChatCompletionRequest, request: Request):
     cid = f"chatcmpl-{uuid.uuid4().hex}"
     created = int(time.time())
     make_events = lambda: model.stream(messages, params)  # noqa: E731
-    guard_ref = body.guardrail or app.models.guardrail_of(body.model)
+    guard_ref = body.guardrail or key_guardrail(request) or app.models.guardrail_of(body.model)
     guard = await run_in_threadpool(app.guardrails.load, guard_ref) if guard_ref else None
     trace: list = []
     if guard is not None:

@@ -25,6 +25,12 @@ def fm(request: Request) -> Fmstack:
     return request.app.state.fm
 
 
+def key_guardrail(request: Request) -> str | None:
+    """The guardrail bound to the API key of this request, if any."""
+    key = getattr(request.state, "api_key", None)
+    return key.guardrail if key is not None else None
+
+
 @router.get("/health")
 def health(request: Request) -> dict:
     app = fm(request)
@@ -155,7 +161,8 @@ async def send_message(conversation_id: str, body: TurnIn, request: Request):
 
     def turn():
         return app.chat.send(conversation_id, body.content, model=body.model, params=body.params(), summarize=body.summarize,
-                             knowledge_base=body.knowledge_base, retrieval=body.retrieval, guardrail=body.guardrail)
+                             knowledge_base=body.knowledge_base, retrieval=body.retrieval,
+                             guardrail=body.guardrail or key_guardrail(request))
 
     if not body.stream:
         saved: TurnSaved = await run_in_threadpool(lambda: [ev for ev in turn()][-1])
@@ -188,6 +195,7 @@ def list_feedback(request: Request, rating: Literal["up", "down"] | None = None,
 # -- API keys -------------------------------------------------------------------------------------
 class KeyIn(BaseModel):
     name: str = Field(min_length=1, max_length=200)
+    guardrail: str | None = None  # applied to every request made with this key
 
 
 @router.get("/keys")
@@ -197,7 +205,9 @@ def list_keys(request: Request) -> dict:
 
 @router.post("/keys", status_code=201)
 def create_key(body: KeyIn, request: Request) -> dict:
-    record, key = fm(request).keys.create(body.name)
+    if body.guardrail:
+        fm(request).guardrails.load(body.guardrail)  # 404 now rather than on every request later
+    record, key = fm(request).keys.create(body.name, body.guardrail)
     return {**record.model_dump(mode="json"), "key": key}
 
 

@@ -98,6 +98,7 @@ class ApiKey(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column()
     revoked_at: Mapped[datetime | None] = mapped_column()
+    guardrail: Mapped[str | None] = mapped_column(String(120))  # applied to every request made with this key
 
 
 class KnowledgeBase(Base):
