@@ -579,7 +579,7 @@ def guard_eval(prompts: list[str] = typer.Option(None, "--prompts", help="JSONL 
     from .guardrails.evaluation import evaluate_classifier, evaluate_pii, load_jsonl
 
     data = Path(__file__).resolve().parents[2] / "bench" / "data" / "guardrails"
-    prompts = prompts or [str(p) for p in (data / "prompts.jsonl", data / "prompts-heldout.jsonl") if p.exists()]
+    prompts = prompts or [str(p) for p in sorted(data.glob("prompts*.jsonl"))]
     pii_set = pii_set or (str(data / "pii.jsonl") if (data / "pii.jsonl").exists() else None)
     if not prompts and not pii_set:
         raise InvalidInput("give --prompts and/or --pii (the bundled sets live in the source tree's bench/data/guardrails)")

@@ -38,6 +38,11 @@ class TopicPolicy(BaseModel):
     examples: list[str] = Field(default_factory=list)
     threshold: float = Field(default=0.86, ge=0, le=1)  # cosine to the nearest example or the definition
     action: Action = "block"
+    # "llm": a chat model decides (yes/no, constrained by a JSON schema) for texts the embeddings
+    # find near the topic (cosine ≥ `llm_gate`); good with a capable model, not with the bundled one.
+    classifier: Literal["embedding", "llm"] = "embedding"
+    model: str | None = None
+    llm_gate: float = Field(default=0.80, ge=0, le=1)
 
 
 class WordPolicy(BaseModel):
@@ -156,11 +161,20 @@ def _word_pattern(word: str) -> re.Pattern:
     return re.compile(r"(?<![a-z0-9])" + re.escape(w) + r"(?![a-z0-9])")
 
 
+TOPIC_PROMPT = (
+    "Does the text below belong to the topic \"{name}\" ({definition})? Examples of the topic: {examples}. "
+    "Answer with JSON: {{\"answer\": \"yes\"}} or {{\"answer\": \"no\"}}.\n\nText: {text}"
+)
+_YES_NO = {"type": "json_schema", "json_schema": {"name": "verdict", "schema": {
+    "type": "object", "properties": {"answer": {"type": "string", "enum": ["yes", "no"]}}, "required": ["answer"]}}}
+
+
 class Guardrail:
-    def __init__(self, config: GuardrailConfig, embedder=None, version: int = 1):
+    def __init__(self, config: GuardrailConfig, embedder=None, version: int = 1, models=None):
         self.config = config
         self.version = version
         self.embedder = embedder
+        self.models = models  # a ModelRegistry, for topics classified by an LLM
         c = config
         words = list(c.words.words) if c.words else []
         if c.words and c.words.profanity:
@@ -208,7 +222,10 @@ class Guardrail:
         if vecs is not None:
             for t, tv in zip(c.topics, self._topic_vecs):
                 score = float((vecs @ tv.T).max())
-                if score >= t.threshold and score - float((vecs @ self._neutral.T).max()) >= 0.02:
+                if t.classifier == "llm":
+                    if score >= t.llm_gate and self._llm_says(t, text):
+                        findings.append(Finding("topics", t.name, t.action, source, round(score, 3), detail="LLM classifier"))
+                elif score >= t.threshold and score - float((vecs @ self._neutral.T).max()) >= 0.02:
                     findings.append(Finding("topics", t.name, t.action, source, round(score, 3)))
             neutral = (vecs @ self._neutral.T).max(axis=1) if self._harm_vecs else None
             for cat, hv in self._harm_vecs.items():
@@ -244,6 +261,22 @@ class Guardrail:
         else:
             action, out = "none", text
         return Assessment(action, out, findings, self.name, self.version, (time.perf_counter() - started) * 1000, scores)
+
+    def _llm_says(self, topic: TopicPolicy, text: str) -> bool:
+        import json
+
+        from ..models.types import GenerationParams, Message
+
+        if self.models is None:
+            raise InvalidInput("an LLM topic classifier needs the model registry", param="topics")
+        prompt = TOPIC_PROMPT.format(name=topic.name, definition=topic.definition, examples="; ".join(topic.examples[:5]),
+                                     text=text[:2000])
+        out = self.models.chat(topic.model).generate([Message("user", prompt)], GenerationParams(
+            temperature=0.0, max_tokens=16, response_format=_YES_NO)).text
+        try:
+            return json.loads(out).get("answer") == "yes"
+        except (ValueError, AttributeError):
+            return False
 
     def grounding_scores(self, answer: str, question: str, passages: list[str]) -> dict:
         """Grounding: how much of the answer the passages support — per sentence, the larger of

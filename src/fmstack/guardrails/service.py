@@ -87,7 +87,7 @@ class GuardrailService:
             with self._lock:
                 g = self._cache.get(key)
                 if g is None:
-                    g = Guardrail(parse_config(rec.config), self.models.embedding(None), rec.version)
+                    g = Guardrail(parse_config(rec.config), self.models.embedding(None), rec.version, self.models)
                     self._cache[key] = g
         return g
 
