@@ -575,8 +575,9 @@ def guard_eval(prompts: list[str] = typer.Option(None, "--prompts", help="JSONL 
     """Prompt-attack TPR/FPR and PII span precision/recall on labelled sets (default: the bundled ones)."""
     from pathlib import Path
 
+    from .guardrails import Guardrail, parse_config
     from .guardrails.attacks import AttackDetector
-    from .guardrails.evaluation import evaluate_classifier, evaluate_pii, load_jsonl
+    from .guardrails.evaluation import EVAL_GUARDRAIL, evaluate_classifier, evaluate_pii, evaluate_policies, load_jsonl
 
     data = Path(__file__).resolve().parents[2] / "bench" / "data" / "guardrails"
     prompts = prompts or [str(p) for p in sorted(data.glob("prompts*.jsonl"))]
@@ -591,12 +592,18 @@ def guard_eval(prompts: list[str] = typer.Option(None, "--prompts", help="JSONL 
         report["attacks"][Path(path).name] = res
     if pii_set:
         report["pii"] = evaluate_pii(load_jsonl(pii_set))
+    if (data / "policies.jsonl").exists():
+        g = Guardrail(parse_config(EVAL_GUARDRAIL), fm().models.embedding(None))
+        report["policies"] = evaluate_policies(load_jsonl(data / "policies.jsonl"), g)
     if as_json:
         return emit_json(report)
     table = Table("policy", "set", "group", "positives", "negatives", "TPR", "FPR")
-    for name, res in report["attacks"].items():
+    rows = [("prompt attacks", name, res) for name, res in report["attacks"].items()]
+    labels = {"topics": "denied topics", "harm": "harm categories", "words": "word filters (profanity)"}
+    rows += [(labels.get(p, p), "policies.jsonl", res) for p, res in report.get("policies", {}).items()]
+    for policy, name, res in rows:
         for group, r in res.items():
-            table.add_row("prompt attacks", name, group, str(r["positives"]), str(r["negatives"]),
+            table.add_row(policy, name, group, str(r["positives"]), str(r["negatives"]),
                           f"{r['tpr']:.3f}" if r["tpr"] is not None else "–", f"{r['fpr']:.3f}" if r["fpr"] is not None else "–")
     out.print(table)
     if report["pii"]:

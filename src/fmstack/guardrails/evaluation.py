@@ -87,3 +87,36 @@ def evaluate_classifier(rows: list[dict], fires: Callable[[str], bool], positive
                "fpr": round(c["fp"] / c["neg"], 4) if c["neg"] else None} for g, c in counts.items()}
     out["misses"] = misses  # type: ignore[assignment]
     return out
+
+
+# The guardrail `fmstack guardrails eval` measures the other policies with (policies.jsonl).
+EVAL_GUARDRAIL = {
+    "name": "eval",
+    "topics": [{"name": "investment advice", "definition": "Recommendations about which stocks, funds, bonds or "
+                "crypto to buy, sell or hold, and how to allocate savings.",
+                "examples": ["Which stocks should I buy now?", "Should I put my savings into bitcoin?",
+                             "现在应该买哪只股票？", "我的钱应该投到哪个基金？"]}],
+    "words": {"profanity": True},
+    "harm": {},
+}
+
+
+def evaluate_policies(rows: list[dict], guardrail) -> dict[str, dict]:
+    """{policy: {group: {"positives", "negatives", "tpr", "fpr"}}} for rows {"policy", "text", "label", "lang"}:
+    a positive row (label other than "benign") counts when its policy fires on it (for harm: its own
+    category); a benign row counts as a false positive when its policy fires at all."""
+    out: dict[str, dict] = {}
+    for policy in sorted({r["policy"] for r in rows}):
+        counts: dict[str, dict[str, int]] = defaultdict(lambda: {"pos": 0, "neg": 0, "tp": 0, "fp": 0})
+        for r in (r for r in rows if r["policy"] == policy):
+            found = [f for f in guardrail.check(r["text"], "input").findings if f.policy == policy]
+            positive = r["label"] != "benign"
+            hit = any(f.name == r["label"] for f in found) if policy == "harm" and positive else bool(found)
+            for group in ("all", f"lang:{r.get('lang', 'other')}"):
+                c = counts[group]
+                c["pos" if positive else "neg"] += 1
+                c["tp"] += positive and hit
+                c["fp"] += (not positive) and hit
+        out[policy] = {g: {"positives": c["pos"], "negatives": c["neg"], "tpr": round(c["tp"] / c["pos"], 4) if c["pos"] else None,
+                           "fpr": round(c["fp"] / c["neg"], 4) if c["neg"] else None} for g, c in counts.items()}
+    return out
