@@ -1,0 +1,223 @@
+"""The agent loop: the model decides, tools run, observations go back, until an answer or a limit.
+
+Two protocols:
+- native: the provider's own tool calling (OpenAI-compatible `tools`); several calls in one turn
+  run in parallel;
+- text (ReAct): for models without tool calling, the model writes `Action: NAME` and
+  `Action Input: {json}` or `Final Answer: ...`; output that does not parse is answered once with
+  what was wrong, and the run stops cleanly if the second try fails too.
+
+Every step (model turn, tool call with arguments and observation, final answer, limit reached) is
+yielded as a Step with its tokens and latency: the trace.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from typing import Literal
+
+from ..models.base import ChatModel
+from ..models.types import GenerationParams, Message, ToolCall
+from .tools import Observation, Tool
+
+
+@dataclass
+class Limits:
+    max_steps: int = 8  # model turns
+    max_tool_calls: int = 16
+    timeout_s: float = 300.0
+    max_tokens: int | None = None  # prompt + completion over the whole run
+
+
+@dataclass
+class Step:
+    index: int
+    kind: Literal["model", "tool", "final", "error", "limit"]
+    content: str = ""
+    tool: str | None = None
+    arguments: str | None = None
+    ok: bool = True
+    tokens: int = 0
+    latency_ms: float = 0.0
+    call_id: str | None = None
+
+    def to_dict(self) -> dict:
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+
+@dataclass
+class AgentResult:
+    answer: str
+    steps: list[Step] = field(default_factory=list)
+    stopped: str = "answer"  # answer | max_steps | max_tool_calls | timeout | max_tokens | error
+
+
+REACT = """You can use these tools:
+{tools}
+
+To use a tool, reply exactly:
+Thought: why this tool
+Action: the tool name
+Action Input: the arguments as one JSON object
+
+You will get an Observation back. When you know the answer, reply:
+Final Answer: the answer for the user"""
+
+_ACTION = re.compile(r"Action\s*:\s*([A-Za-z0-9_.\-]+)\s*\n+\s*Action Input\s*:\s*(\{.*\})", re.S)
+_FINAL = re.compile(r"Final Answer\s*:\s*(.+)", re.S)
+
+
+def parse_react(text: str) -> tuple[str, str] | str | None:
+    """("tool", "{json}") for an action, the answer text for a final answer, None when neither parses."""
+    final = _FINAL.search(text)
+    action = _ACTION.search(text)
+    if action and (not final or action.start() < final.start()):
+        raw = action.group(2)
+        depth, end = 0, None  # the first balanced JSON object (models often add text after it)
+        for i, ch in enumerate(raw):
+            depth += ch == "{"
+            depth -= ch == "}"
+            if depth == 0:
+                end = i + 1
+                break
+        return action.group(1), raw[:end] if end else raw
+    if final:
+        return final.group(1).strip()
+    return None
+
+
+class Agent:
+    def __init__(self, model: ChatModel, tools: list[Tool], *, instructions: str = "", limits: Limits | None = None,
+                 protocol: Literal["auto", "native", "text"] = "auto", params: GenerationParams | None = None,
+                 first_tool: str | None = None):
+        self.model = model
+        self.tools = {t.name: t for t in tools}
+        self.instructions = instructions
+        self.limits = limits or Limits()
+        native = getattr(model.info, "supports_tools", False)
+        self.protocol = ("native" if native else "text") if protocol == "auto" else protocol
+        self.params = params or GenerationParams(temperature=0.0, max_tokens=256)
+        self.first_tool = first_tool  # force this tool on the first turn (native protocol)
+
+    def run(self, task: str, history: list[Message] | None = None) -> AgentResult:
+        steps = list(self.stream(task, history))
+        final = next((s for s in reversed(steps) if s.kind in ("final", "limit", "error")), None)
+        stopped = "answer" if final is None or final.kind == "final" else (final.tool or final.kind)
+        return AgentResult(final.content if final else "", steps, stopped)
+
+    def stream(self, task: str, history: list[Message] | None = None) -> Iterator[Step]:
+        started = time.monotonic()
+        messages: list[Message] = []
+        system = self.instructions
+        if self.protocol == "text":
+            catalogue = "\n".join(f"- {t.name}: {t.description} Arguments (JSON schema): "
+                                  f"{json.dumps(t.parameters, ensure_ascii=False)}" for t in self.tools.values())
+            system = (system + "\n\n" if system else "") + REACT.format(tools=catalogue)
+        if system:
+            messages.append(Message("system", system))
+        messages += list(history or []) + [Message("user", task)]
+        calls = tokens = index = 0
+        reasked = False
+        seen: set[tuple[str, str]] = set()
+        answer_now = False  # the model repeated a call it already made: ask it to answer instead
+        for turn in range(self.limits.max_steps):
+            if time.monotonic() - started >= self.limits.timeout_s:
+                yield Step(index, "limit", "the run took longer than its time limit", tool="timeout", ok=False)
+                return
+            if self.limits.max_tokens is not None and tokens >= self.limits.max_tokens:
+                yield Step(index, "limit", f"the run used its {self.limits.max_tokens} tokens", tool="max_tokens", ok=False)
+                return
+            params = self.params
+            if self.protocol == "native":
+                choice = {"type": "function", "function": {"name": self.first_tool}} if turn == 0 and self.first_tool else "auto"
+                if answer_now:
+                    choice = "none"
+                params = GenerationParams(tools=[t.to_openai() for t in self.tools.values()], tool_choice=choice).merged_over(self.params)
+            t0 = time.perf_counter()
+            # Asked to answer after tool calls: the results as plain text, which every chat
+            # template renders (some drop or mangle `tool` messages and then say nothing).
+            prompt = _answer_prompt(messages) if self.protocol == "native" and answer_now else messages
+            res = self.model.generate(prompt, params)
+            used = (res.usage.prompt_tokens or 0) + (res.usage.completion_tokens or 0)
+            tokens += used
+            yield Step(index, "model", res.text, tokens=used, latency_ms=(time.perf_counter() - t0) * 1000)
+            index += 1
+            if self.protocol == "native":
+                if not res.tool_calls:
+                    yield Step(index, "final", res.text.strip())
+                    return
+                if calls + len(res.tool_calls) > self.limits.max_tool_calls:
+                    yield Step(index, "limit", f"more than {self.limits.max_tool_calls} tool calls", tool="max_tool_calls", ok=False)
+                    return
+                calls += len(res.tool_calls)
+                keys = {(c.name, _canonical(c.arguments)) for c in res.tool_calls}
+                answer_now = keys <= seen
+                seen |= keys
+                messages.append(Message("assistant", res.text, tool_calls=res.tool_calls))
+                for call, obs, ms in self._run_calls(res.tool_calls):
+                    yield Step(index, "tool", obs.content, tool=call.name, arguments=call.arguments, ok=obs.ok,
+                               latency_ms=ms, call_id=call.id)
+                    index += 1
+                    messages.append(Message("tool", obs.content, tool_call_id=call.id, name=call.name))
+                continue
+            parsed = parse_react(res.text)
+            if isinstance(parsed, str):
+                yield Step(index, "final", parsed)
+                return
+            if parsed is None or parsed[0] not in self.tools:
+                problem = ("no 'Action:' with 'Action Input:' and no 'Final Answer:'" if parsed is None
+                           else f"there is no tool named {parsed[0]!r}; tools: {', '.join(self.tools)}")
+                if reasked:
+                    yield Step(index, "error", f"could not read the model's reply twice: {problem}", ok=False)
+                    return
+                reasked = True
+                messages += [Message("assistant", res.text), Message("user", f"Your reply could not be read: {problem}. "
+                                                                              "Answer again in the format described.")]
+                continue
+            reasked = False
+            if calls + 1 > self.limits.max_tool_calls:
+                yield Step(index, "limit", f"more than {self.limits.max_tool_calls} tool calls", tool="max_tool_calls", ok=False)
+                return
+            calls += 1
+            name, args = parsed
+            t0 = time.perf_counter()
+            obs = self.tools[name].call(args)
+            yield Step(index, "tool", obs.content, tool=name, arguments=args, ok=obs.ok,
+                       latency_ms=(time.perf_counter() - t0) * 1000)
+            index += 1
+            messages += [Message("assistant", res.text), Message("user", f"Observation: {obs.content}")]
+        yield Step(index, "limit", f"no answer within {self.limits.max_steps} steps", tool="max_steps", ok=False)
+
+    def _run_calls(self, calls: list[ToolCall]) -> list[tuple[ToolCall, Observation, float]]:
+        """Several calls in one turn run in parallel; results keep the model's order."""
+        def one(call: ToolCall) -> tuple[ToolCall, Observation, float]:
+            t0 = time.perf_counter()
+            tool = self.tools.get(call.name)
+            obs = tool.call(call.arguments) if tool else Observation(
+                call.name, f"error: there is no tool named {call.name!r}; tools: {', '.join(self.tools)}", ok=False)
+            return call, obs, (time.perf_counter() - t0) * 1000
+
+        if len(calls) == 1:
+            return [one(calls[0])]
+        with ThreadPoolExecutor(max_workers=min(8, len(calls))) as pool:
+            return list(pool.map(one, calls))
+
+
+def _canonical(arguments: str) -> str:
+    try:
+        return json.dumps(json.loads(arguments), sort_keys=True)
+    except (ValueError, TypeError):
+        return arguments
+
+
+def _answer_prompt(messages: list[Message]) -> list[Message]:
+    system = [m for m in messages[:1] if m.role == "system"]
+    task = next(m for m in messages if m.role == "user")
+    results = "\n".join(f"- {m.name}: {m.content}" for m in messages if m.role == "tool")
+    return [*system, Message("user", f"{task.content}\n\nTool results:\n{results}\n\n"
+                                     "Answer the question above using these results.")]
