@@ -3,18 +3,13 @@ knowledge-base retrieval; arguments validated first, failures returned as observ
 
 from __future__ import annotations
 
-import threading
-import time
 from typing import Literal
 
 import httpx
 import pytest
-import uvicorn
-from fastapi import FastAPI, HTTPException
-from pydantic import BaseModel
 
 import kb_fixtures
-from conftest import free_port
+from agent_fixtures import booking_api  # noqa: F401 - a fixture
 from fmstack.agents import function_tool, knowledge_tool, openapi_tools
 from fmstack.errors import InvalidInput
 
@@ -56,53 +51,10 @@ def test_arguments_are_validated_and_failures_become_observations():
     assert not garbled.ok and "not a JSON object" in garbled.content and '"required"' in garbled.content
 
 
-class Booking(BaseModel):
-    site: str
-    divers: int
-
-
-@pytest.fixture(scope="module")
-def booking_api():
-    """A real booking service on a loopback port; FastAPI writes its OpenAPI document."""
-    app = FastAPI(title="Dive bookings", servers=[{"url": "http://example.invalid"}])
-    bookings: dict[str, dict] = {}
-
-    @app.get("/sites", operation_id="list_sites", summary="List dive sites, optionally by country")
-    def list_sites(country: str | None = None) -> list[str]:
-        sites = {"Belize": ["Blue Hole"], "Egypt": ["Ras Mohammed", "Thistlegorm"]}
-        return sites.get(country, []) if country else [s for v in sites.values() for s in v]
-
-    @app.post("/bookings", operation_id="create_booking", summary="Book a dive")
-    def create(body: Booking) -> dict:
-        bid = f"B-{len(bookings) + 1}"
-        bookings[bid] = body.model_dump()
-        return {"id": bid, **bookings[bid]}
-
-    @app.get("/bookings/{booking_id}", operation_id="get_booking", summary="Look up a booking")
-    def get(booking_id: str) -> dict:
-        if booking_id not in bookings:
-            raise HTTPException(404, "no such booking")
-        return bookings[booking_id]
-
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    for _ in range(100):
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/openapi.json", timeout=1)
-            break
-        except httpx.HTTPError:
-            time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(5)
-
-
 def test_openapi_operations_become_tools_that_call_the_api(booking_api):
     spec = httpx.get(f"{booking_api}/openapi.json").json()
     tools = {t.name: t for t in openapi_tools(spec, base_url=booking_api, confirm=lambda method, path: method == "POST")}
-    assert set(tools) == {"list_sites", "create_booking", "get_booking"}
+    assert set(tools) == {"list_sites", "create_booking", "get_booking", "site_notes"}
     assert tools["create_booking"].needs_confirmation and not tools["list_sites"].needs_confirmation
     body = tools["create_booking"].parameters["properties"]["body"]
     assert body["properties"]["divers"]["type"] == "integer"  # $ref inlined

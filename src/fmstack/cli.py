@@ -21,10 +21,12 @@ conv_app = typer.Typer(help="Manage stored conversations.", no_args_is_help=True
 keys_app = typer.Typer(help="Manage API keys for the server.", no_args_is_help=True)
 kb_app = typer.Typer(help="Knowledge bases: create, ingest, sync, search.", no_args_is_help=True)
 jobs_app = typer.Typer(help="Background jobs: list, show, cancel, resume.", no_args_is_help=True)
+agents_app = typer.Typer(help="Agents: create from YAML, list, run (with the trace), show runs.", no_args_is_help=True)
 guard_app = typer.Typer(help="Guardrails: create from YAML, list, apply to text, evaluate.", no_args_is_help=True)
 app.add_typer(kb_app, name="kb")
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(guard_app, name="guardrails")
+app.add_typer(agents_app, name="agents")
 app.add_typer(models_app, name="models")
 app.add_typer(conv_app, name="conversations")
 app.add_typer(keys_app, name="keys")
@@ -611,6 +613,52 @@ def guard_eval(prompts: list[str] = typer.Option(None, "--prompts", help="JSONL 
         for kind, r in sorted(report["pii"].items(), key=lambda kv: (kv[0] != "all", kv[0])):
             table.add_row(kind, str(r["gold"]), str(r["predicted"]), f"{r['precision']:.3f}", f"{r['recall']:.3f}", f"{r['exact']:.3f}")
         out.print(table)
+
+
+# -- agents -----------------------------------------------------------------------------------------
+@agents_app.command("create")
+def agents_create(path: str = typer.Argument(..., help="YAML: name, instructions, model, tools, knowledge_bases, guardrail, limits."),
+                  replace: bool = typer.Option(False, "--replace", help="Replace an agent of the same name.")):
+    """Create (or replace) an agent from a YAML file."""
+    cfg = fm().agents.create(_read_config(path), replace=replace)
+    err.print(f"agent {cfg.name} saved")
+
+
+@agents_app.command("list")
+def agents_list(as_json: bool = typer.Option(False, "--json")):
+    """List agents."""
+    agents = fm().agents.list()
+    if as_json:
+        return emit_json([a.model_dump(mode="json") for a in agents])
+    table = Table("name", "model", "tools", "knowledge bases", "guardrail")
+    for a in agents:
+        table.add_row(a.name, a.model or "default", str(len(a.tools)), ", ".join(a.knowledge_bases), a.guardrail or "")
+    out.print(table)
+
+
+@agents_app.command("run")
+def agents_run(name: str, task: str = typer.Argument(..., help="The task; '-' reads standard input."),
+               as_json: bool = typer.Option(False, "--json")):
+    """Run an agent on a task; the trace is printed as it happens (stderr) and stored."""
+    if task == "-":
+        task = sys.stdin.read()
+    last = None
+    for ev in fm().agents.stream(name, task):
+        last = ev
+        if hasattr(ev, "kind") and not as_json:
+            label = {"model": "model", "tool": f"tool {ev.tool}", "final": "answer", "limit": "stopped", "error": "error"}[ev.kind]
+            detail = f"({ev.arguments}) → " if ev.kind == "tool" else ""
+            err.print(f"[dim]{ev.index:>2} {label}:[/] {escape(detail + ' '.join(ev.content.split())[:300])}", highlight=False)
+    if as_json:
+        return emit_json(last.model_dump(mode="json"))
+    typer.echo(last.answer or "")
+    err.print(f"[dim]run {last.id}: {last.status}[/]", highlight=False)
+
+
+@agents_app.command("show-run")
+def agents_show_run(run_id: str):
+    """Print a stored run with its trace as JSON."""
+    emit_json(fm().agents.get_run(run_id).model_dump(mode="json"))
 
 
 @app.command()

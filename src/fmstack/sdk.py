@@ -13,6 +13,7 @@ import numpy as np
 from .chat import ChatService, ConversationStore, TurnSaved
 from .config import Settings
 from .errors import InvalidInput
+from .agents.service import AgentService
 from .endpoints import EndpointStore
 from .guardrails import GuardrailService, guard_stream
 from .guardrails.engine import screen_passages
@@ -63,6 +64,7 @@ class Fmstack:
         self.knowledge = KnowledgeService(self.db, self.models)
         self.chat = ChatService(self.conversations, self.models, self.knowledge, self.guardrails)
         self.jobs = JobRunner(self.db)
+        self.agents = AgentService(self.db, self)
 
     # -- models ---------------------------------------------------------------------------------
     def stream(self, prompt: str | Sequence[Message | dict], *, model: str | None = None, system: str | None = None,

@@ -1,0 +1,249 @@
+"""Agent definitions stored in the database, and runs with their trace.
+
+A definition (API, CLI YAML):
+
+    name: dive-assistant
+    instructions: You help divers plan trips. Use the tools; never invent prices.
+    model: default
+    protocol: auto            # native tool calling when the model has it, else the text protocol
+    knowledge_bases: [dive-sites]
+    tools:
+      - {type: openapi, spec_url: http://127.0.0.1:9000/openapi.json, base_url: http://127.0.0.1:9000,
+         headers: {Authorization: Bearer …}, confirm: [POST, DELETE]}
+      - {type: python, function: "my_package.tools:get_weather"}
+    guardrail: safe           # checks the task, tool outputs (injection) and the answer
+    limits: {max_steps: 8, max_tool_calls: 16, timeout_s: 300, max_tokens: null}
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any, Literal
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy import select
+
+from ..errors import InvalidInput, NotFound
+from ..store import AgentRow, AgentRun, Database
+from ..store.tables import utcnow
+from .loop import Agent, Limits, Step
+from .tools import Observation, Tool, function_tool, knowledge_tool, openapi_tools
+
+
+class ToolSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    type: Literal["openapi", "python"]
+    spec_url: str | None = None
+    spec: dict | None = None
+    base_url: str | None = None
+    headers: dict[str, str] = Field(default_factory=dict)
+    confirm: list[str] = Field(default_factory=list)  # HTTP methods whose calls need a person's approval
+    function: str | None = None  # python: "package.module:function"
+
+
+class LimitsSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    max_steps: int = Field(default=8, ge=1, le=100)
+    max_tool_calls: int = Field(default=16, ge=0, le=500)
+    timeout_s: float = Field(default=300, gt=0)
+    max_tokens: int | None = Field(default=None, gt=0)
+
+
+class AgentConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=100, pattern=r"^[\w][\w.\-]*$")
+    instructions: str = ""
+    model: str | None = None
+    protocol: Literal["auto", "native", "text"] = "auto"
+    tools: list[ToolSpec] = Field(default_factory=list)
+    knowledge_bases: list[str] = Field(default_factory=list)
+    guardrail: str | None = None
+    limits: LimitsSpec = Field(default_factory=LimitsSpec)
+
+
+class RunRecord(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: str
+    agent: str
+    status: str
+    input: str
+    answer: str | None = None
+    steps: list[dict] | None = None
+    created_at: datetime
+    finished_at: datetime | None = None
+
+
+def parse_agent(data: dict[str, Any]) -> AgentConfig:
+    try:
+        return AgentConfig.model_validate(data)
+    except ValidationError as e:
+        err = e.errors()[0]
+        where = ".".join(str(x) for x in err["loc"])
+        raise InvalidInput(f"agent {where}: {err['msg']}", param=where or None) from None
+
+
+class AgentService:
+    def __init__(self, db: Database, fm):
+        self.db = db
+        self.fm = fm  # the SDK: models, knowledge bases, guardrails
+
+    # -- definitions ----------------------------------------------------------------------------
+    def create(self, config: dict[str, Any], *, replace: bool = False) -> AgentConfig:
+        cfg = parse_agent(config)
+        if cfg.model:
+            self.fm.models.resolve(cfg.model)
+        for kb in cfg.knowledge_bases:
+            self.fm.knowledge.settings(kb)
+        if cfg.guardrail:
+            self.fm.guardrails.load(cfg.guardrail)
+        with self.db.session() as s:
+            row = s.get(AgentRow, cfg.name)
+            if row is not None and not replace:
+                raise InvalidInput(f"an agent named {cfg.name!r} exists", param="name")
+            if row is None:
+                s.add(AgentRow(name=cfg.name, config=cfg.model_dump(mode="json")))
+            else:
+                row.config = cfg.model_dump(mode="json")
+        return cfg
+
+    def get(self, name: str) -> AgentConfig:
+        with self.db.session() as s:
+            row = s.get(AgentRow, name)
+            if row is None:
+                raise NotFound(f"agent {name!r} does not exist", param="agent")
+            return AgentConfig.model_validate(row.config)
+
+    def list(self) -> list[AgentConfig]:
+        with self.db.session() as s:
+            return [AgentConfig.model_validate(r.config) for r in s.scalars(select(AgentRow).order_by(AgentRow.name))]
+
+    def delete(self, name: str) -> None:
+        with self.db.session() as s:
+            row = s.get(AgentRow, name)
+            if row is None:
+                raise NotFound(f"agent {name!r} does not exist", param="agent")
+            s.delete(row)
+
+    # -- tools ------------------------------------------------------------------------------------
+    def tools(self, cfg: AgentConfig) -> list[Tool]:
+        out: list[Tool] = [knowledge_tool(self.fm, kb) for kb in cfg.knowledge_bases]
+        for spec in cfg.tools:
+            if spec.type == "python":
+                out.append(function_tool(_import(spec.function)))
+                continue
+            doc = spec.spec
+            if doc is None:
+                if not spec.spec_url:
+                    raise InvalidInput("an openapi tool needs spec or spec_url", param="tools")
+                try:
+                    doc = httpx.get(spec.spec_url, headers=spec.headers, timeout=15).raise_for_status().json()
+                except (httpx.HTTPError, ValueError) as e:
+                    raise InvalidInput(f"cannot read the OpenAPI document at {spec.spec_url}: {e}", param="tools") from None
+            methods = {m.upper() for m in spec.confirm}
+            out.extend(openapi_tools(doc, base_url=spec.base_url, headers=spec.headers,
+                                     confirm=lambda method, path: method in methods))
+        names = [t.name for t in out]
+        if len(names) != len(set(names)):
+            raise InvalidInput(f"two tools share a name: {sorted({n for n in names if names.count(n) > 1})}", param="tools")
+        return out
+
+    # -- runs -------------------------------------------------------------------------------------
+    def stream(self, name: str, task: str) -> Iterator[Step | RunRecord]:
+        """Run the agent, yielding each step as it happens, then the stored run."""
+        if not task or not task.strip():
+            raise InvalidInput("the task must not be empty", param="input")
+        cfg = self.get(name)
+        guard = self.fm.guardrails.load(cfg.guardrail) if cfg.guardrail else None
+        with self.db.session() as s:
+            run = AgentRun(agent=name, input=task, status="running", steps=[])
+            s.add(run)
+            s.flush()
+            run_id = run.id
+        steps: list[dict] = []
+        answer, status = None, "error"
+        try:
+            if guard is not None:
+                verdict = guard.check(task, "input")
+                if verdict.blocked:
+                    step = Step(0, "final", verdict.text, ok=False, tool="guardrail")
+                    steps.append({**step.to_dict(), "guardrail": verdict.to_dict()})
+                    answer, status = verdict.text, "blocked"
+                    yield step
+                else:
+                    task = verdict.text
+            if status != "blocked":
+                yield from self._steps(cfg, task, guard, steps, outcome := {})
+                answer, status = outcome.get("answer"), outcome.get("status", "error")
+        finally:
+            with self.db.session() as s:
+                run = s.get(AgentRun, run_id)
+                run.steps, run.answer, run.finished_at = steps, answer, utcnow()
+                run.status = status if answer is not None else "error"
+        yield self.get_run(run_id)
+
+    def _steps(self, cfg: AgentConfig, task: str, guard, steps: list[dict], outcome: dict) -> Iterator[Step]:
+        tools = self.tools(cfg)
+        if guard is not None:
+            tools = [_guarded(t, guard) for t in tools]
+        agent = Agent(self.fm.models.chat(cfg.model), tools, instructions=cfg.instructions,
+                      limits=Limits(**cfg.limits.model_dump()), protocol=cfg.protocol)
+        for step in agent.stream(task):
+            if step.kind == "final" and guard is not None:
+                verdict = guard.check(step.content, "output")
+                if verdict.action in ("blocked", "masked"):
+                    step.content = verdict.text
+            steps.append(step.to_dict())
+            if step.kind in ("final", "limit", "error"):
+                outcome["answer"] = step.content
+                outcome["status"] = "answer" if step.kind == "final" else (step.tool or step.kind)
+            yield step
+
+    def run(self, name: str, task: str) -> RunRecord:
+        return [x for x in self.stream(name, task)][-1]
+
+    def get_run(self, run_id: str) -> RunRecord:
+        with self.db.session() as s:
+            run = s.get(AgentRun, run_id)
+            if run is None:
+                raise NotFound(f"agent run {run_id!r} does not exist", param="run")
+            return RunRecord.model_validate(run)
+
+    def runs(self, name: str | None = None, limit: int = 50) -> list[RunRecord]:
+        stmt = select(AgentRun).order_by(AgentRun.created_at.desc()).limit(limit)
+        if name:
+            stmt = stmt.where(AgentRun.agent == name)
+        with self.db.session() as s:
+            return [RunRecord.model_validate(r) for r in s.scalars(stmt)]
+
+
+def _import(path: str | None) -> Any:
+    if not path or ":" not in path:
+        raise InvalidInput("a python tool is 'package.module:function'", param="tools")
+    module, _, attr = path.partition(":")
+    try:
+        return getattr(importlib.import_module(module), attr)
+    except (ImportError, AttributeError) as e:
+        raise InvalidInput(f"cannot import {path}: {e}", param="tools") from None
+
+
+def _guarded(tool: Tool, guard) -> Tool:
+    """The tool with its output checked as context: instructions hidden in what it returns
+    (indirect prompt injection) never reach the model."""
+    def call(arguments) -> Observation:
+        obs = original(arguments)
+        verdict = guard.check(obs.content, "context")
+        if verdict.blocked:
+            reasons = ", ".join(f"{f.policy}:{f.name}" for f in verdict.findings)
+            return Observation(obs.tool, f"[the output of {obs.tool} was withheld by guardrail {guard.name} ({reasons})]",
+                               ok=False)
+        if verdict.action == "masked":
+            return Observation(obs.tool, verdict.text, ok=obs.ok)
+        return obs
+
+    original = tool.call
+    wrapped = Tool(tool.name, tool.description, tool.parameters, tool.run, tool.validate, tool.needs_confirmation)
+    wrapped.call = call  # type: ignore[method-assign]
+    return wrapped
