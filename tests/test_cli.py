@@ -135,3 +135,17 @@ def test_guardrails_from_yaml_apply_and_eval(env, tmp_path):
     assert main["positives"] >= 200 and main["negatives"] >= 200
     assert main["tpr"] >= 0.9 and main["fpr"] <= 0.05
     assert report["pii"]["all"]["recall"] >= 0.95 and report["pii"]["all"]["precision"] >= 0.9
+
+
+def test_agents_from_yaml_run_with_a_stored_trace(env, tmp_path):
+    spec = tmp_path / "agent.yaml"
+    spec.write_text("name: helper\ninstructions: Answer briefly.\nlimits: {max_steps: 2}\n", encoding="utf-8")
+    run(env, "agents", "create", str(spec))
+    assert [a["name"] for a in json.loads(run(env, "agents", "list", "--json").stdout)] == ["helper"]
+    result = json.loads(run(env, "agents", "run", "helper", "Say hello.", "--json").stdout)
+    assert result["agent"] == "helper" and result["status"] in ("answer", "max_steps") and result["steps"]
+    shown = json.loads(run(env, "agents", "show-run", result["id"]).stdout)
+    assert shown["steps"] == result["steps"]
+    p = run(env, "agents", "create", str(spec), check=False)
+    assert p.returncode == 2 and "exists" in p.stderr
+    run(env, "agents", "create", str(spec), "--replace")
