@@ -65,3 +65,41 @@ def test_bad_definitions_and_unknown_agents(http, agent):
     assert http.post("/api/agents/none/runs", json={"input": "x"}).status_code == 404
     assert http.post("/api/agents/dive-desk/runs", json={"input": ""}).status_code == 422
     assert http.delete("/api/agents/z").status_code == 204
+
+
+def test_confirmation_pauses_the_run_and_survives_a_restart(tmp_path, booking_api):  # noqa: F811
+    from conftest import TEST_CONFIG, Server
+
+    srv = Server(tmp_path / "confirm", TEST_CONFIG).start()
+    try:
+        with httpx.Client(base_url=srv.url, timeout=120) as h:
+            body = {"name": "booker", "instructions": "Book dives with the tools.", "first_tool": "create_booking",
+                    "tools": [{"type": "openapi", "spec_url": f"{booking_api}/openapi.json", "base_url": booking_api,
+                               "confirm": ["POST"]}], "limits": {"max_steps": 3}}
+            assert h.post("/api/agents", json=body).status_code == 201
+            before = len(httpx.get(f"{booking_api}/sites").json())  # the service is up
+            run = h.post("/api/agents/booker/runs", json={"input": "Book the Blue Hole for 2 divers."}).json()
+            assert run["status"] == "waiting" and run["pending"]["name"] == "create_booking"
+            assert run["steps"][-1]["kind"] == "confirm" and run["finished_at"] is None
+            assert before > 0
+        srv.stop()
+        srv.start()  # the pause is in the database, not in the process
+        with httpx.Client(base_url=srv.url, timeout=120) as h:
+            again = h.get(f"/api/agent-runs/{run['id']}").json()
+            assert again["status"] == "waiting" and again["pending"] == run["pending"]
+            done = h.post(f"/api/agent-runs/{run['id']}/confirm", json={"approve": True}).json()
+            tool_steps = [s for s in done["steps"] if s["kind"] == "tool"]
+            assert tool_steps and tool_steps[0]["tool"] == "create_booking" and tool_steps[0]["ok"]
+            booking_id = __import__("json").loads(tool_steps[0]["content"])["id"]
+            assert httpx.get(f"{booking_api}/bookings/{booking_id}").status_code == 200  # it really happened
+            assert done["status"] in ("answer", "waiting", "max_steps")
+            twice = h.post(f"/api/agent-runs/{run['id']}/confirm", json={"approve": True})
+            if done["status"] != "waiting":
+                assert twice.status_code == 400 and twice.json()["error"]["code"] == "not_waiting"
+            # A rejection goes back to the model as an observation; nothing is booked.
+            second = h.post("/api/agents/booker/runs", json={"input": "Book Thistlegorm for 1 diver."}).json()
+            rejected = h.post(f"/api/agent-runs/{second['id']}/confirm", json={"approve": False, "note": "not today"}).json()
+            refusal = [s for s in rejected["steps"] if s["kind"] == "tool"][0]
+            assert not refusal["ok"] and "rejected" in refusal["content"] and "not today" in refusal["content"]
+    finally:
+        srv.stop()

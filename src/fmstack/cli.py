@@ -646,9 +646,28 @@ def agents_run(name: str, task: str = typer.Argument(..., help="The task; '-' re
     for ev in fm().agents.stream(name, task):
         last = ev
         if hasattr(ev, "kind") and not as_json:
-            label = {"model": "model", "tool": f"tool {ev.tool}", "final": "answer", "limit": "stopped", "error": "error"}[ev.kind]
+            label = {"model": "model", "tool": f"tool {ev.tool}", "final": "answer", "limit": "stopped", "error": "error",
+                     "confirm": f"waiting for approval of {ev.tool}"}[ev.kind]
             detail = f"({ev.arguments}) → " if ev.kind == "tool" else ""
             err.print(f"[dim]{ev.index:>2} {label}:[/] {escape(detail + ' '.join(ev.content.split())[:300])}", highlight=False)
+    if as_json:
+        return emit_json(last.model_dump(mode="json"))
+    typer.echo(last.answer or "")
+    hint = f" — fmstack agents confirm {last.id} --approve (or --reject)" if last.status == "waiting" else ""
+    err.print(f"[dim]run {last.id}: {last.status}{hint}[/]", highlight=False)
+
+
+@agents_app.command("confirm")
+def agents_confirm(run_id: str, approve: bool = typer.Option(..., "--approve/--reject", help="Approve or reject the pending call."),
+                   note: str = typer.Option("", help="Told to the model with a rejection."),
+                   as_json: bool = typer.Option(False, "--json")):
+    """Decide on the tool call a waiting run stopped at; the run carries on."""
+    last = None
+    for ev in fm().agents.stream_confirm(run_id, approve, note):
+        last = ev
+        if hasattr(ev, "kind") and not as_json:
+            err.print(f"[dim]{ev.index:>2} {ev.kind}{' ' + ev.tool if ev.tool else ''}:[/] "
+                      f"{escape(' '.join(ev.content.split())[:300])}", highlight=False)
     if as_json:
         return emit_json(last.model_dump(mode="json"))
     typer.echo(last.answer or "")

@@ -37,7 +37,7 @@ class Limits:
 @dataclass
 class Step:
     index: int
-    kind: Literal["model", "tool", "final", "error", "limit"]
+    kind: Literal["model", "tool", "final", "error", "limit", "confirm"]
     content: str = ""
     tool: str | None = None
     arguments: str | None = None
@@ -54,7 +54,7 @@ class Step:
 class AgentResult:
     answer: str
     steps: list[Step] = field(default_factory=list)
-    stopped: str = "answer"  # answer | max_steps | max_tool_calls | timeout | max_tokens | error
+    stopped: str = "answer"  # answer | waiting (for a confirmation) | max_steps | max_tool_calls | timeout | max_tokens | error
 
 
 REACT = """You can use these tools:
@@ -103,95 +103,153 @@ class Agent:
         self.protocol = ("native" if native else "text") if protocol == "auto" else protocol
         self.params = params or GenerationParams(temperature=0.0, max_tokens=256)
         self.first_tool = first_tool  # force this tool on the first turn (native protocol)
+        self.state: dict | None = None  # set when a run stops to wait for a confirmation
 
     def run(self, task: str, history: list[Message] | None = None) -> AgentResult:
         steps = list(self.stream(task, history))
-        final = next((s for s in reversed(steps) if s.kind in ("final", "limit", "error")), None)
+        final = next((s for s in reversed(steps) if s.kind in ("final", "limit", "error", "confirm")), None)
+        if final is not None and final.kind == "confirm":
+            return AgentResult(final.content, steps, "waiting")
         stopped = "answer" if final is None or final.kind == "final" else (final.tool or final.kind)
         return AgentResult(final.content if final else "", steps, stopped)
 
-    def stream(self, task: str, history: list[Message] | None = None) -> Iterator[Step]:
+    def stream(self, task: str, history: list[Message] | None = None, *, state: dict | None = None,
+               decision: tuple[bool, str] | None = None) -> Iterator[Step]:
+        """Run, yielding steps. A call to a tool that needs confirmation stops the run with a
+        `confirm` step; `self.state` then holds everything needed to go on, and
+        `stream(task, state=saved, decision=(approved, note))` resumes it (also in another process)."""
         started = time.monotonic()
-        messages: list[Message] = []
-        system = self.instructions
-        if self.protocol == "text":
-            catalogue = "\n".join(f"- {t.name}: {t.description} Arguments (JSON schema): "
-                                  f"{json.dumps(t.parameters, ensure_ascii=False)}" for t in self.tools.values())
-            system = (system + "\n\n" if system else "") + REACT.format(tools=catalogue)
-        if system:
-            messages.append(Message("system", system))
-        messages += list(history or []) + [Message("user", task)]
-        calls = tokens = index = 0
-        reasked = False
-        seen: set[tuple[str, str]] = set()
-        answer_now = False  # the model repeated a call it already made: ask it to answer instead
-        for turn in range(self.limits.max_steps):
-            if time.monotonic() - started >= self.limits.timeout_s:
-                yield Step(index, "limit", "the run took longer than its time limit", tool="timeout", ok=False)
+        if state is None:
+            messages: list[Message] = []
+            system = self.instructions
+            if self.protocol == "text":
+                catalogue = "\n".join(f"- {t.name}: {t.description} Arguments (JSON schema): "
+                                      f"{json.dumps(t.parameters, ensure_ascii=False)}" for t in self.tools.values())
+                system = (system + "\n\n" if system else "") + REACT.format(tools=catalogue)
+            if system:
+                messages.append(Message("system", system))
+            messages += list(history or []) + [Message("user", task)]
+            st = {"turn": 0, "calls": 0, "tokens": 0, "index": 0, "reasked": False, "seen": [], "answer_now": False,
+                  "pending": []}
+        else:
+            messages = [_message(m) for m in state["messages"]]
+            st = {k: v for k, v in state.items() if k != "messages"}
+            st["seen"] = [tuple(x) for x in st["seen"]]
+        self.state = None
+
+        def save() -> dict:
+            return {**st, "messages": [_plain(m) for m in messages], "seen": [list(x) for x in st["seen"]]}
+
+        # A resumed run first settles the calls that were waiting for a person.
+        while st["pending"]:
+            call = ToolCall(**st["pending"][0])
+            tool = self.tools.get(call.name)
+            if tool is not None and tool.needs_confirmation and decision is None:
+                self.state = save()
+                yield Step(st["index"], "confirm", f"{call.name} needs a person's approval", tool=call.name,
+                           arguments=call.arguments, call_id=call.id)
                 return
-            if self.limits.max_tokens is not None and tokens >= self.limits.max_tokens:
-                yield Step(index, "limit", f"the run used its {self.limits.max_tokens} tokens", tool="max_tokens", ok=False)
+            if decision is not None and tool is not None and tool.needs_confirmation and not decision[0]:
+                obs = Observation(call.name, f"error: a person rejected this call{': ' + decision[1] if decision[1] else ''}",
+                                  ok=False)
+                ms = 0.0
+            else:
+                _, obs, ms = self._run_calls([call])[0]
+            decision = None
+            st["pending"].pop(0)
+            yield Step(st["index"], "tool", obs.content, tool=call.name, arguments=call.arguments, ok=obs.ok,
+                       latency_ms=ms, call_id=call.id)
+            st["index"] += 1
+            if self.protocol == "native":
+                messages.append(Message("tool", obs.content, tool_call_id=call.id, name=call.name))
+            else:
+                messages.append(Message("user", f"Observation: {obs.content}"))
+
+        while st["turn"] < self.limits.max_steps:
+            st["turn"] += 1
+            if time.monotonic() - started >= self.limits.timeout_s:
+                yield Step(st["index"], "limit", "the run took longer than its time limit", tool="timeout", ok=False)
+                return
+            if self.limits.max_tokens is not None and st["tokens"] >= self.limits.max_tokens:
+                yield Step(st["index"], "limit", f"the run used its {self.limits.max_tokens} tokens", tool="max_tokens", ok=False)
                 return
             params = self.params
             if self.protocol == "native":
-                choice = {"type": "function", "function": {"name": self.first_tool}} if turn == 0 and self.first_tool else "auto"
-                if answer_now:
+                first = st["turn"] == 1 and self.first_tool
+                choice = {"type": "function", "function": {"name": self.first_tool}} if first else "auto"
+                if st["answer_now"]:
                     choice = "none"
                 params = GenerationParams(tools=[t.to_openai() for t in self.tools.values()], tool_choice=choice).merged_over(self.params)
             t0 = time.perf_counter()
             # Asked to answer after tool calls: the results as plain text, which every chat
             # template renders (some drop or mangle `tool` messages and then say nothing).
-            prompt = _answer_prompt(messages) if self.protocol == "native" and answer_now else messages
+            prompt = _answer_prompt(messages) if self.protocol == "native" and st["answer_now"] else messages
             res = self.model.generate(prompt, params)
             used = (res.usage.prompt_tokens or 0) + (res.usage.completion_tokens or 0)
-            tokens += used
-            yield Step(index, "model", res.text, tokens=used, latency_ms=(time.perf_counter() - t0) * 1000)
-            index += 1
+            st["tokens"] += used
+            yield Step(st["index"], "model", res.text, tokens=used, latency_ms=(time.perf_counter() - t0) * 1000)
+            st["index"] += 1
             if self.protocol == "native":
                 if not res.tool_calls:
-                    yield Step(index, "final", res.text.strip())
+                    yield Step(st["index"], "final", res.text.strip())
                     return
-                if calls + len(res.tool_calls) > self.limits.max_tool_calls:
-                    yield Step(index, "limit", f"more than {self.limits.max_tool_calls} tool calls", tool="max_tool_calls", ok=False)
+                if st["calls"] + len(res.tool_calls) > self.limits.max_tool_calls:
+                    yield Step(st["index"], "limit", f"more than {self.limits.max_tool_calls} tool calls",
+                               tool="max_tool_calls", ok=False)
                     return
-                calls += len(res.tool_calls)
+                st["calls"] += len(res.tool_calls)
                 keys = {(c.name, _canonical(c.arguments)) for c in res.tool_calls}
-                answer_now = keys <= seen
-                seen |= keys
+                st["answer_now"] = keys <= set(st["seen"])
+                st["seen"] = sorted(set(st["seen"]) | keys)
                 messages.append(Message("assistant", res.text, tool_calls=res.tool_calls))
-                for call, obs, ms in self._run_calls(res.tool_calls):
-                    yield Step(index, "tool", obs.content, tool=call.name, arguments=call.arguments, ok=obs.ok,
+                ready = [c for c in res.tool_calls if not (self.tools.get(c.name) and self.tools[c.name].needs_confirmation)]
+                waiting = [c for c in res.tool_calls if c not in ready]
+                for call, obs, ms in self._run_calls(ready) if ready else []:
+                    yield Step(st["index"], "tool", obs.content, tool=call.name, arguments=call.arguments, ok=obs.ok,
                                latency_ms=ms, call_id=call.id)
-                    index += 1
+                    st["index"] += 1
                     messages.append(Message("tool", obs.content, tool_call_id=call.id, name=call.name))
+                if waiting:
+                    st["pending"] = [{"id": c.id, "name": c.name, "arguments": c.arguments} for c in waiting]
+                    self.state = save()
+                    yield Step(st["index"], "confirm", f"{waiting[0].name} needs a person's approval", tool=waiting[0].name,
+                               arguments=waiting[0].arguments, call_id=waiting[0].id)
+                    return
                 continue
             parsed = parse_react(res.text)
             if isinstance(parsed, str):
-                yield Step(index, "final", parsed)
+                yield Step(st["index"], "final", parsed)
                 return
             if parsed is None or parsed[0] not in self.tools:
                 problem = ("no 'Action:' with 'Action Input:' and no 'Final Answer:'" if parsed is None
                            else f"there is no tool named {parsed[0]!r}; tools: {', '.join(self.tools)}")
-                if reasked:
-                    yield Step(index, "error", f"could not read the model's reply twice: {problem}", ok=False)
+                if st["reasked"]:
+                    yield Step(st["index"], "error", f"could not read the model's reply twice: {problem}", ok=False)
                     return
-                reasked = True
+                st["reasked"] = True
                 messages += [Message("assistant", res.text), Message("user", f"Your reply could not be read: {problem}. "
                                                                               "Answer again in the format described.")]
                 continue
-            reasked = False
-            if calls + 1 > self.limits.max_tool_calls:
-                yield Step(index, "limit", f"more than {self.limits.max_tool_calls} tool calls", tool="max_tool_calls", ok=False)
+            st["reasked"] = False
+            if st["calls"] + 1 > self.limits.max_tool_calls:
+                yield Step(st["index"], "limit", f"more than {self.limits.max_tool_calls} tool calls",
+                           tool="max_tool_calls", ok=False)
                 return
-            calls += 1
+            st["calls"] += 1
             name, args = parsed
+            messages.append(Message("assistant", res.text))
+            if self.tools[name].needs_confirmation:
+                st["pending"] = [{"id": f"call_{st['index']}", "name": name, "arguments": args}]
+                self.state = save()
+                yield Step(st["index"], "confirm", f"{name} needs a person's approval", tool=name, arguments=args)
+                return
             t0 = time.perf_counter()
             obs = self.tools[name].call(args)
-            yield Step(index, "tool", obs.content, tool=name, arguments=args, ok=obs.ok,
+            yield Step(st["index"], "tool", obs.content, tool=name, arguments=args, ok=obs.ok,
                        latency_ms=(time.perf_counter() - t0) * 1000)
-            index += 1
-            messages += [Message("assistant", res.text), Message("user", f"Observation: {obs.content}")]
-        yield Step(index, "limit", f"no answer within {self.limits.max_steps} steps", tool="max_steps", ok=False)
+            st["index"] += 1
+            messages.append(Message("user", f"Observation: {obs.content}"))
+        yield Step(st["index"], "limit", f"no answer within {self.limits.max_steps} steps", tool="max_steps", ok=False)
 
     def _run_calls(self, calls: list[ToolCall]) -> list[tuple[ToolCall, Observation, float]]:
         """Several calls in one turn run in parallel; results keep the model's order."""
@@ -221,3 +279,18 @@ def _answer_prompt(messages: list[Message]) -> list[Message]:
     results = "\n".join(f"- {m.name}: {m.content}" for m in messages if m.role == "tool")
     return [*system, Message("user", f"{task.content}\n\nTool results:\n{results}\n\n"
                                      "Answer the question above using these results.")]
+
+
+def _plain(m: Message) -> dict:
+    d = {"role": m.role, "content": m.content}
+    if m.name:
+        d["name"] = m.name
+    if m.tool_calls:
+        d["tool_calls"] = [c.to_openai() for c in m.tool_calls]
+    if m.tool_call_id:
+        d["tool_call_id"] = m.tool_call_id
+    return d
+
+
+def _message(d: dict) -> Message:
+    return Message.from_openai(d)

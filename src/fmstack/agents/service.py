@@ -42,6 +42,7 @@ class ToolSpec(BaseModel):
     headers: dict[str, str] = Field(default_factory=dict)
     confirm: list[str] = Field(default_factory=list)  # HTTP methods whose calls need a person's approval
     function: str | None = None  # python: "package.module:function"
+    needs_confirmation: bool = False  # python: a person approves each call
 
 
 class LimitsSpec(BaseModel):
@@ -62,6 +63,7 @@ class AgentConfig(BaseModel):
     knowledge_bases: list[str] = Field(default_factory=list)
     guardrail: str | None = None
     limits: LimitsSpec = Field(default_factory=LimitsSpec)
+    first_tool: str | None = None  # make the model call this tool on its first turn (native protocol)
 
 
 class RunRecord(BaseModel):
@@ -72,6 +74,7 @@ class RunRecord(BaseModel):
     input: str
     answer: str | None = None
     steps: list[dict] | None = None
+    pending: dict | None = None  # the call waiting for a confirmation: tool, arguments
     created_at: datetime
     finished_at: datetime | None = None
 
@@ -132,7 +135,7 @@ class AgentService:
         out: list[Tool] = [knowledge_tool(self.fm, kb) for kb in cfg.knowledge_bases]
         for spec in cfg.tools:
             if spec.type == "python":
-                out.append(function_tool(_import(spec.function)))
+                out.append(function_tool(_import(spec.function), needs_confirmation=spec.needs_confirmation))
                 continue
             doc = spec.spec
             if doc is None:
@@ -151,21 +154,32 @@ class AgentService:
         return out
 
     # -- runs -------------------------------------------------------------------------------------
-    def stream(self, name: str, task: str) -> Iterator[Step | RunRecord]:
-        """Run the agent, yielding each step as it happens, then the stored run."""
-        if not task or not task.strip():
-            raise InvalidInput("the task must not be empty", param="input")
+    def stream(self, name: str, task: str, *, resume: str | None = None,
+               decision: tuple[bool, str] | None = None) -> Iterator[Step | RunRecord]:
+        """Run the agent, yielding each step as it happens, then the stored run. A run that stops
+        at a tool needing confirmation is stored as `waiting`; `confirm()` carries it on."""
         cfg = self.get(name)
         guard = self.fm.guardrails.load(cfg.guardrail) if cfg.guardrail else None
-        with self.db.session() as s:
-            run = AgentRun(agent=name, input=task, status="running", steps=[])
-            s.add(run)
-            s.flush()
-            run_id = run.id
-        steps: list[dict] = []
+        if resume is None:
+            if not task or not task.strip():
+                raise InvalidInput("the task must not be empty", param="input")
+            with self.db.session() as s:
+                run = AgentRun(agent=name, input=task, status="running", steps=[])
+                s.add(run)
+                s.flush()
+                run_id = run.id
+            steps: list[dict] = []
+            saved_state = None
+        else:
+            run_id = resume
+            with self.db.session() as s:
+                run = s.get(AgentRun, run_id)
+                steps, saved_state, task = list(run.steps or []), run.state, run.input
+                run.status, run.state = "running", None
         answer, status = None, "error"
+        outcome: dict = {}
         try:
-            if guard is not None:
+            if guard is not None and resume is None:
                 verdict = guard.check(task, "input")
                 if verdict.blocked:
                     step = Step(0, "final", verdict.text, ok=False, tool="guardrail")
@@ -175,22 +189,36 @@ class AgentService:
                 else:
                     task = verdict.text
             if status != "blocked":
-                yield from self._steps(cfg, task, guard, steps, outcome := {})
+                yield from self._steps(cfg, task, guard, steps, outcome, saved_state, decision)
                 answer, status = outcome.get("answer"), outcome.get("status", "error")
         finally:
             with self.db.session() as s:
                 run = s.get(AgentRun, run_id)
-                run.steps, run.answer, run.finished_at = steps, answer, utcnow()
+                run.steps, run.answer = steps, answer
                 run.status = status if answer is not None else "error"
+                run.state = outcome.get("state")
+                run.finished_at = None if run.status == "waiting" else utcnow()
         yield self.get_run(run_id)
 
-    def _steps(self, cfg: AgentConfig, task: str, guard, steps: list[dict], outcome: dict) -> Iterator[Step]:
+    def confirm(self, run_id: str, approve: bool, note: str = "") -> RunRecord:
+        """A person's decision on the call a run is waiting for; the run goes on (also after a restart)."""
+        return [x for x in self.stream_confirm(run_id, approve, note)][-1]
+
+    def stream_confirm(self, run_id: str, approve: bool, note: str = "") -> Iterator[Step | RunRecord]:
+        run = self.get_run(run_id)
+        if run.status != "waiting":
+            raise InvalidInput(f"run {run_id} is not waiting for a confirmation (it is {run.status})", param="run",
+                               code="not_waiting")
+        return self.stream(run.agent, run.input, resume=run_id, decision=(approve, note))
+
+    def _steps(self, cfg: AgentConfig, task: str, guard, steps: list[dict], outcome: dict,
+               state: dict | None = None, decision: tuple[bool, str] | None = None) -> Iterator[Step]:
         tools = self.tools(cfg)
         if guard is not None:
             tools = [_guarded(t, guard) for t in tools]
         agent = Agent(self.fm.models.chat(cfg.model), tools, instructions=cfg.instructions,
-                      limits=Limits(**cfg.limits.model_dump()), protocol=cfg.protocol)
-        for step in agent.stream(task):
+                      limits=Limits(**cfg.limits.model_dump()), protocol=cfg.protocol, first_tool=cfg.first_tool)
+        for step in agent.stream(task, state=state, decision=decision):
             if step.kind == "final" and guard is not None:
                 verdict = guard.check(step.content, "output")
                 if verdict.action in ("blocked", "masked"):
@@ -199,6 +227,8 @@ class AgentService:
             if step.kind in ("final", "limit", "error"):
                 outcome["answer"] = step.content
                 outcome["status"] = "answer" if step.kind == "final" else (step.tool or step.kind)
+            elif step.kind == "confirm":
+                outcome.update(answer=step.content, status="waiting", state=agent.state)
             yield step
 
     def run(self, name: str, task: str) -> RunRecord:
@@ -209,7 +239,10 @@ class AgentService:
             run = s.get(AgentRun, run_id)
             if run is None:
                 raise NotFound(f"agent run {run_id!r} does not exist", param="run")
-            return RunRecord.model_validate(run)
+            rec = RunRecord.model_validate(run)
+            if run.state and run.state.get("pending"):
+                rec.pending = run.state["pending"][0]
+            return rec
 
     def runs(self, name: str | None = None, limit: int = 50) -> list[RunRecord]:
         stmt = select(AgentRun).order_by(AgentRun.created_at.desc()).limit(limit)

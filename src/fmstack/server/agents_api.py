@@ -76,3 +76,16 @@ def list_runs(request: Request, agent: str | None = None, limit: int = 50) -> di
 @router.get("/agent-runs/{run_id}")
 def get_run(run_id: str, request: Request) -> dict:
     return fm(request).agents.get_run(run_id).model_dump(mode="json")
+
+
+class ConfirmIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    approve: bool
+    note: str = ""
+
+
+@router.post("/agent-runs/{run_id}/confirm")
+async def confirm_run(run_id: str, body: ConfirmIn, request: Request) -> dict:
+    """Approve or reject the call a waiting run stopped at; the run carries on."""
+    res = await run_in_threadpool(fm(request).agents.confirm, run_id, body.approve, body.note)
+    return res.model_dump(mode="json")

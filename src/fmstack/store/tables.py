@@ -227,5 +227,7 @@ class AgentRun(Base):
     input: Mapped[str] = mapped_column(Text)
     answer: Mapped[str | None] = mapped_column(Text)
     steps: Mapped[list | None] = mapped_column(JSON)
+    # While waiting for a person's confirmation: the conversation and counters to resume from.
+    state: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column()
