@@ -229,3 +229,15 @@ def test_topic_classified_by_the_llm_answers_within_the_schema(fm):
     assert calls == ["Which stocks should I buy this year?"]
     assert near.action in ("none", "blocked")
     assert all(f.detail == "LLM classifier" for f in near.findings)
+
+
+def test_streamed_output_is_masked_sentence_by_sentence(guard):
+    from fmstack.guardrails import guard_stream
+
+    chunks = ["Mail me at ada@exa", "mple.com. Thanks", "! 我的手机号是1381234", "5678。", "Bye"]
+    trace: list = []
+    out = list(guard_stream(iter([*(TextDelta(c) for c in chunks), Finish("stop")]), guard, trace))
+    text = "".join(e.text for e in out if isinstance(e, TextDelta))
+    assert text == "Mail me at {EMAIL}. Thanks! 我的手机号是{PHONE}。Bye"
+    assert [e.reason for e in out if isinstance(e, Finish)] == ["stop"]
+    assert {f.name for a in trace for f in a.findings} == {"email", "phone"}

@@ -132,13 +132,13 @@ class Agent:
             st = {"turn": 0, "calls": 0, "tokens": 0, "index": 0, "reasked": False, "seen": [], "answer_now": False,
                   "pending": []}
         else:
-            messages = [_message(m) for m in state["messages"]]
+            messages = [Message.from_openai(m) for m in state["messages"]]
             st = {k: v for k, v in state.items() if k != "messages"}
             st["seen"] = [tuple(x) for x in st["seen"]]
         self.state = None
 
         def save() -> dict:
-            return {**st, "messages": [_plain(m) for m in messages], "seen": [list(x) for x in st["seen"]]}
+            return {**st, "messages": [m.to_openai() for m in messages], "seen": [list(x) for x in st["seen"]]}
 
         # A resumed run first settles the calls that were waiting for a person.
         while st["pending"]:
@@ -280,17 +280,3 @@ def _answer_prompt(messages: list[Message]) -> list[Message]:
     return [*system, Message("user", f"{task.content}\n\nTool results:\n{results}\n\n"
                                      "Answer the question above using these results.")]
 
-
-def _plain(m: Message) -> dict:
-    d = {"role": m.role, "content": m.content}
-    if m.name:
-        d["name"] = m.name
-    if m.tool_calls:
-        d["tool_calls"] = [c.to_openai() for c in m.tool_calls]
-    if m.tool_call_id:
-        d["tool_call_id"] = m.tool_call_id
-    return d
-
-
-def _message(d: dict) -> Message:
-    return Message.from_openai(d)

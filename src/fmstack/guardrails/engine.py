@@ -322,15 +322,28 @@ def windows(text: str, size: int = 64) -> list[str]:
     return [w[:2000] for w in out]
 
 
-_BOUNDARY = re.compile(r"[.!?。！？；;\n]")
+# A Latin sentence ends at punctuation followed by a space ("example.com" is not an end, and a "."
+# at the end of what has arrived so far waits for the next chunk); a CJK one at 。！？；.
+_BOUNDARY = re.compile(r"[.!?;](?=\s)|[。！？；\n]")
 
 
 def guard_stream(events: Iterator[Event], guardrail: Guardrail, trace: list[Assessment]) -> Iterator[Event]:
     """Check output as it streams: text is released a sentence at a time after the guardrail has
-    seen it (masked where a policy masks); when a policy blocks, the stream stops with the
-    configured message and finish reason `content_filter`. Each assessment is appended to `trace`."""
+    checked that sentence (masked where a policy masks); when a policy blocks, the stream stops with
+    the configured message and finish reason `content_filter`. Each sentence is checked once, so
+    the cost grows with the answer, not with its square. Assessments that found something go in `trace`."""
     pending = ""
-    released = ""
+    released = False
+
+    def release(piece: str) -> tuple[list[Event], bool]:
+        verdict = guardrail.check(piece, "output")
+        if verdict.findings:
+            trace.append(verdict)
+        if verdict.blocked:
+            text = ("\n\n" if released else "") + guardrail.config.blocked_output_message
+            return [TextDelta(text), Finish("content_filter")], True
+        return [TextDelta(verdict.text)], False
+
     for ev in events:
         if isinstance(ev, TextDelta):
             pending += ev.text
@@ -338,35 +351,17 @@ def guard_stream(events: Iterator[Event], guardrail: Guardrail, trace: list[Asse
             if cut == 0 and len(pending) < 400:
                 continue
             piece, pending = (pending[:cut], pending[cut:]) if cut else (pending, "")
-            verdict = guardrail.check(released + piece, "output")
-            if verdict.blocked:
-                trace.append(verdict)
-                yield TextDelta(("\n\n" if released else "") + guardrail.config.blocked_output_message)
-                yield Finish("content_filter")
-                return
-            if verdict.findings:
-                trace.append(verdict)
-            out = verdict.text[len(pii.mask(released, [s for s in _masked_spans(guardrail, released)])):] \
-                if verdict.action == "masked" else piece
-            released += piece
-            yield TextDelta(out)
-        elif isinstance(ev, Finish):
-            if pending:
-                verdict = guardrail.check(released + pending, "output")
-                if verdict.blocked:
-                    trace.append(verdict)
-                    yield TextDelta(("\n\n" if released else "") + guardrail.config.blocked_output_message)
-                    yield Finish("content_filter")
-                    return
-                if verdict.findings:
-                    trace.append(verdict)
-                out = verdict.text[len(pii.mask(released, _masked_spans(guardrail, released))):] \
-                    if verdict.action == "masked" else pending
-                released += pending
-                pending = ""
-                yield TextDelta(out)
-            yield ev
+        elif isinstance(ev, Finish) and pending:
+            piece, pending = pending, ""
         else:
+            yield ev
+            continue
+        out, stop = release(piece)
+        yield from out
+        if stop:
+            return
+        released = True
+        if isinstance(ev, Finish):
             yield ev
 
 
@@ -384,13 +379,6 @@ def screen_passages(guardrail: Guardrail, passages: list, trace: list[Assessment
         if not verdict.blocked:
             kept.append(p)
     return kept
-
-
-def _masked_spans(guardrail: Guardrail, text: str) -> list[pii.Span]:
-    c = guardrail.config.pii
-    if c is None or not text:
-        return []
-    return [s for s in pii.detect(text, tuple(c.types), c.regexes) if c.types.get(s.type, c.regex_action) == "mask"]
 
 
 def parse_config(data: dict[str, Any]) -> GuardrailConfig:
