@@ -45,7 +45,20 @@ def seed(http: httpx.Client) -> dict:
               json={"content": "大熊猫吃什么？", "knowledge_base": "handbook", "max_tokens": 80, "temperature": 0})
     for i in range(12):
         http.post("/api/conversations", json={"title": f"Draft {i + 1}"})
-    return {"conv": conv["id"], "kb_conv": kb_conv["id"]}
+    http.post("/api/agents", json={"name": "handbook-helper", "instructions": "Answer from the handbook.",
+                                   "knowledge_bases": ["handbook"], "limits": {"max_steps": 3}})
+    run = http.post("/api/agents/handbook-helper/runs", json={"input": "What do pandas eat?"}).json()
+    job = http.post("/api/evaluations", json={
+        "name": "handbook-qa", "dataset": [{"question": "What do pandas eat?", "answer": "Bamboo"},
+                                           {"question": "大熊猫吃什么？", "answer": "竹子"}],
+        "metrics": ["token_f1", "chrf"], "configurations": [{"name": "short", "params": {"max_tokens": 16}},
+                                                            {"name": "long", "params": {"max_tokens": 48}}]}).json()
+    for _ in range(600):
+        state = http.get(f"/api/jobs/{job['id']}").json()
+        if state["status"] not in ("queued", "running"):
+            break
+        time.sleep(0.2)
+    return {"conv": conv["id"], "kb_conv": kb_conv["id"], "run": run["id"], "eval": (state.get("result") or {}).get("runs", [""])[0]}
 
 
 def main() -> None:
@@ -73,7 +86,8 @@ def main() -> None:
         from playwright.sync_api import sync_playwright
 
         pages = {"chat": f"chat/{ids['conv']}", "chat-kb": f"chat/{ids['kb_conv']}", "playground": "playground",
-                 "kb": "kb", "kb-detail": "kb/handbook", "guardrails": "guardrails", "settings": "settings"}
+                 "kb": "kb", "kb-detail": "kb/handbook", "guardrails": "guardrails",
+                 "agents": f"agents/handbook-helper/{ids['run']}", "evals": f"evals/{ids['eval']}", "settings": "settings"}
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=args.chromium, args=["--no-sandbox"])
             for lang in ("en", "zh"):

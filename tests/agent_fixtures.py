@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from contextlib import contextmanager
 
 import httpx
 import pytest
@@ -22,6 +23,12 @@ class Booking(BaseModel):
 @pytest.fixture(scope="module")
 def booking_api():
     """A real booking service on a loopback port; FastAPI writes its OpenAPI document."""
+    with start_booking_api() as url:
+        yield url
+
+
+@contextmanager
+def start_booking_api():
     app = FastAPI(title="Dive bookings", servers=[{"url": "http://example.invalid"}])
     bookings: dict[str, dict] = {}
 
@@ -59,6 +66,8 @@ def booking_api():
             break
         except httpx.HTTPError:
             time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(5)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(5)

@@ -95,3 +95,26 @@ def test_parallel_calls_run_at_the_same_time_and_keep_order(fm):
     results = agent._run_calls(calls)
     assert [obs.content for _, obs, _ in results[:3]] == ["C0", "C1", "C2"] and peak[0] == 3
     assert not results[3][1].ok and "no tool named 'nope'" in results[3][1].content
+
+
+def test_a_tool_that_outlives_the_time_limit_is_abandoned(fm):
+    release = threading.Event()
+
+    def slow_lookup(city: str) -> str:
+        """A weather service that hangs.
+
+        Args:
+            city: The city name
+        """
+        release.wait(60)
+        return "sunny"
+
+    agent = Agent(fm.models.chat(None), [function_tool(slow_lookup)], protocol="native", first_tool="slow_lookup",
+                  limits=Limits(max_steps=3, timeout_s=1.5))
+    try:
+        result = agent.run("What's the weather in Oslo?")
+        tool = next(s for s in result.steps if s.kind == "tool")
+        assert not tool.ok and "did not finish within the run's time limit (1.5 s)" in tool.content
+        assert result.stopped == "timeout" and not release.is_set()  # the run ended while the tool still hung
+    finally:
+        release.set()

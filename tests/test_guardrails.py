@@ -241,3 +241,18 @@ def test_streamed_output_is_masked_sentence_by_sentence(guard):
     assert text == "Mail me at {EMAIL}. Thanks! 我的手机号是{PHONE}。Bye"
     assert [e.reason for e in out if isinstance(e, Finish)] == ["stop"]
     assert {f.name for a in trace for f in a.findings} == {"email", "phone"}
+
+
+def test_opt_in_chinese_names_and_addresses(fm):
+    from fmstack.guardrails import pii
+
+    text = "请把合同寄到广东省深圳市南山区科技园路1号，收件人王建国，谢谢。"
+    found = {(s.type, s.text) for s in pii.detect(text, pii.OPTIONAL_TYPES)}
+    assert found == {("cn_address", "广东省深圳市南山区科技园路1号"), ("cn_name", "王建国")}
+    assert pii.detect("我们下个月去三亚潜水，谢谢大家。", pii.OPTIONAL_TYPES) == []
+    assert pii.detect(text) == []  # not among the defaults
+    fm.guardrails.create({"name": "cn-people", "pii": {"types": {"cn_name": "mask", "cn_address": "mask", "phone": "mask"}}})
+    res = fm.guardrails.apply("cn-people", text + "电话13812345678")
+    assert res.action == "masked" and res.text == "请把合同寄到{CN_ADDRESS}，收件人{CN_NAME}，谢谢。电话{PHONE}"
+    with pytest.raises(InvalidInput, match="unknown types"):
+        fm.guardrails.create({"name": "bad-pii", "pii": {"types": {"en_name": "mask"}}})

@@ -98,3 +98,22 @@ def test_endpoints_added_at_run_time_are_tested_served_and_kept(server, tmp_path
                 {"role": "user", "content": "Hi"}]}).status_code == 404
     finally:
         srv.stop()
+
+
+def test_agents_on_a_remote_model(front, server):
+    """The agent loop with native tool calling through a second fmstack server as the provider:
+    defined and run over the front's HTTP API, its tools the operations of a real booking service."""
+    from agent_fixtures import start_booking_api
+
+    with start_booking_api() as booking:
+        with httpx.Client(base_url=front.url, timeout=120) as h:
+            body = {"name": "remote-desk", "model": "upstream", "instructions": "You help divers. Use the tools.",
+                    "first_tool": "list_sites", "limits": {"max_steps": 3},
+                    "tools": [{"type": "openapi", "spec_url": f"{booking}/openapi.json", "base_url": booking}]}
+            assert h.post("/api/agents", json=body).status_code == 201
+            run = h.post("/api/agents/remote-desk/runs", json={"input": "Which dive sites do you know in Egypt?"}).json()
+    tool = next(s for s in run["steps"] if s["kind"] == "tool")
+    assert tool["tool"] == "list_sites" and tool["ok"]
+    assert "Blue Hole" in tool["content"] or "Ras Mohammed" in tool["content"]  # the service's real answer
+    assert run["steps"][0]["kind"] == "model" and run["steps"][0]["tokens"] > 0  # usage from the upstream server
+    assert run["status"] in ("answer", "max_steps")

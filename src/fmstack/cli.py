@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 from rich.console import Console
@@ -21,12 +21,19 @@ conv_app = typer.Typer(help="Manage stored conversations.", no_args_is_help=True
 keys_app = typer.Typer(help="Manage API keys for the server.", no_args_is_help=True)
 kb_app = typer.Typer(help="Knowledge bases: create, ingest, sync, search.", no_args_is_help=True)
 jobs_app = typer.Typer(help="Background jobs: list, show, cancel, resume.", no_args_is_help=True)
-agents_app = typer.Typer(help="Agents: create from YAML, list, run (with the trace), show runs.", no_args_is_help=True)
+agents_app = typer.Typer(help="Agents: create from YAML, list, run (with the trace), confirm, replay, show runs, evaluate.",
+                         no_args_is_help=True)
+prompts_app = typer.Typer(help="Prompt templates: create or change from YAML (each change a version), diff, render.",
+                          no_args_is_help=True)
+eval_app = typer.Typer(help="Evaluations: run a spec, resume, list, compare runs, write an HTML report, rate results.",
+                       no_args_is_help=True)
 guard_app = typer.Typer(help="Guardrails: create from YAML, list, apply to text, evaluate.", no_args_is_help=True)
 app.add_typer(kb_app, name="kb")
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(guard_app, name="guardrails")
 app.add_typer(agents_app, name="agents")
+app.add_typer(prompts_app, name="prompts")
+app.add_typer(eval_app, name="eval")
 app.add_typer(models_app, name="models")
 app.add_typer(conv_app, name="conversations")
 app.add_typer(keys_app, name="keys")
@@ -594,6 +601,11 @@ def guard_eval(prompts: list[str] = typer.Option(None, "--prompts", help="JSONL 
         report["attacks"][Path(path).name] = res
     if pii_set:
         report["pii"] = evaluate_pii(load_jsonl(pii_set))
+    if (data / "pii-names.jsonl").exists():  # the opt-in Chinese name and address detectors
+        from .guardrails import pii
+
+        report["pii_optional"] = evaluate_pii(load_jsonl(data / "pii-names.jsonl"),
+                                              lambda text: pii.detect(text, pii.OPTIONAL_TYPES))
     if (data / "policies.jsonl").exists():
         g = Guardrail(parse_config(EVAL_GUARDRAIL), fm().models.embedding(None))
         report["policies"] = evaluate_policies(load_jsonl(data / "policies.jsonl"), g)
@@ -608,11 +620,190 @@ def guard_eval(prompts: list[str] = typer.Option(None, "--prompts", help="JSONL 
             table.add_row(policy, name, group, str(r["positives"]), str(r["negatives"]),
                           f"{r['tpr']:.3f}" if r["tpr"] is not None else "–", f"{r['fpr']:.3f}" if r["fpr"] is not None else "–")
     out.print(table)
-    if report["pii"]:
-        table = Table("PII type", "gold spans", "predicted", "precision", "recall", "exact boundaries")
-        for kind, r in sorted(report["pii"].items(), key=lambda kv: (kv[0] != "all", kv[0])):
+    for key, title in (("pii", "PII type"), ("pii_optional", "opt-in PII type (pii-names.jsonl)")):
+        if not report.get(key):
+            continue
+        table = Table(title, "gold spans", "predicted", "precision", "recall", "exact boundaries")
+        for kind, r in sorted(report[key].items(), key=lambda kv: (kv[0] != "all", kv[0])):
             table.add_row(kind, str(r["gold"]), str(r["predicted"]), f"{r['precision']:.3f}", f"{r['recall']:.3f}", f"{r['exact']:.3f}")
         out.print(table)
+
+
+# -- prompts ----------------------------------------------------------------------------------------
+@prompts_app.command("save")
+def prompts_save(path: str = typer.Argument(..., help="YAML: name, and template (text) or messages; description, note."),
+                 as_json: bool = typer.Option(False, "--json")):
+    """Create a prompt, or add a version when it exists and its text changed."""
+    data = _read_config(path)
+    unknown = set(data) - {"name", "template", "messages", "description", "note"}
+    if unknown:
+        raise InvalidInput(f"{path}: unknown keys {sorted(unknown)}")
+    prompts, name = fm().prompts, data.get("name") or ""
+    existing = next((p for p in prompts.list() if p.name == name), None)
+    if existing is None:
+        rec = prompts.create(name, template=data.get("template"), messages=data.get("messages"),
+                             description=data.get("description", ""))
+    elif existing.template == data.get("template") and existing.messages == data.get("messages"):
+        rec = existing
+    else:
+        rec = prompts.update(name, template=data.get("template"), messages=data.get("messages"),
+                             description=data.get("description"), note=data.get("note", ""))
+    if as_json:
+        return emit_json({**rec.model_dump(mode="json"), "ref": rec.ref})
+    err.print(f"{rec.ref}{' (unchanged)' if rec is existing else ''}")
+
+
+@prompts_app.command("list")
+def prompts_list(as_json: bool = typer.Option(False, "--json")):
+    """Prompts at their latest version."""
+    rows = fm().prompts.list()
+    if as_json:
+        return emit_json([{**p.model_dump(mode="json"), "ref": p.ref} for p in rows])
+    table = Table("name", "version", "variables", "description")
+    for p in rows:
+        table.add_row(p.name, str(p.version), ", ".join(p.variables), p.description)
+    out.print(table)
+
+
+@prompts_app.command("show")
+def prompts_show(ref: str = typer.Argument(..., help="NAME or NAME@VERSION")):
+    """A prompt version as JSON."""
+    rec = fm().prompts.get(ref)
+    emit_json({**rec.model_dump(mode="json"), "ref": rec.ref})
+
+
+@prompts_app.command("diff")
+def prompts_diff(name: str, a: int, b: int):
+    """Unified diff between two versions."""
+    typer.echo(fm().prompts.diff(name, a, b), nl=False)
+
+
+@prompts_app.command("render")
+def prompts_render(ref: str, var: list[str] = typer.Option(None, "--var", "-v", help="name=value (repeatable)")):
+    """The prompt's messages with the variables filled in."""
+    values = {}
+    for item in var or []:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise InvalidInput(f"--var takes name=value, not {item!r}")
+        values[key] = value
+    emit_json([m.to_openai() for m in fm().prompts.render(ref, values)])
+
+
+# -- evaluation -------------------------------------------------------------------------------------
+def _eval_table(runs: list[dict]) -> Table:
+    names = sorted({m for r in runs for m, v in r["aggregates"].items() if isinstance(v, dict) and "mean" in v})
+    table = Table("metric", *[f"{r['configuration']}\n{r['id']}" for r in runs])
+    for m in names:
+        cells = []
+        for r in runs:
+            a = r["aggregates"].get(m)
+            cells.append(f"{a['mean']:.3f} [{a['ci95'][0]:.3f}, {a['ci95'][1]:.3f}]" if a else "")
+        table.add_row(m, *cells)
+    for r in runs:
+        c = r["aggregates"].get("classification")
+        if c:
+            table.add_row(f"{r['configuration']}: accuracy / macro F1", f"{c['accuracy']:.3f} / {c['f1']:.3f}")
+    return table
+
+
+def _eval_progress():
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=err)
+
+
+@eval_app.command("run")
+def eval_run(path: str = typer.Argument(..., help="YAML: name, dataset, task, metrics, configurations."),
+             report: Optional[str] = typer.Option(None, help="Also write the HTML report here."),
+             limit: Optional[int] = typer.Option(None, help="Only the first N examples."),
+             as_json: bool = typer.Option(False, "--json")):
+    """Evaluate each configuration on the dataset (stored; `fmstack eval resume` carries on a stopped run)."""
+    from pathlib import Path
+
+    from .evaluation.runner import parse_spec
+
+    data = _read_config(path)
+    if limit:
+        data["limit"] = limit
+    spec = parse_spec(data, Path(path).resolve().parent)
+    svc = fm().evaluations
+    with _eval_progress() as bar:
+        tasks: dict[str, Any] = {}
+
+        def progress(cfg: str, done: int, total: int) -> None:
+            if cfg not in tasks:
+                tasks[cfg] = bar.add_task(cfg, total=total)
+            bar.update(tasks[cfg], completed=done)
+
+        ids = svc.run(spec, progress)
+    runs = [svc.get(i) for i in ids]
+    if report:
+        from .evaluation.report import write_report
+
+        err.print(f"report: {write_report(svc, ids, report)}")
+    if as_json:
+        return emit_json(runs)
+    out.print(_eval_table(runs))
+
+
+@eval_app.command("resume")
+def eval_resume(run_id: str):
+    """Carry on a run that stopped; examples already scored are kept."""
+    svc = fm().evaluations
+    with _eval_progress() as bar:
+        task = bar.add_task(run_id, total=svc.get(run_id)["total"])
+        svc.resume(run_id, lambda cfg, done, total: bar.update(task, completed=done))
+    out.print(_eval_table([svc.get(run_id)]))
+
+
+@eval_app.command("list")
+def eval_list(name: Optional[str] = typer.Option(None, help="Only runs of this evaluation."),
+              as_json: bool = typer.Option(False, "--json")):
+    """Evaluation runs, newest first."""
+    runs = fm().evaluations.runs(name)
+    if as_json:
+        return emit_json(runs)
+    table = Table("run", "evaluation", "configuration", "status", "examples", "created")
+    for r in runs:
+        table.add_row(r["id"], r["name"], r["configuration"], r["status"], str(r["total"]), r["created_at"][:19])
+    out.print(table)
+
+
+@eval_app.command("compare")
+def eval_compare(run_a: str, run_b: str, as_json: bool = typer.Option(False, "--json"),
+                 examples: int = typer.Option(5, help="How many differing examples to show.")):
+    """Per metric: A, B, the paired difference with its 95% interval, and B's win/tie/loss rate."""
+    cmp = fm().evaluations.compare(run_a, run_b)
+    if as_json:
+        return emit_json(cmp)
+    a, b = cmp["a"]["configuration"], cmp["b"]["configuration"]
+    table = Table("metric", a, b, "Δ (95% CI)", f"{b} better", "tie", f"{b} worse",
+                  title=f"{cmp['examples']} examples scored by both")
+    for m, c in cmp["metrics"].items():
+        table.add_row(m, f"{c['a']:.3f}", f"{c['b']:.3f}", f"{c['delta']:+.3f} [{c['delta_ci95'][0]:+.3f}, {c['delta_ci95'][1]:+.3f}]",
+                      f"{c['b_wins']:.0%}", f"{c['ties']:.0%}", f"{c['b_losses']:.0%}")
+    out.print(table)
+    for ch in cmp["changed"][:examples]:
+        out.print(f"[bold]#{ch['idx']}[/] {escape(str(ch['input']))}\n  [dim]{escape(a)}:[/] {escape((ch['a'] or '')[:200])}"
+                  f"\n  [dim]{escape(b)}:[/] {escape((ch['b'] or '')[:200])}", highlight=False)
+
+
+@eval_app.command("report")
+def eval_report(run_ids: list[str] = typer.Argument(..., help="One or more runs (two: with the paired comparison)."),
+                output: str = typer.Option("eval-report.html", "--output", "-o")):
+    """Write a self-contained HTML report with plots."""
+    from .evaluation.report import write_report
+
+    typer.echo(str(write_report(fm().evaluations, run_ids, output)))
+
+
+@eval_app.command("rate")
+def eval_rate(result_id: int, rating: int = typer.Argument(..., help="1 (bad) to 5 (excellent)"),
+              comment: str = typer.Option("", help="Why")):
+    """A person's rating of one result (stored beside the automatic scores)."""
+    r = fm().evaluations.rate(result_id, rating, comment)
+    err.print(f"result {r['id']} rated {r['human_rating']}")
 
 
 # -- agents -----------------------------------------------------------------------------------------
@@ -638,23 +829,36 @@ def agents_list(as_json: bool = typer.Option(False, "--json")):
 
 @agents_app.command("run")
 def agents_run(name: str, task: str = typer.Argument(..., help="The task; '-' reads standard input."),
+               session: Optional[str] = typer.Option(None, help="A conversation id to continue, or 'new'."),
                as_json: bool = typer.Option(False, "--json")):
     """Run an agent on a task; the trace is printed as it happens (stderr) and stored."""
     if task == "-":
         task = sys.stdin.read()
+    _print_run(fm().agents.stream(name, task, session=session), as_json)
+
+
+@agents_app.command("replay")
+def agents_replay(run_id: str, as_json: bool = typer.Option(False, "--json")):
+    """Run a stored run's task again with the agent's current definition, tool calls answered from
+    the run's recorded results (nothing outside is called); stored as a new run."""
+    _print_run(fm().agents.replay(run_id), as_json)
+
+
+def _print_run(events, as_json: bool) -> None:
     last = None
-    for ev in fm().agents.stream(name, task):
+    for ev in events:
         last = ev
         if hasattr(ev, "kind") and not as_json:
-            label = {"model": "model", "tool": f"tool {ev.tool}", "final": "answer", "limit": "stopped", "error": "error",
-                     "confirm": f"waiting for approval of {ev.tool}"}[ev.kind]
+            label = {"plan": "plan", "model": "model", "tool": f"tool {ev.tool}", "final": "answer", "limit": "stopped",
+                     "error": "error", "confirm": f"waiting for approval of {ev.tool}"}[ev.kind]
             detail = f"({ev.arguments}) → " if ev.kind == "tool" else ""
             err.print(f"[dim]{ev.index:>2} {label}:[/] {escape(detail + ' '.join(ev.content.split())[:300])}", highlight=False)
     if as_json:
         return emit_json(last.model_dump(mode="json"))
     typer.echo(last.answer or "")
     hint = f" — fmstack agents confirm {last.id} --approve (or --reject)" if last.status == "waiting" else ""
-    err.print(f"[dim]run {last.id}: {last.status}{hint}[/]", highlight=False)
+    session = f" (session {last.session})" if last.session else ""
+    err.print(f"[dim]run {last.id}: {last.status}{session}{hint}[/]", highlight=False)
 
 
 @agents_app.command("confirm")
@@ -662,16 +866,50 @@ def agents_confirm(run_id: str, approve: bool = typer.Option(..., "--approve/--r
                    note: str = typer.Option("", help="Told to the model with a rejection."),
                    as_json: bool = typer.Option(False, "--json")):
     """Decide on the tool call a waiting run stopped at; the run carries on."""
-    last = None
-    for ev in fm().agents.stream_confirm(run_id, approve, note):
-        last = ev
-        if hasattr(ev, "kind") and not as_json:
-            err.print(f"[dim]{ev.index:>2} {ev.kind}{' ' + ev.tool if ev.tool else ''}:[/] "
-                      f"{escape(' '.join(ev.content.split())[:300])}", highlight=False)
+    _print_run(fm().agents.stream_confirm(run_id, approve, note), as_json)
+
+
+@agents_app.command("eval")
+def agents_eval(tasks: Optional[str] = typer.Option(None, "--tasks", help="JSONL of function-calling tasks."),
+                tools: Optional[str] = typer.Option(None, "--tools", help="JSON list of the tools the tasks offer."),
+                model: Optional[str] = typer.Option(None, "--model", "-m"),
+                protocol: str = typer.Option("native", help="native (the provider's tool calling) or text (ReAct)."),
+                limit: Optional[int] = typer.Option(None, help="Only the first N tasks."),
+                as_json: bool = typer.Option(False, "--json")):
+    """Tool selection and argument accuracy per category (single, multiple, parallel, irrelevance)."""
+    from pathlib import Path
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from .agents.evaluation import evaluate
+
+    if protocol not in ("native", "text"):
+        raise InvalidInput("--protocol must be native or text")
+    data = Path(__file__).resolve().parents[2] / "bench" / "data" / "agents"
+    tasks_path, tools_path = Path(tasks or data / "tasks.jsonl"), Path(tools or data / "tools.json")
+    if not tasks_path.exists() or not tools_path.exists():
+        raise InvalidInput("give --tasks and --tools (the bundled set lives in the source tree's bench/data/agents)")
+    try:
+        rows = [json.loads(line) for line in tasks_path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        catalogue = json.loads(tools_path.read_text(encoding="utf-8"))
+    except ValueError as e:
+        raise InvalidInput(f"cannot read the evaluation set: {e}") from None
+    rows = rows[:limit] if limit else rows
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  console=err, transient=True, disable=as_json) as bar:
+        job = bar.add_task("function calling", total=len(rows))
+        report = evaluate(fm().models.chat(model), rows, catalogue, protocol=protocol,
+                          progress=lambda n: bar.update(job, completed=n))
     if as_json:
-        return emit_json(last.model_dump(mode="json"))
-    typer.echo(last.answer or "")
-    err.print(f"[dim]run {last.id}: {last.status}[/]", highlight=False)
+        return emit_json(report)
+    table = Table("category", "tasks", "tool selection", "arguments", "readable replies", "s/task",
+                  title=f"{report['model']} · {protocol} protocol")
+    order = ["single", "multiple", "parallel", "irrelevance", "lang:en", "lang:zh", "all"]
+    for group in sorted(report["groups"], key=lambda g: order.index(g) if g in order else 99):
+        r = report["groups"][group]
+        table.add_row(group, str(r["tasks"]), f"{r['selection']:.3f}", f"{r['arguments']:.3f}", f"{r['parsed']:.3f}",
+                      f"{r['seconds']:.2f}")
+    out.print(table)
 
 
 @agents_app.command("show-run")

@@ -14,6 +14,8 @@ from .chat import ChatService, ConversationStore, TurnSaved
 from .config import Settings
 from .errors import InvalidInput
 from .agents.service import AgentService
+from .prompts import PromptService
+from .evaluation.runner import EvaluationService
 from .endpoints import EndpointStore
 from .guardrails import GuardrailService, guard_stream
 from .guardrails.engine import screen_passages
@@ -65,6 +67,8 @@ class Fmstack:
         self.chat = ChatService(self.conversations, self.models, self.knowledge, self.guardrails)
         self.jobs = JobRunner(self.db)
         self.agents = AgentService(self.db, self)
+        self.prompts = PromptService(self.db)
+        self.evaluations = EvaluationService(self.db, self)
 
     # -- models ---------------------------------------------------------------------------------
     def stream(self, prompt: str | Sequence[Message | dict], *, model: str | None = None, system: str | None = None,

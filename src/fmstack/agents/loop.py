@@ -18,6 +18,7 @@ import re
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import asdict, dataclass, field
 from typing import Literal
 
@@ -37,7 +38,7 @@ class Limits:
 @dataclass
 class Step:
     index: int
-    kind: Literal["model", "tool", "final", "error", "limit", "confirm"]
+    kind: Literal["plan", "model", "tool", "final", "error", "limit", "confirm"]
     content: str = ""
     tool: str | None = None
     arguments: str | None = None
@@ -94,7 +95,7 @@ def parse_react(text: str) -> tuple[str, str] | str | None:
 class Agent:
     def __init__(self, model: ChatModel, tools: list[Tool], *, instructions: str = "", limits: Limits | None = None,
                  protocol: Literal["auto", "native", "text"] = "auto", params: GenerationParams | None = None,
-                 first_tool: str | None = None):
+                 first_tool: str | None = None, plan: bool = False):
         self.model = model
         self.tools = {t.name: t for t in tools}
         self.instructions = instructions
@@ -103,7 +104,9 @@ class Agent:
         self.protocol = ("native" if native else "text") if protocol == "auto" else protocol
         self.params = params or GenerationParams(temperature=0.0, max_tokens=256)
         self.first_tool = first_tool  # force this tool on the first turn (native protocol)
+        self.plan = plan  # plan-then-execute: a plan is written first and followed
         self.state: dict | None = None  # set when a run stops to wait for a confirmation
+        self._deadline = float("inf")  # when the run in progress must stop (monotonic clock)
 
     def run(self, task: str, history: list[Message] | None = None) -> AgentResult:
         steps = list(self.stream(task, history))
@@ -119,6 +122,7 @@ class Agent:
         `confirm` step; `self.state` then holds everything needed to go on, and
         `stream(task, state=saved, decision=(approved, note))` resumes it (also in another process)."""
         started = time.monotonic()
+        self._deadline = started + self.limits.timeout_s
         if state is None:
             messages: list[Message] = []
             system = self.instructions
@@ -126,11 +130,16 @@ class Agent:
                 catalogue = "\n".join(f"- {t.name}: {t.description} Arguments (JSON schema): "
                                       f"{json.dumps(t.parameters, ensure_ascii=False)}" for t in self.tools.values())
                 system = (system + "\n\n" if system else "") + REACT.format(tools=catalogue)
+            if self.plan:
+                t0 = time.perf_counter()
+                plan, used = self._make_plan(task, history)
+                yield Step(0, "plan", plan, tokens=used, latency_ms=(time.perf_counter() - t0) * 1000)
+                system = (system + "\n\n" if system else "") + f"Your plan for this task:\n{plan}\nCarry it out step by step."
             if system:
                 messages.append(Message("system", system))
             messages += list(history or []) + [Message("user", task)]
-            st = {"turn": 0, "calls": 0, "tokens": 0, "index": 0, "reasked": False, "seen": [], "answer_now": False,
-                  "pending": []}
+            st = {"turn": 0, "calls": 0, "tokens": used if self.plan else 0, "index": 1 if self.plan else 0,
+                  "reasked": False, "seen": [], "answer_now": False, "pending": []}
         else:
             messages = [Message.from_openai(m) for m in state["messages"]]
             st = {k: v for k, v in state.items() if k != "messages"}
@@ -202,7 +211,8 @@ class Agent:
                 st["answer_now"] = keys <= set(st["seen"])
                 st["seen"] = sorted(set(st["seen"]) | keys)
                 messages.append(Message("assistant", res.text, tool_calls=res.tool_calls))
-                ready = [c for c in res.tool_calls if not (self.tools.get(c.name) and self.tools[c.name].needs_confirmation)]
+                # A person is asked only about calls that could run: bad arguments go straight back.
+                ready = [c for c in res.tool_calls if not self._needs_person(c.name, c.arguments)]
                 waiting = [c for c in res.tool_calls if c not in ready]
                 for call, obs, ms in self._run_calls(ready) if ready else []:
                     yield Step(st["index"], "tool", obs.content, tool=call.name, arguments=call.arguments, ok=obs.ok,
@@ -238,21 +248,35 @@ class Agent:
             st["calls"] += 1
             name, args = parsed
             messages.append(Message("assistant", res.text))
-            if self.tools[name].needs_confirmation:
+            if self._needs_person(name, args):
                 st["pending"] = [{"id": f"call_{st['index']}", "name": name, "arguments": args}]
                 self.state = save()
                 yield Step(st["index"], "confirm", f"{name} needs a person's approval", tool=name, arguments=args)
                 return
-            t0 = time.perf_counter()
-            obs = self.tools[name].call(args)
-            yield Step(st["index"], "tool", obs.content, tool=name, arguments=args, ok=obs.ok,
-                       latency_ms=(time.perf_counter() - t0) * 1000)
+            _, obs, ms = self._run_calls([ToolCall(id=f"call_{st['index']}", name=name, arguments=args)])[0]
+            yield Step(st["index"], "tool", obs.content, tool=name, arguments=args, ok=obs.ok, latency_ms=ms)
             st["index"] += 1
             messages.append(Message("user", f"Observation: {obs.content}"))
         yield Step(st["index"], "limit", f"no answer within {self.limits.max_steps} steps", tool="max_steps", ok=False)
 
+    def _make_plan(self, task: str, history: list[Message] | None) -> tuple[str, int]:
+        """A short numbered plan written before any tool runs (no tools offered for this turn)."""
+        catalogue = "\n".join(f"- {t.name}: {t.description}" for t in self.tools.values())
+        system = (self.instructions + "\n\n" if self.instructions else "") + f"Tools you will have:\n{catalogue}"
+        ask = (f"{task}\n\nBefore doing anything, write a short numbered plan (at most 5 steps) saying which tool "
+               "you will use for what. Only the plan.")
+        res = self.model.generate([Message("system", system), *(history or []), Message("user", ask)],
+                                  GenerationParams(temperature=0.0, max_tokens=200))
+        return res.text.strip(), (res.usage.prompt_tokens or 0) + (res.usage.completion_tokens or 0)
+
+    def _needs_person(self, name: str, arguments: str) -> bool:
+        tool = self.tools.get(name)
+        return bool(tool and tool.needs_confirmation and not isinstance(tool.check(arguments), Observation))
+
     def _run_calls(self, calls: list[ToolCall]) -> list[tuple[ToolCall, Observation, float]]:
-        """Several calls in one turn run in parallel; results keep the model's order."""
+        """Several calls in one turn run in parallel; results keep the model's order. A call still
+        running when the run's time is up is abandoned (its thread finishes on its own) and reported
+        as not finished; the next turn then stops the run at its time limit."""
         def one(call: ToolCall) -> tuple[ToolCall, Observation, float]:
             t0 = time.perf_counter()
             tool = self.tools.get(call.name)
@@ -260,10 +284,22 @@ class Agent:
                 call.name, f"error: there is no tool named {call.name!r}; tools: {', '.join(self.tools)}", ok=False)
             return call, obs, (time.perf_counter() - t0) * 1000
 
-        if len(calls) == 1:
-            return [one(calls[0])]
-        with ThreadPoolExecutor(max_workers=min(8, len(calls))) as pool:
-            return list(pool.map(one, calls))
+        pool = ThreadPoolExecutor(max_workers=min(8, len(calls)), thread_name_prefix="fmstack-tool")
+        try:
+            t0 = time.perf_counter()
+            futures = [pool.submit(one, c) for c in calls]
+            out = []
+            for call, fut in zip(calls, futures):
+                try:
+                    left = self._deadline - time.monotonic()
+                    out.append(fut.result(timeout=None if left == float("inf") else max(0.0, left)))
+                except FutureTimeout:
+                    out.append((call, Observation(call.name, f"error: {call.name} did not finish within the run's "
+                                                             f"time limit ({self.limits.timeout_s:g} s)", ok=False),
+                                (time.perf_counter() - t0) * 1000))
+            return out
+        finally:
+            pool.shutdown(wait=False)
 
 
 def _canonical(arguments: str) -> str:

@@ -11,6 +11,8 @@ A definition (API, CLI YAML):
       - {type: openapi, spec_url: http://127.0.0.1:9000/openapi.json, base_url: http://127.0.0.1:9000,
          headers: {Authorization: Bearer …}, confirm: [POST, DELETE]}
       - {type: python, function: "my_package.tools:get_weather"}
+      - {type: mcp, command: [python, -m, my_mcp_server], include: [lookup], confirm: [delete_file]}
+      - {type: mcp, url: http://127.0.0.1:8931/mcp, headers: {Authorization: Bearer …}}
     guardrail: safe           # checks the task, tool outputs (injection) and the answer
     limits: {max_steps: 8, max_tool_calls: 16, timeout_s: 300, max_tokens: null}
 """
@@ -18,31 +20,51 @@ A definition (API, CLI YAML):
 from __future__ import annotations
 
 import importlib
+import json
+from contextlib import ExitStack
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any, Literal
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from sqlalchemy import select
 
-from ..errors import InvalidInput, NotFound
+from ..errors import FmstackError, InvalidInput, NotFound
 from ..store import AgentRow, AgentRun, Database
 from ..store.tables import utcnow
+from ..chat.memory import fit_to_context
+from ..models.types import Message
 from .loop import Agent, Limits, Step
+from .mcp import MCPConnection
 from .tools import Observation, Tool, function_tool, knowledge_tool, openapi_tools
 
 
 class ToolSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    type: Literal["openapi", "python"]
+    type: Literal["openapi", "python", "mcp"]
     spec_url: str | None = None
     spec: dict | None = None
     base_url: str | None = None
     headers: dict[str, str] = Field(default_factory=dict)
-    confirm: list[str] = Field(default_factory=list)  # HTTP methods whose calls need a person's approval
+    # openapi: HTTP methods, mcp: tool names, whose calls need a person's approval
+    confirm: list[str] = Field(default_factory=list)
     function: str | None = None  # python: "package.module:function"
     needs_confirmation: bool = False  # python: a person approves each call
+    command: list[str] | None = None  # mcp over stdio: the server's command line
+    url: str | None = None  # mcp over streamable HTTP
+    env: dict[str, str] = Field(default_factory=dict)  # mcp stdio: extra environment
+    include: list[str] | None = None  # mcp: only these of the server's tools
+
+    @model_validator(mode="after")
+    def _complete(self) -> ToolSpec:
+        if self.type == "mcp" and bool(self.command) == bool(self.url):
+            raise ValueError("an mcp tool needs either command (stdio) or url (streamable HTTP)")
+        if self.type == "openapi" and not (self.spec or self.spec_url):
+            raise ValueError("an openapi tool needs spec or spec_url")
+        if self.type == "python" and not self.function:
+            raise ValueError("a python tool needs function: 'package.module:function'")
+        return self
 
 
 class LimitsSpec(BaseModel):
@@ -64,6 +86,7 @@ class AgentConfig(BaseModel):
     guardrail: str | None = None
     limits: LimitsSpec = Field(default_factory=LimitsSpec)
     first_tool: str | None = None  # make the model call this tool on its first turn (native protocol)
+    plan: bool = False  # plan-then-execute: the model writes a plan first, then carries it out
 
 
 class RunRecord(BaseModel):
@@ -75,6 +98,8 @@ class RunRecord(BaseModel):
     answer: str | None = None
     steps: list[dict] | None = None
     pending: dict | None = None  # the call waiting for a confirmation: tool, arguments
+    session: str | None = Field(default=None, validation_alias="session_id")  # the conversation it is a turn of
+    replay_of: str | None = None
     created_at: datetime
     finished_at: datetime | None = None
 
@@ -131,9 +156,18 @@ class AgentService:
             s.delete(row)
 
     # -- tools ------------------------------------------------------------------------------------
-    def tools(self, cfg: AgentConfig) -> list[Tool]:
+    def tools(self, cfg: AgentConfig, stack: ExitStack | None = None) -> list[Tool]:
+        """The agent's tools. MCP servers are connected for as long as `stack` is open (without a
+        stack, MCP tools are an error: their connection must be closed by someone)."""
         out: list[Tool] = [knowledge_tool(self.fm, kb) for kb in cfg.knowledge_bases]
         for spec in cfg.tools:
+            if spec.type == "mcp":
+                if stack is None:
+                    raise InvalidInput("MCP tools need a connection scope", param="tools")
+                conn = stack.enter_context(MCPConnection(command=spec.command, url=spec.url, env=spec.env,
+                                                         headers=spec.headers))
+                out.extend(conn.tools(only=spec.include, confirm=spec.confirm))
+                continue
             if spec.type == "python":
                 out.append(function_tool(_import(spec.function), needs_confirmation=spec.needs_confirmation))
                 continue
@@ -154,17 +188,28 @@ class AgentService:
         return out
 
     # -- runs -------------------------------------------------------------------------------------
-    def stream(self, name: str, task: str, *, resume: str | None = None,
-               decision: tuple[bool, str] | None = None) -> Iterator[Step | RunRecord]:
+    def stream(self, name: str, task: str, *, resume: str | None = None, decision: tuple[bool, str] | None = None,
+               session: str | None = None, replay_of: str | None = None) -> Iterator[Step | RunRecord]:
         """Run the agent, yielding each step as it happens, then the stored run. A run that stops
-        at a tool needing confirmation is stored as `waiting`; `confirm()` carries it on."""
+        at a tool needing confirmation is stored as `waiting`; `confirm()` carries it on.
+
+        `session`: a conversation id ("new" starts one); its earlier turns are the agent's memory
+        (fitted to the model's context like chat's) and this task and answer are added to it.
+        `replay_of`: a run whose recorded tool results answer this run's tool calls (see replay())."""
         cfg = self.get(name)
         guard = self.fm.guardrails.load(cfg.guardrail) if cfg.guardrail else None
+        history: list[Message] = []
         if resume is None:
             if not task or not task.strip():
                 raise InvalidInput("the task must not be empty", param="input")
+            if session == "new":
+                session = self.fm.conversations.create(title=task[:60], model=cfg.model,
+                                                       meta={"agent": name}).id
+            elif session:
+                history = self._memory(cfg, session, task)
             with self.db.session() as s:
-                run = AgentRun(agent=name, input=task, status="running", steps=[])
+                run = AgentRun(agent=name, input=task, status="running", steps=[], session_id=session,
+                               replay_of=replay_of)
                 s.add(run)
                 s.flush()
                 run_id = run.id
@@ -175,6 +220,7 @@ class AgentService:
             with self.db.session() as s:
                 run = s.get(AgentRun, run_id)
                 steps, saved_state, task = list(run.steps or []), run.state, run.input
+                session, replay_of = run.session_id, run.replay_of
                 run.status, run.state = "running", None
         answer, status = None, "error"
         outcome: dict = {}
@@ -189,7 +235,12 @@ class AgentService:
                 else:
                     task = verdict.text
             if status != "blocked":
-                yield from self._steps(cfg, task, guard, steps, outcome, saved_state, decision)
+                recorded = self._recorded(replay_of) if replay_of else None
+                try:
+                    yield from self._steps(cfg, task, guard, steps, outcome, saved_state, decision, history, recorded)
+                except FmstackError as e:  # e.g. a tool server that cannot be reached: the trace says why
+                    steps.append(Step(len(steps), "error", e.message, ok=False).to_dict())
+                    raise
                 answer, status = outcome.get("answer"), outcome.get("status", "error")
         finally:
             with self.db.session() as s:
@@ -198,7 +249,40 @@ class AgentService:
                 run.status = status if answer is not None else "error"
                 run.state = outcome.get("state")
                 run.finished_at = None if run.status == "waiting" else utcnow()
+                final_status = run.status
+        if session and final_status != "waiting":
+            self.fm.conversations.append(session, [
+                {"role": "user", "content": task},
+                {"role": "assistant", "content": answer or "", "model": cfg.model or self.fm.models.resolve(None),
+                 "finish_reason": "stop" if final_status == "answer" else final_status,
+                 "meta": {"agent": name, "run": run_id, "status": final_status}}])
         yield self.get_run(run_id)
+
+    def _memory(self, cfg: AgentConfig, session: str, task: str) -> list[Message]:
+        """The session's earlier turns that fit beside the task (half the window is left for the
+        tools, observations and answer); whole turns, newest kept first, as in chat."""
+        conv = self.fm.conversations.get(session)
+        history = [m.to_message() for m in conv.messages or [] if m.role in ("user", "assistant") and m.content]
+        model = self.fm.models.chat(cfg.model)
+        fitted = fit_to_context(model, [], history, Message("user", task), reserve=model.context_window // 2)
+        return fitted.messages[:-1]
+
+    def replay(self, run_id: str) -> Iterator[Step | RunRecord]:
+        """Run a stored run's task again with the agent's current definition (instructions, model,
+        limits), its tool calls answered from the original run's recorded results: nothing outside is
+        called again, so a prompt or model change can be debugged against the same observations. A
+        call the original never made gets an error observation saying so. Stored as a new run."""
+        original = self.get_run(run_id)
+        if original.status == "waiting":
+            raise InvalidInput(f"run {run_id} is waiting for a confirmation; finish it first", param="run")
+        return self.stream(original.agent, original.input, replay_of=run_id)
+
+    def _recorded(self, run_id: str) -> dict[tuple[str, str], dict]:
+        out = {}
+        for step in self.get_run(run_id).steps or []:
+            if step.get("kind") == "tool":
+                out.setdefault((step.get("tool"), _canonical(step.get("arguments") or "{}")), step)
+        return out
 
     def confirm(self, run_id: str, approve: bool, note: str = "") -> RunRecord:
         """A person's decision on the call a run is waiting for; the run goes on (also after a restart)."""
@@ -212,13 +296,28 @@ class AgentService:
         return self.stream(run.agent, run.input, resume=run_id, decision=(approve, note))
 
     def _steps(self, cfg: AgentConfig, task: str, guard, steps: list[dict], outcome: dict,
-               state: dict | None = None, decision: tuple[bool, str] | None = None) -> Iterator[Step]:
-        tools = self.tools(cfg)
+               state: dict | None = None, decision: tuple[bool, str] | None = None,
+               history: list[Message] | None = None, recorded: dict | None = None) -> Iterator[Step]:
+        with ExitStack() as stack:
+            if recorded is None:
+                tools = self.tools(cfg, stack)
+            else:  # a replay: the same tools by name and schema, answered from the recording
+                tools = [_replayed(t, recorded) for t in self._tool_shapes(cfg)]
+            yield from self._run_agent(cfg, task, guard, steps, outcome, state, decision, tools, history)
+
+    def _tool_shapes(self, cfg: AgentConfig) -> list[Tool]:
+        """The agent's tools without any way to call them (MCP servers are asked for their list
+        and disconnected): what a replay shows the model."""
+        with ExitStack() as stack:
+            return self.tools(cfg, stack)
+
+    def _run_agent(self, cfg, task, guard, steps, outcome, state, decision, tools, history) -> Iterator[Step]:
         if guard is not None:
             tools = [_guarded(t, guard) for t in tools]
         agent = Agent(self.fm.models.chat(cfg.model), tools, instructions=cfg.instructions,
-                      limits=Limits(**cfg.limits.model_dump()), protocol=cfg.protocol, first_tool=cfg.first_tool)
-        for step in agent.stream(task, state=state, decision=decision):
+                      limits=Limits(**cfg.limits.model_dump()), protocol=cfg.protocol, first_tool=cfg.first_tool,
+                      plan=cfg.plan)
+        for step in agent.stream(task, history, state=state, decision=decision):
             if step.kind == "final" and guard is not None:
                 verdict = guard.check(step.content, "output")
                 if verdict.action in ("blocked", "masked"):
@@ -231,8 +330,8 @@ class AgentService:
                 outcome.update(answer=step.content, status="waiting", state=agent.state)
             yield step
 
-    def run(self, name: str, task: str) -> RunRecord:
-        return [x for x in self.stream(name, task)][-1]
+    def run(self, name: str, task: str, *, session: str | None = None) -> RunRecord:
+        return [x for x in self.stream(name, task, session=session)][-1]
 
     def get_run(self, run_id: str) -> RunRecord:
         with self.db.session() as s:
@@ -244,10 +343,12 @@ class AgentService:
                 rec.pending = run.state["pending"][0]
             return rec
 
-    def runs(self, name: str | None = None, limit: int = 50) -> list[RunRecord]:
+    def runs(self, name: str | None = None, limit: int = 50, *, session: str | None = None) -> list[RunRecord]:
         stmt = select(AgentRun).order_by(AgentRun.created_at.desc()).limit(limit)
         if name:
             stmt = stmt.where(AgentRun.agent == name)
+        if session:
+            stmt = stmt.where(AgentRun.session_id == session)
         with self.db.session() as s:
             return [RunRecord.model_validate(r) for r in s.scalars(stmt)]
 
@@ -260,6 +361,30 @@ def _import(path: str | None) -> Any:
         return getattr(importlib.import_module(module), attr)
     except (ImportError, AttributeError) as e:
         raise InvalidInput(f"cannot import {path}: {e}", param="tools") from None
+
+
+def _replayed(tool: Tool, recorded: dict[tuple[str, str], dict]) -> Tool:
+    """The tool answering from a recorded trace (same name, schema and validation)."""
+    def call(arguments) -> Observation:
+        args = tool.check(arguments)
+        if isinstance(args, Observation):
+            return args
+        step = recorded.get((tool.name, _canonical(json.dumps(args))))
+        if step is None:
+            return Observation(tool.name, f"error: this {tool.name} call is not in the recorded trace "
+                                          "(a replay never calls tools)", ok=False)
+        return Observation(tool.name, step.get("content", ""), ok=step.get("ok", True))
+
+    replayed = Tool(tool.name, tool.description, tool.parameters, tool.run, tool.validate)
+    replayed.call = call  # type: ignore[method-assign]
+    return replayed
+
+
+def _canonical(arguments: str) -> str:
+    try:
+        return json.dumps(json.loads(arguments), sort_keys=True, ensure_ascii=False)
+    except (ValueError, TypeError):
+        return arguments
 
 
 def _guarded(tool: Tool, guard) -> Tool:

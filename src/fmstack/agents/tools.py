@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import jsonschema
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from ..errors import InvalidInput
@@ -43,8 +44,8 @@ class Tool:
         return {"type": "function", "function": {"name": self.name, "description": self.description,
                                                  "parameters": self.parameters}}
 
-    def call(self, arguments: str | dict | None) -> Observation:
-        """Parse, validate, run. Never raises for what the model got wrong or the tool hit."""
+    def check(self, arguments: str | dict | None) -> dict | Observation:
+        """The validated arguments, or the observation that tells the model what is wrong."""
         try:
             args = json.loads(arguments) if isinstance(arguments, str) else dict(arguments or {})
             if not isinstance(args, dict):
@@ -53,12 +54,18 @@ class Tool:
             return Observation(self.name, f"error: the arguments are not a JSON object ({e}); "
                                           f"expected: {json.dumps(self.parameters, ensure_ascii=False)}", ok=False)
         try:
-            args = self.validate(args)
+            return self.validate(args)
         except ValidationError as e:
             problems = "; ".join(f"{'.'.join(str(x) for x in err['loc']) or 'arguments'}: {err['msg']}" for err in e.errors())
             return Observation(self.name, f"error: invalid arguments for {self.name}: {problems}", ok=False)
         except ArgumentError as e:
             return Observation(self.name, f"error: invalid arguments for {self.name}: {e}", ok=False)
+
+    def call(self, arguments: str | dict | None) -> Observation:
+        """Parse, validate, run. Never raises for what the model got wrong or the tool hit."""
+        args = self.check(arguments)
+        if isinstance(args, Observation):
+            return args
         try:
             result = self.run(args)
         except Exception as e:  # the tool's own failure: the model sees it and may try otherwise
@@ -170,7 +177,7 @@ def openapi_tools(spec: dict, *, base_url: str | None = None, headers: dict[str,
                 description=(op.get("summary") or op.get("description") or f"{method.upper()} {path}").strip(),
                 parameters=schema,
                 run=_http_call(root, method, path, params, headers or {}, timeout),
-                validate=_schema_validator(schema),
+                validate=schema_validator(schema),
                 needs_confirmation=bool(confirm and confirm(method.upper(), path)),
             ))
     return tools
@@ -199,22 +206,28 @@ class ArgumentError(ValueError):
     """Arguments that do not fit a tool's schema (the message lists every problem)."""
 
 
-def _schema_validator(schema: dict) -> Callable[[dict], dict]:
-    """Check required keys, unknown keys, primitive types and enums (enough for API arguments)."""
-    kinds = {"string": str, "integer": int, "number": (int, float), "boolean": bool, "object": dict, "array": list}
+def schema_validator(schema: dict) -> Callable[[dict], dict]:
+    """Arguments checked against a JSON schema (jsonschema, the schema's own draft); every problem
+    is listed, named by where it is ("date: 'date' is a required property")."""
+    cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
+    try:
+        cls.check_schema(schema)
+    except jsonschema.SchemaError as e:
+        raise InvalidInput(f"the tool's argument schema is not valid JSON schema: {e.message}", param="tools") from None
+    checker = cls(schema)
 
     def validate(args: dict) -> dict:
-        problems = [f"{key}: Field required" for key in schema.get("required", []) if key not in args]
-        for key, value in args.items():
-            prop = schema["properties"].get(key)
-            if prop is None:
-                problems.append(f"{key}: Extra inputs are not permitted")
-                continue
-            want = kinds.get(prop.get("type", ""))
-            if want and (not isinstance(value, want) or (prop.get("type") in ("integer", "number") and isinstance(value, bool))):
-                problems.append(f"{key}: Input should be of type {prop['type']}")
-            elif "enum" in prop and value not in prop["enum"]:
-                problems.append(f"{key}: Input should be one of {prop['enum']}")
+        problems = []
+        for err in sorted(checker.iter_errors(args), key=lambda e: list(map(str, e.path))):
+            where = ".".join(str(x) for x in err.path)
+            if err.validator == "required":
+                missing = err.message.split("'")[1] if "'" in err.message else err.message
+                problems.append(f"{'.'.join([*map(str, err.path), missing])}: Field required")
+            elif err.validator == "additionalProperties":
+                extra = [k for k in err.instance if k not in err.schema.get("properties", {})]
+                problems.extend(f"{'.'.join([*map(str, err.path), k])}: Extra inputs are not permitted" for k in extra)
+            else:
+                problems.append(f"{where or 'arguments'}: {err.message}")
         if problems:
             raise ArgumentError("; ".join(problems))
         return args

@@ -61,9 +61,9 @@ class PiiPolicy(BaseModel):
     @field_validator("types")
     @classmethod
     def _known(cls, v: dict[str, str]) -> dict[str, str]:
-        unknown = set(v) - set(pii.TYPES)
+        unknown = set(v) - set(pii.ALL_TYPES)
         if unknown:
-            raise ValueError(f"unknown types {sorted(unknown)}; known: {', '.join(pii.TYPES)}")
+            raise ValueError(f"unknown types {sorted(unknown)}; known: {', '.join(pii.ALL_TYPES)}")
         return v
 
     @field_validator("regexes")

@@ -3,8 +3,13 @@
 Each detector finds candidates with a pattern and keeps only those that validate: phone numbers
 through libphonenumber (`phonenumbers`), card numbers by the Luhn checksum, IBANs by their
 mod-97 check (both via `python-stdnum`), Chinese resident ID numbers by their ISO 7064 MOD 11-2
-check digit and birth date, IP addresses by the standard library. Operators add their own regexes. Names and
-postal addresses are not detected: no well-kept library does it offline without a downloaded model.
+check digit and birth date, IP addresses by the standard library. Operators add their own regexes.
+
+Opt-in (not in the defaults, because names are ambiguous): Chinese personal names from jieba's
+part-of-speech tagger (words tagged `nr`, 2-4 characters), and Chinese postal addresses (an
+administrative part — province, city, district or county — followed by a street, road or village
+and optional numbers). English names and addresses are not detected: the libraries that do it
+(spaCy, stanza, flair, GLiNER) need a model downloaded at run time.
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ from stdnum import iban as stdnum_iban
 from stdnum import luhn
 
 TYPES = ("email", "phone", "credit_card", "iban", "cn_id", "ip_address", "url", "secret")
+OPTIONAL_TYPES = ("cn_name", "cn_address")  # opt-in per guardrail
+ALL_TYPES = TYPES + OPTIONAL_TYPES
 
 
 @dataclass(frozen=True)
@@ -133,6 +140,48 @@ def _phones(text: str, regions: tuple[str, ...] = PHONE_REGIONS) -> list[Span]:
     return list(found.values())
 
 
+_HAN = re.compile(r"^[\u4e00-\u9fff·]{2,5}$")
+
+
+def _cn_names(text: str) -> list[Span]:
+    """Words jieba's tagger marks as personal names (nr), 2-4 Chinese characters."""
+    if not re.search(r"[\u4e00-\u9fff]", text):
+        return []
+    import jieba.posseg
+
+    spans, pos = [], 0
+    for w in jieba.posseg.cut(text):
+        start = pos
+        pos += len(w.word)
+        # 谢谢 is tagged as a name (谢 is a surname): doubled characters are not taken as names
+        if w.flag == "nr" and _HAN.match(w.word) and len(w.word) <= 4 and not (len(w.word) == 2 and w.word[0] == w.word[1]):
+            spans.append(Span("cn_name", start, pos, w.word))
+    return spans
+
+
+def _cn_addresses(text: str) -> list[Span]:
+    """Address-shaped runs, starting at their first place name (jieba's `ns`), so that "寄到" or
+    "我住在" before the address is not part of it."""
+    import jieba.posseg
+
+    spans = []
+    for m in _CN_ADDRESS.finditer(text):
+        pos = m.start()
+        for w in jieba.posseg.cut(m.group()):
+            if w.flag == "ns" or w.word.endswith(("省", "自治区", "特别行政区", "市")):
+                spans.append(Span("cn_address", pos, m.end(), text[pos:m.end()]))
+                break
+            pos += len(w.word)
+    return spans
+
+
+_ADMIN = r"[\u4e00-\u9fff]{1,8}?(?:省|自治区|特别行政区|市|自治州|州|盟|地区|区|县|旗|镇|乡)"
+_CN_ADDRESS = re.compile(
+    rf"(?:{_ADMIN}){{1,4}}"  # 广东省深圳市南山区
+    r"[\u4e00-\u9fff0-9]{1,12}?(?:路|街|大道|大街|道|巷|胡同|村|弄)"  # 科技园路
+    r"(?:[0-9０-９A-Za-z\-]{1,8}(?:号|座|栋|幢|楼|层|室|单元)|[\u4e00-\u9fff]{2,8}(?:大厦|小区|花园|公寓))*")
+
+
 DETECTORS: dict[str, Callable[[str], list[Span]]] = {
     "email": _regex("email", _EMAIL),
     "phone": _phones,
@@ -143,6 +192,8 @@ DETECTORS: dict[str, Callable[[str], list[Span]]] = {
     "url": _regex("url", _URL),
     "secret": lambda t: [s for p in _SECRETS for s in _regex("secret", p, group=1 if p.groups else 0)(t)]
     + _regex("secret", _TOKEN, _random_token)(t),
+    "cn_name": _cn_names,
+    "cn_address": _cn_addresses,
 }
 
 
@@ -155,7 +206,8 @@ def detect(text: str, types: tuple[str, ...] | list[str] = TYPES, custom: dict[s
         spans.extend(_regex(name, re.compile(pattern))(text))
     spans.sort(key=lambda s: (s.start, -(s.end - s.start)))
     # Validated kinds win over looser ones on the same characters.
-    rank = {"cn_id": 0, "credit_card": 1, "iban": 2, "secret": 3, "email": 4, "url": 5, "ip_address": 6, "phone": 7}
+    rank = {"cn_id": 0, "credit_card": 1, "iban": 2, "secret": 3, "email": 4, "url": 5, "ip_address": 6, "phone": 7,
+            "cn_address": 8, "cn_name": 9}
     kept: list[Span] = []
     for s in sorted(spans, key=lambda s: (rank.get(s.type, 8), -(s.end - s.start), s.start)):
         if all(s.end <= k.start or s.start >= k.end for k in kept):

@@ -192,6 +192,18 @@ class LlamaCppChatModel(ChatModel):
         self.lock.acquire()
         try:
             prompt_tokens, max_tokens = self._budget(messages, params)
+            # The handler generates the message and each call's arguments with max_tokens=None (up
+            # to the context window); hold all of its completions to this turn's budget together.
+            left = [max_tokens]
+            original = self.llm.create_completion
+
+            def capped(*args, **kwargs):
+                kwargs["max_tokens"] = max(1, min(kwargs.get("max_tokens") or left[0], left[0]))
+                out = original(*args, **kwargs)
+                left[0] = max(1, left[0] - ((out.get("usage") or {}).get("completion_tokens") or 0))
+                return out
+
+            self.llm.create_completion = capped  # this instance only, while the lock is held
             resp = chatml_function_calling(
                 llama=self.llm,
                 messages=[m.to_openai() for m in messages],
@@ -213,7 +225,43 @@ class LlamaCppChatModel(ChatModel):
         except (ValueError, RuntimeError) as e:
             raise ModelError(f"{self.name}: {e}") from e
         finally:
+            self.llm.__dict__.pop("create_completion", None)
             self.lock.release()
+
+    def label_logprobs(self, messages: Sequence[Message], labels: Sequence[str]) -> dict[str, float]:
+        """Log-probability of each label as the start of the assistant's reply (sum over its
+        tokens), read from the model's logits: classification scores without sampling."""
+        import numpy as np
+
+        llm = self.llm
+        if self._formatter is None:
+            raise InvalidInput(f"model {self.name!r} has no chat template to score labels with", param="model")
+        formatted = self._formatter(messages=[m.to_openai() for m in messages])
+        base = llm.tokenize(formatted.prompt.encode("utf-8"), add_bos=not formatted.added_special, special=True)
+        out = {}
+        self.lock.acquire()  # one request at a time on this model
+        try:
+            llm.reset()
+            llm.eval(base)  # the prompt once; each label continues from a copy of this state
+            prompt_state = llm.save_state()
+            for label in labels:
+                tokens = llm.tokenize(label.encode("utf-8"), add_bos=False, special=False)
+                llm.load_state(prompt_state)
+                total = 0.0
+                for tok in tokens:
+                    # the next-token logits of the last position evaluated (llama-cpp-python keeps
+                    # `scores` only with logits_all, so they are read from the context)
+                    logits = np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(llm.n_vocab(),)).astype(np.float64)
+                    top = logits.max()
+                    total += float(logits[tok] - top - np.log(np.exp(logits - top).sum()))
+                    llm.eval([tok])
+                out[label] = total
+        except (ValueError, RuntimeError) as e:
+            raise ModelError(f"{self.name}: {e}") from e
+        finally:
+            llm.reset()
+            self.lock.release()
+        return out
 
     def close(self) -> None:
         if self._llm is not None:

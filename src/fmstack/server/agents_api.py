@@ -50,15 +50,14 @@ class RunIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     input: str = Field(min_length=1)
     stream: bool = False
+    session: str | None = Field(default=None, description='a conversation id, or "new" to start one')
 
 
-@router.post("/agents/{name}/runs")
-async def run_agent(name: str, body: RunIn, request: Request):
-    """Run the agent on a task: the finished run with its trace, or SSE `step` events then `run`."""
-    app = fm(request)
-    if not body.stream:
-        return (await run_in_threadpool(app.agents.run, name, body.input)).model_dump(mode="json")
-    _, events = await first_then_rest(iterate_in_thread(lambda: app.agents.stream(name, body.input)))
+async def _respond(start, stream: bool):
+    """The finished run, or SSE `step` events then `run` (errors before the first event are HTTP errors)."""
+    if not stream:
+        return (await run_in_threadpool(lambda: list(start())[-1])).model_dump(mode="json")
+    _, events = await first_then_rest(iterate_in_thread(start))
 
     def as_json(ev) -> dict:
         if isinstance(ev, Step):
@@ -68,9 +67,18 @@ async def run_agent(name: str, body: RunIn, request: Request):
     return StreamingResponse(typed_sse(events, as_json), media_type="text/event-stream", headers=SSE_HEADERS)
 
 
+@router.post("/agents/{name}/runs")
+async def run_agent(name: str, body: RunIn, request: Request):
+    """Run the agent on a task: the finished run with its trace, or SSE `step` events then `run`.
+    With `session`, the run is a turn of that conversation and remembers its earlier turns."""
+    app = fm(request)
+    return await _respond(lambda: app.agents.stream(name, body.input, session=body.session), body.stream)
+
+
 @router.get("/agent-runs")
-def list_runs(request: Request, agent: str | None = None, limit: int = 50) -> dict:
-    return {"data": [r.model_dump(mode="json") for r in fm(request).agents.runs(agent, max(1, min(limit, 500)))]}
+def list_runs(request: Request, agent: str | None = None, session: str | None = None, limit: int = 50) -> dict:
+    runs = fm(request).agents.runs(agent, max(1, min(limit, 500)), session=session)
+    return {"data": [r.model_dump(mode="json") for r in runs]}
 
 
 @router.get("/agent-runs/{run_id}")
@@ -82,10 +90,26 @@ class ConfirmIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     approve: bool
     note: str = ""
+    stream: bool = False
 
 
 @router.post("/agent-runs/{run_id}/confirm")
-async def confirm_run(run_id: str, body: ConfirmIn, request: Request) -> dict:
+async def confirm_run(run_id: str, body: ConfirmIn, request: Request):
     """Approve or reject the call a waiting run stopped at; the run carries on."""
-    res = await run_in_threadpool(fm(request).agents.confirm, run_id, body.approve, body.note)
-    return res.model_dump(mode="json")
+    app = fm(request)
+    app.agents.get_run(run_id)  # 404 before anything streams
+    return await _respond(lambda: app.agents.stream_confirm(run_id, body.approve, body.note), body.stream)
+
+
+class ReplayIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    stream: bool = False
+
+
+@router.post("/agent-runs/{run_id}/replay")
+async def replay_run(run_id: str, request: Request, body: ReplayIn | None = None):
+    """Run the task again with the agent's current definition, tool calls answered from this run's
+    recorded results (nothing outside is called); stored as a new run with `replay_of`."""
+    app = fm(request)
+    app.agents.get_run(run_id)
+    return await _respond(lambda: app.agents.replay(run_id), bool(body and body.stream))

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from .. import __version__, console
 from ..config import Settings
 from ..sdk import Fmstack
-from . import agents_api, errors, guardrails_api, jobs_api, knowledge_api, openai_api, platform_api
+from . import agents_api, errors, evaluations_api, guardrails_api, jobs_api, knowledge_api, openai_api, platform_api, prompts_api
 from .middleware import ApiKeyAuth, BodyLimit
 
 
@@ -38,6 +38,8 @@ def create_app(fm: Fmstack | None = None, settings: Settings | None = None) -> F
     app.include_router(jobs_api.router)
     app.include_router(guardrails_api.router)
     app.include_router(agents_api.router)
+    app.include_router(prompts_api.router)
+    app.include_router(evaluations_api.router)
     console.mount(app)
     # Outermost first: the size limit applies before authentication reads anything.
     app.add_middleware(ApiKeyAuth, keys=fm.keys)

@@ -126,6 +126,10 @@ async def chat_completions(body: ChatCompletionRequest, request: Request):
     params = body.params()
     messages = [m.to_message() for m in body.messages]
     model = app.models.chat(body.model)
+    prompt_ref = body.prompt or app.models.prompt_of(body.model)
+    if prompt_ref and not any(m.role == "system" for m in messages):  # a pinned prompt version as the system prompt
+        system = await run_in_threadpool(app.prompts.render_text, prompt_ref, body.prompt_variables or {})
+        messages.insert(0, Message("system", system))
     cid = f"chatcmpl-{uuid.uuid4().hex}"
     created = int(time.time())
     make_events = lambda: model.stream(messages, params)  # noqa: E731

@@ -76,6 +76,8 @@ class ChatCompletionRequest(BaseModel):
     # fmstack extension: answer from this knowledge base; the response carries `citations`.
     knowledge_base: str | None = None
     guardrail: str | None = None  # NAME or NAME:VERSION; else the model's configured guardrail
+    prompt: str | None = None  # a stored prompt (NAME or NAME@VERSION) as the system prompt; else the model's
+    prompt_variables: dict[str, Any] | None = None
 
     @field_validator("stop")
     @classmethod

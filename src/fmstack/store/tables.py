@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text, TypeDecorator, UniqueConstraint
+from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, String, Text, TypeDecorator, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -205,6 +205,59 @@ class GuardrailRow(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class PromptRow(Base):
+    """One version of a prompt template: text, or chat messages whose contents are templates."""
+
+    __tablename__ = "prompts"
+    __table_args__ = (UniqueConstraint("name", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(100), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    template: Mapped[str | None] = mapped_column(Text)
+    messages: Mapped[list | None] = mapped_column(JSON)
+    description: Mapped[str] = mapped_column(Text, default="")
+    note: Mapped[str] = mapped_column(Text, default="")  # what changed in this version
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class EvalRun(Base):
+    """One configuration evaluated on one dataset: its spec, status and aggregate scores."""
+
+    __tablename__ = "eval_runs"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("eval"))
+    name: Mapped[str] = mapped_column(String(200))  # the evaluation (spec) it belongs to
+    config_name: Mapped[str] = mapped_column(String(100))
+    spec: Mapped[dict[str, Any]] = mapped_column(JSON)  # dataset, task, configuration, metrics
+    status: Mapped[str] = mapped_column(String(20), default="running")  # running | done | error | interrupted
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    aggregates: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column()
+
+
+class EvalResult(Base):
+    """One example of a run: the model's output, its scores, and a person's rating if given."""
+
+    __tablename__ = "eval_results"
+    __table_args__ = (UniqueConstraint("run_id", "idx"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[str] = mapped_column(ForeignKey("eval_runs.id", ondelete="CASCADE"), index=True)
+    idx: Mapped[int] = mapped_column(Integer)
+    example: Mapped[dict[str, Any]] = mapped_column(JSON)
+    output: Mapped[str | None] = mapped_column(Text)
+    contexts: Mapped[list | None] = mapped_column(JSON)
+    scores: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    latency_ms: Mapped[float | None] = mapped_column(Float)
+    tokens: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+    human_rating: Mapped[int | None] = mapped_column(Integer)  # 1-5, from the review queue
+    human_comment: Mapped[str | None] = mapped_column(Text)
+
+
 class AgentRow(Base):
     """An agent definition: instructions, model, tools, knowledge bases, guardrail, limits."""
 
@@ -229,5 +282,8 @@ class AgentRun(Base):
     steps: Mapped[list | None] = mapped_column(JSON)
     # While waiting for a person's confirmation: the conversation and counters to resume from.
     state: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # The conversation this run is a turn of (its earlier turns are the agent's memory).
+    session_id: Mapped[str | None] = mapped_column(String(40), index=True)
+    replay_of: Mapped[str | None] = mapped_column(String(40))  # the run whose recorded tool results it used
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column()

@@ -5,6 +5,8 @@ import { playgroundView } from "./playground.js";
 import { kbView } from "./kb.js";
 import { settingsView } from "./settings.js";
 import { guardrailsView } from "./guardrails.js";
+import { agentsView } from "./agents.js";
+import { evalsView } from "./evals.js";
 
 // -- language -------------------------------------------------------------------------------------
 export let lang = localStorage.getItem("fmstack.lang")
@@ -78,7 +80,7 @@ export class ApiError extends Error {
   constructor(status, message, code) { super(message); this.status = status; this.code = code; }
 }
 
-function headers(extra = {}) {
+export function headers(extra = {}) {
   const key = localStorage.getItem("fmstack.key");
   return key ? { Authorization: `Bearer ${key}`, ...extra } : extra;
 }
@@ -109,6 +111,15 @@ export async function api(path, { method = "GET", body, form, signal } = {}) {
   }
   if (!res.ok) throw await failure(res);
   return res.status === 204 ? null : res.json();
+}
+
+// Save a definition typed as JSON: create it (POST base) or replace it (PUT base/name).
+export async function saveJson(base, current, text) {
+  let config;
+  try { config = JSON.parse(text); } catch (e) { throw new ApiError(0, t("guard.bad_json", { error: e.message })); }
+  return current
+    ? api(`${base}/${encodeURIComponent(current)}`, { method: "PUT", body: config })
+    : api(base, { method: "POST", body: config });
 }
 
 // POST (or GET) a server-sent-events route; calls onEvent(name, data) per event.
@@ -161,7 +172,7 @@ export async function chatModels() {
 }
 
 // -- routing ------------------------------------------------------------------------------------------
-const views = { chat: chatView, playground: playgroundView, kb: kbView, guardrails: guardrailsView, settings: settingsView };
+const views = { chat: chatView, playground: playgroundView, kb: kbView, guardrails: guardrailsView, agents: agentsView, evals: evalsView, settings: settingsView };
 let current = null;
 
 async function route() {

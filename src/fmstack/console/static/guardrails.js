@@ -1,5 +1,6 @@
 // Guardrails: list, create and edit (each save is a new version), and test any text against one.
-import { api, h, t, toast, translate } from "./app.js";
+import { api, h, saveJson, t, toast, translate } from "./app.js";
+import { policyForm } from "./guardform.js";
 
 const TEMPLATE = {
   name: "my-guardrail",
@@ -18,6 +19,8 @@ export async function guardrailsView(main, [selected]) {
   const editor = h("textarea", { rows: 18, spellcheck: "false", "aria-label": "configuration", "data-testid": "guard-config",
     style: "font-family: ui-monospace, monospace; font-size: 13px" });
   const title = h("h3", {});
+  const form = h("div", { class: "policy-form", "data-testid": "guard-form" });
+  const nameInput = h("input", { type: "text", "aria-label": "name", "data-testid": "guard-name" });
   const save = h("button", { class: "primary", "data-i18n": "guard.save", "data-testid": "guard-save" });
   const newBtn = h("button", { "data-i18n": "guard.new" });
   const del = h("button", { class: "danger", "data-i18n": "guard.delete" });
@@ -26,17 +29,32 @@ export async function guardrailsView(main, [selected]) {
   const test = h("button", { "data-i18n": "guard.test", "data-testid": "guard-test" });
   const result = h("div", { "data-testid": "guard-result" });
   let current = null;  // name being edited, or null for a new one
+  let config = {};  // the configuration the form and the JSON editor both show
+
+  function sync() {
+    editor.value = JSON.stringify(config, null, 2);
+    policyForm(form, config, () => { editor.value = JSON.stringify(config, null, 2); });
+  }
+  nameInput.addEventListener("input", () => { config.name = nameInput.value; editor.value = JSON.stringify(config, null, 2); });
+  editor.addEventListener("change", () => {  // edits in the JSON show in the form
+    try { config = JSON.parse(editor.value); nameInput.value = config.name || ""; sync(); } catch { /* reported on save */ }
+  });
 
   main.append(h("div", { class: "page" },
     h("div", { class: "panel table-wrap" }, h("table", {}, h("thead", {}, h("tr", {},
       ...["guard.name", "guard.version", "guard.policies"].map((k) => h("th", { "data-i18n": k })))), list), h("div", { class: "row" }, newBtn)),
-    h("div", { class: "panel" }, title, editor, h("div", { class: "row" }, save, h("span", { class: "grow" }), del)),
+    h("div", { class: "panel" }, title, h("label", {}, h("span", { "data-i18n": "guard.name" }), nameInput), form,
+      h("details", {}, h("summary", { "data-i18n": "guard.as_json" }), editor),
+      h("div", { class: "row" }, save, h("span", { class: "grow" }), del)),
     h("div", { class: "panel" }, h("h3", { "data-i18n": "guard.try" }), sample, h("div", { class: "row" }, source, test), result)));
 
   function edit(rec) {
     current = rec ? rec.name : null;
     title.textContent = rec ? `${rec.name} · v${rec.version}` : t("guard.new");
-    editor.value = JSON.stringify(rec ? rec.config : TEMPLATE, null, 2);
+    config = structuredClone(rec ? rec.config : TEMPLATE);
+    nameInput.value = config.name;
+    nameInput.disabled = !!rec;
+    sync();
     del.classList.toggle("hidden", !rec);
     result.replaceChildren();
   }
@@ -55,12 +73,8 @@ export async function guardrailsView(main, [selected]) {
   }
 
   save.addEventListener("click", async () => {
-    let config;
-    try { config = JSON.parse(editor.value); } catch (e) { toast(t("guard.bad_json", { error: e.message }), "error"); return; }
     try {
-      const rec = current
-        ? await api(`/api/guardrails/${encodeURIComponent(current)}`, { method: "PUT", body: config })
-        : await api("/api/guardrails", { method: "POST", body: config });
+      const rec = await saveJson("/api/guardrails", current, editor.value);
       toast(t("guard.saved", { name: rec.name, version: rec.version }));
       if (location.hash !== `#/guardrails/${encodeURIComponent(rec.name)}`) location.hash = `#/guardrails/${encodeURIComponent(rec.name)}`;
       else load(rec.name);

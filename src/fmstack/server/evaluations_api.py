@@ -1,0 +1,83 @@
+"""Evaluations over HTTP: start a spec as a background job (follow it under /api/jobs), list runs,
+results, comparisons, the HTML report, and the human review queue with ratings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
+
+from ..evaluation.runner import parse_spec
+from ..sdk import Fmstack
+
+router = APIRouter(prefix="/api", tags=["evaluations"])
+
+
+def fm(request: Request) -> Fmstack:
+    return request.app.state.fm
+
+
+@router.post("/evaluations", status_code=202)
+def start_evaluation(body: dict[str, Any], request: Request) -> dict:
+    """The body is a spec (see `fmstack eval run`); `dataset` is a path on the server, {feedback: up},
+    or the examples inline. Returns the job; its result lists the run ids."""
+    job = fm(request).evaluations.start(parse_spec(body))
+    return job.model_dump(mode="json")
+
+
+@router.get("/evaluations")
+def list_runs(request: Request, name: str | None = None, limit: int = 50) -> dict:
+    return {"data": fm(request).evaluations.runs(name, max(1, min(limit, 500)))}
+
+
+@router.get("/evaluations/compare")
+def compare(a: str, b: str, request: Request) -> dict:
+    return fm(request).evaluations.compare(a, b)
+
+
+@router.get("/evaluations/report", response_class=HTMLResponse)
+async def report(request: Request, runs: str) -> HTMLResponse:
+    """The HTML report (with plots) of comma-separated runs; the first is the baseline."""
+    import tempfile
+    from pathlib import Path
+
+    from ..evaluation.report import write_report
+
+    ids = [r for r in runs.split(",") if r]
+    for run_id in ids:
+        fm(request).evaluations.get(run_id)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = await run_in_threadpool(write_report, fm(request).evaluations, ids, Path(tmp) / "report.html")
+        return HTMLResponse(path.read_text(encoding="utf-8"))
+
+
+@router.get("/evaluations/{run_id}")
+def get_run(run_id: str, request: Request) -> dict:
+    return fm(request).evaluations.get(run_id)
+
+
+@router.get("/evaluations/{run_id}/results")
+def results(run_id: str, request: Request, unrated: bool = False) -> dict:
+    svc = fm(request).evaluations
+    svc.get(run_id)
+    return {"data": svc.review_queue(run_id, limit=10_000) if unrated else svc.results(run_id)}
+
+
+@router.post("/evaluations/{run_id}/resume", status_code=202)
+def resume(run_id: str, request: Request) -> dict:
+    return fm(request).evaluations.start_resume(run_id).model_dump(mode="json")
+
+
+class RatingIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    rating: int = Field(ge=1, le=5)
+    comment: str = Field(default="", max_length=4000)
+
+
+@router.post("/evaluation-results/{result_id}/rating")
+def rate(result_id: int, body: RatingIn, request: Request) -> dict:
+    """A person's rating (1-5) and comment, stored beside the automatic scores."""
+    return fm(request).evaluations.rate(result_id, body.rating, body.comment)
