@@ -56,6 +56,11 @@ def page(browser, console_server):
     assert errors == [], f"JavaScript errors: {errors}"
 
 
+def arrived(page, route: str) -> None:
+    """Wait until the view for `route` has rendered (not just the URL changed: the old view lingers until then)."""
+    page.wait_for_selector(f"body[data-route='{route}']")
+
+
 def goto(page, route: str) -> None:
     page.goto(f"{page.base}/#/{route}")
     page.wait_for_selector(f"body[data-ready='{route.split('/')[0]}']")
@@ -88,7 +93,7 @@ def test_upload_a_pdf_ask_and_open_the_citation(page, tmp_path):
     goto(page, "kb")
     page.get_by_test_id("kb-name").fill("console-kb")
     page.get_by_test_id("kb-create").click()
-    page.wait_for_url(re.compile(r".*#/kb/console-kb$"))
+    arrived(page, "kb/console-kb")
     page.wait_for_selector("[data-testid=drop]")
     page.get_by_test_id("file-input").set_input_files([str(docs / "tower.pdf"), str(docs / "bad" / "corrupt.pdf"),
                                                        str(docs / "bad" / "image.xyz")])
@@ -290,7 +295,7 @@ def test_stop_keeps_the_partial_answer_and_conversations_can_be_managed(page):
     page.wait_for_function("document.querySelectorAll('[data-testid=conversations] li').length === 1")
     page.once("dialog", lambda d: d.accept())
     page.locator(f"[data-testid=conversations] li[data-id='{conv_id}']").get_by_role("button", name="Delete").click()
-    page.wait_for_url(re.compile(r".*#/chat$"))
+    arrived(page, "chat")
     page.get_by_label("search").fill("Counting drill")
     page.wait_for_function("document.querySelectorAll('[data-testid=conversations] li').length === 0")
 
@@ -300,7 +305,7 @@ def test_guardrails_page_creates_a_version_and_tests_text(page):
     page.get_by_test_id("guard-name").fill("console-guard")
     page.get_by_label("pii cn_name").select_option("mask")  # the per-policy form
     page.get_by_test_id("guard-save").click()
-    page.wait_for_url(re.compile(r".*#/guardrails/console-guard$"))
+    arrived(page, "guardrails/console-guard")
     page.get_by_test_id("guardrails").get_by_text("console-guard").wait_for()
     page.get_by_test_id("guard-text").fill("我的邮箱是 ada@example.com，我叫王建国")
     page.get_by_test_id("guard-test").click()
@@ -340,7 +345,7 @@ def test_agents_page_runs_streams_the_trace_approves_and_replays(page):
                            "confirm": ["POST"]}], limits={"max_steps": 3})
         config.fill(json.dumps(cfg))
         page.get_by_test_id("agent-save").click()
-        page.wait_for_url(re.compile(r".*#/agents/console-booker$"))
+        arrived(page, "agents/console-booker")
         page.get_by_test_id("agents").get_by_text("console-booker").wait_for()
         page.get_by_test_id("agent-task").fill("Book the Blue Hole for 2 divers.")
         page.get_by_test_id("agent-run").click()
@@ -390,7 +395,7 @@ def test_evaluations_page_compares_runs_and_takes_ratings(page, console_server):
     page.get_by_test_id("eval-compare").click()
     page.get_by_test_id("eval-compare-table").get_by_text("token_f1").wait_for()
     page.locator(f"tr[data-run='{b}'] a").click()
-    page.wait_for_url(re.compile(rf".*#/evals/{b}$"))
+    arrived(page, f"evals/{b}")
     page.get_by_test_id("eval-run-title").wait_for()
     assert page.get_by_test_id("eval-results").locator("tr").count() == 2
     row = page.get_by_test_id("eval-results").locator("tr").first

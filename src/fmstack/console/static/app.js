@@ -176,15 +176,19 @@ const views = { chat: chatView, playground: playgroundView, kb: kbView, guardrai
 let current = null;
 
 async function route() {
-  const [name, ...rest] = (location.hash.replace(/^#\/?/, "") || "chat").split("/");
+  const path = location.hash.replace(/^#\/?/, "") || "chat";
+  const [name, ...rest] = path.split("/");
   const view = views[name] || chatView;
   document.querySelectorAll("[data-nav]").forEach((a) => a.classList.toggle("active", a.dataset.nav === name));
   if (current && current.leave) current.leave();
+  delete document.body.dataset.ready;  // set again once the new view has rendered
+  delete document.body.dataset.route;
   const main = document.getElementById("view");
   main.replaceChildren();
   current = await view(main, rest.map(decodeURIComponent));
   translate(main);
-  document.body.dataset.ready = name;  // tests and the screenshot script wait for this
+  document.body.dataset.ready = name;  // tests and the screenshot script wait for these
+  document.body.dataset.route = path;
 }
 
 function setLang(value) {

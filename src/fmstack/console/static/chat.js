@@ -30,10 +30,13 @@ export async function chatView(main, [conversationId]) {
     } catch (e) { toast(e.message, "error"); }
   }
 
+  let listRequest = 0;  // only the newest request may fill the list: answers can arrive out of order
   async function loadConversations() {
+    const mine = ++listRequest;
     try {
       const q = state.search ? `&q=${encodeURIComponent(state.search)}` : "";
       const res = await api(`/api/conversations?limit=200${q}`);
+      if (mine !== listRequest) return;
       list.replaceChildren(...res.data.map((c) => h("li", { class: c.id === state.id ? "active" : "", "data-id": c.id },
         h("a", { href: `#/chat/${c.id}`, title: c.title }, c.title),
         h("button", { title: t("chat.rename"), "aria-label": t("chat.rename"), onclick: () => rename(c) }, icon("edit")),
