@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import threading
-import time
 from contextlib import contextmanager
 
-import httpx
 import pytest
 import uvicorn
 from fastapi import FastAPI, HTTPException
 from pydantic import BaseModel
 
-from conftest import free_port
+from conftest import free_port, wait_until_answers
 
 
 class Booking(BaseModel):
@@ -60,12 +58,7 @@ def start_booking_api():
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    for _ in range(100):
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/openapi.json", timeout=1)
-            break
-        except httpx.HTTPError:
-            time.sleep(0.05)
+    wait_until_answers(f"http://127.0.0.1:{port}/openapi.json")
     try:
         yield f"http://127.0.0.1:{port}"
     finally:

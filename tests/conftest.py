@@ -48,6 +48,19 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def wait_until_answers(url: str, timeout: float = 10) -> None:
+    """Poll `url` until a server answers (any status), or fail saying which server did not."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.HTTPError:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"nothing answered at {url} within {timeout} s") from None
+            time.sleep(0.05)
+
+
 class Server:
     """`fmstack serve` in a subprocess, as a user would run it."""
 

@@ -80,21 +80,13 @@ def test_bad_mcp_definitions(fm):
 
 def test_mcp_server_over_streamable_http():
     import subprocess
-    import time
 
-    import httpx
-
-    from conftest import free_port
+    from conftest import free_port, wait_until_answers
 
     port = free_port()
     proc = subprocess.Popen([*SERVER, "--http", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        for _ in range(200):
-            try:
-                httpx.get(f"http://127.0.0.1:{port}/mcp", timeout=0.5)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.05)
+        wait_until_answers(f"http://127.0.0.1:{port}/mcp")
         with MCPConnection(url=f"http://127.0.0.1:{port}/mcp", headers={"Authorization": "Bearer test"}) as conn:
             tools = {t.name: t for t in conn.tools()}
             assert set(tools) == {"convert_currency", "dive_conditions", "cancel_trip"}
