@@ -104,6 +104,23 @@ def test_structured_output_is_validated(fm):
     assert isinstance(data["city"], str) and isinstance(data["population"], int)
 
 
+def test_json_schema_problems_are_listed_by_where_they_are():
+    from fmstack import jsonschemas
+    from fmstack.errors import InvalidInput
+
+    problems = jsonschemas.checker({"type": "object", "properties": {
+        "divers": {"type": "array", "items": {"type": "object", "properties": {"age": {"type": "integer", "minimum": 10}},
+                                              "required": ["age"], "additionalProperties": False}},
+        "site": {"type": "string"}}, "required": ["site"]})
+    # paths mixing list positions and names are ordered without comparing an int with a str
+    assert problems({"divers": [{"age": 8}, {"name": "Li"}], "site": 3}) == [
+        "divers.0.age: 8 is less than the minimum of 10", "divers.1.age: Field required",
+        "divers.1.name: Extra inputs are not permitted", "site: 3 is not of type 'string'"]
+    assert problems({"site": "Sipadan", "divers": []}) == []
+    with pytest.raises(InvalidInput, match="not a valid JSON schema"):
+        jsonschemas.checker({"type": "objekt"})
+
+
 def test_chain_passes_outputs_on(fm):
     out = tq.chain(fm.models.chat(None), [("topic", "Name one ocean. Reply with its name only."),
                                           ("fact", "Give one fact about {{ topic }}.")],

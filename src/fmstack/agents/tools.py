@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-import jsonschema
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
+from .. import jsonschemas
 from ..errors import InvalidInput
 
 
@@ -207,29 +207,16 @@ class ArgumentError(ValueError):
 
 
 def schema_validator(schema: dict) -> Callable[[dict], dict]:
-    """Arguments checked against a JSON schema (jsonschema, the schema's own draft); every problem
-    is listed, named by where it is ("date: 'date' is a required property")."""
-    cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
+    """Arguments checked against a JSON schema; every problem is listed, named by where it is."""
     try:
-        cls.check_schema(schema)
-    except jsonschema.SchemaError as e:
-        raise InvalidInput(f"the tool's argument schema is not valid JSON schema: {e.message}", param="tools") from None
-    checker = cls(schema)
+        problems = jsonschemas.checker(schema, param="tools")
+    except InvalidInput as e:
+        raise InvalidInput(f"the tool's argument schema is {e.message}", param="tools") from None
 
     def validate(args: dict) -> dict:
-        problems = []
-        for err in sorted(checker.iter_errors(args), key=lambda e: list(map(str, e.path))):
-            where = ".".join(str(x) for x in err.path)
-            if err.validator == "required":
-                missing = err.message.split("'")[1] if "'" in err.message else err.message
-                problems.append(f"{'.'.join([*map(str, err.path), missing])}: Field required")
-            elif err.validator == "additionalProperties":
-                extra = [k for k in err.instance if k not in err.schema.get("properties", {})]
-                problems.extend(f"{'.'.join([*map(str, err.path), k])}: Extra inputs are not permitted" for k in extra)
-            else:
-                problems.append(f"{where or 'arguments'}: {err.message}")
-        if problems:
-            raise ArgumentError("; ".join(problems))
+        found = problems(args)
+        if found:
+            raise ArgumentError("; ".join(found))
         return args
 
     return validate

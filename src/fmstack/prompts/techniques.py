@@ -21,10 +21,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import jsonschema
 import numpy as np
 from pydantic import BaseModel, ValidationError
 
+from .. import jsonschemas
 from ..errors import FmstackError
 from ..models.base import ChatModel
 from ..models.types import GenerationParams, Message
@@ -192,13 +192,13 @@ def structured(model: ChatModel, messages: Sequence[Message], schema: type[BaseM
         validate = schema.model_validate_json
     else:
         json_schema = schema
-        checker = jsonschema.Draft202012Validator(schema)
+        problems = jsonschemas.checker(schema, param="schema")
 
         def validate(text: str) -> Any:
             data = json.loads(text)
-            errors = sorted(checker.iter_errors(data), key=lambda e: list(e.path))
-            if errors:
-                raise ValueError("; ".join(f"{'.'.join(map(str, e.path)) or 'value'}: {e.message}" for e in errors))
+            found = problems(data)
+            if found:
+                raise ValueError("; ".join(found))
             return data
 
     base = params or GenerationParams(temperature=0.0, max_tokens=512)
