@@ -65,11 +65,15 @@ def test_a_stopped_run_resumes_without_redoing_examples(fm, tmp_path):
         s.query(EvalResult).filter(EvalResult.run_id == run_id, EvalResult.idx > 0).delete()
         s.get(EvalRun, run_id).status = "interrupted"
     kept = fm.evaluations.results(run_id)[0]["id"]
+    fm.evaluations.rate(kept, 3, "rated while stopped")
+    stopped = fm.evaluations.get(run_id)
+    assert stopped["status"] == "interrupted" and stopped["aggregates"]["human_rating"]["mean"] == 3  # still resumable
     fm.evaluations.resume(run_id)
     rows = fm.evaluations.results(run_id)
     assert [r["idx"] for r in rows] == [0, 1, 2] and rows[0]["id"] == kept
     assert {r["idx"]: r["output"] for r in rows} == first  # greedy: the same outputs
-    assert fm.evaluations.get(run_id)["status"] == "done"
+    done = fm.evaluations.get(run_id)
+    assert done["status"] == "done" and done["aggregates"]["token_f1"]["n"] == 3 and done["aggregates"]["human_rating"]["n"] == 1
 
 
 def test_multiple_choice_and_classification_tasks(fm, tmp_path):

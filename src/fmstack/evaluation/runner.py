@@ -323,12 +323,16 @@ class EvaluationService:
             raise
 
     def finish(self, run_id: str, spec: EvalSpec | None = None) -> dict:
+        """Aggregate the stored results and mark the run done."""
+        return self._aggregate(run_id, spec, done=True)
+
+    def _aggregate(self, run_id: str, spec: EvalSpec | None = None, *, done: bool = False) -> dict:
         rows = self.results(run_id)
         with self.db.session() as s:
             run = s.get(EvalRun, run_id)
             spec = spec or EvalSpec.model_validate({k: v for k, v in run.spec.items() if k != "examples"})
             agg = aggregate(rows)
-            if spec.task in ("classify", "multiple_choice"):
+            if spec.task in ("classify", "multiple_choice") and rows:
                 preds = [r["scores"].get("prediction") or "" for r in rows]
                 if spec.task == "classify":
                     golds = [str(r["example"].get("label", "")) for r in rows]
@@ -340,8 +344,9 @@ class EvaluationService:
             if humans:
                 agg["human_rating"] = {"mean": float(np.mean(humans)), "ci95": list(bootstrap_ci(humans)), "n": len(humans)}
             run.aggregates = agg
-            run.status = "done"
-            run.finished_at = utcnow()
+            if done:
+                run.status = "done"
+                run.finished_at = utcnow()
             return agg
 
     def _one(self, spec: EvalSpec, cfg: Configuration, ex: dict) -> dict:
@@ -392,32 +397,31 @@ class EvaluationService:
     def _generate(self, spec, cfg, chat, params, ex, question: str | None = None) -> tuple[str, list[str], int]:
         question = question if question is not None else ex["input"]
         contexts: list[str] = list(ex.get("contexts") or [])
-        if spec.task == "rag":
-            found = self.fm.kb_passages(cfg.knowledge_base, question, **cfg.retrieval)
-            contexts = [p.text for p in found]
-            if not cfg.prompt:  # fmstack's own RAG prompt, with citations (and the guardrail, if any)
-                if cfg.guardrail:
-                    ans = self.fm.ask_kb(cfg.knowledge_base, question, model=cfg.model, params=params,
-                                         guardrail=cfg.guardrail, **cfg.retrieval)
-                else:
-                    from ..knowledge import rag
+        if spec.task == "rag" and not cfg.prompt:  # fmstack's own RAG prompt, with citations (and the guardrail)
+            if cfg.guardrail:
+                ans = self.fm.ask_kb(cfg.knowledge_base, question, model=cfg.model, params=params,
+                                     guardrail=cfg.guardrail, **cfg.retrieval)
+            else:
+                from ..knowledge import rag
 
-                    ans = rag.answer(chat, question, found, params)
-                return ans.text, [p.text for p in ans.passages] or contexts, chat.count_tokens(ans.text)
+                ans = rag.answer(chat, question, self.fm.kb_passages(cfg.knowledge_base, question, **cfg.retrieval), params)
+            return ans.text, [p.text for p in ans.passages], chat.count_tokens(ans.text)
+        if spec.task == "rag":
+            contexts = [p.text for p in self.fm.kb_passages(cfg.knowledge_base, question, **cfg.retrieval)]
         variables = {**ex, "input": question, "question": question,
                      "context": "\n\n".join(f"[{i + 1}] {c}" for i, c in enumerate(contexts))}
         messages = self.fm.prompts.render(cfg.prompt, variables) if cfg.prompt else [Message("user", question)]
         if cfg.system:
             messages = [Message("system", cfg.system), *messages]
-        if cfg.guardrail:
-            guard = self.fm.guardrails.load(cfg.guardrail)
+        guard = self.fm.guardrails.load(cfg.guardrail) if cfg.guardrail else None
+        if guard is not None:
             verdict = guard.check(question, "input")
             if verdict.blocked:
                 return verdict.text, contexts, 0
         res = chat.generate(messages, params)
         text = res.text
-        if cfg.guardrail:
-            verdict = self.fm.guardrails.load(cfg.guardrail).check(text, "output")
+        if guard is not None:
+            verdict = guard.check(text, "output")
             text = verdict.text if verdict.action in ("blocked", "masked") else text
         return text, contexts, (res.usage.prompt_tokens or 0) + (res.usage.completion_tokens or 0)
 
@@ -508,7 +512,7 @@ class EvaluationService:
                 raise NotFound(f"evaluation result {result_id} does not exist", param="result")
             row.human_rating, row.human_comment = int(rating), comment or None
             run_id = row.run_id
-        self.finish(run_id)
+        self._aggregate(run_id)  # a rating on a run still going (or stopped) leaves its status alone
         return next(r for r in self.results(run_id) if r["id"] == result_id)
 
     # -- comparing ------------------------------------------------------------------------------
