@@ -57,18 +57,18 @@ class MCPConnection:
         from mcp import Client
         from mcp.client.stdio import StdioServerParameters
 
+        self._stack = AsyncExitStack()
         if self.url:
             target: Any = self.url
             if self.headers:
                 import httpx2
                 from mcp.client.streamable_http import streamable_http_client
 
-                http = httpx2.AsyncClient(headers=self.headers, timeout=self.timeout)
+                http = await self._stack.enter_async_context(httpx2.AsyncClient(headers=self.headers, timeout=self.timeout))
                 target = streamable_http_client(self.url, http_client=http)  # a Transport: headers on every call
         else:
             target = StdioServerParameters(command=self.command[0], args=self.command[1:],
                                            env={**os.environ, **(self.env or {})}, cwd=self.cwd)
-        self._stack = AsyncExitStack()
         self._client = await self._stack.enter_async_context(Client(target, read_timeout_seconds=self.timeout))
 
     def close(self) -> None:
