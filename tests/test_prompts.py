@@ -20,7 +20,8 @@ def test_versions_diff_pinning_and_partials(fm):
                                            {"role": "user", "content": "问题：{{ question }}\n语言：{{ lang }}"}],
                            note="Chinese")
     assert v2.version == 2 and v2.variables == ["lang", "question"] and v2.note == "Chinese"
-    fm.prompts.update("tone", template="Be formal.")
+    assert fm.prompts.render("qa@1", question="?")[0].content == "Be friendly and brief."
+    fm.prompts.update("tone", template="Be formal.")  # after a render: the unpinned include must follow it
     pinned = fm.prompts.render("qa@1", question="Why is the sky blue?")
     assert [m.role for m in pinned] == ["system", "user"]
     assert pinned[0].content == "Be formal." and pinned[1].content == "Question: Why is the sky blue?"  # latest tone

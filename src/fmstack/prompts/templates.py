@@ -14,8 +14,10 @@ a new version; old ones stay, so an app can pin `support-answer@3` while the lat
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 from datetime import datetime
+from collections.abc import Callable
 from typing import Any
 
 import jinja2
@@ -63,6 +65,10 @@ class PromptService:
         self.db = db
         self.env = SandboxedEnvironment(loader=jinja2.FunctionLoader(self._partial), undefined=jinja2.StrictUndefined,
                                         keep_trailing_newline=True, autoescape=False)
+        # stored texts never change: each is compiled and scanned for its variables once
+        self._compile = functools.lru_cache(maxsize=512)(self.env.from_string)
+        self._variables = functools.lru_cache(maxsize=512)(
+            lambda text: frozenset(meta.find_undeclared_variables(self.env.parse(text))))
 
     # -- storage --------------------------------------------------------------------------------
     def create(self, name: str, *, template: str | None = None, messages: list[dict] | None = None,
@@ -164,7 +170,7 @@ class PromptService:
 
     def _render(self, text: str, values: dict, ref: str) -> str:
         try:
-            return self.env.from_string(text).render(**values)
+            return self._compile(text).render(**values)
         except jinja2.UndefinedError as e:
             raise InvalidInput(f"prompt {ref}: {e.message} (give it as a variable)", param="variables") from None
         except jinja2.TemplateNotFound as e:
@@ -172,8 +178,14 @@ class PromptService:
         except jinja2.TemplateError as e:
             raise InvalidInput(f"prompt {ref}: {e}", param="prompt") from None
 
-    def _partial(self, ref: str) -> str | None:
-        """Jinja's loader: `{% include "name" %}` / `"name@2"` is another stored prompt's text."""
+    def _partial(self, ref: str) -> tuple[str, None, Callable[[], bool]] | None:
+        """Jinja's loader: `{% include "name" %}` / `"name@2"` is another stored prompt's text. Jinja
+        keeps what it loaded until the check says it changed: an update of "name" reaches the
+        prompts that include it unpinned at their next render."""
+        source = self._partial_text(ref)
+        return None if source is None else (source, None, lambda: self._partial_text(ref) == source)
+
+    def _partial_text(self, ref: str) -> str | None:
         try:
             rec = self.get(ref)
         except (NotFound, InvalidInput):
@@ -185,7 +197,7 @@ class PromptService:
         texts = [row.template] if row.template is not None else [m["content"] for m in row.messages or []]
         found: set[str] = set()
         for text in texts:
-            found |= meta.find_undeclared_variables(self.env.parse(text))
+            found |= self._variables(text)
         rec.variables = sorted(found)
         return rec
 
