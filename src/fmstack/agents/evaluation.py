@@ -39,8 +39,8 @@ def matches(expected: dict, actual: dict | None) -> bool:
 
 
 def _same(want, got) -> bool:
-    if isinstance(want, bool) or isinstance(got, bool):
-        return want == got
+    if isinstance(want, bool) or isinstance(got, bool):  # True is not 1 here (in Python it is)
+        return isinstance(want, bool) and isinstance(got, bool) and want == got
     if isinstance(want, (int, float)):
         try:
             return abs(float(got) - float(want)) < 1e-6
