@@ -29,12 +29,13 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
+from timing import Timed  # noqa: E402  (bench/timing.py)
+
 from fmstack import Fmstack  # noqa: E402
 from fmstack.agents.evaluation import evaluate  # noqa: E402
 from fmstack.agents.loop import Agent, Limits  # noqa: E402
 from fmstack.agents.tools import Tool, schema_validator  # noqa: E402
 from fmstack.models.types import Message  # noqa: E402
-from timing import Timed  # noqa: E402  (bench/timing.py)
 
 DATA = ROOT / "bench" / "data" / "agents"
 
@@ -46,12 +47,15 @@ def instant_tools(catalogue: list[dict], clock: list[float]) -> list[Tool]:
             out = {"tool": name, "result": "ok", "arguments": args}
             clock[0] += time.perf_counter() - t0
             return out
+
         return run
 
     out = []
     for spec in catalogue:
         f = spec["function"]
-        out.append(Tool(f["name"], f["description"], f["parameters"], runner(f["name"]), schema_validator(f["parameters"])))
+        out.append(
+            Tool(f["name"], f["description"], f["parameters"], runner(f["name"]), schema_validator(f["parameters"]))
+        )
     return out
 
 
@@ -105,7 +109,9 @@ def main() -> None:
     args = ap.parse_args()
     fm = Fmstack(data_dir=tempfile.mkdtemp(prefix="fmstack-bench-"))
     catalogue = json.loads((DATA / "tools.json").read_text())
-    tasks = [json.loads(line) for line in (DATA / "tasks.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
+    tasks = [
+        json.loads(line) for line in (DATA / "tasks.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()
+    ]
     picked = tasks[:: max(1, len(tasks) // args.tasks)][: args.tasks]
     fm.models.chat(None).generate([Message("user", "hi")])  # load the model first
 
@@ -113,16 +119,22 @@ def main() -> None:
     print(f"{'path':<28} {'steps':>6} {'p50 ms':>8} {'p99 ms':>8}")
     for protocol in ("native", "text"):
         per_step, n = loop_overhead(fm, picked, catalogue, protocol)
-        print(f"{'Agent loop, ' + protocol:<28} {n:>6} {np.percentile(per_step, 50):>8.2f} {np.percentile(per_step, 99):>8.2f}")
+        print(
+            f"{'Agent loop, ' + protocol:<28} {n:>6} {np.percentile(per_step, 50):>8.2f} {np.percentile(per_step, 99):>8.2f}"
+        )
     stored = stored_overhead(fm, picked, catalogue)
-    print(f"{'stored run (AgentService)':<28} {'':>6} {np.percentile(stored, 50):>8.2f} {np.percentile(stored, 99):>8.2f}")
+    print(
+        f"{'stored run (AgentService)':<28} {'':>6} {np.percentile(stored, 50):>8.2f} {np.percentile(stored, 99):>8.2f}"
+    )
 
     print(f"\nfirst-reply parse rate on {args.parse_tasks} tasks (bench/data/agents/tasks.jsonl)")
     model = fm.models.chat(None)
     for protocol in ("text", "native"):
         rep = evaluate(model, tasks[: args.parse_tasks], catalogue, protocol=protocol)["groups"]["all"]
-        print(f"{protocol:<8} readable {rep['parsed']:.3f}   tool selection {rep['selection']:.3f}   "
-              f"arguments {rep['arguments']:.3f}   {rep['seconds']:.2f} s/task")
+        print(
+            f"{protocol:<8} readable {rep['parsed']:.3f}   tool selection {rep['selection']:.3f}   "
+            f"arguments {rep['arguments']:.3f}   {rep['seconds']:.2f} s/task"
+        )
     fm.close()
 
 

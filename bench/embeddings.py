@@ -19,7 +19,10 @@ import numpy as np
 from fmstack import Settings
 from fmstack.models import ModelRegistry
 
-PAIRS = [json.loads(line) for line in (Path(__file__).parent / "data" / "embedding_pairs.jsonl").read_text(encoding="utf-8").splitlines()]
+PAIRS = [
+    json.loads(line)
+    for line in (Path(__file__).parent / "data" / "embedding_pairs.jsonl").read_text(encoding="utf-8").splitlines()
+]
 MODELS = ["multilingual-e5-small", "all-minilm-l6-v2"]
 
 
@@ -59,7 +62,10 @@ def speed(model) -> tuple[float, float]:
 
 def main() -> None:
     reg = ModelRegistry(Settings.from_env(env={}, config={}))
-    print(f"{len(PAIRS)} pairs: " + ", ".join(f"{lang} {sum(p['lang'] == lang for p in PAIRS)}" for lang in ("en", "zh", "en->zh")))
+    print(
+        f"{len(PAIRS)} pairs: "
+        + ", ".join(f"{lang} {sum(p['lang'] == lang for p in PAIRS)}" for lang in ("en", "zh", "en->zh"))
+    )
     print(f"{'model':24} {'en R@1/MRR':>14} {'zh R@1/MRR':>14} {'en->zh R@1/MRR':>16} {'sent/s':>8} {'1-query ms':>11}")
     rows = {}
     for name in MODELS:

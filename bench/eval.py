@@ -23,19 +23,22 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
-from fmstack import Fmstack  # noqa: E402
-from fmstack.evaluation.runner import parse_spec  # noqa: E402
-from fmstack.models.types import Message  # noqa: E402
-from timing import Timed  # noqa: E402  (bench/timing.py)
+from timing import Timed
 
-PAIRS = [("What is the capital of France?", "Paris is the capital of France."),
-         ("How many legs does a spider have?", "A spider has eight legs."),
-         ("What gas do plants take in for photosynthesis?", "Plants take in carbon dioxide."),
-         ("Who wrote Romeo and Juliet?", "William Shakespeare wrote Romeo and Juliet."),
-         ("中国的首都是哪里？", "中国的首都是北京。"),
-         ("一年有几个月？", "一年有十二个月。"),
-         ("水在多少度结冰？", "水在零摄氏度结冰。"),
-         ("太阳从哪个方向升起？", "太阳从东方升起。")]
+from fmstack import Fmstack
+from fmstack.evaluation.runner import parse_spec
+from fmstack.models.types import Message
+
+PAIRS = [
+    ("What is the capital of France?", "Paris is the capital of France."),
+    ("How many legs does a spider have?", "A spider has eight legs."),
+    ("What gas do plants take in for photosynthesis?", "Plants take in carbon dioxide."),
+    ("Who wrote Romeo and Juliet?", "William Shakespeare wrote Romeo and Juliet."),
+    ("中国的首都是哪里？", "中国的首都是北京。"),
+    ("一年有几个月？", "一年有十二个月。"),
+    ("水在多少度结冰？", "水在零摄氏度结冰。"),
+    ("太阳从哪个方向升起？", "太阳从东方升起。"),
+]
 TEXT = ["exact_match", "token_f1", "rouge", "bleu", "chrf"]
 EMBED = ["embedding_similarity", "segment_score"]
 
@@ -53,8 +56,14 @@ def main() -> None:
     timed.generate([Message("user", "hi")])  # load the model
     timed.seconds = 0.0
 
-    spec = parse_spec({"name": "bench", "dataset": str(tmp / "qa.jsonl"), "metrics": TEXT,
-                       "configurations": [{"name": "c", "params": {"max_tokens": 32}}]})
+    spec = parse_spec(
+        {
+            "name": "bench",
+            "dataset": str(tmp / "qa.jsonl"),
+            "metrics": TEXT,
+            "configurations": [{"name": "c", "params": {"max_tokens": 32}}],
+        }
+    )
     marks = [(time.perf_counter(), 0.0)]
 
     def progress(cfg, done, total):  # called after each example is stored
@@ -68,10 +77,14 @@ def main() -> None:
     print(f"evaluation run: {n} examples, bundled model, text metrics, results stored in SQLite")
     print(f"  with the model:    {n / wall:8.2f} examples/s   ({wall:.1f} s, of which model {timed.seconds:.1f} s)")
     rest = wall - timed.seconds
-    print(f"  without the model: {n / rest:8.1f} examples/s   (the whole run minus model time; the first example "
-          f"also imports the metric libraries: {per[0]:.0f} ms)")
-    print(f"  per example without the model (prompt, metrics, storage): p50 {np.percentile(per[1:], 50):.2f} ms, "
-          f"p99 {np.percentile(per[1:], 99):.2f} ms; steady state {1000 / np.percentile(per[1:], 50):.0f} examples/s")
+    print(
+        f"  without the model: {n / rest:8.1f} examples/s   (the whole run minus model time; the first example "
+        f"also imports the metric libraries: {per[0]:.0f} ms)"
+    )
+    print(
+        f"  per example without the model (prompt, metrics, storage): p50 {np.percentile(per[1:], 50):.2f} ms, "
+        f"p99 {np.percentile(per[1:], 99):.2f} ms; steady state {1000 / np.percentile(per[1:], 50):.0f} examples/s"
+    )
 
     svc = fm.evaluations
     results = svc.results(run_id)
@@ -83,7 +96,7 @@ def main() -> None:
         calls = [0.0]
         original = embedder.embed
 
-        def counted(*a, **k):
+        def counted(*a, original=original, calls=calls, **k):
             t = time.perf_counter()
             try:
                 return original(*a, **k)
@@ -101,9 +114,11 @@ def main() -> None:
                 times.append(total - calls[0] * 1000)
                 model_ms.append(calls[0] * 1000)
         del embedder.embed
-        print(f"metric pipeline per example, {label}: p50 {np.percentile(times, 50):.2f} ms, "
-              f"p99 {np.percentile(times, 99):.2f} ms excluding model calls"
-              + (f"; embedding model {np.percentile(model_ms, 50):.1f} ms p50 on top" if metrics is not TEXT else ""))
+        print(
+            f"metric pipeline per example, {label}: p50 {np.percentile(times, 50):.2f} ms, "
+            f"p99 {np.percentile(times, 99):.2f} ms excluding model calls"
+            + (f"; embedding model {np.percentile(model_ms, 50):.1f} ms p50 on top" if metrics is not TEXT else "")
+        )
     fm.close()
 
 

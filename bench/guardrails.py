@@ -16,24 +16,33 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
-from fmstack import Fmstack  # noqa: E402
-from fmstack.guardrails import Guardrail, parse_config  # noqa: E402
+from fmstack import Fmstack
+from fmstack.guardrails import Guardrail, parse_config
 
-EN = ("Hello team, please review the quarterly report before Friday. Contact Ada at ada@example.com or "
-      "+1 415-555-2671 if anything is unclear. The staging server 10.0.0.12 hosts the draft at "
-      "https://intranet.example.com/reports/q3. We expect revenue to grow about 12 percent, driven by the new "
-      "subscription tier and lower churn in Europe. Marketing will prepare a summary for the board; engineering "
-      "will finish the migration to the new database cluster next week. Remember that the customer list is "
-      "confidential and must not be shared outside the company. Thanks, and have a good weekend. ")
-ZH = ("大家好，请在周五前审阅季度报告。如有疑问请联系王芳，邮箱wangfang@example.com，电话13812345678。预发布服务器"
-      "10.0.0.12 上有草稿。我们预计收入增长约百分之十二，主要来自新的订阅套餐以及欧洲客户流失率的下降。市场部会为董事会"
-      "准备摘要，工程部下周完成向新数据库集群的迁移。请注意，客户名单属于机密，不得外传。谢谢大家，周末愉快。")
+EN = (
+    "Hello team, please review the quarterly report before Friday. Contact Ada at ada@example.com or "
+    "+1 415-555-2671 if anything is unclear. The staging server 10.0.0.12 hosts the draft at "
+    "https://intranet.example.com/reports/q3. We expect revenue to grow about 12 percent, driven by the new "
+    "subscription tier and lower churn in Europe. Marketing will prepare a summary for the board; engineering "
+    "will finish the migration to the new database cluster next week. Remember that the customer list is "
+    "confidential and must not be shared outside the company. Thanks, and have a good weekend. "
+)
+ZH = (
+    "大家好，请在周五前审阅季度报告。如有疑问请联系王芳，邮箱wangfang@example.com，电话13812345678。预发布服务器"
+    "10.0.0.12 上有草稿。我们预计收入增长约百分之十二，主要来自新的订阅套餐以及欧洲客户流失率的下降。市场部会为董事会"
+    "准备摘要，工程部下周完成向新数据库集群的迁移。请注意，客户名单属于机密，不得外传。谢谢大家，周末愉快。"
+)
 POLICIES = {
     "words": {"words": ["Project Falcon", "机密代号"], "profanity": True},
     "pii": {},
     "attacks": {},
-    "topics": [{"name": "investment advice", "definition": "Recommendations about which stocks or crypto to buy.",
-                "examples": ["Which stocks should I buy now?", "现在应该买哪只股票？"]}],
+    "topics": [
+        {
+            "name": "investment advice",
+            "definition": "Recommendations about which stocks or crypto to buy.",
+            "examples": ["Which stocks should I buy now?", "现在应该买哪只股票？"],
+        }
+    ],
     "harm": {},
 }
 
@@ -55,8 +64,10 @@ def main() -> None:
     fm = Fmstack(data_dir=tempfile.mkdtemp(prefix="fmstack-bench-"))
     embedder = fm.models.embedding(None)
     texts = {"en": (EN * 3)[:1000], "zh": (ZH * 4)[:1000], "en-100": EN[:100], "zh-100": ZH[:100]}
-    print(f"inputs: 1,000 characters (and a 100-character prompt); {args.rounds} checks each; "
-          f"embedding model {embedder.name}\n")
+    print(
+        f"inputs: 1,000 characters (and a 100-character prompt); {args.rounds} checks each; "
+        f"embedding model {embedder.name}\n"
+    )
     print(f"{'policy':<10} {'input':<7} {'p50 ms':>8} {'p99 ms':>8}")
     for name, cfg in [*POLICIES.items(), ("full", None)]:
         config = {"name": name, **({name: cfg} if cfg is not None else POLICIES)}
@@ -67,8 +78,10 @@ def main() -> None:
     t = time.perf_counter()
     for _ in range(50):
         embedder.embed([texts["en"]], input_type="query")
-    print(f"\nfor scale: embedding the 1,000-character text once takes {(time.perf_counter() - t) * 20:.1f} ms "
-          "(topics, harm and attacks share one embedding call per check)")
+    print(
+        f"\nfor scale: embedding the 1,000-character text once takes {(time.perf_counter() - t) * 20:.1f} ms "
+        "(topics, harm and attacks share one embedding call per check)"
+    )
     fm.close()
 
 

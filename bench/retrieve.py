@@ -49,11 +49,15 @@ def real_passages(limit: int) -> list[str]:
             out.extend(" ".join(sents[i : i + w]) for i in range(0, max(len(sents) - w + 1, 0)))
     warnings.simplefilter("ignore")
     for mod in pkgutil.iter_modules():
-        if len(out) >= limit * 2 or mod.name.startswith("_") or mod.name in ("antigravity", "this", "idlelib", "tkinter"):
+        if (
+            len(out) >= limit * 2
+            or mod.name.startswith("_")
+            or mod.name in ("antigravity", "this", "idlelib", "tkinter")
+        ):
             continue
         try:
             m = __import__(mod.name)
-        except BaseException:  # noqa: BLE001 - some stdlib modules refuse to import here
+        except BaseException:
             continue
         for obj in [m, *(v for _, v in inspect.getmembers(m) if inspect.isfunction(v) or inspect.isclass(v))]:
             doc = inspect.getdoc(obj) or ""
@@ -136,7 +140,9 @@ def main() -> None:
         t = time.perf_counter()
         real = model.embed(texts[: args.real], input_type="document")
         queries = model.embed([p[:200] for p in held_out], input_type="query")
-        print(f"embedded {len(real)} real passages and {len(queries)} queries ({model.name}) in {time.perf_counter() - t:.0f}s")
+        print(
+            f"embedded {len(real)} real passages and {len(queries)} queries ({model.name}) in {time.perf_counter() - t:.0f}s"
+        )
         cache.parent.mkdir(parents=True, exist_ok=True)
         np.savez(cache, real=real, queries=queries)
 
@@ -147,10 +153,14 @@ def main() -> None:
     corpus = corpus[order]
     nn_real = (real @ queries.T).max(0)
     nn_grown = (grown[: len(real)] @ queries.T).max(0)
-    print(f"realism: a real query's best cosine among {len(real)} real vectors {np.median(nn_real):.3f} (median), "
-          f"among as many grown ones {np.median(nn_grown):.3f}")
-    print(f"         mean pairwise cosine real {np.mean(real[:500] @ real[:500].T):.3f}, "
-          f"grown {np.mean(grown[:500] @ grown[:500].T):.3f}\n")
+    print(
+        f"realism: a real query's best cosine among {len(real)} real vectors {np.median(nn_real):.3f} (median), "
+        f"among as many grown ones {np.median(nn_grown):.3f}"
+    )
+    print(
+        f"         mean pairwise cosine real {np.mean(real[:500] @ real[:500].T):.3f}, "
+        f"grown {np.mean(grown[:500] @ grown[:500].T):.3f}\n"
+    )
 
     k = 10
     if args.e2e_only:
@@ -179,8 +189,12 @@ def main() -> None:
                 times.append(time.perf_counter() - t)
                 hits += len(set(rows[0]) & set(exact))
             p50, p99 = percentiles(times)
-            print(f"{size:>8} {f'hnsw ef={ef}':>14} {build:>8.1f} {p50:>7.2f} {p99:>7.2f} {hits / (k * len(queries)):>9.3f}")
-    print(f"\nfmstack's index switches to HNSW (efSearch {index_mod.HNSW_EF_SEARCH}) at {index_mod.ANN_THRESHOLD} chunks.")
+            print(
+                f"{size:>8} {f'hnsw ef={ef}':>14} {build:>8.1f} {p50:>7.2f} {p99:>7.2f} {hits / (k * len(queries)):>9.3f}"
+            )
+    print(
+        f"\nfmstack's index switches to HNSW (efSearch {index_mod.HNSW_EF_SEARCH}) at {index_mod.ANN_THRESHOLD} chunks."
+    )
     if not args.no_e2e:
         end_to_end(fm, corpus[:biggest], texts, queries, held_out)
     fm.close()
@@ -198,16 +212,33 @@ def end_to_end(fm: Fmstack, vectors: np.ndarray, texts: list[str], queries: np.n
     per_doc = 100
     with fm.db.session() as s:
         for d in range(0, len(vectors), per_doc):
-            doc = KbDocument(kb_id=kb.id, source=f"doc{d // per_doc:05d}.md", format="markdown", content_hash=str(d),
-                             n_chunks=per_doc)
+            doc = KbDocument(
+                kb_id=kb.id,
+                source=f"doc{d // per_doc:05d}.md",
+                format="markdown",
+                content_hash=str(d),
+                n_chunks=per_doc,
+            )
             s.add(doc)
             s.flush()
             rows = []
             for i in range(d, min(d + per_doc, len(vectors))):
                 text = texts[i % len(texts)]
-                rows.append({"kb_id": kb.id, "document_id": doc.id, "seq": i - d, "level": 0, "text": text, "heading": "",
-                             "start_char": 0, "end_char": len(text), "terms": " ".join(terms(text[:300])),
-                             "embedding": vectors[i].tobytes(), "meta": {}})
+                rows.append(
+                    {
+                        "kb_id": kb.id,
+                        "document_id": doc.id,
+                        "seq": i - d,
+                        "level": 0,
+                        "text": text,
+                        "heading": "",
+                        "start_char": 0,
+                        "end_char": len(text),
+                        "terms": " ".join(terms(text[:300])),
+                        "embedding": vectors[i].tobytes(),
+                        "meta": {},
+                    }
+                )
             s.execute(insert(KbChunk), rows)
     fm.knowledge.index  # noqa: B018
     with fm.db.session() as s:
@@ -239,8 +270,10 @@ def end_to_end(fm: Fmstack, vectors: np.ndarray, texts: list[str], queries: np.n
             fm.knowledge.retrieve("scale", q, mode=mode, top_k=10)
             times.append(time.perf_counter() - t)
         p50, p99 = percentiles(times)
-        print(f"retrieve({mode}, top_k=10) over {len(vectors)} chunks: p50 {p50:.1f} ms, p99 {p99:.1f} ms "
-              f"(query embedding included); without it ≈ p50 {p50 - e50:.1f} ms")
+        print(
+            f"retrieve({mode}, top_k=10) over {len(vectors)} chunks: p50 {p50:.1f} ms, p99 {p99:.1f} ms "
+            f"(query embedding included); without it ≈ p50 {p50 - e50:.1f} ms"
+        )
     print(f"embedding one question alone: p50 {e50:.1f} ms, p99 {e99:.1f} ms")
 
 

@@ -17,8 +17,12 @@ import yaml
 # A second name for the bundled model with a small window, to exercise trimming cheaply.
 TEST_CONFIG = {
     "models": {
-        "smollm2-512": {"provider": "local", "path": "bundled:smollm2", "context_window": 512,
-                        "description": "bundled model with a 512-token window"},
+        "smollm2-512": {
+            "provider": "local",
+            "path": "bundled:smollm2",
+            "context_window": 512,
+            "description": "bundled model with a 512-token window",
+        },
     },
     "aliases": {"small-window": "smollm2-512"},
 }
@@ -85,14 +89,20 @@ class Server:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 60) -> "Server":
+    def start(self, timeout: float = 60) -> Server:
         self.port = self.port if self.proc is None else free_port()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "fmstack", "serve", "--port", str(self.port), "--log-level", "warning"],
-            env=self.env, stdout=open(self.log, "ab"), stderr=subprocess.STDOUT,
+            env=self.env,
+            stdout=open(self.log, "ab"),
+            stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + timeout
-        headers = {"Authorization": f"Bearer {self.env['FMSTACK_API_KEYS'].split(',')[0]}"} if self.env.get("FMSTACK_API_KEYS") else {}
+        headers = (
+            {"Authorization": f"Bearer {self.env['FMSTACK_API_KEYS'].split(',')[0]}"}
+            if self.env.get("FMSTACK_API_KEYS")
+            else {}
+        )
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"fmstack serve exited with {self.proc.returncode}:\n{self.log.read_text()[-3000:]}")

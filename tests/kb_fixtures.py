@@ -10,10 +10,14 @@ WALL_ZH = (
     "秦始皇统一六国后，把各国的城墙连接起来。明朝又大规模重修了长城，今天看到的多是明长城。"
 )
 PANDA_ZH = "大熊猫主要生活在四川、陕西和甘肃的山区。它们每天要吃十二到三十八公斤竹子。大熊猫是中国的国宝。"
-EIFFEL = ("The Eiffel Tower stands on the Champ de Mars in Paris. It was completed in 1889 for the World's Fair. "
-          "The tower is 330 metres tall and was designed by the engineering company of Gustave Eiffel.")
-COFFEE = ("Coffee plants grow best in the tropics at high altitude. Arabica beans come from Coffea arabica. "
-          "Roasting turns green beans brown and creates the aroma.")
+EIFFEL = (
+    "The Eiffel Tower stands on the Champ de Mars in Paris. It was completed in 1889 for the World's Fair. "
+    "The tower is 330 metres tall and was designed by the engineering company of Gustave Eiffel."
+)
+COFFEE = (
+    "Coffee plants grow best in the tropics at high altitude. Arabica beans come from Coffea arabica. "
+    "Roasting turns green beans brown and creates the aroma."
+)
 
 
 def pdf_bytes(pages: list[str]) -> bytes:
@@ -89,18 +93,33 @@ def build(folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "wall.md").write_text(MARKDOWN, encoding="utf-8")
     (folder / "eiffel.html").write_text(HTML, encoding="utf-8")
-    (folder / "tower.pdf").write_bytes(pdf_bytes([
-        "Page one. " + EIFFEL,
-        "Page two. The tower has three levels for visitors. Restaurants are on the first and second levels.",
-        "Page three. About seven million people visit the tower every year.",
-    ]))
+    (folder / "tower.pdf").write_bytes(
+        pdf_bytes(
+            [
+                "Page one. " + EIFFEL,
+                "Page two. The tower has three levels for visitors. Restaurants are on the first and second levels.",
+                "Page three. About seven million people visit the tower every year.",
+            ]
+        )
+    )
     (folder / "panda.docx").write_bytes(docx_bytes())
     (folder / "notes-gbk.txt").write_bytes(("北京的冬天很冷，夏天很热。" * 3).encode("gb18030"))
     (folder / "coffee.txt").write_text(COFFEE, encoding="utf-8")
-    (folder / "faq.csv").write_text("question,answer,category\nWhat is the return window?,Items can be returned within 30 days.,returns\n"
-                                    "Do you ship to Canada?,We ship to Canada in 5 to 7 days.,shipping\n", encoding="utf-8")
-    (folder / "reviews.jsonl").write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in [
-        {"text": "这家店的咖啡非常好喝。", "stars": 5}, {"text": "Service was slow but friendly.", "stars": 3}]), encoding="utf-8")
+    (folder / "faq.csv").write_text(
+        "question,answer,category\nWhat is the return window?,Items can be returned within 30 days.,returns\n"
+        "Do you ship to Canada?,We ship to Canada in 5 to 7 days.,shipping\n",
+        encoding="utf-8",
+    )
+    (folder / "reviews.jsonl").write_text(
+        "\n".join(
+            json.dumps(r, ensure_ascii=False)
+            for r in [
+                {"text": "这家店的咖啡非常好喝。", "stars": 5},
+                {"text": "Service was slow but friendly.", "stars": 3},
+            ]
+        ),
+        encoding="utf-8",
+    )
     bad = folder / "bad"
     bad.mkdir(exist_ok=True)
     (bad / "corrupt.pdf").write_bytes(b"%PDF-1.4\n1 0 obj << /Type /Catalog >> garbage" + bytes(range(256)))

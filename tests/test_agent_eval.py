@@ -20,8 +20,10 @@ def test_scoring_by_hand():
     assert score([tip], [("convert_currency", {"amount": 40})]) == (False, False)
     assert score([tip], []) == (False, False)
     assert score([], []) == (True, True) and score([], [("calculate_tip", {})]) == (False, False)  # irrelevance
-    weather = [{"name": "get_weather", "arguments": {"city": ["Beijing", "北京"]}},
-               {"name": "get_weather", "arguments": {"city": "Tokyo"}}]
+    weather = [
+        {"name": "get_weather", "arguments": {"city": ["Beijing", "北京"]}},
+        {"name": "get_weather", "arguments": {"city": "Tokyo"}},
+    ]
     # parallel calls in any order; alternatives, case and spacing do not matter
     assert score(weather, [("get_weather", {"city": " tokyo"}), ("get_weather", {"city": "北京"})]) == (True, True)
     assert score(weather, [("get_weather", {"city": "Tokyo"})]) == (False, False)  # one call short
@@ -30,23 +32,63 @@ def test_scoring_by_hand():
 
 
 def test_agents_eval_command_on_the_bundled_model(tmp_path):
-    tasks = [json.loads(line) for line in (DATA / "tasks.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
+    tasks = [
+        json.loads(line) for line in (DATA / "tasks.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()
+    ]
     picked = [next(t for t in tasks if t["category"] == c) for c in ("single", "multiple", "parallel", "irrelevance")]
-    (tmp_path / "tasks.jsonl").write_text("\n".join(json.dumps(t, ensure_ascii=False) for t in picked), encoding="utf-8")
+    (tmp_path / "tasks.jsonl").write_text(
+        "\n".join(json.dumps(t, ensure_ascii=False) for t in picked), encoding="utf-8"
+    )
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "FMSTACK_DATA_DIR": str(tmp_path / "data")}
-    p = subprocess.run([sys.executable, "-m", "fmstack", "agents", "eval", "--tasks", str(tmp_path / "tasks.jsonl"),
-                        "--tools", str(DATA / "tools.json"), "--json"], env=env, capture_output=True, text=True, timeout=600)
+    p = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "fmstack",
+            "agents",
+            "eval",
+            "--tasks",
+            str(tmp_path / "tasks.jsonl"),
+            "--tools",
+            str(DATA / "tools.json"),
+            "--json",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert p.returncode == 0, p.stderr
     report = json.loads(p.stdout)
     groups = report["groups"]
     assert report["protocol"] == "native" and report["model"] == "smollm2"
     assert {g: groups[g]["tasks"] for g in ("single", "multiple", "parallel", "irrelevance", "all")} == {
-        "single": 1, "multiple": 1, "parallel": 1, "irrelevance": 1, "all": 4}
+        "single": 1,
+        "multiple": 1,
+        "parallel": 1,
+        "irrelevance": 1,
+        "all": 4,
+    }
     for g in groups.values():
         assert 0 <= g["arguments"] <= g["selection"] <= 1 and g["parsed"] == 1.0  # native replies parse by grammar
     # every task whose arguments were wrong is listed with the calls the model made
     assert groups["all"]["arguments"] == 1 - len(report["misses"]) / 4
     assert all({"id", "question", "expected", "calls"} <= set(m) for m in report["misses"])
-    bad = subprocess.run([sys.executable, "-m", "fmstack", "agents", "eval", "--tasks", str(tmp_path / "none.jsonl"),
-                          "--tools", str(DATA / "tools.json")], env=env, capture_output=True, text=True, timeout=120)
+    bad = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "fmstack",
+            "agents",
+            "eval",
+            "--tasks",
+            str(tmp_path / "none.jsonl"),
+            "--tools",
+            str(DATA / "tools.json"),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert bad.returncode == 2 and "give --tasks and --tools" in bad.stderr

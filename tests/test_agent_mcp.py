@@ -25,7 +25,9 @@ def test_mcp_server_tools_over_stdio():
         ok = tools["convert_currency"].call('{"amount": 100, "source": "EUR", "target": "USD"}')
         assert ok.ok and ok.content == "100 EUR = 108.00 USD"
         bad = tools["convert_currency"].call({"amount": "lots", "source": "EUR"})
-        assert not bad.ok and "target: Field required" in bad.content and "'lots' is not of type 'number'" in bad.content
+        assert (
+            not bad.ok and "target: Field required" in bad.content and "'lots' is not of type 'number'" in bad.content
+        )
         failed = tools["convert_currency"].call({"amount": 1, "source": "EUR", "target": "JPY"})
         assert not failed.ok and "no rate for EUR->JPY" in failed.content
         only = conn.tools(only=["dive_conditions"])
@@ -43,9 +45,16 @@ def test_a_server_that_cannot_start_is_a_clear_error():
 
 def test_stored_agent_with_an_mcp_server_and_an_injected_result(fm):
     fm.guardrails.create({"name": "mcp-guard", "attacks": {}})
-    fm.agents.create({"name": "mcp-diver", "instructions": "You report diving conditions. Use the tools.",
-                      "guardrail": "mcp-guard", "first_tool": "dive_conditions", "limits": {"max_steps": 3},
-                      "tools": [{"type": "mcp", "command": SERVER, "include": ["dive_conditions"]}]})
+    fm.agents.create(
+        {
+            "name": "mcp-diver",
+            "instructions": "You report diving conditions. Use the tools.",
+            "guardrail": "mcp-guard",
+            "first_tool": "dive_conditions",
+            "limits": {"max_steps": 3},
+            "tools": [{"type": "mcp", "command": SERVER, "include": ["dive_conditions"]}],
+        }
+    )
     run = fm.agents.run("mcp-diver", "What are the diving conditions at Thistlegorm today?")
     tool = next(s for s in run.steps if s["kind"] == "tool")
     assert tool["tool"] == "dive_conditions"
@@ -58,9 +67,14 @@ def test_stored_agent_with_an_mcp_server_and_an_injected_result(fm):
 
 
 def test_mcp_tool_needing_confirmation_pauses_the_run(fm):
-    fm.agents.create({"name": "mcp-cancel", "first_tool": "cancel_trip", "limits": {"max_steps": 3},
-                      "tools": [{"type": "mcp", "command": SERVER, "include": ["cancel_trip"],
-                                 "confirm": ["cancel_trip"]}]})
+    fm.agents.create(
+        {
+            "name": "mcp-cancel",
+            "first_tool": "cancel_trip",
+            "limits": {"max_steps": 3},
+            "tools": [{"type": "mcp", "command": SERVER, "include": ["cancel_trip"], "confirm": ["cancel_trip"]}],
+        }
+    )
     run = fm.agents.run("mcp-cancel", "Cancel my trip with the id T42 please")
     assert run.status == "waiting" and run.pending["name"] == "cancel_trip"
     done = fm.agents.confirm(run.id, approve=True)
@@ -90,7 +104,10 @@ def test_mcp_server_over_streamable_http():
         with MCPConnection(url=f"http://127.0.0.1:{port}/mcp", headers={"Authorization": "Bearer test"}) as conn:
             tools = {t.name: t for t in conn.tools()}
             assert set(tools) == {"convert_currency", "dive_conditions", "cancel_trip"}
-            assert tools["convert_currency"].call({"amount": 10, "source": "EUR", "target": "CNY"}).content == "10 EUR = 77.00 CNY"
+            assert (
+                tools["convert_currency"].call({"amount": 10, "source": "EUR", "target": "CNY"}).content
+                == "10 EUR = 77.00 CNY"
+            )
     finally:
         proc.terminate()
         proc.wait(10)

@@ -10,9 +10,15 @@ from fmstack.agents.service import _replayed
 from fmstack.agents.tools import function_tool
 
 
-def test_a_session_remembers_earlier_turns(fm, booking_api):  # noqa: F811
-    fm.agents.create({"name": "desk-session", "instructions": "You help divers.", "limits": {"max_steps": 2},
-                      "tools": [{"type": "openapi", "spec_url": f"{booking_api}/openapi.json", "base_url": booking_api}]})
+def test_a_session_remembers_earlier_turns(fm, booking_api):
+    fm.agents.create(
+        {
+            "name": "desk-session",
+            "instructions": "You help divers.",
+            "limits": {"max_steps": 2},
+            "tools": [{"type": "openapi", "spec_url": f"{booking_api}/openapi.json", "base_url": booking_api}],
+        }
+    )
     first = fm.agents.run("desk-session", "My name is Ingrid and I dive in Egypt.", session="new")
     assert first.session and first.status in ("answer", "max_steps")
     conv = fm.conversations.get(first.session)
@@ -26,9 +32,15 @@ def test_a_session_remembers_earlier_turns(fm, booking_api):  # noqa: F811
     assert [r.id for r in fm.agents.runs(session=first.session)] == [second.id, first.id]
 
 
-def test_a_replay_answers_tool_calls_from_the_recording(fm, booking_api):  # noqa: F811
-    fm.agents.create({"name": "desk-replay", "first_tool": "list_sites", "limits": {"max_steps": 2},
-                      "tools": [{"type": "openapi", "spec_url": f"{booking_api}/openapi.json", "base_url": booking_api}]})
+def test_a_replay_answers_tool_calls_from_the_recording(fm, booking_api):
+    fm.agents.create(
+        {
+            "name": "desk-replay",
+            "first_tool": "list_sites",
+            "limits": {"max_steps": 2},
+            "tools": [{"type": "openapi", "spec_url": f"{booking_api}/openapi.json", "base_url": booking_api}],
+        }
+    )
     original = fm.agents.run("desk-replay", "Which dive sites are in Egypt?")
     recorded = [s for s in original.steps if s["kind"] == "tool"]
     assert recorded and recorded[0]["ok"]
@@ -36,7 +48,7 @@ def test_a_replay_answers_tool_calls_from_the_recording(fm, booking_api):  # noq
     assert replay.replay_of == original.id and replay.id != original.id
     again = [s for s in replay.steps if s["kind"] == "tool"]
     assert again[0]["arguments"] == recorded[0]["arguments"]  # greedy decoding: the same call
-    assert again[0]["content"] == recorded[0]["content"]      # answered from the recording
+    assert again[0]["content"] == recorded[0]["content"]  # answered from the recording
 
 
 def test_replayed_tools_never_call_out():
@@ -58,17 +70,27 @@ def test_replayed_tools_never_call_out():
     assert not tool.call({"place": "x"}).ok and calls == []
 
 
-def test_plan_then_execute(fm, booking_api):  # noqa: F811
-    fm.agents.create({"name": "desk-plan", "plan": True, "limits": {"max_steps": 2},
-                      "tools": [{"type": "openapi", "spec_url": f"{booking_api}/openapi.json", "base_url": booking_api}]})
+def test_plan_then_execute(fm, booking_api):
+    fm.agents.create(
+        {
+            "name": "desk-plan",
+            "plan": True,
+            "limits": {"max_steps": 2},
+            "tools": [{"type": "openapi", "spec_url": f"{booking_api}/openapi.json", "base_url": booking_api}],
+        }
+    )
     run = fm.agents.run("desk-plan", "Find the dive sites in Belize and book one for 2 divers.")
     assert run.steps[0]["kind"] == "plan" and run.steps[0]["content"].strip() and run.steps[0]["tokens"] > 0
     assert run.steps[1]["kind"] == "model" and [s["index"] for s in run.steps] == list(range(len(run.steps)))
 
 
-def test_sessions_and_replay_over_http(http, booking_api):  # noqa: F811
-    body = {"name": "desk-http-session", "first_tool": "list_sites", "limits": {"max_steps": 2},
-            "tools": [{"type": "openapi", "spec_url": f"{booking_api}/openapi.json", "base_url": booking_api}]}
+def test_sessions_and_replay_over_http(http, booking_api):
+    body = {
+        "name": "desk-http-session",
+        "first_tool": "list_sites",
+        "limits": {"max_steps": 2},
+        "tools": [{"type": "openapi", "spec_url": f"{booking_api}/openapi.json", "base_url": booking_api}],
+    }
     assert http.post("/api/agents", json=body).status_code == 201
     run = http.post("/api/agents/desk-http-session/runs", json={"input": "Sites in Egypt?", "session": "new"}).json()
     assert run["session"] and http.get(f"/api/conversations/{run['session']}").status_code == 200

@@ -6,10 +6,10 @@ from __future__ import annotations
 from typing import Literal
 
 import httpx
-import pytest
-
 import kb_fixtures
+import pytest
 from agent_fixtures import booking_api  # noqa: F401 - a fixture
+
 from fmstack.agents import function_tool, knowledge_tool, openapi_tools
 from fmstack.errors import InvalidInput
 
@@ -53,7 +53,9 @@ def test_arguments_are_validated_and_failures_become_observations():
 
 def test_openapi_operations_become_tools_that_call_the_api(booking_api):
     spec = httpx.get(f"{booking_api}/openapi.json").json()
-    tools = {t.name: t for t in openapi_tools(spec, base_url=booking_api, confirm=lambda method, path: method == "POST")}
+    tools = {
+        t.name: t for t in openapi_tools(spec, base_url=booking_api, confirm=lambda method, path: method == "POST")
+    }
     assert set(tools) == {"list_sites", "create_booking", "get_booking", "site_notes"}
     assert tools["create_booking"].needs_confirmation and not tools["list_sites"].needs_confirmation
     body = tools["create_booking"].parameters["properties"]["body"]

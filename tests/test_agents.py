@@ -39,17 +39,28 @@ def test_step_limit_and_tool_failures_are_part_of_the_trace(fm):
         """
         raise ConnectionError("weather service unreachable")
 
-    agent = Agent(fm.models.chat(None), [function_tool(flaky, name="get_weather")], protocol="native",
-                  first_tool="get_weather", limits=Limits(max_steps=1))
+    agent = Agent(
+        fm.models.chat(None),
+        [function_tool(flaky, name="get_weather")],
+        protocol="native",
+        first_tool="get_weather",
+        limits=Limits(max_steps=1),
+    )
     result = agent.run("What's the weather in Oslo?")
     tool = next(s for s in result.steps if s.kind == "tool")
     assert not tool.ok and "weather service unreachable" in tool.content
     assert result.stopped == "max_steps" and result.steps[-1].kind == "limit"
-    capped = Agent(fm.models.chat(None), [function_tool(get_weather)], protocol="native", first_tool="get_weather",
-                   limits=Limits(max_steps=5, max_tool_calls=0)).run("Weather in Rome?")
+    capped = Agent(
+        fm.models.chat(None),
+        [function_tool(get_weather)],
+        protocol="native",
+        first_tool="get_weather",
+        limits=Limits(max_steps=5, max_tool_calls=0),
+    ).run("Weather in Rome?")
     assert capped.stopped == "max_tool_calls" and not [s for s in capped.steps if s.kind == "tool"]
-    late = Agent(fm.models.chat(None), [function_tool(get_weather)], protocol="native",
-                 limits=Limits(timeout_s=0)).run("Weather in Rome?")
+    late = Agent(fm.models.chat(None), [function_tool(get_weather)], protocol="native", limits=Limits(timeout_s=0)).run(
+        "Weather in Rome?"
+    )
     assert late.stopped == "timeout"
 
 
@@ -64,10 +75,12 @@ def test_text_protocol_reasks_once_then_stops_cleanly(fm):
 
 
 def test_parse_react_tolerates_what_small_models_write():
-    assert parse_react('Thought: look it up\nAction: get_weather\nAction Input: {"city": "Paris"} and then') == \
-        ("get_weather", '{"city": "Paris"}')
+    assert parse_react('Thought: look it up\nAction: get_weather\nAction Input: {"city": "Paris"} and then') == (
+        "get_weather",
+        '{"city": "Paris"}',
+    )
     assert parse_react("Thought: done\nFinal Answer: It is sunny.") == "It is sunny."
-    assert parse_react("Action: a\nAction Input: {\"x\": {\"y\": 1}}\nFinal Answer: z") == ("a", '{"x": {"y": 1}}')
+    assert parse_react('Action: a\nAction Input: {"x": {"y": 1}}\nFinal Answer: z') == ("a", '{"x": {"y": 1}}')
     assert parse_react("I think it is sunny.") is None
 
 
@@ -109,8 +122,13 @@ def test_a_tool_that_outlives_the_time_limit_is_abandoned(fm):
         release.wait(60)
         return "sunny"
 
-    agent = Agent(fm.models.chat(None), [function_tool(slow_lookup)], protocol="native", first_tool="slow_lookup",
-                  limits=Limits(max_steps=3, timeout_s=1.5))
+    agent = Agent(
+        fm.models.chat(None),
+        [function_tool(slow_lookup)],
+        protocol="native",
+        first_tool="slow_lookup",
+        limits=Limits(max_steps=3, timeout_s=1.5),
+    )
     try:
         result = agent.run("What's the weather in Oslo?")
         tool = next(s for s in result.steps if s.kind == "tool")

@@ -8,8 +8,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-from openai import OpenAI
-
 from conftest import Server
 
 MSG = [{"role": "user", "content": "Hi"}]
@@ -22,20 +20,27 @@ def error_of(r: httpx.Response) -> dict:
 
 
 def test_malformed_json_is_400(http):
-    r = http.post("/v1/chat/completions", content=b'{"model": "default", "messages": [', headers={"content-type": "application/json"})
+    r = http.post(
+        "/v1/chat/completions",
+        content=b'{"model": "default", "messages": [',
+        headers={"content-type": "application/json"},
+    )
     assert r.status_code == 400 and "not valid JSON" in error_of(r)["message"]
 
 
-@pytest.mark.parametrize("body, param", [
-    ({"model": "default", "messages": "hello"}, "messages"),
-    ({"model": "default", "messages": [{"role": "user", "content": "x"}], "temperature": "hot"}, "temperature"),
-    ({"model": "default", "messages": [{"role": "wizard", "content": "x"}]}, "messages.0.role"),
-    ({"model": "default", "messages": []}, "messages"),
-    ({"messages": MSG}, "model"),
-    ({"model": "default", "messages": MSG, "max_tokens": -5}, "max_tokens"),
-    ({"model": "default", "messages": MSG, "top_p": 3}, "top_p"),
-    ({"model": "default", "messages": MSG, "response_format": {"type": "yaml"}}, "response_format"),
-])
+@pytest.mark.parametrize(
+    "body, param",
+    [
+        ({"model": "default", "messages": "hello"}, "messages"),
+        ({"model": "default", "messages": [{"role": "user", "content": "x"}], "temperature": "hot"}, "temperature"),
+        ({"model": "default", "messages": [{"role": "wizard", "content": "x"}]}, "messages.0.role"),
+        ({"model": "default", "messages": []}, "messages"),
+        ({"messages": MSG}, "model"),
+        ({"model": "default", "messages": MSG, "max_tokens": -5}, "max_tokens"),
+        ({"model": "default", "messages": MSG, "top_p": 3}, "top_p"),
+        ({"model": "default", "messages": MSG, "response_format": {"type": "yaml"}}, "response_format"),
+    ],
+)
 def test_wrong_types_and_ranges_are_422_naming_the_field(http, body, param):
     r = http.post("/v1/chat/completions", json=body)
     assert r.status_code == 422
@@ -54,7 +59,9 @@ def test_unsupported_n_is_400(http):
 
 
 def test_prompt_over_the_window_is_400(http):
-    r = http.post("/v1/chat/completions", json={"model": "smollm2-512", "messages": [{"role": "user", "content": "hi " * 800}]})
+    r = http.post(
+        "/v1/chat/completions", json={"model": "smollm2-512", "messages": [{"role": "user", "content": "hi " * 800}]}
+    )
     assert r.status_code == 400 and error_of(r)["code"] == "context_length_exceeded"
 
 
@@ -116,8 +123,16 @@ def test_client_disconnect_mid_stream_frees_the_model(http, server):
     assert 5 <= answer["completion_tokens"] < 3000
     # And over the OpenAI API: the abandoned stream gives the model back at once.
     with httpx.Client(base_url=server.url, timeout=60) as c:
-        with c.stream("POST", "/v1/chat/completions", json={"model": "default", "stream": True, "max_tokens": 3000,
-                                                             "messages": [{"role": "user", "content": "Count to 2000."}]}) as r:
+        with c.stream(
+            "POST",
+            "/v1/chat/completions",
+            json={
+                "model": "default",
+                "stream": True,
+                "max_tokens": 3000,
+                "messages": [{"role": "user", "content": "Count to 2000."}],
+            },
+        ) as r:
             next(r.iter_lines())
     wait_idle(http)
     ok = http.post("/v1/chat/completions", json={"model": "default", "messages": MSG, "max_tokens": 3})
@@ -130,9 +145,13 @@ def test_eight_concurrent_requests_all_answer_and_the_database_stays_consistent(
 
     def openai_call(i):
         if i % 2:
-            r = oai.chat.completions.create(model="default", messages=[{"role": "user", "content": f"Say the number {i}."}], max_tokens=8)
+            r = oai.chat.completions.create(
+                model="default", messages=[{"role": "user", "content": f"Say the number {i}."}], max_tokens=8
+            )
             return r.choices[0].message.content
-        chunks = oai.chat.completions.create(model="default", messages=[{"role": "user", "content": f"Say {i}."}], max_tokens=8, stream=True)
+        chunks = oai.chat.completions.create(
+            model="default", messages=[{"role": "user", "content": f"Say {i}."}], max_tokens=8, stream=True
+        )
         return "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
 
     def turn(cid):
@@ -157,16 +176,22 @@ def test_eight_concurrent_requests_all_answer_and_the_database_stays_consistent(
 def test_a_model_failing_mid_stream_is_reported_and_the_turn_is_kept(tmp_path_factory):
     """The upstream server dies while the front server streams from it."""
     up = Server(tmp_path_factory.mktemp("dying-upstream")).start()
-    front = Server(tmp_path_factory.mktemp("front2"), {
-        "models": {"up": {"provider": "openai", "base_url": f"{up.url}/v1", "api_key": "x", "model": "default"}},
-        "aliases": {"default": "up"},
-    }).start()
+    front = Server(
+        tmp_path_factory.mktemp("front2"),
+        {
+            "models": {"up": {"provider": "openai", "base_url": f"{up.url}/v1", "api_key": "x", "model": "default"}},
+            "aliases": {"default": "up"},
+        },
+    ).start()
     try:
         with httpx.Client(base_url=front.url, timeout=60) as h:
             conv = h.post("/api/conversations", json={}).json()
             events = []
-            with h.stream("POST", f"/api/conversations/{conv['id']}/messages",
-                          json={"content": "Count from 1 to 3000.", "max_tokens": 4000, "stream": True}) as r:
+            with h.stream(
+                "POST",
+                f"/api/conversations/{conv['id']}/messages",
+                json={"content": "Count from 1 to 3000.", "max_tokens": 4000, "stream": True},
+            ) as r:
                 for line in r.iter_lines():
                     if line.startswith("event: "):
                         events.append(line[7:])

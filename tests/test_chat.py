@@ -75,15 +75,21 @@ def test_long_conversation_is_trimmed_to_the_window(fm):
     conv = fm.conversations.create(model="small-window", system_prompt="SYSTEM-RULE: answer briefly.")
     filler = "This is a long message about the weather and the sea and the mountains. " * 4
     for i in range(8):
-        fm.conversations.append(conv.id, [{"role": "user", "content": f"[{i}] {filler}"},
-                                          {"role": "assistant", "content": f"Noted {i}."}])
+        fm.conversations.append(
+            conv.id, [{"role": "user", "content": f"[{i}] {filler}"}, {"role": "assistant", "content": f"Noted {i}."}]
+        )
     history = [m.to_message() for m in fm.conversations.get(conv.id).messages]
     assert model.count_message_tokens(history) > model.context_window  # the whole story no longer fits
     turn = fm.say(conv.id, "What was the last number?", max_tokens=32)
     assert turn.dropped_messages > 0
     assert turn.assistant_message.prompt_tokens + 32 <= model.context_window
-    fitted = fit_to_context(model, [Message("system", "SYSTEM-RULE: answer briefly.")], history,
-                            Message("user", "What was the last number?"), reserve=32)
+    fitted = fit_to_context(
+        model,
+        [Message("system", "SYSTEM-RULE: answer briefly.")],
+        history,
+        Message("user", "What was the last number?"),
+        reserve=32,
+    )
     # Kept: the system prompt, the newest turns in order, the new message; dropped: the oldest.
     assert fitted.messages[0].content.startswith("SYSTEM-RULE")
     assert fitted.messages[-1].content == "What was the last number?"
@@ -96,8 +102,9 @@ def test_trimmed_turns_can_be_summarised_and_the_summary_is_kept(fm):
     conv = fm.conversations.create(model="small-window", meta={"summarize": True})
     filler = "I like hiking in the Alps every summer with my dog Rex. " * 5
     for i in range(6):
-        fm.conversations.append(conv.id, [{"role": "user", "content": f"{i}: {filler}"},
-                                          {"role": "assistant", "content": "Sounds great."}])
+        fm.conversations.append(
+            conv.id, [{"role": "user", "content": f"{i}: {filler}"}, {"role": "assistant", "content": "Sounds great."}]
+        )
     turn = fm.say(conv.id, "What is my dog called?", max_tokens=24)
     stored = fm.conversations.get(conv.id, messages=False)
     assert turn.dropped_messages > 0

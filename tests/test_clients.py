@@ -31,8 +31,15 @@ def test_llamaindex_openai_like(server):
     from llama_index.core.llms import ChatMessage
     from llama_index.llms.openai_like import OpenAILike
 
-    llm = OpenAILike(model="default", api_base=f"{server.url}/v1", api_key="unused", is_chat_model=True,
-                     context_window=8192, max_tokens=24, temperature=0)
+    llm = OpenAILike(
+        model="default",
+        api_base=f"{server.url}/v1",
+        api_key="unused",
+        is_chat_model=True,
+        context_window=8192,
+        max_tokens=24,
+        temperature=0,
+    )
     r = llm.chat([ChatMessage(role="user", content="Say hello.")])
     assert r.message.content.strip()
     completion = llm.complete("The opposite of hot is")

@@ -9,20 +9,23 @@ import shutil
 import time
 
 import httpx
-import pytest
-
 import kb_fixtures
+import pytest
 from conftest import TEST_CONFIG, Server
 
 CHROMIUM = os.environ.get("FMSTACK_TEST_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM) and not os.environ.get("CI"),
-                                reason="Chromium is not installed (apt-get install chromium)")
+pytestmark = pytest.mark.skipif(
+    not os.path.exists(CHROMIUM) and not os.environ.get("CI"),
+    reason="Chromium is not installed (apt-get install chromium)",
+)
 
 
 # Greedy decoding by default, so that what the tiny model answers (and cites) is the same every run.
 CONSOLE_CONFIG = {
-    "models": {**TEST_CONFIG["models"],
-               "smollm2-greedy": {"provider": "local", "path": "bundled:smollm2", "defaults": {"temperature": 0}}},
+    "models": {
+        **TEST_CONFIG["models"],
+        "smollm2-greedy": {"provider": "local", "path": "bundled:smollm2", "defaults": {"temperature": 0}},
+    },
     "aliases": {**TEST_CONFIG["aliases"], "default": "smollm2-greedy"},
 }
 
@@ -95,8 +98,9 @@ def test_upload_a_pdf_ask_and_open_the_citation(page, tmp_path):
     page.get_by_test_id("kb-create").click()
     arrived(page, "kb/console-kb")
     page.wait_for_selector("[data-testid=drop]")
-    page.get_by_test_id("file-input").set_input_files([str(docs / "tower.pdf"), str(docs / "bad" / "corrupt.pdf"),
-                                                       str(docs / "bad" / "image.xyz")])
+    page.get_by_test_id("file-input").set_input_files(
+        [str(docs / "tower.pdf"), str(docs / "bad" / "corrupt.pdf"), str(docs / "bad" / "image.xyz")]
+    )
     page.get_by_test_id("upload-done").wait_for(timeout=120_000)
     results = page.get_by_test_id("file-results")
     assert results.locator("[data-status=added]").count() == 1
@@ -185,19 +189,30 @@ def test_chat_page_with_200_conversations_loads_fast(page, console_server):
 
     env = {k: v for k, v in console_server.env.items() if k in ("FMSTACK_DATA_DIR", "FMSTACK_DATABASE_URL")}
     fm = Fmstack(Settings.from_env(env=env))  # the server's own database
-    fm.conversations.append(long, [{"role": "user" if i % 2 == 0 else "assistant",
-                                    "content": f"Message {i} with **markdown** and `code`.\n\n| a | b |\n|---|---|\n| {i} | x |"}
-                                   for i in range(100)])
+    fm.conversations.append(
+        long,
+        [
+            {
+                "role": "user" if i % 2 == 0 else "assistant",
+                "content": f"Message {i} with **markdown** and `code`.\n\n| a | b |\n|---|---|\n| {i} | x |",
+            }
+            for i in range(100)
+        ],
+    )
     fm.close()
     started = time.perf_counter()
     page.goto(f"{page.base}/#/chat/{long}")
     page.wait_for_selector("body[data-ready=chat]")
-    page.wait_for_function("document.querySelectorAll('.msg').length >= 100 && "
-                           "document.querySelectorAll('[data-testid=conversations] li').length >= 200")
+    page.wait_for_function(
+        "document.querySelectorAll('.msg').length >= 100 && "
+        "document.querySelectorAll('[data-testid=conversations] li').length >= 200"
+    )
     elapsed = time.perf_counter() - started
     timing = page.evaluate("JSON.stringify(performance.getEntriesByType('navigation')[0].toJSON())")
-    print(f"\nchat page, 200 conversations + 100 messages: interactive in {elapsed * 1000:.0f} ms (wall, from goto); "
-          f"navigation timing {timing[:200]}")
+    print(
+        f"\nchat page, 200 conversations + 100 messages: interactive in {elapsed * 1000:.0f} ms (wall, from goto); "
+        f"navigation timing {timing[:200]}"
+    )
     assert page.locator(".msg table").count() >= 100  # Markdown tables rendered
 
 
@@ -340,9 +355,15 @@ def test_agents_page_runs_streams_the_trace_approves_and_replays(page):
         config.fill("{ not json")  # a typo is explained, nothing is sent
         page.get_by_test_id("agent-save").click()
         page.get_by_text("The configuration is not valid JSON").wait_for()
-        cfg.update(name="console-booker", instructions="Book dives with the tools.", first_tool="create_booking",
-                   tools=[{"type": "openapi", "spec_url": f"{booking}/openapi.json", "base_url": booking,
-                           "confirm": ["POST"]}], limits={"max_steps": 3})
+        cfg.update(
+            name="console-booker",
+            instructions="Book dives with the tools.",
+            first_tool="create_booking",
+            tools=[
+                {"type": "openapi", "spec_url": f"{booking}/openapi.json", "base_url": booking, "confirm": ["POST"]}
+            ],
+            limits={"max_steps": 3},
+        )
         config.fill(json.dumps(cfg))
         page.get_by_test_id("agent-save").click()
         arrived(page, "agents/console-booker")
@@ -376,10 +397,18 @@ def test_agents_page_runs_streams_the_trace_approves_and_replays(page):
 
 
 def test_evaluations_page_compares_runs_and_takes_ratings(page, console_server):
-    spec = {"name": "console-eval", "dataset": [{"question": "What is the capital of France?", "answer": "Paris"},
-                                                {"question": "中国的首都是哪里？", "answer": "北京"}],
-            "metrics": ["token_f1"], "configurations": [{"name": "short", "params": {"max_tokens": 8}},
-                                                        {"name": "long", "params": {"max_tokens": 24}}]}
+    spec = {
+        "name": "console-eval",
+        "dataset": [
+            {"question": "What is the capital of France?", "answer": "Paris"},
+            {"question": "中国的首都是哪里？", "answer": "北京"},
+        ],
+        "metrics": ["token_f1"],
+        "configurations": [
+            {"name": "short", "params": {"max_tokens": 8}},
+            {"name": "long", "params": {"max_tokens": 24}},
+        ],
+    }
     with httpx.Client(base_url=console_server.url, timeout=120) as h:
         job = h.post("/api/evaluations", json=spec).json()
         for _ in range(600):

@@ -13,9 +13,11 @@ from fmstack.evaluation import rag_metrics as R
 from fmstack.evaluation.runner import bootstrap_ci, parse_spec, perturb
 from fmstack.store import EvalResult, EvalRun
 
-QA = [{"question": "What is the capital of France?", "answer": "Paris"},
-      {"question": "中国的首都是哪里？", "answer": "北京"},
-      {"question": "How many legs does a spider have?", "answer": ["eight", "8"]}]
+QA = [
+    {"question": "What is the capital of France?", "answer": "Paris"},
+    {"question": "中国的首都是哪里？", "answer": "北京"},
+    {"question": "How many legs does a spider have?", "answer": ["eight", "8"]},
+]
 
 
 def write(tmp_path, rows, name="data.jsonl"):
@@ -27,19 +29,45 @@ def write(tmp_path, rows, name="data.jsonl"):
 def test_two_configurations_compared_and_reported(fm, tmp_path):
     write(tmp_path, QA)
     fm.prompts.create("eval-qa", template="Answer in one word: {{ question }}")
-    spec = parse_spec({"name": "qa", "dataset": "data.jsonl",
-                       "metrics": ["exact_match", "token_f1", "rouge", "bleu", "chrf", "embedding_similarity",
-                                   "segment_score", "answer_relevancy", "judge:correctness"],
-                       "configurations": [{"name": "plain", "params": {"max_tokens": 24}},
-                                          {"name": "one-word", "prompt": "eval-qa@1", "params": {"max_tokens": 12},
-                                           "cost_per_1k_tokens": 0.5}]}, tmp_path)
+    spec = parse_spec(
+        {
+            "name": "qa",
+            "dataset": "data.jsonl",
+            "metrics": [
+                "exact_match",
+                "token_f1",
+                "rouge",
+                "bleu",
+                "chrf",
+                "embedding_similarity",
+                "segment_score",
+                "answer_relevancy",
+                "judge:correctness",
+            ],
+            "configurations": [
+                {"name": "plain", "params": {"max_tokens": 24}},
+                {"name": "one-word", "prompt": "eval-qa@1", "params": {"max_tokens": 12}, "cost_per_1k_tokens": 0.5},
+            ],
+        },
+        tmp_path,
+    )
     seen = []
     a, b = fm.evaluations.run(spec, lambda cfg, done, total: seen.append((cfg, done, total)))
     assert seen[-1] == ("one-word", 3, 3) and ("plain", 1, 3) in seen
     run = fm.evaluations.get(b)
     assert run["status"] == "done" and run["configuration"] == "one-word"
-    for metric in ("token_f1", "rougeL", "bleu", "chrf", "embedding_similarity", "segment_score", "judge:correctness",
-                   "latency_ms", "tokens", "cost"):
+    for metric in (
+        "token_f1",
+        "rougeL",
+        "bleu",
+        "chrf",
+        "embedding_similarity",
+        "segment_score",
+        "judge:correctness",
+        "latency_ms",
+        "tokens",
+        "cost",
+    ):
         agg = run["aggregates"][metric]
         assert agg["n"] == 3 and agg["ci95"][0] <= agg["mean"] <= agg["ci95"][1]
     rows = fm.evaluations.results(b)
@@ -50,15 +78,24 @@ def test_two_configurations_compared_and_reported(fm, tmp_path):
     tf1 = cmp["metrics"]["token_f1"]
     assert cmp["examples"] == 3 and tf1["b"] - tf1["a"] == pytest.approx(tf1["delta"])
     assert tf1["b_wins"] + tf1["ties"] + tf1["b_losses"] == pytest.approx(1.0)
-    report = __import__("fmstack.evaluation.report", fromlist=["x"]).write_report(fm.evaluations, [a, b], tmp_path / "r.html")
+    report = __import__("fmstack.evaluation.report", fromlist=["x"]).write_report(
+        fm.evaluations, [a, b], tmp_path / "r.html"
+    )
     text = report.read_text(encoding="utf-8")
     assert text.count("<img") == 3 and "paired comparison over 3 examples" in text and "one-word" in text
 
 
 def test_a_stopped_run_resumes_without_redoing_examples(fm, tmp_path):
     write(tmp_path, QA)
-    spec = parse_spec({"name": "resume", "dataset": "data.jsonl", "metrics": ["token_f1"],
-                       "configurations": [{"name": "c", "params": {"max_tokens": 8}}]}, tmp_path)
+    spec = parse_spec(
+        {
+            "name": "resume",
+            "dataset": "data.jsonl",
+            "metrics": ["token_f1"],
+            "configurations": [{"name": "c", "params": {"max_tokens": 8}}],
+        },
+        tmp_path,
+    )
     (run_id,) = fm.evaluations.run(spec)
     first = {r["idx"]: r["output"] for r in fm.evaluations.results(run_id)}
     with fm.db.session() as s:  # as if the process had died after the first example
@@ -73,38 +110,84 @@ def test_a_stopped_run_resumes_without_redoing_examples(fm, tmp_path):
     assert [r["idx"] for r in rows] == [0, 1, 2] and rows[0]["id"] == kept
     assert {r["idx"]: r["output"] for r in rows} == first  # greedy: the same outputs
     done = fm.evaluations.get(run_id)
-    assert done["status"] == "done" and done["aggregates"]["token_f1"]["n"] == 3 and done["aggregates"]["human_rating"]["n"] == 1
+    assert (
+        done["status"] == "done"
+        and done["aggregates"]["token_f1"]["n"] == 3
+        and done["aggregates"]["human_rating"]["n"] == 1
+    )
 
 
 def test_multiple_choice_and_classification_tasks(fm, tmp_path):
-    mmlu = [{"question": "Which planet is known as the Red Planet?", "A": "Venus", "B": "Mars", "C": "Jupiter",
-             "D": "Saturn", "answer": "B"},
-            {"question": "水的化学式是什么？", "choices": ["CO2", "H2O", "NaCl", "O2"], "answer": "B"}]
+    mmlu = [
+        {
+            "question": "Which planet is known as the Red Planet?",
+            "A": "Venus",
+            "B": "Mars",
+            "C": "Jupiter",
+            "D": "Saturn",
+            "answer": "B",
+        },
+        {"question": "水的化学式是什么？", "choices": ["CO2", "H2O", "NaCl", "O2"], "answer": "B"},
+    ]
     write(tmp_path, mmlu, "mmlu.jsonl")
-    (mc,) = fm.evaluations.run(parse_spec({"name": "mc", "dataset": "mmlu.jsonl", "task": "multiple_choice",
-                                           "metrics": ["accuracy"], "configurations": [{"name": "m"}]}, tmp_path))
+    (mc,) = fm.evaluations.run(
+        parse_spec(
+            {
+                "name": "mc",
+                "dataset": "mmlu.jsonl",
+                "task": "multiple_choice",
+                "metrics": ["accuracy"],
+                "configurations": [{"name": "m"}],
+            },
+            tmp_path,
+        )
+    )
     rows = fm.evaluations.results(mc)
     assert all(r["output"] in "ABCD" and r["scores"]["accuracy"] in (0.0, 1.0) for r in rows)
     agg = fm.evaluations.get(mc)["aggregates"]
     assert agg["classification"]["accuracy"] == pytest.approx(agg["accuracy"]["mean"])
-    (tmp_path / "s.csv").write_text("input,label\nI love it,positive\n太糟糕了,negative\nIt is a chair,neutral\n",
-                                    encoding="utf-8")
-    (cl,) = fm.evaluations.run(parse_spec({"name": "cls", "dataset": "s.csv", "task": "classify",
-                                           "labels": ["positive", "negative", "neutral"], "metrics": ["accuracy"],
-                                           "configurations": [{"name": "c"}]}, tmp_path))
+    (tmp_path / "s.csv").write_text(
+        "input,label\nI love it,positive\n太糟糕了,negative\nIt is a chair,neutral\n", encoding="utf-8"
+    )
+    (cl,) = fm.evaluations.run(
+        parse_spec(
+            {
+                "name": "cls",
+                "dataset": "s.csv",
+                "task": "classify",
+                "labels": ["positive", "negative", "neutral"],
+                "metrics": ["accuracy"],
+                "configurations": [{"name": "c"}],
+            },
+            tmp_path,
+        )
+    )
     c = fm.evaluations.get(cl)["aggregates"]["classification"]
     assert set(c["labels"]) == {"positive", "negative", "neutral"} and 0 <= c["f1"] <= 1
 
 
 def test_feedback_dataset_and_human_ratings(fm):
     conv = fm.conversations.create()
-    turn = fm.chat.reply(conv.id, "Name a colour of the sky.", params=__import__("fmstack").GenerationParams(max_tokens=8))
+    turn = fm.chat.reply(
+        conv.id, "Name a colour of the sky.", params=__import__("fmstack").GenerationParams(max_tokens=8)
+    )
     fm.conversations.feedback(turn.assistant_message.id, "up", "good")
-    (run_id,) = fm.evaluations.run(parse_spec({"name": "fb", "dataset": {"feedback": "up"}, "metrics": ["token_f1"],
-                                               "configurations": [{"name": "c", "params": {"max_tokens": 8}}]}))
+    (run_id,) = fm.evaluations.run(
+        parse_spec(
+            {
+                "name": "fb",
+                "dataset": {"feedback": "up"},
+                "metrics": ["token_f1"],
+                "configurations": [{"name": "c", "params": {"max_tokens": 8}}],
+            }
+        )
+    )
     rows = fm.evaluations.results(run_id)
     mine = next(r for r in rows if r["example"].get("message_id") == turn.assistant_message.id)
-    assert mine["example"]["input"] == "Name a colour of the sky." and mine["example"]["reference"] == turn.assistant_message.content
+    assert (
+        mine["example"]["input"] == "Name a colour of the sky."
+        and mine["example"]["reference"] == turn.assistant_message.content
+    )
     assert fm.evaluations.review_queue(run_id)
     rated = fm.evaluations.rate(mine["id"], 4, "fine")
     assert rated["human_rating"] == 4 and fm.evaluations.get(run_id)["aggregates"]["human_rating"]["mean"] == 4.0
@@ -153,8 +236,12 @@ def test_bootstrap_and_perturbations():
 def test_evaluations_over_http_as_a_background_job(http):
     from test_platform_api import sse_events
 
-    spec = {"name": "http-eval", "dataset": QA, "metrics": ["token_f1", "chrf"],
-            "configurations": [{"name": "a", "params": {"max_tokens": 8}}, {"name": "b", "params": {"max_tokens": 16}}]}
+    spec = {
+        "name": "http-eval",
+        "dataset": QA,
+        "metrics": ["token_f1", "chrf"],
+        "configurations": [{"name": "a", "params": {"max_tokens": 8}}, {"name": "b", "params": {"max_tokens": 16}}],
+    }
     job = http.post("/api/evaluations", json=spec)
     assert job.status_code == 202 and job.json()["kind"] == "evaluation"
     with http.stream("GET", f"/api/jobs/{job.json()['id']}/events") as s:
@@ -170,7 +257,9 @@ def test_evaluations_over_http_as_a_background_job(http):
     cmp = http.get("/api/evaluations/compare", params={"a": a, "b": b}).json()
     assert cmp["examples"] == 3 and "token_f1" in cmp["metrics"]
     report = http.get("/api/evaluations/report", params={"runs": f"{a},{b}"})
-    assert report.status_code == 200 and report.headers["content-type"].startswith("text/html") and "<img" in report.text
+    assert (
+        report.status_code == 200 and report.headers["content-type"].startswith("text/html") and "<img" in report.text
+    )
     assert http.post("/api/evaluations", json={**spec, "metrics": ["nope"]}).status_code == 400
     assert http.get("/api/evaluations/eval_nope").status_code == 404
 
@@ -178,8 +267,12 @@ def test_evaluations_over_http_as_a_background_job(http):
 def test_a_cancelled_evaluation_job_resumes(http):
     import time
 
-    spec = {"name": "cancel-eval", "dataset": QA * 4, "metrics": ["token_f1"],
-            "configurations": [{"name": "c", "params": {"max_tokens": 24}}]}
+    spec = {
+        "name": "cancel-eval",
+        "dataset": QA * 4,
+        "metrics": ["token_f1"],
+        "configurations": [{"name": "c", "params": {"max_tokens": 24}}],
+    }
     job = http.post("/api/evaluations", json=spec).json()
     assert http.post(f"/api/jobs/{job['id']}/cancel").status_code == 200
     for _ in range(600):
@@ -210,18 +303,39 @@ def test_rag_task_with_the_default_prompt_and_with_a_prompt_version(fm, tmp_path
     fm.knowledge.create("eval-kb")
     fm.knowledge.ingest("eval-kb", [docs])
     fm.prompts.create("eval-rag", template="Context:\n{{ context }}\n\nQuestion: {{ question }}\nAnswer briefly:")
-    rows = [{"question": "How tall is the Eiffel Tower?", "answer": "The Eiffel Tower is 330 metres tall."},
-            {"question": "大熊猫吃什么？", "answer": "大熊猫主要吃竹子。"}]
-    spec = parse_spec({"name": "rag", "dataset": rows, "task": "rag",
-                       "metrics": ["token_f1", "faithfulness", "context_precision", "context_recall"],
-                       "configurations": [{"name": "default", "knowledge_base": "eval-kb", "retrieval": {"top_k": 2},
-                                           "params": {"max_tokens": 48}},
-                                          {"name": "prompt", "prompt": "eval-rag@1", "knowledge_base": "eval-kb",
-                                           "retrieval": {"top_k": 2}, "params": {"max_tokens": 48}}]})
+    rows = [
+        {"question": "How tall is the Eiffel Tower?", "answer": "The Eiffel Tower is 330 metres tall."},
+        {"question": "大熊猫吃什么？", "answer": "大熊猫主要吃竹子。"},
+    ]
+    spec = parse_spec(
+        {
+            "name": "rag",
+            "dataset": rows,
+            "task": "rag",
+            "metrics": ["token_f1", "faithfulness", "context_precision", "context_recall"],
+            "configurations": [
+                {
+                    "name": "default",
+                    "knowledge_base": "eval-kb",
+                    "retrieval": {"top_k": 2},
+                    "params": {"max_tokens": 48},
+                },
+                {
+                    "name": "prompt",
+                    "prompt": "eval-rag@1",
+                    "knowledge_base": "eval-kb",
+                    "retrieval": {"top_k": 2},
+                    "params": {"max_tokens": 48},
+                },
+            ],
+        }
+    )
     for run_id in fm.evaluations.run(spec):
         results = fm.evaluations.results(run_id)
         assert all(r["contexts"] and r["error"] is None for r in results)
-        assert any("330 metres" in c for c in results[0]["contexts"]) and any("竹子" in c for c in results[1]["contexts"])
+        assert any("330 metres" in c for c in results[0]["contexts"]) and any(
+            "竹子" in c for c in results[1]["contexts"]
+        )
         assert all(r["scores"]["context_recall"] == 1.0 for r in results)  # the references are in the passages
         assert 0 <= fm.evaluations.get(run_id)["aggregates"]["faithfulness"]["mean"] <= 1
     with pytest.raises(InvalidInput, match="knowledge_base"):

@@ -11,8 +11,15 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_dive_holiday_example_runs_in_one_command(tmp_path):
-    cmd = [sys.executable, str(ROOT / "examples" / "dive-holiday" / "run.py"), "--yes", "--data-dir", str(tmp_path),
-           "--task", "Which dive trips are there in Egypt in May?"]
+    cmd = [
+        sys.executable,
+        str(ROOT / "examples" / "dive-holiday" / "run.py"),
+        "--yes",
+        "--data-dir",
+        str(tmp_path),
+        "--task",
+        "Which dive trips are there in Egypt in May?",
+    ]
     first = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     assert first.returncode == 0, first.stderr[-3000:]
     assert "knowledge base dive-destinations: 4 added, 0 updated, 0 unchanged" in first.stdout
@@ -21,15 +28,28 @@ def test_dive_holiday_example_runs_in_one_command(tmp_path):
     again = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     assert again.returncode == 0, again.stderr[-3000:]
     assert "0 added, 0 updated, 4 unchanged" in again.stdout  # the knowledge base is kept, nothing re-embedded
-    show = subprocess.run([sys.executable, "-m", "fmstack.cli", "agents", "list", "--json"], capture_output=True,
-                          text=True, env={**__import__("os").environ, "FMSTACK_DATA_DIR": str(tmp_path)}, timeout=120)
+    show = subprocess.run(
+        [sys.executable, "-m", "fmstack.cli", "agents", "list", "--json"],
+        capture_output=True,
+        text=True,
+        env={**__import__("os").environ, "FMSTACK_DATA_DIR": str(tmp_path)},
+        timeout=120,
+    )
     assert '"dive-holiday"' in show.stdout
 
 
 def test_prompt_eval_example_writes_the_comparison_report(tmp_path):
     report = tmp_path / "report.html"
-    cmd = [sys.executable, str(ROOT / "examples" / "prompt-eval" / "run.py"), "--data-dir", str(tmp_path / "data"),
-           "--output", str(report), "--limit", "3"]
+    cmd = [
+        sys.executable,
+        str(ROOT / "examples" / "prompt-eval" / "run.py"),
+        "--data-dir",
+        str(tmp_path / "data"),
+        "--output",
+        str(report),
+        "--limit",
+        "3",
+    ]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "--- dive-answer@1" in done.stdout and "+++ dive-answer@2" in done.stdout  # the prompt diff

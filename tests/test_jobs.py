@@ -9,9 +9,9 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import TEST_CONFIG, fresh_database_url
 from sqlalchemy import func, select
 
-from conftest import TEST_CONFIG, fresh_database_url
 from fmstack import Fmstack, Settings
 from fmstack.errors import InvalidInput, NotFound
 from fmstack.jobs import OWNER, JobRunner
@@ -47,8 +47,11 @@ def wait_for(predicate, timeout=120.0, every=0.02):
 
 def no_duplicates(app: Fmstack) -> bool:
     with app.db.session() as s:
-        return not s.execute(select(KbChunk.document_id, KbChunk.seq, func.count())
-                             .group_by(KbChunk.document_id, KbChunk.seq).having(func.count() > 1)).all()
+        return not s.execute(
+            select(KbChunk.document_id, KbChunk.seq, func.count())
+            .group_by(KbChunk.document_id, KbChunk.seq)
+            .having(func.count() > 1)
+        ).all()
 
 
 def test_background_ingest_reports_progress_and_result(app):
@@ -92,10 +95,12 @@ def test_another_process_can_cancel(app, tmp_path):
     job = app.start_ingest("remote", [str(DOCS)])
     wait_for(lambda: app.jobs.get(job.id).progress.get("files_done", 0) >= 1)
     # Another process on the same database (the CLI against a running server, say).
-    code = ("import sys; from fmstack import Fmstack, Settings; "
-            f"fm = Fmstack(Settings.from_env(env={{'FMSTACK_DATA_DIR': {str(tmp_path)!r}, "
-            f"'FMSTACK_DATABASE_URL': {app.settings.db_url!r}}})); "
-            f"print(fm.jobs.cancel({job.id!r}).status); fm.close()")
+    code = (
+        "import sys; from fmstack import Fmstack, Settings; "
+        f"fm = Fmstack(Settings.from_env(env={{'FMSTACK_DATA_DIR': {str(tmp_path)!r}, "
+        f"'FMSTACK_DATABASE_URL': {app.settings.db_url!r}}})); "
+        f"print(fm.jobs.cancel({job.id!r}).status); fm.close()"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "cancelling"
@@ -126,8 +131,17 @@ def test_jobs_of_a_dead_process_are_marked_interrupted(app):
     dead.wait()
     host = OWNER.rpartition(":")[0]
     with app.db.session() as s:
-        s.add(Job(id="job_orphan", kind="ingest", target=None, owner=f"{host}:{dead.pid}", status="running", params={},
-                  progress={"files_done": 3}))
+        s.add(
+            Job(
+                id="job_orphan",
+                kind="ingest",
+                target=None,
+                owner=f"{host}:{dead.pid}",
+                status="running",
+                params={},
+                progress={"files_done": 3},
+            )
+        )
         s.add(Job(id="job_alive", kind="ingest", target=None, owner=OWNER, status="running", params={}, progress={}))
     JobRunner(app.db).close()
     assert app.jobs.get("job_orphan").status == "interrupted"

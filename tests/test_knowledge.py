@@ -9,9 +9,9 @@ import subprocess
 import sys
 import time
 
+import kb_fixtures
 import pytest
 
-import kb_fixtures
 from fmstack.errors import InvalidInput, NotFound
 from fmstack.knowledge.chunking import ChunkingOptions, chunk_document
 from fmstack.knowledge.loaders import LoadError, Section, load
@@ -53,9 +53,15 @@ def test_every_format_is_read_with_structure(docs):
     assert jl.sections[0].text == "这家店的咖啡非常好喝。" and jl.sections[0].meta["stars"] == 5
 
 
-@pytest.mark.parametrize("name, reason", [
-    ("corrupt.pdf", "damaged"), ("locked.pdf", "encrypted"), ("empty.txt", "empty"), ("image.xyz", "unsupported"),
-])
+@pytest.mark.parametrize(
+    "name, reason",
+    [
+        ("corrupt.pdf", "damaged"),
+        ("locked.pdf", "encrypted"),
+        ("empty.txt", "empty"),
+        ("image.xyz", "unsupported"),
+    ],
+)
 def test_bad_files_say_why(docs, name, reason):
     with pytest.raises(LoadError, match=reason):
         load(name, (docs / "bad" / name).read_bytes())
@@ -81,7 +87,7 @@ def test_chunks_keep_page_heading_and_offsets(fm, kb, docs):
     assert top.page == 3
     sections = load("tower.pdf", (docs / "tower.pdf").read_bytes()).sections
     full = "\n\n".join(s.text for s in sections)
-    assert full[top.start_char:top.end_char] == top.text
+    assert full[top.start_char : top.end_char] == top.text
     wall = fm.knowledge.retrieve("kb-main", "明长城修建了多久", mode="bm25", top_k=1)[0]
     assert wall.heading == "长城 > 历史"
 
@@ -129,8 +135,10 @@ def test_retrieval_modes_and_filters(fm, kb):
     assert "330" in en[0].text and set(en[0].scores) <= {"dense", "bm25"}
     filtered = fm.knowledge.retrieve("kb-main", "tower", top_k=10, filters={"source": "*.html"})
     assert filtered and all(h.source.endswith(".html") for h in filtered)
-    assert fm.knowledge.retrieve("kb-main", "tower", top_k=2, mode="bm25") and \
-        len(fm.knowledge.retrieve("kb-main", "tower", top_k=2)) <= 2
+    assert (
+        fm.knowledge.retrieve("kb-main", "tower", top_k=2, mode="bm25")
+        and len(fm.knowledge.retrieve("kb-main", "tower", top_k=2)) <= 2
+    )
     with pytest.raises(InvalidInput):
         fm.knowledge.retrieve("kb-main", "x", mode="psychic")
     with pytest.raises(NotFound):
@@ -170,13 +178,17 @@ def test_interrupted_ingestion_resumes_without_duplicates(tmp_path):
     folder = tmp_path / "many"
     folder.mkdir()
     for i in range(60):
-        (folder / f"doc{i:03}.md").write_text(f"# Document {i}\n\n" + f"Paragraph about topic {i}. " * 60, encoding="utf-8")
+        (folder / f"doc{i:03}.md").write_text(
+            f"# Document {i}\n\n" + f"Paragraph about topic {i}. " * 60, encoding="utf-8"
+        )
     env = {**os.environ, "FMSTACK_DATA_DIR": str(tmp_path / "data")}
     env.pop("FMSTACK_CONFIG", None)
     env.pop("FMSTACK_DATABASE_URL", None)
     run = [sys.executable, "-m", "fmstack"]
     subprocess.run(run + ["kb", "create", "big"], env=env, check=True, capture_output=True)
-    proc = subprocess.Popen(run + ["kb", "ingest", "big", str(folder)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        run + ["kb", "ingest", "big", str(folder)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     # Kill it once some documents are stored (bounded wait, not a timing assertion).
     from fmstack import Fmstack, Settings
 
@@ -192,7 +204,9 @@ def test_interrupted_ingestion_resumes_without_duplicates(tmp_path):
     partial = probe.knowledge.documents("big")
     assert 0 < len(partial) < 60
     assert all(d.n_chunks > 0 for d in partial)  # whole files only
-    out = subprocess.run(run + ["kb", "ingest", "big", str(folder), "--json"], env=env, check=True, capture_output=True, text=True)
+    out = subprocess.run(
+        run + ["kb", "ingest", "big", str(folder), "--json"], env=env, check=True, capture_output=True, text=True
+    )
     report = json.loads(out.stdout)
     assert report["unchanged"] == len(partial) and report["added"] == 60 - len(partial)
     final = probe.knowledge.get("big")
@@ -202,8 +216,11 @@ def test_interrupted_ingestion_resumes_without_duplicates(tmp_path):
     from fmstack.store import KbChunk
 
     with probe.db.session() as s:
-        dupes = s.execute(select(KbChunk.document_id, KbChunk.seq, func.count()).group_by(KbChunk.document_id, KbChunk.seq)
-                          .having(func.count() > 1)).all()
+        dupes = s.execute(
+            select(KbChunk.document_id, KbChunk.seq, func.count())
+            .group_by(KbChunk.document_id, KbChunk.seq)
+            .having(func.count() > 1)
+        ).all()
     assert dupes == []
     assert final.chunks == sum(d.n_chunks for d in probe.knowledge.documents("big"))
     probe.close()
@@ -215,8 +232,9 @@ def test_mmr_makes_room_for_a_different_passage(fm, tmp_path):
     base = "The lighthouse on Gull Island is 42 metres tall and was lit in 1871."
     for i, tail in enumerate(["", " It is white.", " Its lamp is electric now."]):
         (folder / f"copy{i}.txt").write_text(base + tail, encoding="utf-8")
-    (folder / "keeper.txt").write_text("The Gull Island lighthouse keeper rowed to the mainland for supplies each week.",
-                                       encoding="utf-8")
+    (folder / "keeper.txt").write_text(
+        "The Gull Island lighthouse keeper rowed to the mainland for supplies each week.", encoding="utf-8"
+    )
     fm.knowledge.create("kb-mmr")
     fm.knowledge.ingest("kb-mmr", [folder])
     question = "How tall is the Gull Island lighthouse?"
@@ -290,7 +308,9 @@ def test_chat_with_a_knowledge_base_rewrites_follow_ups(fm, kb):
     # previous question prepended), and it found the passage with the date.
     assert "Eiffel" in saved.meta["query"] and "built" in saved.meta["query"]
     assert any("1889" in c["text"] for c in saved.meta["citations"])
-    unknown = fm.say(conv.id, "What is the capital of Mongolia's stock exchange index?", max_tokens=40).assistant_message
+    unknown = fm.say(
+        conv.id, "What is the capital of Mongolia's stock exchange index?", max_tokens=40
+    ).assistant_message
     assert unknown.content == DONT_KNOW and unknown.meta["citations"] == []
     # Stored with the conversation: reading it back gives the same citations.
     again = fm.conversations.get(conv.id).messages

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import json
-
 import httpx
-import pytest
-
 import kb_fixtures
+import pytest
 from conftest import Server
 from test_platform_api import sse_events
 
@@ -36,7 +33,9 @@ def test_upload_reports_each_file(kb, http):
 
 
 def test_retrieve_over_http(kb, http):
-    r = http.post("/api/knowledge-bases/api-kb/retrieve", json={"query": "长城全长多少公里？", "top_k": 3}).json()["data"]
+    r = http.post("/api/knowledge-bases/api-kb/retrieve", json={"query": "长城全长多少公里？", "top_k": 3}).json()[
+        "data"
+    ]
     assert "两万" in r[0]["text"] and r[0]["source"] == "wall.md"
     assert http.post("/api/knowledge-bases/api-kb/retrieve", json={"query": ""}).status_code == 422
     assert http.post("/api/knowledge-bases/nope/retrieve", json={"query": "x"}).status_code == 404
@@ -51,19 +50,32 @@ def test_answer_with_citations_streamed_and_not(kb, http):
     kinds = [e for e, _ in events]
     assert "text" in kinds and kinds[-2] == "citations"
     assert "".join(d["text"] for e, d in events if e == "text") == plain["text"]
-    dont = http.post("/api/knowledge-bases/api-kb/answer", json={"question": "What is the recipe for chocolate cake?"}).json()
+    dont = http.post(
+        "/api/knowledge-bases/api-kb/answer", json={"question": "What is the recipe for chocolate cake?"}
+    ).json()
     assert not dont["answered"] and dont["citations"] == []
 
 
 def test_openai_chat_with_knowledge_base_extension(kb, oai):
-    r = oai.chat.completions.create(model="default", max_tokens=60, temperature=0,
-                                    messages=[{"role": "user", "content": "How tall is the Eiffel Tower?"}],
-                                    extra_body={"knowledge_base": "api-kb"})
+    r = oai.chat.completions.create(
+        model="default",
+        max_tokens=60,
+        temperature=0,
+        messages=[{"role": "user", "content": "How tall is the Eiffel Tower?"}],
+        extra_body={"knowledge_base": "api-kb"},
+    )
     cites = r.model_extra["citations"]
     assert r.choices[0].message.content and any("330" in c["text"] for c in cites)
-    chunks = list(oai.chat.completions.create(model="default", max_tokens=60, temperature=0, stream=True,
-                                              messages=[{"role": "user", "content": "How tall is the Eiffel Tower?"}],
-                                              extra_body={"knowledge_base": "api-kb"}))
+    chunks = list(
+        oai.chat.completions.create(
+            model="default",
+            max_tokens=60,
+            temperature=0,
+            stream=True,
+            messages=[{"role": "user", "content": "How tall is the Eiffel Tower?"}],
+            extra_body={"knowledge_base": "api-kb"},
+        )
+    )
     streamed = [c.model_extra.get("citations") for c in chunks if c.model_extra and c.model_extra.get("citations")]
     assert streamed and streamed[0] == cites
     assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == r.choices[0].message.content
@@ -121,8 +133,10 @@ def test_ingest_job_over_http_with_progress_events(http, tmp_path):
 def test_background_upload_lists_each_file_as_it_finishes(http, tmp_path):
     docs = kb_fixtures.build(tmp_path / "uploads")
     assert http.post("/api/knowledge-bases", json={"name": "bg-up"}).status_code == 201
-    files = [("files", ("tower.pdf", (docs / "tower.pdf").read_bytes())),
-             ("files", ("corrupt.pdf", (docs / "bad" / "corrupt.pdf").read_bytes()))]
+    files = [
+        ("files", ("tower.pdf", (docs / "tower.pdf").read_bytes())),
+        ("files", ("corrupt.pdf", (docs / "bad" / "corrupt.pdf").read_bytes())),
+    ]
     r = http.post("/api/knowledge-bases/bg-up/documents", files=files, data={"background": "true"})
     assert r.status_code == 202
     with http.stream("GET", f"/api/jobs/{r.json()['id']}/events", params={"interval": 0.1}) as s:
@@ -130,14 +144,20 @@ def test_background_upload_lists_each_file_as_it_finishes(http, tmp_path):
     outcome = {f["source"]: f for f in done["progress"]["files"]}
     assert outcome["tower.pdf"]["status"] == "added" and outcome["corrupt.pdf"]["status"] == "failed"
     assert outcome["corrupt.pdf"]["reason"]
-    assert [d["source"] for d in http.get("/api/knowledge-bases/bg-up/documents").json()["data"]
-            if d["status"] == "ready"] == ["tower.pdf"]
+    assert [
+        d["source"] for d in http.get("/api/knowledge-bases/bg-up/documents").json()["data"] if d["status"] == "ready"
+    ] == ["tower.pdf"]
 
 
 def test_chat_turn_over_a_knowledge_base_streams_citations(kb, http):
     conv = http.post("/api/conversations", json={"title": "kb chat"}).json()
-    body = {"content": "How tall is the Eiffel Tower?", "knowledge_base": "api-kb", "stream": True, "max_tokens": 60,
-            "temperature": 0}
+    body = {
+        "content": "How tall is the Eiffel Tower?",
+        "knowledge_base": "api-kb",
+        "stream": True,
+        "max_tokens": 60,
+        "temperature": 0,
+    }
     with http.stream("POST", f"/api/conversations/{conv['id']}/messages", json=body) as r:
         assert r.status_code == 200
         events = [(k, v) for k, v in sse_events(r) if v != "[DONE]"]
@@ -146,8 +166,10 @@ def test_chat_turn_over_a_knowledge_base_streams_citations(kb, http):
     cites = events[-2][1]["citations"]
     saved = events[-1][1]["assistant_message"]
     assert cites and saved["meta"]["citations"] == cites and any("330" in c["text"] for c in cites)
-    bad = http.post(f"/api/conversations/{conv['id']}/messages",
-                    json={"content": "hi", "knowledge_base": "api-kb", "retrieval": {"nope": 1}})
+    bad = http.post(
+        f"/api/conversations/{conv['id']}/messages",
+        json={"content": "hi", "knowledge_base": "api-kb", "retrieval": {"nope": 1}},
+    )
     assert bad.status_code == 400 and "nope" in bad.json()["error"]["message"]
     missing = http.post(f"/api/conversations/{conv['id']}/messages", json={"content": "hi", "knowledge_base": "no-kb"})
     assert missing.status_code == 404

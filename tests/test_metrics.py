@@ -9,8 +9,10 @@ from sacrebleu.metrics import BLEU, CHRF
 
 from fmstack.evaluation import metrics as m
 
-EN = [("The cat sat on the mat near the door.", "A cat was sitting on the mat by the door."),
-      ("Revenue grew 12 percent in the third quarter.", "Third-quarter revenue rose by 12 percent.")]
+EN = [
+    ("The cat sat on the mat near the door.", "A cat was sitting on the mat by the door."),
+    ("Revenue grew 12 percent in the third quarter.", "Third-quarter revenue rose by 12 percent."),
+]
 ZH = [("我爱北京天安门", "我爱北京的天安门广场"), ("今天上海下雨了，气温二十度。", "上海今天有雨，气温约二十度。")]
 
 
@@ -24,9 +26,15 @@ def test_rouge_chinese_is_scored_by_character():
     assert rouge_scorer.RougeScorer(["rouge1"]).score("我爱上海", "我爱北京")["rouge1"].fmeasure == 0.0  # the problem
     got = m.rouge("我爱北京", "我爱上海")
     # 4 characters each, 2 shared; bigrams 我爱/爱北/北京 vs 我爱/爱上/上海: 1 of 3; LCS 我爱 = 2
-    assert got["rouge1"] == pytest.approx(0.5) and got["rouge2"] == pytest.approx(1 / 3) and got["rougeL"] == pytest.approx(0.5)
+    assert (
+        got["rouge1"] == pytest.approx(0.5)
+        and got["rouge2"] == pytest.approx(1 / 3)
+        and got["rougeL"] == pytest.approx(0.5)
+    )
     for pred, ref in ZH:  # the same as rouge-score given the characters as tokens
-        reference = rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeL"], tokenizer=m.CJKTokenizer()).score(ref, pred)
+        reference = rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeL"], tokenizer=m.CJKTokenizer()).score(
+            ref, pred
+        )
         assert m.rouge(pred, ref) == {k: v.fmeasure for k, v in reference.items()}
     mixed = m.rouge("GPU 服务器 A100", "A100 GPU 服务器")
     assert mixed["rouge1"] == pytest.approx(1.0) and mixed["rougeL"] < 1.0
@@ -35,7 +43,9 @@ def test_rouge_chinese_is_scored_by_character():
 @pytest.mark.parametrize("pred,ref", EN + ZH)
 def test_bleu_and_chrf_equal_sacrebleu(pred, ref):
     tok = "zh" if m.has_cjk(pred, ref) else "13a"
-    assert m.bleu(pred, ref) == pytest.approx(BLEU(tokenize=tok, effective_order=True).sentence_score(pred, [ref]).score / 100)
+    assert m.bleu(pred, ref) == pytest.approx(
+        BLEU(tokenize=tok, effective_order=True).sentence_score(pred, [ref]).score / 100
+    )
     assert m.chrf(pred, ref) == pytest.approx(CHRF().sentence_score(pred, [ref]).score / 100)
     assert 0 < m.bleu(pred, ref) < 1
 
@@ -44,7 +54,9 @@ def test_corpus_bleu_equals_sacrebleu():
     preds, refs = [p for p, _ in EN], [r for _, r in EN]
     assert m.corpus_bleu(preds, refs) == pytest.approx(BLEU().corpus_score(preds, [refs]).score / 100)
     zh_preds, zh_refs = [p for p, _ in ZH], [r for _, r in ZH]
-    assert m.corpus_bleu(zh_preds, zh_refs) == pytest.approx(BLEU(tokenize="zh").corpus_score(zh_preds, [zh_refs]).score / 100)
+    assert m.corpus_bleu(zh_preds, zh_refs) == pytest.approx(
+        BLEU(tokenize="zh").corpus_score(zh_preds, [zh_refs]).score / 100
+    )
 
 
 def test_exact_match_and_token_f1_by_hand():
@@ -68,7 +80,9 @@ def test_classification_by_hand():
 
 def test_embedding_metrics_with_the_bundled_model(fm):
     e = fm.models.embedding(None)
-    assert m.embedding_similarity(e, "The cat sat on the mat.", "The cat sat on the mat.") == pytest.approx(1.0, abs=1e-4)
+    assert m.embedding_similarity(e, "The cat sat on the mat.", "The cat sat on the mat.") == pytest.approx(
+        1.0, abs=1e-4
+    )
     related = m.embedding_similarity(e, "Revenue grew 12 percent.", "收入增长了百分之十二。")
     unrelated = m.embedding_similarity(e, "Revenue grew 12 percent.", "The cat sleeps on the sofa.")
     assert related > unrelated
@@ -77,7 +91,11 @@ def test_embedding_metrics_with_the_bundled_model(fm):
     close = m.segment_score(e, EN[1][0], EN[1][1])
     far = m.segment_score(e, EN[1][0], "我们明天去公园散步，然后吃午饭。")
     assert close["f1"] > far["f1"] and 0 <= far["precision"] <= 1
-    assert m.segments("一二三四五六七八九十一二三四五六七八，好的。") == ["一二三四五六七八九十一二三四五六", "七八，", "好的。"]
+    assert m.segments("一二三四五六七八九十一二三四五六七八，好的。") == [
+        "一二三四五六七八九十一二三四五六",
+        "七八，",
+        "好的。",
+    ]
 
 
 def test_segment_score_is_greedy_matching_by_hand(fm):
@@ -86,7 +104,10 @@ def test_segment_score_is_greedy_matching_by_hand(fm):
     e = fm.models.embedding(None)
     cand, ref = "The tower is tall. It is in Paris.", "The Eiffel Tower stands in Paris, and it is 330 metres tall."
     c, r = m.segments(cand), m.segments(ref)
-    assert c == ["The tower is tall.", "It is in Paris."] and r == ["The Eiffel Tower stands in Paris,", "and it is 330 metres tall."]
+    assert c == ["The tower is tall.", "It is in Paris."] and r == [
+        "The Eiffel Tower stands in Paris,",
+        "and it is 330 metres tall.",
+    ]
     vc, vr = e.embed(c, input_type="query"), e.embed(r, input_type="query")
     sims = np.array([[float(a @ b) for b in vr] for a in vc])
     p, rec = sims.max(axis=1).mean(), sims.max(axis=0).mean()

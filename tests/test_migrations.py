@@ -8,8 +8,8 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-
 from conftest import fresh_database_url
+
 from fmstack.store import Base, Database
 
 
@@ -65,7 +65,8 @@ def test_a_failing_migration_changes_nothing(tmp_path):
         f"revision = '9999'\ndown_revision = {before!r}\n"
         "def upgrade():\n    op.create_table('will_vanish', sa.Column('id', sa.Integer, primary_key=True))\n"
         "    raise RuntimeError('boom')\n"
-        "def downgrade():\n    pass\n")
+        "def downgrade():\n    pass\n"
+    )
     original = db.alembic_config
 
     def config():

@@ -27,7 +27,9 @@ def test_stream_yields_text_then_usage_then_finish(fm):
 
 def test_generate_is_the_stream_folded(fm):
     a = fm.generate("Say hello.", max_tokens=12, temperature=0, seed=1)
-    b = "".join(e.text for e in fm.stream("Say hello.", max_tokens=12, temperature=0, seed=1) if isinstance(e, TextDelta))
+    b = "".join(
+        e.text for e in fm.stream("Say hello.", max_tokens=12, temperature=0, seed=1) if isinstance(e, TextDelta)
+    )
     assert a.text == b and a.text
 
 
@@ -47,11 +49,16 @@ def test_stop_sequence_ends_the_answer(fm):
 
 
 def test_seed_makes_sampling_repeatable(fm):
-    runs = [fm.generate("Invent a name for a cat.", max_tokens=12, temperature=1.0, top_k=50, top_p=0.95, seed=42).text for _ in range(2)]
+    runs = [
+        fm.generate("Invent a name for a cat.", max_tokens=12, temperature=1.0, top_k=50, top_p=0.95, seed=42).text
+        for _ in range(2)
+    ]
     assert runs[0] == runs[1]
 
 
-@pytest.mark.parametrize("penalty", [{"repetition_penalty": 1.5}, {"frequency_penalty": 2.0}, {"presence_penalty": 2.0}])
+@pytest.mark.parametrize(
+    "penalty", [{"repetition_penalty": 1.5}, {"frequency_penalty": 2.0}, {"presence_penalty": 2.0}]
+)
 def test_each_penalty_reaches_the_model(fm, penalty):
     prompt = "Write a poem about the sea."
     base = fm.generate(prompt, max_tokens=40, temperature=0)
@@ -67,21 +74,40 @@ def test_token_counting_uses_the_model_tokenizer(fm):
 
 
 def test_json_schema_output_is_enforced(fm):
-    schema = {"type": "object", "properties": {"city": {"type": "string"}, "population": {"type": "integer"}},
-              "required": ["city", "population"]}
-    res = fm.generate("Give the largest city of Japan and its population as JSON.", max_tokens=60, temperature=0,
-                      response_format={"type": "json_schema", "json_schema": {"name": "city", "schema": schema}})
+    schema = {
+        "type": "object",
+        "properties": {"city": {"type": "string"}, "population": {"type": "integer"}},
+        "required": ["city", "population"],
+    }
+    res = fm.generate(
+        "Give the largest city of Japan and its population as JSON.",
+        max_tokens=60,
+        temperature=0,
+        response_format={"type": "json_schema", "json_schema": {"name": "city", "schema": schema}},
+    )
     obj = json.loads(res.text)
     assert set(obj) == {"city", "population"}
     assert isinstance(obj["city"], str) and isinstance(obj["population"], int)
 
 
 def test_tool_call_is_returned_for_chatml_model(fm):
-    tools = [{"type": "function", "function": {"name": "get_weather", "description": "Current weather in a city",
-                                               "parameters": {"type": "object", "properties": {"city": {"type": "string"}},
-                                                              "required": ["city"]}}}]
-    res = fm.generate("What is the weather in Paris?", max_tokens=60, temperature=0, tools=tools,
-                      tool_choice={"type": "function", "function": {"name": "get_weather"}})
+    tools = [
+        {
+            "type": "function",
+            "function": {
+                "name": "get_weather",
+                "description": "Current weather in a city",
+                "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+            },
+        }
+    ]
+    res = fm.generate(
+        "What is the weather in Paris?",
+        max_tokens=60,
+        temperature=0,
+        tools=tools,
+        tool_choice={"type": "function", "function": {"name": "get_weather"}},
+    )
     assert res.finish_reason == "tool_calls"
     assert res.tool_calls[0].name == "get_weather"
     assert "city" in json.loads(res.tool_calls[0].arguments)
@@ -103,8 +129,16 @@ def test_alias_switch_changes_no_application_code(tmp_path):
         return f.models.chat("fast").name
 
     base = {"models": {"other": {"provider": "local", "path": "bundled:smollm2", "context_window": 1024}}}
-    a = Fmstack(Settings.from_env(env={"FMSTACK_DATA_DIR": str(tmp_path / "a")}, config={**base, "aliases": {"fast": "smollm2"}}))
-    b = Fmstack(Settings.from_env(env={"FMSTACK_DATA_DIR": str(tmp_path / "b"), "FMSTACK_ALIAS_FAST": "other"}, config=dict(base)))
+    a = Fmstack(
+        Settings.from_env(
+            env={"FMSTACK_DATA_DIR": str(tmp_path / "a")}, config={**base, "aliases": {"fast": "smollm2"}}
+        )
+    )
+    b = Fmstack(
+        Settings.from_env(
+            env={"FMSTACK_DATA_DIR": str(tmp_path / "b"), "FMSTACK_ALIAS_FAST": "other"}, config=dict(base)
+        )
+    )
     try:
         assert app_code(a) == "smollm2"
         assert app_code(b) == "other"
@@ -115,8 +149,10 @@ def test_alias_switch_changes_no_application_code(tmp_path):
 
 
 def test_config_file_yaml_and_toml(tmp_path):
-    (tmp_path / "c.toml").write_text('[models.tiny]\nprovider = "local"\npath = "bundled:smollm2"\ncontext_window = 256\n'
-                                     '[models.tiny.defaults]\ntemperature = 0.0\n[aliases]\ndefault = "tiny"\n')
+    (tmp_path / "c.toml").write_text(
+        '[models.tiny]\nprovider = "local"\npath = "bundled:smollm2"\ncontext_window = 256\n'
+        '[models.tiny.defaults]\ntemperature = 0.0\n[aliases]\ndefault = "tiny"\n'
+    )
     s = Settings.from_env(env={"FMSTACK_DATA_DIR": str(tmp_path), "FMSTACK_CONFIG": str(tmp_path / "c.toml")})
     reg = ModelRegistry(s)
     assert reg.resolve("default") == "tiny"
@@ -130,7 +166,11 @@ def test_config_file_yaml_and_toml(tmp_path):
 
 def test_missing_api_key_says_which_variable(tmp_path, monkeypatch):
     monkeypatch.delenv("MY_PROVIDER_KEY", raising=False)
-    cfg = {"models": {"remote": {"provider": "openai", "base_url": "http://127.0.0.1:9/v1", "api_key_env": "MY_PROVIDER_KEY"}}}
+    cfg = {
+        "models": {
+            "remote": {"provider": "openai", "base_url": "http://127.0.0.1:9/v1", "api_key_env": "MY_PROVIDER_KEY"}
+        }
+    }
     reg = ModelRegistry(Settings.from_env(env={"FMSTACK_DATA_DIR": str(tmp_path)}, config=cfg))
     with pytest.raises(ConfigError, match="MY_PROVIDER_KEY"):
         reg.chat("remote").generate([Message("user", "hi")])
@@ -139,7 +179,9 @@ def test_missing_api_key_says_which_variable(tmp_path, monkeypatch):
 def test_unreachable_provider_is_a_clear_503(tmp_path):
     from conftest import free_port
 
-    cfg = {"models": {"remote": {"provider": "openai", "base_url": f"http://127.0.0.1:{free_port()}/v1", "api_key": "k"}}}
+    cfg = {
+        "models": {"remote": {"provider": "openai", "base_url": f"http://127.0.0.1:{free_port()}/v1", "api_key": "k"}}
+    }
     reg = ModelRegistry(Settings.from_env(env={"FMSTACK_DATA_DIR": str(tmp_path)}, config=cfg))
     with pytest.raises(ProviderUnavailable, match="cannot reach") as e:
         reg.chat("remote").generate([Message("user", "hi")])
@@ -148,7 +190,9 @@ def test_unreachable_provider_is_a_clear_503(tmp_path):
 
 @pytest.mark.parametrize("name", ["multilingual-e5-small", "all-minilm-l6-v2"])
 def test_embeddings_are_normalised_and_meaningful(fm, name):
-    vecs = fm.embed(["The cat sits on the mat.", "A kitten is resting on a rug.", "Stock prices fell sharply today."], model=name)
+    vecs = fm.embed(
+        ["The cat sits on the mat.", "A kitten is resting on a rug.", "Stock prices fell sharply today."], model=name
+    )
     assert vecs.shape == (3, 384) and vecs.dtype == np.float32
     assert np.allclose(np.linalg.norm(vecs, axis=1), 1, atol=1e-3)
     assert vecs[0] @ vecs[1] > vecs[0] @ vecs[2]

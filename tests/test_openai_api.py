@@ -5,9 +5,7 @@ from __future__ import annotations
 import base64
 import json
 
-import httpx
 import numpy as np
-import pytest
 from openai.types import CreateEmbeddingResponse, Model
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
@@ -28,15 +26,23 @@ def test_models_lists_models_and_aliases(oai, http):
 
 
 def test_chat_completion(oai, http):
-    r = oai.chat.completions.create(model="default", messages=[{"role": "system", "content": "You answer briefly."},
-                                                              {"role": "user", "content": "What is the capital of France?"}],
-                                    max_tokens=24, temperature=0)
+    r = oai.chat.completions.create(
+        model="default",
+        messages=[
+            {"role": "system", "content": "You answer briefly."},
+            {"role": "user", "content": "What is the capital of France?"},
+        ],
+        max_tokens=24,
+        temperature=0,
+    )
     assert r.object == "chat.completion" and r.model == "smollm2"
     assert r.choices[0].message.role == "assistant" and r.choices[0].message.content.strip()
     assert r.choices[0].finish_reason in ("stop", "length")
     assert r.usage.completion_tokens <= 24 and r.usage.total_tokens == r.usage.prompt_tokens + r.usage.completion_tokens
-    raw = http.post("/v1/chat/completions", json={"model": "default", "messages": [{"role": "user", "content": "Hi"}],
-                                                  "max_tokens": 4}).json()
+    raw = http.post(
+        "/v1/chat/completions",
+        json={"model": "default", "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 4},
+    ).json()
     strict(ChatCompletion, raw)
     assert raw["choices"][0]["finish_reason"] in ("stop", "length")
 
@@ -44,8 +50,16 @@ def test_chat_completion(oai, http):
 def test_streaming_with_usage(oai):
     prompt = [{"role": "user", "content": "List three fruits."}]
     full = oai.chat.completions.create(model="default", messages=prompt, max_tokens=20, temperature=0)
-    chunks = list(oai.chat.completions.create(model="default", messages=prompt, max_tokens=20, temperature=0, stream=True,
-                                              stream_options={"include_usage": True}))
+    chunks = list(
+        oai.chat.completions.create(
+            model="default",
+            messages=prompt,
+            max_tokens=20,
+            temperature=0,
+            stream=True,
+            stream_options={"include_usage": True},
+        )
+    )
     for c in chunks:
         strict(ChatCompletionChunk, c.model_dump(exclude_unset=True))
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
@@ -59,13 +73,27 @@ def test_streaming_with_usage(oai):
 
 def test_every_parameter_is_accepted(oai):
     r = oai.chat.completions.create(
-        model="default", messages=[{"role": "user", "content": "Write one short sentence about rain."}],
-        temperature=0.7, top_p=0.9, max_tokens=16, stop=["\n\n"], presence_penalty=0.5, frequency_penalty=0.5, seed=7,
+        model="default",
+        messages=[{"role": "user", "content": "Write one short sentence about rain."}],
+        temperature=0.7,
+        top_p=0.9,
+        max_tokens=16,
+        stop=["\n\n"],
+        presence_penalty=0.5,
+        frequency_penalty=0.5,
+        seed=7,
         extra_body={"top_k": 40, "repetition_penalty": 1.1},
     )
     again = oai.chat.completions.create(
-        model="default", messages=[{"role": "user", "content": "Write one short sentence about rain."}],
-        temperature=0.7, top_p=0.9, max_tokens=16, stop=["\n\n"], presence_penalty=0.5, frequency_penalty=0.5, seed=7,
+        model="default",
+        messages=[{"role": "user", "content": "Write one short sentence about rain."}],
+        temperature=0.7,
+        top_p=0.9,
+        max_tokens=16,
+        stop=["\n\n"],
+        presence_penalty=0.5,
+        frequency_penalty=0.5,
+        seed=7,
         extra_body={"top_k": 40, "repetition_penalty": 1.1},
     )
     assert r.choices[0].message.content == again.choices[0].message.content  # same seed, same answer
@@ -73,28 +101,57 @@ def test_every_parameter_is_accepted(oai):
 
 
 def test_json_mode_and_json_schema(oai):
-    r = oai.chat.completions.create(model="default", max_tokens=120, temperature=0, response_format={"type": "json_object"},
-                                    messages=[{"role": "user", "content": "Reply with a JSON object with a key 'ok' set to true."}])
+    r = oai.chat.completions.create(
+        model="default",
+        max_tokens=120,
+        temperature=0,
+        response_format={"type": "json_object"},
+        messages=[{"role": "user", "content": "Reply with a JSON object with a key 'ok' set to true."}],
+    )
     if r.choices[0].finish_reason == "stop":
         assert isinstance(json.loads(r.choices[0].message.content), dict)
     else:  # cut by max_tokens: still JSON so far, starting with an object
         assert r.choices[0].message.content.lstrip().startswith("{")
-    schema = {"type": "object", "properties": {"answer": {"type": "string", "maxLength": 20}, "confident": {"type": "boolean"}},
-              "required": ["answer", "confident"], "additionalProperties": False}
-    r = oai.chat.completions.create(model="default", max_tokens=80, temperature=0,
-                                    response_format={"type": "json_schema", "json_schema": {"name": "a", "schema": schema}},
-                                    messages=[{"role": "user", "content": "Is the sky blue?"}])
+    schema = {
+        "type": "object",
+        "properties": {"answer": {"type": "string", "maxLength": 20}, "confident": {"type": "boolean"}},
+        "required": ["answer", "confident"],
+        "additionalProperties": False,
+    }
+    r = oai.chat.completions.create(
+        model="default",
+        max_tokens=80,
+        temperature=0,
+        response_format={"type": "json_schema", "json_schema": {"name": "a", "schema": schema}},
+        messages=[{"role": "user", "content": "Is the sky blue?"}],
+    )
     obj = json.loads(r.choices[0].message.content)
     assert set(obj) == {"answer", "confident"} and isinstance(obj["confident"], bool)
 
 
 def test_tools_pass_through(oai):
-    tools = [{"type": "function", "function": {"name": "add", "description": "Add two integers",
-                                               "parameters": {"type": "object", "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}},
-                                                              "required": ["a", "b"]}}}]
-    r = oai.chat.completions.create(model="default", max_tokens=60, temperature=0, tools=tools,
-                                    tool_choice={"type": "function", "function": {"name": "add"}},
-                                    messages=[{"role": "user", "content": "Add 2 and 3."}])
+    tools = [
+        {
+            "type": "function",
+            "function": {
+                "name": "add",
+                "description": "Add two integers",
+                "parameters": {
+                    "type": "object",
+                    "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}},
+                    "required": ["a", "b"],
+                },
+            },
+        }
+    ]
+    r = oai.chat.completions.create(
+        model="default",
+        max_tokens=60,
+        temperature=0,
+        tools=tools,
+        tool_choice={"type": "function", "function": {"name": "add"}},
+        messages=[{"role": "user", "content": "Add 2 and 3."}],
+    )
     call = r.choices[0].message.tool_calls[0]
     assert r.choices[0].finish_reason == "tool_calls" and call.function.name == "add"
     assert set(json.loads(call.function.arguments)) == {"a", "b"}

@@ -6,7 +6,6 @@ import json
 
 import httpx
 import pytest
-
 from conftest import Server
 
 
@@ -28,7 +27,9 @@ def test_conversation_lifecycle(http):
     cid = r.json()["id"]
     assert http.patch(f"/api/conversations/{cid}", json={"title": "Plan B"}).json()["title"] == "Plan B"
     assert cid in [c["id"] for c in http.get("/api/conversations", params={"q": "Plan B"}).json()["data"]]
-    turn = http.post(f"/api/conversations/{cid}/messages", json={"content": "Hello!", "max_tokens": 12, "temperature": 0}).json()
+    turn = http.post(
+        f"/api/conversations/{cid}/messages", json={"content": "Hello!", "max_tokens": 12, "temperature": 0}
+    ).json()
     assert turn["user_message"]["content"] == "Hello!" and turn["assistant_message"]["content"]
     md = http.get(f"/api/conversations/{cid}/export", params={"format": "markdown"})
     assert md.headers["content-type"].startswith("text/markdown") and "# Plan B" in md.text
@@ -40,8 +41,11 @@ def test_conversation_lifecycle(http):
 
 def test_streamed_turn_and_feedback(http):
     cid = http.post("/api/conversations", json={}).json()["id"]
-    with http.stream("POST", f"/api/conversations/{cid}/messages", json={"content": "你好！请介绍一下你自己。", "max_tokens": 16,
-                                                                        "stream": True}) as r:
+    with http.stream(
+        "POST",
+        f"/api/conversations/{cid}/messages",
+        json={"content": "你好！请介绍一下你自己。", "max_tokens": 16, "stream": True},
+    ) as r:
         assert r.headers["content-type"].startswith("text/event-stream")
         events = sse_events(r)
     kinds = [e for e, _ in events]
@@ -73,15 +77,21 @@ def test_conversations_survive_a_restart(tmp_path_factory):
     try:
         with httpx.Client(base_url=srv.url, timeout=60) as h:
             cid = h.post("/api/conversations", json={"title": "persist me"}).json()["id"]
-            turn = h.post(f"/api/conversations/{cid}/messages", json={"content": "Remember: blue.", "max_tokens": 8}).json()
-            h.post(f"/api/messages/{turn['assistant_message']['id']}/feedback", json={"rating": "down", "comment": "meh"})
+            turn = h.post(
+                f"/api/conversations/{cid}/messages", json={"content": "Remember: blue.", "max_tokens": 8}
+            ).json()
+            h.post(
+                f"/api/messages/{turn['assistant_message']['id']}/feedback", json={"rating": "down", "comment": "meh"}
+            )
         srv.stop()
         srv.start()
         with httpx.Client(base_url=srv.url, timeout=60) as h:
             conv = h.get(f"/api/conversations/{cid}").json()
             assert conv["title"] == "persist me" and len(conv["messages"]) == 2
             assert conv["messages"][1]["rating"] == -1 and conv["messages"][1]["feedback_comment"] == "meh"
-            more = h.post(f"/api/conversations/{cid}/messages", json={"content": "What colour?", "max_tokens": 8}).json()
+            more = h.post(
+                f"/api/conversations/{cid}/messages", json={"content": "What colour?", "max_tokens": 8}
+            ).json()
             assert more["user_message"]["seq"] == 3
             assert more["assistant_message"]["prompt_tokens"] > turn["assistant_message"]["prompt_tokens"]
     finally:

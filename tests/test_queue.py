@@ -7,8 +7,8 @@ import time
 
 import httpx
 import pytest
-
 from conftest import Server
+
 from fmstack.errors import Busy
 from fmstack.models.queue import FairLock
 
@@ -54,16 +54,28 @@ def test_full_queue_is_429_over_http(tmp_path_factory):
     try:
         with httpx.Client(base_url=srv.url, timeout=60) as h:
             # A grammar that demands 300 numbers: the model cannot finish early.
-            long_answer = {"type": "json_schema", "json_schema": {"name": "n", "schema": {
-                "type": "array", "items": {"type": "integer"}, "minItems": 300}}}
-            body = {"model": "default", "messages": [{"role": "user", "content": "Count to 1000."}], "max_tokens": 2000,
-                    "stream": True, "response_format": long_answer}
+            long_answer = {
+                "type": "json_schema",
+                "json_schema": {
+                    "name": "n",
+                    "schema": {"type": "array", "items": {"type": "integer"}, "minItems": 300},
+                },
+            }
+            body = {
+                "model": "default",
+                "messages": [{"role": "user", "content": "Count to 1000."}],
+                "max_tokens": 2000,
+                "stream": True,
+                "response_format": long_answer,
+            }
             with h.stream("POST", "/v1/chat/completions", json=body) as r:
                 lines = r.iter_lines()  # keep the iterator: dropping it would close the stream
                 next(lines)  # the model is now busy with this stream
                 with httpx.Client(base_url=srv.url, timeout=60) as other:
-                    busy = other.post("/v1/chat/completions", json={"model": "default", "max_tokens": 2,
-                                                                    "messages": [{"role": "user", "content": "Hi"}]})
+                    busy = other.post(
+                        "/v1/chat/completions",
+                        json={"model": "default", "max_tokens": 2, "messages": [{"role": "user", "content": "Hi"}]},
+                    )
             assert busy.status_code == 429, busy.text
             assert busy.json()["error"]["type"] == "rate_limit_error"
     finally:

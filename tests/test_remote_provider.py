@@ -4,22 +4,33 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from openai import OpenAI
-
 from conftest import Server, free_port
+from openai import OpenAI
 
 
 @pytest.fixture(scope="module")
 def front(server, tmp_path_factory):
     config = {
         "models": {
-            "upstream": {"provider": "openai", "base_url": f"{server.url}/v1", "model": "default", "api_key": "unused",
-                         "context_window": 8192, "defaults": {"temperature": 0}},
+            "upstream": {
+                "provider": "openai",
+                "base_url": f"{server.url}/v1",
+                "model": "default",
+                "api_key": "unused",
+                "context_window": 8192,
+                "defaults": {"temperature": 0},
+            },
             "dead": {"provider": "openai", "base_url": f"http://127.0.0.1:{free_port()}/v1", "api_key": "x"},
             "keyless": {"provider": "openai", "base_url": f"{server.url}/v1", "api_key_env": "FMSTACK_TEST_UNSET_KEY"},
         },
-        "embeddings": {"upstream-embed": {"provider": "openai", "base_url": f"{server.url}/v1", "model": "embedding",
-                                          "dimensions": 384}},
+        "embeddings": {
+            "upstream-embed": {
+                "provider": "openai",
+                "base_url": f"{server.url}/v1",
+                "model": "embedding",
+                "dimensions": 384,
+            }
+        },
         "aliases": {"default": "upstream", "embedding": "upstream-embed"},
     }
     srv = Server(tmp_path_factory.mktemp("front"), config).start()
@@ -35,8 +46,11 @@ def test_chat_through_the_remote_provider(front, oai):
     assert via_front.model == "upstream"
     assert via_front.choices[0].message.content == direct.choices[0].message.content  # defaults: temperature 0
     assert via_front.usage.prompt_tokens == direct.usage.prompt_tokens
-    chunks = list(client.chat.completions.create(model="default", messages=messages, max_tokens=20, stream=True,
-                                                 stream_options={"include_usage": True}))
+    chunks = list(
+        client.chat.completions.create(
+            model="default", messages=messages, max_tokens=20, stream=True, stream_options={"include_usage": True}
+        )
+    )
     assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == direct.choices[0].message.content
     assert chunks[-1].usage.completion_tokens == direct.usage.completion_tokens
 
@@ -60,10 +74,15 @@ def test_unreachable_provider_and_missing_key_are_clear(front):
     with httpx.Client(base_url=front.url, timeout=60) as h:
         r = h.post("/v1/chat/completions", json={"model": "dead", "messages": [{"role": "user", "content": "hi"}]})
         assert r.status_code == 503 and "cannot reach" in r.json()["error"]["message"]
-        r = h.post("/v1/chat/completions", json={"model": "keyless", "messages": [{"role": "user", "content": "hi"}], "stream": True})
+        r = h.post(
+            "/v1/chat/completions",
+            json={"model": "keyless", "messages": [{"role": "user", "content": "hi"}], "stream": True},
+        )
         assert r.status_code == 500 and "FMSTACK_TEST_UNSET_KEY" in r.json()["error"]["message"]
-        r = h.post("/v1/chat/completions", json={"model": "upstream", "messages": [{"role": "user", "content": "hi"}],
-                                                 "max_tokens": -3})
+        r = h.post(
+            "/v1/chat/completions",
+            json={"model": "upstream", "messages": [{"role": "user", "content": "hi"}], "max_tokens": -3},
+        )
         assert r.status_code == 422
 
 
@@ -79,13 +98,27 @@ def test_endpoints_added_at_run_time_are_tested_served_and_kept(server, tmp_path
             assert not wrong["ok"] and "OpenAI-compatible" in wrong["error"]
             bad = h.post("/api/endpoints/test", json={"base_url": "ftp://x"})
             assert bad.status_code == 400 and bad.json()["error"]["param"] == "base_url"
-            r = h.post("/api/endpoints", json={"name": "upstream-smol", "base_url": f"{server.url}/v1", "model": "smollm2",
-                                               "api_key": "sk-secret", "context_window": 8192})
+            r = h.post(
+                "/api/endpoints",
+                json={
+                    "name": "upstream-smol",
+                    "base_url": f"{server.url}/v1",
+                    "model": "smollm2",
+                    "api_key": "sk-secret",
+                    "context_window": 8192,
+                },
+            )
             assert r.status_code == 201 and r.json()["has_api_key"] and "api_key" not in r.json()
-            assert h.post("/api/endpoints", json={"name": "smollm2", "base_url": f"{server.url}/v1",
-                                                  "model": "x"}).status_code == 400  # a configured name
-            reply = h.post("/v1/chat/completions", json={"model": "upstream-smol", "max_tokens": 5,
-                                                         "messages": [{"role": "user", "content": "Hi"}]})
+            assert (
+                h.post(
+                    "/api/endpoints", json={"name": "smollm2", "base_url": f"{server.url}/v1", "model": "x"}
+                ).status_code
+                == 400
+            )  # a configured name
+            reply = h.post(
+                "/v1/chat/completions",
+                json={"model": "upstream-smol", "max_tokens": 5, "messages": [{"role": "user", "content": "Hi"}]},
+            )
             assert reply.status_code == 200 and reply.json()["model"] == "upstream-smol"
         srv.stop()
         srv.start()  # same data: the endpoint is back
@@ -94,8 +127,13 @@ def test_endpoints_added_at_run_time_are_tested_served_and_kept(server, tmp_path
             assert "upstream-smol" in names
             assert [e["name"] for e in h.get("/api/endpoints").json()["data"]] == ["upstream-smol"]
             assert h.delete("/api/endpoints/upstream-smol").status_code == 204
-            assert h.post("/v1/chat/completions", json={"model": "upstream-smol", "messages": [
-                {"role": "user", "content": "Hi"}]}).status_code == 404
+            assert (
+                h.post(
+                    "/v1/chat/completions",
+                    json={"model": "upstream-smol", "messages": [{"role": "user", "content": "Hi"}]},
+                ).status_code
+                == 404
+            )
     finally:
         srv.stop()
 
@@ -107,11 +145,18 @@ def test_agents_on_a_remote_model(front, server):
 
     with start_booking_api() as booking:
         with httpx.Client(base_url=front.url, timeout=120) as h:
-            body = {"name": "remote-desk", "model": "upstream", "instructions": "You help divers. Use the tools.",
-                    "first_tool": "list_sites", "limits": {"max_steps": 3},
-                    "tools": [{"type": "openapi", "spec_url": f"{booking}/openapi.json", "base_url": booking}]}
+            body = {
+                "name": "remote-desk",
+                "model": "upstream",
+                "instructions": "You help divers. Use the tools.",
+                "first_tool": "list_sites",
+                "limits": {"max_steps": 3},
+                "tools": [{"type": "openapi", "spec_url": f"{booking}/openapi.json", "base_url": booking}],
+            }
             assert h.post("/api/agents", json=body).status_code == 201
-            run = h.post("/api/agents/remote-desk/runs", json={"input": "Which dive sites do you know in Egypt?"}).json()
+            run = h.post(
+                "/api/agents/remote-desk/runs", json={"input": "Which dive sites do you know in Egypt?"}
+            ).json()
     tool = next(s for s in run["steps"] if s["kind"] == "tool")
     assert tool["tool"] == "list_sites" and tool["ok"]
     assert "Blue Hole" in tool["content"] or "Ras Mohammed" in tool["content"]  # the service's real answer

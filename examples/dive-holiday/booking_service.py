@@ -13,16 +13,46 @@ from fastapi import FastAPI, HTTPException
 from pydantic import BaseModel, Field
 
 TRIPS = [
-    {"id": "EG-LOB-05", "destination": "Red Sea, Egypt", "title": "5-night Red Sea liveaboard (Ras Mohammed, Thistlegorm)",
-     "months": [3, 4, 5, 9, 10, 11], "price_eur": 1150, "level": "Advanced Open Water"},
-    {"id": "EG-DAY-RM", "destination": "Red Sea, Egypt", "title": "Ras Mohammed day boat, 2 dives",
-     "months": list(range(1, 13)), "price_eur": 95, "level": "Open Water"},
-    {"id": "BZ-BH-DAY", "destination": "Belize", "title": "Great Blue Hole day trip, 3 dives",
-     "months": [1, 2, 3, 4, 5, 6, 12], "price_eur": 300, "level": "Advanced Open Water"},
-    {"id": "MY-SIP-3D", "destination": "Sipadan, Malaysia", "title": "3 days Sipadan and Mabul, 9 dives with permit",
-     "months": [3, 4, 5, 6, 7, 8, 9], "price_eur": 620, "level": "Advanced Open Water"},
-    {"id": "CN-SY-OW", "destination": "Sanya, Hainan", "title": "三亚蜈支洲岛开放水域课程（4天）",
-     "months": list(range(3, 11)), "price_eur": 450, "level": "none"},
+    {
+        "id": "EG-LOB-05",
+        "destination": "Red Sea, Egypt",
+        "title": "5-night Red Sea liveaboard (Ras Mohammed, Thistlegorm)",
+        "months": [3, 4, 5, 9, 10, 11],
+        "price_eur": 1150,
+        "level": "Advanced Open Water",
+    },
+    {
+        "id": "EG-DAY-RM",
+        "destination": "Red Sea, Egypt",
+        "title": "Ras Mohammed day boat, 2 dives",
+        "months": list(range(1, 13)),
+        "price_eur": 95,
+        "level": "Open Water",
+    },
+    {
+        "id": "BZ-BH-DAY",
+        "destination": "Belize",
+        "title": "Great Blue Hole day trip, 3 dives",
+        "months": [1, 2, 3, 4, 5, 6, 12],
+        "price_eur": 300,
+        "level": "Advanced Open Water",
+    },
+    {
+        "id": "MY-SIP-3D",
+        "destination": "Sipadan, Malaysia",
+        "title": "3 days Sipadan and Mabul, 9 dives with permit",
+        "months": [3, 4, 5, 6, 7, 8, 9],
+        "price_eur": 620,
+        "level": "Advanced Open Water",
+    },
+    {
+        "id": "CN-SY-OW",
+        "destination": "Sanya, Hainan",
+        "title": "三亚蜈支洲岛开放水域课程（4天）",
+        "months": list(range(3, 11)),
+        "price_eur": 450,
+        "level": "none",
+    },
 ]
 
 
@@ -34,8 +64,9 @@ class BookingIn(BaseModel):
 
 
 def create_app() -> FastAPI:
-    app = FastAPI(title="Dive trips", version="1.0",
-                  description="Find dive trips by destination and month, and book them.")
+    app = FastAPI(
+        title="Dive trips", version="1.0", description="Find dive trips by destination and month, and book them."
+    )
     bookings: dict[str, dict] = {}
     ids = itertools.count(1)
 
@@ -57,8 +88,12 @@ def create_app() -> FastAPI:
         if body.month not in trip["months"]:
             raise HTTPException(409, f"{trip['id']} does not run in month {body.month}; months: {trip['months']}")
         bid = f"BK-{next(ids):04d}"
-        bookings[bid] = {"id": bid, **body.model_dump(), "total_eur": trip["price_eur"] * body.divers,
-                         "trip": trip["title"]}
+        bookings[bid] = {
+            "id": bid,
+            **body.model_dump(),
+            "total_eur": trip["price_eur"] * body.divers,
+            "trip": trip["title"],
+        }
         return bookings[bid]
 
     @app.get("/bookings/{booking_id}", operation_id="get_booking", summary="Look up a booking by its id")

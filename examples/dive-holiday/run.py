@@ -53,8 +53,15 @@ def start_service() -> str:
 
 
 def show(step) -> None:
-    label = {"plan": "plan", "model": "model", "tool": f"tool {step.tool}", "final": "ANSWER", "limit": "stopped",
-             "error": "error", "confirm": f"needs approval: {step.tool}"}[step.kind]
+    label = {
+        "plan": "plan",
+        "model": "model",
+        "tool": f"tool {step.tool}",
+        "final": "ANSWER",
+        "limit": "stopped",
+        "error": "error",
+        "confirm": f"needs approval: {step.tool}",
+    }[step.kind]
     args = f" {step.arguments}" if step.arguments and step.kind in ("tool", "confirm") else ""
     text = " ".join(step.content.split())
     print(f"  {step.index:>2} {label}{args}: {text[:400]}{'…' if len(text) > 400 else ''}", flush=True)
@@ -75,24 +82,37 @@ def main() -> None:
         if "dive-destinations" not in [kb.name for kb in fm.knowledge.list()]:
             fm.knowledge.create("dive-destinations", description="Dive destinations and seasons")
         report = fm.knowledge.ingest("dive-destinations", [HERE / "destinations"]).to_dict()
-        print(f"knowledge base dive-destinations: {report['added']} added, {report['updated']} updated, "
-              f"{report['unchanged']} unchanged")
+        print(
+            f"knowledge base dive-destinations: {report['added']} added, {report['updated']} updated, "
+            f"{report['unchanged']} unchanged"
+        )
         if "dive-guard" not in [g.name for g in fm.guardrails.list()]:
-            fm.guardrails.create({"name": "dive-guard", "attacks": {},
-                                  "pii": {"types": {"email": "mask", "phone": "mask", "credit_card": "block"}}})
-        fm.agents.create({
-            "name": "dive-holiday",
-            "model": args.model,
-            "instructions": ("You are a dive-holiday assistant. Search the knowledge base for destinations and "
-                             "seasons, use find_trips for trips and prices, and book only with book_trip when the "
-                             "user asks to book and gives the name, month and number of divers. Never invent "
-                             "prices or trip ids. Answer in the user's language."),
-            "knowledge_bases": ["dive-destinations"],
-            "tools": [{"type": "openapi", "spec_url": f"{service}/openapi.json", "base_url": service,
-                       "confirm": ["POST"]}],
-            "guardrail": "dive-guard",
-            "limits": {"max_steps": 5, "max_tool_calls": 6, "timeout_s": 300},
-        }, replace=True)
+            fm.guardrails.create(
+                {
+                    "name": "dive-guard",
+                    "attacks": {},
+                    "pii": {"types": {"email": "mask", "phone": "mask", "credit_card": "block"}},
+                }
+            )
+        fm.agents.create(
+            {
+                "name": "dive-holiday",
+                "model": args.model,
+                "instructions": (
+                    "You are a dive-holiday assistant. Search the knowledge base for destinations and "
+                    "seasons, use find_trips for trips and prices, and book only with book_trip when the "
+                    "user asks to book and gives the name, month and number of divers. Never invent "
+                    "prices or trip ids. Answer in the user's language."
+                ),
+                "knowledge_bases": ["dive-destinations"],
+                "tools": [
+                    {"type": "openapi", "spec_url": f"{service}/openapi.json", "base_url": service, "confirm": ["POST"]}
+                ],
+                "guardrail": "dive-guard",
+                "limits": {"max_steps": 5, "max_tool_calls": 6, "timeout_s": 300},
+            },
+            replace=True,
+        )
         for task in args.task or TASKS:
             print(f"\n> {task}")
             events = fm.agents.stream("dive-holiday", task)
@@ -105,8 +125,9 @@ def main() -> None:
                         run = ev
                 if run.status != "waiting":
                     break
-                approve = args.yes or input(f"  approve {run.pending['name']} {run.pending['arguments']}? [y/N] ") \
-                    .strip().lower() in ("y", "yes")
+                approve = args.yes or input(
+                    f"  approve {run.pending['name']} {run.pending['arguments']}? [y/N] "
+                ).strip().lower() in ("y", "yes")
                 print(f"  → {'approved' if approve else 'rejected'}")
                 events = fm.agents.stream_confirm(run.id, approve, "" if approve else "the user said no")
             print(f"  run {run.id}: {run.status}")

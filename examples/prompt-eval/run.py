@@ -20,11 +20,16 @@ from fmstack.evaluation.report import write_report
 from fmstack.evaluation.runner import parse_spec
 
 HERE = Path(__file__).resolve().parent
-V1 = ("Answer the question using the context.\n\nContext:\n{{ context }}\n\nQuestion: {{ question }}\nAnswer:")
-V2 = [{"role": "system", "content": "You answer questions about dive destinations. Use only the numbered context "
-                                    "passages; quote figures (depths, prices, months) exactly as they are written; "
-                                    "answer in one or two sentences in the language of the question."},
-      {"role": "user", "content": "{{ context }}\n\n{{ question }}"}]
+V1 = "Answer the question using the context.\n\nContext:\n{{ context }}\n\nQuestion: {{ question }}\nAnswer:"
+V2 = [
+    {
+        "role": "system",
+        "content": "You answer questions about dive destinations. Use only the numbered context "
+        "passages; quote figures (depths, prices, months) exactly as they are written; "
+        "answer in one or two sentences in the language of the question.",
+    },
+    {"role": "user", "content": "{{ context }}\n\n{{ question }}"},
+]
 
 
 def main() -> None:
@@ -46,6 +51,7 @@ def main() -> None:
         if args.limit:
             data["limit"] = args.limit
         spec = parse_spec(data, HERE)
+
         def progress(cfg: str, done: int, total: int) -> None:
             print(f"\r{cfg}: {done}/{total}", end="\n" if done == total else "", flush=True)
 
@@ -57,8 +63,10 @@ def main() -> None:
             for m in ("token_f1", "rougeL", "chrf", "faithfulness", "context_precision", "context_recall"):
                 c = cmp["metrics"].get(m)
                 if c:
-                    print(f"  {m:<18} {c['a']:.3f} → {c['b']:.3f}   Δ {c['delta']:+.3f} "
-                          f"[{c['delta_ci95'][0]:+.3f}, {c['delta_ci95'][1]:+.3f}]   better on {c['b_wins']:.0%}")
+                    print(
+                        f"  {m:<18} {c['a']:.3f} → {c['b']:.3f}   Δ {c['delta']:+.3f} "
+                        f"[{c['delta_ci95'][0]:+.3f}, {c['delta_ci95'][1]:+.3f}]   better on {c['b_wins']:.0%}"
+                    )
         print(f"\nreport: {write_report(fm.evaluations, ids, args.output)}")
     finally:
         fm.close()

@@ -1,8 +1,8 @@
 """fmstack: a self-hosted platform for applications on foundation models.
 
-    from fmstack import Fmstack
-    fm = Fmstack()
-    print(fm.generate("Hello").text)
+from fmstack import Fmstack
+fm = Fmstack()
+print(fm.generate("Hello").text)
 """
 
 from .config import Settings

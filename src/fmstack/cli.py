@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any, Optional
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -14,19 +14,28 @@ from rich.table import Table
 from .errors import FmstackError, InvalidInput
 from .models.types import Finish, GenerationParams, TextDelta, ToolCallDelta, UsageEvent
 
-app = typer.Typer(help="fmstack: foundation models, chat, and an OpenAI-compatible server, offline.", no_args_is_help=True,
-                  pretty_exceptions_enable=False, add_completion=False)
+app = typer.Typer(
+    help="fmstack: foundation models, chat, and an OpenAI-compatible server, offline.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
 models_app = typer.Typer(help="List and describe models.", invoke_without_command=True)
 conv_app = typer.Typer(help="Manage stored conversations.", no_args_is_help=True)
 keys_app = typer.Typer(help="Manage API keys for the server.", no_args_is_help=True)
 kb_app = typer.Typer(help="Knowledge bases: create, ingest, sync, search.", no_args_is_help=True)
 jobs_app = typer.Typer(help="Background jobs: list, show, cancel, resume.", no_args_is_help=True)
-agents_app = typer.Typer(help="Agents: create from YAML, list, run (with the trace), confirm, replay, show runs, evaluate.",
-                         no_args_is_help=True)
-prompts_app = typer.Typer(help="Prompt templates: create or change from YAML (each change a version), diff, render.",
-                          no_args_is_help=True)
-eval_app = typer.Typer(help="Evaluations: run a spec, resume, list, compare runs, write an HTML report, rate results.",
-                       no_args_is_help=True)
+agents_app = typer.Typer(
+    help="Agents: create from YAML, list, run (with the trace), confirm, replay, show runs, evaluate.",
+    no_args_is_help=True,
+)
+prompts_app = typer.Typer(
+    help="Prompt templates: create or change from YAML (each change a version), diff, render.", no_args_is_help=True
+)
+eval_app = typer.Typer(
+    help="Evaluations: run a spec, resume, list, compare runs, write an HTML report, rate results.",
+    no_args_is_help=True,
+)
 guard_app = typer.Typer(help="Guardrails: create from YAML, list, apply to text, evaluate.", no_args_is_help=True)
 app.add_typer(kb_app, name="kb")
 app.add_typer(jobs_app, name="jobs")
@@ -59,8 +68,15 @@ def emit_json(data) -> None:
 
 # -- sampling options shared by ask and chat -------------------------------------------------------
 def params_from(temperature, top_p, top_k, max_tokens, stop, seed, repetition_penalty) -> GenerationParams:
-    return GenerationParams(temperature=temperature, top_p=top_p, top_k=top_k, max_tokens=max_tokens,
-                            stop=list(stop) or None, seed=seed, repetition_penalty=repetition_penalty)
+    return GenerationParams(
+        temperature=temperature,
+        top_p=top_p,
+        top_k=top_k,
+        max_tokens=max_tokens,
+        stop=list(stop) or None,
+        seed=seed,
+        repetition_penalty=repetition_penalty,
+    )
 
 
 TEMPERATURE = typer.Option(None, "--temperature", "-t", min=0, max=2, help="Sampling temperature.")
@@ -73,17 +89,22 @@ REPEAT = typer.Option(None, "--repetition-penalty", min=0)
 
 
 @app.command()
-def serve(host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
-          port: int = typer.Option(8000, help="Port to listen on."),
-          log_level: str = typer.Option("info", help="uvicorn log level.")):
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
+    port: int = typer.Option(8000, help="Port to listen on."),
+    log_level: str = typer.Option("info", help="uvicorn log level."),
+):
     """Run the OpenAI-compatible and platform API server."""
     import uvicorn
 
     from .server.app import create_app
 
     application = create_app(fm())
-    typer.echo(f"fmstack serving on http://{host}:{port}  (OpenAI base_url: http://{host}:{port}/v1, "
-               f"data: {fm().settings.data_dir})", err=True)
+    typer.echo(
+        f"fmstack serving on http://{host}:{port}  (OpenAI base_url: http://{host}:{port}/v1, "
+        f"data: {fm().settings.data_dir})",
+        err=True,
+    )
     uvicorn.run(application, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=5)
 
 
@@ -144,14 +165,20 @@ def _stream_to_terminal(events) -> dict:
 
 
 @app.command()
-def ask(prompt: Optional[str] = typer.Argument(None, help="The question; '-' or nothing reads standard input."),
-        model: Optional[str] = typer.Option(None, "--model", "-m"),
-        system: Optional[str] = typer.Option(None, "--system", "-s"),
-        kb: Optional[str] = typer.Option(None, "--kb", help="Answer from this knowledge base, with citations."),
-        as_json: bool = typer.Option(False, "--json", help="Print the whole result as JSON."),
-        temperature: Optional[float] = TEMPERATURE, top_p: Optional[float] = TOP_P, top_k: Optional[int] = TOP_K,
-        max_tokens: Optional[int] = MAX_TOKENS, stop: list[str] = STOP, seed: Optional[int] = SEED,
-        repetition_penalty: Optional[float] = REPEAT):
+def ask(
+    prompt: str | None = typer.Argument(None, help="The question; '-' or nothing reads standard input."),
+    model: str | None = typer.Option(None, "--model", "-m"),
+    system: str | None = typer.Option(None, "--system", "-s"),
+    kb: str | None = typer.Option(None, "--kb", help="Answer from this knowledge base, with citations."),
+    as_json: bool = typer.Option(False, "--json", help="Print the whole result as JSON."),
+    temperature: float | None = TEMPERATURE,
+    top_p: float | None = TOP_P,
+    top_k: int | None = TOP_K,
+    max_tokens: int | None = MAX_TOKENS,
+    stop: list[str] = STOP,
+    seed: int | None = SEED,
+    repetition_penalty: float | None = REPEAT,
+):
     """Ask one question (no conversation is stored). Piped text is appended to the prompt."""
     piped = None if sys.stdin is None or sys.stdin.isatty() else sys.stdin.read()
     if prompt in (None, "-"):
@@ -168,9 +195,15 @@ def ask(prompt: Optional[str] = typer.Argument(None, help="The question; '-' or 
         return
     if as_json:
         res = fm().generate(prompt, model=model, system=system, params=params)
-        return emit_json({"model": res.model, "text": res.text, "finish_reason": res.finish_reason,
-                          "usage": {"prompt_tokens": res.usage.prompt_tokens, "completion_tokens": res.usage.completion_tokens},
-                          "tool_calls": [c.to_openai() for c in res.tool_calls]})
+        return emit_json(
+            {
+                "model": res.model,
+                "text": res.text,
+                "finish_reason": res.finish_reason,
+                "usage": {"prompt_tokens": res.usage.prompt_tokens, "completion_tokens": res.usage.completion_tokens},
+                "tool_calls": [c.to_openai() for c in res.tool_calls],
+            }
+        )
     _stream_to_terminal(fm().stream(prompt, model=model, system=system, params=params))
 
 
@@ -178,23 +211,32 @@ CHAT_HELP = "Commands: /new  start a new conversation · /history  show this con
 
 
 @app.command()
-def chat(model: Optional[str] = typer.Option(None, "--model", "-m"),
-         conversation: Optional[str] = typer.Option(None, "--conversation", "-c", help="Continue a stored conversation."),
-         system: Optional[str] = typer.Option(None, "--system", "-s", help="System prompt for a new conversation."),
-         temperature: Optional[float] = TEMPERATURE, max_tokens: Optional[int] = MAX_TOKENS,
-         summarize: bool = typer.Option(False, "--summarize", help="Summarize turns that no longer fit the context."),
-         kb: Optional[str] = typer.Option(None, "--kb", help="Answer from this knowledge base, with citations.")):
+def chat(
+    model: str | None = typer.Option(None, "--model", "-m"),
+    conversation: str | None = typer.Option(None, "--conversation", "-c", help="Continue a stored conversation."),
+    system: str | None = typer.Option(None, "--system", "-s", help="System prompt for a new conversation."),
+    temperature: float | None = TEMPERATURE,
+    max_tokens: int | None = MAX_TOKENS,
+    summarize: bool = typer.Option(False, "--summarize", help="Summarize turns that no longer fit the context."),
+    kb: str | None = typer.Option(None, "--kb", help="Answer from this knowledge base, with citations."),
+):
     """Chat interactively; every turn is stored and the whole conversation is remembered."""
     f = fm()
     if model:
         f.models.resolve(model)
-    conv = f.conversations.get(conversation, messages=False) if conversation else \
-        f.conversations.create(model=model, system_prompt=system)
+    conv = (
+        f.conversations.get(conversation, messages=False)
+        if conversation
+        else f.conversations.create(model=model, system_prompt=system)
+    )
     params = GenerationParams(temperature=temperature, max_tokens=max_tokens)
     if kb:
         f.knowledge.settings(kb)  # a clear error now rather than at the first question
-    err.print(f"[dim]conversation {conv.id} · model {model or conv.model or 'default'}"
-              f"{f' · knowledge base {kb}' if kb else ''} · {CHAT_HELP}[/]", highlight=False)
+    err.print(
+        f"[dim]conversation {conv.id} · model {model or conv.model or 'default'}"
+        f"{f' · knowledge base {kb}' if kb else ''} · {CHAT_HELP}[/]",
+        highlight=False,
+    )
     while True:
         try:
             line = input("you> ")
@@ -219,8 +261,9 @@ def chat(model: Optional[str] = typer.Option(None, "--model", "-m"),
             continue
         sys.stdout.write("assistant> ")
         try:
-            _stream_to_terminal(f.chat.send(conv.id, text, model=model, params=params, summarize=summarize,
-                                            knowledge_base=kb))
+            _stream_to_terminal(
+                f.chat.send(conv.id, text, model=model, params=params, summarize=summarize, knowledge_base=kb)
+            )
         except KeyboardInterrupt:
             err.print("\n[dim](stopped; the partial answer is kept)[/]")
         except FmstackError as e:
@@ -230,8 +273,11 @@ def chat(model: Optional[str] = typer.Option(None, "--model", "-m"),
 
 # -- conversations ---------------------------------------------------------------------------------
 @conv_app.command("list")
-def conv_list(query: Optional[str] = typer.Option(None, "--search", "-q"), limit: int = 50,
-              as_json: bool = typer.Option(False, "--json")):
+def conv_list(
+    query: str | None = typer.Option(None, "--search", "-q"),
+    limit: int = 50,
+    as_json: bool = typer.Option(False, "--json"),
+):
     """List conversations, newest first."""
     items = fm().conversations.list(query=query, limit=limit)
     if as_json:
@@ -251,8 +297,12 @@ def conv_show(conversation_id: str, as_json: bool = typer.Option(False, "--json"
 
 
 @conv_app.command("create")
-def conv_create(title: Optional[str] = None, model: Optional[str] = None, system: Optional[str] = None,
-                as_json: bool = typer.Option(False, "--json")):
+def conv_create(
+    title: str | None = None,
+    model: str | None = None,
+    system: str | None = None,
+    as_json: bool = typer.Option(False, "--json"),
+):
     """Create an empty conversation."""
     c = fm().conversations.create(title=title, model=model, system_prompt=system)
     emit_json(c.model_dump(mode="json")) if as_json else typer.echo(c.id)
@@ -273,8 +323,11 @@ def conv_delete(conversation_id: str):
 
 
 @conv_app.command("export")
-def conv_export(conversation_id: str, format: str = typer.Option("markdown", "--format", "-f", help="json or markdown"),
-                output: Optional[str] = typer.Option(None, "--output", "-o", help="File to write (default: stdout).")):
+def conv_export(
+    conversation_id: str,
+    format: str = typer.Option("markdown", "--format", "-f", help="json or markdown"),
+    output: str | None = typer.Option(None, "--output", "-o", help="File to write (default: stdout)."),
+):
     """Export a conversation as JSON or Markdown."""
     text = fm().conversations.export(conversation_id, format)
     if output:
@@ -286,8 +339,11 @@ def conv_export(conversation_id: str, format: str = typer.Option("markdown", "--
 
 
 @conv_app.command("feedback")
-def conv_feedback(message_id: int, rating: str = typer.Argument(..., help="up or down"),
-                  comment: Optional[str] = typer.Option(None, "--comment")):
+def conv_feedback(
+    message_id: int,
+    rating: str = typer.Argument(..., help="up or down"),
+    comment: str | None = typer.Option(None, "--comment"),
+):
     """Rate an assistant message 👍 (up) or 👎 (down)."""
     fm().conversations.feedback(message_id, rating, comment)
     err.print(f"feedback stored on message {message_id}")
@@ -295,8 +351,13 @@ def conv_feedback(message_id: int, rating: str = typer.Argument(..., help="up or
 
 # -- keys ------------------------------------------------------------------------------------------
 @keys_app.command("create")
-def keys_create(name: str, guardrail: Optional[str] = typer.Option(None, "--guardrail", help="Apply this guardrail to every request made with the key."),
-                as_json: bool = typer.Option(False, "--json")):
+def keys_create(
+    name: str,
+    guardrail: str | None = typer.Option(
+        None, "--guardrail", help="Apply this guardrail to every request made with the key."
+    ),
+    as_json: bool = typer.Option(False, "--json"),
+):
     """Create an API key; it is shown once."""
     if guardrail:
         fm().guardrails.load(guardrail)
@@ -328,13 +389,22 @@ def keys_revoke(key_id: str):
 
 # -- knowledge bases -------------------------------------------------------------------------------
 @kb_app.command("create")
-def kb_create(name: str, description: str = "", embedding_model: Optional[str] = typer.Option(None, "--embedding-model"),
-              strategy: str = typer.Option("recursive", help="recursive, fixed or hierarchical"),
-              chunk_size: int = typer.Option(200, help="tokens per chunk"), overlap: int = typer.Option(30),
-              as_json: bool = typer.Option(False, "--json")):
+def kb_create(
+    name: str,
+    description: str = "",
+    embedding_model: str | None = typer.Option(None, "--embedding-model"),
+    strategy: str = typer.Option("recursive", help="recursive, fixed or hierarchical"),
+    chunk_size: int = typer.Option(200, help="tokens per chunk"),
+    overlap: int = typer.Option(30),
+    as_json: bool = typer.Option(False, "--json"),
+):
     """Create a knowledge base."""
-    kb = fm().knowledge.create(name, description=description, embedding_model=embedding_model,
-                               chunking={"strategy": strategy, "chunk_size": chunk_size, "overlap": overlap})
+    kb = fm().knowledge.create(
+        name,
+        description=description,
+        embedding_model=embedding_model,
+        chunking={"strategy": strategy, "chunk_size": chunk_size, "overlap": overlap},
+    )
     emit_json(kb.model_dump(mode="json")) if as_json else err.print(f"created knowledge base {kb.name} ({kb.id})")
 
 
@@ -360,9 +430,15 @@ def kb_delete(name: str):
 def _progress_bar(as_json: bool):
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.fields[files]} files"),
-                    TextColumn("{task.fields[chunks]} chunks · {task.fields[rate]} chunks/s"), TimeRemainingColumn(),
-                    console=err, disable=as_json or not err.is_terminal)
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.fields[files]} files"),
+        TextColumn("{task.fields[chunks]} chunks · {task.fields[rate]} chunks/s"),
+        TimeRemainingColumn(),
+        console=err,
+        disable=as_json or not err.is_terminal,
+    )
 
 
 def _ingest(name: str, paths: list[str], include: list[str], exclude: list[str], sync: bool, as_json: bool) -> None:
@@ -371,15 +447,21 @@ def _ingest(name: str, paths: list[str], include: list[str], exclude: list[str],
 
         def progress(state, result):
             # Progress is by bytes: files differ in size, so the time left follows the bytes left.
-            bar.update(task, completed=state.bytes_done, total=max(state.bytes_total, 1),
-                       files=f"{state.files_done}/{state.files_total}", chunks=state.chunks_embedded,
-                       rate=f"{state.to_dict()['chunks_per_s']:.1f}")
+            bar.update(
+                task,
+                completed=state.bytes_done,
+                total=max(state.bytes_total, 1),
+                files=f"{state.files_done}/{state.files_total}",
+                chunks=state.chunks_embedded,
+                rate=f"{state.to_dict()['chunks_per_s']:.1f}",
+            )
             if result is not None and result.status == "failed" and not as_json:
                 err.print(f"[yellow]failed[/] {escape(result.source)}: {escape(result.reason or '')}", highlight=False)
 
         try:
-            report = fm().knowledge.ingest(name, paths, include=include or None, exclude=exclude or None, sync=sync,
-                                           progress=progress)
+            report = fm().knowledge.ingest(
+                name, paths, include=include or None, exclude=exclude or None, sync=sync, progress=progress
+            )
         except KeyboardInterrupt:
             err.print("interrupted: files stored so far are kept; run the same command again to carry on")
             raise
@@ -387,33 +469,47 @@ def _ingest(name: str, paths: list[str], include: list[str], exclude: list[str],
     if as_json:
         return emit_json(data)
     rate = data["chunks"] / data["seconds"] if data["seconds"] else 0
-    err.print(f"added {data['added']}, updated {data['updated']}, unchanged {data['unchanged']}, removed {data['removed']}, "
-              f"failed {data['failed']} · {data['chunks']} chunks in {data['seconds']:.1f}s ({rate:.1f} chunks/s)", highlight=False)
+    err.print(
+        f"added {data['added']}, updated {data['updated']}, unchanged {data['unchanged']}, removed {data['removed']}, "
+        f"failed {data['failed']} · {data['chunks']} chunks in {data['seconds']:.1f}s ({rate:.1f} chunks/s)",
+        highlight=False,
+    )
 
 
 @kb_app.command("ingest")
-def kb_ingest(name: str, paths: list[str] = typer.Argument(..., help="Files and folders (recursive)."),
-              include: list[str] = typer.Option([], "--include", help="Glob of files to take (repeatable)."),
-              exclude: list[str] = typer.Option([], "--exclude", help="Glob of files to skip (repeatable)."),
-              as_json: bool = typer.Option(False, "--json")):
+def kb_ingest(
+    name: str,
+    paths: list[str] = typer.Argument(..., help="Files and folders (recursive)."),
+    include: list[str] = typer.Option([], "--include", help="Glob of files to take (repeatable)."),
+    exclude: list[str] = typer.Option([], "--exclude", help="Glob of files to skip (repeatable)."),
+    as_json: bool = typer.Option(False, "--json"),
+):
     """Add files and folders; unchanged files are skipped, changed ones re-indexed."""
     _ingest(name, paths, include, exclude, False, as_json)
 
 
 @kb_app.command("sync")
-def kb_sync(name: str, paths: list[str] = typer.Argument(...),
-            include: list[str] = typer.Option([], "--include"), exclude: list[str] = typer.Option([], "--exclude"),
-            as_json: bool = typer.Option(False, "--json")):
+def kb_sync(
+    name: str,
+    paths: list[str] = typer.Argument(...),
+    include: list[str] = typer.Option([], "--include"),
+    exclude: list[str] = typer.Option([], "--exclude"),
+    as_json: bool = typer.Option(False, "--json"),
+):
     """Like ingest, and also remove documents whose files are gone from the folders."""
     _ingest(name, paths, include, exclude, True, as_json)
 
 
 @kb_app.command("search")
-def kb_search(name: str, query: str, mode: str = typer.Option("hybrid", help="hybrid, dense or bm25"),
-              top_k: int = typer.Option(5, "--top-k", "-k"),
-              mmr: bool = typer.Option(False, "--mmr", help="Diversify results (maximal marginal relevance)."),
-              multi_query: int = typer.Option(0, "--multi-query", help="Also search N rewrites of the query by the LLM."),
-              as_json: bool = typer.Option(False, "--json")):
+def kb_search(
+    name: str,
+    query: str,
+    mode: str = typer.Option("hybrid", help="hybrid, dense or bm25"),
+    top_k: int = typer.Option(5, "--top-k", "-k"),
+    mmr: bool = typer.Option(False, "--mmr", help="Diversify results (maximal marginal relevance)."),
+    multi_query: int = typer.Option(0, "--multi-query", help="Also search N rewrites of the query by the LLM."),
+    as_json: bool = typer.Option(False, "--json"),
+):
     """Search a knowledge base."""
     hits = fm().knowledge.retrieve(name, query, mode=mode, top_k=top_k, mmr=mmr, multi_query=multi_query)
     if as_json:
@@ -437,9 +533,14 @@ def kb_documents(name: str, as_json: bool = typer.Option(False, "--json")):
 
 
 @kb_app.command("eval")
-def kb_eval(name: str, questions: str = typer.Argument(..., help="JSON lines: question, relevant (file names), answer, lang."),
-            modes: list[str] = typer.Option(["bm25", "dense", "hybrid"], "--mode", help="Retrieval modes to compare (repeatable)."),
-            as_json: bool = typer.Option(False, "--json")):
+def kb_eval(
+    name: str,
+    questions: str = typer.Argument(..., help="JSON lines: question, relevant (file names), answer, lang."),
+    modes: list[str] = typer.Option(
+        ["bm25", "dense", "hybrid"], "--mode", help="Retrieval modes to compare (repeatable)."
+    ),
+    as_json: bool = typer.Option(False, "--json"),
+):
     """Retrieval quality on a labelled question set: recall@k, MRR and nDCG@10 per mode and language."""
     from .knowledge.evaluation import evaluate, load_questions
 
@@ -453,13 +554,15 @@ def kb_eval(name: str, questions: str = typer.Argument(..., help="JSON lines: qu
             if sc is None:
                 continue
             label = mode if group == "all" else f"{mode} ({group})"
-            table.add_row(label, str(sc.n), *(f"{sc.recall[k]:.3f}" for k in (1, 5, 10)), f"{sc.mrr:.3f}", f"{sc.ndcg10:.3f}")
+            table.add_row(
+                label, str(sc.n), *(f"{sc.recall[k]:.3f}" for k in (1, 5, 10)), f"{sc.mrr:.3f}", f"{sc.ndcg10:.3f}"
+            )
     out.print(table)
 
 
 # -- background jobs -------------------------------------------------------------------------------
 @jobs_app.command("list")
-def jobs_list(kind: Optional[str] = None, as_json: bool = typer.Option(False, "--json")):
+def jobs_list(kind: str | None = None, as_json: bool = typer.Option(False, "--json")):
     """List recent jobs."""
     jobs = fm().jobs.list(kind=kind)
     if as_json:
@@ -494,8 +597,14 @@ def jobs_resume(job_id: str, as_json: bool = typer.Option(False, "--json")):
         while not (job := fm().jobs.wait(job.id, timeout=0.5)).finished:
             p = job.progress
             if p:
-                bar.update(task, completed=p["percent"], total=100, files=f"{p['files_done']}/{p['files_total']}",
-                           chunks=p["chunks_embedded"], rate=p["chunks_per_s"])
+                bar.update(
+                    task,
+                    completed=p["percent"],
+                    total=100,
+                    files=f"{p['files_done']}/{p['files_total']}",
+                    chunks=p["chunks_embedded"],
+                    rate=p["chunks_per_s"],
+                )
     if as_json:
         return emit_json(job.model_dump(mode="json"))
     err.print(f"{job.id}: {job.status}" + (f" ({job.error})" if job.error else ""))
@@ -544,7 +653,7 @@ def guard_list(as_json: bool = typer.Option(False, "--json")):
 
 
 @guard_app.command("show")
-def guard_show(name: str, version: Optional[int] = None):
+def guard_show(name: str, version: int | None = None):
     """Print a guardrail's configuration as JSON."""
     emit_json(fm().guardrails.get(name, version).model_dump(mode="json"))
 
@@ -557,9 +666,12 @@ def guard_delete(name: str):
 
 
 @guard_app.command("apply")
-def guard_apply(name: str, text: str = typer.Argument(..., help="The text; '-' reads standard input."),
-                source: str = typer.Option("input", help="input, output or context"),
-                as_json: bool = typer.Option(False, "--json")):
+def guard_apply(
+    name: str,
+    text: str = typer.Argument(..., help="The text; '-' reads standard input."),
+    source: str = typer.Option("input", help="input, output or context"),
+    as_json: bool = typer.Option(False, "--json"),
+):
     """Check a text against a guardrail and print what fired."""
     if text == "-":
         text = sys.stdin.read()
@@ -578,9 +690,11 @@ def guard_apply(name: str, text: str = typer.Argument(..., help="The text; '-' r
 
 
 @guard_app.command("eval")
-def guard_eval(prompts: list[str] = typer.Option(None, "--prompts", help="JSONL of attack/benign prompts (repeatable)."),
-               pii_set: Optional[str] = typer.Option(None, "--pii", help="JSONL of texts with PII spans."),
-               as_json: bool = typer.Option(False, "--json")):
+def guard_eval(
+    prompts: list[str] = typer.Option(None, "--prompts", help="JSONL of attack/benign prompts (repeatable)."),
+    pii_set: str | None = typer.Option(None, "--pii", help="JSONL of texts with PII spans."),
+    as_json: bool = typer.Option(False, "--json"),
+):
     """Prompt-attack TPR/FPR and PII span precision/recall on labelled sets (default: the bundled ones)."""
     from pathlib import Path
 
@@ -592,7 +706,9 @@ def guard_eval(prompts: list[str] = typer.Option(None, "--prompts", help="JSONL 
     prompts = prompts or [str(p) for p in sorted(data.glob("prompts*.jsonl"))]
     pii_set = pii_set or (str(data / "pii.jsonl") if (data / "pii.jsonl").exists() else None)
     if not prompts and not pii_set:
-        raise InvalidInput("give --prompts and/or --pii (the bundled sets live in the source tree's bench/data/guardrails)")
+        raise InvalidInput(
+            "give --prompts and/or --pii (the bundled sets live in the source tree's bench/data/guardrails)"
+        )
     report: dict = {"attacks": {}, "pii": None}
     detector = AttackDetector(fm().models.embedding(None))
     for path in prompts:
@@ -604,8 +720,9 @@ def guard_eval(prompts: list[str] = typer.Option(None, "--prompts", help="JSONL 
     if (data / "pii-names.jsonl").exists():  # the opt-in Chinese name and address detectors
         from .guardrails import pii
 
-        report["pii_optional"] = evaluate_pii(load_jsonl(data / "pii-names.jsonl"),
-                                              lambda text: pii.detect(text, pii.OPTIONAL_TYPES))
+        report["pii_optional"] = evaluate_pii(
+            load_jsonl(data / "pii-names.jsonl"), lambda text: pii.detect(text, pii.OPTIONAL_TYPES)
+        )
     if (data / "policies.jsonl").exists():
         g = Guardrail(parse_config(EVAL_GUARDRAIL), fm().models.embedding(None))
         report["policies"] = evaluate_policies(load_jsonl(data / "policies.jsonl"), g)
@@ -617,22 +734,38 @@ def guard_eval(prompts: list[str] = typer.Option(None, "--prompts", help="JSONL 
     rows += [(labels.get(p, p), "policies.jsonl", res) for p, res in report.get("policies", {}).items()]
     for policy, name, res in rows:
         for group, r in res.items():
-            table.add_row(policy, name, group, str(r["positives"]), str(r["negatives"]),
-                          f"{r['tpr']:.3f}" if r["tpr"] is not None else "–", f"{r['fpr']:.3f}" if r["fpr"] is not None else "–")
+            table.add_row(
+                policy,
+                name,
+                group,
+                str(r["positives"]),
+                str(r["negatives"]),
+                f"{r['tpr']:.3f}" if r["tpr"] is not None else "–",
+                f"{r['fpr']:.3f}" if r["fpr"] is not None else "–",
+            )
     out.print(table)
     for key, title in (("pii", "PII type"), ("pii_optional", "opt-in PII type (pii-names.jsonl)")):
         if not report.get(key):
             continue
         table = Table(title, "gold spans", "predicted", "precision", "recall", "exact boundaries")
         for kind, r in sorted(report[key].items(), key=lambda kv: (kv[0] != "all", kv[0])):
-            table.add_row(kind, str(r["gold"]), str(r["predicted"]), f"{r['precision']:.3f}", f"{r['recall']:.3f}", f"{r['exact']:.3f}")
+            table.add_row(
+                kind,
+                str(r["gold"]),
+                str(r["predicted"]),
+                f"{r['precision']:.3f}",
+                f"{r['recall']:.3f}",
+                f"{r['exact']:.3f}",
+            )
         out.print(table)
 
 
 # -- prompts ----------------------------------------------------------------------------------------
 @prompts_app.command("save")
-def prompts_save(path: str = typer.Argument(..., help="YAML: name, and template (text) or messages; description, note."),
-                 as_json: bool = typer.Option(False, "--json")):
+def prompts_save(
+    path: str = typer.Argument(..., help="YAML: name, and template (text) or messages; description, note."),
+    as_json: bool = typer.Option(False, "--json"),
+):
     """Create a prompt, or add a version when it exists and its text changed."""
     data = _read_config(path)
     unknown = set(data) - {"name", "template", "messages", "description", "note"}
@@ -641,13 +774,19 @@ def prompts_save(path: str = typer.Argument(..., help="YAML: name, and template 
     prompts, name = fm().prompts, data.get("name") or ""
     existing = next((p for p in prompts.list() if p.name == name), None)
     if existing is None:
-        rec = prompts.create(name, template=data.get("template"), messages=data.get("messages"),
-                             description=data.get("description", ""))
+        rec = prompts.create(
+            name, template=data.get("template"), messages=data.get("messages"), description=data.get("description", "")
+        )
     elif existing.template == data.get("template") and existing.messages == data.get("messages"):
         rec = existing
     else:
-        rec = prompts.update(name, template=data.get("template"), messages=data.get("messages"),
-                             description=data.get("description"), note=data.get("note", ""))
+        rec = prompts.update(
+            name,
+            template=data.get("template"),
+            messages=data.get("messages"),
+            description=data.get("description"),
+            note=data.get("note", ""),
+        )
     if as_json:
         return emit_json({**rec.model_dump(mode="json"), "ref": rec.ref})
     err.print(f"{rec.ref}{' (unchanged)' if rec is existing else ''}")
@@ -710,14 +849,18 @@ def _eval_table(runs: list[dict]) -> Table:
 def _eval_progress():
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=err)
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=err
+    )
 
 
 @eval_app.command("run")
-def eval_run(path: str = typer.Argument(..., help="YAML: name, dataset, task, metrics, configurations."),
-             report: Optional[str] = typer.Option(None, help="Also write the HTML report here."),
-             limit: Optional[int] = typer.Option(None, help="Only the first N examples."),
-             as_json: bool = typer.Option(False, "--json")):
+def eval_run(
+    path: str = typer.Argument(..., help="YAML: name, dataset, task, metrics, configurations."),
+    report: str | None = typer.Option(None, help="Also write the HTML report here."),
+    limit: int | None = typer.Option(None, help="Only the first N examples."),
+    as_json: bool = typer.Option(False, "--json"),
+):
     """Evaluate each configuration on the dataset (stored; `fmstack eval resume` carries on a stopped run)."""
     from pathlib import Path
 
@@ -758,8 +901,10 @@ def eval_resume(run_id: str):
 
 
 @eval_app.command("list")
-def eval_list(name: Optional[str] = typer.Option(None, help="Only runs of this evaluation."),
-              as_json: bool = typer.Option(False, "--json")):
+def eval_list(
+    name: str | None = typer.Option(None, help="Only runs of this evaluation."),
+    as_json: bool = typer.Option(False, "--json"),
+):
     """Evaluation runs, newest first."""
     runs = fm().evaluations.runs(name)
     if as_json:
@@ -771,27 +916,51 @@ def eval_list(name: Optional[str] = typer.Option(None, help="Only runs of this e
 
 
 @eval_app.command("compare")
-def eval_compare(run_a: str, run_b: str, as_json: bool = typer.Option(False, "--json"),
-                 examples: int = typer.Option(5, help="How many differing examples to show.")):
+def eval_compare(
+    run_a: str,
+    run_b: str,
+    as_json: bool = typer.Option(False, "--json"),
+    examples: int = typer.Option(5, help="How many differing examples to show."),
+):
     """Per metric: A, B, the paired difference with its 95% interval, and B's win/tie/loss rate."""
     cmp = fm().evaluations.compare(run_a, run_b)
     if as_json:
         return emit_json(cmp)
     a, b = cmp["a"]["configuration"], cmp["b"]["configuration"]
-    table = Table("metric", a, b, "Δ (95% CI)", f"{b} better", "tie", f"{b} worse",
-                  title=f"{cmp['examples']} examples scored by both")
+    table = Table(
+        "metric",
+        a,
+        b,
+        "Δ (95% CI)",
+        f"{b} better",
+        "tie",
+        f"{b} worse",
+        title=f"{cmp['examples']} examples scored by both",
+    )
     for m, c in cmp["metrics"].items():
-        table.add_row(m, f"{c['a']:.3f}", f"{c['b']:.3f}", f"{c['delta']:+.3f} [{c['delta_ci95'][0]:+.3f}, {c['delta_ci95'][1]:+.3f}]",
-                      f"{c['b_wins']:.0%}", f"{c['ties']:.0%}", f"{c['b_losses']:.0%}")
+        table.add_row(
+            m,
+            f"{c['a']:.3f}",
+            f"{c['b']:.3f}",
+            f"{c['delta']:+.3f} [{c['delta_ci95'][0]:+.3f}, {c['delta_ci95'][1]:+.3f}]",
+            f"{c['b_wins']:.0%}",
+            f"{c['ties']:.0%}",
+            f"{c['b_losses']:.0%}",
+        )
     out.print(table)
     for ch in cmp["changed"][:examples]:
-        out.print(f"[bold]#{ch['idx']}[/] {escape(str(ch['input']))}\n  [dim]{escape(a)}:[/] {escape((ch['a'] or '')[:200])}"
-                  f"\n  [dim]{escape(b)}:[/] {escape((ch['b'] or '')[:200])}", highlight=False)
+        out.print(
+            f"[bold]#{ch['idx']}[/] {escape(str(ch['input']))}\n  [dim]{escape(a)}:[/] {escape((ch['a'] or '')[:200])}"
+            f"\n  [dim]{escape(b)}:[/] {escape((ch['b'] or '')[:200])}",
+            highlight=False,
+        )
 
 
 @eval_app.command("report")
-def eval_report(run_ids: list[str] = typer.Argument(..., help="One or more runs (two: with the paired comparison)."),
-                output: str = typer.Option("eval-report.html", "--output", "-o")):
+def eval_report(
+    run_ids: list[str] = typer.Argument(..., help="One or more runs (two: with the paired comparison)."),
+    output: str = typer.Option("eval-report.html", "--output", "-o"),
+):
     """Write a self-contained HTML report with plots."""
     from .evaluation.report import write_report
 
@@ -799,8 +968,11 @@ def eval_report(run_ids: list[str] = typer.Argument(..., help="One or more runs 
 
 
 @eval_app.command("rate")
-def eval_rate(result_id: int, rating: int = typer.Argument(..., help="1 (bad) to 5 (excellent)"),
-              comment: str = typer.Option("", help="Why")):
+def eval_rate(
+    result_id: int,
+    rating: int = typer.Argument(..., help="1 (bad) to 5 (excellent)"),
+    comment: str = typer.Option("", help="Why"),
+):
     """A person's rating of one result (stored beside the automatic scores)."""
     r = fm().evaluations.rate(result_id, rating, comment)
     err.print(f"result {r['id']} rated {r['human_rating']}")
@@ -808,8 +980,10 @@ def eval_rate(result_id: int, rating: int = typer.Argument(..., help="1 (bad) to
 
 # -- agents -----------------------------------------------------------------------------------------
 @agents_app.command("create")
-def agents_create(path: str = typer.Argument(..., help="YAML: name, instructions, model, tools, knowledge_bases, guardrail, limits."),
-                  replace: bool = typer.Option(False, "--replace", help="Replace an agent of the same name.")):
+def agents_create(
+    path: str = typer.Argument(..., help="YAML: name, instructions, model, tools, knowledge_bases, guardrail, limits."),
+    replace: bool = typer.Option(False, "--replace", help="Replace an agent of the same name."),
+):
     """Create (or replace) an agent from a YAML file."""
     cfg = fm().agents.create(_read_config(path), replace=replace)
     err.print(f"agent {cfg.name} saved")
@@ -828,9 +1002,12 @@ def agents_list(as_json: bool = typer.Option(False, "--json")):
 
 
 @agents_app.command("run")
-def agents_run(name: str, task: str = typer.Argument(..., help="The task; '-' reads standard input."),
-               session: Optional[str] = typer.Option(None, help="A conversation id to continue, or 'new'."),
-               as_json: bool = typer.Option(False, "--json")):
+def agents_run(
+    name: str,
+    task: str = typer.Argument(..., help="The task; '-' reads standard input."),
+    session: str | None = typer.Option(None, help="A conversation id to continue, or 'new'."),
+    as_json: bool = typer.Option(False, "--json"),
+):
     """Run an agent on a task; the trace is printed as it happens (stderr) and stored."""
     if task == "-":
         task = sys.stdin.read()
@@ -849,10 +1026,19 @@ def _print_run(events, as_json: bool) -> None:
     for ev in events:
         last = ev
         if hasattr(ev, "kind") and not as_json:
-            label = {"plan": "plan", "model": "model", "tool": f"tool {ev.tool}", "final": "answer", "limit": "stopped",
-                     "error": "error", "confirm": f"waiting for approval of {ev.tool}"}[ev.kind]
+            label = {
+                "plan": "plan",
+                "model": "model",
+                "tool": f"tool {ev.tool}",
+                "final": "answer",
+                "limit": "stopped",
+                "error": "error",
+                "confirm": f"waiting for approval of {ev.tool}",
+            }[ev.kind]
             detail = f"({ev.arguments}) → " if ev.kind == "tool" else ""
-            err.print(f"[dim]{ev.index:>2} {label}:[/] {escape(detail + ' '.join(ev.content.split())[:300])}", highlight=False)
+            err.print(
+                f"[dim]{ev.index:>2} {label}:[/] {escape(detail + ' '.join(ev.content.split())[:300])}", highlight=False
+            )
     if as_json:
         return emit_json(last.model_dump(mode="json"))
     typer.echo(last.answer or "")
@@ -862,20 +1048,25 @@ def _print_run(events, as_json: bool) -> None:
 
 
 @agents_app.command("confirm")
-def agents_confirm(run_id: str, approve: bool = typer.Option(..., "--approve/--reject", help="Approve or reject the pending call."),
-                   note: str = typer.Option("", help="Told to the model with a rejection."),
-                   as_json: bool = typer.Option(False, "--json")):
+def agents_confirm(
+    run_id: str,
+    approve: bool = typer.Option(..., "--approve/--reject", help="Approve or reject the pending call."),
+    note: str = typer.Option("", help="Told to the model with a rejection."),
+    as_json: bool = typer.Option(False, "--json"),
+):
     """Decide on the tool call a waiting run stopped at; the run carries on."""
     _print_run(fm().agents.stream_confirm(run_id, approve, note), as_json)
 
 
 @agents_app.command("eval")
-def agents_eval(tasks: Optional[str] = typer.Option(None, "--tasks", help="JSONL of function-calling tasks."),
-                tools: Optional[str] = typer.Option(None, "--tools", help="JSON list of the tools the tasks offer."),
-                model: Optional[str] = typer.Option(None, "--model", "-m"),
-                protocol: str = typer.Option("native", help="native (the provider's tool calling) or text (ReAct)."),
-                limit: Optional[int] = typer.Option(None, help="Only the first N tasks."),
-                as_json: bool = typer.Option(False, "--json")):
+def agents_eval(
+    tasks: str | None = typer.Option(None, "--tasks", help="JSONL of function-calling tasks."),
+    tools: str | None = typer.Option(None, "--tools", help="JSON list of the tools the tasks offer."),
+    model: str | None = typer.Option(None, "--model", "-m"),
+    protocol: str = typer.Option("native", help="native (the provider's tool calling) or text (ReAct)."),
+    limit: int | None = typer.Option(None, help="Only the first N tasks."),
+    as_json: bool = typer.Option(False, "--json"),
+):
     """Tool selection and argument accuracy per category (single, multiple, parallel, irrelevance)."""
     from pathlib import Path
 
@@ -895,20 +1086,41 @@ def agents_eval(tasks: Optional[str] = typer.Option(None, "--tasks", help="JSONL
     except ValueError as e:
         raise InvalidInput(f"cannot read the evaluation set: {e}") from None
     rows = rows[:limit] if limit else rows
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                  console=err, transient=True, disable=as_json) as bar:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+        disable=as_json,
+    ) as bar:
         job = bar.add_task("function calling", total=len(rows))
-        report = evaluate(fm().models.chat(model), rows, catalogue, protocol=protocol,
-                          progress=lambda n: bar.update(job, completed=n))
+        report = evaluate(
+            fm().models.chat(model), rows, catalogue, protocol=protocol, progress=lambda n: bar.update(job, completed=n)
+        )
     if as_json:
         return emit_json(report)
-    table = Table("category", "tasks", "tool selection", "arguments", "readable replies", "s/task",
-                  title=f"{report['model']} · {protocol} protocol")
+    table = Table(
+        "category",
+        "tasks",
+        "tool selection",
+        "arguments",
+        "readable replies",
+        "s/task",
+        title=f"{report['model']} · {protocol} protocol",
+    )
     order = ["single", "multiple", "parallel", "irrelevance", "lang:en", "lang:zh", "all"]
     for group in sorted(report["groups"], key=lambda g: order.index(g) if g in order else 99):
         r = report["groups"][group]
-        table.add_row(group, str(r["tasks"]), f"{r['selection']:.3f}", f"{r['arguments']:.3f}", f"{r['parsed']:.3f}",
-                      f"{r['seconds']:.2f}")
+        table.add_row(
+            group,
+            str(r["tasks"]),
+            f"{r['selection']:.3f}",
+            f"{r['arguments']:.3f}",
+            f"{r['parsed']:.3f}",
+            f"{r['seconds']:.2f}",
+        )
     out.print(table)
 
 
@@ -919,18 +1131,26 @@ def agents_show_run(run_id: str):
 
 
 @app.command()
-def embed(texts: list[str] = typer.Argument(..., help="Texts to embed."), model: Optional[str] = typer.Option(None, "--model", "-m"),
-          input_type: str = typer.Option("query", help="query or document")):
+def embed(
+    texts: list[str] = typer.Argument(..., help="Texts to embed."),
+    model: str | None = typer.Option(None, "--model", "-m"),
+    input_type: str = typer.Option("query", help="query or document"),
+):
     """Print embeddings as JSON."""
     if input_type not in ("query", "document"):
         raise InvalidInput("--input-type must be query or document")
     vecs = fm().embed(texts, model=model, input_type=input_type)
-    emit_json({"model": fm().models.resolve(model, "embedding"), "dimensions": int(vecs.shape[1]),
-               "data": [[round(float(x), 6) for x in v] for v in vecs]})
+    emit_json(
+        {
+            "model": fm().models.resolve(model, "embedding"),
+            "dimensions": int(vecs.shape[1]),
+            "data": [[round(float(x), 6) for x in v] for v in vecs],
+        }
+    )
 
 
 @app.command()
-def tokens(text: str, model: Optional[str] = typer.Option(None, "--model", "-m")):
+def tokens(text: str, model: str | None = typer.Option(None, "--model", "-m")):
     """Count tokens with the model's own tokenizer."""
     typer.echo(fm().count_tokens(text, model=model))
 

@@ -40,7 +40,7 @@ class Settings:
     config: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> "Settings":
+    def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> Settings:
         env = dict(os.environ if env is None else env)
         s = cls()
         if v := env.get("FMSTACK_DATA_DIR"):
@@ -62,7 +62,12 @@ class Settings:
             setattr(s, k, v)
         s.data_dir = Path(s.data_dir)
         if s.config_file is None:
-            for candidate in (Path("fmstack.yaml"), Path("fmstack.toml"), s.data_dir / "config.yaml", s.data_dir / "config.toml"):
+            for candidate in (
+                Path("fmstack.yaml"),
+                Path("fmstack.toml"),
+                s.data_dir / "config.yaml",
+                s.data_dir / "config.toml",
+            ):
                 if candidate.is_file():
                     s.config_file = candidate
                     break
@@ -93,7 +98,9 @@ def load_config_file(path: Path) -> dict[str, Any]:
     try:
         data = tomllib.loads(text) if path.suffix == ".toml" else yaml.safe_load(text)
     except (yaml.YAMLError, tomllib.TOMLDecodeError) as e:
-        raise ConfigError(f"config file {path} is not valid {'TOML' if path.suffix == '.toml' else 'YAML'}: {e}") from None
+        raise ConfigError(
+            f"config file {path} is not valid {'TOML' if path.suffix == '.toml' else 'YAML'}: {e}"
+        ) from None
     if data is None:
         return {}
     if not isinstance(data, dict):

@@ -38,8 +38,14 @@ class ConnectionTest(BaseModel):
 
 
 def _spec(row: ModelEndpoint) -> ModelSpec:
-    return ModelSpec(provider="openai", base_url=row.base_url, model=row.model, api_key=row.api_key,
-                     context_window=row.context_window, description=f"{row.model} at {row.base_url}")
+    return ModelSpec(
+        provider="openai",
+        base_url=row.base_url,
+        model=row.model,
+        api_key=row.api_key,
+        context_window=row.context_window,
+        description=f"{row.model} at {row.base_url}",
+    )
 
 
 def _record(row: ModelEndpoint) -> EndpointRecord:
@@ -63,8 +69,16 @@ class EndpointStore:
         with self.db.session() as s:
             return [_record(r) for r in s.scalars(select(ModelEndpoint).order_by(ModelEndpoint.name))]
 
-    def add(self, name: str, *, base_url: str, model: str, kind: Literal["chat", "embedding"] = "chat",
-            api_key: str | None = None, context_window: int | None = None) -> EndpointRecord:
+    def add(
+        self,
+        name: str,
+        *,
+        base_url: str,
+        model: str,
+        kind: Literal["chat", "embedding"] = "chat",
+        api_key: str | None = None,
+        context_window: int | None = None,
+    ) -> EndpointRecord:
         if not re.fullmatch(r"[\w][\w.:/\-]{0,199}", name or ""):
             raise InvalidInput("a model name is 1-200 letters, digits, '_', '-', '.', ':' or '/'", param="name")
         base_url = _check_url(base_url)
@@ -72,8 +86,14 @@ class EndpointStore:
             raise InvalidInput("give the endpoint's own model name", param="model")
         if kind not in ("chat", "embedding"):
             raise InvalidInput("kind is chat or embedding", param="kind")
-        row = ModelEndpoint(name=name, kind=kind, base_url=base_url, model=model.strip(), api_key=api_key or None,
-                            context_window=context_window)
+        row = ModelEndpoint(
+            name=name,
+            kind=kind,
+            base_url=base_url,
+            model=model.strip(),
+            api_key=api_key or None,
+            context_window=context_window,
+        )
         self.registry.register(name, kind, _spec(row))
         with self.db.session() as s:
             s.merge(row)
@@ -88,8 +108,9 @@ class EndpointStore:
             s.delete(row)
         self.registry.unregister(name)
 
-    def test(self, *, base_url: str, api_key: str | None = None, model: str | None = None,
-             timeout: float = 10.0) -> ConnectionTest:
+    def test(
+        self, *, base_url: str, api_key: str | None = None, model: str | None = None, timeout: float = 10.0
+    ) -> ConnectionTest:
         """Reach the endpoint's model list (GET {base_url}/models) and say what went wrong if it fails."""
         base_url = _check_url(base_url)
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
@@ -97,27 +118,42 @@ class EndpointStore:
         try:
             r = httpx.get(f"{base_url}/models", headers=headers, timeout=timeout)
         except httpx.ConnectError:
-            return ConnectionTest(ok=False, latency_ms=_ms(started), error=f"cannot connect to {base_url}: is the server running?")
+            return ConnectionTest(
+                ok=False, latency_ms=_ms(started), error=f"cannot connect to {base_url}: is the server running?"
+            )
         except httpx.TimeoutException:
-            return ConnectionTest(ok=False, latency_ms=_ms(started), error=f"{base_url} did not answer within {timeout:.0f} s")
+            return ConnectionTest(
+                ok=False, latency_ms=_ms(started), error=f"{base_url} did not answer within {timeout:.0f} s"
+            )
         except httpx.HTTPError as e:
             return ConnectionTest(ok=False, latency_ms=_ms(started), error=f"{base_url}: {e}")
         if r.status_code in (401, 403):
-            return ConnectionTest(ok=False, latency_ms=_ms(started), error=f"the endpoint refused the API key ({r.status_code})")
+            return ConnectionTest(
+                ok=False, latency_ms=_ms(started), error=f"the endpoint refused the API key ({r.status_code})"
+            )
         if r.status_code >= 400:
-            return ConnectionTest(ok=False, latency_ms=_ms(started),
-                                  error=f"GET {base_url}/models answered {r.status_code}: is this an OpenAI-compatible base URL (ending in /v1)?")
+            return ConnectionTest(
+                ok=False,
+                latency_ms=_ms(started),
+                error=f"GET {base_url}/models answered {r.status_code}: is this an OpenAI-compatible base URL (ending in /v1)?",
+            )
         try:
             ids = [m["id"] for m in r.json().get("data", [])]
         except (ValueError, TypeError, KeyError, AttributeError):
-            return ConnectionTest(ok=False, latency_ms=_ms(started), error="the endpoint's /models answer is not OpenAI's format")
-        return ConnectionTest(ok=True, latency_ms=_ms(started), models=ids, model_listed=(model in ids) if model else None)
+            return ConnectionTest(
+                ok=False, latency_ms=_ms(started), error="the endpoint's /models answer is not OpenAI's format"
+            )
+        return ConnectionTest(
+            ok=True, latency_ms=_ms(started), models=ids, model_listed=(model in ids) if model else None
+        )
 
 
 def _check_url(url: str) -> str:
     url = (url or "").strip().rstrip("/")
     if not re.match(r"^https?://[^\s/]+", url):
-        raise InvalidInput("the base URL must start with http:// or https://, e.g. http://127.0.0.1:8000/v1", param="base_url")
+        raise InvalidInput(
+            "the base URL must start with http:// or https://, e.g. http://127.0.0.1:8000/v1", param="base_url"
+        )
     return url
 
 

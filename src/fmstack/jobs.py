@@ -67,7 +67,7 @@ class JobRecord(BaseModel):
 
 
 class JobContext:
-    def __init__(self, job_id: str, runner: "JobRunner"):
+    def __init__(self, job_id: str, runner: JobRunner):
         self.id = job_id
         self._runner = runner
         self._cancel = threading.Event()
@@ -141,8 +141,9 @@ class JobRunner:
             self._write(ctx.id, status="failed", error=e.message, progress=ctx.progress, finished_at=utcnow())
         except Exception as e:  # a bug or an environment failure: keep the message, log the trace
             log.exception("job %s failed", ctx.id)
-            self._write(ctx.id, status="failed", error=f"{type(e).__name__}: {e}", progress=ctx.progress,
-                        finished_at=utcnow())
+            self._write(
+                ctx.id, status="failed", error=f"{type(e).__name__}: {e}", progress=ctx.progress, finished_at=utcnow()
+            )
         else:
             status = "cancelled" if ctx.cancelled else "succeeded"
             self._write(ctx.id, status=status, result=result, progress=ctx.progress, finished_at=utcnow())
@@ -191,8 +192,11 @@ class JobRunner:
             ctx._cancel.set()
         else:  # run by another process: it sees the request at its next progress report
             with self.db.session() as s:
-                s.execute(update(Job).where(Job.id == job_id, Job.status.in_(("queued", "running")))
-                          .values(status="cancelling"))
+                s.execute(
+                    update(Job)
+                    .where(Job.id == job_id, Job.status.in_(("queued", "running")))
+                    .values(status="cancelling")
+                )
         return self.get(job_id)
 
     def wait(self, job_id: str, timeout: float | None = None) -> JobRecord:
@@ -213,5 +217,8 @@ class JobRunner:
         if not self._submitted:
             return
         with self.db.session() as s:
-            s.execute(update(Job).where(Job.id.in_(self._submitted), Job.status.in_(("queued", "running", "cancelling")))
-                      .values(status="interrupted", finished_at=utcnow(), error="the process running it was stopped"))
+            s.execute(
+                update(Job)
+                .where(Job.id.in_(self._submitted), Job.status.in_(("queued", "running", "cancelling")))
+                .values(status="interrupted", finished_at=utcnow(), error="the process running it was stopped")
+            )

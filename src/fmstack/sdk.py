@@ -10,13 +10,12 @@ from typing import Any, Literal
 
 import numpy as np
 
+from .agents.service import AgentService
 from .chat import ChatService, ConversationStore, TurnSaved
 from .config import Settings
-from .errors import InvalidInput
-from .agents.service import AgentService
-from .prompts import PromptService
-from .evaluation.runner import EvaluationService
 from .endpoints import EndpointStore
+from .errors import InvalidInput
+from .evaluation.runner import EvaluationService
 from .guardrails import GuardrailService, guard_stream
 from .guardrails.engine import screen_passages
 from .jobs import JobContext, JobRecord, JobRunner
@@ -25,6 +24,7 @@ from .knowledge import KnowledgeService, RagAnswer, rag
 from .knowledge.service import Source
 from .models import ChatResult, Event, GenerationParams, Message, ModelRegistry
 from .models.types import Finish, TextDelta
+from .prompts import PromptService
 from .store import Database
 
 
@@ -43,7 +43,9 @@ def as_messages(prompt: str | Sequence[Message | dict], system: str | None = Non
 def as_params(params: GenerationParams | None, kwargs: dict[str, Any]) -> GenerationParams:
     unknown = set(kwargs) - set(GenerationParams.names())
     if unknown:
-        raise InvalidInput(f"unknown parameters: {', '.join(sorted(unknown))}; known: {', '.join(GenerationParams.names())}")
+        raise InvalidInput(
+            f"unknown parameters: {', '.join(sorted(unknown))}; known: {', '.join(GenerationParams.names())}"
+        )
     return GenerationParams(**kwargs).merged_over(params) if params else GenerationParams(**kwargs)
 
 
@@ -71,16 +73,35 @@ class Fmstack:
         self.evaluations = EvaluationService(self.db, self)
 
     # -- models ---------------------------------------------------------------------------------
-    def stream(self, prompt: str | Sequence[Message | dict], *, model: str | None = None, system: str | None = None,
-               params: GenerationParams | None = None, **kwargs: Any) -> Iterator[Event]:
+    def stream(
+        self,
+        prompt: str | Sequence[Message | dict],
+        *,
+        model: str | None = None,
+        system: str | None = None,
+        params: GenerationParams | None = None,
+        **kwargs: Any,
+    ) -> Iterator[Event]:
         return self.models.chat(model).stream(as_messages(prompt, system), as_params(params, kwargs))
 
-    def generate(self, prompt: str | Sequence[Message | dict], *, model: str | None = None, system: str | None = None,
-                 params: GenerationParams | None = None, **kwargs: Any) -> ChatResult:
+    def generate(
+        self,
+        prompt: str | Sequence[Message | dict],
+        *,
+        model: str | None = None,
+        system: str | None = None,
+        params: GenerationParams | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
         return self.models.chat(model).generate(as_messages(prompt, system), as_params(params, kwargs))
 
-    def embed(self, texts: str | Sequence[str], *, model: str | None = None,
-              input_type: Literal["query", "document"] = "query") -> np.ndarray:
+    def embed(
+        self,
+        texts: str | Sequence[str],
+        *,
+        model: str | None = None,
+        input_type: Literal["query", "document"] = "query",
+    ) -> np.ndarray:
         single = isinstance(texts, str)
         vecs = self.models.embedding(model).embed([texts] if single else list(texts), input_type=input_type)
         return vecs[0] if single else vecs
@@ -91,9 +112,17 @@ class Fmstack:
         return self.models.chat(model).count_message_tokens(as_messages(text))
 
     # -- knowledge bases ------------------------------------------------------------------------
-    def start_ingest(self, kb: str, paths: Sequence[str] = (), *, uploads: Sequence[tuple[str, bytes, dict]] = (),
-                     include: list[str] | None = None, exclude: list[str] | None = None, sync: bool = False,
-                     options: dict | None = None) -> JobRecord:
+    def start_ingest(
+        self,
+        kb: str,
+        paths: Sequence[str] = (),
+        *,
+        uploads: Sequence[tuple[str, bytes, dict]] = (),
+        include: list[str] | None = None,
+        exclude: list[str] | None = None,
+        sync: bool = False,
+        options: dict | None = None,
+    ) -> JobRecord:
         """Ingest in the background: files and folders on this machine, and/or uploaded files
         (name, bytes, metadata), which are staged on disk first so a resumed job still has them.
         Follow it with `jobs.get(id)`, stop it with `jobs.cancel(id)`."""
@@ -108,8 +137,15 @@ class Fmstack:
                 path = folder / f"{i:05d}"
                 path.write_bytes(data)
                 staged.append({"source": name, "path": str(path), "meta": meta})
-        params = {"kb": record.id, "paths": [str(p) for p in paths], "uploads": staged, "include": include,
-                  "exclude": exclude, "sync": sync, "options": options or {}}
+        params = {
+            "kb": record.id,
+            "paths": [str(p) for p in paths],
+            "uploads": staged,
+            "include": include,
+            "exclude": exclude,
+            "sync": sync,
+            "options": options or {},
+        }
         return self.jobs.submit("ingest", record.id, params, lambda ctx: self._ingest_job(ctx, params))
 
     def _ingest_job(self, ctx: JobContext, params: dict) -> dict:
@@ -125,12 +161,24 @@ class Fmstack:
         reports = []
         if params["uploads"]:
             items = [Source(u["source"], Path(u["path"]), u["meta"]) for u in params["uploads"]]
-            reports.append(self.knowledge.ingest_sources(params["kb"], items, options=params["options"],
-                                                         progress=progress, cancel=ctx.cancel_event))
+            reports.append(
+                self.knowledge.ingest_sources(
+                    params["kb"], items, options=params["options"], progress=progress, cancel=ctx.cancel_event
+                )
+            )
         if params["paths"] and not ctx.cancelled:
-            reports.append(self.knowledge.ingest(params["kb"], params["paths"], include=params["include"],
-                                                 exclude=params["exclude"], sync=params["sync"], options=params["options"],
-                                                 progress=progress, cancel=ctx.cancel_event))
+            reports.append(
+                self.knowledge.ingest(
+                    params["kb"],
+                    params["paths"],
+                    include=params["include"],
+                    exclude=params["exclude"],
+                    sync=params["sync"],
+                    options=params["options"],
+                    progress=progress,
+                    cancel=ctx.cancel_event,
+                )
+            )
         if params["uploads"] and not ctx.cancelled:
             shutil.rmtree(Path(params["uploads"][0]["path"]).parent, ignore_errors=True)
         merged = reports[0]
@@ -155,11 +203,23 @@ class Fmstack:
         found = self.knowledge.retrieve(kb, question, **retrieval)
         return self.knowledge.relevant(kb, question, found)
 
-    def stream_kb_answer(self, kb: str, question: str, *, model: str | None = None, top_k: int | None = None,
-                         mode: str | None = None, filters: dict | None = None, mmr: bool | None = None,
-                         multi_query: int | None = None, params: GenerationParams | None = None,
-                         guardrail: str | None = None, trace: list | None = None, used: list | None = None,
-                         **kwargs: Any) -> Iterator[Any]:
+    def stream_kb_answer(
+        self,
+        kb: str,
+        question: str,
+        *,
+        model: str | None = None,
+        top_k: int | None = None,
+        mode: str | None = None,
+        filters: dict | None = None,
+        mmr: bool | None = None,
+        multi_query: int | None = None,
+        params: GenerationParams | None = None,
+        guardrail: str | None = None,
+        trace: list | None = None,
+        used: list | None = None,
+        **kwargs: Any,
+    ) -> Iterator[Any]:
         """Retrieve, then stream the answer; the last event lists the citations it uses. With a
         guardrail: the question is checked first, passages carrying instructions are dropped, the
         answer is checked as it streams; assessments are appended to `trace`."""
@@ -172,8 +232,9 @@ class Fmstack:
             if verdict.blocked:
                 return iter([TextDelta(verdict.text), Finish("content_filter"), rag.CitationsEvent([])])
             question = verdict.text
-        passages = self.kb_passages(kb, question, top_k=top_k, mode=mode, filters=filters, mmr=mmr,
-                                    multi_query=multi_query, rewrite_model=model)
+        passages = self.kb_passages(
+            kb, question, top_k=top_k, mode=mode, filters=filters, mmr=mmr, multi_query=multi_query, rewrite_model=model
+        )
         if guard is not None:
             passages = screen_passages(guard, passages, trace)
         if used is not None:
@@ -181,22 +242,55 @@ class Fmstack:
         events = rag.stream_answer(self.models.chat(model), question, passages, as_params(params, kwargs))
         return guard_stream(events, guard, trace) if guard is not None else events
 
-    def ask_kb(self, kb: str, question: str, *, model: str | None = None, top_k: int | None = None,
-               mode: str | None = None, filters: dict | None = None, mmr: bool | None = None,
-               multi_query: int | None = None, params: GenerationParams | None = None,
-               guardrail: str | None = None, **kwargs: Any) -> RagAnswer:
+    def ask_kb(
+        self,
+        kb: str,
+        question: str,
+        *,
+        model: str | None = None,
+        top_k: int | None = None,
+        mode: str | None = None,
+        filters: dict | None = None,
+        mmr: bool | None = None,
+        multi_query: int | None = None,
+        params: GenerationParams | None = None,
+        guardrail: str | None = None,
+        **kwargs: Any,
+    ) -> RagAnswer:
         """retrieve_and_generate: an answer grounded in the knowledge base, with citations. With a
         guardrail that has a grounding policy, the answer gets grounding and relevance scores
         (per sentence too) and is flagged or blocked below the thresholds."""
         if guardrail is None:
-            passages = self.kb_passages(kb, question, top_k=top_k, mode=mode, filters=filters, mmr=mmr,
-                                        multi_query=multi_query, rewrite_model=model)
+            passages = self.kb_passages(
+                kb,
+                question,
+                top_k=top_k,
+                mode=mode,
+                filters=filters,
+                mmr=mmr,
+                multi_query=multi_query,
+                rewrite_model=model,
+            )
             return rag.answer(self.models.chat(model), question, passages, as_params(params, kwargs))
         trace: list = []
         used: list = []
-        events = list(self.stream_kb_answer(kb, question, model=model, top_k=top_k, mode=mode, filters=filters, mmr=mmr,
-                                            multi_query=multi_query, params=params, guardrail=guardrail, trace=trace,
-                                            used=used, **kwargs))
+        events = list(
+            self.stream_kb_answer(
+                kb,
+                question,
+                model=model,
+                top_k=top_k,
+                mode=mode,
+                filters=filters,
+                mmr=mmr,
+                multi_query=multi_query,
+                params=params,
+                guardrail=guardrail,
+                trace=trace,
+                used=used,
+                **kwargs,
+            )
+        )
         cites = next((e.citations for e in events if isinstance(e, rag.CitationsEvent)), [])
         text = "".join(e.text for e in events if isinstance(e, TextDelta))
         guard = self.guardrails.load(guardrail)
@@ -210,9 +304,18 @@ class Fmstack:
             if verdict.blocked:
                 text = verdict.text
         filtered = any(isinstance(e, Finish) and e.reason == "content_filter" for e in events)
-        return RagAnswer(text, cites, used, answered=bool(used) and not filtered,
-                         guardrail={"name": guard.name, "version": guard.version, "scores": scores,
-                                    "assessments": [a.to_dict() for a in trace]})
+        return RagAnswer(
+            text,
+            cites,
+            used,
+            answered=bool(used) and not filtered,
+            guardrail={
+                "name": guard.name,
+                "version": guard.version,
+                "scores": scores,
+                "assessments": [a.to_dict() for a in trace],
+            },
+        )
 
     # -- chat -----------------------------------------------------------------------------------
     def say(self, conversation_id: str, content: str, **kwargs: Any) -> TurnSaved:
@@ -223,15 +326,23 @@ class Fmstack:
         kb = kwargs.pop("knowledge_base", None)
         retrieval = kwargs.pop("retrieval", None)
         guardrail = kwargs.pop("guardrail", None)
-        return self.chat.reply(conversation_id, content, model=model, params=as_params(params, kwargs), summarize=summarize,
-                               knowledge_base=kb, retrieval=retrieval, guardrail=guardrail)
+        return self.chat.reply(
+            conversation_id,
+            content,
+            model=model,
+            params=as_params(params, kwargs),
+            summarize=summarize,
+            knowledge_base=kb,
+            retrieval=retrieval,
+            guardrail=guardrail,
+        )
 
     def close(self) -> None:
         self.jobs.close()
         self.models.close()
         self.db.close()
 
-    def __enter__(self) -> "Fmstack":
+    def __enter__(self) -> Fmstack:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -22,39 +22,99 @@ HERE = Path(__file__).parent
 
 
 def fn(name: str, description: str, props: dict, required: list[str]) -> dict:
-    return {"type": "function", "function": {"name": name, "description": description, "parameters": {
-        "type": "object", "properties": props, "required": required}}}
+    return {
+        "type": "function",
+        "function": {
+            "name": name,
+            "description": description,
+            "parameters": {"type": "object", "properties": props, "required": required},
+        },
+    }
 
 
 S = {"type": "string"}
 TOOLS = [
-    fn("get_weather", "Get the current weather in a city.",
-       {"city": {**S, "description": "City name"},
-        "unit": {"type": "string", "enum": ["celsius", "fahrenheit"], "description": "Temperature unit"}}, ["city"]),
-    fn("convert_currency", "Convert an amount of money from one currency to another.",
-       {"amount": {"type": "number"}, "source": {**S, "description": "ISO code, e.g. EUR"},
-        "target": {**S, "description": "ISO code, e.g. USD"}}, ["amount", "source", "target"]),
-    fn("get_stock_price", "Get the latest price of a stock by its ticker symbol.",
-       {"symbol": {**S, "description": "Ticker, e.g. AAPL"}}, ["symbol"]),
-    fn("book_dive", "Book a guided dive at a dive site.",
-       {"site": {**S, "description": "Dive site name"}, "divers": {"type": "integer", "description": "Number of divers"}},
-       ["site", "divers"]),
-    fn("translate_text", "Translate a text into another language.",
-       {"text": S, "target_language": {**S, "description": "Language name, e.g. French"}}, ["text", "target_language"]),
-    fn("send_email", "Send an email.", {"to": {**S, "description": "Recipient address"}, "subject": S, "body": S},
-       ["to", "subject", "body"]),
-    fn("calculate_tip", "Calculate the tip for a restaurant bill.",
-       {"bill": {"type": "number", "description": "Bill amount"}, "percent": {"type": "number", "description": "Tip %"}},
-       ["bill", "percent"]),
-    fn("set_reminder", "Set a reminder at a time.",
-       {"time": {**S, "description": "When, e.g. 7:30"}, "message": S}, ["time", "message"]),
+    fn(
+        "get_weather",
+        "Get the current weather in a city.",
+        {
+            "city": {**S, "description": "City name"},
+            "unit": {"type": "string", "enum": ["celsius", "fahrenheit"], "description": "Temperature unit"},
+        },
+        ["city"],
+    ),
+    fn(
+        "convert_currency",
+        "Convert an amount of money from one currency to another.",
+        {
+            "amount": {"type": "number"},
+            "source": {**S, "description": "ISO code, e.g. EUR"},
+            "target": {**S, "description": "ISO code, e.g. USD"},
+        },
+        ["amount", "source", "target"],
+    ),
+    fn(
+        "get_stock_price",
+        "Get the latest price of a stock by its ticker symbol.",
+        {"symbol": {**S, "description": "Ticker, e.g. AAPL"}},
+        ["symbol"],
+    ),
+    fn(
+        "book_dive",
+        "Book a guided dive at a dive site.",
+        {
+            "site": {**S, "description": "Dive site name"},
+            "divers": {"type": "integer", "description": "Number of divers"},
+        },
+        ["site", "divers"],
+    ),
+    fn(
+        "translate_text",
+        "Translate a text into another language.",
+        {"text": S, "target_language": {**S, "description": "Language name, e.g. French"}},
+        ["text", "target_language"],
+    ),
+    fn(
+        "send_email",
+        "Send an email.",
+        {"to": {**S, "description": "Recipient address"}, "subject": S, "body": S},
+        ["to", "subject", "body"],
+    ),
+    fn(
+        "calculate_tip",
+        "Calculate the tip for a restaurant bill.",
+        {
+            "bill": {"type": "number", "description": "Bill amount"},
+            "percent": {"type": "number", "description": "Tip %"},
+        },
+        ["bill", "percent"],
+    ),
+    fn(
+        "set_reminder",
+        "Set a reminder at a time.",
+        {"time": {**S, "description": "When, e.g. 7:30"}, "message": S},
+        ["time", "message"],
+    ),
 ]
 NAMES = [t["function"]["name"] for t in TOOLS]
 
-CITIES = [("Paris", "巴黎"), ("Tokyo", "东京"), ("Beijing", "北京"), ("Cairo", "开罗"), ("Sydney", "悉尼"),
-          ("Berlin", "柏林"), ("Shanghai", "上海"), ("London", "伦敦")]
+CITIES = [
+    ("Paris", "巴黎"),
+    ("Tokyo", "东京"),
+    ("Beijing", "北京"),
+    ("Cairo", "开罗"),
+    ("Sydney", "悉尼"),
+    ("Berlin", "柏林"),
+    ("Shanghai", "上海"),
+    ("London", "伦敦"),
+]
 CURRENCIES = [("EUR", "欧元"), ("USD", "美元"), ("CNY", "人民币"), ("JPY", "日元"), ("GBP", "英镑")]
-STOCKS = [("AAPL", "Apple", "苹果"), ("MSFT", "Microsoft", "微软"), ("TSLA", "Tesla", "特斯拉"), ("BABA", "Alibaba", "阿里巴巴")]
+STOCKS = [
+    ("AAPL", "Apple", "苹果"),
+    ("MSFT", "Microsoft", "微软"),
+    ("TSLA", "Tesla", "特斯拉"),
+    ("BABA", "Alibaba", "阿里巴巴"),
+]
 SITES = [("Blue Hole", "蓝洞"), ("Ras Mohammed", "穆罕默德角"), ("Thistlegorm", "蓟花号沉船"), ("Sipadan", "诗巴丹")]
 LANGS = [("French", "法语"), ("German", "德语"), ("Japanese", "日语"), ("Spanish", "西班牙语")]
 PHRASES = [("good morning", "早上好"), ("thank you very much", "非常感谢"), ("where is the station", "车站在哪里")]
@@ -66,8 +126,11 @@ def single(rng: random.Random, lang: str) -> tuple[str, dict]:
     zh = lang == "zh"
     if kind == "get_weather":
         en, cn = rng.choice(CITIES)
-        q = f"{cn}现在天气怎么样？" if zh else rng.choice([f"What's the weather like in {en} right now?",
-                                                      f"Is it raining in {en} today?"])
+        q = (
+            f"{cn}现在天气怎么样？"
+            if zh
+            else rng.choice([f"What's the weather like in {en} right now?", f"Is it raining in {en} today?"])
+        )
         return q, {"name": kind, "arguments": {"city": [en, cn]}}
     if kind == "convert_currency":
         (a, an), (b, bn) = rng.sample(CURRENCIES, 2)
@@ -89,8 +152,11 @@ def single(rng: random.Random, lang: str) -> tuple[str, dict]:
         return q, {"name": kind, "arguments": {"text": [pc] if zh else [pe], "target_language": [le, lc]}}
     if kind == "send_email":
         who = rng.choice(["ana@example.com", "li.wei@example.cn", "team@example.org"])
-        q = (f"给{who}发一封邮件，主题是“会议”，内容是“明天十点开会”。" if zh else
-             f"Send an email to {who} with the subject 'Meeting' saying 'See you at ten tomorrow'.")
+        q = (
+            f"给{who}发一封邮件，主题是“会议”，内容是“明天十点开会”。"
+            if zh
+            else f"Send an email to {who} with the subject 'Meeting' saying 'See you at ten tomorrow'."
+        )
         return q, {"name": kind, "arguments": {"to": who}}
     if kind == "calculate_tip":
         bill, pct = rng.choice([40, 85, 120, 64]), rng.choice([10, 15, 18, 20])
@@ -107,29 +173,66 @@ def parallel(rng: random.Random, lang: str) -> tuple[str, list[dict], list[str]]
     if roll < 0.34:  # two different tools
         e1, c1 = rng.choice(CITIES)
         (a, an), (b, bn) = rng.sample(CURRENCIES, 2)
-        q = f"{c1}天气怎么样？另外100{an}等于多少{bn}？" if zh else f"What's the weather in {e1}, and how much is 100 {a} in {b}?"
-        return q, [{"name": "get_weather", "arguments": {"city": [e1, c1]}},
-                   {"name": "convert_currency", "arguments": {"amount": 100, "source": a, "target": b}}], \
-            ["get_weather", "convert_currency"]
+        q = (
+            f"{c1}天气怎么样？另外100{an}等于多少{bn}？"
+            if zh
+            else f"What's the weather in {e1}, and how much is 100 {a} in {b}?"
+        )
+        return (
+            q,
+            [
+                {"name": "get_weather", "arguments": {"city": [e1, c1]}},
+                {"name": "convert_currency", "arguments": {"amount": 100, "source": a, "target": b}},
+            ],
+            ["get_weather", "convert_currency"],
+        )
     if roll < 0.67:
         (e1, c1), (e2, c2) = rng.sample(CITIES, 2)
         q = f"{c1}和{c2}现在的天气分别怎么样？" if zh else f"What's the weather in {e1} and in {e2}?"
-        return q, [{"name": "get_weather", "arguments": {"city": [e1, c1]}},
-                   {"name": "get_weather", "arguments": {"city": [e2, c2]}}], ["get_weather"]
+        return (
+            q,
+            [
+                {"name": "get_weather", "arguments": {"city": [e1, c1]}},
+                {"name": "get_weather", "arguments": {"city": [e2, c2]}},
+            ],
+            ["get_weather"],
+        )
     (s1, e1, c1), (s2, e2, c2) = rng.sample(STOCKS, 2)
     q = f"查一下{c1}（{s1}）和{c2}（{s2}）的股价。" if zh else f"Get the stock prices of {e1} ({s1}) and {e2} ({s2})."
-    return q, [{"name": "get_stock_price", "arguments": {"symbol": s1}},
-               {"name": "get_stock_price", "arguments": {"symbol": s2}}], ["get_stock_price"]
+    return (
+        q,
+        [
+            {"name": "get_stock_price", "arguments": {"symbol": s1}},
+            {"name": "get_stock_price", "arguments": {"symbol": s2}},
+        ],
+        ["get_stock_price"],
+    )
 
 
-IRRELEVANT_EN = ["Write a haiku about autumn leaves.", "What is the capital of Australia?",
-                 "Explain what photosynthesis is in one sentence.", "Tell me a joke about programmers.",
-                 "Who wrote Pride and Prejudice?", "What is 12 times 12?", "Summarise the plot of Hamlet briefly.",
-                 "How many legs does a spider have?", "Suggest a name for a golden retriever puppy.",
-                 "What does HTTP stand for?"]
-IRRELEVANT_ZH = ["写一首关于秋天的短诗。", "澳大利亚的首都是哪里？", "用一句话解释什么是光合作用。", "讲一个关于程序员的笑话。",
-                 "《红楼梦》的作者是谁？", "十二乘以十二等于多少？", "简单介绍一下长城。", "蜘蛛有几条腿？",
-                 "给一只金毛小狗起个名字吧。", "HTTP 是什么的缩写？"]
+IRRELEVANT_EN = [
+    "Write a haiku about autumn leaves.",
+    "What is the capital of Australia?",
+    "Explain what photosynthesis is in one sentence.",
+    "Tell me a joke about programmers.",
+    "Who wrote Pride and Prejudice?",
+    "What is 12 times 12?",
+    "Summarise the plot of Hamlet briefly.",
+    "How many legs does a spider have?",
+    "Suggest a name for a golden retriever puppy.",
+    "What does HTTP stand for?",
+]
+IRRELEVANT_ZH = [
+    "写一首关于秋天的短诗。",
+    "澳大利亚的首都是哪里？",
+    "用一句话解释什么是光合作用。",
+    "讲一个关于程序员的笑话。",
+    "《红楼梦》的作者是谁？",
+    "十二乘以十二等于多少？",
+    "简单介绍一下长城。",
+    "蜘蛛有几条腿？",
+    "给一只金毛小狗起个名字吧。",
+    "HTTP 是什么的缩写？",
+]
 
 
 def main() -> None:
@@ -137,8 +240,16 @@ def main() -> None:
     tasks = []
 
     def add(category, lang, question, offered, expected):
-        tasks.append({"id": f"{category}-{len(tasks):03d}", "category": category, "lang": lang,
-                      "question": question, "tools": offered, "expected": expected})
+        tasks.append(
+            {
+                "id": f"{category}-{len(tasks):03d}",
+                "category": category,
+                "lang": lang,
+                "question": question,
+                "tools": offered,
+                "expected": expected,
+            }
+        )
 
     for i in range(30):
         lang = "zh" if i % 2 else "en"

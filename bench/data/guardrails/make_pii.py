@@ -105,11 +105,16 @@ def iban(fake: Faker) -> str:
 
 def fill(template: str, kinds: list[str], fake: Faker, rng: random.Random, zh: bool) -> dict:
     values = {
-        "name": fake.name(), "email": fake.email(),
+        "name": fake.name(),
+        "email": fake.email(),
         "phone": phone([fake] if zh else PHONE_FAKERS, rng),
-        "credit_card": fake.credit_card_number(), "iban": iban(fake), "ip_address": rng.choice([fake.ipv4(), fake.ipv6()]),
-        "url": fake.url() + rng.choice(["", "docs", "login?next=/home"]), "secret": secret(rng),
-        "cn_id": cn_id(fake, rng) if zh else "", "order": str(rng.randint(100000, 999999)),
+        "credit_card": fake.credit_card_number(),
+        "iban": iban(fake),
+        "ip_address": rng.choice([fake.ipv4(), fake.ipv6()]),
+        "url": fake.url() + rng.choice(["", "docs", "login?next=/home"]),
+        "secret": secret(rng),
+        "cn_id": cn_id(fake, rng) if zh else "",
+        "order": str(rng.randint(100000, 999999)),
     }
     text, spans, rest = "", [], template
     while "{" in rest:
@@ -138,7 +143,11 @@ def main() -> None:
             template, kinds = templates[i % len(templates)]
             rows.append(fill(template, kinds, fake, rng, zh))
         for i in range(50):
-            neg = negatives[i % len(negatives)].replace("{order}", str(rng.randint(100000, 999999))).replace("{n}", str(i))
+            neg = (
+                negatives[i % len(negatives)]
+                .replace("{order}", str(rng.randint(100000, 999999)))
+                .replace("{n}", str(i))
+            )
             rows.append({"text": neg, "lang": "zh" if zh else "en", "spans": []})
     with open(HERE / "pii.jsonl", "w", encoding="utf-8") as f:
         for r in rows:

@@ -3,5 +3,15 @@
 from .loop import Agent, AgentResult, Limits, Step, parse_react
 from .tools import Observation, Tool, function_tool, knowledge_tool, openapi_tools
 
-__all__ = ["Agent", "AgentResult", "Limits", "Observation", "Step", "Tool", "function_tool", "knowledge_tool",
-           "openapi_tools", "parse_react"]
+__all__ = [
+    "Agent",
+    "AgentResult",
+    "Limits",
+    "Observation",
+    "Step",
+    "Tool",
+    "function_tool",
+    "knowledge_tool",
+    "openapi_tools",
+    "parse_react",
+]

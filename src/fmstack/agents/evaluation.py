@@ -56,8 +56,10 @@ def score(expected: list[dict], calls: list[tuple[str, dict | None]]) -> tuple[b
         return False, False
     if not expected:
         return True, True
-    arguments = any(all(e["name"] == name and matches(e["arguments"], args) for e, (name, args) in zip(expected, perm))
-                    for perm in itertools.permutations(calls))
+    arguments = any(
+        all(e["name"] == name and matches(e["arguments"], args) for e, (name, args) in zip(expected, perm))
+        for perm in itertools.permutations(calls)
+    )
     return True, arguments
 
 
@@ -76,10 +78,15 @@ def predict(model: ChatModel, task: dict, tools: dict[str, dict], protocol: str)
         params = GenerationParams(temperature=0.0, max_tokens=256, tools=offered, tool_choice="auto")
         res = model.generate([Message("user", task["question"])], params)
         return [(c.name, _arguments(c.arguments)) for c in res.tool_calls], True
-    catalogue = "\n".join(f"- {t['function']['name']}: {t['function']['description']} Arguments (JSON schema): "
-                          f"{json.dumps(t['function']['parameters'], ensure_ascii=False)}" for t in offered)
-    res = model.generate([Message("system", REACT.format(tools=catalogue)), Message("user", task["question"])],
-                         GenerationParams(temperature=0.0, max_tokens=256))
+    catalogue = "\n".join(
+        f"- {t['function']['name']}: {t['function']['description']} Arguments (JSON schema): "
+        f"{json.dumps(t['function']['parameters'], ensure_ascii=False)}"
+        for t in offered
+    )
+    res = model.generate(
+        [Message("system", REACT.format(tools=catalogue)), Message("user", task["question"])],
+        GenerationParams(temperature=0.0, max_tokens=256),
+    )
     parsed = parse_react(res.text)
     if parsed is None:
         return [], False
@@ -88,8 +95,14 @@ def predict(model: ChatModel, task: dict, tools: dict[str, dict], protocol: str)
     return [(parsed[0], _arguments(parsed[1]))], True
 
 
-def evaluate(model: ChatModel, tasks: Iterable[dict], tools: list[dict], *, protocol: str = "native",
-             progress: Callable[[int], None] | None = None) -> dict:
+def evaluate(
+    model: ChatModel,
+    tasks: Iterable[dict],
+    tools: list[dict],
+    *,
+    protocol: str = "native",
+    progress: Callable[[int], None] | None = None,
+) -> dict:
     """Per category (and overall): tasks, selection accuracy, argument accuracy, parse rate, mean
     seconds per task; and the tasks that went wrong."""
     by_name = {t["function"]["name"]: t for t in tools}
@@ -103,13 +116,24 @@ def evaluate(model: ChatModel, tasks: Iterable[dict], tools: list[dict], *, prot
         for group in (task["category"], f"lang:{task.get('lang', '?')}", "all"):
             groups[group].append((sel, args, readable, seconds))
         if not args:
-            misses.append({"id": task["id"], "question": task["question"], "expected": task["expected"],
-                           "calls": [{"name": n, "arguments": a} for n, a in calls]})
+            misses.append(
+                {
+                    "id": task["id"],
+                    "question": task["question"],
+                    "expected": task["expected"],
+                    "calls": [{"name": n, "arguments": a} for n, a in calls],
+                }
+            )
         if progress:
             progress(i + 1)
     report = {}
     for group, rows in groups.items():
         n = len(rows)
-        report[group] = {"tasks": n, "selection": sum(r[0] for r in rows) / n, "arguments": sum(r[1] for r in rows) / n,
-                         "parsed": sum(r[2] for r in rows) / n, "seconds": sum(r[3] for r in rows) / n}
+        report[group] = {
+            "tasks": n,
+            "selection": sum(r[0] for r in rows) / n,
+            "arguments": sum(r[1] for r in rows) / n,
+            "parsed": sum(r[2] for r in rows) / n,
+            "seconds": sum(r[3] for r in rows) / n,
+        }
     return {"protocol": protocol, "model": model.name, "groups": report, "misses": misses}

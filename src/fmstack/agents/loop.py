@@ -55,7 +55,9 @@ class Step:
 class AgentResult:
     answer: str
     steps: list[Step] = field(default_factory=list)
-    stopped: str = "answer"  # answer | waiting (for a confirmation) | max_steps | max_tool_calls | timeout | max_tokens | error
+    stopped: str = (
+        "answer"  # answer | waiting (for a confirmation) | max_steps | max_tool_calls | timeout | max_tokens | error
+    )
 
 
 REACT = """You can use these tools:
@@ -93,9 +95,18 @@ def parse_react(text: str) -> tuple[str, str] | str | None:
 
 
 class Agent:
-    def __init__(self, model: ChatModel, tools: list[Tool], *, instructions: str = "", limits: Limits | None = None,
-                 protocol: Literal["auto", "native", "text"] = "auto", params: GenerationParams | None = None,
-                 first_tool: str | None = None, plan: bool = False):
+    def __init__(
+        self,
+        model: ChatModel,
+        tools: list[Tool],
+        *,
+        instructions: str = "",
+        limits: Limits | None = None,
+        protocol: Literal["auto", "native", "text"] = "auto",
+        params: GenerationParams | None = None,
+        first_tool: str | None = None,
+        plan: bool = False,
+    ):
         self.model = model
         self.tools = {t.name: t for t in tools}
         self.instructions = instructions
@@ -116,8 +127,14 @@ class Agent:
         stopped = "answer" if final is None or final.kind == "final" else (final.tool or final.kind)
         return AgentResult(final.content if final else "", steps, stopped)
 
-    def stream(self, task: str, history: list[Message] | None = None, *, state: dict | None = None,
-               decision: tuple[bool, str] | None = None) -> Iterator[Step]:
+    def stream(
+        self,
+        task: str,
+        history: list[Message] | None = None,
+        *,
+        state: dict | None = None,
+        decision: tuple[bool, str] | None = None,
+    ) -> Iterator[Step]:
         """Run, yielding steps. A call to a tool that needs confirmation stops the run with a
         `confirm` step; `self.state` then holds everything needed to go on, and
         `stream(task, state=saved, decision=(approved, note))` resumes it (also in another process)."""
@@ -127,19 +144,32 @@ class Agent:
             messages: list[Message] = []
             system = self.instructions
             if self.protocol == "text":
-                catalogue = "\n".join(f"- {t.name}: {t.description} Arguments (JSON schema): "
-                                      f"{json.dumps(t.parameters, ensure_ascii=False)}" for t in self.tools.values())
+                catalogue = "\n".join(
+                    f"- {t.name}: {t.description} Arguments (JSON schema): "
+                    f"{json.dumps(t.parameters, ensure_ascii=False)}"
+                    for t in self.tools.values()
+                )
                 system = (system + "\n\n" if system else "") + REACT.format(tools=catalogue)
             if self.plan:
                 t0 = time.perf_counter()
                 plan, used = self._make_plan(task, history)
                 yield Step(0, "plan", plan, tokens=used, latency_ms=(time.perf_counter() - t0) * 1000)
-                system = (system + "\n\n" if system else "") + f"Your plan for this task:\n{plan}\nCarry it out step by step."
+                system = (
+                    system + "\n\n" if system else ""
+                ) + f"Your plan for this task:\n{plan}\nCarry it out step by step."
             if system:
                 messages.append(Message("system", system))
             messages += list(history or []) + [Message("user", task)]
-            st = {"turn": 0, "calls": 0, "tokens": used if self.plan else 0, "index": 1 if self.plan else 0,
-                  "reasked": False, "seen": [], "answer_now": False, "pending": []}
+            st = {
+                "turn": 0,
+                "calls": 0,
+                "tokens": used if self.plan else 0,
+                "index": 1 if self.plan else 0,
+                "reasked": False,
+                "seen": [],
+                "answer_now": False,
+                "pending": [],
+            }
         else:
             messages = [Message.from_openai(m) for m in state["messages"]]
             st = {k: v for k, v in state.items() if k != "messages"}
@@ -155,19 +185,36 @@ class Agent:
             tool = self.tools.get(call.name)
             if tool is not None and tool.needs_confirmation and decision is None:
                 self.state = save()
-                yield Step(st["index"], "confirm", f"{call.name} needs a person's approval", tool=call.name,
-                           arguments=call.arguments, call_id=call.id)
+                yield Step(
+                    st["index"],
+                    "confirm",
+                    f"{call.name} needs a person's approval",
+                    tool=call.name,
+                    arguments=call.arguments,
+                    call_id=call.id,
+                )
                 return
             if decision is not None and tool is not None and tool.needs_confirmation and not decision[0]:
-                obs = Observation(call.name, f"error: a person rejected this call{': ' + decision[1] if decision[1] else ''}",
-                                  ok=False)
+                obs = Observation(
+                    call.name,
+                    f"error: a person rejected this call{': ' + decision[1] if decision[1] else ''}",
+                    ok=False,
+                )
                 ms = 0.0
             else:
                 _, obs, ms = self._run_calls([call])[0]
             decision = None
             st["pending"].pop(0)
-            yield Step(st["index"], "tool", obs.content, tool=call.name, arguments=call.arguments, ok=obs.ok,
-                       latency_ms=ms, call_id=call.id)
+            yield Step(
+                st["index"],
+                "tool",
+                obs.content,
+                tool=call.name,
+                arguments=call.arguments,
+                ok=obs.ok,
+                latency_ms=ms,
+                call_id=call.id,
+            )
             st["index"] += 1
             if self.protocol == "native":
                 messages.append(Message("tool", obs.content, tool_call_id=call.id, name=call.name))
@@ -180,7 +227,13 @@ class Agent:
                 yield Step(st["index"], "limit", "the run took longer than its time limit", tool="timeout", ok=False)
                 return
             if self.limits.max_tokens is not None and st["tokens"] >= self.limits.max_tokens:
-                yield Step(st["index"], "limit", f"the run used its {self.limits.max_tokens} tokens", tool="max_tokens", ok=False)
+                yield Step(
+                    st["index"],
+                    "limit",
+                    f"the run used its {self.limits.max_tokens} tokens",
+                    tool="max_tokens",
+                    ok=False,
+                )
                 return
             params = self.params
             if self.protocol == "native":
@@ -188,7 +241,9 @@ class Agent:
                 choice = {"type": "function", "function": {"name": self.first_tool}} if first else "auto"
                 if st["answer_now"]:
                     choice = "none"
-                params = GenerationParams(tools=[t.to_openai() for t in self.tools.values()], tool_choice=choice).merged_over(self.params)
+                params = GenerationParams(
+                    tools=[t.to_openai() for t in self.tools.values()], tool_choice=choice
+                ).merged_over(self.params)
             t0 = time.perf_counter()
             # Asked to answer after tool calls: the results as plain text, which every chat
             # template renders (some drop or mangle `tool` messages and then say nothing).
@@ -203,8 +258,13 @@ class Agent:
                     yield Step(st["index"], "final", res.text.strip())
                     return
                 if st["calls"] + len(res.tool_calls) > self.limits.max_tool_calls:
-                    yield Step(st["index"], "limit", f"more than {self.limits.max_tool_calls} tool calls",
-                               tool="max_tool_calls", ok=False)
+                    yield Step(
+                        st["index"],
+                        "limit",
+                        f"more than {self.limits.max_tool_calls} tool calls",
+                        tool="max_tool_calls",
+                        ok=False,
+                    )
                     return
                 st["calls"] += len(res.tool_calls)
                 keys = {(c.name, _canonical(c.arguments)) for c in res.tool_calls}
@@ -215,15 +275,29 @@ class Agent:
                 ready = [c for c in res.tool_calls if not self._needs_person(c.name, c.arguments)]
                 waiting = [c for c in res.tool_calls if c not in ready]
                 for call, obs, ms in self._run_calls(ready) if ready else []:
-                    yield Step(st["index"], "tool", obs.content, tool=call.name, arguments=call.arguments, ok=obs.ok,
-                               latency_ms=ms, call_id=call.id)
+                    yield Step(
+                        st["index"],
+                        "tool",
+                        obs.content,
+                        tool=call.name,
+                        arguments=call.arguments,
+                        ok=obs.ok,
+                        latency_ms=ms,
+                        call_id=call.id,
+                    )
                     st["index"] += 1
                     messages.append(Message("tool", obs.content, tool_call_id=call.id, name=call.name))
                 if waiting:
                     st["pending"] = [{"id": c.id, "name": c.name, "arguments": c.arguments} for c in waiting]
                     self.state = save()
-                    yield Step(st["index"], "confirm", f"{waiting[0].name} needs a person's approval", tool=waiting[0].name,
-                               arguments=waiting[0].arguments, call_id=waiting[0].id)
+                    yield Step(
+                        st["index"],
+                        "confirm",
+                        f"{waiting[0].name} needs a person's approval",
+                        tool=waiting[0].name,
+                        arguments=waiting[0].arguments,
+                        call_id=waiting[0].id,
+                    )
                     return
                 continue
             parsed = parse_react(res.text)
@@ -231,19 +305,29 @@ class Agent:
                 yield Step(st["index"], "final", parsed)
                 return
             if parsed is None or parsed[0] not in self.tools:
-                problem = ("no 'Action:' with 'Action Input:' and no 'Final Answer:'" if parsed is None
-                           else f"there is no tool named {parsed[0]!r}; tools: {', '.join(self.tools)}")
+                problem = (
+                    "no 'Action:' with 'Action Input:' and no 'Final Answer:'"
+                    if parsed is None
+                    else f"there is no tool named {parsed[0]!r}; tools: {', '.join(self.tools)}"
+                )
                 if st["reasked"]:
                     yield Step(st["index"], "error", f"could not read the model's reply twice: {problem}", ok=False)
                     return
                 st["reasked"] = True
-                messages += [Message("assistant", res.text), Message("user", f"Your reply could not be read: {problem}. "
-                                                                              "Answer again in the format described.")]
+                messages += [
+                    Message("assistant", res.text),
+                    Message("user", f"Your reply could not be read: {problem}. Answer again in the format described."),
+                ]
                 continue
             st["reasked"] = False
             if st["calls"] + 1 > self.limits.max_tool_calls:
-                yield Step(st["index"], "limit", f"more than {self.limits.max_tool_calls} tool calls",
-                           tool="max_tool_calls", ok=False)
+                yield Step(
+                    st["index"],
+                    "limit",
+                    f"more than {self.limits.max_tool_calls} tool calls",
+                    tool="max_tool_calls",
+                    ok=False,
+                )
                 return
             st["calls"] += 1
             name, args = parsed
@@ -263,10 +347,14 @@ class Agent:
         """A short numbered plan written before any tool runs (no tools offered for this turn)."""
         catalogue = "\n".join(f"- {t.name}: {t.description}" for t in self.tools.values())
         system = (self.instructions + "\n\n" if self.instructions else "") + f"Tools you will have:\n{catalogue}"
-        ask = (f"{task}\n\nBefore doing anything, write a short numbered plan (at most 5 steps) saying which tool "
-               "you will use for what. Only the plan.")
-        res = self.model.generate([Message("system", system), *(history or []), Message("user", ask)],
-                                  GenerationParams(temperature=0.0, max_tokens=200))
+        ask = (
+            f"{task}\n\nBefore doing anything, write a short numbered plan (at most 5 steps) saying which tool "
+            "you will use for what. Only the plan."
+        )
+        res = self.model.generate(
+            [Message("system", system), *(history or []), Message("user", ask)],
+            GenerationParams(temperature=0.0, max_tokens=200),
+        )
         return res.text.strip(), (res.usage.prompt_tokens or 0) + (res.usage.completion_tokens or 0)
 
     def _needs_person(self, name: str, arguments: str) -> bool:
@@ -277,11 +365,17 @@ class Agent:
         """Several calls in one turn run in parallel; results keep the model's order. A call still
         running when the run's time is up is abandoned (its thread finishes on its own) and reported
         as not finished; the next turn then stops the run at its time limit."""
+
         def one(call: ToolCall) -> tuple[ToolCall, Observation, float]:
             t0 = time.perf_counter()
             tool = self.tools.get(call.name)
-            obs = tool.call(call.arguments) if tool else Observation(
-                call.name, f"error: there is no tool named {call.name!r}; tools: {', '.join(self.tools)}", ok=False)
+            obs = (
+                tool.call(call.arguments)
+                if tool
+                else Observation(
+                    call.name, f"error: there is no tool named {call.name!r}; tools: {', '.join(self.tools)}", ok=False
+                )
+            )
             return call, obs, (time.perf_counter() - t0) * 1000
 
         pool = ThreadPoolExecutor(max_workers=min(8, len(calls)), thread_name_prefix="fmstack-tool")
@@ -294,9 +388,18 @@ class Agent:
                     left = self._deadline - time.monotonic()
                     out.append(fut.result(timeout=None if left == float("inf") else max(0.0, left)))
                 except FutureTimeout:
-                    out.append((call, Observation(call.name, f"error: {call.name} did not finish within the run's "
-                                                             f"time limit ({self.limits.timeout_s:g} s)", ok=False),
-                                (time.perf_counter() - t0) * 1000))
+                    out.append(
+                        (
+                            call,
+                            Observation(
+                                call.name,
+                                f"error: {call.name} did not finish within the run's "
+                                f"time limit ({self.limits.timeout_s:g} s)",
+                                ok=False,
+                            ),
+                            (time.perf_counter() - t0) * 1000,
+                        )
+                    )
             return out
         finally:
             pool.shutdown(wait=False)
@@ -313,6 +416,9 @@ def _answer_prompt(messages: list[Message]) -> list[Message]:
     system = [m for m in messages[:1] if m.role == "system"]
     task = next(m for m in messages if m.role == "user")
     results = "\n".join(f"- {m.name}: {m.content}" for m in messages if m.role == "tool")
-    return [*system, Message("user", f"{task.content}\n\nTool results:\n{results}\n\n"
-                                     "Answer the question above using these results.")]
-
+    return [
+        *system,
+        Message(
+            "user", f"{task.content}\n\nTool results:\n{results}\n\nAnswer the question above using these results."
+        ),
+    ]

@@ -25,9 +25,16 @@ from .tools import Tool, schema_validator
 class MCPConnection:
     """One open session with an MCP server, usable from synchronous code."""
 
-    def __init__(self, *, command: Sequence[str] | None = None, url: str | None = None,
-                 env: dict[str, str] | None = None, cwd: str | None = None, timeout: float = 30.0,
-                 headers: dict[str, str] | None = None):
+    def __init__(
+        self,
+        *,
+        command: Sequence[str] | None = None,
+        url: str | None = None,
+        env: dict[str, str] | None = None,
+        cwd: str | None = None,
+        timeout: float = 30.0,
+        headers: dict[str, str] | None = None,
+    ):
         if bool(command) == bool(url):
             raise InvalidInput("an MCP server is either a command (stdio) or a url (streamable HTTP)", param="tools")
         self.command, self.url, self.env, self.cwd = list(command or []), url, env, cwd
@@ -64,11 +71,14 @@ class MCPConnection:
                 import httpx2
                 from mcp.client.streamable_http import streamable_http_client
 
-                http = await self._stack.enter_async_context(httpx2.AsyncClient(headers=self.headers, timeout=self.timeout))
+                http = await self._stack.enter_async_context(
+                    httpx2.AsyncClient(headers=self.headers, timeout=self.timeout)
+                )
                 target = streamable_http_client(self.url, http_client=http)  # a Transport: headers on every call
         else:
-            target = StdioServerParameters(command=self.command[0], args=self.command[1:],
-                                           env={**os.environ, **(self.env or {})}, cwd=self.cwd)
+            target = StdioServerParameters(
+                command=self.command[0], args=self.command[1:], env={**os.environ, **(self.env or {})}, cwd=self.cwd
+            )
         self._client = await self._stack.enter_async_context(Client(target, read_timeout_seconds=self.timeout))
 
     def close(self) -> None:
@@ -103,16 +113,24 @@ class MCPConnection:
         names = {t.name for t in listed}
         missing = [n for n in (only or []) if n not in names]
         if missing:
-            raise InvalidInput(f"the MCP server {self.label} has no tool {missing[0]!r} (it has: {sorted(names)})",
-                               param="tools")
+            raise InvalidInput(
+                f"the MCP server {self.label} has no tool {missing[0]!r} (it has: {sorted(names)})", param="tools"
+            )
         out = []
         for t in listed:
             if only and t.name not in only:
                 continue
             schema = dict(t.input_schema or {"type": "object", "properties": {}})
-            out.append(Tool(name=t.name, description=(t.description or t.title or t.name).strip(),
-                            parameters=schema, run=self._caller(t.name), validate=schema_validator(schema),
-                            needs_confirmation=t.name in confirm))
+            out.append(
+                Tool(
+                    name=t.name,
+                    description=(t.description or t.title or t.name).strip(),
+                    parameters=schema,
+                    run=self._caller(t.name),
+                    validate=schema_validator(schema),
+                    needs_confirmation=t.name in confirm,
+                )
+            )
         return out
 
     def _caller(self, name: str):

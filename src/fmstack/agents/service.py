@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import importlib
 import json
-from contextlib import ExitStack
 from collections.abc import Iterator
+from contextlib import ExitStack
 from datetime import datetime
 from typing import Any, Literal
 
@@ -30,11 +30,11 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from sqlalchemy import select
 
+from ..chat.memory import fit_to_context
 from ..errors import FmstackError, InvalidInput, NotFound
+from ..models.types import Message
 from ..store import AgentRow, AgentRun, Database
 from ..store.tables import utcnow
-from ..chat.memory import fit_to_context
-from ..models.types import Message
 from .loop import Agent, Limits, Step
 from .mcp import MCPConnection
 from .tools import Observation, Tool, function_tool, knowledge_tool, openapi_tools
@@ -164,8 +164,9 @@ class AgentService:
             if spec.type == "mcp":
                 if stack is None:
                     raise InvalidInput("MCP tools need a connection scope", param="tools")
-                conn = stack.enter_context(MCPConnection(command=spec.command, url=spec.url, env=spec.env,
-                                                         headers=spec.headers))
+                conn = stack.enter_context(
+                    MCPConnection(command=spec.command, url=spec.url, env=spec.env, headers=spec.headers)
+                )
                 out.extend(conn.tools(only=spec.include, confirm=spec.confirm))
                 continue
             if spec.type == "python":
@@ -178,18 +179,36 @@ class AgentService:
                 try:
                     doc = httpx.get(spec.spec_url, headers=spec.headers, timeout=15).raise_for_status().json()
                 except (httpx.HTTPError, ValueError) as e:
-                    raise InvalidInput(f"cannot read the OpenAPI document at {spec.spec_url}: {e}", param="tools") from None
+                    raise InvalidInput(
+                        f"cannot read the OpenAPI document at {spec.spec_url}: {e}", param="tools"
+                    ) from None
             methods = {m.upper() for m in spec.confirm}
-            out.extend(openapi_tools(doc, base_url=spec.base_url, headers=spec.headers,
-                                     confirm=lambda method, path: method in methods))
+            out.extend(
+                openapi_tools(
+                    doc,
+                    base_url=spec.base_url,
+                    headers=spec.headers,
+                    confirm=lambda method, path, methods=methods: method in methods,
+                )
+            )
         names = [t.name for t in out]
         if len(names) != len(set(names)):
-            raise InvalidInput(f"two tools share a name: {sorted({n for n in names if names.count(n) > 1})}", param="tools")
+            raise InvalidInput(
+                f"two tools share a name: {sorted({n for n in names if names.count(n) > 1})}", param="tools"
+            )
         return out
 
     # -- runs -------------------------------------------------------------------------------------
-    def stream(self, name: str, task: str, *, resume: str | None = None, decision: tuple[bool, str] | None = None,
-               session: str | None = None, replay_of: str | None = None) -> Iterator[Step | RunRecord]:
+    def stream(
+        self,
+        name: str,
+        task: str,
+        *,
+        resume: str | None = None,
+        decision: tuple[bool, str] | None = None,
+        session: str | None = None,
+        replay_of: str | None = None,
+    ) -> Iterator[Step | RunRecord]:
         """Run the agent, yielding each step as it happens, then the stored run. A run that stops
         at a tool needing confirmation is stored as `waiting`; `confirm()` carries it on.
 
@@ -203,13 +222,13 @@ class AgentService:
             if not task or not task.strip():
                 raise InvalidInput("the task must not be empty", param="input")
             if session == "new":
-                session = self.fm.conversations.create(title=task[:60], model=cfg.model,
-                                                       meta={"agent": name}).id
+                session = self.fm.conversations.create(title=task[:60], model=cfg.model, meta={"agent": name}).id
             elif session:
                 history = self._memory(cfg, session, task)
             with self.db.session() as s:
-                run = AgentRun(agent=name, input=task, status="running", steps=[], session_id=session,
-                               replay_of=replay_of)
+                run = AgentRun(
+                    agent=name, input=task, status="running", steps=[], session_id=session, replay_of=replay_of
+                )
                 s.add(run)
                 s.flush()
                 run_id = run.id
@@ -251,11 +270,19 @@ class AgentService:
                 run.finished_at = None if run.status == "waiting" else utcnow()
                 final_status = run.status
         if session and final_status != "waiting":
-            self.fm.conversations.append(session, [
-                {"role": "user", "content": task},
-                {"role": "assistant", "content": answer or "", "model": cfg.model or self.fm.models.resolve(None),
-                 "finish_reason": "stop" if final_status == "answer" else final_status,
-                 "meta": {"agent": name, "run": run_id, "status": final_status}}])
+            self.fm.conversations.append(
+                session,
+                [
+                    {"role": "user", "content": task},
+                    {
+                        "role": "assistant",
+                        "content": answer or "",
+                        "model": cfg.model or self.fm.models.resolve(None),
+                        "finish_reason": "stop" if final_status == "answer" else final_status,
+                        "meta": {"agent": name, "run": run_id, "status": final_status},
+                    },
+                ],
+            )
         yield self.get_run(run_id)
 
     def _memory(self, cfg: AgentConfig, session: str, task: str) -> list[Message]:
@@ -291,13 +318,23 @@ class AgentService:
     def stream_confirm(self, run_id: str, approve: bool, note: str = "") -> Iterator[Step | RunRecord]:
         run = self.get_run(run_id)
         if run.status != "waiting":
-            raise InvalidInput(f"run {run_id} is not waiting for a confirmation (it is {run.status})", param="run",
-                               code="not_waiting")
+            raise InvalidInput(
+                f"run {run_id} is not waiting for a confirmation (it is {run.status})", param="run", code="not_waiting"
+            )
         return self.stream(run.agent, run.input, resume=run_id, decision=(approve, note))
 
-    def _steps(self, cfg: AgentConfig, task: str, guard, steps: list[dict], outcome: dict,
-               state: dict | None = None, decision: tuple[bool, str] | None = None,
-               history: list[Message] | None = None, recorded: dict | None = None) -> Iterator[Step]:
+    def _steps(
+        self,
+        cfg: AgentConfig,
+        task: str,
+        guard,
+        steps: list[dict],
+        outcome: dict,
+        state: dict | None = None,
+        decision: tuple[bool, str] | None = None,
+        history: list[Message] | None = None,
+        recorded: dict | None = None,
+    ) -> Iterator[Step]:
         with ExitStack() as stack:
             if recorded is None:
                 tools = self.tools(cfg, stack)
@@ -314,9 +351,15 @@ class AgentService:
     def _run_agent(self, cfg, task, guard, steps, outcome, state, decision, tools, history) -> Iterator[Step]:
         if guard is not None:
             tools = [_guarded(t, guard) for t in tools]
-        agent = Agent(self.fm.models.chat(cfg.model), tools, instructions=cfg.instructions,
-                      limits=Limits(**cfg.limits.model_dump()), protocol=cfg.protocol, first_tool=cfg.first_tool,
-                      plan=cfg.plan)
+        agent = Agent(
+            self.fm.models.chat(cfg.model),
+            tools,
+            instructions=cfg.instructions,
+            limits=Limits(**cfg.limits.model_dump()),
+            protocol=cfg.protocol,
+            first_tool=cfg.first_tool,
+            plan=cfg.plan,
+        )
         for step in agent.stream(task, history, state=state, decision=decision):
             if step.kind == "final" and guard is not None:
                 verdict = guard.check(step.content, "output")
@@ -365,14 +408,18 @@ def _import(path: str | None) -> Any:
 
 def _replayed(tool: Tool, recorded: dict[tuple[str, str], dict]) -> Tool:
     """The tool answering from a recorded trace (same name, schema and validation)."""
+
     def call(arguments) -> Observation:
         args = tool.check(arguments)
         if isinstance(args, Observation):
             return args
         step = recorded.get((tool.name, _canonical(json.dumps(args))))
         if step is None:
-            return Observation(tool.name, f"error: this {tool.name} call is not in the recorded trace "
-                                          "(a replay never calls tools)", ok=False)
+            return Observation(
+                tool.name,
+                f"error: this {tool.name} call is not in the recorded trace (a replay never calls tools)",
+                ok=False,
+            )
         return Observation(tool.name, step.get("content", ""), ok=step.get("ok", True))
 
     replayed = Tool(tool.name, tool.description, tool.parameters, tool.run, tool.validate)
@@ -390,13 +437,15 @@ def _canonical(arguments: str) -> str:
 def _guarded(tool: Tool, guard) -> Tool:
     """The tool with its output checked as context: instructions hidden in what it returns
     (indirect prompt injection) never reach the model."""
+
     def call(arguments) -> Observation:
         obs = original(arguments)
         verdict = guard.check(obs.content, "context")
         if verdict.blocked:
             reasons = ", ".join(f"{f.policy}:{f.name}" for f in verdict.findings)
-            return Observation(obs.tool, f"[the output of {obs.tool} was withheld by guardrail {guard.name} ({reasons})]",
-                               ok=False)
+            return Observation(
+                obs.tool, f"[the output of {obs.tool} was withheld by guardrail {guard.name} ({reasons})]", ok=False
+            )
         if verdict.action == "masked":
             return Observation(obs.tool, verdict.text, ok=obs.ok)
         return obs

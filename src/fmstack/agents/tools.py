@@ -41,8 +41,10 @@ class Tool:
     needs_confirmation: bool = False  # a person approves each call before it runs
 
     def to_openai(self) -> dict:
-        return {"type": "function", "function": {"name": self.name, "description": self.description,
-                                                 "parameters": self.parameters}}
+        return {
+            "type": "function",
+            "function": {"name": self.name, "description": self.description, "parameters": self.parameters},
+        }
 
     def check(self, arguments: str | dict | None) -> dict | Observation:
         """The validated arguments, or the observation that tells the model what is wrong."""
@@ -51,12 +53,18 @@ class Tool:
             if not isinstance(args, dict):
                 raise ValueError("arguments must be a JSON object")
         except (ValueError, TypeError) as e:
-            return Observation(self.name, f"error: the arguments are not a JSON object ({e}); "
-                                          f"expected: {json.dumps(self.parameters, ensure_ascii=False)}", ok=False)
+            return Observation(
+                self.name,
+                f"error: the arguments are not a JSON object ({e}); "
+                f"expected: {json.dumps(self.parameters, ensure_ascii=False)}",
+                ok=False,
+            )
         try:
             return self.validate(args)
         except ValidationError as e:
-            problems = "; ".join(f"{'.'.join(str(x) for x in err['loc']) or 'arguments'}: {err['msg']}" for err in e.errors())
+            problems = "; ".join(
+                f"{'.'.join(str(x) for x in err['loc']) or 'arguments'}: {err['msg']}" for err in e.errors()
+            )
             return Observation(self.name, f"error: invalid arguments for {self.name}: {problems}", ok=False)
         except ArgumentError as e:
             return Observation(self.name, f"error: invalid arguments for {self.name}: {e}", ok=False)
@@ -105,8 +113,9 @@ def _docstring(fn: Callable) -> tuple[str, dict[str, str]]:
     return " ".join(summary_lines), params
 
 
-def function_tool(fn: Callable, *, name: str | None = None, description: str | None = None,
-                  needs_confirmation: bool = False) -> Tool:
+def function_tool(
+    fn: Callable, *, name: str | None = None, description: str | None = None, needs_confirmation: bool = False
+) -> Tool:
     """A tool from a typed function: the schema comes from its signature (types, defaults) and its
     docstring (summary, argument descriptions)."""
     summary, arg_docs = _docstring(fn)
@@ -136,8 +145,14 @@ def function_tool(fn: Callable, *, name: str | None = None, description: str | N
     )
 
 
-def openapi_tools(spec: dict, *, base_url: str | None = None, headers: dict[str, str] | None = None,
-                  timeout: float = 30.0, confirm: Callable[[str, str], bool] | None = None) -> list[Tool]:
+def openapi_tools(
+    spec: dict,
+    *,
+    base_url: str | None = None,
+    headers: dict[str, str] | None = None,
+    timeout: float = 30.0,
+    confirm: Callable[[str, str], bool] | None = None,
+) -> list[Tool]:
     """One tool per operation of an OpenAPI 3 document (named by its operationId). Path and query
     parameters and a JSON request body become the tool's arguments; the call is made with httpx.
     `confirm(method, path)` marks operations that need a person's approval (default: none)."""
@@ -160,8 +175,10 @@ def openapi_tools(spec: dict, *, base_url: str | None = None, headers: dict[str,
             for p in params:
                 if p.get("in") not in ("path", "query"):
                     continue
-                props[p["name"]] = {**_resolve(spec, p.get("schema", {"type": "string"})),
-                                    **({"description": p["description"]} if p.get("description") else {})}
+                props[p["name"]] = {
+                    **_resolve(spec, p.get("schema", {"type": "string"})),
+                    **({"description": p["description"]} if p.get("description") else {}),
+                }
                 if p.get("required") or p.get("in") == "path":
                     required.append(p["name"])
             body_schema = None
@@ -172,14 +189,16 @@ def openapi_tools(spec: dict, *, base_url: str | None = None, headers: dict[str,
                 if (op.get("requestBody") or {}).get("required"):
                     required.append("body")
             schema = {"type": "object", "properties": props, "required": required, "additionalProperties": False}
-            tools.append(Tool(
-                name=op_id,
-                description=(op.get("summary") or op.get("description") or f"{method.upper()} {path}").strip(),
-                parameters=schema,
-                run=_http_call(root, method, path, params, headers or {}, timeout),
-                validate=schema_validator(schema),
-                needs_confirmation=bool(confirm and confirm(method.upper(), path)),
-            ))
+            tools.append(
+                Tool(
+                    name=op_id,
+                    description=(op.get("summary") or op.get("description") or f"{method.upper()} {path}").strip(),
+                    parameters=schema,
+                    run=_http_call(root, method, path, params, headers or {}, timeout),
+                    validate=schema_validator(schema),
+                    needs_confirmation=bool(confirm and confirm(method.upper(), path)),
+                )
+            )
     return tools
 
 
@@ -233,8 +252,9 @@ def _http_call(root: str, method: str, path: str, params: list[dict], headers: d
                 url_path = url_path.replace("{" + p["name"] + "}", str(args[p["name"]]))
             elif p.get("in") == "query":
                 query[p["name"]] = args[p["name"]]
-        r = httpx.request(method.upper(), root + url_path, params=query, json=args.get("body"), headers=headers,
-                          timeout=timeout)
+        r = httpx.request(
+            method.upper(), root + url_path, params=query, json=args.get("body"), headers=headers, timeout=timeout
+        )
         try:
             data = r.json()
         except ValueError:
@@ -248,6 +268,7 @@ def _http_call(root: str, method: str, path: str, params: list[dict], headers: d
 
 def knowledge_tool(fm, kb: str, *, top_k: int = 4) -> Tool:
     """Search a knowledge base: the passages (with source and page) that answer a query."""
+
     def run(args: dict) -> list[dict]:
         hits = fm.knowledge.retrieve(kb, args["query"], top_k=args.get("top_k") or top_k)
         return [{"source": h.title, "page": h.page, "text": h.text} for h in hits]
@@ -259,6 +280,10 @@ def knowledge_tool(fm, kb: str, *, top_k: int = 4) -> Tool:
 
     schema = Args.model_json_schema()
     schema.pop("title", None)
-    return Tool(name=f"search_{re.sub(r'[^A-Za-z0-9_]', '_', kb)}",
-                description=f"Search the knowledge base '{kb}' and return the passages that match the query.",
-                parameters=schema, run=run, validate=lambda a: Args.model_validate(a).model_dump())
+    return Tool(
+        name=f"search_{re.sub(r'[^A-Za-z0-9_]', '_', kb)}",
+        description=f"Search the knowledge base '{kb}' and return the passages that match the query.",
+        parameters=schema,
+        run=run,
+        validate=lambda a: Args.model_validate(a).model_dump(),
+    )

@@ -44,8 +44,13 @@ class MessageRecord(BaseModel):
     def to_message(self) -> Message:
         calls = None
         if self.tool_calls:
-            calls = [ToolCall(id=c["id"], name=c["function"]["name"], arguments=c["function"]["arguments"]) for c in self.tool_calls]
-        return Message(role=self.role, content=self.content, name=self.name, tool_calls=calls, tool_call_id=self.tool_call_id)
+            calls = [
+                ToolCall(id=c["id"], name=c["function"]["name"], arguments=c["function"]["arguments"])
+                for c in self.tool_calls
+            ]
+        return Message(
+            role=self.role, content=self.content, name=self.name, tool_calls=calls, tool_call_id=self.tool_call_id
+        )
 
 
 class ConversationRecord(BaseModel):
@@ -86,24 +91,35 @@ class ConversationStore:
         self.db = db
 
     # -- conversations --------------------------------------------------------------------------
-    def create(self, *, title: str | None = None, model: str | None = None, system_prompt: str | None = None,
-               meta: dict | None = None) -> ConversationRecord:
+    def create(
+        self,
+        *,
+        title: str | None = None,
+        model: str | None = None,
+        system_prompt: str | None = None,
+        meta: dict | None = None,
+    ) -> ConversationRecord:
         with self.db.session() as s:
-            conv = Conversation(title=_title(title) or self.DEFAULT_TITLE, model=model, system_prompt=system_prompt, meta=meta or {})
+            conv = Conversation(
+                title=_title(title) or self.DEFAULT_TITLE, model=model, system_prompt=system_prompt, meta=meta or {}
+            )
             s.add(conv)
             s.flush()
             return _record(conv, 0)
 
     def list(self, *, query: str | None = None, limit: int = 50, offset: int = 0) -> list[ConversationRecord]:
-        counts = select(MessageRow.conversation_id, func.count().label("n")).group_by(MessageRow.conversation_id).subquery()
-        stmt = select(Conversation, func.coalesce(counts.c.n, 0)).outerjoin(counts, counts.c.conversation_id == Conversation.id)
+        counts = (
+            select(MessageRow.conversation_id, func.count().label("n")).group_by(MessageRow.conversation_id).subquery()
+        )
+        stmt = select(Conversation, func.coalesce(counts.c.n, 0)).outerjoin(
+            counts, counts.c.conversation_id == Conversation.id
+        )
         if query:
             like = f"%{query}%"
             matching = select(MessageRow.conversation_id).where(MessageRow.content.like(like))
             stmt = stmt.where(or_(Conversation.title.like(like), Conversation.id.in_(matching)))
         stmt = stmt.order_by(Conversation.updated_at.desc(), Conversation.id).limit(limit).offset(offset)
         with self.db.session() as s:
-            out = []
             return [_record(conv, n) for conv, n in s.execute(stmt)]
 
     def get(self, conversation_id: str, *, messages: bool = True) -> ConversationRecord:
@@ -114,8 +130,15 @@ class ConversationStore:
                 return _record(conv, len(rows), rows)
             return _record(conv, s.scalar(select(func.count()).where(MessageRow.conversation_id == conversation_id)))
 
-    def update(self, conversation_id: str, *, title: str | None = None, model: str | None = None,
-               system_prompt: str | None = None, meta: dict | None = None) -> ConversationRecord:
+    def update(
+        self,
+        conversation_id: str,
+        *,
+        title: str | None = None,
+        model: str | None = None,
+        system_prompt: str | None = None,
+        meta: dict | None = None,
+    ) -> ConversationRecord:
         with self.db.session() as s:
             conv = self._conv(s, conversation_id)
             if title is not None:
@@ -169,7 +192,9 @@ class ConversationStore:
                 rows.append(row)
             conv.updated_at = utcnow()
             if conv.title == self.DEFAULT_TITLE:
-                first_user = next((m["content"] for m in messages if m.get("role") == "user" and m.get("content")), None)
+                first_user = next(
+                    (m["content"] for m in messages if m.get("role") == "user" and m.get("content")), None
+                )
                 if first_user:
                     conv.title = _title(first_user)[:80]
             s.flush()

@@ -45,11 +45,12 @@ def _turns(history: Sequence[Message]) -> list[list[int]]:
     return turns
 
 
-def fit_to_context(model: ChatModel, system: Sequence[Message], history: Sequence[Message], new: Message,
-                   *, reserve: int) -> Fitted:
+def fit_to_context(
+    model: ChatModel, system: Sequence[Message], history: Sequence[Message], new: Message, *, reserve: int
+) -> Fitted:
     budget = model.context_window - reserve
     overhead = model.count_message_tokens([Message("user", "")])
-    cost = lambda m: model.count_tokens(m.content) + overhead  # noqa: E731
+    cost = lambda m: model.count_tokens(m.content) + overhead
     fixed = list(system) + [new]
     used = sum(cost(m) for m in fixed)
     if used > budget:
@@ -72,8 +73,10 @@ def fit_to_context(model: ChatModel, system: Sequence[Message], history: Sequenc
         if total <= budget or not kept:
             break
         first_turn = next(t for t in _turns([history[i] for i in kept]))
-        kept = kept[len(first_turn):]
+        kept = kept[len(first_turn) :]
     if total > model.context_window:
-        raise ContextLengthExceeded(f"the prompt takes {total} tokens; {model.name} allows {model.context_window}", param="messages")
+        raise ContextLengthExceeded(
+            f"the prompt takes {total} tokens; {model.name} allows {model.context_window}", param="messages"
+        )
     dropped = [i for i in range(len(history)) if i not in set(kept)]
     return Fitted(messages=messages, dropped=dropped, prompt_tokens=total)

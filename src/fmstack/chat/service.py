@@ -8,13 +8,23 @@ from dataclasses import dataclass
 from typing import Literal
 
 from ..errors import ContextLengthExceeded, FmstackError, InvalidInput
-from ..knowledge import rag
-from ..knowledge.rewrite import standalone_question
 from ..guardrails import GuardrailService, guard_stream
 from ..guardrails.engine import screen_passages
+from ..knowledge import rag
+from ..knowledge.rewrite import standalone_question
 from ..knowledge.service import RETRIEVE_OPTIONS, KnowledgeService
 from ..models.registry import ModelRegistry
-from ..models.types import ErrorEvent, Event, Finish, GenerationParams, Message, TextDelta, ToolCallDelta, UsageEvent, collect
+from ..models.types import (
+    ErrorEvent,
+    Event,
+    Finish,
+    GenerationParams,
+    Message,
+    TextDelta,
+    ToolCallDelta,
+    UsageEvent,
+    collect,
+)
 from .conversations import ConversationStore, MessageRecord
 from .memory import fit_to_context, reserve_for
 
@@ -35,17 +45,30 @@ class TurnSaved:
 
 
 class ChatService:
-    def __init__(self, store: ConversationStore, registry: ModelRegistry, knowledge: KnowledgeService | None = None,
-                 guardrails: GuardrailService | None = None):
+    def __init__(
+        self,
+        store: ConversationStore,
+        registry: ModelRegistry,
+        knowledge: KnowledgeService | None = None,
+        guardrails: GuardrailService | None = None,
+    ):
         self.store = store
         self.registry = registry
         self.knowledge = knowledge
         self.guardrails = guardrails
 
-    def send(self, conversation_id: str, content: str, *, model: str | None = None,
-             params: GenerationParams | None = None, summarize: bool | None = None,
-             knowledge_base: str | None = None, retrieval: dict | None = None,
-             guardrail: str | None = None) -> Iterator[Event | TurnSaved]:
+    def send(
+        self,
+        conversation_id: str,
+        content: str,
+        *,
+        model: str | None = None,
+        params: GenerationParams | None = None,
+        summarize: bool | None = None,
+        knowledge_base: str | None = None,
+        retrieval: dict | None = None,
+        guardrail: str | None = None,
+    ) -> Iterator[Event | TurnSaved]:
         """Stream one turn. The user message and the answer (complete, cut short or failed part way)
         are stored together when the stream ends, also when the consumer stops reading.
 
@@ -99,7 +122,9 @@ class ChatService:
         if refused is not None:
             stream = iter([TextDelta(refused), Finish("content_filter")])  # the model is not asked
         elif grounding is not None and not grounding["passages"]:
-            stream = iter([TextDelta(rag.dont_know(content)), Finish("stop")])  # nothing relevant: the model is not asked
+            stream = iter(
+                [TextDelta(rag.dont_know(content)), Finish("stop")]
+            )  # nothing relevant: the model is not asked
         else:
             stream = chat_model.stream(fitted.messages, params)
             if guard is not None:
@@ -128,8 +153,14 @@ class ChatService:
                 cites = rag.citations_for(text, grounding["passages"]) if grounding["passages"] else []
                 meta = {"knowledge_base": kb, "query": grounding["query"], "citations": [c.to_dict() for c in cites]}
             if status is not None and guard is not None:
-                meta = {**(meta or {}), "guardrail": {"name": guard.name, "version": guard.version,
-                                                      "assessments": [a.to_dict() for a in trace]}}
+                meta = {
+                    **(meta or {}),
+                    "guardrail": {
+                        "name": guard.name,
+                        "version": guard.version,
+                        "assessments": [a.to_dict() for a in trace],
+                    },
+                }
             if status is not None:
                 saved = self._save(conversation_id, new, chat_model.name, params, events, started, status, error, meta)
         if status == "error":
@@ -144,8 +175,11 @@ class ChatService:
             raise InvalidInput("knowledge bases are not available here", param="knowledge_base")
         unknown = set(retrieval) - RETRIEVE_OPTIONS
         if unknown:
-            raise InvalidInput(f"unknown retrieval options: {', '.join(sorted(unknown))}; "
-                               f"known: {', '.join(sorted(RETRIEVE_OPTIONS))}", param="retrieval")
+            raise InvalidInput(
+                f"unknown retrieval options: {', '.join(sorted(unknown))}; "
+                f"known: {', '.join(sorted(RETRIEVE_OPTIONS))}",
+                param="retrieval",
+            )
         query = standalone_question(chat_model, history, question) if history else question
         found = self.knowledge.retrieve(kb, query, **retrieval)
         return {"query": query, "passages": self.knowledge.relevant(kb, query, found)}
@@ -170,22 +204,25 @@ class ChatService:
         finish = {"cancelled": "cancelled", "error": "error"}.get(status, res.finish_reason)
         if not any(isinstance(e, UsageEvent) for e in events):
             res.usage.completion_tokens = len([e for e in events if isinstance(e, TextDelta)])
-        user, assistant = self.store.append(conversation_id, [
-            {"role": "user", "content": new.content},
-            {
-                "role": "assistant",
-                "content": res.text,
-                "tool_calls": [c.to_openai() for c in res.tool_calls] or None,
-                "model": model_name,
-                "params": params.set_values() or None,
-                "prompt_tokens": res.usage.prompt_tokens or None,
-                "completion_tokens": res.usage.completion_tokens,
-                "latency_ms": int((time.perf_counter() - started) * 1000),
-                "finish_reason": finish,
-                "error": error,
-                "meta": meta,
-            },
-        ])
+        user, assistant = self.store.append(
+            conversation_id,
+            [
+                {"role": "user", "content": new.content},
+                {
+                    "role": "assistant",
+                    "content": res.text,
+                    "tool_calls": [c.to_openai() for c in res.tool_calls] or None,
+                    "model": model_name,
+                    "params": params.set_values() or None,
+                    "prompt_tokens": res.usage.prompt_tokens or None,
+                    "completion_tokens": res.usage.completion_tokens,
+                    "latency_ms": int((time.perf_counter() - started) * 1000),
+                    "finish_reason": finish,
+                    "error": error,
+                    "meta": meta,
+                },
+            ],
+        )
         return user, assistant
 
     def reply(self, conversation_id: str, content: str, **kwargs) -> TurnSaved:
@@ -207,7 +244,7 @@ class ChatService:
         # The transcript itself must fit: keep its newest part.
         limit = chat_model.context_window // 2
         while chat_model.count_tokens(transcript) > limit and len(transcript) > 200:
-            transcript = transcript[len(transcript) // 4:]
+            transcript = transcript[len(transcript) // 4 :]
         result = chat_model.generate(
             [Message("user", SUMMARY_PROMPT.format(transcript=transcript))],
             GenerationParams(max_tokens=min(200, chat_model.context_window // 8), temperature=0.2),

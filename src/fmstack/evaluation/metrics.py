@@ -90,7 +90,8 @@ def rouge(prediction: str, reference: str) -> dict[str, float]:
     scorer = _SCORERS.get(cjk)
     if scorer is None:
         scorer = _SCORERS[cjk] = rouge_scorer.RougeScorer(
-            ["rouge1", "rouge2", "rougeL"], use_stemmer=not cjk, tokenizer=CJKTokenizer() if cjk else None)
+            ["rouge1", "rouge2", "rougeL"], use_stemmer=not cjk, tokenizer=CJKTokenizer() if cjk else None
+        )
     scores = scorer.score(reference, prediction)
     return {name: float(s.fmeasure) for name, s in scores.items()}
 
@@ -138,11 +139,13 @@ def classification(predictions: Sequence[str], golds: Sequence[str], labels: Seq
         f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
         per[label] = {"precision": precision, "recall": recall, "f1": f1, "support": tp + fn}
     n = len(golds)
-    return {"accuracy": sum(p == g for p, g in zip(predictions, golds)) / n if n else 0.0,
-            "precision": float(np.mean([v["precision"] for v in per.values()])) if per else 0.0,
-            "recall": float(np.mean([v["recall"] for v in per.values()])) if per else 0.0,
-            "f1": float(np.mean([v["f1"] for v in per.values()])) if per else 0.0,
-            "labels": per}
+    return {
+        "accuracy": sum(p == g for p, g in zip(predictions, golds)) / n if n else 0.0,
+        "precision": float(np.mean([v["precision"] for v in per.values()])) if per else 0.0,
+        "recall": float(np.mean([v["recall"] for v in per.values()])) if per else 0.0,
+        "f1": float(np.mean([v["f1"] for v in per.values()])) if per else 0.0,
+        "labels": per,
+    }
 
 
 def embedding_similarity(embedder, prediction: str, reference: str) -> float:
@@ -162,10 +165,10 @@ def segments(text: str, words: int = 8) -> list[str]:
         if not clause:
             continue
         if has_cjk(clause):
-            out.extend(clause[i:i + 16] for i in range(0, len(clause), 16))
+            out.extend(clause[i : i + 16] for i in range(0, len(clause), 16))
         else:
             ws = clause.split()
-            out.extend(" ".join(ws[i:i + words]) for i in range(0, len(ws), words))
+            out.extend(" ".join(ws[i : i + words]) for i in range(0, len(ws), words))
     return [s for s in out if s.strip(" ,.;:!?，。；：！？、")] or [text or " "]
 
 
@@ -173,7 +176,7 @@ def segment_score(embedder, prediction: str, reference: str) -> dict[str, float]
     """BERTScore's greedy matching over clause embeddings: precision, recall, F1 (cosines)."""
     cand, ref = segments(prediction), segments(reference)
     vecs = embedder.embed(cand + ref, input_type="query")
-    sims = vecs[: len(cand)] @ vecs[len(cand):].T
+    sims = vecs[: len(cand)] @ vecs[len(cand) :].T
     precision = float(sims.max(axis=1).mean())
     recall = float(sims.max(axis=0).mean())
     f1 = 2 * precision * recall / (precision + recall) if precision + recall > 0 else 0.0

@@ -47,9 +47,13 @@ def _judge_yes(judge: ChatModel, instruction: str) -> bool:
     from ..prompts.techniques import InvalidOutput, structured
 
     try:
-        return structured(judge, [Message("system", "You are a strict evaluator. Reply with JSON only."),
-                                  Message("user", instruction)], _Verdict, retries=1,
-                          params=GenerationParams(temperature=0.0, max_tokens=32)).verdict
+        return structured(
+            judge,
+            [Message("system", "You are a strict evaluator. Reply with JSON only."), Message("user", instruction)],
+            _Verdict,
+            retries=1,
+            params=GenerationParams(temperature=0.0, max_tokens=32),
+        ).verdict
     except InvalidOutput:
         return False
 
@@ -57,8 +61,11 @@ def _judge_yes(judge: ChatModel, instruction: str) -> bool:
 def _supported(statement: str, context: str, judge: ChatModel | None) -> bool:
     if judge is None:
         return coverage(statement, context) >= SUPPORT
-    return _judge_yes(judge, f"Context:\n{context}\n\nStatement: {statement}\n\n"
-                             "Can the statement be inferred from the context? verdict true or false.")
+    return _judge_yes(
+        judge,
+        f"Context:\n{context}\n\nStatement: {statement}\n\n"
+        "Can the statement be inferred from the context? verdict true or false.",
+    )
 
 
 def faithfulness(answer: str, contexts: Sequence[str], judge: ChatModel | None = None) -> float | None:
@@ -85,9 +92,14 @@ def context_precision(reference: str, contexts: Sequence[str], judge: ChatModel 
         ref_claims = statements(reference)
         relevant = [any(coverage(c, ctx) >= SUPPORT for c in ref_claims) for ctx in contexts]
     else:
-        relevant = [_judge_yes(judge, f"Reference answer: {reference}\n\nContext:\n{ctx}\n\n"
-                                      "Is this context useful for arriving at the reference answer? verdict true or false.")
-                    for ctx in contexts]
+        relevant = [
+            _judge_yes(
+                judge,
+                f"Reference answer: {reference}\n\nContext:\n{ctx}\n\n"
+                "Is this context useful for arriving at the reference answer? verdict true or false.",
+            )
+            for ctx in contexts
+        ]
     hits, total = 0, 0.0
     for k, rel in enumerate(relevant, start=1):
         if rel:
@@ -104,9 +116,14 @@ def answer_relevancy(question: str, answer: str, embedder, judge: ChatModel | No
         return float(max(0.0, min(1.0, float(q @ a))))
     generated = []
     for i in range(n):
-        res = judge.generate([Message("user", f"Write one question that this answer responds to. Only the question.\n\n"
-                                              f"Answer: {answer}")],
-                             GenerationParams(temperature=0.0 if i == 0 else 0.7, max_tokens=64, seed=i))
+        res = judge.generate(
+            [
+                Message(
+                    "user", f"Write one question that this answer responds to. Only the question.\n\nAnswer: {answer}"
+                )
+            ],
+            GenerationParams(temperature=0.0 if i == 0 else 0.7, max_tokens=64, seed=i),
+        )
         if res.text.strip():
             generated.append(res.text.strip())
     if not generated:

@@ -88,8 +88,11 @@ def parse_spec(data: dict, base: Path | None = None) -> EvalSpec:
         raise InvalidInput(f"evaluation {'.'.join(map(str, err['loc']))}: {err['msg']}") from None
     for m in spec.metrics:
         if m not in TEXT_METRICS | RAG_METRICS | OTHER and not m.startswith("judge:"):
-            raise InvalidInput(f"unknown metric {m!r}; metrics: {sorted(TEXT_METRICS | RAG_METRICS | OTHER)} "
-                               f"or judge:{'|'.join(RUBRICS)}", param="metrics")
+            raise InvalidInput(
+                f"unknown metric {m!r}; metrics: {sorted(TEXT_METRICS | RAG_METRICS | OTHER)} "
+                f"or judge:{'|'.join(RUBRICS)}",
+                param="metrics",
+            )
     if isinstance(spec.dataset, str) and base is not None and not Path(spec.dataset).is_absolute():
         spec.dataset = str((base / spec.dataset).resolve())
     names = [c.name for c in spec.configurations]
@@ -159,8 +162,12 @@ def feedback_examples(fm, which: str) -> list[dict]:
         conv = fm.conversations.get(item.conversation_id)
         before = [m for m in conv.messages or [] if m.seq < item.seq and m.role == "user"]
         if before:
-            ex = {"input": before[-1].content, "rating": item.rating, "comment": item.feedback_comment,
-                  "message_id": item.id}
+            ex = {
+                "input": before[-1].content,
+                "rating": item.rating,
+                "comment": item.feedback_comment,
+                "message_id": item.id,
+            }
             if item.rating and item.rating > 0:
                 ex["reference"] = item.content
             rows.append(ex)
@@ -204,11 +211,11 @@ def perturb(text: str, kind: str, seed: int = 0) -> str:
         i = rng.choice(words)
         w = parts[i]
         j = rng.randrange(1, len(w) - 2)
-        parts[i] = w[:j] + w[j + 1] + w[j] + w[j + 2:]
+        parts[i] = w[:j] + w[j + 1] + w[j] + w[j + 2 :]
         return " ".join(parts)
     if len(text) > 2:  # Chinese: two neighbouring characters swapped
         j = rng.randrange(0, len(text) - 1)
-        return text[:j] + text[j + 1] + text[j] + text[j + 2:]
+        return text[:j] + text[j + 1] + text[j] + text[j + 2 :]
     return text
 
 
@@ -221,8 +228,12 @@ class EvaluationService:
         self.fm = fm
 
     # -- running ------------------------------------------------------------------------------
-    def run(self, spec: EvalSpec, progress: Callable[[str, int, int], None] | None = None,
-            cancel: threading.Event | None = None) -> list[str]:
+    def run(
+        self,
+        spec: EvalSpec,
+        progress: Callable[[str, int, int], None] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> list[str]:
         """Evaluate every configuration; returns the run ids (one per configuration). With `cancel`
         set, the run in progress stops after its current example as `interrupted` (resumable)."""
         examples, ids = self.prepare(spec), []
@@ -240,9 +251,18 @@ class EvaluationService:
 
     def _create(self, spec: EvalSpec, cfg: Configuration, examples: list[dict]) -> str:
         with self.db.session() as s:
-            run = EvalRun(name=spec.name, config_name=cfg.name, total=len(examples), status="running",
-                          spec={**spec.model_dump(mode="json"), "dataset": spec.dataset if not isinstance(spec.dataset, list)
-                                else "inline", "configurations": [cfg.model_dump(mode="json")], "examples": examples})
+            run = EvalRun(
+                name=spec.name,
+                config_name=cfg.name,
+                total=len(examples),
+                status="running",
+                spec={
+                    **spec.model_dump(mode="json"),
+                    "dataset": spec.dataset if not isinstance(spec.dataset, list) else "inline",
+                    "configurations": [cfg.model_dump(mode="json")],
+                    "examples": examples,
+                },
+            )
             s.add(run)
             s.flush()
             return run.id
@@ -338,11 +358,19 @@ class EvaluationService:
                     golds = [str(r["example"].get("label", "")) for r in rows]
                 else:
                     golds = [str(r["example"].get("reference", "")).strip().upper() for r in rows]
-                labels = spec.labels if spec.task == "classify" else LETTERS[:max(len(r["example"].get("choices") or []) for r in rows)]
+                labels = (
+                    spec.labels
+                    if spec.task == "classify"
+                    else LETTERS[: max(len(r["example"].get("choices") or []) for r in rows)]
+                )
                 agg["classification"] = M.classification(preds, golds, labels)
             humans = [r["human_rating"] for r in rows if r["human_rating"]]
             if humans:
-                agg["human_rating"] = {"mean": float(np.mean(humans)), "ci95": list(bootstrap_ci(humans)), "n": len(humans)}
+                agg["human_rating"] = {
+                    "mean": float(np.mean(humans)),
+                    "ci95": list(bootstrap_ci(humans)),
+                    "n": len(humans),
+                }
             run.aggregates = agg
             if done:
                 run.status = "done"
@@ -365,9 +393,13 @@ class EvaluationService:
                 if spec.task == "multiple_choice":
                     choices = ex.get("choices") or []
                     letters = LETTERS[: len(choices)]
-                    text = ex["input"] + "\n" + "\n".join(f"{l}. {c}" for l, c in zip(letters, choices))
-                    res = classify(chat, text, letters, instruction="Answer the multiple-choice question with the "
-                                                                    "letter of the right choice.")
+                    text = ex["input"] + "\n" + "\n".join(f"{letter}. {c}" for letter, c in zip(letters, choices))
+                    res = classify(
+                        chat,
+                        text,
+                        letters,
+                        instruction="Answer the multiple-choice question with the letter of the right choice.",
+                    )
                     gold = str(ex.get("reference", "")).strip().upper()
                 else:
                     text = self._prompt_text(cfg, ex) if cfg.prompt else ex["input"]
@@ -388,8 +420,15 @@ class EvaluationService:
             scores["tokens"] = tokens
             if cfg.cost_per_1k_tokens:
                 scores["cost"] = tokens / 1000 * cfg.cost_per_1k_tokens
-        return {"example": ex, "output": output, "contexts": contexts or None, "scores": scores,
-                "latency_ms": latency, "tokens": tokens or None, "error": error}
+        return {
+            "example": ex,
+            "output": output,
+            "contexts": contexts or None,
+            "scores": scores,
+            "latency_ms": latency,
+            "tokens": tokens or None,
+            "error": error,
+        }
 
     def _prompt_text(self, cfg: Configuration, ex: dict, **extra) -> str:
         return self.fm.prompts.render_text(cfg.prompt, {**ex, **extra})
@@ -399,17 +438,29 @@ class EvaluationService:
         contexts: list[str] = list(ex.get("contexts") or [])
         if spec.task == "rag" and not cfg.prompt:  # fmstack's own RAG prompt, with citations (and the guardrail)
             if cfg.guardrail:
-                ans = self.fm.ask_kb(cfg.knowledge_base, question, model=cfg.model, params=params,
-                                     guardrail=cfg.guardrail, **cfg.retrieval)
+                ans = self.fm.ask_kb(
+                    cfg.knowledge_base,
+                    question,
+                    model=cfg.model,
+                    params=params,
+                    guardrail=cfg.guardrail,
+                    **cfg.retrieval,
+                )
             else:
                 from ..knowledge import rag
 
-                ans = rag.answer(chat, question, self.fm.kb_passages(cfg.knowledge_base, question, **cfg.retrieval), params)
+                ans = rag.answer(
+                    chat, question, self.fm.kb_passages(cfg.knowledge_base, question, **cfg.retrieval), params
+                )
             return ans.text, [p.text for p in ans.passages], chat.count_tokens(ans.text)
         if spec.task == "rag":
             contexts = [p.text for p in self.fm.kb_passages(cfg.knowledge_base, question, **cfg.retrieval)]
-        variables = {**ex, "input": question, "question": question,
-                     "context": "\n\n".join(f"[{i + 1}] {c}" for i, c in enumerate(contexts))}
+        variables = {
+            **ex,
+            "input": question,
+            "question": question,
+            "context": "\n\n".join(f"[{i + 1}] {c}" for i, c in enumerate(contexts)),
+        }
         messages = self.fm.prompts.render(cfg.prompt, variables) if cfg.prompt else [Message("user", question)]
         if cfg.system:
             messages = [Message("system", cfg.system), *messages]
@@ -494,9 +545,22 @@ class EvaluationService:
     def results(self, run_id: str) -> list[dict]:
         with self.db.session() as s:
             rows = s.scalars(select(EvalResult).where(EvalResult.run_id == run_id).order_by(EvalResult.idx))
-            return [{"id": r.id, "idx": r.idx, "example": r.example, "output": r.output, "contexts": r.contexts,
-                     "scores": r.scores, "latency_ms": r.latency_ms, "tokens": r.tokens, "error": r.error,
-                     "human_rating": r.human_rating, "human_comment": r.human_comment} for r in rows]
+            return [
+                {
+                    "id": r.id,
+                    "idx": r.idx,
+                    "example": r.example,
+                    "output": r.output,
+                    "contexts": r.contexts,
+                    "scores": r.scores,
+                    "latency_ms": r.latency_ms,
+                    "tokens": r.tokens,
+                    "error": r.error,
+                    "human_rating": r.human_rating,
+                    "human_comment": r.human_comment,
+                }
+                for r in rows
+            ]
 
     # -- people ---------------------------------------------------------------------------------
     def review_queue(self, run_id: str, limit: int = 20) -> list[dict]:
@@ -524,30 +588,58 @@ class EvaluationService:
         xb = {r["idx"]: r for r in self.results(b)}
         common = sorted(set(xa) & set(xb))
         metrics = {}
-        names = sorted({k for i in common for k, v in xa[i]["scores"].items() if isinstance(v, (int, float))}
-                       & {k for i in common for k, v in xb[i]["scores"].items() if isinstance(v, (int, float))})
+        names = sorted(
+            {k for i in common for k, v in xa[i]["scores"].items() if isinstance(v, (int, float))}
+            & {k for i in common for k, v in xb[i]["scores"].items() if isinstance(v, (int, float))}
+        )
         for m in names:
-            pairs = [(xa[i]["scores"][m], xb[i]["scores"][m]) for i in common
-                     if isinstance(xa[i]["scores"].get(m), (int, float)) and isinstance(xb[i]["scores"].get(m), (int, float))]
+            pairs = [
+                (xa[i]["scores"][m], xb[i]["scores"][m])
+                for i in common
+                if isinstance(xa[i]["scores"].get(m), (int, float)) and isinstance(xb[i]["scores"].get(m), (int, float))
+            ]
             if not pairs:
                 continue
             diffs = [bv - av for av, bv in pairs]
             lower_better = m in ("latency_ms", "tokens", "cost")
             wins = sum((d < 0) if lower_better else (d > 0) for d in diffs)
             ties = sum(abs(d) < 1e-12 for d in diffs)
-            metrics[m] = {"a": float(np.mean([p[0] for p in pairs])), "b": float(np.mean([p[1] for p in pairs])),
-                          "delta": float(np.mean(diffs)), "delta_ci95": list(bootstrap_ci(diffs)), "n": len(pairs),
-                          "b_wins": wins / len(pairs), "ties": ties / len(pairs),
-                          "b_losses": (len(pairs) - wins - ties) / len(pairs)}
-        changed = [{"idx": i, "input": xa[i]["example"].get("input"), "a": xa[i]["output"], "b": xb[i]["output"],
-                    "scores_a": xa[i]["scores"], "scores_b": xb[i]["scores"]}
-                   for i in common if (xa[i]["output"] or "") != (xb[i]["output"] or "")]
+            metrics[m] = {
+                "a": float(np.mean([p[0] for p in pairs])),
+                "b": float(np.mean([p[1] for p in pairs])),
+                "delta": float(np.mean(diffs)),
+                "delta_ci95": list(bootstrap_ci(diffs)),
+                "n": len(pairs),
+                "b_wins": wins / len(pairs),
+                "ties": ties / len(pairs),
+                "b_losses": (len(pairs) - wins - ties) / len(pairs),
+            }
+        changed = [
+            {
+                "idx": i,
+                "input": xa[i]["example"].get("input"),
+                "a": xa[i]["output"],
+                "b": xb[i]["output"],
+                "scores_a": xa[i]["scores"],
+                "scores_b": xb[i]["scores"],
+            }
+            for i in common
+            if (xa[i]["output"] or "") != (xb[i]["output"] or "")
+        ]
         return {"a": ra, "b": rb, "examples": len(common), "metrics": metrics, "changed": changed}
 
 
 def _run_dict(run: EvalRun) -> dict:
     spec = {k: v for k, v in (run.spec or {}).items() if k != "examples"}
-    return {"id": run.id, "name": run.name, "configuration": run.config_name, "status": run.status,
-            "total": run.total, "aggregates": run.aggregates or {}, "error": run.error, "spec": spec,
-            "created_at": run.created_at.isoformat() if isinstance(run.created_at, datetime) else run.created_at,
-            "finished_at": run.finished_at.isoformat() if isinstance(run.finished_at, datetime) else None}
+    return {
+        "id": run.id,
+        "name": run.name,
+        "configuration": run.config_name,
+        "status": run.status,
+        "total": run.total,
+        "aggregates": run.aggregates or {},
+        "error": run.error,
+        "spec": spec,
+        "created_at": run.created_at.isoformat() if isinstance(run.created_at, datetime) else run.created_at,
+        "finished_at": run.finished_at.isoformat() if isinstance(run.finished_at, datetime) else None,
+    }

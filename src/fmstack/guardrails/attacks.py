@@ -22,13 +22,28 @@ from ..knowledge.text import normalize
 
 _P = [
     # (weight, pattern) — normalised text (NFKC, lower case)
-    (1.0, r"\b(ignore|disregard|forget|override|bypass|skip)\b[^.!?\n'\"]{0,30}\b(previous|prior|above|earlier|preceding|all|your|any|safety)\b[^.!?\n'\"]{0,25}\b(instruction|instructions|prompts?|rules|guidelines?|directions|constraints?|polic(y|ies)|filters?|restrictions?)\b"),
-    (1.0, r"\b(reveal|show|print|repeat|output|display|leak|tell me|give me|share|dump|what (is|are|was|were))\b[^.!?\n]{0,30}\b(your|the)\b[^.!?\n]{0,20}\b(system prompt|system message|initial (prompt|instructions)|hidden (prompt|instructions)|original instructions|instructions you were given|prompt you were given|developer (message|prompt))"),
-    (1.0, r"\b(you are|you're|act as|pretend (to be|you are)|roleplay as|from now on,? you)\b[^.!?\n]{0,40}\b(dan|do anything now|jailbroken|unrestricted|unfiltered|uncensored|no (rules|restrictions|limits|filters|guidelines)|without (any )?(rules|restrictions|limits|filters|guidelines|ethics))"),
+    (
+        1.0,
+        r"\b(ignore|disregard|forget|override|bypass|skip)\b[^.!?\n'\"]{0,30}\b(previous|prior|above|earlier|preceding|all|your|any|safety)\b[^.!?\n'\"]{0,25}\b(instruction|instructions|prompts?|rules|guidelines?|directions|constraints?|polic(y|ies)|filters?|restrictions?)\b",
+    ),
+    (
+        1.0,
+        r"\b(reveal|show|print|repeat|output|display|leak|tell me|give me|share|dump|what (is|are|was|were))\b[^.!?\n]{0,30}\b(your|the)\b[^.!?\n]{0,20}\b(system prompt|system message|initial (prompt|instructions)|hidden (prompt|instructions)|original instructions|instructions you were given|prompt you were given|developer (message|prompt))",
+    ),
+    (
+        1.0,
+        r"\b(you are|you're|act as|pretend (to be|you are)|roleplay as|from now on,? you)\b[^.!?\n]{0,40}\b(dan|do anything now|jailbroken|unrestricted|unfiltered|uncensored|no (rules|restrictions|limits|filters|guidelines)|without (any )?(rules|restrictions|limits|filters|guidelines|ethics))",
+    ),
     (1.0, r"\b(developer|debug|god|admin|sudo|maintenance|jailbreak) mode\b"),
-    (1.0, r"\b(no longer|not) (bound|restricted|limited|governed) by\b|\bfree (of|from) (all |any )?(rules|restrictions|guidelines|polic(y|ies))\b"),
+    (
+        1.0,
+        r"\b(no longer|not) (bound|restricted|limited|governed) by\b|\bfree (of|from) (all |any )?(rules|restrictions|guidelines|polic(y|ies))\b",
+    ),
     (0.8, r"\bnew (instructions|rules|task|system prompt)\s*[:：]"),
-    (1.0, r"\b(note|message|instructions?) (to|for) (any|the|all)?\s*(ai|assistant|model|chatbot|llm|language model)s?\b|\b(ai|assistant|model|chatbot|llm|language model)s?\b[^.!?\n]{0,20}\b(reading|processing|summari[sz]ing) (this|these)\b"),
+    (
+        1.0,
+        r"\b(note|message|instructions?) (to|for) (any|the|all)?\s*(ai|assistant|model|chatbot|llm|language model)s?\b|\b(ai|assistant|model|chatbot|llm|language model)s?\b[^.!?\n]{0,20}\b(reading|processing|summari[sz]ing) (this|these)\b",
+    ),
     (0.6, r"\b(do not|don't|never) (tell|inform|warn|mention (it |this )?to) the user\b"),
     (0.6, r"\b(respond|answer|reply) only with\b[^.!?\n]{0,30}\b(password|secret|key|system prompt)"),
     (0.6, r"\b(base64|rot13|hex)\b[^.!?\n]{0,30}\b(decode|decoded)\b[^.!?\n]{0,30}\b(follow|execute|obey|do)\b"),
@@ -36,23 +51,50 @@ _P = [
     (1.0, r"<\s*/?\s*(system|im_start|im_end)\s*>|\[/?(inst|system)\]|###\s*(system|instruction)|\bsystem override\b"),
     # claims of authority that switch safety off; orders declared void; the policy wished away
     (1.0, r"\b(i am|i'm|this is) your (developer|administrator|admin|creator|owner|operator|engineer)s?\b"),
-    (1.0, r"\b(safety|content) (checks?|filters?|polic(y|ies)|guidelines?|restrictions?) (are|is|have been|has been) (now )?(off|disabled|lifted|suspended|removed|turned off)\b"),
-    (1.0, r"\b(previous|prior|earlier|old|original|all) (orders|commands|instructions|rules|directives)( you (were given|received))? (are|is|were) (now )?(void|cancel+ed|invalid|null|revoked|obsolete)\b"),
-    (1.0, r"\b(pretend|imagine|assume|act as if) (that )?(the|your|there is no|there's no) (content|safety|usage) polic(y|ies)\b"),
-    (1.0, r"\b(print|show|reveal|output|repeat|dump|list) (me )?(your|the) (full |entire |exact )?(configuration|config|rules you follow|instructions|guidelines you follow|setup)\b"),
-    (1.0, r"\b(everything|all|the text|anything) (that )?(appears |written |said )?(above|before) (this|my first|the first|my) (line|message|prompt)\b"),
+    (
+        1.0,
+        r"\b(safety|content) (checks?|filters?|polic(y|ies)|guidelines?|restrictions?) (are|is|have been|has been) (now )?(off|disabled|lifted|suspended|removed|turned off)\b",
+    ),
+    (
+        1.0,
+        r"\b(previous|prior|earlier|old|original|all) (orders|commands|instructions|rules|directives)( you (were given|received))? (are|is|were) (now )?(void|cancel+ed|invalid|null|revoked|obsolete)\b",
+    ),
+    (
+        1.0,
+        r"\b(pretend|imagine|assume|act as if) (that )?(the|your|there is no|there's no) (content|safety|usage) polic(y|ies)\b",
+    ),
+    (
+        1.0,
+        r"\b(print|show|reveal|output|repeat|dump|list) (me )?(your|the) (full |entire |exact )?(configuration|config|rules you follow|instructions|guidelines you follow|setup)\b",
+    ),
+    (
+        1.0,
+        r"\b(everything|all|the text|anything) (that )?(appears |written |said )?(above|before) (this|my first|the first|my) (line|message|prompt)\b",
+    ),
     (1.0, r"\b(first|second|last|next) line of (your|the) (instructions|prompt|system prompt|rules)\b"),
     (1.0, r"\bhidden (instruction|instructions|command|note)s? (for|to) (the )?(assistant|ai|model|chatbot)\b"),
-    (1.0, r"\b(freed|released|liberated|unchained|unshackled) (from|of) (your |all |any )?(restrictions|rules|limits|constraints|guidelines|programming)\b"),
+    (
+        1.0,
+        r"\b(freed|released|liberated|unchained|unshackled) (from|of) (your |all |any )?(restrictions|rules|limits|constraints|guidelines|programming)\b",
+    ),
     (1.0, r"\bstart (your|the) (reply|answer|response) with [\"'“]?(sure|of course|absolutely)"),
-    (1.0, r"\b(message|note|notice) from (openai|anthropic|the developers|your developers|your creators|(the )?staff|the admin)\b[^.!?\n]{0,60}\b(ignore|disregard|may|can|no longer)\b"),
-    (1.0, r"\b(bypass(es|ing)?|evad(e|es|ing)|circumvent(s|ing)?|without) (all |any )?(of )?(your|the) (filters?|safety|guardrails?|moderation)\b"),
+    (
+        1.0,
+        r"\b(message|note|notice) from (openai|anthropic|the developers|your developers|your creators|(the )?staff|the admin)\b[^.!?\n]{0,60}\b(ignore|disregard|may|can|no longer)\b",
+    ),
+    (
+        1.0,
+        r"\b(bypass(es|ing)?|evad(e|es|ing)|circumvent(s|ing)?|without) (all |any )?(of )?(your|the) (filters?|safety|guardrails?|moderation)\b",
+    ),
     (0.6, r"\b(evilbot|evil (ai|bot|assistant)|never refuses?|always (answers|complies))\b"),
     # Chinese
     (1.0, r"(别管|不用管|不要管|无需理会)[^。！？\n]{0,12}(设定|规定|规则|指令|要求)"),
     (1.0, r"我是你的(管理员|开发者|创造者|主人|工程师)[^。！？\n]{0,30}(关闭|关掉|解除|取消|停用)"),
     (1.0, r"(安全|内容)(检查|过滤|策略|政策|准则|限制)[^。！？\n]{0,4}(已|已经|都)?(被)?(关闭|解除|取消|停用|失效)"),
-    (1.0, r"(之前|以前|此前|先前|原来)[^。！？\n]{0,8}(命令|指令|规则|要求)[^。！？\n]{0,4}(全部|都|一律)?(作废|无效|失效|取消)"),
+    (
+        1.0,
+        r"(之前|以前|此前|先前|原来)[^。！？\n]{0,8}(命令|指令|规则|要求)[^。！？\n]{0,4}(全部|都|一律)?(作废|无效|失效|取消)",
+    ),
     (1.0, r"假装[^。！？\n]{0,8}(政策|规则|限制|准则)[^。！？\n]{0,3}不存在"),
     (1.0, r"(打印|输出|显示|展示|告诉我)[^。！？\n]{0,10}你(的|被)[^。！？\n]{0,4}(配置|设置|遵守的规则|所有规则)"),
     (1.0, r"(第一条|第一条消息|第一句)之前的(所有)?(内容|文字)"),
@@ -62,9 +104,18 @@ _P = [
     (1.0, r"以[“\"']?(当然|好的|没问题)[^。！？\n]{0,6}开头"),
     (1.0, r"(官方|开发团队|工作人员|管理员)[^。！？\n]{0,8}的消息[^。！？\n]{0,20}(不用|不必|无需|可以不)(遵守|遵循)"),
     (1.0, r"(绕过|避开|跳过)[^。！？\n]{0,6}(过滤|审核|安全|护栏|限制)"),
-    (1.0, r"(忽略|无视|忘记|忘掉|不要理会|跳过|绕过|覆盖)[^。！？\n]{0,15}(之前|以上|上面|前面|先前|所有|全部|此前|原来|你的)[^。！？\n]{0,10}(指令|指示|提示|规则|设定|要求|限制|约束|命令)"),
-    (1.0, r"(显示|输出|告诉我|打印|泄露|重复|给我看|展示|透露|说出)[^。！？\n]{0,12}(系统提示|系统指令|初始指令|隐藏指令|原始指令|提示词|system prompt|开发者指令)|(系统提示词?|隐藏指令|初始指令)[^。！？\n]{0,8}(输出|告诉我|发给我|打印)"),
-    (1.0, r"(你现在是|你是|扮演|假装(你是)?|从现在(开始|起)[，,]?你)[^。！？\n]{0,20}(dan|不受(任何)?(限制|约束)|没有(任何)?(限制|规则|约束|道德)|无限制|越狱|无审查)"),
+    (
+        1.0,
+        r"(忽略|无视|忘记|忘掉|不要理会|跳过|绕过|覆盖)[^。！？\n]{0,15}(之前|以上|上面|前面|先前|所有|全部|此前|原来|你的)[^。！？\n]{0,10}(指令|指示|提示|规则|设定|要求|限制|约束|命令)",
+    ),
+    (
+        1.0,
+        r"(显示|输出|告诉我|打印|泄露|重复|给我看|展示|透露|说出)[^。！？\n]{0,12}(系统提示|系统指令|初始指令|隐藏指令|原始指令|提示词|system prompt|开发者指令)|(系统提示词?|隐藏指令|初始指令)[^。！？\n]{0,8}(输出|告诉我|发给我|打印)",
+    ),
+    (
+        1.0,
+        r"(你现在是|你是|扮演|假装(你是)?|从现在(开始|起)[，,]?你)[^。！？\n]{0,20}(dan|不受(任何)?(限制|约束)|没有(任何)?(限制|规则|约束|道德)|无限制|越狱|无审查)",
+    ),
     (1.0, r"(开发者|调试|上帝|管理员|越狱)模式"),
     (1.0, r"(不再|不必|无需|不用)(受|遵守|遵循)[^。！？\n]{0,10}(限制|规则|约束|政策|准则)"),
     (0.8, r"新的?(指令|规则|任务|系统提示)\s*[:：]"),
@@ -148,8 +199,10 @@ class AttackDetector:
         if self._bank is None:
             with self._lock:
                 if self._bank is None:
-                    self._bank = (self.embedder.embed(ATTACK_EXAMPLES, input_type="query"),
-                                  self.embedder.embed(BENIGN_EXAMPLES, input_type="query"))
+                    self._bank = (
+                        self.embedder.embed(ATTACK_EXAMPLES, input_type="query"),
+                        self.embedder.embed(BENIGN_EXAMPLES, input_type="query"),
+                    )
         return self._bank
 
     def score(self, text: str, vector: np.ndarray | None = None) -> AttackScore:

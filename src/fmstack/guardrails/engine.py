@@ -86,7 +86,8 @@ class AttackPolicy(BaseModel):
 class HarmPolicy(BaseModel):
     model_config = ConfigDict(extra="forbid")
     categories: dict[str, Literal["none", "low", "medium", "high"]] = Field(
-        default_factory=lambda: {c: "medium" for c in HARM_EXAMPLES})
+        default_factory=lambda: {c: "medium" for c in HARM_EXAMPLES}
+    )
     action: Action = "block"
 
     @field_validator("categories")
@@ -149,9 +150,15 @@ class Assessment:
         return self.action == "blocked"
 
     def to_dict(self) -> dict:
-        return {"guardrail": self.guardrail, "version": self.version, "action": self.action, "text": self.text,
-                "findings": [f.to_dict() for f in self.findings], "scores": self.scores,
-                "latency_ms": round(self.latency_ms, 2)}
+        return {
+            "guardrail": self.guardrail,
+            "version": self.version,
+            "action": self.action,
+            "text": self.text,
+            "findings": [f.to_dict() for f in self.findings],
+            "scores": self.scores,
+            "latency_ms": round(self.latency_ms, 2),
+        }
 
 
 def _word_pattern(word: str) -> re.Pattern:
@@ -162,11 +169,20 @@ def _word_pattern(word: str) -> re.Pattern:
 
 
 TOPIC_PROMPT = (
-    "Does the text below belong to the topic \"{name}\" ({definition})? Examples of the topic: {examples}. "
-    "Answer with JSON: {{\"answer\": \"yes\"}} or {{\"answer\": \"no\"}}.\n\nText: {text}"
+    'Does the text below belong to the topic "{name}" ({definition})? Examples of the topic: {examples}. '
+    'Answer with JSON: {{"answer": "yes"}} or {{"answer": "no"}}.\n\nText: {text}'
 )
-_YES_NO = {"type": "json_schema", "json_schema": {"name": "verdict", "schema": {
-    "type": "object", "properties": {"answer": {"type": "string", "enum": ["yes", "no"]}}, "required": ["answer"]}}}
+_YES_NO = {
+    "type": "json_schema",
+    "json_schema": {
+        "name": "verdict",
+        "schema": {
+            "type": "object",
+            "properties": {"answer": {"type": "string", "enum": ["yes", "no"]}},
+            "required": ["answer"],
+        },
+    },
+}
 
 
 class Guardrail:
@@ -199,8 +215,9 @@ class Guardrail:
     def name(self) -> str:
         return self.config.name
 
-    def check(self, text: str, source: Source = "input", *, question: str | None = None,
-              passages: list[str] | None = None) -> Assessment:
+    def check(
+        self, text: str, source: Source = "input", *, question: str | None = None, passages: list[str] | None = None
+    ) -> Assessment:
         started = time.perf_counter()
         c = self.config
         findings: list[Finding] = []
@@ -213,8 +230,16 @@ class Guardrail:
         if self._attacks and source in ("input", "context"):
             fired, s = self._attacks.fires(text, vecs)
             if fired:
-                findings.append(Finding("attacks", "prompt_attack", c.attacks.action, source, round(max(s.pattern, s.similarity), 3),
-                                        detail="; ".join(s.matched[:3]) or "similar to known attacks"))
+                findings.append(
+                    Finding(
+                        "attacks",
+                        "prompt_attack",
+                        c.attacks.action,
+                        source,
+                        round(max(s.pattern, s.similarity), 3),
+                        detail="; ".join(s.matched[:3]) or "similar to known attacks",
+                    )
+                )
         for w, pattern in self._words:
             m = pattern.search(norm)
             if m:
@@ -224,15 +249,25 @@ class Guardrail:
                 score = float((vecs @ tv.T).max())
                 if t.classifier == "llm":
                     if score >= t.llm_gate and self._llm_says(t, text):
-                        findings.append(Finding("topics", t.name, t.action, source, round(score, 3), detail="LLM classifier"))
+                        findings.append(
+                            Finding("topics", t.name, t.action, source, round(score, 3), detail="LLM classifier")
+                        )
                 elif score >= t.threshold and score - float((vecs @ self._neutral.T).max()) >= 0.02:
                     findings.append(Finding("topics", t.name, t.action, source, round(score, 3)))
             neutral = (vecs @ self._neutral.T).max(axis=1) if self._harm_vecs else None
             for cat, hv in self._harm_vecs.items():
                 score = float(((vecs @ hv.T).max(axis=1) - neutral).max())
                 if score >= STRENGTHS[c.harm.categories[cat]]:
-                    findings.append(Finding("harm", cat, c.harm.action, source, round(score, 3),
-                                            detail=f"strength {c.harm.categories[cat]}"))
+                    findings.append(
+                        Finding(
+                            "harm",
+                            cat,
+                            c.harm.action,
+                            source,
+                            round(score, 3),
+                            detail=f"strength {c.harm.categories[cat]}",
+                        )
+                    )
         spans: list[pii.Span] = []
         if c.pii:
             wanted = tuple(t for t in c.pii.types)
@@ -245,11 +280,27 @@ class Guardrail:
         if c.grounding and source == "output" and passages is not None:
             scores = self.grounding_scores(text, question or "", passages)
             if scores["grounding"] < c.grounding.grounding_threshold:
-                findings.append(Finding("grounding", "grounding", c.grounding.action, source, scores["grounding"],
-                                        detail=f"below {c.grounding.grounding_threshold}"))
+                findings.append(
+                    Finding(
+                        "grounding",
+                        "grounding",
+                        c.grounding.action,
+                        source,
+                        scores["grounding"],
+                        detail=f"below {c.grounding.grounding_threshold}",
+                    )
+                )
             if question and scores["relevance"] < c.grounding.relevance_threshold:
-                findings.append(Finding("grounding", "relevance", c.grounding.action, source, scores["relevance"],
-                                        detail=f"below {c.grounding.relevance_threshold}"))
+                findings.append(
+                    Finding(
+                        "grounding",
+                        "relevance",
+                        c.grounding.action,
+                        source,
+                        scores["relevance"],
+                        detail=f"below {c.grounding.relevance_threshold}",
+                    )
+                )
         blocking = [f for f in findings if f.action == "block" or (f.action == "mask" and f.policy != "pii")]
         if blocking:
             message = c.blocked_input_message if source == "input" else c.blocked_output_message
@@ -260,7 +311,9 @@ class Guardrail:
             action, out = "flagged", text
         else:
             action, out = "none", text
-        return Assessment(action, out, findings, self.name, self.version, (time.perf_counter() - started) * 1000, scores)
+        return Assessment(
+            action, out, findings, self.name, self.version, (time.perf_counter() - started) * 1000, scores
+        )
 
     def _llm_says(self, topic: TopicPolicy, text: str) -> bool:
         import json
@@ -269,10 +322,16 @@ class Guardrail:
 
         if self.models is None:
             raise InvalidInput("an LLM topic classifier needs the model registry", param="topics")
-        prompt = TOPIC_PROMPT.format(name=topic.name, definition=topic.definition, examples="; ".join(topic.examples[:5]),
-                                     text=text[:2000])
-        out = self.models.chat(topic.model).generate([Message("user", prompt)], GenerationParams(
-            temperature=0.0, max_tokens=16, response_format=_YES_NO)).text
+        prompt = TOPIC_PROMPT.format(
+            name=topic.name, definition=topic.definition, examples="; ".join(topic.examples[:5]), text=text[:2000]
+        )
+        out = (
+            self.models.chat(topic.model)
+            .generate(
+                [Message("user", prompt)], GenerationParams(temperature=0.0, max_tokens=16, response_format=_YES_NO)
+            )
+            .text
+        )
         try:
             return json.loads(out).get("answer") == "yes"
         except (ValueError, AttributeError):

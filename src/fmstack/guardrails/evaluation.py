@@ -40,7 +40,9 @@ def _match(p: pii.Span, g: dict) -> bool:
 
 def evaluate_pii(rows: list[dict], detect: Callable[[str], list[pii.Span]] = pii.detect) -> dict[str, dict]:
     """{type or "all" or "lang:xx": {"gold", "predicted", "precision", "recall", "exact"}}"""
-    counts: dict[str, dict[str, int]] = defaultdict(lambda: {"gold": 0, "predicted": 0, "tp_gold": 0, "tp_pred": 0, "exact": 0})
+    counts: dict[str, dict[str, int]] = defaultdict(
+        lambda: {"gold": 0, "predicted": 0, "tp_gold": 0, "tp_pred": 0, "exact": 0}
+    )
     for row in rows:
         found = detect(row["text"])
         gold = row["spans"]
@@ -50,7 +52,9 @@ def evaluate_pii(rows: list[dict], detect: Callable[[str], list[pii.Span]] = pii
             c["predicted"] += len(found)
             c["tp_gold"] += sum(any(_match(p, g) for p in found) for g in gold)
             c["tp_pred"] += sum(any(_match(p, g) for g in gold) for p in found)
-            c["exact"] += sum(any(p.type == g["type"] and p.start == g["start"] and p.end == g["end"] for p in found) for g in gold)
+            c["exact"] += sum(
+                any(p.type == g["type"] and p.start == g["start"] and p.end == g["end"] for p in found) for g in gold
+            )
         for kind in {g["type"] for g in gold} | {p.type for p in found}:
             c = counts[kind]
             g_k = [g for g in gold if g["type"] == kind]
@@ -62,10 +66,13 @@ def evaluate_pii(rows: list[dict], detect: Callable[[str], list[pii.Span]] = pii
             c["exact"] += sum(any(p.start == g["start"] and p.end == g["end"] for p in p_k) for g in g_k)
     out = {}
     for group, c in counts.items():
-        out[group] = {"gold": c["gold"], "predicted": c["predicted"],
-                      "precision": round(c["tp_pred"] / c["predicted"], 4) if c["predicted"] else 1.0,
-                      "recall": round(c["tp_gold"] / c["gold"], 4) if c["gold"] else 1.0,
-                      "exact": round(c["exact"] / c["gold"], 4) if c["gold"] else 1.0}
+        out[group] = {
+            "gold": c["gold"],
+            "predicted": c["predicted"],
+            "precision": round(c["tp_pred"] / c["predicted"], 4) if c["predicted"] else 1.0,
+            "recall": round(c["tp_gold"] / c["gold"], 4) if c["gold"] else 1.0,
+            "exact": round(c["exact"] / c["gold"], 4) if c["gold"] else 1.0,
+        }
     return out
 
 
@@ -83,8 +90,15 @@ def evaluate_classifier(rows: list[dict], fires: Callable[[str], bool], positive
             c["fp"] += (not is_pos) and hit
         if hit != is_pos:
             misses.append(row["text"])
-    out = {g: {"positives": c["pos"], "negatives": c["neg"], "tpr": round(c["tp"] / c["pos"], 4) if c["pos"] else None,
-               "fpr": round(c["fp"] / c["neg"], 4) if c["neg"] else None} for g, c in counts.items()}
+    out = {
+        g: {
+            "positives": c["pos"],
+            "negatives": c["neg"],
+            "tpr": round(c["tp"] / c["pos"], 4) if c["pos"] else None,
+            "fpr": round(c["fp"] / c["neg"], 4) if c["neg"] else None,
+        }
+        for g, c in counts.items()
+    }
     out["misses"] = misses  # type: ignore[assignment]
     return out
 
@@ -92,10 +106,19 @@ def evaluate_classifier(rows: list[dict], fires: Callable[[str], bool], positive
 # The guardrail `fmstack guardrails eval` measures the other policies with (policies.jsonl).
 EVAL_GUARDRAIL = {
     "name": "eval",
-    "topics": [{"name": "investment advice", "definition": "Recommendations about which stocks, funds, bonds or "
-                "crypto to buy, sell or hold, and how to allocate savings.",
-                "examples": ["Which stocks should I buy now?", "Should I put my savings into bitcoin?",
-                             "现在应该买哪只股票？", "我的钱应该投到哪个基金？"]}],
+    "topics": [
+        {
+            "name": "investment advice",
+            "definition": "Recommendations about which stocks, funds, bonds or "
+            "crypto to buy, sell or hold, and how to allocate savings.",
+            "examples": [
+                "Which stocks should I buy now?",
+                "Should I put my savings into bitcoin?",
+                "现在应该买哪只股票？",
+                "我的钱应该投到哪个基金？",
+            ],
+        }
+    ],
     "words": {"profanity": True},
     "harm": {},
 }
@@ -117,6 +140,13 @@ def evaluate_policies(rows: list[dict], guardrail) -> dict[str, dict]:
                 c["pos" if positive else "neg"] += 1
                 c["tp"] += positive and hit
                 c["fp"] += (not positive) and hit
-        out[policy] = {g: {"positives": c["pos"], "negatives": c["neg"], "tpr": round(c["tp"] / c["pos"], 4) if c["pos"] else None,
-                           "fpr": round(c["fp"] / c["neg"], 4) if c["neg"] else None} for g, c in counts.items()}
+        out[policy] = {
+            g: {
+                "positives": c["pos"],
+                "negatives": c["neg"],
+                "tpr": round(c["tp"] / c["pos"], 4) if c["pos"] else None,
+                "fpr": round(c["fp"] / c["neg"], 4) if c["neg"] else None,
+            }
+            for g, c in counts.items()
+        }
     return out

@@ -42,12 +42,16 @@ class Span:
 # for \b, yet the address starts right after it.
 _L = r"(?<![A-Za-z0-9_])"
 _R = r"(?![A-Za-z0-9_])"
-_EMAIL = re.compile(r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}(?![A-Za-z0-9-])")
+_EMAIL = re.compile(
+    r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}(?![A-Za-z0-9-])"
+)
 _CARD = re.compile(r"(?<![\d-])(?:\d[ -]?){11,18}\d(?![\d-])")
 _IBAN = re.compile(_L + r"[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]){11,30}" + _R)
 _CN_ID = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
 _IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.]|\.\d)")
-_IPV6 = re.compile(r"(?<![A-Za-z0-9_:])(?:[0-9A-Fa-f]{1,4}:){2,7}[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{1,4})*(?![A-Za-z0-9_:])")
+_IPV6 = re.compile(
+    r"(?<![A-Za-z0-9_:])(?:[0-9A-Fa-f]{1,4}:){2,7}[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{1,4})*(?![A-Za-z0-9_:])"
+)
 _URL = re.compile(_L + r"(?:https?://|www\.)[^\s<>\"'，。！？、）】]+[^\s<>\"'.,;:!?，。！？、）】]", re.I)
 _SECRETS = [
     re.compile(_L + r"sk-(?:proj-|ant-)?[A-Za-z0-9_-]{20,}"),  # OpenAI / Anthropic style
@@ -58,7 +62,13 @@ _SECRETS = [
     re.compile(_L + r"eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}"),  # JWT
     re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----"),
     # key = value where the name says secret
-    re.compile(r"(?i)" + _L + r"(?:api[_-]?key|secret|token|passw(?:or)?d|access[_-]?key)" + _R + r"\s*[:=]\s*[\"']?([A-Za-z0-9_\-/+=]{12,})"),
+    re.compile(
+        r"(?i)"
+        + _L
+        + r"(?:api[_-]?key|secret|token|passw(?:or)?d|access[_-]?key)"
+        + _R
+        + r"\s*[:=]\s*[\"']?([A-Za-z0-9_\-/+=]{12,})"
+    ),
 ]
 
 
@@ -154,7 +164,12 @@ def _cn_names(text: str) -> list[Span]:
         start = pos
         pos += len(w.word)
         # 谢谢 is tagged as a name (谢 is a surname): doubled characters are not taken as names
-        if w.flag == "nr" and _HAN.match(w.word) and len(w.word) <= 4 and not (len(w.word) == 2 and w.word[0] == w.word[1]):
+        if (
+            w.flag == "nr"
+            and _HAN.match(w.word)
+            and len(w.word) <= 4
+            and not (len(w.word) == 2 and w.word[0] == w.word[1])
+        ):
             spans.append(Span("cn_name", start, pos, w.word))
     return spans
 
@@ -169,7 +184,7 @@ def _cn_addresses(text: str) -> list[Span]:
         pos = m.start()
         for w in jieba.posseg.cut(m.group()):
             if w.flag == "ns" or w.word.endswith(("省", "自治区", "特别行政区", "市")):
-                spans.append(Span("cn_address", pos, m.end(), text[pos:m.end()]))
+                spans.append(Span("cn_address", pos, m.end(), text[pos : m.end()]))
                 break
             pos += len(w.word)
     return spans
@@ -179,7 +194,8 @@ _ADMIN = r"[\u4e00-\u9fff]{1,8}?(?:省|自治区|特别行政区|市|自治州|�
 _CN_ADDRESS = re.compile(
     rf"(?:{_ADMIN}){{1,4}}"  # 广东省深圳市南山区
     r"[\u4e00-\u9fff0-9]{1,12}?(?:路|街|大道|大街|道|巷|胡同|村|弄)"  # 科技园路
-    r"(?:[0-9０-９A-Za-z\-]{1,8}(?:号|座|栋|幢|楼|层|室|单元)|[\u4e00-\u9fff]{2,8}(?:大厦|小区|花园|公寓))*")
+    r"(?:[0-9０-９A-Za-z\-]{1,8}(?:号|座|栋|幢|楼|层|室|单元)|[\u4e00-\u9fff]{2,8}(?:大厦|小区|花园|公寓))*"
+)
 
 
 DETECTORS: dict[str, Callable[[str], list[Span]]] = {
@@ -190,8 +206,10 @@ DETECTORS: dict[str, Callable[[str], list[Span]]] = {
     "cn_id": _regex("cn_id", _CN_ID, _valid_cn_id),
     "ip_address": lambda t: _regex("ip_address", _IPV4, _valid_ip)(t) + _regex("ip_address", _IPV6, _valid_ip)(t),
     "url": _regex("url", _URL),
-    "secret": lambda t: [s for p in _SECRETS for s in _regex("secret", p, group=1 if p.groups else 0)(t)]
-    + _regex("secret", _TOKEN, _random_token)(t),
+    "secret": lambda t: (
+        [s for p in _SECRETS for s in _regex("secret", p, group=1 if p.groups else 0)(t)]
+        + _regex("secret", _TOKEN, _random_token)(t)
+    ),
     "cn_name": _cn_names,
     "cn_address": _cn_addresses,
 }
@@ -206,8 +224,18 @@ def detect(text: str, types: tuple[str, ...] | list[str] = TYPES, custom: dict[s
         spans.extend(_regex(name, re.compile(pattern))(text))
     spans.sort(key=lambda s: (s.start, -(s.end - s.start)))
     # Validated kinds win over looser ones on the same characters.
-    rank = {"cn_id": 0, "credit_card": 1, "iban": 2, "secret": 3, "email": 4, "url": 5, "ip_address": 6, "phone": 7,
-            "cn_address": 8, "cn_name": 9}
+    rank = {
+        "cn_id": 0,
+        "credit_card": 1,
+        "iban": 2,
+        "secret": 3,
+        "email": 4,
+        "url": 5,
+        "ip_address": 6,
+        "phone": 7,
+        "cn_address": 8,
+        "cn_name": 9,
+    }
     kept: list[Span] = []
     for s in sorted(spans, key=lambda s: (rank.get(s.type, 8), -(s.end - s.start), s.start)):
         if all(s.end <= k.start or s.start >= k.end for k in kept):

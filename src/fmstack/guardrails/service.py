@@ -34,7 +34,9 @@ class GuardrailService:
         cfg = parse_config(config)
         with self.db.session() as s:
             if s.scalar(select(GuardrailRow.id).where(GuardrailRow.name == cfg.name, GuardrailRow.deleted.is_(False))):
-                raise InvalidInput(f"a guardrail named {cfg.name!r} exists; change it to make a new version", param="name")
+                raise InvalidInput(
+                    f"a guardrail named {cfg.name!r} exists; change it to make a new version", param="name"
+                )
             last = s.scalar(select(func.max(GuardrailRow.version)).where(GuardrailRow.name == cfg.name)) or 0
             row = GuardrailRow(name=cfg.name, version=last + 1, config=cfg.model_dump(mode="json"))
             s.add(row)
@@ -53,10 +55,17 @@ class GuardrailService:
 
     def list(self) -> list[GuardrailRecord]:
         with self.db.session() as s:
-            latest = (select(GuardrailRow.name, func.max(GuardrailRow.version).label("v"))
-                      .where(GuardrailRow.deleted.is_(False)).group_by(GuardrailRow.name).subquery())
-            rows = s.scalars(select(GuardrailRow).join(latest, (GuardrailRow.name == latest.c.name)
-                                                       & (GuardrailRow.version == latest.c.v)).order_by(GuardrailRow.name))
+            latest = (
+                select(GuardrailRow.name, func.max(GuardrailRow.version).label("v"))
+                .where(GuardrailRow.deleted.is_(False))
+                .group_by(GuardrailRow.name)
+                .subquery()
+            )
+            rows = s.scalars(
+                select(GuardrailRow)
+                .join(latest, (GuardrailRow.name == latest.c.name) & (GuardrailRow.version == latest.c.v))
+                .order_by(GuardrailRow.name)
+            )
             return [_record(r) for r in rows]
 
     def get(self, name: str, version: int | None = None) -> GuardrailRecord:
@@ -66,8 +75,10 @@ class GuardrailService:
     def versions(self, name: str) -> list[GuardrailRecord]:
         with self.db.session() as s:
             self._row(s, name)
-            return [_record(r) for r in s.scalars(select(GuardrailRow).where(GuardrailRow.name == name)
-                                                  .order_by(GuardrailRow.version))]
+            return [
+                _record(r)
+                for r in s.scalars(select(GuardrailRow).where(GuardrailRow.name == name).order_by(GuardrailRow.version))
+            ]
 
     def delete(self, name: str) -> None:
         with self.db.session() as s:

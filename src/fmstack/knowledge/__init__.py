@@ -2,7 +2,16 @@
 
 from . import rag
 from .rag import Citation, RagAnswer
-from .service import DocumentRecord, IngestReport, KnowledgeBaseRecord, KnowledgeService, Retrieved, RetrievalOptions
+from .service import DocumentRecord, IngestReport, KnowledgeBaseRecord, KnowledgeService, RetrievalOptions, Retrieved
 
-__all__ = ["Citation", "DocumentRecord", "IngestReport", "KnowledgeBaseRecord", "KnowledgeService", "RagAnswer",
-           "Retrieved", "RetrievalOptions", "rag"]
+__all__ = [
+    "Citation",
+    "DocumentRecord",
+    "IngestReport",
+    "KnowledgeBaseRecord",
+    "KnowledgeService",
+    "RagAnswer",
+    "Retrieved",
+    "RetrievalOptions",
+    "rag",
+]

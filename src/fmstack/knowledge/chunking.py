@@ -37,14 +37,16 @@ class ChunkingOptions:
     child_size: int = 120
 
     @classmethod
-    def from_dict(cls, d: dict | None) -> "ChunkingOptions":
+    def from_dict(cls, d: dict | None) -> ChunkingOptions:
         d = dict(d or {})
         unknown = set(d) - set(cls.__dataclass_fields__)
         if unknown:
             raise InvalidInput(f"unknown chunking options: {', '.join(sorted(unknown))}", param="chunking")
         opts = cls(**d)
         if opts.strategy not in STRATEGIES:
-            raise InvalidInput(f"unknown chunking strategy {opts.strategy!r}; known: {', '.join(STRATEGIES)}", param="chunking")
+            raise InvalidInput(
+                f"unknown chunking strategy {opts.strategy!r}; known: {', '.join(STRATEGIES)}", param="chunking"
+            )
         if not 16 <= opts.chunk_size <= 4096 or not 0 <= opts.overlap < opts.chunk_size // 2 + 1:
             raise InvalidInput("chunk_size must be 16..4096 tokens and overlap under half of it", param="chunking")
         if opts.child_size >= opts.parent_size:
@@ -63,6 +65,7 @@ def strategy(name: str):
     def register(fn: Strategy) -> Strategy:
         STRATEGIES[name] = fn
         return fn
+
     return register
 
 
@@ -133,7 +136,9 @@ def _split(sections: list[Section], size: int, overlap: int, unit_fn) -> list[Ch
         for s, e in _pack(text, unit_fn(text, size), size, overlap):
             s, e = _trimmed(text, s, e)
             if s < e:
-                chunks.append(Chunk(text[s:e], base + s, base + e, section.page, list(section.heading), dict(section.meta)))
+                chunks.append(
+                    Chunk(text[s:e], base + s, base + e, section.page, list(section.heading), dict(section.meta))
+                )
     return chunks
 
 

@@ -26,8 +26,12 @@ class Scores:
     ndcg10: float = 0.0
 
     def to_dict(self) -> dict:
-        return {"n": self.n, **{f"recall@{k}": round(v, 4) for k, v in self.recall.items()},
-                "mrr": round(self.mrr, 4), "ndcg@10": round(self.ndcg10, 4)}
+        return {
+            "n": self.n,
+            **{f"recall@{k}": round(v, 4) for k, v in self.recall.items()},
+            "mrr": round(self.mrr, 4),
+            "ndcg@10": round(self.ndcg10, 4),
+        }
 
 
 def load_questions(path: str | Path) -> list[dict]:

@@ -81,10 +81,12 @@ class ChunkIndex:
             return snap
 
     def _build(self, kb_id: str, revision: int, previous: _Snapshot | None = None) -> _Snapshot:
-        stmt = (select(KbChunk.id, KbChunk.document_id, KbChunk.embedding, KbChunk.terms)
-                .join(KbDocument, KbDocument.id == KbChunk.document_id)
-                .where(KbChunk.kb_id == kb_id, KbChunk.level == 0, KbDocument.status == "ready")
-                .order_by(KbChunk.id))
+        stmt = (
+            select(KbChunk.id, KbChunk.document_id, KbChunk.embedding, KbChunk.terms)
+            .join(KbDocument, KbDocument.id == KbChunk.document_id)
+            .where(KbChunk.kb_id == kb_id, KbChunk.level == 0, KbDocument.status == "ready")
+            .order_by(KbChunk.id)
+        )
         ids, docs, vecs, corpus = [], [], [], []
         with self.db.session() as s:
             for cid, doc, emb, terms in s.execute(stmt):
@@ -113,8 +115,12 @@ class ChunkIndex:
         import faiss
 
         n_old = len(previous.ids) if previous is not None and previous.ann is not None else 0
-        if n_old and n_old <= len(ids) and np.array_equal(previous.ids, ids[:n_old]) \
-                and np.array_equal(previous.vectors[-1], matrix[n_old - 1]):
+        if (
+            n_old
+            and n_old <= len(ids)
+            and np.array_equal(previous.ids, ids[:n_old])
+            and np.array_equal(previous.vectors[-1], matrix[n_old - 1])
+        ):
             graph = previous.ann
             if len(ids) > n_old:
                 with self._graph_lock:

@@ -49,6 +49,7 @@ def loader(fmt: str, *extensions: str):
         for ext in extensions:
             FORMATS[ext] = fmt
         return fn
+
     return register
 
 
@@ -59,7 +60,9 @@ def format_of(name: str) -> str | None:
 def load(name: str, data: bytes, options: dict | None = None) -> LoadedDocument:
     fmt = format_of(name)
     if fmt is None:
-        raise LoadError(f"unsupported file type {Path(name).suffix or '(none)'}; supported: {', '.join(sorted(FORMATS))}")
+        raise LoadError(
+            f"unsupported file type {Path(name).suffix or '(none)'}; supported: {', '.join(sorted(FORMATS))}"
+        )
     if not data.strip():
         raise LoadError("the file is empty")
     doc = LOADERS[fmt](data, options or {})

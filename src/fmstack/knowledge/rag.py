@@ -24,6 +24,8 @@ _CJK = re.compile(f"[{CJK}]")
 def dont_know(question: str) -> str:
     """The "I don't know" answer, in the question's language."""
     return DONT_KNOW_ZH if _CJK.search(question) else DONT_KNOW
+
+
 _MARK = re.compile(r"\[(\d{1,3})\]")
 
 
@@ -58,8 +60,12 @@ class RagAnswer:
     guardrail: dict | None = None  # what a guardrail found: assessments, grounding and relevance scores
 
     def to_dict(self) -> dict:
-        out = {"text": self.text, "answered": self.answered, "citations": [c.to_dict() for c in self.citations],
-               "passages": [p.to_dict() for p in self.passages]}
+        out = {
+            "text": self.text,
+            "answered": self.answered,
+            "citations": [c.to_dict() for c in self.citations],
+            "passages": [p.to_dict() for p in self.passages],
+        }
         if self.guardrail is not None:
             out["guardrail"] = self.guardrail
         return out
@@ -101,8 +107,13 @@ def citations_for(answer: str, passages: list[Retrieved]) -> list[Citation]:
     return out
 
 
-def stream_answer(model: ChatModel, question: str, passages: list[Retrieved], params: GenerationParams,
-                  history: list[Message] | None = None) -> Iterator[Event | CitationsEvent]:
+def stream_answer(
+    model: ChatModel,
+    question: str,
+    passages: list[Retrieved],
+    params: GenerationParams,
+    history: list[Message] | None = None,
+) -> Iterator[Event | CitationsEvent]:
     """Events of the answer, then one CitationsEvent. With no passages the model is not asked."""
     if not passages:
         yield TextDelta(dont_know(question))

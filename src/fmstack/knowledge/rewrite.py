@@ -16,8 +16,11 @@ from .text import CJK, terms
 
 _NUMBERING = re.compile(r"^\s*(?:[-*•]|\d+[.)、:]|[（(]?\d+[)）])\s*")
 _HAS_CJK = re.compile(f"[{CJK}]")
-_REFERS_BACK = re.compile(r"\b(?:it|its|they|them|their|this|that|these|those|he|she|him|her|his|there|then)\b|"
-                          r"[它他她其该此]|这[个些里]?|那[个些里]?", re.I)
+_REFERS_BACK = re.compile(
+    r"\b(?:it|its|they|them|their|this|that|these|those|he|she|him|her|his|there|then)\b|"
+    r"[它他她其该此]|这[个些里]?|那[个些里]?",
+    re.I,
+)
 
 MULTI_QUERY = (
     "Write {n} different search queries that would find documents answering the question below. "
@@ -71,12 +74,13 @@ def rewrite_queries(model: ChatModel, question: str, n: int, params: GenerationP
     return queries
 
 
-def standalone_question(model: ChatModel, history: list[Message], question: str,
-                        params: GenerationParams | None = None, turns: int = 3) -> str:
+def standalone_question(
+    model: ChatModel, history: list[Message], question: str, params: GenerationParams | None = None, turns: int = 3
+) -> str:
     """`question` made self-contained from the last `turns` exchanges. When the model's rewrite is
     unusable and the question refers back ("it", "they", "这个"…), the previous question is
     prepended instead, which search handles well; otherwise the question stays as it is."""
-    recent = [m for m in history if m.role in ("user", "assistant") and m.content][-2 * turns:]
+    recent = [m for m in history if m.role in ("user", "assistant") and m.content][-2 * turns :]
     if not recent:
         return question
     lines = "\n".join(f"{m.role}: {' '.join(m.content.split())[:500]}" for m in recent)

@@ -116,10 +116,18 @@ class IngestProgress:
         rate = self.chunks_embedded / elapsed if elapsed > 0 else 0.0
         share = self.bytes_done / self.bytes_total if self.bytes_total else (1.0 if self.files_done else 0.0)
         eta = elapsed * (1 - share) / share if share > 0.02 else None  # by bytes: files differ in size
-        return {"files_done": self.files_done, "files_total": self.files_total, "failed": self.failed,
-                "chunks": self.chunks, "chunks_embedded": self.chunks_embedded, "chunks_per_s": round(rate, 2),
-                "percent": round(100 * share, 1), "elapsed_s": round(elapsed, 2),
-                "eta_s": round(eta, 1) if eta is not None else None, "current": self.current}
+        return {
+            "files_done": self.files_done,
+            "files_total": self.files_total,
+            "failed": self.failed,
+            "chunks": self.chunks,
+            "chunks_embedded": self.chunks_embedded,
+            "chunks_per_s": round(rate, 2),
+            "percent": round(100 * share, 1),
+            "elapsed_s": round(elapsed, 2),
+            "eta_s": round(eta, 1) if eta is not None else None,
+            "current": self.current,
+        }
 
 
 class _Cancelled(Exception):
@@ -142,9 +150,14 @@ class IngestReport:
 
     def to_dict(self) -> dict:
         return {
-            "added": self.count("added"), "updated": self.count("updated"), "unchanged": self.count("unchanged"),
-            "removed": self.count("removed"), "failed": self.count("failed"), "chunks": self.chunks,
-            "seconds": round(self.seconds, 3), "cancelled": self.cancelled,
+            "added": self.count("added"),
+            "updated": self.count("updated"),
+            "unchanged": self.count("unchanged"),
+            "removed": self.count("removed"),
+            "failed": self.count("failed"),
+            "chunks": self.chunks,
+            "seconds": round(self.seconds, 3),
+            "cancelled": self.cancelled,
             "files": [vars(f) for f in self.files],
         }
 
@@ -178,8 +191,15 @@ class KnowledgeService:
         self.index = index or ChunkIndex(db)
 
     # -- knowledge bases ------------------------------------------------------------------------
-    def create(self, name: str, *, description: str = "", embedding_model: str | None = None,
-               chunking: dict | None = None, retrieval: dict | None = None) -> KnowledgeBaseRecord:
+    def create(
+        self,
+        name: str,
+        *,
+        description: str = "",
+        embedding_model: str | None = None,
+        chunking: dict | None = None,
+        retrieval: dict | None = None,
+    ) -> KnowledgeBaseRecord:
         if not re.fullmatch(r"[\w][\w.\-]{0,99}", name or ""):
             raise InvalidInput("a knowledge base name is 1-100 letters, digits, '_', '-' or '.'", param="name")
         model = self.models.resolve(embedding_model, "embedding")
@@ -188,8 +208,13 @@ class KnowledgeService:
         with self.db.session() as s:
             if s.scalar(select(KnowledgeBase.id).where(KnowledgeBase.name == name)):
                 raise InvalidInput(f"a knowledge base named {name!r} already exists", param="name")
-            kb = KnowledgeBase(name=name, description=description, embedding_model=model, chunking=opts.to_dict(),
-                               retrieval=ret.to_dict())
+            kb = KnowledgeBase(
+                name=name,
+                description=description,
+                embedding_model=model,
+                chunking=opts.to_dict(),
+                retrieval=ret.to_dict(),
+            )
             s.add(kb)
             s.flush()
             return KnowledgeBaseRecord.model_validate(kb)
@@ -232,7 +257,9 @@ class KnowledgeService:
 
     @staticmethod
     def _kb(s, name_or_id: str) -> KnowledgeBase:
-        kb = s.scalar(select(KnowledgeBase).where((KnowledgeBase.name == name_or_id) | (KnowledgeBase.id == name_or_id)))
+        kb = s.scalar(
+            select(KnowledgeBase).where((KnowledgeBase.name == name_or_id) | (KnowledgeBase.id == name_or_id))
+        )
         if kb is None:
             raise NotFound(f"knowledge base {name_or_id!r} does not exist", param="knowledge_base")
         return kb
@@ -245,9 +272,18 @@ class KnowledgeService:
         return rec
 
     # -- ingestion ------------------------------------------------------------------------------
-    def ingest(self, name_or_id: str, paths: Iterable[str | Path], *, include: list[str] | None = None,
-               exclude: list[str] | None = None, sync: bool = False, options: dict | None = None,
-               progress: Progress | None = None, cancel: threading.Event | None = None) -> IngestReport:
+    def ingest(
+        self,
+        name_or_id: str,
+        paths: Iterable[str | Path],
+        *,
+        include: list[str] | None = None,
+        exclude: list[str] | None = None,
+        sync: bool = False,
+        options: dict | None = None,
+        progress: Progress | None = None,
+        cancel: threading.Event | None = None,
+    ) -> IngestReport:
         """Ingest files and folders (recursively). Unchanged files (same content hash) are skipped,
         changed ones re-indexed; with `sync`, documents under the given folders whose files are gone
         are removed. Each file is stored in its own transaction, so an interrupted run leaves whole
@@ -274,18 +310,32 @@ class KnowledgeService:
                     report.files.append(FileResult(doc.source, "removed"))
         return report
 
-    def ingest_sources(self, name_or_id: str, items: list["Source"], *, options: dict | None = None,
-                       progress: Progress | None = None, cancel: threading.Event | None = None) -> IngestReport:
+    def ingest_sources(
+        self,
+        name_or_id: str,
+        items: list[Source],
+        *,
+        options: dict | None = None,
+        progress: Progress | None = None,
+        cancel: threading.Event | None = None,
+    ) -> IngestReport:
         """Ingest named files given as paths or bytes (uploads), each under its own source name."""
         return self._ingest_all(self.settings(name_or_id), items, options or {}, progress, cancel)
 
-    def ingest_bytes(self, name_or_id: str, filename: str, data: bytes, *, options: dict | None = None,
-                     meta: dict | None = None) -> FileResult:
+    def ingest_bytes(
+        self, name_or_id: str, filename: str, data: bytes, *, options: dict | None = None, meta: dict | None = None
+    ) -> FileResult:
         report = self.ingest_sources(name_or_id, [Source(filename, data, meta or {})], options=options)
         return report.files[0]
 
-    def _ingest_all(self, kb: KnowledgeBaseRecord, items: list["Source"], options: dict, progress: Progress | None,
-                    cancel: threading.Event | None) -> IngestReport:
+    def _ingest_all(
+        self,
+        kb: KnowledgeBaseRecord,
+        items: list[Source],
+        options: dict,
+        progress: Progress | None,
+        cancel: threading.Event | None,
+    ) -> IngestReport:
         report = IngestReport()
         state = IngestProgress(files_total=len(items), bytes_total=sum(i.size for i in items))
 
@@ -308,6 +358,7 @@ class KnowledgeService:
                 except OSError as e:
                     result = FileResult(item.source, "failed", reason=f"cannot read: {e.strerror}")
                 else:
+
                     def on_batch(done: int, total: int, item=item, base=base) -> None:
                         state.bytes_done = base + item.size * done / max(total, 1)
                         state.chunks_embedded += done - state._file_embedded
@@ -333,9 +384,16 @@ class KnowledgeService:
         report.progress = state.to_dict()
         return report
 
-    def _ingest_one(self, kb: KnowledgeBaseRecord, source: str, data: bytes, options: dict, meta: dict,
-                    on_batch: Callable[[int, int], None] | None = None,
-                    cancel: threading.Event | None = None) -> FileResult:
+    def _ingest_one(
+        self,
+        kb: KnowledgeBaseRecord,
+        source: str,
+        data: bytes,
+        options: dict,
+        meta: dict,
+        on_batch: Callable[[int, int], None] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> FileResult:
         digest = hashlib.sha256(data).hexdigest()
         with self.db.session() as s:
             old = s.scalar(select(KbDocument).where(KbDocument.kb_id == kb.id, KbDocument.source == source))
@@ -350,11 +408,18 @@ class KnowledgeService:
         except LoadError as e:
             self._store(kb.id, source, fmt, digest, len(data), meta, error=e.message)
             return FileResult(source, "failed", reason=e.message)
-        n = self._store(kb.id, source, loaded.format, digest, len(data), meta, title=loaded.title, chunks=chunks, vectors=vectors)
+        n = self._store(
+            kb.id, source, loaded.format, digest, len(data), meta, title=loaded.title, chunks=chunks, vectors=vectors
+        )
         return FileResult(source, "updated" if existed else "added", n)
 
-    def _embed(self, model_name: str, texts: list[str], on_batch: Callable[[int, int], None] | None = None,
-               cancel: threading.Event | None = None) -> np.ndarray:
+    def _embed(
+        self,
+        model_name: str,
+        texts: list[str],
+        on_batch: Callable[[int, int], None] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> np.ndarray:
         model = self.models.embedding(model_name)
         out = []
         for i in range(0, len(texts), EMBED_BATCH):
@@ -370,30 +435,57 @@ class KnowledgeService:
         for attempt in range(3):
             try:
                 with self.db.session() as s:
-                    s.execute(delete(KbChunk).where(KbChunk.document_id.in_(
-                        select(KbDocument.id).where(KbDocument.kb_id == kb_id, KbDocument.source == source))))
+                    s.execute(
+                        delete(KbChunk).where(
+                            KbChunk.document_id.in_(
+                                select(KbDocument.id).where(KbDocument.kb_id == kb_id, KbDocument.source == source)
+                            )
+                        )
+                    )
                     s.execute(delete(KbDocument).where(KbDocument.kb_id == kb_id, KbDocument.source == source))
                     leaves = sum(c.level == 0 for c in chunks)
-                    doc = KbDocument(kb_id=kb_id, source=source, title=title or Path(source).name, format=fmt,
-                                     content_hash=digest, size_bytes=size, status="error" if error else "ready",
-                                     error=error, n_chunks=leaves, meta=meta)
+                    doc = KbDocument(
+                        kb_id=kb_id,
+                        source=source,
+                        title=title or Path(source).name,
+                        format=fmt,
+                        content_hash=digest,
+                        size_bytes=size,
+                        status="error" if error else "ready",
+                        error=error,
+                        n_chunks=leaves,
+                        meta=meta,
+                    )
                     s.add(doc)
                     s.flush()
                     vec_iter = iter(vectors if vectors is not None else [])
                     rows = []
                     for seq, c in enumerate(chunks):
                         vec = next(vec_iter) if c.level == 0 else None
-                        rows.append({
-                            "kb_id": kb_id, "document_id": doc.id, "seq": seq, "level": c.level, "parent_seq": c.parent,
-                            "text": c.text, "page": c.page, "heading": " > ".join(c.heading), "start_char": c.start,
-                            "end_char": c.end, "terms": " ".join(terms(" ".join(c.heading) + "\n" + c.text)) if c.level == 0 else "",
-                            "embedding": np.asarray(vec, dtype=np.float32).tobytes() if vec is not None else None,
-                            "meta": c.meta,
-                        })
+                        rows.append(
+                            {
+                                "kb_id": kb_id,
+                                "document_id": doc.id,
+                                "seq": seq,
+                                "level": c.level,
+                                "parent_seq": c.parent,
+                                "text": c.text,
+                                "page": c.page,
+                                "heading": " > ".join(c.heading),
+                                "start_char": c.start,
+                                "end_char": c.end,
+                                "terms": " ".join(terms(" ".join(c.heading) + "\n" + c.text)) if c.level == 0 else "",
+                                "embedding": np.asarray(vec, dtype=np.float32).tobytes() if vec is not None else None,
+                                "meta": c.meta,
+                            }
+                        )
                     if rows:
                         s.execute(KbChunk.__table__.insert(), rows)
-                    s.execute(update(KnowledgeBase).where(KnowledgeBase.id == kb_id)
-                              .values(revision=KnowledgeBase.revision + 1))
+                    s.execute(
+                        update(KnowledgeBase)
+                        .where(KnowledgeBase.id == kb_id)
+                        .values(revision=KnowledgeBase.revision + 1)
+                    )
                     return leaves
             except IntegrityError:
                 if attempt == 2:
@@ -401,15 +493,31 @@ class KnowledgeService:
         return 0
 
     # -- retrieval ------------------------------------------------------------------------------
-    def retrieve(self, name_or_id: str, query: str, *, mode: str | None = None, top_k: int | None = None,
-                 min_score: float | None = None, filters: dict | None = None, mmr: bool | None = None,
-                 multi_query: int | None = None, rewrite_model: str | None = None) -> list[Retrieved]:
+    def retrieve(
+        self,
+        name_or_id: str,
+        query: str,
+        *,
+        mode: str | None = None,
+        top_k: int | None = None,
+        min_score: float | None = None,
+        filters: dict | None = None,
+        mmr: bool | None = None,
+        multi_query: int | None = None,
+        rewrite_model: str | None = None,
+    ) -> list[Retrieved]:
         """The best chunks for `query`. Per call, any of the knowledge base's retrieval settings can
         be overridden: mode, top_k, min_score, MMR diversity, and multi-query rewriting by an LLM
         (each rewrite is searched too, and the rankings fused)."""
         kb = self.settings(name_or_id)
-        override = {"mode": mode, "top_k": top_k, "min_score": min_score, "mmr": mmr, "multi_query": multi_query,
-                    "rewrite_model": rewrite_model}
+        override = {
+            "mode": mode,
+            "top_k": top_k,
+            "min_score": min_score,
+            "mmr": mmr,
+            "multi_query": multi_query,
+            "rewrite_model": rewrite_model,
+        }
         opts = RetrievalOptions.from_dict({**kb.retrieval, **{k: v for k, v in override.items() if v is not None}})
         if not query or not query.strip():
             raise InvalidInput("the query must not be empty", param="query")
@@ -447,8 +555,9 @@ class KnowledgeService:
             ranked = self._mmr(kb.id, qvecs[0], ranked[:pool], opts.top_k, opts.mmr_lambda)
         return self._hydrate(ranked[: opts.top_k], per)
 
-    def _mmr(self, kb_id: str, qvec: np.ndarray, ranked: list[tuple[int, float]], k: int,
-             lam: float) -> list[tuple[int, float]]:
+    def _mmr(
+        self, kb_id: str, qvec: np.ndarray, ranked: list[tuple[int, float]], k: int, lam: float
+    ) -> list[tuple[int, float]]:
         """Maximal marginal relevance: keep the ranking's best, then pick, one at a time, the
         candidate most similar to the query and least similar to those already picked (λ weighs the
         two), so near-duplicates give way to passages that add something. Scores shown stay those
@@ -518,12 +627,20 @@ class KnowledgeService:
             return []
         ids = [c for c, _ in ranked]
         with self.db.session() as s:
-            rows = {c.id: (c, d) for c, d in s.execute(
-                select(KbChunk, KbDocument).join(KbDocument, KbDocument.id == KbChunk.document_id).where(KbChunk.id.in_(ids)))}
+            rows = {
+                c.id: (c, d)
+                for c, d in s.execute(
+                    select(KbChunk, KbDocument)
+                    .join(KbDocument, KbDocument.id == KbChunk.document_id)
+                    .where(KbChunk.id.in_(ids))
+                )
+            }
             parents = {}
             wanted = [(c.document_id, c.parent_seq) for c, _ in rows.values() if c.parent_seq is not None]
             for doc_id, seq in set(wanted):
-                parents[(doc_id, seq)] = s.scalar(select(KbChunk).where(KbChunk.document_id == doc_id, KbChunk.seq == seq))
+                parents[(doc_id, seq)] = s.scalar(
+                    select(KbChunk).where(KbChunk.document_id == doc_id, KbChunk.seq == seq)
+                )
         out, seen_parents = [], set()
         for cid, score in ranked:
             if cid not in rows:
@@ -536,12 +653,22 @@ class KnowledgeService:
                     continue
                 seen_parents.add(key)
                 shown = parents.get(key) or c
-            out.append(Retrieved(
-                chunk_id=c.id, document_id=d.id, source=d.source, title=d.title, text=shown.text, score=float(score),
-                page=shown.page, heading=shown.heading, start_char=shown.start_char, end_char=shown.end_char,
-                meta={**d.meta, **(c.meta or {})},
-                scores={k: float(v[cid]) for k, v in per.items() if cid in v},
-            ))
+            out.append(
+                Retrieved(
+                    chunk_id=c.id,
+                    document_id=d.id,
+                    source=d.source,
+                    title=d.title,
+                    text=shown.text,
+                    score=float(score),
+                    page=shown.page,
+                    heading=shown.heading,
+                    start_char=shown.start_char,
+                    end_char=shown.end_char,
+                    meta={**d.meta, **(c.meta or {})},
+                    scores={k: float(v[cid]) for k, v in per.items() if cid in v},
+                )
+            )
         return out
 
 
@@ -563,7 +690,7 @@ class RetrievalOptions:
     rewrite_model: str | None = None  # the model that rewrites (default: the default chat model)
 
     @classmethod
-    def from_dict(cls, d: dict | None) -> "RetrievalOptions":
+    def from_dict(cls, d: dict | None) -> RetrievalOptions:
         d = dict(d or {})
         unknown = set(d) - set(cls.__dataclass_fields__)
         if unknown:
@@ -585,7 +712,9 @@ class RetrievalOptions:
         return dict(vars(self))
 
 
-def fuse(dense: list[Hit], keyword: list[Hit], o: RetrievalOptions, keyword_trust: float = 1.0) -> list[tuple[int, float]]:
+def fuse(
+    dense: list[Hit], keyword: list[Hit], o: RetrievalOptions, keyword_trust: float = 1.0
+) -> list[tuple[int, float]]:
     """Hybrid ranking. RRF adds 1/(k + rank) from each list, so a strong keyword match is not
     drowned by a weak dense score (or the reverse); the keyword list counts in proportion to how
     much of the query its best match covers (`keyword_trust`), so that a query whose words hardly

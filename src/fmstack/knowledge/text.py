@@ -14,7 +14,7 @@ from functools import lru_cache
 
 CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
 _WORD = re.compile(rf"[{CJK}]|[A-Za-z0-9_\u00c0-\u024f]+|[^\sA-Za-z0-9_\u00c0-\u024f{CJK}]", re.UNICODE)
-_SENTENCE_END = re.compile(rf"(?<=[.!?])[\"')\]]*\s+|(?<=[。！？；!?;])[”’」』）)]*|\n+")
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+|(?<=[。！？；!?;])[”’」』）)]*|\n+")
 _PARAGRAPH = re.compile(r"\n\s*\n")
 
 

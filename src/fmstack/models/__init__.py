@@ -3,12 +3,37 @@
 from .base import ChatModel, EmbeddingModel, ModelInfo
 from .registry import ModelRegistry, chat_provider, embedding_provider
 from .types import (
-    ChatResult, ErrorEvent, Event, Finish, GenerationParams, Message, TextDelta, ToolCall, ToolCallDelta, Usage, UsageEvent,
+    ChatResult,
+    ErrorEvent,
+    Event,
+    Finish,
+    GenerationParams,
+    Message,
+    TextDelta,
+    ToolCall,
+    ToolCallDelta,
+    Usage,
+    UsageEvent,
     collect,
 )
 
 __all__ = [
-    "ChatModel", "ChatResult", "EmbeddingModel", "ErrorEvent", "Event", "Finish", "GenerationParams", "Message",
-    "ModelInfo", "ModelRegistry", "TextDelta", "ToolCall", "ToolCallDelta", "Usage", "UsageEvent", "chat_provider",
-    "collect", "embedding_provider",
+    "ChatModel",
+    "ChatResult",
+    "EmbeddingModel",
+    "ErrorEvent",
+    "Event",
+    "Finish",
+    "GenerationParams",
+    "Message",
+    "ModelInfo",
+    "ModelRegistry",
+    "TextDelta",
+    "ToolCall",
+    "ToolCallDelta",
+    "Usage",
+    "UsageEvent",
+    "chat_provider",
+    "collect",
+    "embedding_provider",
 ]

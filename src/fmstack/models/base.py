@@ -47,7 +47,7 @@ class Model(abc.ABC):
         """Tokens of plain text, counted by the model's own tokenizer where there is one."""
 
     def close(self) -> None:
-        pass
+        return None
 
 
 class ChatModel(Model):

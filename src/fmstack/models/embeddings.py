@@ -89,9 +89,14 @@ class SentenceTransformerEmbedding(EmbeddingModel):
                     try:
                         from sentence_transformers import SentenceTransformer
                     except ImportError:
-                        raise ConfigError("embedding model needs sentence-transformers: pip install 'fmstack[minilm]'") from None
+                        raise ConfigError(
+                            "embedding model needs sentence-transformers: pip install 'fmstack[minilm]'"
+                        ) from None
                     self._model = SentenceTransformer(self._resolve(), device="cpu")
-                    dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+                    dim = (
+                        getattr(self._model, "get_embedding_dimension", None)
+                        or self._model.get_sentence_embedding_dimension
+                    )
                     self.info.dimensions = dim()
         return self._model
 
@@ -101,8 +106,13 @@ class SentenceTransformerEmbedding(EmbeddingModel):
             return np.zeros((0, self.dimensions or 384), dtype=np.float32)
         model = self.model
         with self._lock:
-            vecs = model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True,
-                                show_progress_bar=False)
+            vecs = model.encode(
+                texts,
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
         return np.ascontiguousarray(vecs, dtype=np.float32)
 
     def count_tokens(self, text: str) -> int:

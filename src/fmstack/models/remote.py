@@ -11,7 +11,16 @@ from typing import Literal
 import httpx
 import numpy as np
 
-from ..errors import Busy, ConfigError, FmstackError, InvalidInput, ModelError, ModelNotFound, ProviderUnavailable, Unauthorized
+from ..errors import (
+    Busy,
+    ConfigError,
+    FmstackError,
+    InvalidInput,
+    ModelError,
+    ModelNotFound,
+    ProviderUnavailable,
+    Unauthorized,
+)
 from .base import ChatModel, EmbeddingModel, ModelInfo
 from .types import Event, Finish, GenerationParams, Message, TextDelta, ToolCallDelta, Usage, UsageEvent
 
@@ -26,8 +35,17 @@ def estimate_tokens(text: str) -> int:
 
 
 class _Remote:
-    def __init__(self, info: ModelInfo, *, base_url: str, model: str | None = None, api_key: str | None = None,
-                 api_key_env: str | None = None, timeout: float = 600.0, headers: dict | None = None):
+    def __init__(
+        self,
+        info: ModelInfo,
+        *,
+        base_url: str,
+        model: str | None = None,
+        api_key: str | None = None,
+        api_key_env: str | None = None,
+        timeout: float = 600.0,
+        headers: dict | None = None,
+    ):
         self.info = info
         self.base_url = base_url.rstrip("/")
         self.remote_model = model or info.name
@@ -49,8 +67,13 @@ class _Remote:
                         f"model {self.info.name!r} needs an API key for {self.base_url}: set the environment variable "
                         f"{self.api_key_env} (or `api_key` for this model in the config file)"
                     )
-            self._client = openai.OpenAI(base_url=self.base_url, api_key=key or "not-needed", timeout=self.timeout,
-                                         max_retries=0, default_headers=self.headers)
+            self._client = openai.OpenAI(
+                base_url=self.base_url,
+                api_key=key or "not-needed",
+                timeout=self.timeout,
+                max_retries=0,
+                default_headers=self.headers,
+            )
         return self._client
 
     def translate(self, e: Exception) -> FmstackError:
@@ -62,9 +85,13 @@ class _Remote:
         if isinstance(e, openai.APITimeoutError):
             return ProviderUnavailable(f"provider for {where} timed out after {self.timeout}s")
         if isinstance(e, openai.APIConnectionError):
-            return ProviderUnavailable(f"cannot reach the provider for {where}: {e.__cause__ or e}; check base_url and that the server is running")
+            return ProviderUnavailable(
+                f"cannot reach the provider for {where}: {e.__cause__ or e}; check base_url and that the server is running"
+            )
         if isinstance(e, openai.AuthenticationError):
-            return Unauthorized(f"the provider for {where} rejected the API key ({_detail(e)}); check {self.api_key_env or 'api_key'}")
+            return Unauthorized(
+                f"the provider for {where} rejected the API key ({_detail(e)}); check {self.api_key_env or 'api_key'}"
+            )
         if isinstance(e, openai.NotFoundError):
             return ModelNotFound(f"the provider at {self.base_url} has no model {self.remote_model!r} ({_detail(e)})")
         if isinstance(e, openai.RateLimitError):
@@ -132,8 +159,12 @@ class OpenAIChatModel(_Remote, ChatModel):
                             yield TextDelta(delta.content)
                         for call in delta.tool_calls or []:
                             fn = call.function
-                            yield ToolCallDelta(index=call.index, id=call.id, name=fn.name if fn else None,
-                                                arguments=(fn.arguments or "") if fn else "")
+                            yield ToolCallDelta(
+                                index=call.index,
+                                id=call.id,
+                                name=fn.name if fn else None,
+                                arguments=(fn.arguments or "") if fn else "",
+                            )
                         if choice.finish_reason:
                             finish = choice.finish_reason
         except (openai.OpenAIError, httpx.HTTPError) as e:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, replace
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 Role = Literal["system", "user", "assistant", "tool"]
 
@@ -37,7 +37,7 @@ class Message:
         return d
 
     @classmethod
-    def from_openai(cls, d: dict) -> "Message":
+    def from_openai(cls, d: dict) -> Message:
         content = d.get("content")
         if isinstance(content, list):  # content parts: keep the text ones
             content = "".join(p.get("text", "") for p in content if isinstance(p, dict) and p.get("type") == "text")
@@ -47,7 +47,13 @@ class Message:
                 ToolCall(id=c.get("id", ""), name=c["function"]["name"], arguments=c["function"].get("arguments", ""))
                 for c in d["tool_calls"]
             ]
-        return cls(role=d["role"], content=content or "", name=d.get("name"), tool_calls=calls, tool_call_id=d.get("tool_call_id"))
+        return cls(
+            role=d["role"],
+            content=content or "",
+            name=d.get("name"),
+            tool_calls=calls,
+            tool_call_id=d.get("tool_call_id"),
+        )
 
 
 @dataclass
@@ -72,7 +78,7 @@ class GenerationParams:
     def names(cls) -> list[str]:
         return [f.name for f in fields(cls)]
 
-    def merged_over(self, defaults: "GenerationParams | dict | None") -> "GenerationParams":
+    def merged_over(self, defaults: GenerationParams | dict | None) -> GenerationParams:
         """These parameters, with unset ones taken from `defaults`."""
         if not defaults:
             return self
@@ -133,7 +139,7 @@ class ErrorEvent:
     kind: Literal["error"] = "error"
 
 
-Event = Union[TextDelta, ToolCallDelta, UsageEvent, Finish, ErrorEvent]
+Event = TextDelta | ToolCallDelta | UsageEvent | Finish | ErrorEvent
 
 
 @dataclass

@@ -38,8 +38,9 @@ class InvalidOutput(FmstackError):
 
 
 # -- few-shot ----------------------------------------------------------------------------------------
-def select_examples(examples: Sequence[dict], query: str, k: int = 3, *, embedder=None,
-                    key: str = "input") -> list[dict]:
+def select_examples(
+    examples: Sequence[dict], query: str, k: int = 3, *, embedder=None, key: str = "input"
+) -> list[dict]:
     """k examples: the first k (static), or with an embedder the k whose `key` is most similar to
     the query (most similar last, nearest the question)."""
     if k <= 0 or not examples:
@@ -52,8 +53,9 @@ def select_examples(examples: Sequence[dict], query: str, k: int = 3, *, embedde
     return [examples[i] for i in reversed(order)]
 
 
-def few_shot_messages(instruction: str, examples: Sequence[dict], query: str, *, input_key: str = "input",
-                      output_key: str = "output") -> list[Message]:
+def few_shot_messages(
+    instruction: str, examples: Sequence[dict], query: str, *, input_key: str = "input", output_key: str = "output"
+) -> list[Message]:
     """A system instruction, each example as a user/assistant pair, then the query."""
     messages = [Message("system", instruction)] if instruction else []
     for e in examples:
@@ -62,8 +64,7 @@ def few_shot_messages(instruction: str, examples: Sequence[dict], query: str, *,
 
 
 # -- chain-of-thought and self-consistency -----------------------------------------------------------
-COT = ("Think step by step. Write your reasoning, then give the final answer on the last line as "
-       "'Answer: <answer>'.")
+COT = "Think step by step. Write your reasoning, then give the final answer on the last line as 'Answer: <answer>'."
 _ANSWER = re.compile(r"(?:final answer|answer|答案|最终答案)\s*[:：]\s*(.+)", re.I)
 
 
@@ -83,7 +84,9 @@ def extract_answer(text: str) -> str:
 
 
 def chain_of_thought(model: ChatModel, question: str, params: GenerationParams | None = None) -> Reasoned:
-    res = model.generate([Message("system", COT), Message("user", question)], params or GenerationParams(max_tokens=256))
+    res = model.generate(
+        [Message("system", COT), Message("user", question)], params or GenerationParams(max_tokens=256)
+    )
     return Reasoned(extract_answer(res.text), res.text)
 
 
@@ -100,17 +103,25 @@ class Vote:
     samples: list[Reasoned] = field(default_factory=list)
 
 
-def self_consistency(model: ChatModel, question: str, n: int = 5, *, temperature: float = 0.7,
-                     max_tokens: int = 256, seed: int | None = None,
-                     extract: Callable[[str], str] = extract_answer) -> Vote:
+def self_consistency(
+    model: ChatModel,
+    question: str,
+    n: int = 5,
+    *,
+    temperature: float = 0.7,
+    max_tokens: int = 256,
+    seed: int | None = None,
+    extract: Callable[[str], str] = extract_answer,
+) -> Vote:
     """n sampled chain-of-thought answers; the most common (normalised) answer wins; ties go to the
     answer reached first."""
     if n < 1:
         raise ValueError("n must be at least 1")
     samples = []
     for i in range(n):
-        params = GenerationParams(temperature=temperature, max_tokens=max_tokens,
-                                  seed=None if seed is None else seed + i)
+        params = GenerationParams(
+            temperature=temperature, max_tokens=max_tokens, seed=None if seed is None else seed + i
+        )
         res = model.generate([Message("system", COT), Message("user", question)], params)
         samples.append(Reasoned(extract(res.text), res.text))
     return tally(samples)
@@ -127,8 +138,13 @@ def tally(samples: Sequence[Reasoned]) -> Vote:
 
 
 # -- chaining ----------------------------------------------------------------------------------------
-def chain(model: ChatModel, steps: Sequence[tuple[str, str]], variables: dict[str, Any] | None = None,
-          render: Callable[[str, dict], str] | None = None, params: GenerationParams | None = None) -> dict[str, str]:
+def chain(
+    model: ChatModel,
+    steps: Sequence[tuple[str, str]],
+    variables: dict[str, Any] | None = None,
+    render: Callable[[str, dict], str] | None = None,
+    params: GenerationParams | None = None,
+) -> dict[str, str]:
     """Run prompts in order; step (name, template) renders with the variables so far and its output
     becomes variable `name` for the steps after it. Returns every variable."""
     from jinja2 import StrictUndefined
@@ -150,8 +166,9 @@ class Classification:
     scores: dict[str, float] | None  # probability per label (normalised over the labels), where available
 
 
-def classify(model: ChatModel, text: str, labels: Sequence[str], *, instruction: str | None = None,
-             examples: Sequence[dict] = ()) -> Classification:
+def classify(
+    model: ChatModel, text: str, labels: Sequence[str], *, instruction: str | None = None, examples: Sequence[dict] = ()
+) -> Classification:
     """One of `labels` for the text. The reply is held to the labels by a JSON schema (an enum), so
     it is always one of them; with a model that exposes log-probabilities, each label's
     probability is reported too (and the label is the most probable)."""
@@ -159,8 +176,9 @@ def classify(model: ChatModel, text: str, labels: Sequence[str], *, instruction:
     if len(labels) < 2:
         raise ValueError("give at least two labels")
     ask = instruction or "Classify the text into exactly one of these labels: " + ", ".join(labels) + "."
-    messages = few_shot_messages(ask, [{"input": e["input"], "output": json.dumps({"label": e["output"]})}
-                                       for e in examples], text)
+    messages = few_shot_messages(
+        ask, [{"input": e["input"], "output": json.dumps({"label": e["output"]})} for e in examples], text
+    )
     scorer = getattr(model, "label_logprobs", None)
     if scorer is not None:
         logps = scorer(messages, [json.dumps({"label": label})[:-1] for label in labels])  # {"label": "x" – minus the }
@@ -170,8 +188,14 @@ def classify(model: ChatModel, text: str, labels: Sequence[str], *, instruction:
         scores = {label: w / total for label, w in weights.items()}
         return Classification(max(scores, key=scores.get), scores)
     schema = {"type": "object", "properties": {"label": {"type": "string", "enum": labels}}, "required": ["label"]}
-    res = model.generate(messages, GenerationParams(temperature=0.0, max_tokens=32, response_format={
-        "type": "json_schema", "json_schema": {"name": "classification", "schema": schema}}))
+    res = model.generate(
+        messages,
+        GenerationParams(
+            temperature=0.0,
+            max_tokens=32,
+            response_format={"type": "json_schema", "json_schema": {"name": "classification", "schema": schema}},
+        ),
+    )
     try:
         label = json.loads(res.text)["label"]
     except (ValueError, KeyError, TypeError):
@@ -182,8 +206,14 @@ def classify(model: ChatModel, text: str, labels: Sequence[str], *, instruction:
 
 
 # -- structured output -------------------------------------------------------------------------------
-def structured(model: ChatModel, messages: Sequence[Message], schema: type[BaseModel] | dict, *, retries: int = 2,
-               params: GenerationParams | None = None) -> Any:
+def structured(
+    model: ChatModel,
+    messages: Sequence[Message],
+    schema: type[BaseModel] | dict,
+    *,
+    retries: int = 2,
+    params: GenerationParams | None = None,
+) -> Any:
     """A validated object: a pydantic model instance, or (for a JSON schema) the validated data.
     The schema is passed to the model (response_format json_schema; grammar-enforced locally); if
     the output still does not validate, the model is shown the error and asked again."""
@@ -210,10 +240,17 @@ def structured(model: ChatModel, messages: Sequence[Message], schema: type[BaseM
         try:
             return validate(res.text)
         except (ValidationError, ValueError) as e:
-            problem = ("; ".join(f"{'.'.join(map(str, err['loc'])) or 'value'}: {err['msg']}" for err in e.errors())
-                       if isinstance(e, ValidationError) else str(e))
+            problem = (
+                "; ".join(f"{'.'.join(map(str, err['loc'])) or 'value'}: {err['msg']}" for err in e.errors())
+                if isinstance(e, ValidationError)
+                else str(e)
+            )
             attempt_messages = list(messages) + [
                 Message("assistant", res.text),
-                Message("user", f"That output is not valid: {problem}. Reply again with only JSON that fits the schema "
-                                f"{json.dumps(json_schema, ensure_ascii=False)}")]
+                Message(
+                    "user",
+                    f"That output is not valid: {problem}. Reply again with only JSON that fits the schema "
+                    f"{json.dumps(json_schema, ensure_ascii=False)}",
+                ),
+            ]
     raise InvalidOutput(f"no valid output after {retries + 1} tries: {problem}")

@@ -16,13 +16,13 @@ from __future__ import annotations
 import difflib
 import functools
 import re
-from datetime import datetime
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import jinja2
-from jinja2.sandbox import SandboxedEnvironment
 from jinja2 import meta
+from jinja2.sandbox import SandboxedEnvironment
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import func, select
 
@@ -51,7 +51,7 @@ class PromptRecord(BaseModel):
 
 
 def parse_ref(ref: str) -> tuple[str, int | None]:
-    """"name" (latest) or "name@3" (pinned)."""
+    """ "name" (latest) or "name@3" (pinned)."""
     name, _, version = (ref or "").partition("@")
     if not _NAME.match(name):
         raise InvalidInput(f"not a prompt reference: {ref!r} (use NAME or NAME@VERSION)", param="prompt")
@@ -63,16 +63,22 @@ def parse_ref(ref: str) -> tuple[str, int | None]:
 class PromptService:
     def __init__(self, db: Database):
         self.db = db
-        self.env = SandboxedEnvironment(loader=jinja2.FunctionLoader(self._partial), undefined=jinja2.StrictUndefined,
-                                        keep_trailing_newline=True, autoescape=False)
+        self.env = SandboxedEnvironment(
+            loader=jinja2.FunctionLoader(self._partial),
+            undefined=jinja2.StrictUndefined,
+            keep_trailing_newline=True,
+            autoescape=False,
+        )
         # stored texts never change: each is compiled and scanned for its variables once
         self._compile = functools.lru_cache(maxsize=512)(self.env.from_string)
         self._variables = functools.lru_cache(maxsize=512)(
-            lambda text: frozenset(meta.find_undeclared_variables(self.env.parse(text))))
+            lambda text: frozenset(meta.find_undeclared_variables(self.env.parse(text)))
+        )
 
     # -- storage --------------------------------------------------------------------------------
-    def create(self, name: str, *, template: str | None = None, messages: list[dict] | None = None,
-               description: str = "") -> PromptRecord:
+    def create(
+        self, name: str, *, template: str | None = None, messages: list[dict] | None = None, description: str = ""
+    ) -> PromptRecord:
         if not _NAME.match(name or ""):
             raise InvalidInput("a prompt name is 1-100 letters, digits, '_', '-' or '.'", param="name")
         with self.db.session() as s:
@@ -80,8 +86,15 @@ class PromptService:
                 raise InvalidInput(f"a prompt named {name!r} exists; update it to make a new version", param="name")
         return self._add(name, template, messages, description, "")
 
-    def update(self, name: str, *, template: str | None = None, messages: list[dict] | None = None,
-               description: str | None = None, note: str = "") -> PromptRecord:
+    def update(
+        self,
+        name: str,
+        *,
+        template: str | None = None,
+        messages: list[dict] | None = None,
+        description: str | None = None,
+        note: str = "",
+    ) -> PromptRecord:
         """A new version (the old ones stay)."""
         last = self.get(name)
         return self._add(name, template, messages, last.description if description is None else description, note)
@@ -90,8 +103,14 @@ class PromptService:
         template, messages = self._check(template, messages)
         with self.db.session() as s:
             last = s.scalar(select(func.max(PromptRow.version)).where(PromptRow.name == name)) or 0
-            row = PromptRow(name=name, version=last + 1, template=template, messages=messages,
-                            description=description or "", note=note or "")
+            row = PromptRow(
+                name=name,
+                version=last + 1,
+                template=template,
+                messages=messages,
+                description=description or "",
+                note=note or "",
+            )
             s.add(row)
             s.flush()
             return self._record(row)
@@ -104,9 +123,14 @@ class PromptService:
                 raise InvalidInput("messages must be a non-empty list of {role, content}", param="messages")
             clean = []
             for i, msg in enumerate(messages):
-                if not isinstance(msg, dict) or msg.get("role") not in _ROLES or not isinstance(msg.get("content"), str):
-                    raise InvalidInput(f"messages[{i}] must be {{role: system|user|assistant, content: text}}",
-                                       param=f"messages.{i}")
+                if (
+                    not isinstance(msg, dict)
+                    or msg.get("role") not in _ROLES
+                    or not isinstance(msg.get("content"), str)
+                ):
+                    raise InvalidInput(
+                        f"messages[{i}] must be {{role: system|user|assistant, content: text}}", param=f"messages.{i}"
+                    )
                 clean.append({"role": msg["role"], "content": msg["content"]})
             messages = clean
         for i, text in enumerate([template] if template is not None else [m["content"] for m in messages]):
@@ -114,7 +138,9 @@ class PromptService:
                 self.env.parse(text)
             except jinja2.TemplateSyntaxError as e:
                 where = "template" if template is not None else f"messages.{i}"
-                raise InvalidInput(f"{where}: template syntax error on line {e.lineno}: {e.message}", param=where) from None
+                raise InvalidInput(
+                    f"{where}: template syntax error on line {e.lineno}: {e.message}", param=where
+                ) from None
         return template, messages
 
     def get(self, ref: str, version: int | None = None) -> PromptRecord:
@@ -122,7 +148,11 @@ class PromptService:
         version = version if version is not None else pinned
         with self.db.session() as s:
             stmt = select(PromptRow).where(PromptRow.name == name)
-            stmt = stmt.where(PromptRow.version == version) if version else stmt.order_by(PromptRow.version.desc()).limit(1)
+            stmt = (
+                stmt.where(PromptRow.version == version)
+                if version
+                else stmt.order_by(PromptRow.version.desc()).limit(1)
+            )
             row = s.scalar(stmt)
             if row is None:
                 what = f"version {version} of prompt {name!r}" if version else f"prompt {name!r}"
@@ -131,9 +161,12 @@ class PromptService:
 
     def list(self) -> list[PromptRecord]:
         with self.db.session() as s:
-            latest = (select(PromptRow.name, func.max(PromptRow.version).label("v")).group_by(PromptRow.name).subquery())
-            rows = s.scalars(select(PromptRow).join(latest, (PromptRow.name == latest.c.name)
-                                                    & (PromptRow.version == latest.c.v)).order_by(PromptRow.name))
+            latest = select(PromptRow.name, func.max(PromptRow.version).label("v")).group_by(PromptRow.name).subquery()
+            rows = s.scalars(
+                select(PromptRow)
+                .join(latest, (PromptRow.name == latest.c.name) & (PromptRow.version == latest.c.v))
+                .order_by(PromptRow.name)
+            )
             return [self._record(r) for r in rows]
 
     def versions(self, name: str) -> list[PromptRecord]:
@@ -208,4 +241,3 @@ def _lines(rec: PromptRecord) -> list[str]:
     else:
         text = "\n".join(f"[{m['role']}]\n{m['content']}" for m in rec.messages)
     return [line + "\n" for line in text.splitlines()]
-

@@ -10,7 +10,17 @@ from fastapi import FastAPI
 from .. import __version__, console
 from ..config import Settings
 from ..sdk import Fmstack
-from . import agents_api, errors, evaluations_api, guardrails_api, jobs_api, knowledge_api, openai_api, platform_api, prompts_api
+from . import (
+    agents_api,
+    errors,
+    evaluations_api,
+    guardrails_api,
+    jobs_api,
+    knowledge_api,
+    openai_api,
+    platform_api,
+    prompts_api,
+)
 from .middleware import ApiKeyAuth, BodyLimit
 
 

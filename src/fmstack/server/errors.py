@@ -24,7 +24,9 @@ STATUS_TYPES = {
 }
 
 
-def error_body(message: str, status: int, *, type: str | None = None, param: str | None = None, code: str | None = None) -> dict:
+def error_body(
+    message: str, status: int, *, type: str | None = None, param: str | None = None, code: str | None = None
+) -> dict:
     default_type, default_code = STATUS_TYPES.get(status, ("server_error", None))
     return {"error": {"message": message, "type": type or default_type, "param": param, "code": code or default_code}}
 
@@ -42,7 +44,9 @@ def install(app: FastAPI) -> None:
         first = errors[0] if errors else {"msg": "invalid request", "loc": ()}
         if first.get("type") == "json_invalid":
             return JSONResponse(
-                error_body(f"the request body is not valid JSON: {first.get('ctx', {}).get('error', first['msg'])}", 400),
+                error_body(
+                    f"the request body is not valid JSON: {first.get('ctx', {}).get('error', first['msg'])}", 400
+                ),
                 status_code=400,
             )
         loc = [str(x) for x in first.get("loc", ()) if x not in ("body", "query", "path")]
@@ -55,7 +59,9 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(HTTPException)
     async def _http(request: Request, e: HTTPException):
         message = e.detail if isinstance(e.detail, str) else str(e.detail)
-        return JSONResponse(error_body(message, e.status_code), status_code=e.status_code, headers=getattr(e, "headers", None))
+        return JSONResponse(
+            error_body(message, e.status_code), status_code=e.status_code, headers=getattr(e, "headers", None)
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, e: Exception):

@@ -63,6 +63,7 @@ class ApplyIn(BaseModel):
 @router.post("/{name}/apply")
 async def apply_guardrail(name: str, body: ApplyIn, request: Request) -> dict:
     ref = f"{name}:{body.version}" if body.version else name
-    res = await run_in_threadpool(fm(request).guardrails.apply, ref, body.text, body.source, question=body.question,
-                                  passages=body.passages)
+    res = await run_in_threadpool(
+        fm(request).guardrails.apply, ref, body.text, body.source, question=body.question, passages=body.passages
+    )
     return res.to_dict()

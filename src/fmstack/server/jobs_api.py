@@ -20,8 +20,12 @@ def fm(request: Request) -> Fmstack:
 
 @router.get("")
 def list_jobs(request: Request, kind: str | None = None, target: str | None = None, limit: int = 50) -> dict:
-    return {"data": [j.model_dump(mode="json") for j in fm(request).jobs.list(kind=kind, target=target,
-                                                                              limit=max(1, min(limit, 500)))]}
+    return {
+        "data": [
+            j.model_dump(mode="json")
+            for j in fm(request).jobs.list(kind=kind, target=target, limit=max(1, min(limit, 500)))
+        ]
+    }
 
 
 @router.get("/{job_id}")

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Any, Literal
-
 from pathlib import Path
+from typing import Any, Literal
 
 from fastapi import APIRouter, File, Form, Request, Response, UploadFile
 from fastapi.responses import StreamingResponse
@@ -41,8 +40,13 @@ def list_kbs(request: Request) -> dict:
 
 @router.post("", status_code=201)
 def create_kb(body: KnowledgeBaseIn, request: Request) -> dict:
-    kb = fm(request).knowledge.create(body.name, description=body.description, embedding_model=body.embedding_model,
-                                      chunking=body.chunking, retrieval=body.retrieval)
+    kb = fm(request).knowledge.create(
+        body.name,
+        description=body.description,
+        embedding_model=body.embedding_model,
+        chunking=body.chunking,
+        retrieval=body.retrieval,
+    )
     return kb.model_dump(mode="json")
 
 
@@ -69,9 +73,15 @@ def delete_document(name: str, document_id: str, request: Request) -> Response:
 
 
 @router.post("/{name}/documents")
-async def upload(name: str, request: Request, response: Response, files: list[UploadFile] = File(...),
-                 text_column: str | None = Form(None), password: str | None = Form(None),
-                 background: bool = Form(False)) -> dict:
+async def upload(
+    name: str,
+    request: Request,
+    response: Response,
+    files: list[UploadFile] = File(...),
+    text_column: str | None = Form(None),
+    password: str | None = Form(None),
+    background: bool = Form(False),
+) -> dict:
     """Upload files; each is reported on its own (added, updated, unchanged or failed with a reason).
     With `background`, answers 202 at once with a job whose progress lists the files as they finish."""
     app = fm(request)
@@ -85,8 +95,14 @@ async def upload(name: str, request: Request, response: Response, files: list[Up
     results = []
     for f in files:
         data = await f.read()
-        res = await run_in_threadpool(app.knowledge.ingest_bytes, name, f.filename or "upload", data, options=options,
-                                      meta={"filename": f.filename})
+        res = await run_in_threadpool(
+            app.knowledge.ingest_bytes,
+            name,
+            f.filename or "upload",
+            data,
+            options=options,
+            meta={"filename": f.filename},
+        )
         results.append(asdict(res))
     return {"files": results, "failed": sum(r["status"] == "failed" for r in results)}
 
@@ -107,13 +123,15 @@ def ingest(name: str, body: IngestIn, request: Request, response: Response) -> d
     app = fm(request)
     if body.wait:
         response.status_code = 200
-        return app.knowledge.ingest(name, body.paths, include=body.include, exclude=body.exclude, sync=body.sync,
-                                    options=body.options).to_dict()
+        return app.knowledge.ingest(
+            name, body.paths, include=body.include, exclude=body.exclude, sync=body.sync, options=body.options
+        ).to_dict()
     for p in body.paths:
         if not Path(p).expanduser().exists():
             raise NotFound(f"{p} does not exist on the server", param="paths")
-    job = app.start_ingest(name, body.paths, include=body.include, exclude=body.exclude, sync=body.sync,
-                           options=body.options)
+    job = app.start_ingest(
+        name, body.paths, include=body.include, exclude=body.exclude, sync=body.sync, options=body.options
+    )
     return job.model_dump(mode="json")
 
 
@@ -130,8 +148,16 @@ class RetrieveIn(BaseModel):
 
 @router.post("/{name}/retrieve")
 def retrieve(name: str, body: RetrieveIn, request: Request) -> dict:
-    hits = fm(request).knowledge.retrieve(name, body.query, mode=body.mode, top_k=body.top_k, min_score=body.min_score,
-                                          filters=body.filters, mmr=body.mmr, multi_query=body.multi_query)
+    hits = fm(request).knowledge.retrieve(
+        name,
+        body.query,
+        mode=body.mode,
+        top_k=body.top_k,
+        min_score=body.min_score,
+        filters=body.filters,
+        mmr=body.mmr,
+        multi_query=body.multi_query,
+    )
     return {"data": [h.to_dict() for h in hits]}
 
 
@@ -152,15 +178,25 @@ class AnswerIn(BaseModel):
     seed: int | None = None
 
     def params(self) -> GenerationParams:
-        return GenerationParams(temperature=self.temperature, top_p=self.top_p, max_tokens=self.max_tokens, seed=self.seed)
+        return GenerationParams(
+            temperature=self.temperature, top_p=self.top_p, max_tokens=self.max_tokens, seed=self.seed
+        )
 
 
 @router.post("/{name}/answer")
 async def answer(name: str, body: AnswerIn, request: Request):
     """retrieve_and_generate: the answer with the citations it uses (SSE with `stream`)."""
     app = fm(request)
-    kw = dict(model=body.model, top_k=body.top_k, mode=body.mode, filters=body.filters, mmr=body.mmr,
-              multi_query=body.multi_query, params=body.params(), guardrail=body.guardrail)
+    kw = dict(
+        model=body.model,
+        top_k=body.top_k,
+        mode=body.mode,
+        filters=body.filters,
+        mmr=body.mmr,
+        multi_query=body.multi_query,
+        params=body.params(),
+        guardrail=body.guardrail,
+    )
     if not body.stream:
         res = await run_in_threadpool(lambda: app.ask_kb(name, body.question, **kw))
         return res.to_dict()

@@ -15,8 +15,14 @@ from .errors import error_body
 
 async def _send_json(send: Send, status: int, body: dict, headers: list | None = None) -> None:
     data = json.dumps(body).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())] + (headers or [])})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())]
+            + (headers or []),
+        }
+    )
     await send({"type": "http.response.body", "body": data})
 
 
@@ -34,7 +40,9 @@ class BodyLimit:
         headers = dict(scope.get("headers") or [])
         length = headers.get(b"content-length")
         upload = headers.get(b"content-type", b"").startswith(b"multipart/form-data")
-        limit, setting = (self.upload_bytes, "FMSTACK_MAX_UPLOAD_BYTES") if upload else (self.max_bytes, "FMSTACK_MAX_BODY_BYTES")
+        limit, setting = (
+            (self.upload_bytes, "FMSTACK_MAX_UPLOAD_BYTES") if upload else (self.max_bytes, "FMSTACK_MAX_BODY_BYTES")
+        )
         message = f"request body is larger than the limit of {limit} bytes ({setting})"
         if length is not None and length.isdigit() and int(length) > limit:
             return await _send_json(send, 413, error_body(message, 413))

@@ -14,9 +14,9 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from ..errors import FmstackError, InvalidInput
-from ..knowledge import rag
 from ..guardrails import guard_stream
 from ..guardrails.engine import screen_passages
+from ..knowledge import rag
 from ..knowledge.rag import CitationsEvent
 from ..knowledge.rewrite import standalone_question
 from ..models.types import ChatResult, Event, Finish, Message, TextDelta, ToolCallDelta, UsageEvent, collect
@@ -52,8 +52,11 @@ def get_model(model: str, request: Request) -> dict:
 
 
 def _usage(res_usage) -> dict:
-    return {"prompt_tokens": res_usage.prompt_tokens, "completion_tokens": res_usage.completion_tokens,
-            "total_tokens": res_usage.total_tokens}
+    return {
+        "prompt_tokens": res_usage.prompt_tokens,
+        "completion_tokens": res_usage.completion_tokens,
+        "total_tokens": res_usage.total_tokens,
+    }
 
 
 def _finish(reason: str) -> str:
@@ -65,7 +68,10 @@ def completion_body(cid: str, created: int, res: ChatResult) -> dict:
     if res.tool_calls:
         message["tool_calls"] = [c.to_openai() for c in res.tool_calls]
     return {
-        "id": cid, "object": "chat.completion", "created": created, "model": res.model,
+        "id": cid,
+        "object": "chat.completion",
+        "created": created,
+        "model": res.model,
         "system_fingerprint": FINGERPRINT,
         "choices": [{"index": 0, "message": message, "finish_reason": _finish(res.finish_reason), "logprobs": None}],
         "usage": _usage(res.usage),
@@ -80,9 +86,16 @@ def sse_chunks(events: Iterator[Event], cid: str, created: int, model_name: str,
     an error before any output still becomes an HTTP error status."""
 
     def chunk(delta: dict, finish: str | None = None) -> str:
-        return sse({"id": cid, "object": "chat.completion.chunk", "created": created, "model": model_name,
-                    "system_fingerprint": FINGERPRINT,
-                    "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}]})
+        return sse(
+            {
+                "id": cid,
+                "object": "chat.completion.chunk",
+                "created": created,
+                "model": model_name,
+                "system_fingerprint": FINGERPRINT,
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}],
+            }
+        )
 
     first = next(events)
     yield chunk({"role": "assistant", "content": ""})
@@ -103,20 +116,46 @@ def sse_chunks(events: Iterator[Event], cid: str, created: int, model_name: str,
             elif isinstance(ev, Finish):
                 yield chunk({}, _finish(ev.reason))
             elif isinstance(ev, CitationsEvent):
-                yield sse({"id": cid, "object": "chat.completion.chunk", "created": created, "model": model_name,
-                           "system_fingerprint": FINGERPRINT, "choices": [],
-                           "citations": [c.to_dict() for c in ev.citations]})
+                yield sse(
+                    {
+                        "id": cid,
+                        "object": "chat.completion.chunk",
+                        "created": created,
+                        "model": model_name,
+                        "system_fingerprint": FINGERPRINT,
+                        "choices": [],
+                        "citations": [c.to_dict() for c in ev.citations],
+                    }
+                )
     except FmstackError as e:
         yield sse(e.to_openai())
         return
     except Exception as e:  # the model broke mid-stream: say so in the stream
-        yield sse({"error": {"message": f"generation failed: {e}", "type": "server_error", "param": None, "code": "model_error"}})
+        yield sse(
+            {
+                "error": {
+                    "message": f"generation failed: {e}",
+                    "type": "server_error",
+                    "param": None,
+                    "code": "model_error",
+                }
+            }
+        )
         return
     finally:
         events.close()  # also when the client went away: frees the model now
     if include_usage and usage is not None:
-        yield sse({"id": cid, "object": "chat.completion.chunk", "created": created, "model": model_name,
-                   "system_fingerprint": FINGERPRINT, "choices": [], "usage": _usage(usage)})
+        yield sse(
+            {
+                "id": cid,
+                "object": "chat.completion.chunk",
+                "created": created,
+                "model": model_name,
+                "system_fingerprint": FINGERPRINT,
+                "choices": [],
+                "usage": _usage(usage),
+            }
+        )
     yield sse("[DONE]")
 
 
@@ -132,7 +171,7 @@ async def chat_completions(body: ChatCompletionRequest, request: Request):
         messages.insert(0, Message("system", system))
     cid = f"chatcmpl-{uuid.uuid4().hex}"
     created = int(time.time())
-    make_events = lambda: model.stream(messages, params)  # noqa: E731
+    make_events = lambda: model.stream(messages, params)
     guard_ref = body.guardrail or key_guardrail(request) or app.models.guardrail_of(body.model)
     guard = await run_in_threadpool(app.guardrails.load, guard_ref) if guard_ref else None
     trace: list = []
@@ -142,7 +181,7 @@ async def chat_completions(body: ChatCompletionRequest, request: Request):
             trace.append(verdict)
         if verdict.blocked:
             refusal = verdict.text
-            make_events = lambda: iter([TextDelta(refusal), Finish("content_filter")])  # noqa: E731
+            make_events = lambda: iter([TextDelta(refusal), Finish("content_filter")])
         elif verdict.action == "masked":
             messages[-1] = Message(messages[-1].role, verdict.text, name=messages[-1].name)
     if body.knowledge_base and not (trace and trace[0].blocked):
@@ -158,10 +197,10 @@ async def chat_completions(body: ChatCompletionRequest, request: Request):
             return screen_passages(guard, found, trace) if guard is not None else found
 
         passages = await run_in_threadpool(ground)
-        make_events = lambda: rag.stream_answer(model, question, passages, params, history=messages[:-1])  # noqa: E731
+        make_events = lambda: rag.stream_answer(model, question, passages, params, history=messages[:-1])
     if guard is not None and not (trace and trace[0].blocked):
         unguarded = make_events
-        make_events = lambda: guard_stream(unguarded(), guard, trace)  # noqa: E731
+        make_events = lambda: guard_stream(unguarded(), guard, trace)
     if not body.stream:
         events = await run_in_threadpool(lambda: list(make_events()))
         body_out = completion_body(cid, created, collect(model.name, events))
@@ -169,12 +208,16 @@ async def chat_completions(body: ChatCompletionRequest, request: Request):
             cites = next((e.citations for e in events if isinstance(e, CitationsEvent)), [])
             body_out["citations"] = [c.to_dict() for c in cites]
         if guard is not None:
-            body_out["guardrail"] = {"name": guard.name, "version": guard.version,
-                                     "assessments": [a.to_dict() for a in trace]}
+            body_out["guardrail"] = {
+                "name": guard.name,
+                "version": guard.version,
+                "assessments": [a.to_dict() for a in trace],
+            }
         return body_out
     include_usage = bool(body.stream_options and body.stream_options.include_usage)
-    _, chunks = await first_then_rest(iterate_in_thread(
-        lambda: sse_chunks(make_events(), cid, created, model.name, include_usage)))
+    _, chunks = await first_then_rest(
+        iterate_in_thread(lambda: sse_chunks(make_events(), cid, created, model.name, include_usage))
+    )
     return StreamingResponse(chunks, media_type="text/event-stream", headers=SSE_HEADERS)
 
 
@@ -185,7 +228,10 @@ async def embeddings(body: EmbeddingRequest, request: Request) -> dict:
     model = app.models.embedding(body.model)
     input_type = "query" if body.input_type == "query" else "document"
     if body.dimensions is not None and model.dimensions and body.dimensions != model.dimensions:
-        raise InvalidInput(f"model {model.name!r} gives {model.dimensions} dimensions; it cannot give {body.dimensions}", param="dimensions")
+        raise InvalidInput(
+            f"model {model.name!r} gives {model.dimensions} dimensions; it cannot give {body.dimensions}",
+            param="dimensions",
+        )
 
     def run():
         vecs = model.embed(texts, input_type=input_type)

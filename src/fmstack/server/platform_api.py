@@ -34,8 +34,13 @@ def key_guardrail(request: Request) -> str | None:
 @router.get("/health")
 def health(request: Request) -> dict:
     app = fm(request)
-    return {"status": "ok", "version": __version__, "database": app.db.engine.dialect.name,
-            "schema_revision": request.app.state.revision, "models": app.models.status()}
+    return {
+        "status": "ok",
+        "version": __version__,
+        "database": app.db.engine.dialect.name,
+        "schema_revision": request.app.state.revision,
+        "models": app.models.status(),
+    }
 
 
 # -- models ---------------------------------------------------------------------------------------
@@ -81,8 +86,9 @@ class ConversationPatch(ConversationIn):
 
 
 @router.get("/conversations")
-def list_conversations(request: Request, q: str | None = None, limit: int = Query(50, ge=1, le=500),
-                       offset: int = Query(0, ge=0)) -> dict:
+def list_conversations(
+    request: Request, q: str | None = None, limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0)
+) -> dict:
     items = fm(request).conversations.list(query=q, limit=limit, offset=offset)
     return {"data": [c.model_dump(mode="json", exclude={"messages"}) for c in items]}
 
@@ -92,7 +98,9 @@ def create_conversation(body: ConversationIn, request: Request) -> ConversationR
     app = fm(request)
     if body.model:
         app.models.resolve(body.model)  # fail now, not at the first message
-    return app.conversations.create(title=body.title, model=body.model, system_prompt=body.system_prompt, meta=body.meta)
+    return app.conversations.create(
+        title=body.title, model=body.model, system_prompt=body.system_prompt, meta=body.meta
+    )
 
 
 @router.get("/conversations/{conversation_id}")
@@ -105,8 +113,9 @@ def update_conversation(conversation_id: str, body: ConversationPatch, request: 
     app = fm(request)
     if body.model:
         app.models.resolve(body.model)
-    return app.conversations.update(conversation_id, title=body.title, model=body.model,
-                                    system_prompt=body.system_prompt, meta=body.meta)
+    return app.conversations.update(
+        conversation_id, title=body.title, model=body.model, system_prompt=body.system_prompt, meta=body.meta
+    )
 
 
 @router.delete("/conversations/{conversation_id}", status_code=204)
@@ -116,11 +125,15 @@ def delete_conversation(conversation_id: str, request: Request) -> Response:
 
 
 @router.get("/conversations/{conversation_id}/export")
-def export_conversation(conversation_id: str, request: Request, format: Literal["json", "markdown"] = "json") -> Response:
+def export_conversation(
+    conversation_id: str, request: Request, format: Literal["json", "markdown"] = "json"
+) -> Response:
     text = fm(request).conversations.export(conversation_id, format)
     media = "application/json" if format == "json" else "text/markdown; charset=utf-8"
     ext = "json" if format == "json" else "md"
-    return Response(text, media_type=media, headers={"Content-Disposition": f'attachment; filename="{conversation_id}.{ext}"'})
+    return Response(
+        text, media_type=media, headers={"Content-Disposition": f'attachment; filename="{conversation_id}.{ext}"'}
+    )
 
 
 class TurnIn(BaseModel):
@@ -143,13 +156,22 @@ class TurnIn(BaseModel):
     seed: int | None = None
 
     def params(self) -> GenerationParams:
-        return GenerationParams(**self.model_dump(exclude={"content", "model", "stream", "summarize", "knowledge_base", "retrieval", "guardrail"}, exclude_none=True))
+        return GenerationParams(
+            **self.model_dump(
+                exclude={"content", "model", "stream", "summarize", "knowledge_base", "retrieval", "guardrail"},
+                exclude_none=True,
+            )
+        )
 
 
 def event_json(ev) -> dict:
     if isinstance(ev, TurnSaved):
-        return {"type": "saved", "user_message": ev.user_message.model_dump(mode="json"),
-                "assistant_message": ev.assistant_message.model_dump(mode="json"), "dropped_messages": ev.dropped_messages}
+        return {
+            "type": "saved",
+            "user_message": ev.user_message.model_dump(mode="json"),
+            "assistant_message": ev.assistant_message.model_dump(mode="json"),
+            "dropped_messages": ev.dropped_messages,
+        }
     d = asdict(ev)
     kind = d.pop("kind")
     return {"type": kind, **d}
@@ -160,15 +182,24 @@ async def send_message(conversation_id: str, body: TurnIn, request: Request):
     app = fm(request)
 
     def turn():
-        return app.chat.send(conversation_id, body.content, model=body.model, params=body.params(), summarize=body.summarize,
-                             knowledge_base=body.knowledge_base, retrieval=body.retrieval,
-                             guardrail=body.guardrail or key_guardrail(request))
+        return app.chat.send(
+            conversation_id,
+            body.content,
+            model=body.model,
+            params=body.params(),
+            summarize=body.summarize,
+            knowledge_base=body.knowledge_base,
+            retrieval=body.retrieval,
+            guardrail=body.guardrail or key_guardrail(request),
+        )
 
     if not body.stream:
         saved: TurnSaved = await run_in_threadpool(lambda: [ev for ev in turn()][-1])
-        return {"user_message": saved.user_message.model_dump(mode="json"),
-                "assistant_message": saved.assistant_message.model_dump(mode="json"),
-                "dropped_messages": saved.dropped_messages}
+        return {
+            "user_message": saved.user_message.model_dump(mode="json"),
+            "assistant_message": saved.assistant_message.model_dump(mode="json"),
+            "dropped_messages": saved.dropped_messages,
+        }
 
     _, events = await first_then_rest(iterate_in_thread(turn))
 
@@ -187,7 +218,9 @@ def feedback(message_id: int, body: FeedbackIn, request: Request) -> MessageReco
 
 
 @router.get("/feedback")
-def list_feedback(request: Request, rating: Literal["up", "down"] | None = None, limit: int = Query(1000, ge=1, le=10000)) -> dict:
+def list_feedback(
+    request: Request, rating: Literal["up", "down"] | None = None, limit: int = Query(1000, ge=1, le=10000)
+) -> dict:
     value = {"up": 1, "down": -1}.get(rating) if rating else None
     return {"data": [m.model_dump(mode="json") for m in fm(request).conversations.rated_messages(value, limit)]}
 
@@ -241,8 +274,18 @@ def list_endpoints(request: Request) -> dict:
 @router.post("/endpoints", status_code=201)
 def add_endpoint(body: EndpointIn, request: Request) -> dict:
     """Serve a model of an OpenAI-compatible endpoint under `name` (kept across restarts)."""
-    return fm(request).endpoints.add(body.name, base_url=body.base_url, model=body.model, kind=body.kind,
-                                     api_key=body.api_key, context_window=body.context_window).model_dump(mode="json")
+    return (
+        fm(request)
+        .endpoints.add(
+            body.name,
+            base_url=body.base_url,
+            model=body.model,
+            kind=body.kind,
+            api_key=body.api_key,
+            context_window=body.context_window,
+        )
+        .model_dump(mode="json")
+    )
 
 
 @router.post("/endpoints/test")

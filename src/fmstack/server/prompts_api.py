@@ -37,8 +37,11 @@ def list_prompts(request: Request) -> dict:
 
 @router.post("", status_code=201)
 def create_prompt(body: PromptIn, request: Request) -> dict:
-    return _out(fm(request).prompts.create(body.name or "", template=body.template, messages=body.messages,
-                                           description=body.description or ""))
+    return _out(
+        fm(request).prompts.create(
+            body.name or "", template=body.template, messages=body.messages, description=body.description or ""
+        )
+    )
 
 
 @router.get("/{ref}")
@@ -49,8 +52,11 @@ def get_prompt(ref: str, request: Request) -> dict:
 @router.put("/{name}")
 def update_prompt(name: str, body: PromptIn, request: Request) -> dict:
     """A new version of the prompt."""
-    return _out(fm(request).prompts.update(name, template=body.template, messages=body.messages,
-                                           description=body.description, note=body.note))
+    return _out(
+        fm(request).prompts.update(
+            name, template=body.template, messages=body.messages, description=body.description, note=body.note
+        )
+    )
 
 
 @router.delete("/{name}", status_code=204)

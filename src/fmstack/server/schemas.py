@@ -43,7 +43,9 @@ class ChatMessageIn(BaseModel):
         if isinstance(self.content, list):
             parts = [p for p in self.content if p.type != "text"]
             if parts:
-                raise InvalidInput(f"content parts of type {parts[0].type!r} are not supported; send text", param="messages")
+                raise InvalidInput(
+                    f"content parts of type {parts[0].type!r} are not supported; send text", param="messages"
+                )
         return Message.from_openai(d)
 
 
@@ -93,7 +95,11 @@ class ChatCompletionRequest(BaseModel):
     def _response_format(cls, v):
         if v is not None and v.get("type") not in ("text", "json_object", "json_schema"):
             raise ValueError("type must be one of text, json_object, json_schema")
-        if v is not None and v.get("type") == "json_schema" and not isinstance((v.get("json_schema") or {}).get("schema"), dict):
+        if (
+            v is not None
+            and v.get("type") == "json_schema"
+            and not isinstance((v.get("json_schema") or {}).get("schema"), dict)
+        ):
             raise ValueError("json_schema.schema must be an object")
         return v
 
@@ -102,11 +108,18 @@ class ChatCompletionRequest(BaseModel):
             raise InvalidInput("only n=1 is supported", param="n")
         fmt = self.response_format if self.response_format and self.response_format.get("type") != "text" else None
         return GenerationParams(
-            temperature=self.temperature, top_p=self.top_p, top_k=self.top_k,
-            max_tokens=self.max_completion_tokens or self.max_tokens, stop=self.stop,
-            presence_penalty=self.presence_penalty, frequency_penalty=self.frequency_penalty,
-            repetition_penalty=self.repetition_penalty, seed=self.seed, response_format=fmt,
-            tools=self.tools, tool_choice=self.tool_choice,
+            temperature=self.temperature,
+            top_p=self.top_p,
+            top_k=self.top_k,
+            max_tokens=self.max_completion_tokens or self.max_tokens,
+            stop=self.stop,
+            presence_penalty=self.presence_penalty,
+            frequency_penalty=self.frequency_penalty,
+            repetition_penalty=self.repetition_penalty,
+            seed=self.seed,
+            response_format=fmt,
+            tools=self.tools,
+            tool_choice=self.tool_choice,
         )
 
 
