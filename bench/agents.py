@@ -1,7 +1,7 @@
 """Agent loop overhead per step, excluding model time, and the text protocol's parse success rate
 on the bundled model.
 
-Overhead: agents run on tasks of the function-calling set (bench/data/agents) with the bundled
+Overhead: agents run on tasks of the function-calling set (src/fmstack/evalsets/agents) with the bundled
 model and tools that return at once; the time inside the model's generate() and inside the tools
 is measured and subtracted from each step's wall time. What is left is the loop's own work
 (building prompts and tool schemas, validating arguments, parsing, bookkeeping, the trace) — for
@@ -37,7 +37,7 @@ from fmstack.agents.loop import Agent, Limits  # noqa: E402
 from fmstack.agents.tools import Tool, schema_validator  # noqa: E402
 from fmstack.models.types import Message  # noqa: E402
 
-DATA = ROOT / "bench" / "data" / "agents"
+DATA = ROOT / "src" / "fmstack" / "evalsets" / "agents"
 
 
 def instant_tools(catalogue: list[dict], clock: list[float]) -> list[Tool]:
@@ -127,7 +127,7 @@ def main() -> None:
         f"{'stored run (AgentService)':<28} {'':>6} {np.percentile(stored, 50):>8.2f} {np.percentile(stored, 99):>8.2f}"
     )
 
-    print(f"\nfirst-reply parse rate on {args.parse_tasks} tasks (bench/data/agents/tasks.jsonl)")
+    print(f"\nfirst-reply parse rate on {args.parse_tasks} tasks (src/fmstack/evalsets/agents/tasks.jsonl)")
     model = fm.models.chat(None)
     for protocol in ("text", "native"):
         rep = evaluate(model, tasks[: args.parse_tasks], catalogue, protocol=protocol)["groups"]["all"]

@@ -158,3 +158,54 @@ def fm(tmp_path_factory):
     f = Fmstack(settings)
     yield f
     f.close()
+
+
+# -- the fast unit layer (tests/unit): scripted chat model, hashing embedder, real SQLite ------------
+@pytest.fixture
+def unit_fm(tmp_path):
+    """The SDK on its own SQLite file with the scripted chat model and the hashing embedder
+    (tests/fakes.py) as the defaults."""
+    import fakes
+
+    from fmstack import Fmstack, Settings
+
+    settings = Settings.from_env(env={"FMSTACK_DATA_DIR": str(tmp_path)}, config=copy.deepcopy(fakes.UNIT_CONFIG))
+    f = Fmstack(settings)
+    yield f
+    f.close()
+
+
+@pytest.fixture
+def scripted(unit_fm):
+    """The scripted chat model of `unit_fm`: `scripted.script(reply, …)`, then read `scripted.prompts`."""
+    return unit_fm.models.chat("scripted")
+
+
+SLOW_FILES = {"test_console.py", "test_examples.py", "test_agent_eval.py"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Markers by layer: tests/unit is `unit`; the rest runs the real models (`model`), and
+    those that start servers, drive Chromium or take minutes say so."""
+    for item in items:
+        path = Path(str(item.fspath))
+        if "unit" in path.parts or item.get_closest_marker("unit"):
+            item.add_marker(pytest.mark.unit)
+            continue
+        item.add_marker(pytest.mark.model)
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if fixtures & {"server", "http", "oai", "remote_server"} or "Server(" in _source(item):
+            item.add_marker(pytest.mark.server)
+        if path.name == "test_console.py":
+            item.add_marker(pytest.mark.browser)
+        if path.name in SLOW_FILES:
+            item.add_marker(pytest.mark.slow)
+
+
+def _source(item) -> str:
+    import inspect
+
+    try:
+        return inspect.getsource(item.function)
+    except (AttributeError, OSError, TypeError):
+        return ""

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from fmstack.agents.evaluation import score
 
-DATA = Path(__file__).resolve().parents[1] / "bench" / "data" / "agents"
+DATA = Path(__file__).resolve().parents[1] / "src" / "fmstack" / "evalsets" / "agents"
 
 
 def test_scoring_by_hand():

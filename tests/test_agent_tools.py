@@ -76,7 +76,7 @@ def test_knowledge_base_as_a_tool(fm, tmp_path):
     docs = kb_fixtures.build(tmp_path / "docs")
     fm.knowledge.create("kb-tool", chunking={"chunk_size": 80})
     fm.knowledge.ingest("kb-tool", [docs / "tower.pdf", docs / "eiffel.html"])
-    tool = knowledge_tool(fm, "kb-tool")
+    tool = knowledge_tool(fm.knowledge, "kb-tool")
     assert tool.name == "search_kb_tool" and tool.parameters["required"] == ["query"]
     found = tool.call({"query": "How tall is the tower?", "top_k": 2})
     assert found.ok and len(found.data) == 2 and any("330" in p["text"] for p in found.data)

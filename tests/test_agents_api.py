@@ -57,9 +57,8 @@ def test_instructions_hidden_in_a_tool_output_are_withheld(fm, booking_api):
             "tools": [{"type": "openapi", "spec_url": f"{booking_api}/openapi.json", "base_url": booking_api}],
         }
     )
-    from fmstack.agents.service import _guarded
-
-    tools = {t.name: _guarded(t, fm.guardrails.load("tool-guard")) for t in fm.agents.tools(cfg)}
+    guard = fm.guardrails.load("tool-guard")
+    tools = {t.name: fm.agents._guarded(t, guard) for t in fm.agents.tools(cfg)}
     clean = tools["site_notes"].call({"site": "Blue Hole"})
     assert clean.ok and "good visibility" in clean.content
     tampered = tools["site_notes"].call({"site": "Thistlegorm"})

@@ -7,9 +7,9 @@ import json
 import pytest
 
 from fmstack.chat import TurnSaved
-from fmstack.chat.memory import fit_to_context
 from fmstack.errors import ContextLengthExceeded, InvalidInput, NotFound
 from fmstack.models import GenerationParams, Message, TextDelta
+from fmstack.models.context import fit_to_context
 
 
 def test_every_turn_is_stored_and_sent_back_to_the_model(fm):

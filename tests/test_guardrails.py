@@ -311,8 +311,9 @@ def test_topic_classified_by_the_llm_answers_within_the_schema(fm):
     )
     g = fm.guardrails.load("llm-topic")
     calls = []
-    original = g._llm_says
-    g._llm_says = lambda t, text: calls.append(text) or original(t, text)
+    topics = g.policy("topics")
+    original = topics._llm_says
+    topics._llm_says = lambda t, text: calls.append(text) or original(t, text)
     far = g.check("How do I bake sourdough bread?")
     assert far.action == "none" and calls == []
     near = g.check("Which stocks should I buy this year?")

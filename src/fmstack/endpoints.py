@@ -3,6 +3,7 @@ stored in the database, registered with the model registry at start, testable be
 
 from __future__ import annotations
 
+import builtins
 import re
 import time
 from datetime import datetime
@@ -61,11 +62,11 @@ class EndpointStore:
         with self.db.session() as s:
             for row in s.scalars(select(ModelEndpoint)):
                 try:
-                    self.registry.register(row.name, row.kind, _spec(row))
+                    self.registry.register(row.name, row.kind, _spec(row))  # type: ignore[arg-type]  # stored as chat|embedding
                 except InvalidInput:
                     pass  # the configuration now defines that name itself; the configuration wins
 
-    def list(self) -> list[EndpointRecord]:
+    def list(self) -> builtins.list[EndpointRecord]:
         with self.db.session() as s:
             return [_record(r) for r in s.scalars(select(ModelEndpoint).order_by(ModelEndpoint.name))]
 
@@ -98,7 +99,7 @@ class EndpointStore:
         with self.db.session() as s:
             s.merge(row)
         with self.db.session() as s:
-            return _record(s.get(ModelEndpoint, name))
+            return _record(s.get_one(ModelEndpoint, name))
 
     def remove(self, name: str) -> None:
         with self.db.session() as s:

@@ -10,6 +10,7 @@ idempotent (ingestion is: unchanged files are skipped).
 
 from __future__ import annotations
 
+import builtins
 import logging
 import os
 import socket
@@ -169,7 +170,7 @@ class JobRunner:
             record.progress = live.progress
         return record
 
-    def list(self, *, kind: str | None = None, target: str | None = None, limit: int = 50) -> list[JobRecord]:
+    def list(self, *, kind: str | None = None, target: str | None = None, limit: int = 50) -> builtins.list[JobRecord]:
         stmt = select(Job).order_by(Job.created_at.desc()).limit(limit)
         if kind:
             stmt = stmt.where(Job.kind == kind)

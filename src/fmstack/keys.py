@@ -3,6 +3,7 @@ When any key exists, every server route requires one."""
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import hmac
 import secrets
@@ -48,7 +49,7 @@ class KeyStore:
             s.flush()
             return ApiKeyRecord.model_validate(row), key
 
-    def list(self) -> list[ApiKeyRecord]:
+    def list(self) -> builtins.list[ApiKeyRecord]:
         with self.db.session() as s:
             return [ApiKeyRecord.model_validate(r) for r in s.scalars(select(ApiKey).order_by(ApiKey.created_at))]
 

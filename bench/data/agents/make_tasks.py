@@ -18,7 +18,7 @@ import json
 import random
 from pathlib import Path
 
-HERE = Path(__file__).parent
+HERE = Path(__file__).resolve().parents[3] / "src" / "fmstack" / "evalsets" / "agents"  # shipped with the package
 
 
 def fn(name: str, description: str, props: dict, required: list[str]) -> dict:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from faker import Faker
 
-HERE = Path(__file__).parent
+HERE = Path(__file__).resolve().parents[3] / "src" / "fmstack" / "evalsets" / "guardrails"  # shipped with the package
 
 
 def secret(rng: random.Random) -> str:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from faker import Faker
 
-HERE = Path(__file__).parent
+HERE = Path(__file__).resolve().parents[3] / "src" / "fmstack" / "evalsets" / "guardrails"  # shipped with the package
 TEMPLATES = [
     "请把合同寄到{address}，收件人{name}。",
     "{name}的家庭住址是{address}。",

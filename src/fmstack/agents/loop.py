@@ -16,15 +16,15 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import asdict, dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from ..models.base import ChatModel
-from ..models.types import GenerationParams, Message, ToolCall
-from .tools import Observation, Tool
+from ..models.types import ChatResult, GenerationParams, Message, ToolCall
+from .tools import Observation, Tool, canonical_arguments
 
 
 @dataclass
@@ -35,10 +35,13 @@ class Limits:
     max_tokens: int | None = None  # prompt + completion over the whole run
 
 
+StepKind = Literal["plan", "model", "tool", "final", "error", "limit", "confirm"]
+
+
 @dataclass
 class Step:
     index: int
-    kind: Literal["plan", "model", "tool", "final", "error", "limit", "confirm"]
+    kind: StepKind
     content: str = ""
     tool: str | None = None
     arguments: str | None = None
@@ -58,6 +61,44 @@ class AgentResult:
     stopped: str = (
         "answer"  # answer | waiting (for a confirmation) | max_steps | max_tool_calls | timeout | max_tokens | error
     )
+
+
+@dataclass
+class RunState:
+    """Where a run is: the conversation so far and the counters the limits read. It is stored
+    (to_dict) when a run waits for a person, and a resumed run starts from it."""
+
+    messages: list[Message]
+    turn: int = 0  # model turns taken
+    calls: int = 0  # tool calls made
+    tokens: int = 0
+    index: int = 0  # the next step's number
+    reasked: bool = False  # the text protocol asked again after an unreadable reply
+    seen: list[tuple[str, str]] = field(default_factory=list)  # (tool, canonical arguments) already called
+    answer_now: bool = False  # the model repeated calls whose results it has: it is asked to answer
+    pending: list[dict] = field(default_factory=list)  # calls waiting for a person: id, name, arguments
+    done: bool = False  # the run ended (an answer, a limit, an error, a wait); not stored
+
+    def step(self, kind: StepKind, content: str = "", **kw: Any) -> Step:
+        return Step(self.index, kind, content, **kw)
+
+    def final(self, answer: str) -> Step:
+        self.done = True
+        return self.step("final", answer)
+
+    def too_many_calls(self, limit: int) -> Step:
+        self.done = True
+        return self.step("limit", f"more than {limit} tool calls", tool="max_tool_calls", ok=False)
+
+    def to_dict(self) -> dict:
+        d = {k: v for k, v in vars(self).items() if k not in ("messages", "done")}
+        return {**d, "messages": [m.to_openai() for m in self.messages], "seen": [list(x) for x in self.seen]}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> RunState:
+        known = {k: v for k, v in d.items() if k in cls.__dataclass_fields__ and k not in ("messages", "seen", "done")}
+        messages = [Message.from_openai(m) for m in d.get("messages", [])]
+        return cls(messages, **known, seen=[(str(a), str(b)) for a, b in d.get("seen", [])])
 
 
 REACT = """You can use these tools:
@@ -116,7 +157,7 @@ class Agent:
         self.params = params or GenerationParams(temperature=0.0, max_tokens=256)
         self.first_tool = first_tool  # force this tool on the first turn (native protocol)
         self.plan = plan  # plan-then-execute: a plan is written first and followed
-        self.state: dict | None = None  # set when a run stops to wait for a confirmation
+        self.state: dict | None = None  # RunState.to_dict() when a run stops to wait for a confirmation
         self._deadline = float("inf")  # when the run in progress must stop (monotonic clock)
 
     def run(self, task: str, history: list[Message] | None = None) -> AgentResult:
@@ -141,207 +182,178 @@ class Agent:
         started = time.monotonic()
         self._deadline = started + self.limits.timeout_s
         if state is None:
-            messages: list[Message] = []
-            system = self.instructions
-            if self.protocol == "text":
-                catalogue = "\n".join(
-                    f"- {t.name}: {t.description} Arguments (JSON schema): "
-                    f"{json.dumps(t.parameters, ensure_ascii=False)}"
-                    for t in self.tools.values()
-                )
-                system = (system + "\n\n" if system else "") + REACT.format(tools=catalogue)
-            if self.plan:
-                t0 = time.perf_counter()
-                plan, used = self._make_plan(task, history)
-                yield Step(0, "plan", plan, tokens=used, latency_ms=(time.perf_counter() - t0) * 1000)
-                system = (
-                    system + "\n\n" if system else ""
-                ) + f"Your plan for this task:\n{plan}\nCarry it out step by step."
-            if system:
-                messages.append(Message("system", system))
-            messages += list(history or []) + [Message("user", task)]
-            st = {
-                "turn": 0,
-                "calls": 0,
-                "tokens": used if self.plan else 0,
-                "index": 1 if self.plan else 0,
-                "reasked": False,
-                "seen": [],
-                "answer_now": False,
-                "pending": [],
-            }
+            run = yield from self._start(task, history)
         else:
-            messages = [Message.from_openai(m) for m in state["messages"]]
-            st = {k: v for k, v in state.items() if k != "messages"}
-            st["seen"] = [tuple(x) for x in st["seen"]]
+            run = RunState.from_dict(state)
         self.state = None
-
-        def save() -> dict:
-            return {**st, "messages": [m.to_openai() for m in messages], "seen": [list(x) for x in st["seen"]]}
-
-        # A resumed run first settles the calls that were waiting for a person.
-        while st["pending"]:
-            call = ToolCall(**st["pending"][0])
-            tool = self.tools.get(call.name)
-            if tool is not None and tool.needs_confirmation and decision is None:
-                self.state = save()
-                yield Step(
-                    st["index"],
-                    "confirm",
-                    f"{call.name} needs a person's approval",
-                    tool=call.name,
-                    arguments=call.arguments,
-                    call_id=call.id,
-                )
+        yield from self._settle_pending(run, decision)  # a resumed run first settles what waited for a person
+        step = self._native_step if self.protocol == "native" else self._text_step
+        while not run.done and run.turn < self.limits.max_steps:
+            run.turn += 1
+            limit = self._limit(run, started)
+            if limit is not None:
+                yield limit
                 return
-            if decision is not None and tool is not None and tool.needs_confirmation and not decision[0]:
-                obs = Observation(
-                    call.name,
-                    f"error: a person rejected this call{': ' + decision[1] if decision[1] else ''}",
-                    ok=False,
-                )
-                ms = 0.0
+            res = yield from self._ask_model(run)
+            yield from step(run, res)
+        if not run.done:
+            yield run.step("limit", f"no answer within {self.limits.max_steps} steps", tool="max_steps", ok=False)
+
+    # -- the parts of a run --------------------------------------------------------------------------
+    def _start(self, task: str, history: list[Message] | None) -> Generator[Step, None, RunState]:
+        """The first prompt (instructions, the ReAct format for the text protocol, the plan)."""
+        system = self.instructions
+        if self.protocol == "text":
+            catalogue = "\n".join(
+                f"- {t.name}: {t.description} Arguments (JSON schema): {json.dumps(t.parameters, ensure_ascii=False)}"
+                for t in self.tools.values()
+            )
+            system = (system + "\n\n" if system else "") + REACT.format(tools=catalogue)
+        run = RunState([])
+        if self.plan:
+            t0 = time.perf_counter()
+            plan, used = self._make_plan(task, history)
+            yield Step(0, "plan", plan, tokens=used, latency_ms=(time.perf_counter() - t0) * 1000)
+            system = (
+                system + "\n\n" if system else ""
+            ) + f"Your plan for this task:\n{plan}\nCarry it out step by step."
+            run.tokens, run.index = used, 1
+        run.messages = [*([Message("system", system)] if system else []), *(history or []), Message("user", task)]
+        return run
+
+    def _settle_pending(self, run: RunState, decision: tuple[bool, str] | None) -> Iterator[Step]:
+        while run.pending:
+            call = ToolCall(**run.pending[0])
+            tool = self.tools.get(call.name)
+            needs_person = tool is not None and tool.needs_confirmation
+            if needs_person and decision is None:
+                yield self._wait_for_person(run, call)
+                return
+            if decision is not None and needs_person and not decision[0]:
+                note = f": {decision[1]}" if decision[1] else ""
+                obs, ms = Observation(call.name, f"error: a person rejected this call{note}", ok=False), 0.0
             else:
                 _, obs, ms = self._run_calls([call])[0]
             decision = None
-            st["pending"].pop(0)
-            yield Step(
-                st["index"],
-                "tool",
-                obs.content,
-                tool=call.name,
-                arguments=call.arguments,
-                ok=obs.ok,
-                latency_ms=ms,
-                call_id=call.id,
-            )
-            st["index"] += 1
-            if self.protocol == "native":
-                messages.append(Message("tool", obs.content, tool_call_id=call.id, name=call.name))
-            else:
-                messages.append(Message("user", f"Observation: {obs.content}"))
+            run.pending.pop(0)
+            yield self._observed(run, call, obs, ms)
 
-        while st["turn"] < self.limits.max_steps:
-            st["turn"] += 1
-            if time.monotonic() - started >= self.limits.timeout_s:
-                yield Step(st["index"], "limit", "the run took longer than its time limit", tool="timeout", ok=False)
+    def _limit(self, run: RunState, started: float) -> Step | None:
+        if time.monotonic() - started >= self.limits.timeout_s:
+            return run.step("limit", "the run took longer than its time limit", tool="timeout", ok=False)
+        if self.limits.max_tokens is not None and run.tokens >= self.limits.max_tokens:
+            return run.step("limit", f"the run used its {self.limits.max_tokens} tokens", tool="max_tokens", ok=False)
+        return None
+
+    def _ask_model(self, run: RunState) -> Generator[Step, None, ChatResult]:
+        params, prompt = self.params, run.messages
+        if self.protocol == "native":
+            choice: Any = "auto"
+            if run.turn == 1 and self.first_tool:
+                choice = {"type": "function", "function": {"name": self.first_tool}}
+            if run.answer_now:
+                choice = "none"
+                # Asked to answer after tool calls: the results as plain text, which every chat
+                # template renders (some drop or mangle `tool` messages and then say nothing).
+                prompt = _answer_prompt(run.messages)
+            tools = [t.to_openai() for t in self.tools.values()]
+            params = GenerationParams(tools=tools, tool_choice=choice).merged_over(self.params)
+        t0 = time.perf_counter()
+        res = self.model.generate(prompt, params)
+        used = (res.usage.prompt_tokens or 0) + (res.usage.completion_tokens or 0)
+        run.tokens += used
+        yield run.step("model", res.text, tokens=used, latency_ms=(time.perf_counter() - t0) * 1000)
+        run.index += 1
+        return res
+
+    def _native_step(self, run: RunState, res: ChatResult) -> Iterator[Step]:
+        """Tool calls from the provider's tool calling: run them (in parallel), or answer."""
+        if not res.tool_calls:
+            yield run.final(res.text.strip())
+            return
+        if run.calls + len(res.tool_calls) > self.limits.max_tool_calls:
+            yield run.too_many_calls(self.limits.max_tool_calls)
+            return
+        run.calls += len(res.tool_calls)
+        keys = {(c.name, canonical_arguments(c.arguments)) for c in res.tool_calls}
+        run.answer_now = keys <= set(run.seen)  # the same calls again: the results are there, answer
+        run.seen = sorted(set(run.seen) | keys)
+        run.messages.append(Message("assistant", res.text, tool_calls=res.tool_calls))
+        # A person is asked only about calls that could run: bad arguments go straight back.
+        ready = [c for c in res.tool_calls if not self._needs_person(c.name, c.arguments)]
+        waiting = [c for c in res.tool_calls if c not in ready]
+        for call, obs, ms in self._run_calls(ready) if ready else []:
+            yield self._observed(run, call, obs, ms)
+        if waiting:
+            run.pending = [{"id": c.id, "name": c.name, "arguments": c.arguments} for c in waiting]
+            yield self._wait_for_person(run, waiting[0])
+
+    def _text_step(self, run: RunState, res: ChatResult) -> Iterator[Step]:
+        """An action or a final answer written in the ReAct format; an unreadable reply is asked
+        again once, with what was wrong."""
+        parsed = parse_react(res.text)
+        if isinstance(parsed, str):
+            yield run.final(parsed)
+            return
+        if parsed is None or parsed[0] not in self.tools:
+            problem = (
+                "no 'Action:' with 'Action Input:' and no 'Final Answer:'"
+                if parsed is None
+                else f"there is no tool named {parsed[0]!r}; tools: {', '.join(self.tools)}"
+            )
+            if run.reasked:
+                run.done = True
+                yield run.step("error", f"could not read the model's reply twice: {problem}", ok=False)
                 return
-            if self.limits.max_tokens is not None and st["tokens"] >= self.limits.max_tokens:
-                yield Step(
-                    st["index"],
-                    "limit",
-                    f"the run used its {self.limits.max_tokens} tokens",
-                    tool="max_tokens",
-                    ok=False,
-                )
-                return
-            params = self.params
-            if self.protocol == "native":
-                first = st["turn"] == 1 and self.first_tool
-                choice = {"type": "function", "function": {"name": self.first_tool}} if first else "auto"
-                if st["answer_now"]:
-                    choice = "none"
-                params = GenerationParams(
-                    tools=[t.to_openai() for t in self.tools.values()], tool_choice=choice
-                ).merged_over(self.params)
-            t0 = time.perf_counter()
-            # Asked to answer after tool calls: the results as plain text, which every chat
-            # template renders (some drop or mangle `tool` messages and then say nothing).
-            prompt = _answer_prompt(messages) if self.protocol == "native" and st["answer_now"] else messages
-            res = self.model.generate(prompt, params)
-            used = (res.usage.prompt_tokens or 0) + (res.usage.completion_tokens or 0)
-            st["tokens"] += used
-            yield Step(st["index"], "model", res.text, tokens=used, latency_ms=(time.perf_counter() - t0) * 1000)
-            st["index"] += 1
-            if self.protocol == "native":
-                if not res.tool_calls:
-                    yield Step(st["index"], "final", res.text.strip())
-                    return
-                if st["calls"] + len(res.tool_calls) > self.limits.max_tool_calls:
-                    yield Step(
-                        st["index"],
-                        "limit",
-                        f"more than {self.limits.max_tool_calls} tool calls",
-                        tool="max_tool_calls",
-                        ok=False,
-                    )
-                    return
-                st["calls"] += len(res.tool_calls)
-                keys = {(c.name, _canonical(c.arguments)) for c in res.tool_calls}
-                st["answer_now"] = keys <= set(st["seen"])
-                st["seen"] = sorted(set(st["seen"]) | keys)
-                messages.append(Message("assistant", res.text, tool_calls=res.tool_calls))
-                # A person is asked only about calls that could run: bad arguments go straight back.
-                ready = [c for c in res.tool_calls if not self._needs_person(c.name, c.arguments)]
-                waiting = [c for c in res.tool_calls if c not in ready]
-                for call, obs, ms in self._run_calls(ready) if ready else []:
-                    yield Step(
-                        st["index"],
-                        "tool",
-                        obs.content,
-                        tool=call.name,
-                        arguments=call.arguments,
-                        ok=obs.ok,
-                        latency_ms=ms,
-                        call_id=call.id,
-                    )
-                    st["index"] += 1
-                    messages.append(Message("tool", obs.content, tool_call_id=call.id, name=call.name))
-                if waiting:
-                    st["pending"] = [{"id": c.id, "name": c.name, "arguments": c.arguments} for c in waiting]
-                    self.state = save()
-                    yield Step(
-                        st["index"],
-                        "confirm",
-                        f"{waiting[0].name} needs a person's approval",
-                        tool=waiting[0].name,
-                        arguments=waiting[0].arguments,
-                        call_id=waiting[0].id,
-                    )
-                    return
-                continue
-            parsed = parse_react(res.text)
-            if isinstance(parsed, str):
-                yield Step(st["index"], "final", parsed)
-                return
-            if parsed is None or parsed[0] not in self.tools:
-                problem = (
-                    "no 'Action:' with 'Action Input:' and no 'Final Answer:'"
-                    if parsed is None
-                    else f"there is no tool named {parsed[0]!r}; tools: {', '.join(self.tools)}"
-                )
-                if st["reasked"]:
-                    yield Step(st["index"], "error", f"could not read the model's reply twice: {problem}", ok=False)
-                    return
-                st["reasked"] = True
-                messages += [
-                    Message("assistant", res.text),
-                    Message("user", f"Your reply could not be read: {problem}. Answer again in the format described."),
-                ]
-                continue
-            st["reasked"] = False
-            if st["calls"] + 1 > self.limits.max_tool_calls:
-                yield Step(
-                    st["index"],
-                    "limit",
-                    f"more than {self.limits.max_tool_calls} tool calls",
-                    tool="max_tool_calls",
-                    ok=False,
-                )
-                return
-            st["calls"] += 1
-            name, args = parsed
-            messages.append(Message("assistant", res.text))
-            if self._needs_person(name, args):
-                st["pending"] = [{"id": f"call_{st['index']}", "name": name, "arguments": args}]
-                self.state = save()
-                yield Step(st["index"], "confirm", f"{name} needs a person's approval", tool=name, arguments=args)
-                return
-            _, obs, ms = self._run_calls([ToolCall(id=f"call_{st['index']}", name=name, arguments=args)])[0]
-            yield Step(st["index"], "tool", obs.content, tool=name, arguments=args, ok=obs.ok, latency_ms=ms)
-            st["index"] += 1
-            messages.append(Message("user", f"Observation: {obs.content}"))
-        yield Step(st["index"], "limit", f"no answer within {self.limits.max_steps} steps", tool="max_steps", ok=False)
+            run.reasked = True
+            run.messages += [
+                Message("assistant", res.text),
+                Message("user", f"Your reply could not be read: {problem}. Answer again in the format described."),
+            ]
+            return
+        run.reasked = False
+        if run.calls + 1 > self.limits.max_tool_calls:
+            yield run.too_many_calls(self.limits.max_tool_calls)
+            return
+        run.calls += 1
+        name, args = parsed
+        run.messages.append(Message("assistant", res.text))
+        call = ToolCall(id=f"call_{run.index}", name=name, arguments=args)
+        if self._needs_person(name, args):
+            run.pending = [{"id": call.id, "name": name, "arguments": args}]
+            yield self._wait_for_person(run, call, with_id=False)
+            return
+        _, obs, ms = self._run_calls([call])[0]
+        yield self._observed(run, call, obs, ms, with_id=False)
+
+    def _observed(self, run: RunState, call: ToolCall, obs: Observation, ms: float, *, with_id: bool = True) -> Step:
+        """The tool step, and its observation added to the conversation in the protocol's form."""
+        step = run.step(
+            "tool",
+            obs.content,
+            tool=call.name,
+            arguments=call.arguments,
+            ok=obs.ok,
+            latency_ms=ms,
+            call_id=call.id if with_id else None,
+        )
+        run.index += 1
+        if self.protocol == "native":
+            run.messages.append(Message("tool", obs.content, tool_call_id=call.id, name=call.name))
+        else:
+            run.messages.append(Message("user", f"Observation: {obs.content}"))
+        return step
+
+    def _wait_for_person(self, run: RunState, call: ToolCall, *, with_id: bool = True) -> Step:
+        run.done = True
+        self.state = run.to_dict()
+        return run.step(
+            "confirm",
+            f"{call.name} needs a person's approval",
+            tool=call.name,
+            arguments=call.arguments,
+            call_id=call.id if with_id else None,
+        )
 
     def _make_plan(self, task: str, history: list[Message] | None) -> tuple[str, int]:
         """A short numbered plan written before any tool runs (no tools offered for this turn)."""
@@ -403,13 +415,6 @@ class Agent:
             return out
         finally:
             pool.shutdown(wait=False)
-
-
-def _canonical(arguments: str) -> str:
-    try:
-        return json.dumps(json.loads(arguments), sort_keys=True)
-    except (ValueError, TypeError):
-        return arguments
 
 
 def _answer_prompt(messages: list[Message]) -> list[Message]:

@@ -19,52 +19,29 @@ A definition (API, CLI YAML):
 
 from __future__ import annotations
 
-import importlib
+import builtins
 import json
 from collections.abc import Iterator
 from contextlib import ExitStack
 from datetime import datetime
 from typing import Any, Literal
 
-import httpx
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, ValidationError, field_validator
 from sqlalchemy import select
 
-from ..chat.memory import fit_to_context
+from ..chat.conversations import ConversationStore
 from ..errors import FmstackError, InvalidInput, NotFound
+from ..guardrails import Guardrail
+from ..knowledge.service import KnowledgeService
+from ..models.context import fit_to_context
+from ..models.registry import ModelRegistry
 from ..models.types import Message
 from ..store import AgentRow, AgentRun, Database
 from ..store.tables import utcnow
+from ..turns import TurnPipeline
+from .kinds import ToolEnv, ToolSpec, build_tools, parse_tool_spec
 from .loop import Agent, Limits, Step
-from .mcp import MCPConnection
-from .tools import Observation, Tool, function_tool, knowledge_tool, openapi_tools
-
-
-class ToolSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    type: Literal["openapi", "python", "mcp"]
-    spec_url: str | None = None
-    spec: dict | None = None
-    base_url: str | None = None
-    headers: dict[str, str] = Field(default_factory=dict)
-    # openapi: HTTP methods, mcp: tool names, whose calls need a person's approval
-    confirm: list[str] = Field(default_factory=list)
-    function: str | None = None  # python: "package.module:function"
-    needs_confirmation: bool = False  # python: a person approves each call
-    command: list[str] | None = None  # mcp over stdio: the server's command line
-    url: str | None = None  # mcp over streamable HTTP
-    env: dict[str, str] = Field(default_factory=dict)  # mcp stdio: extra environment
-    include: list[str] | None = None  # mcp: only these of the server's tools
-
-    @model_validator(mode="after")
-    def _complete(self) -> ToolSpec:
-        if self.type == "mcp" and bool(self.command) == bool(self.url):
-            raise ValueError("an mcp tool needs either command (stdio) or url (streamable HTTP)")
-        if self.type == "openapi" and not (self.spec or self.spec_url):
-            raise ValueError("an openapi tool needs spec or spec_url")
-        if self.type == "python" and not self.function:
-            raise ValueError("a python tool needs function: 'package.module:function'")
-        return self
+from .tools import Observation, Tool, canonical_arguments, knowledge_tool
 
 
 class LimitsSpec(BaseModel):
@@ -81,12 +58,30 @@ class AgentConfig(BaseModel):
     instructions: str = ""
     model: str | None = None
     protocol: Literal["auto", "native", "text"] = "auto"
-    tools: list[ToolSpec] = Field(default_factory=list)
+    tools: list[SerializeAsAny[ToolSpec]] = Field(default_factory=list)  # one configuration per kind (kinds.py)
     knowledge_bases: list[str] = Field(default_factory=list)
     guardrail: str | None = None
     limits: LimitsSpec = Field(default_factory=LimitsSpec)
     first_tool: str | None = None  # make the model call this tool on its first turn (native protocol)
     plan: bool = False  # plan-then-execute: the model writes a plan first, then carries it out
+
+    @field_validator("tools", mode="before")
+    @classmethod
+    def _kinds(cls, v: Any) -> Any:
+        if not isinstance(v, list):
+            return v
+        out = []
+        for i, t in enumerate(v):
+            try:
+                out.append(parse_tool_spec(t))
+            except ValidationError as e:
+                err = e.errors()[0]
+                where = ".".join(str(x) for x in err["loc"])
+                message = err["msg"].removeprefix("Value error, ")
+                raise ValueError(f"tool {i}{' ' + where if where else ''}: {message}") from None
+            except ValueError as e:
+                raise ValueError(f"tool {i}: {e}") from None
+        return out
 
 
 class RunRecord(BaseModel):
@@ -110,23 +105,34 @@ def parse_agent(data: dict[str, Any]) -> AgentConfig:
     except ValidationError as e:
         err = e.errors()[0]
         where = ".".join(str(x) for x in err["loc"])
-        raise InvalidInput(f"agent {where}: {err['msg']}", param=where or None) from None
+        message = err["msg"].removeprefix("Value error, ")
+        raise InvalidInput(f"agent {where}: {message}", param=where or None) from None
 
 
 class AgentService:
-    def __init__(self, db: Database, fm):
+    def __init__(
+        self,
+        db: Database,
+        models: ModelRegistry,
+        knowledge: KnowledgeService,
+        turns: TurnPipeline,
+        conversations: ConversationStore,
+    ):
         self.db = db
-        self.fm = fm  # the SDK: models, knowledge bases, guardrails
+        self.models = models
+        self.knowledge = knowledge
+        self.turns = turns  # the guardrail steps: the task, tool outputs and the answer are checked there
+        self.conversations = conversations
 
     # -- definitions ----------------------------------------------------------------------------
     def create(self, config: dict[str, Any], *, replace: bool = False) -> AgentConfig:
         cfg = parse_agent(config)
         if cfg.model:
-            self.fm.models.resolve(cfg.model)
+            self.models.resolve(cfg.model)
         for kb in cfg.knowledge_bases:
-            self.fm.knowledge.settings(kb)
+            self.knowledge.settings(kb)
         if cfg.guardrail:
-            self.fm.guardrails.load(cfg.guardrail)
+            self.turns.guardrail(cfg.guardrail)
         with self.db.session() as s:
             row = s.get(AgentRow, cfg.name)
             if row is not None and not replace:
@@ -144,7 +150,7 @@ class AgentService:
                 raise NotFound(f"agent {name!r} does not exist", param="agent")
             return AgentConfig.model_validate(row.config)
 
-    def list(self) -> list[AgentConfig]:
+    def list(self) -> builtins.list[AgentConfig]:
         with self.db.session() as s:
             return [AgentConfig.model_validate(r.config) for r in s.scalars(select(AgentRow).order_by(AgentRow.name))]
 
@@ -156,41 +162,11 @@ class AgentService:
             s.delete(row)
 
     # -- tools ------------------------------------------------------------------------------------
-    def tools(self, cfg: AgentConfig, stack: ExitStack | None = None) -> list[Tool]:
+    def tools(self, cfg: AgentConfig, stack: ExitStack | None = None) -> builtins.list[Tool]:
         """The agent's tools. MCP servers are connected for as long as `stack` is open (without a
         stack, MCP tools are an error: their connection must be closed by someone)."""
-        out: list[Tool] = [knowledge_tool(self.fm, kb) for kb in cfg.knowledge_bases]
-        for spec in cfg.tools:
-            if spec.type == "mcp":
-                if stack is None:
-                    raise InvalidInput("MCP tools need a connection scope", param="tools")
-                conn = stack.enter_context(
-                    MCPConnection(command=spec.command, url=spec.url, env=spec.env, headers=spec.headers)
-                )
-                out.extend(conn.tools(only=spec.include, confirm=spec.confirm))
-                continue
-            if spec.type == "python":
-                out.append(function_tool(_import(spec.function), needs_confirmation=spec.needs_confirmation))
-                continue
-            doc = spec.spec
-            if doc is None:
-                if not spec.spec_url:
-                    raise InvalidInput("an openapi tool needs spec or spec_url", param="tools")
-                try:
-                    doc = httpx.get(spec.spec_url, headers=spec.headers, timeout=15).raise_for_status().json()
-                except (httpx.HTTPError, ValueError) as e:
-                    raise InvalidInput(
-                        f"cannot read the OpenAPI document at {spec.spec_url}: {e}", param="tools"
-                    ) from None
-            methods = {m.upper() for m in spec.confirm}
-            out.extend(
-                openapi_tools(
-                    doc,
-                    base_url=spec.base_url,
-                    headers=spec.headers,
-                    confirm=lambda method, path, methods=methods: method in methods,
-                )
-            )
+        out: builtins.list[Tool] = [knowledge_tool(self.knowledge, kb) for kb in cfg.knowledge_bases]
+        out += build_tools(cfg.tools, ToolEnv(stack))
         names = [t.name for t in out]
         if len(names) != len(set(names)):
             raise InvalidInput(
@@ -216,13 +192,13 @@ class AgentService:
         (fitted to the model's context like chat's) and this task and answer are added to it.
         `replay_of`: a run whose recorded tool results answer this run's tool calls (see replay())."""
         cfg = self.get(name)
-        guard = self.fm.guardrails.load(cfg.guardrail) if cfg.guardrail else None
-        history: list[Message] = []
+        guard = self.turns.guardrail(cfg.guardrail) if cfg.guardrail else None
+        history: builtins.list[Message] = []
         if resume is None:
             if not task or not task.strip():
                 raise InvalidInput("the task must not be empty", param="input")
             if session == "new":
-                session = self.fm.conversations.create(title=task[:60], model=cfg.model, meta={"agent": name}).id
+                session = self.conversations.create(title=task[:60], model=cfg.model, meta={"agent": name}).id
             elif session:
                 history = self._memory(cfg, session, task)
             with self.db.session() as s:
@@ -232,12 +208,12 @@ class AgentService:
                 s.add(run)
                 s.flush()
                 run_id = run.id
-            steps: list[dict] = []
+            steps: builtins.list[dict] = []
             saved_state = None
         else:
             run_id = resume
             with self.db.session() as s:
-                run = s.get(AgentRun, run_id)
+                run = s.get_one(AgentRun, run_id)
                 steps, saved_state, task = list(run.steps or []), run.state, run.input
                 session, replay_of = run.session_id, run.replay_of
                 run.status, run.state = "running", None
@@ -245,14 +221,13 @@ class AgentService:
         outcome: dict = {}
         try:
             if guard is not None and resume is None:
-                verdict = guard.check(task, "input")
-                if verdict.blocked:
-                    step = Step(0, "final", verdict.text, ok=False, tool="guardrail")
-                    steps.append({**step.to_dict(), "guardrail": verdict.to_dict()})
-                    answer, status = verdict.text, "blocked"
+                trace: list = []
+                task, refusal = self.turns.check_input(guard, task, trace)
+                if refusal is not None:
+                    step = Step(0, "final", refusal, ok=False, tool="guardrail")
+                    steps.append({**step.to_dict(), "guardrail": trace[-1].to_dict()})
+                    answer, status = refusal, "blocked"
                     yield step
-                else:
-                    task = verdict.text
             if status != "blocked":
                 recorded = self._recorded(replay_of) if replay_of else None
                 try:
@@ -263,21 +238,21 @@ class AgentService:
                 answer, status = outcome.get("answer"), outcome.get("status", "error")
         finally:
             with self.db.session() as s:
-                run = s.get(AgentRun, run_id)
+                run = s.get_one(AgentRun, run_id)
                 run.steps, run.answer = steps, answer
                 run.status = status if answer is not None else "error"
                 run.state = outcome.get("state")
                 run.finished_at = None if run.status == "waiting" else utcnow()
                 final_status = run.status
         if session and final_status != "waiting":
-            self.fm.conversations.append(
+            self.conversations.append(
                 session,
                 [
                     {"role": "user", "content": task},
                     {
                         "role": "assistant",
                         "content": answer or "",
-                        "model": cfg.model or self.fm.models.resolve(None),
+                        "model": cfg.model or self.models.resolve(None),
                         "finish_reason": "stop" if final_status == "answer" else final_status,
                         "meta": {"agent": name, "run": run_id, "status": final_status},
                     },
@@ -285,12 +260,12 @@ class AgentService:
             )
         yield self.get_run(run_id)
 
-    def _memory(self, cfg: AgentConfig, session: str, task: str) -> list[Message]:
+    def _memory(self, cfg: AgentConfig, session: str, task: str) -> builtins.list[Message]:
         """The session's earlier turns that fit beside the task (half the window is left for the
         tools, observations and answer); whole turns, newest kept first, as in chat."""
-        conv = self.fm.conversations.get(session)
+        conv = self.conversations.get(session)
         history = [m.to_message() for m in conv.messages or [] if m.role in ("user", "assistant") and m.content]
-        model = self.fm.models.chat(cfg.model)
+        model = self.models.chat(cfg.model)
         fitted = fit_to_context(model, [], history, Message("user", task), reserve=model.context_window // 2)
         return fitted.messages[:-1]
 
@@ -305,15 +280,15 @@ class AgentService:
         return self.stream(original.agent, original.input, replay_of=run_id)
 
     def _recorded(self, run_id: str) -> dict[tuple[str, str], dict]:
-        out = {}
+        out: dict[tuple[str, str], dict] = {}
         for step in self.get_run(run_id).steps or []:
             if step.get("kind") == "tool":
-                out.setdefault((step.get("tool"), _canonical(step.get("arguments") or "{}")), step)
+                out.setdefault((str(step.get("tool")), canonical_arguments(step.get("arguments") or "{}")), step)
         return out
 
     def confirm(self, run_id: str, approve: bool, note: str = "") -> RunRecord:
         """A person's decision on the call a run is waiting for; the run goes on (also after a restart)."""
-        return [x for x in self.stream_confirm(run_id, approve, note)][-1]
+        return _record_of(self.stream_confirm(run_id, approve, note))
 
     def stream_confirm(self, run_id: str, approve: bool, note: str = "") -> Iterator[Step | RunRecord]:
         run = self.get_run(run_id)
@@ -328,11 +303,11 @@ class AgentService:
         cfg: AgentConfig,
         task: str,
         guard,
-        steps: list[dict],
+        steps: builtins.list[dict],
         outcome: dict,
         state: dict | None = None,
         decision: tuple[bool, str] | None = None,
-        history: list[Message] | None = None,
+        history: builtins.list[Message] | None = None,
         recorded: dict | None = None,
     ) -> Iterator[Step]:
         with ExitStack() as stack:
@@ -342,7 +317,7 @@ class AgentService:
                 tools = [_replayed(t, recorded) for t in self._tool_shapes(cfg)]
             yield from self._run_agent(cfg, task, guard, steps, outcome, state, decision, tools, history)
 
-    def _tool_shapes(self, cfg: AgentConfig) -> list[Tool]:
+    def _tool_shapes(self, cfg: AgentConfig) -> builtins.list[Tool]:
         """The agent's tools without any way to call them (MCP servers are asked for their list
         and disconnected): what a replay shows the model."""
         with ExitStack() as stack:
@@ -350,9 +325,9 @@ class AgentService:
 
     def _run_agent(self, cfg, task, guard, steps, outcome, state, decision, tools, history) -> Iterator[Step]:
         if guard is not None:
-            tools = [_guarded(t, guard) for t in tools]
+            tools = [self._guarded(t, guard) for t in tools]
         agent = Agent(
-            self.fm.models.chat(cfg.model),
+            self.models.chat(cfg.model),
             tools,
             instructions=cfg.instructions,
             limits=Limits(**cfg.limits.model_dump()),
@@ -362,8 +337,8 @@ class AgentService:
         )
         for step in agent.stream(task, history, state=state, decision=decision):
             if step.kind == "final" and guard is not None:
-                verdict = guard.check(step.content, "output")
-                if verdict.action in ("blocked", "masked"):
+                verdict = self.turns.check_output(guard, step.content, [])
+                if verdict is not None and verdict.action in ("blocked", "masked"):
                     step.content = verdict.text
             steps.append(step.to_dict())
             if step.kind in ("final", "limit", "error"):
@@ -373,8 +348,29 @@ class AgentService:
                 outcome.update(answer=step.content, status="waiting", state=agent.state)
             yield step
 
+    def _guarded(self, tool: Tool, guard: Guardrail) -> Tool:
+        """The tool with its output checked as context: instructions hidden in what it returns
+        (indirect prompt injection) never reach the model."""
+
+        def call(arguments) -> Observation:
+            obs = original(arguments)
+            trace: list = []
+            kept = self.turns.screen(guard, [obs.content], trace)
+            if not kept:
+                reasons = ", ".join(f"{f.policy}:{f.name}" for a in trace for f in a.findings)
+                return Observation(
+                    obs.tool, f"[the output of {obs.tool} was withheld by guardrail {guard.name} ({reasons})]", ok=False
+                )
+            masked = next((a.text for a in trace if a.action == "masked"), None)
+            return Observation(obs.tool, masked, ok=obs.ok) if masked is not None else obs
+
+        original = tool.call
+        wrapped = Tool(tool.name, tool.description, tool.parameters, tool.run, tool.validate, tool.needs_confirmation)
+        wrapped.call = call  # type: ignore[method-assign]
+        return wrapped
+
     def run(self, name: str, task: str, *, session: str | None = None) -> RunRecord:
-        return [x for x in self.stream(name, task, session=session)][-1]
+        return _record_of(self.stream(name, task, session=session))
 
     def get_run(self, run_id: str) -> RunRecord:
         with self.db.session() as s:
@@ -386,7 +382,7 @@ class AgentService:
                 rec.pending = run.state["pending"][0]
             return rec
 
-    def runs(self, name: str | None = None, limit: int = 50, *, session: str | None = None) -> list[RunRecord]:
+    def runs(self, name: str | None = None, limit: int = 50, *, session: str | None = None) -> builtins.list[RunRecord]:
         stmt = select(AgentRun).order_by(AgentRun.created_at.desc()).limit(limit)
         if name:
             stmt = stmt.where(AgentRun.agent == name)
@@ -396,16 +392,6 @@ class AgentService:
             return [RunRecord.model_validate(r) for r in s.scalars(stmt)]
 
 
-def _import(path: str | None) -> Any:
-    if not path or ":" not in path:
-        raise InvalidInput("a python tool is 'package.module:function'", param="tools")
-    module, _, attr = path.partition(":")
-    try:
-        return getattr(importlib.import_module(module), attr)
-    except (ImportError, AttributeError) as e:
-        raise InvalidInput(f"cannot import {path}: {e}", param="tools") from None
-
-
 def _replayed(tool: Tool, recorded: dict[tuple[str, str], dict]) -> Tool:
     """The tool answering from a recorded trace (same name, schema and validation)."""
 
@@ -413,7 +399,7 @@ def _replayed(tool: Tool, recorded: dict[tuple[str, str], dict]) -> Tool:
         args = tool.check(arguments)
         if isinstance(args, Observation):
             return args
-        step = recorded.get((tool.name, _canonical(json.dumps(args))))
+        step = recorded.get((tool.name, canonical_arguments(json.dumps(args))))
         if step is None:
             return Observation(
                 tool.name,
@@ -427,30 +413,8 @@ def _replayed(tool: Tool, recorded: dict[tuple[str, str], dict]) -> Tool:
     return replayed
 
 
-def _canonical(arguments: str) -> str:
-    try:
-        return json.dumps(json.loads(arguments), sort_keys=True, ensure_ascii=False)
-    except (ValueError, TypeError):
-        return arguments
-
-
-def _guarded(tool: Tool, guard) -> Tool:
-    """The tool with its output checked as context: instructions hidden in what it returns
-    (indirect prompt injection) never reach the model."""
-
-    def call(arguments) -> Observation:
-        obs = original(arguments)
-        verdict = guard.check(obs.content, "context")
-        if verdict.blocked:
-            reasons = ", ".join(f"{f.policy}:{f.name}" for f in verdict.findings)
-            return Observation(
-                obs.tool, f"[the output of {obs.tool} was withheld by guardrail {guard.name} ({reasons})]", ok=False
-            )
-        if verdict.action == "masked":
-            return Observation(obs.tool, verdict.text, ok=obs.ok)
-        return obs
-
-    original = tool.call
-    wrapped = Tool(tool.name, tool.description, tool.parameters, tool.run, tool.validate, tool.needs_confirmation)
-    wrapped.call = call  # type: ignore[method-assign]
-    return wrapped
+def _record_of(events: Iterator[Step | RunRecord]) -> RunRecord:
+    """The stored run that ends a run's stream."""
+    *_, last = events
+    assert isinstance(last, RunRecord)
+    return last

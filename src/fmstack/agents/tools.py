@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from .. import jsonschemas
 from ..errors import InvalidInput
+from ..knowledge.service import KnowledgeService
 
 
 @dataclass
@@ -266,11 +267,11 @@ def _http_call(root: str, method: str, path: str, params: list[dict], headers: d
     return run
 
 
-def knowledge_tool(fm, kb: str, *, top_k: int = 4) -> Tool:
+def knowledge_tool(knowledge: KnowledgeService, kb: str, *, top_k: int = 4) -> Tool:
     """Search a knowledge base: the passages (with source and page) that answer a query."""
 
     def run(args: dict) -> list[dict]:
-        hits = fm.knowledge.retrieve(kb, args["query"], top_k=args.get("top_k") or top_k)
+        hits = knowledge.retrieve(kb, args["query"], top_k=args.get("top_k") or top_k)
         return [{"source": h.title, "page": h.page, "text": h.text} for h in hits]
 
     class Args(BaseModel):
@@ -287,3 +288,11 @@ def knowledge_tool(fm, kb: str, *, top_k: int = 4) -> Tool:
         run=run,
         validate=lambda a: Args.model_validate(a).model_dump(),
     )
+
+
+def canonical_arguments(arguments: str) -> str:
+    """Tool-call arguments in one spelling (keys sorted), so equal calls compare equal."""
+    try:
+        return json.dumps(json.loads(arguments), sort_keys=True, ensure_ascii=False)
+    except (ValueError, TypeError):
+        return arguments

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import json
 import time
 from datetime import datetime
@@ -49,7 +50,11 @@ class MessageRecord(BaseModel):
                 for c in self.tool_calls
             ]
         return Message(
-            role=self.role, content=self.content, name=self.name, tool_calls=calls, tool_call_id=self.tool_call_id
+            role=self.role,  # type: ignore[arg-type]  # stored from a Message
+            content=self.content,
+            name=self.name,
+            tool_calls=calls,
+            tool_call_id=self.tool_call_id,
         )
 
 
@@ -107,7 +112,7 @@ class ConversationStore:
             s.flush()
             return _record(conv, 0)
 
-    def list(self, *, query: str | None = None, limit: int = 50, offset: int = 0) -> list[ConversationRecord]:
+    def list(self, *, query: str | None = None, limit: int = 50, offset: int = 0) -> builtins.list[ConversationRecord]:
         counts = (
             select(MessageRow.conversation_id, func.count().label("n")).group_by(MessageRow.conversation_id).subquery()
         )
@@ -128,7 +133,9 @@ class ConversationStore:
             if messages:
                 rows = [MessageRecord.model_validate(m) for m in conv.messages]
                 return _record(conv, len(rows), rows)
-            return _record(conv, s.scalar(select(func.count()).where(MessageRow.conversation_id == conversation_id)))
+            return _record(
+                conv, s.scalar(select(func.count()).where(MessageRow.conversation_id == conversation_id)) or 0
+            )
 
     def update(
         self,
@@ -169,7 +176,7 @@ class ConversationStore:
             conv.summary, conv.summary_through = summary, through_seq
 
     # -- messages -------------------------------------------------------------------------------
-    def append(self, conversation_id: str, messages: list[dict]) -> list[MessageRecord]:
+    def append(self, conversation_id: str, messages: builtins.list[dict]) -> builtins.list[MessageRecord]:
         """Add messages at the end, all or none. Each dict holds MessageRow columns."""
         for attempt in range(5):
             try:
@@ -181,7 +188,7 @@ class ConversationStore:
                 time.sleep(0.05 * (attempt + 1))
         raise AssertionError("unreachable")
 
-    def _append(self, conversation_id: str, messages: list[dict]) -> list[MessageRecord]:
+    def _append(self, conversation_id: str, messages: builtins.list[dict]) -> builtins.list[MessageRecord]:
         with self.db.session() as s:
             conv = self._conv(s, conversation_id, lock=True)
             last = s.scalar(select(func.max(MessageRow.seq)).where(MessageRow.conversation_id == conversation_id)) or 0
@@ -216,7 +223,7 @@ class ConversationStore:
             s.flush()
             return MessageRecord.model_validate(row)
 
-    def rated_messages(self, rating: int | None = None, limit: int = 1000) -> list[MessageRecord]:
+    def rated_messages(self, rating: int | None = None, limit: int = 1000) -> builtins.list[MessageRecord]:
         """Assistant messages with feedback: the raw material for datasets."""
         stmt = select(MessageRow).where(MessageRow.feedback_at.is_not(None))
         if rating is not None:
@@ -279,7 +286,7 @@ def to_markdown(conv: ConversationRecord) -> str:
         if m.tool_calls:
             lines += ["", "```json", json.dumps(m.tool_calls, ensure_ascii=False, indent=2), "```"]
         if m.rating is not None or m.feedback_comment:
-            mark = {1: "👍", -1: "👎"}.get(m.rating, "")
+            mark = {1: "👍", -1: "👎"}.get(m.rating or 0, "")
             lines += ["", f"> feedback: {mark} {m.feedback_comment or ''}".rstrip()]
         if m.finish_reason in ("cancelled", "error"):
             lines += ["", f"> ({m.finish_reason}{': ' + m.error if m.error else ''})"]

@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from typing import Literal
 
-from ..errors import ContextLengthExceeded, FmstackError, InvalidInput
-from ..guardrails import GuardrailService, guard_stream
-from ..guardrails.engine import screen_passages
+from ..errors import FmstackError, InvalidInput
 from ..knowledge import rag
-from ..knowledge.rewrite import standalone_question
-from ..knowledge.service import RETRIEVE_OPTIONS, KnowledgeService
-from ..models.registry import ModelRegistry
+from ..knowledge.options import Retrieval
 from ..models.types import (
     ErrorEvent,
     Event,
@@ -25,8 +21,8 @@ from ..models.types import (
     UsageEvent,
     collect,
 )
+from ..turns import Turn, TurnEvent, TurnPipeline
 from .conversations import ConversationStore, MessageRecord
-from .memory import fit_to_context, reserve_for
 
 SUMMARY_PROMPT = (
     "Summarize the conversation below in at most five sentences. Keep names, numbers, decisions and open "
@@ -45,17 +41,12 @@ class TurnSaved:
 
 
 class ChatService:
-    def __init__(
-        self,
-        store: ConversationStore,
-        registry: ModelRegistry,
-        knowledge: KnowledgeService | None = None,
-        guardrails: GuardrailService | None = None,
-    ):
+    """Chat turns in stored conversations: prepare (the conversation as messages, through the turn
+    pipeline), stream, save."""
+
+    def __init__(self, store: ConversationStore, turns: TurnPipeline):
         self.store = store
-        self.registry = registry
-        self.knowledge = knowledge
-        self.guardrails = guardrails
+        self.turns = turns
 
     def send(
         self,
@@ -66,9 +57,9 @@ class ChatService:
         params: GenerationParams | None = None,
         summarize: bool | None = None,
         knowledge_base: str | None = None,
-        retrieval: dict | None = None,
+        retrieval: Retrieval | dict | None = None,
         guardrail: str | None = None,
-    ) -> Iterator[Event | TurnSaved]:
+    ) -> Iterator[Event | rag.CitationsEvent | TurnSaved]:
         """Stream one turn. The user message and the answer (complete, cut short or failed part way)
         are stored together when the stream ends, also when the consumer stops reading.
 
@@ -81,58 +72,66 @@ class ChatService:
         model sees it (blocked: the model is not asked; masked: the model and the store get the
         masked text), retrieved passages carrying instructions are dropped, and the answer is checked
         as it streams. What fired is stored with the answer (`meta.guardrail`)."""
+        turn = self.prepare(
+            conversation_id,
+            content,
+            model=model,
+            params=params,
+            summarize=summarize,
+            knowledge_base=knowledge_base,
+            retrieval=retrieval,
+            guardrail=guardrail,
+        )
+        return self._stream(conversation_id, turn)
+
+    def prepare(
+        self,
+        conversation_id: str,
+        content: str,
+        *,
+        model: str | None = None,
+        params: GenerationParams | None = None,
+        summarize: bool | None = None,
+        knowledge_base: str | None = None,
+        retrieval: Retrieval | dict | None = None,
+        guardrail: str | None = None,
+    ) -> Turn:
+        """The turn as the model will get it: the conversation fitted to the window (the oldest
+        turns dropped, or summarised), grounded and guarded as the turn or the conversation says."""
         if not content or not content.strip():
             raise InvalidInput("message content must not be empty", param="content")
-        params = params or GenerationParams()
         conv = self.store.get(conversation_id)
-        chat_model = self.registry.chat(model or conv.model)
         history = [m.to_message() for m in conv.messages or [] if m.finish_reason != "error" or m.content]
         system = [Message("system", conv.system_prompt)] if conv.system_prompt else []
-        guard_ref = guardrail or conv.meta.get("guardrail")
-        guard = self.guardrails.load(guard_ref) if guard_ref and self.guardrails is not None else None
-        if guard_ref and guard is None:
-            raise InvalidInput("guardrails are not available here", param="guardrail")
-        trace: list = []
-        refused = None
-        if guard is not None:
-            verdict = guard.check(content, "input")
-            if verdict.findings:
-                trace.append(verdict)
-            if verdict.blocked:
-                refused = verdict.text
-            elif verdict.action == "masked":
-                content = verdict.text
-        new = Message("user", content)
-        reserve = reserve_for(chat_model, params.max_tokens)
-        kb = knowledge_base or conv.meta.get("knowledge_base")
-        grounding = self._ground(kb, chat_model, history, content, retrieval or {}) if kb and refused is None else None
-        if grounding is not None and guard is not None:
-            grounding["passages"] = screen_passages(guard, grounding["passages"], trace)
-        if grounding is not None:
-            system, passages = self._fit_passages(chat_model, system, history, new, grounding, reserve)
-            grounding["passages"] = passages
-        fitted = fit_to_context(chat_model, system, history, new, reserve=reserve)
-        if fitted.dropped and (summarize if summarize is not None else conv.meta.get("summarize", False)):
-            summary = self._summary(conv, [conv.messages[i] for i in fitted.dropped], chat_model)
-            system = system + [Message("system", f"Summary of the earlier part of this conversation: {summary}")]
-            fitted = fit_to_context(chat_model, system, history, new, reserve=reserve)
+        wants_summary = summarize if summarize is not None else conv.meta.get("summarize", False)
+        chat_model = self.turns.models.chat(model or conv.model)
 
+        def summary_of(dropped: list[int]) -> str:
+            return self._summary(conv, [(conv.messages or [])[i] for i in dropped], chat_model)
+
+        return self.turns.prepare(
+            [*system, *history, Message("user", content)],
+            model=chat_model,
+            params=params,
+            guardrail=guardrail or conv.meta.get("guardrail"),
+            knowledge_base=knowledge_base or conv.meta.get("knowledge_base"),
+            retrieval=retrieval,
+            trim_history=True,
+            summarize=summary_of if wants_summary else None,
+        )
+
+    def _stream(self, conversation_id: str, turn: Turn) -> Iterator[Event | rag.CitationsEvent | TurnSaved]:
         started = time.perf_counter()
         events: list[Event] = []
-        if refused is not None:
-            stream = iter([TextDelta(refused), Finish("content_filter")])  # the model is not asked
-        elif grounding is not None and not grounding["passages"]:
-            stream = iter(
-                [TextDelta(rag.dont_know(content)), Finish("stop")]
-            )  # nothing relevant: the model is not asked
-        else:
-            stream = chat_model.stream(fitted.messages, params)
-            if guard is not None:
-                stream = guard_stream(stream, guard, trace)
+        citations: list[rag.Citation] = []
+        stream: Generator[TurnEvent, None, None] = turn.stream()
         status: str | None = None
         error: str | None = None
         try:
             for ev in stream:
+                if isinstance(ev, rag.CitationsEvent):
+                    citations = ev.citations  # sent after the turn is saved, with what was stored
+                    continue
                 events.append(ev)
                 yield ev
             status = "done"
@@ -145,59 +144,35 @@ class ChatService:
             status = "cancelled"
             raise
         finally:
-            if hasattr(stream, "close"):
-                stream.close()
-            meta = None
-            if status is not None and grounding is not None:
-                text = "".join(e.text for e in events if isinstance(e, TextDelta))
-                cites = rag.citations_for(text, grounding["passages"]) if grounding["passages"] else []
-                meta = {"knowledge_base": kb, "query": grounding["query"], "citations": [c.to_dict() for c in cites]}
-            if status is not None and guard is not None:
-                meta = {
-                    **(meta or {}),
-                    "guardrail": {
-                        "name": guard.name,
-                        "version": guard.version,
-                        "assessments": [a.to_dict() for a in trace],
-                    },
-                }
+            stream.close()
             if status is not None:
-                saved = self._save(conversation_id, new, chat_model.name, params, events, started, status, error, meta)
+                meta: dict | None = None
+                if turn.grounded:
+                    meta = {
+                        "knowledge_base": turn.knowledge_base,
+                        "query": turn.query,
+                        "citations": [c.to_dict() for c in citations],
+                    }
+                report = turn.guardrail_report()
+                if report is not None:
+                    meta = {**(meta or {}), "guardrail": report}
+                saved = self._save(
+                    conversation_id,
+                    Message("user", turn.question),
+                    turn.model.name,
+                    turn.params,
+                    events,
+                    started,
+                    status,
+                    error,
+                    meta,
+                )
         if status == "error":
             yield ErrorEvent(error or "the model failed")
             yield Finish("error")
-        if meta is not None and grounding is not None:
-            yield rag.CitationsEvent(cites)
-        yield TurnSaved(saved[0], saved[1], dropped_messages=len(fitted.dropped))
-
-    def _ground(self, kb: str, chat_model, history: list[Message], question: str, retrieval: dict) -> dict:
-        if self.knowledge is None:
-            raise InvalidInput("knowledge bases are not available here", param="knowledge_base")
-        unknown = set(retrieval) - RETRIEVE_OPTIONS
-        if unknown:
-            raise InvalidInput(
-                f"unknown retrieval options: {', '.join(sorted(unknown))}; "
-                f"known: {', '.join(sorted(RETRIEVE_OPTIONS))}",
-                param="retrieval",
-            )
-        query = standalone_question(chat_model, history, question) if history else question
-        found = self.knowledge.retrieve(kb, query, **retrieval)
-        return {"query": query, "passages": self.knowledge.relevant(kb, query, found)}
-
-    @staticmethod
-    def _fit_passages(chat_model, system, history, new, grounding, reserve) -> tuple[list[Message], list]:
-        """The conversation's system prompt plus the numbered passages; passages are dropped from the
-        end (the least relevant) until the prompt fits the model's window with the new message."""
-        passages = list(grounding["passages"])
-        while passages:
-            rag_system = rag.prompt(grounding["query"], passages)[0]
-            candidate = [*system, rag_system]
-            try:
-                fit_to_context(chat_model, candidate, [], new, reserve=reserve)
-                return candidate, passages
-            except ContextLengthExceeded:
-                passages.pop()
-        return system, []
+        if turn.grounded:
+            yield rag.CitationsEvent(citations)
+        yield TurnSaved(saved[0], saved[1], dropped_messages=len(turn.dropped))
 
     def _save(self, conversation_id, new, model_name, params, events, started, status, error, meta=None):
         res = collect(model_name, events)

@@ -92,7 +92,7 @@ def rouge(prediction: str, reference: str) -> dict[str, float]:
         scorer = _SCORERS[cjk] = rouge_scorer.RougeScorer(
             ["rouge1", "rouge2", "rougeL"], use_stemmer=not cjk, tokenizer=CJKTokenizer() if cjk else None
         )
-    scores = scorer.score(reference, prediction)
+    scores = scorer.score(reference, prediction)  # type: ignore[attr-defined]
     return {name: float(s.fmeasure) for name, s in scores.items()}
 
 
@@ -159,7 +159,7 @@ _CLAUSE = re.compile(r"[^,.;:!?，。；：！？、\n]+[,.;:!?，。；：！�
 
 def segments(text: str, words: int = 8) -> list[str]:
     """Clauses of at most `words` words (or 16 CJK characters), the units segment_score matches."""
-    out = []
+    out: list[str] = []
     for clause in _CLAUSE.findall(text or ""):
         clause = clause.strip()
         if not clause:

@@ -23,7 +23,6 @@ import csv
 import io
 import json
 import math
-import random
 import threading
 import time
 from collections.abc import Callable
@@ -35,17 +34,19 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import select
 
+from ..chat.conversations import ConversationStore
 from ..errors import InvalidInput, NotFound
+from ..jobs import JobRunner
+from ..knowledge.options import Retrieval
+from ..models.registry import ModelRegistry
 from ..models.types import GenerationParams, Message
+from ..prompts import PromptService
 from ..store import Database, EvalResult, EvalRun
 from ..store.tables import utcnow
+from ..turns import TurnPipeline
 from . import metrics as M
-from . import rag_metrics as R
-from .judge import RUBRICS, judge
+from .scoring import PERTURBATIONS, MetricContext, lookup, perturb  # noqa: F401 - part of this module's API
 
-TEXT_METRICS = {"exact_match", "token_f1", "rouge", "bleu", "chrf", "embedding_similarity", "segment_score"}
-RAG_METRICS = {"faithfulness", "answer_relevancy", "context_precision", "context_recall"}
-OTHER = {"robustness", "accuracy"}
 LETTERS = ["A", "B", "C", "D", "E", "F"]
 
 
@@ -57,7 +58,7 @@ class Configuration(BaseModel):
     system: str | None = None
     params: dict[str, Any] = Field(default_factory=dict)
     knowledge_base: str | None = None
-    retrieval: dict[str, Any] = Field(default_factory=dict)
+    retrieval: Retrieval = Field(default_factory=Retrieval)
     guardrail: str | None = None
     cost_per_1k_tokens: float = 0.0
 
@@ -87,12 +88,7 @@ def parse_spec(data: dict, base: Path | None = None) -> EvalSpec:
         err = e.errors()[0]
         raise InvalidInput(f"evaluation {'.'.join(map(str, err['loc']))}: {err['msg']}") from None
     for m in spec.metrics:
-        if m not in TEXT_METRICS | RAG_METRICS | OTHER and not m.startswith("judge:"):
-            raise InvalidInput(
-                f"unknown metric {m!r}; metrics: {sorted(TEXT_METRICS | RAG_METRICS | OTHER)} "
-                f"or judge:{'|'.join(RUBRICS)}",
-                param="metrics",
-            )
+        lookup(m)  # an unknown metric is an error naming the known ones
     if isinstance(spec.dataset, str) and base is not None and not Path(spec.dataset).is_absolute():
         spec.dataset = str((base / spec.dataset).resolve())
     names = [c.name for c in spec.configurations]
@@ -104,14 +100,14 @@ def parse_spec(data: dict, base: Path | None = None) -> EvalSpec:
 
 
 # -- datasets ----------------------------------------------------------------------------------------
-def load_examples(source: str | dict | list, fm=None) -> list[dict]:
+def load_examples(source: str | dict | list, conversations: ConversationStore | None = None) -> list[dict]:
     if isinstance(source, list):
         if not source:
             raise InvalidInput("the dataset has no examples", param="dataset")
         return [normalise(r, i) for i, r in enumerate(source)]
     if isinstance(source, dict):
         if "feedback" in source:
-            return feedback_examples(fm, source["feedback"])
+            return feedback_examples(conversations, source["feedback"])
         raise InvalidInput("dataset is a file path or {feedback: up|down|all}", param="dataset")
     path = Path(source)
     try:
@@ -150,16 +146,16 @@ def normalise(row: dict, i: int) -> dict:
     return ex
 
 
-def feedback_examples(fm, which: str) -> list[dict]:
+def feedback_examples(conversations: ConversationStore | None, which: str) -> list[dict]:
     """Rated chat answers as examples: the question before each 👍 (or 👎) answer; a liked answer is
     the reference."""
-    if fm is None:
+    if conversations is None:
         raise InvalidInput("a feedback dataset needs the platform", param="dataset")
     if which not in ("up", "down", "all"):
         raise InvalidInput("feedback is up, down or all", param="dataset")
     rows = []
-    for item in fm.conversations.rated_messages({"up": 1, "down": -1}.get(which)):
-        conv = fm.conversations.get(item.conversation_id)
+    for item in conversations.rated_messages({"up": 1, "down": -1}.get(which)):
+        conv = conversations.get(item.conversation_id)
         before = [m for m in conv.messages or [] if m.seq < item.seq and m.role == "user"]
         if before:
             ex = {
@@ -198,34 +194,22 @@ def aggregate(results: list[dict]) -> dict:
     return out
 
 
-# -- perturbations for robustness ---------------------------------------------------------------------
-def perturb(text: str, kind: str, seed: int = 0) -> str:
-    rng = random.Random(seed)
-    if kind == "case":
-        return text.upper() if not M.has_cjk(text) else text.swapcase()
-    if kind == "whitespace":
-        return "  ".join(text.split(" ")).replace("，", " ， ") + "  "
-    words = [i for i, w in enumerate(text.split(" ")) if len(w) > 3]
-    parts = text.split(" ")
-    if words:  # typo: two neighbouring letters swapped in one word
-        i = rng.choice(words)
-        w = parts[i]
-        j = rng.randrange(1, len(w) - 2)
-        parts[i] = w[:j] + w[j + 1] + w[j] + w[j + 2 :]
-        return " ".join(parts)
-    if len(text) > 2:  # Chinese: two neighbouring characters swapped
-        j = rng.randrange(0, len(text) - 1)
-        return text[:j] + text[j + 1] + text[j] + text[j + 2 :]
-    return text
-
-
-PERTURBATIONS = ("typo", "case", "whitespace")
-
-
 class EvaluationService:
-    def __init__(self, db: Database, fm):
+    def __init__(
+        self,
+        db: Database,
+        models: ModelRegistry,
+        turns: TurnPipeline,
+        prompts: PromptService,
+        conversations: ConversationStore,
+        jobs: JobRunner,
+    ):
         self.db = db
-        self.fm = fm
+        self.models = models
+        self.turns = turns  # every generated answer takes the path users' answers take
+        self.prompts = prompts
+        self.conversations = conversations
+        self.jobs = jobs
 
     # -- running ------------------------------------------------------------------------------
     def run(
@@ -245,7 +229,7 @@ class EvaluationService:
 
     def prepare(self, spec: EvalSpec) -> list[dict]:
         """The examples, after checking every configuration's model, prompt, knowledge base, guardrail."""
-        examples = load_examples(spec.dataset, self.fm)[: spec.limit or None]
+        examples = load_examples(spec.dataset, self.conversations)[: spec.limit or None]
         self._check(spec)
         return examples
 
@@ -293,7 +277,7 @@ class EvaluationService:
                     break
             return {"runs": ids}
 
-        return self.fm.jobs.submit("evaluation", ids[0], {"runs": ids}, work)
+        return self.jobs.submit("evaluation", ids[0], {"runs": ids}, work)
 
     def resume(self, run_id: str, progress: Callable[[str, int, int], None] | None = None) -> str:
         """Carry on a run that stopped (examples already stored are kept)."""
@@ -303,19 +287,19 @@ class EvaluationService:
 
     def _check(self, spec: EvalSpec) -> None:
         for cfg in spec.configurations:
-            self.fm.models.resolve(cfg.model)
+            self.models.resolve(cfg.model)
             if cfg.prompt:
-                self.fm.prompts.get(cfg.prompt)
-            if cfg.knowledge_base:
-                self.fm.knowledge.settings(cfg.knowledge_base)
+                self.prompts.get(cfg.prompt)
+            if cfg.knowledge_base and self.turns.knowledge is not None:
+                self.turns.knowledge.settings(cfg.knowledge_base)
             if cfg.guardrail:
-                self.fm.guardrails.load(cfg.guardrail)
+                self.turns.guardrail(cfg.guardrail)
         if spec.task == "rag" and not all(c.knowledge_base for c in spec.configurations):
             raise InvalidInput("a rag task needs a knowledge_base in every configuration", param="configurations")
 
     def _execute(self, run_id: str, progress, cancel: threading.Event | None = None) -> None:
         with self.db.session() as s:
-            run = s.get(EvalRun, run_id)
+            run = s.get_one(EvalRun, run_id)
             spec = EvalSpec.model_validate({k: v for k, v in run.spec.items() if k != "examples"})
             examples = run.spec["examples"]
             done = set(s.scalars(select(EvalResult.idx).where(EvalResult.run_id == run_id)))
@@ -327,7 +311,7 @@ class EvaluationService:
                     continue
                 if cancel is not None and cancel.is_set():
                     with self.db.session() as s:
-                        s.get(EvalRun, run_id).status = "interrupted"
+                        s.get_one(EvalRun, run_id).status = "interrupted"
                     return
                 row = self._one(spec, cfg, ex)
                 with self.db.session() as s:
@@ -337,7 +321,7 @@ class EvaluationService:
             self.finish(run_id, spec)
         except BaseException as e:
             with self.db.session() as s:
-                run = s.get(EvalRun, run_id)
+                run = s.get_one(EvalRun, run_id)
                 run.status = "interrupted" if isinstance(e, KeyboardInterrupt) else "error"
                 run.error = f"{type(e).__name__}: {e}"
             raise
@@ -349,7 +333,7 @@ class EvaluationService:
     def _aggregate(self, run_id: str, spec: EvalSpec | None = None, *, done: bool = False) -> dict:
         rows = self.results(run_id)
         with self.db.session() as s:
-            run = s.get(EvalRun, run_id)
+            run = s.get_one(EvalRun, run_id)
             spec = spec or EvalSpec.model_validate({k: v for k, v in run.spec.items() if k != "examples"})
             agg = aggregate(rows)
             if spec.task in ("classify", "multiple_choice") and rows:
@@ -378,7 +362,7 @@ class EvaluationService:
             return agg
 
     def _one(self, spec: EvalSpec, cfg: Configuration, ex: dict) -> dict:
-        chat = self.fm.models.chat(cfg.model)
+        chat = self.models.chat(cfg.model)
         params = GenerationParams(**{"temperature": 0.0, "max_tokens": 256, **cfg.params})
         contexts = list(ex.get("contexts") or [])
         scores: dict[str, Any] = {}
@@ -431,106 +415,71 @@ class EvaluationService:
         }
 
     def _prompt_text(self, cfg: Configuration, ex: dict, **extra) -> str:
-        return self.fm.prompts.render_text(cfg.prompt, {**ex, **extra})
+        return self.prompts.render_text(cfg.prompt or "", {**ex, **extra})
 
     def _generate(self, spec, cfg, chat, params, ex, question: str | None = None) -> tuple[str, list[str], int]:
+        """(the output, the contexts it was given, tokens): through the turn pipeline, so the
+        guardrail checks the output as it streams, as it does for users."""
         question = question if question is not None else ex["input"]
-        contexts: list[str] = list(ex.get("contexts") or [])
-        if spec.task == "rag" and not cfg.prompt:  # fmstack's own RAG prompt, with citations (and the guardrail)
-            if cfg.guardrail:
-                ans = self.fm.ask_kb(
-                    cfg.knowledge_base,
-                    question,
-                    model=cfg.model,
-                    params=params,
-                    guardrail=cfg.guardrail,
-                    **cfg.retrieval,
-                )
-            else:
-                from ..knowledge import rag
-
-                ans = rag.answer(
-                    chat, question, self.fm.kb_passages(cfg.knowledge_base, question, **cfg.retrieval), params
-                )
+        if spec.task == "rag" and not cfg.prompt:  # fmstack's own RAG prompt, with citations
+            ans = self.turns.ask(
+                cfg.knowledge_base,
+                question,
+                model=chat,
+                params=params,
+                guardrail=cfg.guardrail,
+                retrieval=cfg.retrieval,
+            )
             return ans.text, [p.text for p in ans.passages], chat.count_tokens(ans.text)
+        guard = self.turns.guardrail(cfg.guardrail)
+        trace: list = []
+        question, refusal = self.turns.check_input(guard, question, trace)
+        contexts: list[str] = list(ex.get("contexts") or [])
+        if refusal is not None:
+            return refusal, contexts, 0
         if spec.task == "rag":
-            contexts = [p.text for p in self.fm.kb_passages(cfg.knowledge_base, question, **cfg.retrieval)]
+            _, passages = self.turns.retrieve(
+                cfg.knowledge_base, question, retrieval=cfg.retrieval, model=chat, guard=guard, trace=trace
+            )
+            contexts = [p.text for p in passages]
         variables = {
             **ex,
             "input": question,
             "question": question,
             "context": "\n\n".join(f"[{i + 1}] {c}" for i, c in enumerate(contexts)),
         }
-        messages = self.fm.prompts.render(cfg.prompt, variables) if cfg.prompt else [Message("user", question)]
+        messages = self.prompts.render(cfg.prompt, variables) if cfg.prompt else [Message("user", question)]
         if cfg.system:
             messages = [Message("system", cfg.system), *messages]
-        guard = self.fm.guardrails.load(cfg.guardrail) if cfg.guardrail else None
-        if guard is not None:
-            verdict = guard.check(question, "input")
-            if verdict.blocked:
-                return verdict.text, contexts, 0
-        res = chat.generate(messages, params)
-        text = res.text
-        if guard is not None:
-            verdict = guard.check(text, "output")
-            text = verdict.text if verdict.action in ("blocked", "masked") else text
-        return text, contexts, (res.usage.prompt_tokens or 0) + (res.usage.completion_tokens or 0)
+        turn = self.turns.prepare(messages, model=chat, params=params, guardrail=guard, check_input=False)
+        done = self.turns.answer(turn)
+        usage = done.result().usage
+        return done.text, contexts, (usage.prompt_tokens or 0) + (usage.completion_tokens or 0)
 
     def _score(self, spec, cfg, chat, params, ex, output, contexts) -> dict:
         ref = ex.get("reference")
         refs = [str(r) for r in ref] if isinstance(ref, list) else ([str(ref)] if ref not in (None, "") else [])
         scores: dict[str, Any] = {}
-        embedder = None
-        judge_model = None
-        for m in spec.metrics:
-            if m in ("embedding_similarity", "segment_score", "answer_relevancy") and embedder is None:
-                embedder = self.fm.models.embedding(None)
-            if (m.startswith("judge:") or (m in RAG_METRICS and spec.judge.rag)) and judge_model is None:
-                judge_model = self.fm.models.chat(spec.judge.model)
-        rag_judge = judge_model if spec.judge.rag else None
-        for m in spec.metrics:
-            if m in TEXT_METRICS and refs:
-                if m == "exact_match":
-                    scores[m] = M.exact_match(output, refs)
-                elif m == "token_f1":
-                    scores[m] = M.token_f1(output, refs)
-                elif m == "rouge":
-                    scores.update(max((M.rouge(output, r) for r in refs), key=lambda d: d["rougeL"]))
-                elif m == "bleu":
-                    scores[m] = M.bleu(output, refs)
-                elif m == "chrf":
-                    scores[m] = M.chrf(output, refs)
-                elif m == "embedding_similarity":
-                    scores[m] = max(M.embedding_similarity(embedder, output, r) for r in refs)
-                elif m == "segment_score":
-                    scores[m] = max(M.segment_score(embedder, output, r)["f1"] for r in refs)
-            elif m == "faithfulness" and contexts:
-                scores[m] = R.faithfulness(output, contexts, rag_judge)
-            elif m == "answer_relevancy":
-                scores[m] = R.answer_relevancy(ex["input"], output, embedder, rag_judge)
-            elif m == "context_precision" and contexts and refs:
-                scores[m] = R.context_precision(refs[0], contexts, rag_judge)
-            elif m == "context_recall" and contexts and refs:
-                scores[m] = R.context_recall(refs[0], contexts, rag_judge)
-            elif m.startswith("judge:"):
-                value, reason = judge(judge_model, m[6:], ex["input"], output, refs[0] if refs else None)
-                scores[m] = value
-                scores[f"{m}:reason"] = reason
-            elif m == "robustness" and refs:
-                base = M.token_f1(output, refs)
-                deltas = {}
-                for kind in PERTURBATIONS:
-                    noisy = perturb(ex["input"], kind)
-                    out, _, _ = self._generate(spec, cfg, chat, params, ex, question=noisy)
-                    deltas[kind] = M.token_f1(out, refs) - base
-                scores["robustness"] = float(np.mean(list(deltas.values())))
-                scores.update({f"robustness:{k}": v for k, v in deltas.items()})
+        for name in spec.metrics:
+            m, argument = lookup(name)
+            ctx = MetricContext(
+                ex,
+                output,
+                refs,
+                list(contexts or []),
+                argument,
+                rag_judge=spec.judge.rag,
+                get_embedder=lambda: self.models.embedding(None),
+                get_judge=lambda: self.models.chat(spec.judge.model),
+                regenerate=lambda q: self._generate(spec, cfg, chat, params, ex, question=q)[0],
+            )
+            scores.update(m.score(ctx))
         return {k: v for k, v in scores.items() if v is not None}
 
     # -- reading --------------------------------------------------------------------------------
     def get(self, run_id: str) -> dict:
         with self.db.session() as s:
-            run = s.get(EvalRun, run_id)
+            run = s.get_one(EvalRun, run_id)
             if run is None:
                 raise NotFound(f"evaluation run {run_id!r} does not exist", param="run")
             return _run_dict(run)

@@ -3,6 +3,7 @@ load (cached per version) and apply."""
 
 from __future__ import annotations
 
+import builtins
 import threading
 from datetime import datetime
 from typing import Any
@@ -53,7 +54,7 @@ class GuardrailService:
             s.flush()
             return _record(row)
 
-    def list(self) -> list[GuardrailRecord]:
+    def list(self) -> builtins.list[GuardrailRecord]:
         with self.db.session() as s:
             latest = (
                 select(GuardrailRow.name, func.max(GuardrailRow.version).label("v"))
@@ -72,7 +73,7 @@ class GuardrailService:
         with self.db.session() as s:
             return _record(self._row(s, name, version))
 
-    def versions(self, name: str) -> list[GuardrailRecord]:
+    def versions(self, name: str) -> builtins.list[GuardrailRecord]:
         with self.db.session() as s:
             self._row(s, name)
             return [

@@ -91,7 +91,8 @@ def _pack(text: str, units: list[tuple[int, int]], size: int, overlap: int) -> l
         n = count_tokens(text[s:e])
         if cur and total + n > size:
             pieces.append((cur[0][0], cur[-1][1]))
-            keep, kept = [], 0
+            keep: list[tuple[int, int, int]] = []
+            kept = 0
             for u in reversed(cur):
                 if kept + u[2] > overlap:
                     break

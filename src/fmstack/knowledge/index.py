@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 from sqlalchemy import select
@@ -47,8 +47,8 @@ class _Snapshot:
     ids: np.ndarray  # chunk ids, row order
     docs: np.ndarray  # document id per row
     vectors: np.ndarray  # (n, d) float32, normalised
-    bm25: object | None
-    ann: object | None = None  # faiss.IndexHNSWFlat over `vectors` (inner product), above the threshold
+    bm25: Any | None  # bm25s.BM25
+    ann: Any | None = None  # faiss.IndexHNSWFlat over `vectors` (inner product), above the threshold
     rows: dict[int, int] | None = None  # chunk id -> row
 
     def row_of(self, chunk_id: int) -> int | None:
@@ -76,7 +76,7 @@ class ChunkIndex:
             snap = self._snapshots.get(kb_id)
             if snap is not None and snap.revision == revision:
                 return snap
-            snap = self._build(kb_id, revision, previous=snap)
+            snap = self._build(kb_id, revision or 0, previous=snap)
             self._snapshots[kb_id] = snap
             return snap
 
@@ -116,12 +116,13 @@ class ChunkIndex:
 
         n_old = len(previous.ids) if previous is not None and previous.ann is not None else 0
         if (
-            n_old
+            previous is not None
+            and n_old
             and n_old <= len(ids)
             and np.array_equal(previous.ids, ids[:n_old])
             and np.array_equal(previous.vectors[-1], matrix[n_old - 1])
         ):
-            graph = previous.ann
+            graph: Any = previous.ann
             if len(ids) > n_old:
                 with self._graph_lock:
                     graph.add(matrix[n_old:])
@@ -147,7 +148,7 @@ class ChunkIndex:
         if snap.ann is not None and (mask is None or mask.sum() > self.ann_threshold // 4):
             import faiss
 
-            params = faiss.SearchParametersHNSW(efSearch=max(self.ef_search, k))
+            params = faiss.SearchParametersHNSW(efSearch=max(self.ef_search, k))  # type: ignore[attr-defined]
             if mask is not None:
                 selector = faiss.IDSelectorBatch(np.flatnonzero(mask).astype(np.int64))
                 params.sel = selector

@@ -169,9 +169,9 @@ def load_pdf(data: bytes, options: dict) -> LoadedDocument:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted:
             try:
-                ok = reader.decrypt(options.get("password", ""))
+                ok = bool(reader.decrypt(options.get("password", "")))
             except Exception:
-                ok = 0
+                ok = False
             if not ok:
                 raise LoadError("the PDF is encrypted; give its password (option `password`) or remove it")
         sections = [Section(page.extract_text() or "", page=i) for i, page in enumerate(reader.pages, start=1)]
@@ -217,7 +217,7 @@ def load_docx(data: bytes, options: dict) -> LoadedDocument:
         elif tag == "tbl":
             table = Table(block, document)
             for row in table.rows:
-                cells = []
+                cells: list[str] = []
                 for cell in row.cells:
                     t = cell.text.strip()
                     if not cells or cells[-1] != t:  # merged cells repeat their text

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from ..models.base import ChatModel
-from ..models.types import Event, GenerationParams, Message, TextDelta, collect
+from ..models.types import Message
 from .service import Retrieved
 from .text import CJK, terms
 
@@ -71,8 +69,8 @@ class RagAnswer:
         return out
 
 
-def prompt(question: str, passages: list[Retrieved], history: list[Message] | None = None) -> list[Message]:
-    """The final prompt, inspectable: numbered passages in the system message, then the question."""
+def context_message(passages: list[Retrieved]) -> Message:
+    """The system message that holds the numbered passages and the instruction to cite them."""
     blocks = []
     for i, p in enumerate(passages, start=1):
         where = p.title or p.source
@@ -81,7 +79,7 @@ def prompt(question: str, passages: list[Retrieved], history: list[Message] | No
         if p.heading:
             where += f", {p.heading}"
         blocks.append(f"[{i}] ({where})\n{p.text}")
-    return [Message("system", SYSTEM.format(passages="\n\n".join(blocks))), *(history or []), Message("user", question)]
+    return Message("system", SYSTEM.format(passages="\n\n".join(blocks)))
 
 
 def citations_for(answer: str, passages: list[Retrieved]) -> list[Citation]:
@@ -105,30 +103,3 @@ def citations_for(answer: str, passages: list[Retrieved]) -> list[Citation]:
         p = passages[n - 1]
         out.append(Citation(n, p.chunk_id, p.document_id, p.source, p.title, p.page, p.heading, p.text, inferred))
     return out
-
-
-def stream_answer(
-    model: ChatModel,
-    question: str,
-    passages: list[Retrieved],
-    params: GenerationParams,
-    history: list[Message] | None = None,
-) -> Iterator[Event | CitationsEvent]:
-    """Events of the answer, then one CitationsEvent. With no passages the model is not asked."""
-    if not passages:
-        yield TextDelta(dont_know(question))
-        yield CitationsEvent([])
-        return
-    parts = []
-    for ev in model.stream(prompt(question, passages, history), params):
-        if isinstance(ev, TextDelta):
-            parts.append(ev.text)
-        yield ev
-    yield CitationsEvent(citations_for("".join(parts), passages))
-
-
-def answer(model: ChatModel, question: str, passages: list[Retrieved], params: GenerationParams) -> RagAnswer:
-    events = list(stream_answer(model, question, passages, params))
-    res = collect(model.name, [e for e in events if not isinstance(e, CitationsEvent)])
-    cites = next(e for e in events if isinstance(e, CitationsEvent)).citations
-    return RagAnswer(res.text, cites, passages, answered=bool(passages))

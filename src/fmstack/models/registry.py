@@ -6,6 +6,7 @@ another model changes no application code. Providers register here by name.
 
 from __future__ import annotations
 
+import builtins
 import threading
 from collections.abc import Callable
 from typing import Any, Literal
@@ -176,7 +177,7 @@ class ModelRegistry:
                 if bad:
                     raise ConfigError(f"model {name!r}: unknown default parameters {', '.join(sorted(bad))}")
                 self.specs[name] = spec
-                self.kinds[name] = kind
+                self.kinds[name] = kind  # type: ignore[assignment]  # the section's kind
         self.aliases: dict[str, str] = {**BUILTIN["aliases"], **(config.get("aliases") or {})}
         for alias, target in self.aliases.items():
             if alias in self.specs:
@@ -188,7 +189,7 @@ class ModelRegistry:
 
     # -- lookup -------------------------------------------------------------------------------
     def _resolve(self, name: str, context: str = "") -> str:
-        seen = []
+        seen: builtins.list[str] = []
         while name in self.aliases and name not in self.specs:
             if name in seen:
                 raise ConfigError(f"aliases loop: {' -> '.join(seen + [name])}")
@@ -243,10 +244,10 @@ class ModelRegistry:
         """The prompt pinned to a model entry (through an alias too)."""
         return self.specs[self.resolve(name, "chat")].prompt
 
-    def list(self, kind: Literal["chat", "embedding"] | None = None) -> list[ModelInfo]:
+    def list(self, kind: Literal["chat", "embedding"] | None = None) -> builtins.list[ModelInfo]:
         return [self.info(n) for n in self.specs if kind is None or self.kinds[n] == kind]
 
-    def names(self) -> list[str]:
+    def names(self) -> builtins.list[str]:
         """Every name a client may pass: models and aliases."""
         return list(self.specs) + list(self.aliases)
 

@@ -22,7 +22,7 @@ from ..errors import (
     Unauthorized,
 )
 from .base import ChatModel, EmbeddingModel, ModelInfo
-from .types import Event, Finish, GenerationParams, Message, TextDelta, ToolCallDelta, Usage, UsageEvent
+from .types import Event, Finish, GenerationParams, Message, TextDelta, ToolCallDelta, Usage, UsageEvent, finish_reason
 
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 
@@ -170,7 +170,7 @@ class OpenAIChatModel(_Remote, ChatModel):
         except (openai.OpenAIError, httpx.HTTPError) as e:
             raise self.translate(e) from e
         yield UsageEvent(usage or Usage(self.count_message_tokens(messages), 0))
-        yield Finish(finish)
+        yield Finish(finish_reason(finish))
 
     def count_tokens(self, text: str) -> int:
         return estimate_tokens(text)

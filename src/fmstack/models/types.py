@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, replace
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 Role = Literal["system", "user", "assistant", "tool"]
 
@@ -124,9 +124,17 @@ class UsageEvent:
     kind: Literal["usage"] = "usage"
 
 
+FinishReason = Literal["stop", "length", "tool_calls", "content_filter", "cancelled", "error"]
+
+
+def finish_reason(value: str | None) -> FinishReason:
+    """A provider's finish reason in our vocabulary (anything else is a normal stop)."""
+    return value if value in get_args(FinishReason) else "stop"  # type: ignore[return-value]
+
+
 @dataclass
 class Finish:
-    reason: Literal["stop", "length", "tool_calls", "content_filter", "cancelled", "error"]
+    reason: FinishReason
     kind: Literal["finish"] = "finish"
 
 

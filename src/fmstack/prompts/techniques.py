@@ -129,7 +129,7 @@ def self_consistency(
 
 def tally(samples: Sequence[Reasoned]) -> Vote:
     counts = Counter(_vote_key(s.answer) for s in samples)
-    first = {}
+    first: dict[str, str] = {}
     for s in samples:
         first.setdefault(_vote_key(s.answer), s.answer)
     order = list(first)
@@ -186,7 +186,7 @@ def classify(
         weights = {label: math.exp(logps[json.dumps({"label": label})[:-1]] - top) for label in labels}
         total = sum(weights.values())
         scores = {label: w / total for label, w in weights.items()}
-        return Classification(max(scores, key=scores.get), scores)
+        return Classification(max(scores, key=lambda label: scores[label]), scores)
     schema = {"type": "object", "properties": {"label": {"type": "string", "enum": labels}}, "required": ["label"]}
     res = model.generate(
         messages,
@@ -219,7 +219,7 @@ def structured(
     the output still does not validate, the model is shown the error and asked again."""
     if isinstance(schema, type) and issubclass(schema, BaseModel):
         json_schema = schema.model_json_schema()
-        validate = schema.model_validate_json
+        validate: Callable[[str], Any] = schema.model_validate_json
     else:
         json_schema = schema
         problems = jsonschemas.checker(schema, param="schema")

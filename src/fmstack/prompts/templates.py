@@ -13,6 +13,7 @@ a new version; old ones stay, so an app can pin `support-answer@3` while the lat
 
 from __future__ import annotations
 
+import builtins
 import difflib
 import functools
 import re
@@ -159,7 +160,7 @@ class PromptService:
                 raise NotFound(f"{what} does not exist", param="prompt")
             return self._record(row)
 
-    def list(self) -> list[PromptRecord]:
+    def list(self) -> builtins.list[PromptRecord]:
         with self.db.session() as s:
             latest = select(PromptRow.name, func.max(PromptRow.version).label("v")).group_by(PromptRow.name).subquery()
             rows = s.scalars(
@@ -169,7 +170,7 @@ class PromptService:
             )
             return [self._record(r) for r in rows]
 
-    def versions(self, name: str) -> list[PromptRecord]:
+    def versions(self, name: str) -> builtins.list[PromptRecord]:
         with self.db.session() as s:
             rows = list(s.scalars(select(PromptRow).where(PromptRow.name == name).order_by(PromptRow.version)))
             if not rows:
@@ -190,13 +191,13 @@ class PromptService:
         return "".join(difflib.unified_diff(_lines(old), _lines(new), fromfile=old.ref, tofile=new.ref))
 
     # -- rendering ------------------------------------------------------------------------------
-    def render(self, ref: str, variables: dict[str, Any] | None = None, **kw: Any) -> list[Message]:
+    def render(self, ref: str, variables: dict[str, Any] | None = None, **kw: Any) -> builtins.list[Message]:
         """The prompt as chat messages (a text prompt becomes one user message)."""
         rec = self.get(ref)
         values = {**(variables or {}), **kw}
         if rec.template is not None:
             return [Message("user", self._render(rec.template, values, rec.ref))]
-        return [Message(m["role"], self._render(m["content"], values, rec.ref)) for m in rec.messages]
+        return [Message(m["role"], self._render(m["content"], values, rec.ref)) for m in rec.messages or []]
 
     def render_text(self, ref: str, variables: dict[str, Any] | None = None, **kw: Any) -> str:
         return "\n\n".join(m.content for m in self.render(ref, variables, **kw))
@@ -223,7 +224,7 @@ class PromptService:
             rec = self.get(ref)
         except (NotFound, InvalidInput):
             return None
-        return rec.template if rec.template is not None else "\n\n".join(m["content"] for m in rec.messages)
+        return rec.template if rec.template is not None else "\n\n".join(m["content"] for m in rec.messages or [] or [])
 
     def _record(self, row: PromptRow) -> PromptRecord:
         rec = PromptRecord.model_validate(row)
@@ -239,5 +240,5 @@ def _lines(rec: PromptRecord) -> list[str]:
     if rec.template is not None:
         text = rec.template
     else:
-        text = "\n".join(f"[{m['role']}]\n{m['content']}" for m in rec.messages)
+        text = "\n".join(f"[{m['role']}]\n{m['content']}" for m in rec.messages or [])
     return [line + "\n" for line in text.splitlines()]

@@ -10,14 +10,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from ..agents.loop import Step
-from ..sdk import Fmstack
+from .deps import fm
 from .streaming import SSE_HEADERS, first_then_rest, iterate_in_thread, typed_sse
 
 router = APIRouter(prefix="/api", tags=["agents"])
-
-
-def fm(request: Request) -> Fmstack:
-    return request.app.state.fm
 
 
 @router.get("/agents")

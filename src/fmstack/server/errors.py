@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -41,7 +42,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, e: RequestValidationError):
         errors = e.errors()
-        first = errors[0] if errors else {"msg": "invalid request", "loc": ()}
+        first: dict[str, Any] = dict(errors[0]) if errors else {"msg": "invalid request", "loc": ()}
         if first.get("type") == "json_invalid":
             return JSONResponse(
                 error_body(

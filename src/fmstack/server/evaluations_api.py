@@ -11,13 +11,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from ..evaluation.runner import parse_spec
-from ..sdk import Fmstack
+from .deps import fm
 
 router = APIRouter(prefix="/api", tags=["evaluations"])
-
-
-def fm(request: Request) -> Fmstack:
-    return request.app.state.fm
 
 
 @router.post("/evaluations", status_code=202)

@@ -9,13 +9,9 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from ..sdk import Fmstack
+from .deps import fm
 
 router = APIRouter(prefix="/api/guardrails", tags=["guardrails"])
-
-
-def fm(request: Request) -> Fmstack:
-    return request.app.state.fm
 
 
 @router.get("")

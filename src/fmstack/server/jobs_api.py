@@ -8,14 +8,10 @@ import json
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
-from ..sdk import Fmstack
+from .deps import fm
 from .streaming import SSE_HEADERS
 
 router = APIRouter(prefix="/api/jobs", tags=["jobs"])
-
-
-def fm(request: Request) -> Fmstack:
-    return request.app.state.fm
 
 
 @router.get("")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from fastapi import APIRouter, File, Form, Request, Response, UploadFile
 from fastapi.responses import StreamingResponse
@@ -12,16 +12,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from ..errors import NotFound
+from ..knowledge.options import Retrieval
 from ..knowledge.rag import CitationsEvent
-from ..models.types import GenerationParams
-from ..sdk import Fmstack
+from ..models.types import Message
+from .deps import fm
+from .schemas import SamplingIn
 from .streaming import SSE_HEADERS, first_then_rest, iterate_in_thread, typed_sse
 
 router = APIRouter(prefix="/api/knowledge-bases", tags=["knowledge bases"])
-
-
-def fm(request: Request) -> Fmstack:
-    return request.app.state.fm
 
 
 class KnowledgeBaseIn(BaseModel):
@@ -135,73 +133,41 @@ def ingest(name: str, body: IngestIn, request: Request, response: Response) -> d
     return job.model_dump(mode="json")
 
 
-class RetrieveIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class RetrieveIn(Retrieval):
     query: str = Field(min_length=1)
-    mode: Literal["hybrid", "dense", "bm25"] | None = None
-    top_k: int | None = Field(default=None, ge=1, le=200)
-    min_score: float | None = None
-    filters: dict[str, Any] | None = None
-    mmr: bool | None = None
-    multi_query: int | None = Field(default=None, ge=0, le=5)
 
 
 @router.post("/{name}/retrieve")
 def retrieve(name: str, body: RetrieveIn, request: Request) -> dict:
-    hits = fm(request).knowledge.retrieve(
-        name,
-        body.query,
-        mode=body.mode,
-        top_k=body.top_k,
-        min_score=body.min_score,
-        filters=body.filters,
-        mmr=body.mmr,
-        multi_query=body.multi_query,
-    )
+    hits = fm(request).knowledge.retrieve(name, body.query, **body.overrides())
     return {"data": [h.to_dict() for h in hits]}
 
 
-class AnswerIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class AnswerIn(Retrieval, SamplingIn):
+    not_sampling = ("top_k",)  # top_k is retrieval's: how many passages
     question: str = Field(min_length=1)
     model: str | None = None
     stream: bool = False
-    mode: Literal["hybrid", "dense", "bm25"] | None = None
-    top_k: int | None = Field(default=None, ge=1, le=50)
-    filters: dict[str, Any] | None = None
-    mmr: bool | None = None
-    multi_query: int | None = Field(default=None, ge=0, le=5)
     guardrail: str | None = None
-    temperature: float | None = Field(default=None, ge=0, le=2)
-    top_p: float | None = Field(default=None, ge=0, le=1)
-    max_tokens: int | None = Field(default=None, ge=1)
-    seed: int | None = None
 
-    def params(self) -> GenerationParams:
-        return GenerationParams(
-            temperature=self.temperature, top_p=self.top_p, max_tokens=self.max_tokens, seed=self.seed
-        )
+    def retrieval(self) -> Retrieval:
+        return Retrieval.model_validate(self.model_dump(include=set(Retrieval.model_fields)))
 
 
 @router.post("/{name}/answer")
 async def answer(name: str, body: AnswerIn, request: Request):
     """retrieve_and_generate: the answer with the citations it uses (SSE with `stream`)."""
     app = fm(request)
-    kw = dict(
-        model=body.model,
-        top_k=body.top_k,
-        mode=body.mode,
-        filters=body.filters,
-        mmr=body.mmr,
-        multi_query=body.multi_query,
-        params=body.params(),
-        guardrail=body.guardrail,
+    kw: dict[str, Any] = dict(
+        model=body.model, params=body.params(), guardrail=body.guardrail, retrieval=body.retrieval()
     )
     if not body.stream:
-        res = await run_in_threadpool(lambda: app.ask_kb(name, body.question, **kw))
+        res = await run_in_threadpool(lambda: app.turns.ask(name, body.question, **kw))
         return res.to_dict()
-    _, events = await first_then_rest(iterate_in_thread(lambda: app.stream_kb_answer(name, body.question, **kw)))
-
+    turn = await run_in_threadpool(
+        lambda: app.turns.prepare([Message("user", body.question)], knowledge_base=name, **kw)
+    )
+    _, events = await first_then_rest(iterate_in_thread(turn.stream))
     return StreamingResponse(typed_sse(events, _event_json), media_type="text/event-stream", headers=SSE_HEADERS)
 
 

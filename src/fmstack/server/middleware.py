@@ -55,7 +55,7 @@ class BodyLimit:
                 seen += len(msg.get("body", b""))
                 if seen > limit:
                     raise HTTPException(413, message)
-            return msg
+            return dict(msg)
 
         await self.app(scope, limited, send)
 

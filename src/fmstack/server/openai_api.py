@@ -6,7 +6,8 @@ import base64
 import itertools
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
+from typing import Any
 
 import numpy as np
 from fastapi import APIRouter, Request
@@ -14,23 +15,15 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from ..errors import FmstackError, InvalidInput
-from ..guardrails import guard_stream
-from ..guardrails.engine import screen_passages
-from ..knowledge import rag
 from ..knowledge.rag import CitationsEvent
-from ..knowledge.rewrite import standalone_question
-from ..models.types import ChatResult, Event, Finish, Message, TextDelta, ToolCallDelta, UsageEvent, collect
-from ..sdk import Fmstack
-from .platform_api import key_guardrail
+from ..models.types import ChatResult, Finish, Message, TextDelta, ToolCallDelta, UsageEvent, collect
+from ..turns import TurnEvent
+from .deps import fm, key_guardrail
 from .schemas import ChatCompletionRequest, EmbeddingRequest
 from .streaming import SSE_HEADERS, first_then_rest, iterate_in_thread, sse
 
 router = APIRouter(prefix="/v1", tags=["OpenAI-compatible"])
 FINGERPRINT = "fmstack"
-
-
-def fm(request: Request) -> Fmstack:
-    return request.app.state.fm
 
 
 def _model_obj(name: str, created: int) -> dict:
@@ -64,7 +57,11 @@ def _finish(reason: str) -> str:
 
 
 def completion_body(cid: str, created: int, res: ChatResult) -> dict:
-    message = {"role": "assistant", "content": res.text if (res.text or not res.tool_calls) else None, "refusal": None}
+    message: dict[str, Any] = {
+        "role": "assistant",
+        "content": res.text if (res.text or not res.tool_calls) else None,
+        "refusal": None,
+    }
     if res.tool_calls:
         message["tool_calls"] = [c.to_openai() for c in res.tool_calls]
     return {
@@ -78,7 +75,9 @@ def completion_body(cid: str, created: int, res: ChatResult) -> dict:
     }
 
 
-def sse_chunks(events: Iterator[Event], cid: str, created: int, model_name: str, include_usage: bool) -> Iterator[str]:
+def sse_chunks(
+    events: Generator[TurnEvent, None, None], cid: str, created: int, model_name: str, include_usage: bool
+) -> Iterator[str]:
     """OpenAI `chat.completion.chunk` SSE text for a stream of events.
 
     Runs in the generation thread, so serialising a token happens between two decode steps and
@@ -105,7 +104,7 @@ def sse_chunks(events: Iterator[Event], cid: str, created: int, model_name: str,
             if isinstance(ev, TextDelta):
                 yield chunk({"content": ev.text})
             elif isinstance(ev, ToolCallDelta):
-                call = {"index": ev.index, "function": {"arguments": ev.arguments}}
+                call: dict[str, Any] = {"index": ev.index, "function": {"arguments": ev.arguments}}
                 if ev.id:
                     call["id"], call["type"] = ev.id, "function"
                 if ev.name:
@@ -162,61 +161,35 @@ def sse_chunks(events: Iterator[Event], cid: str, created: int, model_name: str,
 @router.post("/chat/completions")
 async def chat_completions(body: ChatCompletionRequest, request: Request):
     app = fm(request)
-    params = body.params()
     messages = [m.to_message() for m in body.messages]
     model = app.models.chat(body.model)
     prompt_ref = body.prompt or app.models.prompt_of(body.model)
     if prompt_ref and not any(m.role == "system" for m in messages):  # a pinned prompt version as the system prompt
         system = await run_in_threadpool(app.prompts.render_text, prompt_ref, body.prompt_variables or {})
         messages.insert(0, Message("system", system))
+    guardrail = body.guardrail or key_guardrail(request) or app.models.guardrail_of(body.model)
+    turn = await run_in_threadpool(
+        lambda: app.turns.prepare(
+            messages, model=model, params=body.params(), guardrail=guardrail, knowledge_base=body.knowledge_base
+        )
+    )
     cid = f"chatcmpl-{uuid.uuid4().hex}"
     created = int(time.time())
-    make_events = lambda: model.stream(messages, params)
-    guard_ref = body.guardrail or key_guardrail(request) or app.models.guardrail_of(body.model)
-    guard = await run_in_threadpool(app.guardrails.load, guard_ref) if guard_ref else None
-    trace: list = []
-    if guard is not None:
-        verdict = await run_in_threadpool(guard.check, messages[-1].content or "", "input")
-        if verdict.findings:
-            trace.append(verdict)
-        if verdict.blocked:
-            refusal = verdict.text
-            make_events = lambda: iter([TextDelta(refusal), Finish("content_filter")])
-        elif verdict.action == "masked":
-            messages[-1] = Message(messages[-1].role, verdict.text, name=messages[-1].name)
-    if body.knowledge_base and not (trace and trace[0].blocked):
-        if messages[-1].role != "user":
-            raise InvalidInput("with knowledge_base the last message must be the user's question", param="messages")
-        question = messages[-1].content
-        history = [m for m in messages[:-1] if m.role in ("user", "assistant")]
-
-        def ground() -> list:
-            # A follow-up ("and how tall is it?") is searched as a question that stands alone.
-            query = standalone_question(model, history, question) if history else question
-            found = app.kb_passages(body.knowledge_base, query)
-            return screen_passages(guard, found, trace) if guard is not None else found
-
-        passages = await run_in_threadpool(ground)
-        make_events = lambda: rag.stream_answer(model, question, passages, params, history=messages[:-1])
-    if guard is not None and not (trace and trace[0].blocked):
-        unguarded = make_events
-        make_events = lambda: guard_stream(unguarded(), guard, trace)
     if not body.stream:
-        events = await run_in_threadpool(lambda: list(make_events()))
-        body_out = completion_body(cid, created, collect(model.name, events))
+        events = await run_in_threadpool(lambda: list(turn.stream()))
+        out = completion_body(
+            cid, created, collect(model.name, [e for e in events if not isinstance(e, CitationsEvent)])
+        )
         if body.knowledge_base:
             cites = next((e.citations for e in events if isinstance(e, CitationsEvent)), [])
-            body_out["citations"] = [c.to_dict() for c in cites]
-        if guard is not None:
-            body_out["guardrail"] = {
-                "name": guard.name,
-                "version": guard.version,
-                "assessments": [a.to_dict() for a in trace],
-            }
-        return body_out
+            out["citations"] = [c.to_dict() for c in cites]
+        report = turn.guardrail_report()
+        if report is not None:
+            out["guardrail"] = report
+        return out
     include_usage = bool(body.stream_options and body.stream_options.include_usage)
     _, chunks = await first_then_rest(
-        iterate_in_thread(lambda: sse_chunks(make_events(), cid, created, model.name, include_usage))
+        iterate_in_thread(lambda: sse_chunks(turn.stream(), cid, created, model.name, include_usage))
     )
     return StreamingResponse(chunks, media_type="text/event-stream", headers=SSE_HEADERS)
 

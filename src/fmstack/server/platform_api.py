@@ -13,22 +13,12 @@ from starlette.concurrency import run_in_threadpool
 from .. import __version__
 from ..chat import ConversationRecord, MessageRecord, TurnSaved
 from ..keys import ApiKeyRecord
-from ..models.types import GenerationParams
-from ..sdk import Fmstack, as_messages
-from .schemas import ChatMessageIn
+from ..sdk import as_messages
+from .deps import fm, key_guardrail
+from .schemas import ChatMessageIn, SamplingIn
 from .streaming import SSE_HEADERS, first_then_rest, iterate_in_thread, typed_sse
 
 router = APIRouter(prefix="/api", tags=["platform"])
-
-
-def fm(request: Request) -> Fmstack:
-    return request.app.state.fm
-
-
-def key_guardrail(request: Request) -> str | None:
-    """The guardrail bound to the API key of this request, if any."""
-    key = getattr(request.state, "api_key", None)
-    return key.guardrail if key is not None else None
 
 
 @router.get("/health")
@@ -136,32 +126,17 @@ def export_conversation(
     )
 
 
-class TurnIn(BaseModel):
+class TurnIn(SamplingIn):
     model_config = ConfigDict(extra="forbid")
     content: str = Field(min_length=1)
     model: str | None = None
     stream: bool = False
     summarize: bool | None = None
     knowledge_base: str | None = None  # answer from this knowledge base (else the conversation's meta.knowledge_base)
-    retrieval: dict[str, Any] | None = None  # per-turn retrieval overrides: mode, top_k, mmr, multi_query…
+    # per-turn retrieval overrides, the fields of knowledge.options.Retrieval (mode, top_k, mmr…);
+    # checked there, so that an unknown one is a 400 naming the known ones
+    retrieval: dict[str, Any] | None = None
     guardrail: str | None = None  # NAME or NAME:VERSION (else the conversation's meta.guardrail)
-    temperature: float | None = Field(default=None, ge=0, le=2)
-    top_p: float | None = Field(default=None, ge=0, le=1)
-    top_k: int | None = Field(default=None, ge=0)
-    max_tokens: int | None = Field(default=None, ge=1)
-    stop: list[str] | None = None
-    presence_penalty: float | None = Field(default=None, ge=-2, le=2)
-    frequency_penalty: float | None = Field(default=None, ge=-2, le=2)
-    repetition_penalty: float | None = Field(default=None, gt=0)
-    seed: int | None = None
-
-    def params(self) -> GenerationParams:
-        return GenerationParams(
-            **self.model_dump(
-                exclude={"content", "model", "stream", "summarize", "knowledge_base", "retrieval", "guardrail"},
-                exclude_none=True,
-            )
-        )
 
 
 def event_json(ev) -> dict:

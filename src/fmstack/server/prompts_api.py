@@ -8,13 +8,9 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..sdk import Fmstack
+from .deps import fm
 
 router = APIRouter(prefix="/api/prompts", tags=["prompts"])
-
-
-def fm(request: Request) -> Fmstack:
-    return request.app.state.fm
 
 
 class PromptIn(BaseModel):

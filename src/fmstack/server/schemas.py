@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -53,22 +53,43 @@ class StreamOptions(BaseModel):
     include_usage: bool = False
 
 
-class ChatCompletionRequest(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+class SamplingIn(BaseModel):
+    """Generation parameters as every request body spells them (OpenAI's names and ranges)."""
 
-    model: str = Field(min_length=1)
-    messages: list[ChatMessageIn] = Field(min_length=1)
     temperature: float | None = Field(default=None, ge=0, le=2)
     top_p: float | None = Field(default=None, ge=0, le=1)
     top_k: int | None = Field(default=None, ge=0)
     max_tokens: int | None = Field(default=None, ge=1)
-    max_completion_tokens: int | None = Field(default=None, ge=1)
-    n: int = Field(default=1, ge=1)
     stop: str | list[str] | None = None
     presence_penalty: float | None = Field(default=None, ge=-2, le=2)
     frequency_penalty: float | None = Field(default=None, ge=-2, le=2)
     repetition_penalty: float | None = Field(default=None, gt=0)
     seed: int | None = None
+
+    @field_validator("stop")
+    @classmethod
+    def _stop(cls, v):
+        if isinstance(v, str):
+            v = [v]
+        if v is not None and len(v) > 16:
+            raise ValueError("at most 16 stop sequences")
+        return v
+
+    def params(self, **extra: Any) -> GenerationParams:
+        names = set(GenerationParams.names()) & set(type(self).model_fields) - set(self.not_sampling)
+        return GenerationParams(**{**self.model_dump(include=names, exclude_none=True), **extra})
+
+    # fields a subclass reuses under the same name for something else (retrieval's top_k)
+    not_sampling: ClassVar[tuple[str, ...]] = ()
+
+
+class ChatCompletionRequest(SamplingIn):
+    model_config = ConfigDict(extra="ignore")
+
+    model: str = Field(min_length=1)
+    messages: list[ChatMessageIn] = Field(min_length=1)
+    max_completion_tokens: int | None = Field(default=None, ge=1)
+    n: int = Field(default=1, ge=1)
     stream: bool = False
     stream_options: StreamOptions | None = None
     response_format: dict[str, Any] | None = None
@@ -80,15 +101,6 @@ class ChatCompletionRequest(BaseModel):
     guardrail: str | None = None  # NAME or NAME:VERSION; else the model's configured guardrail
     prompt: str | None = None  # a stored prompt (NAME or NAME@VERSION) as the system prompt; else the model's
     prompt_variables: dict[str, Any] | None = None
-
-    @field_validator("stop")
-    @classmethod
-    def _stop(cls, v):
-        if isinstance(v, str):
-            v = [v]
-        if v is not None and len(v) > 16:
-            raise ValueError("at most 16 stop sequences")
-        return v
 
     @field_validator("response_format")
     @classmethod
@@ -103,20 +115,12 @@ class ChatCompletionRequest(BaseModel):
             raise ValueError("json_schema.schema must be an object")
         return v
 
-    def params(self) -> GenerationParams:
+    def params(self) -> GenerationParams:  # type: ignore[override]
         if self.n != 1:
             raise InvalidInput("only n=1 is supported", param="n")
         fmt = self.response_format if self.response_format and self.response_format.get("type") != "text" else None
-        return GenerationParams(
-            temperature=self.temperature,
-            top_p=self.top_p,
-            top_k=self.top_k,
+        return super().params(
             max_tokens=self.max_completion_tokens or self.max_tokens,
-            stop=self.stop,
-            presence_penalty=self.presence_penalty,
-            frequency_penalty=self.frequency_penalty,
-            repetition_penalty=self.repetition_penalty,
-            seed=self.seed,
             response_format=fmt,
             tools=self.tools,
             tool_choice=self.tool_choice,
@@ -146,4 +150,4 @@ class EmbeddingRequest(BaseModel):
             raise InvalidInput("at most 2048 inputs per request", param="input")
         if any(not x for x in data):
             raise InvalidInput("input strings must not be empty", param="input")
-        return data
+        return [str(x) for x in data]

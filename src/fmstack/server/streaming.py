@@ -70,7 +70,7 @@ async def first_then_rest(agen: AsyncIterator[Any]) -> tuple[Any, AsyncIterator[
             async for item in agen:
                 yield item
         finally:
-            await agen.aclose()
+            await agen.aclose()  # type: ignore[attr-defined]  # an async generator underneath
 
     return first, rest()
 

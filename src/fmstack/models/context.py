@@ -1,4 +1,4 @@
-"""Fitting a conversation into the model's context window.
+"""Fitting a conversation into the model's context window (chat memory, agent sessions, grounded turns).
 
 Policy (documented in the README):
 1. The system prompt and the newest user message are always sent. If they alone do not fit,
@@ -17,8 +17,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ..errors import ContextLengthExceeded
-from ..models.base import ChatModel
-from ..models.types import Message
+from .base import ChatModel
+from .types import Message
 
 
 @dataclass

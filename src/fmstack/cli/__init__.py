@@ -1,0 +1,76 @@
+"""The `fmstack` command line: thin over the SDK; readable output, or --json for scripts. One module
+per command group; this one puts them together."""
+
+from __future__ import annotations
+
+import typer
+
+from ..errors import FmstackError
+from . import chat, common, models
+from .agents import agents_app
+from .chat import conv_app
+from .common import err, fm
+from .evals import eval_app
+from .guardrails import guard_app
+from .kb import jobs_app, kb_app
+from .keys import keys_app
+from .models import models_app
+from .prompts import prompts_app
+
+app = typer.Typer(
+    help="fmstack: foundation models, chat, and an OpenAI-compatible server, offline.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(kb_app, name="kb")
+app.add_typer(jobs_app, name="jobs")
+app.add_typer(guard_app, name="guardrails")
+app.add_typer(agents_app, name="agents")
+app.add_typer(prompts_app, name="prompts")
+app.add_typer(eval_app, name="eval")
+app.add_typer(models_app, name="models")
+app.add_typer(conv_app, name="conversations")
+app.add_typer(keys_app, name="keys")
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
+    port: int = typer.Option(8000, help="Port to listen on."),
+    log_level: str = typer.Option("info", help="uvicorn log level."),
+):
+    """Run the OpenAI-compatible and platform API server."""
+    import uvicorn
+
+    from ..server.app import create_app
+
+    application = create_app(fm())
+    typer.echo(
+        f"fmstack serving on http://{host}:{port}  (OpenAI base_url: http://{host}:{port}/v1, "
+        f"data: {fm().settings.data_dir})",
+        err=True,
+    )
+    uvicorn.run(application, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=5)
+
+
+# the top-level commands, in the order `fmstack --help` lists them
+for command in (chat.ask, chat.chat, models.embed, models.tokens):
+    app.command()(command)
+
+
+def main() -> None:
+    try:
+        app()
+    except FmstackError as e:
+        err.print(f"[red]error:[/] {e.message}", highlight=False)
+        raise SystemExit(e.exit_code) from None
+    except KeyboardInterrupt:
+        raise SystemExit(130) from None
+    finally:
+        if common._fm is not None:
+            common._fm.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,5 @@
+"""`python -m fmstack.cli`: the same as the `fmstack` command."""
+
+from . import main
+
+main()

@@ -1,0 +1,157 @@
+"""`fmstack guardrails`: create, list, apply, evaluate."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from ..errors import InvalidInput
+from .common import (
+    emit_json,
+    err,
+    fm,
+    out,
+    read_config,
+)
+
+guard_app = typer.Typer(help="Guardrails: create from YAML, list, apply to text, evaluate.", no_args_is_help=True)
+
+
+@guard_app.command("create")
+def guard_create(path: str = typer.Argument(..., help="YAML file: name, messages and policies.")):
+    """Create a guardrail from a YAML file."""
+    rec = fm().guardrails.create(read_config(path))
+    err.print(f"created guardrail {rec.name} version {rec.version}")
+
+
+@guard_app.command("update")
+def guard_update(name: str, path: str):
+    """Replace a guardrail's configuration (a new version)."""
+    rec = fm().guardrails.update(name, read_config(path))
+    err.print(f"guardrail {rec.name} is now version {rec.version}")
+
+
+@guard_app.command("list")
+def guard_list(as_json: bool = typer.Option(False, "--json")):
+    """List guardrails (newest versions)."""
+    recs = fm().guardrails.list()
+    if as_json:
+        return emit_json([r.model_dump(mode="json") for r in recs])
+    table = Table("name", "version", "policies")
+    for r in recs:
+        policies = [k for k in ("topics", "words", "pii", "attacks", "harm", "grounding") if r.config.get(k)]
+        table.add_row(r.name, str(r.version), ", ".join(policies))
+    out.print(table)
+
+
+@guard_app.command("show")
+def guard_show(name: str, version: int | None = None):
+    """Print a guardrail's configuration as JSON."""
+    emit_json(fm().guardrails.get(name, version).model_dump(mode="json"))
+
+
+@guard_app.command("delete")
+def guard_delete(name: str):
+    """Delete a guardrail (all versions)."""
+    fm().guardrails.delete(name)
+    err.print(f"deleted guardrail {name}")
+
+
+@guard_app.command("apply")
+def guard_apply(
+    name: str,
+    text: str = typer.Argument(..., help="The text; '-' reads standard input."),
+    source: str = typer.Option("input", help="input, output or context"),
+    as_json: bool = typer.Option(False, "--json"),
+):
+    """Check a text against a guardrail and print what fired."""
+    if text == "-":
+        text = sys.stdin.read()
+    if source not in ("input", "output", "context"):
+        raise InvalidInput("--source must be input, output or context")
+    res = fm().guardrails.apply(name, text, source)
+    if as_json:
+        return emit_json(res.to_dict())
+    out.print(f"[bold]{res.action}[/] ({res.guardrail} v{res.version}, {res.latency_ms:.1f} ms)", highlight=False)
+    for f in res.findings:
+        where = f" at {f.start}-{f.end}" if f.start is not None else ""
+        score = f" score {f.score}" if f.score is not None else ""
+        out.print(f"  {f.policy}: {escape(f.name)} → {f.action}{where}{score} {escape(f.detail)}", highlight=False)
+    if res.action in ("masked", "blocked"):
+        out.print(escape(res.text), highlight=False)
+
+
+@guard_app.command("eval")
+def guard_eval(
+    prompts: list[str] = typer.Option(None, "--prompts", help="JSONL of attack/benign prompts (repeatable)."),
+    pii_set: str | None = typer.Option(None, "--pii", help="JSONL of texts with PII spans."),
+    as_json: bool = typer.Option(False, "--json"),
+):
+    """Prompt-attack TPR/FPR and PII span precision/recall on labelled sets (default: the bundled ones)."""
+    from pathlib import Path
+
+    from .. import evalsets
+    from ..guardrails import Guardrail, parse_config
+    from ..guardrails.attacks import AttackDetector
+    from ..guardrails.evaluation import EVAL_GUARDRAIL, evaluate_classifier, evaluate_pii, evaluate_policies, load_jsonl
+
+    data = evalsets.path("guardrails")
+    prompts = prompts or [str(p) for p in sorted(data.glob("prompts*.jsonl"))]
+    pii_set = pii_set or (str(data / "pii.jsonl") if (data / "pii.jsonl").exists() else None)
+    if not prompts and not pii_set:
+        raise InvalidInput(f"give --prompts and/or --pii (the bundled sets are missing from {data})")
+    report: dict = {"attacks": {}, "pii": None}
+    detector = AttackDetector(fm().models.embedding(None))
+    for path in prompts:
+        res = evaluate_classifier(load_jsonl(path), lambda t: detector.fires(t)[0])
+        res.pop("misses")
+        report["attacks"][Path(path).name] = res
+    if pii_set:
+        report["pii"] = evaluate_pii(load_jsonl(pii_set))
+    if (data / "pii-names.jsonl").exists():  # the opt-in Chinese name and address detectors
+        from ..guardrails import pii
+
+        report["pii_optional"] = evaluate_pii(
+            load_jsonl(data / "pii-names.jsonl"), lambda text: pii.detect(text, pii.OPTIONAL_TYPES)
+        )
+    if (data / "policies.jsonl").exists():
+        g = Guardrail(parse_config(EVAL_GUARDRAIL), fm().models.embedding(None))
+        report["policies"] = evaluate_policies(load_jsonl(data / "policies.jsonl"), g)
+    if as_json:
+        return emit_json(report)
+    table = Table("policy", "set", "group", "positives", "negatives", "TPR", "FPR")
+    rows = [("prompt attacks", name, res) for name, res in report["attacks"].items()]
+    labels = {"topics": "denied topics", "harm": "harm categories", "words": "word filters (profanity)"}
+    rows += [(labels.get(p, p), "policies.jsonl", res) for p, res in report.get("policies", {}).items()]
+    for policy, name, res in rows:
+        for group, r in res.items():
+            table.add_row(
+                policy,
+                name,
+                group,
+                str(r["positives"]),
+                str(r["negatives"]),
+                f"{r['tpr']:.3f}" if r["tpr"] is not None else "–",
+                f"{r['fpr']:.3f}" if r["fpr"] is not None else "–",
+            )
+    out.print(table)
+    for key, title in (("pii", "PII type"), ("pii_optional", "opt-in PII type (pii-names.jsonl)")):
+        if not report.get(key):
+            continue
+        table = Table(title, "gold spans", "predicted", "precision", "recall", "exact boundaries")
+        for kind, r in sorted(report[key].items(), key=lambda kv: (kv[0] != "all", kv[0])):
+            table.add_row(
+                kind,
+                str(r["gold"]),
+                str(r["predicted"]),
+                f"{r['precision']:.3f}",
+                f"{r['recall']:.3f}",
+                f"{r['exact']:.3f}",
+            )
+        out.print(table)
+
+
+# -- prompts ----------------------------------------------------------------------------------------

@@ -1,0 +1,18 @@
+"""What every router needs from the request: the SDK the app was started with, and the guardrail
+bound to the caller's API key."""
+
+from __future__ import annotations
+
+from fastapi import Request
+
+from ..sdk import Fmstack
+
+
+def fm(request: Request) -> Fmstack:
+    return request.app.state.fm
+
+
+def key_guardrail(request: Request) -> str | None:
+    """The guardrail bound to the API key of this request, if any."""
+    key = getattr(request.state, "api_key", None)
+    return key.guardrail if key is not None else None

@@ -1,0 +1,326 @@
+"""One guarded, grounded turn: the path every answer takes, whoever asks — a chat turn, a
+`/v1/chat/completions` request, `ask_kb`, an agent's task and answer, an evaluation example:
+
+    check the input → mask or block → retrieve (the follow-up made to stand alone, relevant
+    passages only, those carrying instructions dropped) → build the prompt → stream → check the
+    output as it streams → trace
+
+`TurnPipeline.prepare()` does everything up to the model call and returns a `Turn`: its `prompt`
+is the final prompt (inspectable), `stream()` yields the answer's events (a CitationsEvent last
+when the turn is grounded in a knowledge base), `trace` collects what the guardrail found.
+Callers adapt a Turn to their shape (stored messages, OpenAI chunks, a RagAnswer) and add nothing
+to the path itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import InvalidInput
+from .guardrails import Assessment, Guardrail, GuardrailService, guard_stream
+from .guardrails.engine import screen_passages
+from .knowledge import rag
+from .knowledge.options import Retrieval
+from .knowledge.rewrite import standalone_question
+from .knowledge.service import KnowledgeService, Retrieved
+from .models.base import ChatModel
+from .models.context import fit_to_context, reserve_for
+from .models.registry import ModelRegistry
+from .models.types import Event, Finish, GenerationParams, Message, TextDelta, collect
+
+TurnEvent = Event | rag.CitationsEvent
+Summarize = Callable[[list[int]], "str | None"]
+
+
+@dataclass
+class Turn:
+    """A prepared turn. Nothing has been generated yet; `stream()` does that, once."""
+
+    model: ChatModel
+    params: GenerationParams
+    question: str  # the user's message as the model gets it (masked where a guardrail masks)
+    prompt: list[Message]  # the final prompt; empty when the model is not asked
+    guard: Guardrail | None = None
+    trace: list[Assessment] = field(default_factory=list)
+    knowledge_base: str | None = None
+    query: str | None = None  # what was searched (a follow-up rewritten to stand alone)
+    passages: list[Retrieved] | None = None  # None: not grounded; []: nothing relevant was found
+    refusal: str | None = None  # the guardrail's message when the input was blocked
+    dropped: list[int] = field(default_factory=list)  # history messages left out to fit the window
+
+    @property
+    def grounded(self) -> bool:
+        return self.passages is not None
+
+    @property
+    def blocked(self) -> bool:
+        return self.refusal is not None
+
+    def stream(self) -> Generator[TurnEvent, None, None]:
+        """The answer's events. A blocked input or a grounded turn with nothing relevant to ground
+        it does not ask the model (the refusal, or "I don't know" in the question's language)."""
+        if self.refusal is not None:
+            yield TextDelta(self.refusal)
+            yield Finish("content_filter")
+            return
+        if self.passages is not None and not self.passages:
+            yield TextDelta(rag.dont_know(self.question))
+            yield Finish("stop")
+            yield rag.CitationsEvent([])
+            return
+        events: Iterator[Event] = self.model.stream(self.prompt, self.params)
+        if self.guard is not None:
+            events = guard_stream(events, self.guard, self.trace)
+        parts: list[str] = []
+        try:
+            for ev in events:
+                if isinstance(ev, TextDelta):
+                    parts.append(ev.text)
+                yield ev
+        finally:
+            close = getattr(events, "close", None)
+            if close is not None:
+                close()  # also when the consumer stops reading: frees the model now
+        if self.passages is not None:
+            yield rag.CitationsEvent(rag.citations_for("".join(parts), self.passages))
+
+    def check_grounding(self, answer: str) -> tuple[str, dict[str, Any]]:
+        """The guardrail's grounding policy on the whole answer: (the answer or the blocked
+        message, the grounding and relevance scores). Without such a policy: (answer, {})."""
+        guard = self.guard
+        if guard is None or guard.config.grounding is None or not self.passages:
+            return answer, {}
+        texts = [p.text for p in self.passages]
+        verdict = guard.check(answer, "output", question=self.question, passages=texts)
+        if verdict.findings:
+            self.trace.append(verdict)
+        return (verdict.text if verdict.blocked else answer), guard.grounding_scores(answer, self.question, texts)
+
+    def guardrail_report(self, **extra: Any) -> dict[str, Any] | None:
+        """What the guardrail found in this turn, as stored with answers and returned by the APIs."""
+        if self.guard is None:
+            return None
+        return {
+            "name": self.guard.name,
+            "version": self.guard.version,
+            **extra,
+            "assessments": [a.to_dict() for a in self.trace],
+        }
+
+
+@dataclass
+class Answer:
+    """A turn streamed to its end: the non-streaming form every caller folds into its own shape."""
+
+    text: str
+    finish_reason: str
+    events: list[TurnEvent]
+    citations: list[rag.Citation]
+    turn: Turn
+
+    @property
+    def filtered(self) -> bool:
+        return self.finish_reason == "content_filter"
+
+    def result(self):  # the ChatResult of the model's events (usage, tool calls)
+        return collect(self.turn.model.name, [e for e in self.events if not isinstance(e, rag.CitationsEvent)])
+
+
+class TurnPipeline:
+    """Prepares turns. Holds the services the path uses and nothing else."""
+
+    def __init__(self, models: ModelRegistry, knowledge: KnowledgeService | None, guardrails: GuardrailService | None):
+        self.models = models
+        self.knowledge = knowledge
+        self.guardrails = guardrails
+
+    # -- the steps, usable on their own (agents check a task and tool outputs) ---------------------
+    def guardrail(self, ref: str | Guardrail | None) -> Guardrail | None:
+        if ref is None or isinstance(ref, Guardrail):
+            return ref
+        if self.guardrails is None:
+            raise InvalidInput("guardrails are not available here", param="guardrail")
+        return self.guardrails.load(ref)
+
+    @staticmethod
+    def check_input(guard: Guardrail | None, text: str, trace: list[Assessment]) -> tuple[str, str | None]:
+        """(the text the model may see — masked where a policy masks, the refusal or None)."""
+        if guard is None:
+            return text, None
+        verdict = guard.check(text, "input")
+        if verdict.findings:
+            trace.append(verdict)
+        if verdict.blocked:
+            return text, verdict.text
+        return (verdict.text if verdict.action == "masked" else text), None
+
+    @staticmethod
+    def check_output(guard: Guardrail | None, text: str, trace: list[Assessment]) -> Assessment | None:
+        """A whole output checked at once (where nothing streams, as an agent's final answer)."""
+        if guard is None:
+            return None
+        verdict = guard.check(text, "output")
+        if verdict.findings:
+            trace.append(verdict)
+        return verdict
+
+    @staticmethod
+    def screen(guard: Guardrail | None, passages: list, trace: list[Assessment]) -> list:
+        """Context the model will read (passages, tool outputs) without what carries instructions."""
+        return screen_passages(guard, passages, trace) if guard is not None else passages
+
+    def retrieve(
+        self,
+        kb: str,
+        question: str,
+        *,
+        retrieval: Retrieval | dict | None = None,
+        model: ChatModel | None = None,
+        history: Sequence[Message] = (),
+        guard: Guardrail | None = None,
+        trace: list[Assessment] | None = None,
+    ) -> tuple[str, list[Retrieved]]:
+        """(the query searched, the passages that can ground an answer). A follow-up ("and how
+        tall is it?") is searched as a question that stands alone; passages too far from the
+        question are left out (none left: the answer is "I don't know"); with a guardrail,
+        passages carrying instructions for the model are dropped."""
+        if self.knowledge is None:
+            raise InvalidInput("knowledge bases are not available here", param="knowledge_base")
+        options = Retrieval.parse(retrieval)
+        turns = [m for m in history if m.role in ("user", "assistant") and m.content]
+        query = standalone_question(model, turns, question) if turns and model is not None else question
+        if model is not None:
+            options = options.with_defaults(rewrite_model=model.name)
+        found = self.knowledge.retrieve(kb, query, **options.overrides())
+        passages = self.knowledge.relevant(kb, query, found)
+        return query, self.screen(guard, passages, trace if trace is not None else [])
+
+    # -- the whole path --------------------------------------------------------------------------
+    def prepare(
+        self,
+        messages: Sequence[Message],
+        *,
+        model: str | ChatModel | None = None,
+        params: GenerationParams | None = None,
+        guardrail: str | Guardrail | None = None,
+        knowledge_base: str | None = None,
+        retrieval: Retrieval | dict | None = None,
+        check_input: bool = True,
+        trim_history: bool = False,
+        summarize: Summarize | None = None,
+    ) -> Turn:
+        """Everything before the model is asked.
+
+        `messages`: leading system messages, the conversation so far, the new message last.
+        `trim_history`: drop the oldest turns that do not fit the window (a stored chat) instead
+        of failing with a context-length error (an API request: the caller chose what to send);
+        `summarize(dropped)` may then return a summary of what was dropped, sent in their place.
+        `check_input=False`: the caller checked its input already (an evaluation checks the
+        example's question before rendering it into a prompt)."""
+        if not messages:
+            raise InvalidInput("messages must not be empty", param="messages")
+        chat = model if isinstance(model, ChatModel) else self.models.chat(model)
+        params = params or GenerationParams()
+        guard = self.guardrail(guardrail)
+        n_system = next((i for i, m in enumerate(messages) if m.role != "system"), len(messages))
+        system, history, new = list(messages[:n_system]), list(messages[n_system:-1]), messages[-1]
+        if n_system == len(messages):  # only system messages: the last one is what is answered
+            system, new = system[:-1], messages[-1]
+        turn = Turn(chat, params, new.content or "", [], guard=guard, knowledge_base=knowledge_base)
+        if check_input and guard is not None:
+            checked, turn.refusal = self.check_input(guard, turn.question, turn.trace)
+            if checked != turn.question:
+                turn.question = checked
+                new = Message(new.role, checked, name=new.name)
+        if turn.blocked:
+            return turn
+        if knowledge_base:
+            if new.role != "user":
+                raise InvalidInput("with knowledge_base the last message must be the user's question", param="messages")
+            turn.query, turn.passages = self.retrieve(
+                knowledge_base,
+                turn.question,
+                retrieval=retrieval,
+                model=chat,
+                history=history,
+                guard=guard,
+                trace=turn.trace,
+            )
+            if not turn.passages:
+                return turn
+        reserve = reserve_for(chat, params.max_tokens)
+        if turn.passages:
+            system, turn.passages = _fit_passages(
+                chat, system, history if not trim_history else [], new, turn.passages, reserve
+            )
+        if not trim_history:
+            turn.prompt = [*system, *history, new] if turn.passages else list(messages[:-1]) + [new]
+            return turn
+        fitted = fit_to_context(chat, system, history, new, reserve=reserve)
+        if fitted.dropped and summarize is not None:
+            summary = summarize(fitted.dropped)
+            if summary:
+                system = [*system, Message("system", f"Summary of the earlier part of this conversation: {summary}")]
+                fitted = fit_to_context(chat, system, history, new, reserve=reserve)
+        turn.prompt, turn.dropped = fitted.messages, fitted.dropped
+        return turn
+
+    def answer(self, turn: Turn) -> Answer:
+        """Stream a turn to its end."""
+        events = list(turn.stream())
+        text = "".join(e.text for e in events if isinstance(e, TextDelta))
+        finish = next((e.reason for e in reversed(events) if isinstance(e, Finish)), "stop")
+        cites = next((e.citations for e in events if isinstance(e, rag.CitationsEvent)), [])
+        return Answer(text, finish, events, cites, turn)
+
+    def ask(
+        self,
+        kb: str,
+        question: str,
+        *,
+        model: str | ChatModel | None = None,
+        params: GenerationParams | None = None,
+        guardrail: str | None = None,
+        retrieval: Retrieval | dict | None = None,
+    ) -> rag.RagAnswer:
+        """An answer grounded in a knowledge base, with citations; with a guardrail that has a
+        grounding policy, grounding and relevance scores and the answer blocked below them."""
+        turn = self.prepare(
+            [Message("user", question)],
+            model=model,
+            params=params,
+            guardrail=guardrail,
+            knowledge_base=kb,
+            retrieval=retrieval,
+        )
+        done = self.answer(turn)
+        text, scores = done.text, dict[str, Any]()
+        if not done.filtered:
+            text, scores = turn.check_grounding(done.text)
+        passages = turn.passages or []
+        answered = bool(passages) and not done.filtered and text == done.text
+        return rag.RagAnswer(
+            text, done.citations, passages, answered=answered, guardrail=turn.guardrail_report(scores=scores)
+        )
+
+
+def _fit_passages(
+    chat: ChatModel,
+    system: list[Message],
+    history: list[Message],
+    new: Message,
+    passages: list[Retrieved],
+    reserve: int,
+) -> tuple[list[Message], list[Retrieved]]:
+    """The system prompt plus the numbered passages; passages are dropped from the end (the least
+    relevant) until the prompt with `history` and the new message fits the model's window."""
+    budget = chat.context_window - reserve
+    passages = list(passages)
+    while passages:
+        candidate = [*system, rag.context_message(passages)]
+        if chat.count_message_tokens([*candidate, *history, new]) <= budget:
+            return candidate, passages
+        passages.pop()
+    return system, []
