@@ -77,7 +77,7 @@ def fmstack_ingest(corpus: Path, data: Path) -> dict:
     seconds = time.perf_counter() - t
     with fm.db.session() as s:
         texts = list(s.scalars(select(KbChunk.text).where(KbChunk.level == 0).order_by(KbChunk.id)))
-    from fmstack.knowledge.service import EMBED_BATCH
+    from fmstack.knowledge.ingestion import EMBED_BATCH
 
     t = time.perf_counter()
     for i in range(0, len(texts), EMBED_BATCH):

@@ -1,0 +1,368 @@
+"""Ingestion: files (from disk, uploads or bytes) loaded, chunked, embedded and stored, only those
+that changed since the last time (by content hash); one bad file is reported with its reason and
+the rest go on; progress per embedding batch; cancellable."""
+
+from __future__ import annotations
+
+import builtins
+import fnmatch
+import hashlib
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+
+from ..errors import NotFound
+from ..store import KbChunk, KbDocument, KnowledgeBase
+from .chunking import ChunkingOptions, chunk_document
+from .loaders import LoadError, format_of, load
+from .text import terms
+
+if TYPE_CHECKING:
+    from .service import KnowledgeBaseRecord, KnowledgeService
+
+MAX_FILE_BYTES = 100 * 1024 * 1024
+EMBED_BATCH = 64
+
+
+@dataclass
+class FileResult:
+    source: str
+    status: Literal["added", "updated", "unchanged", "removed", "failed"]
+    chunks: int = 0
+    reason: str | None = None
+
+
+@dataclass
+class Source:
+    """A file to ingest: its name in the knowledge base, and its content as a path or bytes."""
+
+    source: str
+    content: Path | bytes
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def size(self) -> int:
+        if isinstance(self.content, bytes):
+            return len(self.content)
+        try:
+            return self.content.stat().st_size
+        except OSError:
+            return 0
+
+    def read(self) -> bytes:
+        return self.content if isinstance(self.content, bytes) else self.content.read_bytes()
+
+
+@dataclass
+class IngestProgress:
+    files_total: int
+    bytes_total: int
+    files_done: int = 0
+    bytes_done: float = 0.0
+    chunks: int = 0  # stored
+    chunks_embedded: int = 0  # embedded so far, the file in progress included
+    failed: int = 0
+    current: str | None = None
+    started: float = field(default_factory=time.perf_counter)
+    _file_embedded: int = 0
+
+    @property
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.started
+
+    def to_dict(self) -> dict:
+        elapsed = self.elapsed
+        rate = self.chunks_embedded / elapsed if elapsed > 0 else 0.0
+        share = self.bytes_done / self.bytes_total if self.bytes_total else (1.0 if self.files_done else 0.0)
+        eta = elapsed * (1 - share) / share if share > 0.02 else None  # by bytes: files differ in size
+        return {
+            "files_done": self.files_done,
+            "files_total": self.files_total,
+            "failed": self.failed,
+            "chunks": self.chunks,
+            "chunks_embedded": self.chunks_embedded,
+            "chunks_per_s": round(rate, 2),
+            "percent": round(100 * share, 1),
+            "elapsed_s": round(elapsed, 2),
+            "eta_s": round(eta, 1) if eta is not None else None,
+            "current": self.current,
+        }
+
+
+class _Cancelled(Exception):
+    pass
+
+
+@dataclass
+class IngestReport:
+    files: list[FileResult] = field(default_factory=list)
+    seconds: float = 0.0
+    cancelled: bool = False
+    progress: dict = field(default_factory=dict)
+
+    def count(self, status: str) -> int:
+        return sum(f.status == status for f in self.files)
+
+    @property
+    def chunks(self) -> int:
+        return sum(f.chunks for f in self.files if f.status in ("added", "updated"))
+
+    def to_dict(self) -> dict:
+        return {
+            "added": self.count("added"),
+            "updated": self.count("updated"),
+            "unchanged": self.count("unchanged"),
+            "removed": self.count("removed"),
+            "failed": self.count("failed"),
+            "chunks": self.chunks,
+            "seconds": round(self.seconds, 3),
+            "cancelled": self.cancelled,
+            "files": [vars(f) for f in self.files],
+        }
+
+
+Progress = Callable[[IngestProgress, "FileResult | None"], None]  # called per embedding batch and per file
+
+
+class Ingestion:
+    def __init__(self, kbs: KnowledgeService):
+        self.kbs = kbs
+        self.db, self.models, self.index = kbs.db, kbs.models, kbs.index
+
+    def ingest(
+        self,
+        name_or_id: str,
+        paths: Iterable[str | Path],
+        *,
+        include: builtins.list[str] | None = None,
+        exclude: builtins.list[str] | None = None,
+        sync: bool = False,
+        options: dict | None = None,
+        progress: Progress | None = None,
+        cancel: threading.Event | None = None,
+    ) -> IngestReport:
+        """Ingest files and folders (recursively). Unchanged files (same content hash) are skipped,
+        changed ones re-indexed; with `sync`, documents under the given folders whose files are gone
+        are removed. Each file is stored in its own transaction, so an interrupted run leaves whole
+        files or nothing, and running it again carries on where it stopped. Setting `cancel` stops
+        it between embedding batches; the file in progress is not stored."""
+        kb = self.kbs.settings(name_or_id)
+        files, roots = [], []
+        for p in paths:
+            p = Path(p).expanduser().resolve()
+            if p.is_dir():
+                roots.append(p)
+                files.extend(sorted(f for f in p.rglob("*") if f.is_file() and _wanted(f, p, include, exclude)))
+            elif p.is_file():
+                files.append(p)
+            else:
+                raise NotFound(f"{p} does not exist")
+        items = [Source(str(f), f, {"path": str(f)}) for f in files]
+        report = self._ingest_all(kb, items, options or {}, progress, cancel)
+        if sync and roots and not report.cancelled:
+            seen = {str(f) for f in files}
+            for doc in self.kbs.documents(kb.id):
+                if doc.source not in seen and any(doc.source.startswith(str(r) + "/") for r in roots):
+                    self.kbs.delete_document(kb.id, doc.id)
+                    report.files.append(FileResult(doc.source, "removed"))
+        return report
+
+    def ingest_sources(
+        self,
+        name_or_id: str,
+        items: builtins.list[Source],
+        *,
+        options: dict | None = None,
+        progress: Progress | None = None,
+        cancel: threading.Event | None = None,
+    ) -> IngestReport:
+        """Ingest named files given as paths or bytes (uploads), each under its own source name."""
+        return self._ingest_all(self.kbs.settings(name_or_id), items, options or {}, progress, cancel)
+
+    def ingest_bytes(
+        self, name_or_id: str, filename: str, data: bytes, *, options: dict | None = None, meta: dict | None = None
+    ) -> FileResult:
+        report = self.ingest_sources(name_or_id, [Source(filename, data, meta or {})], options=options)
+        return report.files[0]
+
+    def _ingest_all(
+        self,
+        kb: KnowledgeBaseRecord,
+        items: builtins.list[Source],
+        options: dict,
+        progress: Progress | None,
+        cancel: threading.Event | None,
+    ) -> IngestReport:
+        report = IngestReport()
+        state = IngestProgress(files_total=len(items), bytes_total=sum(i.size for i in items))
+
+        def tick(result: FileResult | None = None) -> None:
+            if progress:
+                progress(state, result)
+
+        tick()
+        for item in items:
+            if cancel is not None and cancel.is_set():
+                report.cancelled = True
+                break
+            state.current = item.source
+            base = state.bytes_done
+            if item.size > MAX_FILE_BYTES:
+                result = FileResult(item.source, "failed", reason=f"larger than {MAX_FILE_BYTES // 2**20} MiB")
+            else:
+                try:
+                    data = item.read()
+                except OSError as e:
+                    result = FileResult(item.source, "failed", reason=f"cannot read: {e.strerror}")
+                else:
+
+                    def on_batch(done: int, total: int, item=item, base=base) -> None:
+                        state.bytes_done = base + item.size * done / max(total, 1)
+                        state.chunks_embedded += done - state._file_embedded
+                        state._file_embedded = done
+                        tick()
+
+                    state._file_embedded = 0
+                    try:
+                        result = self._ingest_one(kb, item.source, data, options, item.meta, on_batch, cancel)
+                    except _Cancelled:
+                        state.chunks_embedded -= state._file_embedded
+                        report.cancelled = True
+                        break
+            state.bytes_done = base + item.size
+            state.files_done += 1
+            if result.status in ("added", "updated"):
+                state.chunks += result.chunks
+            state.failed += result.status == "failed"
+            report.files.append(result)
+            tick(result)
+        state.current = None
+        report.seconds = state.elapsed
+        report.progress = state.to_dict()
+        return report
+
+    def _ingest_one(
+        self,
+        kb: KnowledgeBaseRecord,
+        source: str,
+        data: bytes,
+        options: dict,
+        meta: dict,
+        on_batch: Callable[[int, int], None] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> FileResult:
+        digest = hashlib.sha256(data).hexdigest()
+        with self.db.session() as s:
+            old = s.scalar(select(KbDocument).where(KbDocument.kb_id == kb.id, KbDocument.source == source))
+            if old is not None and old.content_hash == digest and old.status == "ready":
+                return FileResult(source, "unchanged", old.n_chunks)
+            existed = old is not None
+        fmt = format_of(source) or "unknown"
+        try:
+            loaded = load(source, data, options)
+            chunks = chunk_document(loaded.sections, ChunkingOptions.from_dict(kb.chunking))
+            vectors = self._embed(kb.embedding_model, [c.text for c in chunks if c.level == 0], on_batch, cancel)
+        except LoadError as e:
+            self._store(kb.id, source, fmt, digest, len(data), meta, error=e.message)
+            return FileResult(source, "failed", reason=e.message)
+        n = self._store(
+            kb.id, source, loaded.format, digest, len(data), meta, title=loaded.title, chunks=chunks, vectors=vectors
+        )
+        return FileResult(source, "updated" if existed else "added", n)
+
+    def _embed(
+        self,
+        model_name: str,
+        texts: builtins.list[str],
+        on_batch: Callable[[int, int], None] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> np.ndarray:
+        model = self.models.embedding(model_name)
+        out = []
+        for i in range(0, len(texts), EMBED_BATCH):
+            if cancel is not None and cancel.is_set():
+                raise _Cancelled
+            out.append(model.embed(texts[i : i + EMBED_BATCH], input_type="document"))
+            if on_batch:
+                on_batch(min(i + EMBED_BATCH, len(texts)), len(texts))
+        return np.concatenate(out) if out else np.zeros((0, model.dimensions), dtype=np.float32)
+
+    def _store(self, kb_id, source, fmt, digest, size, meta, *, title="", chunks=(), vectors=None, error=None) -> int:
+        """Replace a document and its chunks in one transaction."""
+        for attempt in range(3):
+            try:
+                with self.db.session() as s:
+                    s.execute(
+                        delete(KbChunk).where(
+                            KbChunk.document_id.in_(
+                                select(KbDocument.id).where(KbDocument.kb_id == kb_id, KbDocument.source == source)
+                            )
+                        )
+                    )
+                    s.execute(delete(KbDocument).where(KbDocument.kb_id == kb_id, KbDocument.source == source))
+                    leaves = sum(c.level == 0 for c in chunks)
+                    doc = KbDocument(
+                        kb_id=kb_id,
+                        source=source,
+                        title=title or Path(source).name,
+                        format=fmt,
+                        content_hash=digest,
+                        size_bytes=size,
+                        status="error" if error else "ready",
+                        error=error,
+                        n_chunks=leaves,
+                        meta=meta,
+                    )
+                    s.add(doc)
+                    s.flush()
+                    vec_iter = iter(vectors if vectors is not None else [])
+                    rows = []
+                    for seq, c in enumerate(chunks):
+                        vec = next(vec_iter) if c.level == 0 else None
+                        rows.append(
+                            {
+                                "kb_id": kb_id,
+                                "document_id": doc.id,
+                                "seq": seq,
+                                "level": c.level,
+                                "parent_seq": c.parent,
+                                "text": c.text,
+                                "page": c.page,
+                                "heading": " > ".join(c.heading),
+                                "start_char": c.start,
+                                "end_char": c.end,
+                                "terms": " ".join(terms(" ".join(c.heading) + "\n" + c.text)) if c.level == 0 else "",
+                                "embedding": np.asarray(vec, dtype=np.float32).tobytes() if vec is not None else None,
+                                "meta": c.meta,
+                            }
+                        )
+                    if rows:
+                        s.execute(KbChunk.__table__.insert(), rows)  # type: ignore[attr-defined]  # a Table underneath
+                    s.execute(
+                        update(KnowledgeBase)
+                        .where(KnowledgeBase.id == kb_id)
+                        .values(revision=KnowledgeBase.revision + 1)
+                    )
+                    return leaves
+            except IntegrityError:
+                if attempt == 2:
+                    raise
+        return 0
+
+
+def _wanted(f: Path, root: Path, include: list[str] | None, exclude: list[str] | None) -> bool:
+    rel = str(f.relative_to(root))
+    if any(part.startswith(".") for part in f.relative_to(root).parts):
+        return False
+    if include and not any(fnmatch.fnmatch(rel, g) or fnmatch.fnmatch(f.name, g) for g in include):
+        return False
+    if exclude and any(fnmatch.fnmatch(rel, g) or fnmatch.fnmatch(f.name, g) for g in exclude):
+        return False
+    return True
