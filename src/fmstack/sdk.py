@@ -52,9 +52,13 @@ def as_params(params: GenerationParams | None, kwargs: dict[str, Any]) -> Genera
     return GenerationParams(**kwargs).merged_over(params) if params else GenerationParams(**kwargs)
 
 
-def split_retrieval(kwargs: dict[str, Any]) -> Retrieval:
-    """Retrieval options given as keyword arguments (top_k=3, mode="bm25"), taken out of `kwargs`."""
-    return Retrieval.parse({k: kwargs.pop(k) for k in list(kwargs) if k in Retrieval.model_fields})
+def _kb_options(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """A grounded answer's keyword arguments sorted out: model, guardrail, retrieval options
+    (top_k=3, mode="bm25") and generation parameters (temperature=0, or params=…)."""
+    kwargs = dict(kwargs)
+    model, guardrail, params = kwargs.pop("model", None), kwargs.pop("guardrail", None), kwargs.pop("params", None)
+    retrieval = Retrieval.parse({k: kwargs.pop(k) for k in list(kwargs) if k in Retrieval.model_fields})
+    return {"model": model, "guardrail": guardrail, "retrieval": retrieval, "params": as_params(params, kwargs)}
 
 
 class Fmstack:
@@ -141,48 +145,21 @@ class Fmstack:
         `retrieval`: mode, top_k, min_score, filters, mmr, multi_query, rewrite_model."""
         return self.turns.retrieve(kb, question, retrieval=Retrieval.parse(retrieval))[1]
 
-    def stream_kb_answer(
-        self,
-        kb: str,
-        question: str,
-        *,
-        model: str | None = None,
-        params: GenerationParams | None = None,
-        guardrail: str | None = None,
-        **kwargs: Any,
-    ) -> Iterator[TurnEvent]:
+    def stream_kb_answer(self, kb: str, question: str, **kwargs: Any) -> Iterator[TurnEvent]:
         """Retrieve, then stream the answer; the last event lists the citations it uses. Keyword
-        arguments: retrieval options (top_k, mode, filters, mmr, multi_query) and generation
-        parameters. With a guardrail: the question is checked first, passages carrying
-        instructions are dropped, the answer is checked as it streams."""
-        retrieval = split_retrieval(kwargs)
-        turn = self.turns.prepare(
-            [Message("user", question)],
-            model=model,
-            params=as_params(params, kwargs),
-            guardrail=guardrail,
-            knowledge_base=kb,
-            retrieval=retrieval,
-        )
+        arguments: model, guardrail, params, retrieval options (top_k, mode, filters, mmr,
+        multi_query) and generation parameters. With a guardrail: the question is checked first,
+        passages carrying instructions are dropped, the answer is checked as it streams."""
+        options = _kb_options(kwargs)
+        turn = self.turns.prepare([Message("user", question)], knowledge_base=kb, **options)
         return turn.stream()
 
-    def ask_kb(
-        self,
-        kb: str,
-        question: str,
-        *,
-        model: str | None = None,
-        params: GenerationParams | None = None,
-        guardrail: str | None = None,
-        **kwargs: Any,
-    ) -> RagAnswer:
-        """retrieve_and_generate: an answer grounded in the knowledge base, with citations. With a
-        guardrail that has a grounding policy, the answer gets grounding and relevance scores
-        (per sentence too) and is flagged or blocked below the thresholds."""
-        retrieval = split_retrieval(kwargs)
-        return self.turns.ask(
-            kb, question, model=model, params=as_params(params, kwargs), guardrail=guardrail, retrieval=retrieval
-        )
+    def ask_kb(self, kb: str, question: str, **kwargs: Any) -> RagAnswer:
+        """retrieve_and_generate: an answer grounded in the knowledge base, with citations; the
+        keyword arguments of stream_kb_answer. With a guardrail that has a grounding policy, the
+        answer gets grounding and relevance scores (per sentence too) and is flagged or blocked
+        below the thresholds."""
+        return self.turns.ask(kb, question, **_kb_options(kwargs))
 
     # -- chat -----------------------------------------------------------------------------------
     def say(self, conversation_id: str, content: str, **kwargs: Any) -> TurnSaved:

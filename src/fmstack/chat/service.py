@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypedDict, Unpack
 
 from ..errors import FmstackError, InvalidInput
 from ..knowledge import rag
@@ -40,6 +40,18 @@ class TurnSaved:
     kind: Literal["saved"] = "saved"
 
 
+class TurnOptions(TypedDict, total=False):
+    """What a chat turn may set; a conversation's `meta` gives the knowledge base, guardrail and
+    summarize defaults."""
+
+    model: str | None
+    params: GenerationParams | None
+    summarize: bool | None
+    knowledge_base: str | None
+    retrieval: Retrieval | dict | None
+    guardrail: str | None
+
+
 class ChatService:
     """Chat turns in stored conversations: prepare (the conversation as messages, through the turn
     pipeline), stream, save."""
@@ -49,16 +61,7 @@ class ChatService:
         self.turns = turns
 
     def send(
-        self,
-        conversation_id: str,
-        content: str,
-        *,
-        model: str | None = None,
-        params: GenerationParams | None = None,
-        summarize: bool | None = None,
-        knowledge_base: str | None = None,
-        retrieval: Retrieval | dict | None = None,
-        guardrail: str | None = None,
+        self, conversation_id: str, content: str, **options: Unpack[TurnOptions]
     ) -> Iterator[Event | rag.CitationsEvent | TurnSaved]:
         """Stream one turn. The user message and the answer (complete, cut short or failed part way)
         are stored together when the stream ends, also when the consumer stops reading.
@@ -72,16 +75,7 @@ class ChatService:
         model sees it (blocked: the model is not asked; masked: the model and the store get the
         masked text), retrieved passages carrying instructions are dropped, and the answer is checked
         as it streams. What fired is stored with the answer (`meta.guardrail`)."""
-        turn = self.prepare(
-            conversation_id,
-            content,
-            model=model,
-            params=params,
-            summarize=summarize,
-            knowledge_base=knowledge_base,
-            retrieval=retrieval,
-            guardrail=guardrail,
-        )
+        turn = self.prepare(conversation_id, content, **options)
         return self._stream(conversation_id, turn)
 
     def prepare(
@@ -200,10 +194,10 @@ class ChatService:
         )
         return user, assistant
 
-    def reply(self, conversation_id: str, content: str, **kwargs) -> TurnSaved:
+    def reply(self, conversation_id: str, content: str, **options: Unpack[TurnOptions]) -> TurnSaved:
         """Non-streaming turn: the stored pair."""
         last = None
-        for ev in self.send(conversation_id, content, **kwargs):
+        for ev in self.send(conversation_id, content, **options):
             last = ev
         assert isinstance(last, TurnSaved)
         return last

@@ -96,6 +96,19 @@ def sse_chunks(
             }
         )
 
+    def extra(**fields: Any) -> str:  # a chunk with no choices: citations, usage
+        return sse(
+            {
+                "id": cid,
+                "object": "chat.completion.chunk",
+                "created": created,
+                "model": model_name,
+                "system_fingerprint": FINGERPRINT,
+                "choices": [],
+                **fields,
+            }
+        )
+
     first = next(events)
     yield chunk({"role": "assistant", "content": ""})
     usage = None
@@ -115,17 +128,7 @@ def sse_chunks(
             elif isinstance(ev, Finish):
                 yield chunk({}, _finish(ev.reason))
             elif isinstance(ev, CitationsEvent):
-                yield sse(
-                    {
-                        "id": cid,
-                        "object": "chat.completion.chunk",
-                        "created": created,
-                        "model": model_name,
-                        "system_fingerprint": FINGERPRINT,
-                        "choices": [],
-                        "citations": [c.to_dict() for c in ev.citations],
-                    }
-                )
+                yield extra(citations=[c.to_dict() for c in ev.citations])
     except FmstackError as e:
         yield sse(e.to_openai())
         return
@@ -144,17 +147,7 @@ def sse_chunks(
     finally:
         events.close()  # also when the client went away: frees the model now
     if include_usage and usage is not None:
-        yield sse(
-            {
-                "id": cid,
-                "object": "chat.completion.chunk",
-                "created": created,
-                "model": model_name,
-                "system_fingerprint": FINGERPRINT,
-                "choices": [],
-                "usage": _usage(usage),
-            }
-        )
+        yield extra(usage=_usage(usage))
     yield sse("[DONE]")
 
 
