@@ -479,7 +479,7 @@ class EvaluationService:
     # -- reading --------------------------------------------------------------------------------
     def get(self, run_id: str) -> dict:
         with self.db.session() as s:
-            run = s.get_one(EvalRun, run_id)
+            run = s.get(EvalRun, run_id)
             if run is None:
                 raise NotFound(f"evaluation run {run_id!r} does not exist", param="run")
             return _run_dict(run)
