@@ -28,7 +28,7 @@ from .knowledge.service import KnowledgeService, Retrieved
 from .models.base import ChatModel
 from .models.context import fit_to_context, reserve_for
 from .models.registry import ModelRegistry
-from .models.types import Event, Finish, GenerationParams, Message, TextDelta, collect
+from .models.types import ChatResult, Event, Finish, GenerationParams, Message, TextDelta, collect
 
 TurnEvent = Event | rag.CitationsEvent
 Summarize = Callable[[list[int]], "str | None"]
@@ -124,7 +124,8 @@ class Answer:
     def filtered(self) -> bool:
         return self.finish_reason == "content_filter"
 
-    def result(self):  # the ChatResult of the model's events (usage, tool calls)
+    def result(self) -> ChatResult:
+        """The model's events folded (text, usage, tool calls, finish reason)."""
         return collect(self.turn.model.name, [e for e in self.events if not isinstance(e, rag.CitationsEvent)])
 
 

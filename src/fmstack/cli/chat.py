@@ -10,6 +10,7 @@ from rich.table import Table
 
 from ..errors import FmstackError, InvalidInput
 from ..models.types import Finish, GenerationParams, TextDelta, ToolCallDelta, UsageEvent
+from ..sdk import as_messages
 from .common import (
     MAX_TOKENS,
     REPEAT,
@@ -63,6 +64,7 @@ def ask(
     model: str | None = typer.Option(None, "--model", "-m"),
     system: str | None = typer.Option(None, "--system", "-s"),
     kb: str | None = typer.Option(None, "--kb", help="Answer from this knowledge base, with citations."),
+    guardrail: str | None = typer.Option(None, "--guardrail", "-g", help="Check the question and the answer."),
     as_json: bool = typer.Option(False, "--json", help="Print the whole result as JSON."),
     temperature: float | None = TEMPERATURE,
     top_p: float | None = TOP_P,
@@ -83,21 +85,23 @@ def ask(
     params = params_from(temperature, top_p, top_k, max_tokens, stop, seed, repetition_penalty)
     if kb:
         if as_json:
-            return emit_json(fm().ask_kb(kb, prompt, model=model, params=params).to_dict())
-        _stream_to_terminal(fm().stream_kb_answer(kb, prompt, model=model, params=params))
+            return emit_json(fm().ask_kb(kb, prompt, model=model, params=params, guardrail=guardrail).to_dict())
+        _stream_to_terminal(fm().stream_kb_answer(kb, prompt, model=model, params=params, guardrail=guardrail))
         return
-    if as_json:
-        res = fm().generate(prompt, model=model, system=system, params=params)
-        return emit_json(
-            {
-                "model": res.model,
-                "text": res.text,
-                "finish_reason": res.finish_reason,
-                "usage": {"prompt_tokens": res.usage.prompt_tokens, "completion_tokens": res.usage.completion_tokens},
-                "tool_calls": [c.to_openai() for c in res.tool_calls],
-            }
-        )
-    _stream_to_terminal(fm().stream(prompt, model=model, system=system, params=params))
+    turn = fm().turns.prepare(as_messages(prompt, system), model=model, params=params, guardrail=guardrail)
+    if not as_json:
+        _stream_to_terminal(turn.stream())
+        return
+    res = fm().turns.answer(turn).result()
+    out = {
+        "model": res.model,
+        "text": res.text,
+        "finish_reason": res.finish_reason,
+        "usage": {"prompt_tokens": res.usage.prompt_tokens, "completion_tokens": res.usage.completion_tokens},
+        "tool_calls": [c.to_openai() for c in res.tool_calls],
+    }
+    report = turn.guardrail_report()
+    return emit_json({**out, "guardrail": report} if report is not None else out)
 
 
 CHAT_HELP = "Commands: /new  start a new conversation · /history  show this conversation · /exit  leave"
