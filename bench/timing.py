@@ -1,5 +1,5 @@
-"""Shared by the bench scripts: a chat model whose time inside generate() is counted, so a
-benchmark can report the rest (the platform's own work) apart from model time."""
+"""Shared by the bench scripts: a chat model whose time inside generate() and stream() is counted,
+so a benchmark can report the rest (the platform's own work) apart from model time."""
 
 from __future__ import annotations
 
@@ -17,5 +17,14 @@ class Timed:
         t0 = time.perf_counter()
         try:
             return self.model.generate(*args, **kwargs)
+        finally:
+            self.seconds += time.perf_counter() - t0
+
+    def stream(self, *args, **kwargs):
+        """The span from the stream's start to its end counts as model time, as generate()'s does
+        (which also folds the events as they come), so figures with either call compare."""
+        t0 = time.perf_counter()
+        try:
+            yield from self.model.stream(*args, **kwargs)
         finally:
             self.seconds += time.perf_counter() - t0

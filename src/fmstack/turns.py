@@ -222,7 +222,7 @@ class TurnPipeline:
         example's question before rendering it into a prompt)."""
         if not messages:
             raise InvalidInput("messages must not be empty", param="messages")
-        chat = model if isinstance(model, ChatModel) else self.models.chat(model)
+        chat = self.models.chat(model) if model is None or isinstance(model, str) else model
         params = params or GenerationParams()
         guard = self.guardrail(guardrail)
         n_system = next((i for i, m in enumerate(messages) if m.role != "system"), len(messages))
