@@ -84,30 +84,12 @@ def sse_chunks(
     the event loop only forwards bytes. The first event is awaited before anything is written, so
     an error before any output still becomes an HTTP error status."""
 
-    def chunk(delta: dict, finish: str | None = None) -> str:
-        return sse(
-            {
-                "id": cid,
-                "object": "chat.completion.chunk",
-                "created": created,
-                "model": model_name,
-                "system_fingerprint": FINGERPRINT,
-                "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}],
-            }
-        )
+    def extra(**fields: Any) -> str:  # a chunk; without `choices`: citations, usage
+        head = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": model_name}
+        return sse({**head, "system_fingerprint": FINGERPRINT, "choices": [], **fields})
 
-    def extra(**fields: Any) -> str:  # a chunk with no choices: citations, usage
-        return sse(
-            {
-                "id": cid,
-                "object": "chat.completion.chunk",
-                "created": created,
-                "model": model_name,
-                "system_fingerprint": FINGERPRINT,
-                "choices": [],
-                **fields,
-            }
-        )
+    def chunk(delta: dict, finish: str | None = None) -> str:
+        return extra(choices=[{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}])
 
     first = next(events)
     yield chunk({"role": "assistant", "content": ""})
