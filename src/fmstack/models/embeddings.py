@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -60,7 +60,7 @@ class SentenceTransformerEmbedding(EmbeddingModel):
         self.info = info
         self.path = path
         self.batch_size = batch_size
-        self._model = None
+        self._model: Any = None  # SentenceTransformer, loaded on first use
         self._lock = threading.Lock()
 
     def _resolve(self) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator, Sequence
-from typing import Literal
+from typing import Any, Literal
 
 import httpx
 import numpy as np
@@ -53,7 +53,7 @@ class _Remote:
         self.api_key_env = api_key_env
         self.timeout = timeout
         self.headers = headers or {}
-        self._client = None
+        self._client: Any = None  # openai.OpenAI, made on first use
 
     def client(self):
         if self._client is None:

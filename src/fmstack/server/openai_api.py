@@ -7,7 +7,7 @@ import itertools
 import time
 import uuid
 from collections.abc import Generator, Iterator
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from fastapi import APIRouter, Request
@@ -174,7 +174,7 @@ async def embeddings(body: EmbeddingRequest, request: Request) -> dict:
     app = fm(request)
     texts = body.texts()
     model = app.models.embedding(body.model)
-    input_type = "query" if body.input_type == "query" else "document"
+    input_type: Literal["query", "document"] = "query" if body.input_type == "query" else "document"
     if body.dimensions is not None and model.dimensions and body.dimensions != model.dimensions:
         raise InvalidInput(
             f"model {model.name!r} gives {model.dimensions} dimensions; it cannot give {body.dimensions}",
