@@ -93,10 +93,11 @@ class Turn:
         if guard is None or guard.config.grounding is None or not self.passages:
             return answer, {}
         texts = [p.text for p in self.passages]
-        verdict = guard.check(answer, "output", question=self.question, passages=texts)
+        verdict = guard.check(answer, "output", question=self.question, passages=texts)  # scores computed once
         if verdict.findings:
             self.trace.append(verdict)
-        return (verdict.text if verdict.blocked else answer), guard.grounding_scores(answer, self.question, texts)
+        scores = {**verdict.scores, "sentences": verdict.sentence_scores}
+        return (verdict.text if verdict.blocked else answer), scores
 
     def guardrail_report(self, **extra: Any) -> dict[str, Any] | None:
         """What the guardrail found in this turn, as stored with answers and returned by the APIs."""

@@ -109,7 +109,7 @@ def test_retrieval_options_are_one_vocabulary_and_checked(unit_fm, kb):
     assert len(found) == 1 and found[0].source.endswith("tower.md")
 
 
-def test_ask_kb_and_chat_and_v1_shapes_come_from_the_same_turn(unit_fm, scripted, kb):
+def test_ask_kb_and_a_chat_turn_send_the_same_prompt(unit_fm, scripted, kb):
     scripted.script("330 metres [1].", "330 metres [1].")
     ans = unit_fm.ask_kb(kb, "How tall is the Eiffel Tower in Paris?")
     conv = unit_fm.conversations.create(meta={"knowledge_base": kb})

@@ -95,6 +95,7 @@ class Assessment:
     version: int = 0
     latency_ms: float = 0.0
     scores: dict[str, float] = field(default_factory=dict)  # grounding, relevance
+    sentence_scores: list[float] = field(default_factory=list)  # grounding per sentence (not in to_dict)
 
     @property
     def blocked(self) -> bool:
@@ -157,7 +158,8 @@ class Guardrail:
             action, out = "none", text
         elapsed = (time.perf_counter() - started) * 1000
         scores = {k: v for k, v in ctx.scores.items() if k in ("grounding", "relevance")}
-        return Assessment(action, out, findings, self.name, self.version, elapsed, scores)
+        per_sentence = list(ctx.scores.get("sentences") or [])
+        return Assessment(action, out, findings, self.name, self.version, elapsed, scores, per_sentence)
 
     def grounding_scores(self, answer: str, question: str, passages: list[str]) -> dict:
         """Grounding and relevance of an answer (see policies.grounding_scores)."""

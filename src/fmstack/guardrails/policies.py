@@ -62,7 +62,7 @@ class CheckContext:
     embedder: Any = None
     question: str | None = None
     passages: list[str] | None = None
-    scores: dict[str, float] = field(default_factory=dict)
+    scores: dict[str, Any] = field(default_factory=dict)  # grounding, relevance, sentences (per sentence)
     _norm: str | None = None
     _vecs: np.ndarray | None = None
 
