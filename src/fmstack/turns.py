@@ -22,11 +22,13 @@ from .errors import InvalidInput
 from .guardrails import Assessment, Guardrail, GuardrailService, guard_stream
 from .guardrails.engine import screen_passages
 from .knowledge import rag
+from .knowledge.answers import DEFAULT_THRESHOLD, Evidence
 from .knowledge.options import Retrieval
 from .knowledge.rewrite import standalone_question
 from .knowledge.service import KnowledgeService, Retrieved
 from .models.base import ChatModel
 from .models.context import fit_to_context, reserve_for
+from .models.decoding import stop_loops
 from .models.registry import ModelRegistry
 from .models.types import ChatResult, Event, Finish, GenerationParams, Message, TextDelta, collect
 
@@ -49,6 +51,10 @@ class Turn:
     passages: list[Retrieved] | None = None  # None: not grounded; []: nothing relevant was found
     refusal: str | None = None  # the guardrail's message when the input was blocked
     dropped: list[int] = field(default_factory=list)  # history messages left out to fit the window
+    mode: str = "generate"  # grounded turns: generate | extract | auto (knowledge/options.py)
+    evidence: Evidence | None = None  # the passages read sentence by sentence against the question
+    abstained: bool = False  # the passages do not answer the question: "I don't know"
+    sentences: list = field(default_factory=list)  # the answer's sentences and what supports each
 
     @property
     def grounded(self) -> bool:
@@ -59,18 +65,27 @@ class Turn:
         return self.refusal is not None
 
     def stream(self) -> Generator[TurnEvent, None, None]:
-        """The answer's events. A blocked input or a grounded turn with nothing relevant to ground
-        it does not ask the model (the refusal, or "I don't know" in the question's language)."""
+        """The answer's events. A blocked input, or a grounded turn whose passages do not answer
+        the question, does not ask the model (the refusal, or "I don't know" in the question's
+        language); an extractive turn quotes the passages; the others stream the model's answer,
+        stopped if it loops or leaves the question's language. A grounded turn ends with the
+        citations: for each sentence, the passages that support it."""
         if self.refusal is not None:
             yield TextDelta(self.refusal)
             yield Finish("content_filter")
             return
-        if self.passages is not None and not self.passages:
+        if self.passages is not None and (not self.passages or self.abstained):
             yield TextDelta(rag.dont_know(self.question))
             yield Finish("stop")
             yield rag.CitationsEvent([])
             return
-        events: Iterator[Event] = self.model.stream(self.prompt, self.params)
+        if self.mode == "extract" and self.evidence is not None:
+            text, _ = self.evidence.extract()
+            events: Iterator[Event] = iter([TextDelta(text), Finish("stop")])
+        else:
+            events = stop_loops(self.model.stream(self.prompt, self.params), question=self.question)
+            if self.mode == "auto" and self.evidence is not None:
+                events = _keep_supported(events, self.evidence)
         if self.guard is not None:
             events = guard_stream(events, self.guard, self.trace)
         parts: list[str] = []
@@ -84,7 +99,8 @@ class Turn:
             if close is not None:
                 close()  # also when the consumer stops reading: frees the model now
         if self.passages is not None:
-            yield rag.CitationsEvent(rag.citations_for("".join(parts), self.passages))
+            cites, self.sentences = rag.checked_citations("".join(parts), self.passages, self.evidence)
+            yield rag.CitationsEvent(cites, self.sentences)
 
     def check_grounding(self, answer: str) -> tuple[str, dict[str, Any]]:
         """The guardrail's grounding policy on the whole answer: (the answer or the blocked
@@ -199,6 +215,17 @@ class TurnPipeline:
         passages = self.knowledge.relevant(kb, query, found)
         return query, self.screen(guard, passages, trace if trace is not None else [])
 
+    def _answering(self, kb: str, options: Retrieval, model: ChatModel) -> tuple[str, float]:
+        """(answer mode, abstain threshold): the request's, else the knowledge base's, else the
+        model's mode (the bundled model's is extract) and the default threshold."""
+        assert self.knowledge is not None
+        own = self.knowledge.settings(kb).retrieval or {}
+        mode = options.answer_mode or own.get("answer_mode") or getattr(model.info, "answer_mode", None) or "generate"
+        threshold = options.abstain_threshold
+        if threshold is None:
+            threshold = own.get("abstain_threshold")
+        return mode, float(DEFAULT_THRESHOLD if threshold is None else threshold)
+
     # -- the whole path --------------------------------------------------------------------------
     def prepare(
         self,
@@ -241,10 +268,11 @@ class TurnPipeline:
         if knowledge_base:
             if new.role != "user":
                 raise InvalidInput("with knowledge_base the last message must be the user's question", param="messages")
+            options = Retrieval.parse(retrieval)
             turn.query, turn.passages = self.retrieve(
                 knowledge_base,
                 turn.question,
-                retrieval=retrieval,
+                retrieval=options,
                 model=chat,
                 history=history,
                 guard=guard,
@@ -252,6 +280,14 @@ class TurnPipeline:
             )
             if not turn.passages:
                 return turn
+            turn.mode, threshold = self._answering(knowledge_base, options, chat)
+            assert self.knowledge is not None  # retrieve() checked
+            turn.evidence = self.knowledge.evidence(knowledge_base, turn.query or turn.question, turn.passages)
+            if turn.evidence.answerability < threshold:
+                turn.abstained = True
+                return turn
+            if turn.mode == "extract":
+                return turn  # the model is not asked
         reserve = reserve_for(chat, params.max_tokens)
         if turn.passages:
             system, turn.passages = _fit_passages(
@@ -304,7 +340,14 @@ class TurnPipeline:
         passages = turn.passages or []
         answered = bool(passages) and not done.filtered and text == done.text
         return rag.RagAnswer(
-            text, done.citations, passages, answered=answered, guardrail=turn.guardrail_report(scores=scores)
+            text,
+            done.citations,
+            passages,
+            answered=answered and not turn.abstained,
+            guardrail=turn.guardrail_report(scores=scores),
+            mode=turn.mode,
+            answerability=turn.evidence.answerability if turn.evidence is not None else None,
+            sentences=turn.sentences,
         )
 
 
@@ -321,8 +364,27 @@ def _fit_passages(
     budget = chat.context_window - reserve
     passages = list(passages)
     while passages:
-        candidate = [*system, rag.context_message(passages)]
+        candidate = [*system, rag.context_message(passages, new.content or "")]
         if chat.count_message_tokens([*candidate, *history, new]) <= budget:
             return candidate, passages
         passages.pop()
     return system, []
+
+
+def _keep_supported(events: Iterator[Event], evidence: Evidence) -> Iterator[Event]:
+    """Auto mode: the model's whole answer, then only its sentences the passages support (cited
+    by the passages that do); none left, the extractive answer instead."""
+    parts: list[str] = []
+    rest: list[Event] = []
+    for ev in events:
+        if isinstance(ev, TextDelta):
+            parts.append(ev.text)
+        else:
+            rest.append(ev)
+    kept = [s for s in evidence.support("".join(parts)) if s.supported]
+    if kept:
+        text = " ".join(f"{rag.strip_marks(s.text)} {''.join(f'[{n}]' for n in s.citations)}".strip() for s in kept)
+    else:
+        text, _ = evidence.extract()
+    yield TextDelta(text)
+    yield from rest

@@ -164,16 +164,34 @@ def kb_documents(name: str, as_json: bool = typer.Option(False, "--json")):
 @kb_app.command("eval")
 def kb_eval(
     name: str,
-    questions: str = typer.Argument(..., help="JSON lines: question, relevant (file names), answer, lang."),
-    modes: list[str] = typer.Option(
-        ["bm25", "dense", "hybrid"], "--mode", help="Retrieval modes to compare (repeatable)."
+    questions: str = typer.Argument(
+        ...,
+        help="JSON lines: question, relevant (file names), answer, lang; with --answers: question, relevant "
+        "(empty when nothing answers it), answers (texts a correct answer holds), lang, split.",
     ),
+    modes: list[str] = typer.Option(
+        [],
+        "--mode",
+        help="Retrieval modes (bm25, dense, hybrid) or, with --answers, answer modes "
+        "(generate, extract, auto) to compare (repeatable; default: all).",
+    ),
+    answers: bool = typer.Option(False, "--answers", help="Score answers, not retrieval."),
+    split: str | None = typer.Option(None, "--split", help="With --answers: only this split (dev, test)."),
+    model: str | None = typer.Option(None, "--model", help="With --answers: the chat model."),
+    threshold: float | None = typer.Option(None, "--abstain-threshold", min=0, max=1),
     as_json: bool = typer.Option(False, "--json"),
 ):
-    """Retrieval quality on a labelled question set: recall@k, MRR and nDCG@10 per mode and language."""
+    """Quality on a labelled question set. Retrieval: recall@k, MRR and nDCG@10 per mode and
+    language. --answers: per answer mode, the share of answerable questions whose answer holds the
+    fact, cites the right document, or says "I don't know", and of unanswerable ones that says it,
+    each with its 95% interval."""
+    if answers:
+        return _eval_answers(name, questions, modes, split, model, threshold, as_json)
     from ..knowledge.evaluation import evaluate, load_questions
 
-    results = evaluate(fm().knowledge, name, load_questions(questions), modes=tuple(modes))
+    results = evaluate(
+        fm().knowledge, name, load_questions(questions), modes=tuple(modes or ("bm25", "dense", "hybrid"))
+    )
     if as_json:
         return emit_json({mode: {g: sc.to_dict() for g, sc in groups.items()} for mode, groups in results.items()})
     table = Table("mode", "questions", "recall@1", "recall@5", "recall@10", "MRR", "nDCG@10")
@@ -185,6 +203,55 @@ def kb_eval(
             label = mode if group == "all" else f"{mode} ({group})"
             table.add_row(
                 label, str(sc.n), *(f"{sc.recall[k]:.3f}" for k in (1, 5, 10)), f"{sc.mrr:.3f}", f"{sc.ndcg10:.3f}"
+            )
+    out.print(table)
+
+
+def _eval_answers(
+    name: str, path: str, modes: list[str], split: str | None, model: str | None, threshold: float | None, as_json: bool
+) -> None:
+    from rich.progress import Progress
+
+    from ..knowledge.evaluation import ANSWER_MODES, evaluate_answers, load_answer_set
+
+    rows = load_answer_set(path, split=split)
+    with Progress(console=err, disable=as_json or not err.is_terminal) as bar:
+        task = bar.add_task("answering", total=len(rows) * len(modes or ANSWER_MODES))
+        results = evaluate_answers(
+            fm().turns,
+            name,
+            rows,
+            modes=tuple(modes or ANSWER_MODES),
+            model=model,
+            abstain_threshold=threshold,
+            progress=lambda *_: bar.advance(task),
+        )
+    if as_json:
+        return emit_json({mode: sc.to_dict() for mode, sc in results.items()})
+    table = Table(
+        "mode",
+        "questions",
+        "fact",
+        "right document cited",
+        '"don\'t know" (unanswerable)',
+        '"don\'t know" (answerable)',
+        "s/question",
+    )
+
+    def cell(r: dict) -> str:
+        return "-" if r["rate"] is None else f"{r['rate']:.3f} [{r['ci95'][0]:.2f}, {r['ci95'][1]:.2f}]"
+
+    for mode, sc in results.items():
+        groups = [("", sc.to_dict())] + [(f" ({lang})", d) for lang, d in sc.to_dict().get("by_lang", {}).items()]
+        for suffix, d in groups:
+            table.add_row(
+                mode + suffix,
+                str(d["questions"]),
+                cell(d["fact"]),
+                cell(d["right_document_cited"]),
+                cell(d["dont_know_unanswerable"]),
+                cell(d["dont_know_answerable"]),
+                f"{d['seconds_per_question']:.1f}",
             )
     out.print(table)
 

@@ -10,8 +10,13 @@ from __future__ import annotations
 
 import json
 import math
+import re
+import time
+import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ..errors import InvalidInput
 
@@ -85,4 +90,130 @@ def evaluate(knowledge, kb: str, questions: list[dict], modes=MODES, top_k: int 
             per["all"].append(item)
             per.setdefault(q.get("lang", "other"), []).append(item)
         out[mode] = {group: score(items) for group, items in per.items()}
+    return out
+
+
+# -- answer quality ----------------------------------------------------------------------------------
+# A labelled answer set is JSON lines: {"question": "...", "relevant": ["file.md"] (empty: no document
+# answers it), "answers": ["fact", "other wording of the fact"], "lang": "en", "split": "dev"|"test"}.
+ANSWER_MODES = ("generate", "extract", "auto")
+
+
+def load_answer_set(path: str | Path, split: str | None = None) -> list[dict]:
+    rows = []
+    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise InvalidInput(f"{path}:{n}: not valid JSON ({e.msg})") from None
+        if not isinstance(row, dict) or not isinstance(row.get("question"), str):
+            raise InvalidInput(f"{path}:{n}: needs 'question' (text)")
+        relevant, facts = row.get("relevant") or [], row.get("answers") or []
+        if not isinstance(relevant, list) or not isinstance(facts, list) or (relevant and not facts):
+            raise InvalidInput(
+                f"{path}:{n}: 'relevant' (file names; empty when nothing answers it) and 'answers' "
+                "(texts a correct answer contains) must be lists, 'answers' non-empty when 'relevant' is"
+            )
+        if split is None or row.get("split", "test") == split:
+            rows.append({**row, "relevant": relevant, "answers": facts})
+    if not rows:
+        raise InvalidInput(f"{path} holds no questions" + (f" in split {split!r}" if split else ""))
+    return rows
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", text)).strip().lower()
+
+
+def fact_in(answer: str, facts: list[str]) -> bool:
+    """Whether the answer holds one of the labelled facts (case, width and spacing ignored)."""
+    a = _norm(answer)
+    return any(_norm(f) in a for f in facts if f.strip())
+
+
+def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """The 95% Wilson score interval of a proportion k/n."""
+    if n == 0:
+        return (0.0, 0.0)
+    p = k / n
+    d = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / d
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / d
+    return (round(max(0.0, centre - half), 3), round(min(1.0, centre + half), 3))
+
+
+@dataclass
+class AnswerScores:
+    """Per mode: over answerable questions, the share whose answer holds the fact, cites the right
+    document, and says "I don't know"; over unanswerable ones, the share that says it."""
+
+    answerable: int = 0
+    unanswerable: int = 0
+    fact: int = 0
+    cited: int = 0
+    dont_know_answerable: int = 0
+    dont_know_unanswerable: int = 0
+    seconds: float = 0.0
+    by_lang: dict[str, AnswerScores] = field(default_factory=dict)
+
+    def add(self, q: dict, text: str, answered: bool, sources: list[str], seconds: float) -> None:
+        self.seconds += seconds
+        if q["relevant"]:
+            self.answerable += 1
+            self.fact += answered and fact_in(text, q["answers"])
+            self.cited += answered and any(Path(s).name in q["relevant"] for s in sources)
+            self.dont_know_answerable += not answered
+        else:
+            self.unanswerable += 1
+            self.dont_know_unanswerable += not answered
+
+    def to_dict(self) -> dict[str, Any]:
+        def rate(k: int, n: int) -> dict[str, Any]:
+            return {"rate": round(k / n, 3) if n else None, "ci95": wilson(k, n), "k": k, "n": n}
+
+        out: dict[str, Any] = {
+            "questions": self.answerable + self.unanswerable,
+            "fact": rate(self.fact, self.answerable),
+            "right_document_cited": rate(self.cited, self.answerable),
+            "dont_know_unanswerable": rate(self.dont_know_unanswerable, self.unanswerable),
+            "dont_know_answerable": rate(self.dont_know_answerable, self.answerable),
+            "seconds_per_question": round(self.seconds / max(1, self.answerable + self.unanswerable), 2),
+        }
+        if self.by_lang:
+            out["by_lang"] = {k: v.to_dict() for k, v in sorted(self.by_lang.items())}
+        return out
+
+
+def evaluate_answers(
+    turns: Any,
+    kb: str,
+    questions: list[dict],
+    modes: Sequence[str] = ANSWER_MODES,
+    *,
+    model: str | None = None,
+    abstain_threshold: float | None = None,
+    progress: Any = None,
+) -> dict[str, AnswerScores]:
+    """Ask every question in every answer mode through the turn pipeline (`turns.ask`, the path
+    users' answers take) and score the answers against the labels."""
+    for mode in modes:
+        if mode not in ANSWER_MODES:
+            raise InvalidInput(f"answer mode must be one of {', '.join(ANSWER_MODES)}", param="modes")
+    out: dict[str, AnswerScores] = {}
+    for mode in modes:
+        scores = out[mode] = AnswerScores()
+        for q in questions:
+            retrieval: dict[str, Any] = {"answer_mode": mode}
+            if abstain_threshold is not None:
+                retrieval["abstain_threshold"] = abstain_threshold
+            t0 = time.perf_counter()
+            a = turns.ask(kb, q["question"], model=model, retrieval=retrieval)
+            took = time.perf_counter() - t0
+            sources = [c.source for c in a.citations]
+            scores.add(q, a.text, a.answered, sources, took)
+            scores.by_lang.setdefault(q.get("lang", "other"), AnswerScores()).add(q, a.text, a.answered, sources, took)
+            if progress is not None:
+                progress(mode, q, a)
     return out

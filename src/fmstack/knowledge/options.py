@@ -1,9 +1,10 @@
-"""Per-request retrieval options: the one vocabulary of the SDK, the CLI, the HTTP API, chat turns,
-agents and evaluation specs. Any option left unset takes the knowledge base's own setting."""
+"""Per-request retrieval and answering options: the one vocabulary of the SDK, the CLI, the HTTP
+API, chat turns, agents and evaluation specs. Any option left unset takes the knowledge base's own
+setting, then the model's (answer_mode), then the default."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -21,6 +22,14 @@ class Retrieval(BaseModel):
     mmr: bool | None = None  # diversify the top_k (maximal marginal relevance)
     multi_query: int | None = Field(default=None, ge=0, le=5)  # rewrites of the question, each searched too
     rewrite_model: str | None = None  # the model that rewrites (default: the turn's model)
+    # How the answer is made from what was found (knowledge/answers.py): the model writes it
+    # (generate), it quotes the passages' best sentences (extract), or the model writes it and
+    # sentences the passages do not support are dropped, the extract used when none is left (auto).
+    answer_mode: Literal["generate", "extract", "auto"] | None = None
+    # Below this answerability (0..1) the answer is "I don't know" (default 0.7; higher abstains more).
+    abstain_threshold: float | None = Field(default=None, ge=0, le=1)
+
+    ANSWERING: ClassVar[frozenset[str]] = frozenset({"answer_mode", "abstain_threshold"})
 
     @classmethod
     def parse(cls, value: Retrieval | dict[str, Any] | None, *, param: str = "retrieval") -> Retrieval:
@@ -39,7 +48,7 @@ class Retrieval(BaseModel):
 
     def overrides(self) -> dict[str, Any]:
         """The options that are set, as keyword arguments of KnowledgeService.retrieve."""
-        return self.model_dump(include=set(Retrieval.model_fields), exclude_none=True)
+        return self.model_dump(include=set(Retrieval.model_fields) - self.ANSWERING, exclude_none=True)
 
     def with_defaults(self, **defaults: Any) -> Retrieval:
         """These options, with unset ones taken from `defaults`."""

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..models.types import Message
+from .answers import Evidence, SentenceSupport, is_cjk
 from .service import Retrieved
 from .text import CJK, terms
 
 SYSTEM = (
     "Answer the question using only the numbered passages below. After each sentence, cite the passages it "
     "comes from by number in square brackets, like [1] or [2][3]. If the passages do not contain the answer, "
-    "say that you don't know.\n\n{passages}"
+    "say that you don't know. {language}\n\n{passages}"
 )
 DONT_KNOW = "I don't know: nothing in the knowledge base answers this."
 DONT_KNOW_ZH = "我不知道：知识库中没有能回答这个问题的内容。"
@@ -46,6 +48,7 @@ class Citation:
 @dataclass
 class CitationsEvent:
     citations: list[Citation]
+    sentences: list[SentenceSupport] = field(default_factory=list)  # each sentence and the passages supporting it
     kind: str = "citations"
 
 
@@ -56,12 +59,24 @@ class RagAnswer:
     passages: list[Retrieved] = field(default_factory=list)
     answered: bool = True
     guardrail: dict | None = None  # what a guardrail found: assessments, grounding and relevance scores
+    mode: str | None = None  # generate | extract | auto
+    answerability: float | None = None  # 0..1: how likely the passages answer the question
+    sentences: list[SentenceSupport] = field(default_factory=list)
+
+    @property
+    def unsupported(self) -> list[int]:
+        """Indexes of the answer's sentences no passage supports."""
+        return [i for i, s in enumerate(self.sentences) if not s.supported]
 
     def to_dict(self) -> dict:
-        out = {
+        out: dict[str, Any] = {
             "text": self.text,
             "answered": self.answered,
+            "mode": self.mode,
+            "answerability": self.answerability,
             "citations": [c.to_dict() for c in self.citations],
+            "sentences": [s.to_dict() for s in self.sentences],
+            "unsupported": self.unsupported,
             "passages": [p.to_dict() for p in self.passages],
         }
         if self.guardrail is not None:
@@ -69,8 +84,19 @@ class RagAnswer:
         return out
 
 
-def context_message(passages: list[Retrieved]) -> Message:
-    """The system message that holds the numbered passages and the instruction to cite them."""
+def language_instruction(question: str) -> str:
+    """Which language to answer in: the question's."""
+    if is_cjk(question):
+        return "Answer in Chinese (用中文回答)."
+    letters = re.findall(r"[^\W\d_]", question)
+    if letters and sum(c.isascii() for c in letters) / len(letters) > 0.9:
+        return "Answer in English."
+    return "Answer in the language of the question."
+
+
+def context_message(passages: list[Retrieved], question: str = "") -> Message:
+    """The system message that holds the numbered passages and the instructions to cite them and
+    to answer in the question's language."""
     blocks = []
     for i, p in enumerate(passages, start=1):
         where = p.title or p.source
@@ -79,7 +105,8 @@ def context_message(passages: list[Retrieved]) -> Message:
         if p.heading:
             where += f", {p.heading}"
         blocks.append(f"[{i}] ({where})\n{p.text}")
-    return Message("system", SYSTEM.format(passages="\n\n".join(blocks)))
+    language = language_instruction(question) if question else ""
+    return Message("system", SYSTEM.format(passages="\n\n".join(blocks), language=language))
 
 
 def citations_for(answer: str, passages: list[Retrieved]) -> list[Citation]:
@@ -103,3 +130,32 @@ def citations_for(answer: str, passages: list[Retrieved]) -> list[Citation]:
         p = passages[n - 1]
         out.append(Citation(n, p.chunk_id, p.document_id, p.source, p.title, p.page, p.heading, p.text, inferred))
     return out
+
+
+def strip_marks(text: str) -> str:
+    """The text without [n] citation marks."""
+    return re.sub(r"\s*\[\d{1,3}\]", "", text).strip()
+
+
+def checked_citations(
+    answer: str, passages: list[Retrieved], evidence: Evidence | None
+) -> tuple[list[Citation], list[SentenceSupport]]:
+    """The passages that support the answer, checked sentence by sentence (knowledge/answers.py):
+    a passage the model cited that supports nothing is left out, one it used without citing is
+    added (marked `inferred`). Without evidence: the marks the answer carries."""
+    if evidence is None:
+        return citations_for(answer, passages), []
+    sentences = evidence.support(answer)
+    marked = {int(m.group(1)) for m in _MARK.finditer(answer)}
+    used: list[int] = []
+    for s in sentences:
+        for n in s.citations:
+            if n not in used and 1 <= n <= len(passages):
+                used.append(n)
+    out = []
+    for n in used:
+        p = passages[n - 1]
+        out.append(
+            Citation(n, p.chunk_id, p.document_id, p.source, p.title, p.page, p.heading, p.text, n not in marked)
+        )
+    return out, sentences

@@ -244,6 +244,8 @@ class RetrievalOptions:
     mmr_lambda: float = 0.5  # 1: relevance only; 0: diversity only
     multi_query: int = 0  # rewrites of the question an LLM writes, each searched too (0: off)
     rewrite_model: str | None = None  # the model that rewrites (default: the default chat model)
+    answer_mode: str | None = None  # generate | extract | auto (unset: the model's default)
+    abstain_threshold: float | None = None  # "I don't know" below this answerability (unset: 0.7)
 
     @classmethod
     def from_dict(cls, d: dict | None) -> RetrievalOptions:
@@ -254,6 +256,10 @@ class RetrievalOptions:
         o = cls(**d)
         if o.mode not in ("dense", "bm25", "hybrid"):
             raise InvalidInput("mode must be dense, bm25 or hybrid", param="mode")
+        if o.answer_mode not in (None, "generate", "extract", "auto"):
+            raise InvalidInput("answer_mode must be generate, extract or auto", param="answer_mode")
+        if o.abstain_threshold is not None and not 0 <= o.abstain_threshold <= 1:
+            raise InvalidInput("abstain_threshold must be 0..1", param="abstain_threshold")
         if o.fusion not in ("rrf", "weighted"):
             raise InvalidInput("fusion must be rrf or weighted", param="fusion")
         if not 1 <= o.top_k <= 200:

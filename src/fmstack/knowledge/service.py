@@ -17,6 +17,7 @@ from sqlalchemy import delete, func, select
 from ..errors import InvalidInput, NotFound
 from ..models.registry import ModelRegistry
 from ..store import Database, KbChunk, KbDocument, KnowledgeBase
+from .answers import Evidence
 from .chunking import ChunkingOptions
 from .index import ChunkIndex, SearchIndex
 from .ingestion import EMBED_BATCH, MAX_FILE_BYTES, FileResult, Ingestion, IngestProgress, IngestReport, Source
@@ -179,3 +180,9 @@ class KnowledgeService:
     def relevant(self, name_or_id: str, query: str, passages: builtins.list[Retrieved]) -> builtins.list[Retrieved]:
         """The passages that can ground an answer (see Retriever.relevant)."""
         return self.retrieval.relevant(name_or_id, query, passages)
+
+    def evidence(self, name_or_id: str, question: str, passages: builtins.list[Retrieved]) -> Evidence:
+        """The passages read sentence by sentence against the question (knowledge/answers.py),
+        with the knowledge base's own embedding model."""
+        kb = self.settings(name_or_id)
+        return Evidence(question, passages, self.models.embedding(kb.embedding_model))

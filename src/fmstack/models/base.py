@@ -28,6 +28,7 @@ class ModelInfo:
     defaults: dict[str, Any] = field(default_factory=dict)
     supports_tools: bool = False
     supports_json_schema: bool = False
+    answer_mode: str = "generate"  # grounded answers: generate | extract | auto (knowledge/options.py)
 
     def to_dict(self) -> dict[str, Any]:
         return {k: v for k, v in vars(self).items()}

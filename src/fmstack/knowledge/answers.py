@@ -1,0 +1,415 @@
+"""Answers made from the passages themselves, and the checks every grounded answer goes through.
+
+`Evidence(question, passages, embedder)` splits the passages into sentences and ranks them as
+answers to the question, by:
+
+- keyword overlap: the question's terms (jieba words, so Chinese too) found in the sentence, its
+  section heading or the question-like line just before it (FAQs put the question above the
+  answer), each term weighted by how rare it is among the passages (idf);
+- meaning: the embedding similarity of question and sentence;
+- answer type: a question that asks for a number, a date or a name ("how many", "when", "who",
+  多少, 何时, 谁…) wants a sentence that holds one;
+- the passage's rank in retrieval.
+
+From that ranking come the three things a grounded answer needs:
+
+- `answerability`: how likely the passages hold an answer at all — a logistic score of the best
+  sentence, the share of the question's keywords the passages hold, and the answer-type match,
+  fitted on the development split of bench/data/answers (`python bench/answers.py --fit`);
+  below the threshold the answer is "I don't know", whatever the mode;
+- `extract()`: the best sentences, quoted verbatim, each cited;
+- `support(answer)`: for each sentence of any answer (the model's too), the passages that support
+  it — checked by keyword coverage and embedding similarity, not taken from the model's [n] marks.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+from .text import CJK, sentence_spans, terms
+
+# -- answer types -----------------------------------------------------------------------------------
+_NUMERIC_Q = re.compile(
+    r"\bhow (many|much|long|often|old|fast|large|big|far)\b|\bwhat (year|percentage|size|number)\b|"
+    r"\bwhich year\b|多少|几|多大|多长|多久|多快|百分之|比例|倍",
+    re.I,
+)
+_DATE_Q = re.compile(r"^\W*when\b|\bwhat (year|date|time)\b|\bwhich year\b|何时|什么时候|哪一?年|何年|日期|时间", re.I)
+_PERSON_Q = re.compile(r"\bwho\b|\bwhom\b|\bwhose\b|谁|哪位|作者|创始人|发明者", re.I)
+_NUMBER = re.compile(
+    r"\d|[一二三四五六七八九十百千万亿两]|\b(one|two|three|four|five|six|seven|eight|nine|ten|hundred)\b", re.I
+)
+_DATE = re.compile(
+    r"\b(1[5-9]|20)\d\d\b|\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b|\d+\s*年|\d+\s*月|世纪", re.I
+)
+_NAME = re.compile(
+    rf"\b[A-Z][a-z]+(\s+(van|de|von|der)?\s*[A-Z][a-z]+)+\b|[{CJK}]{{2,4}}(先生|女士|教授|博士)|公司|团队"
+)
+_CJK_CHAR = re.compile(f"[{CJK}]")
+_LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
+_RULE = re.compile(r"^[\s\-=~^*_#`>|+:.]*$")  # underlines, rules, bullets alone
+
+
+def answer_type(question: str) -> str | None:
+    """What kind of answer the question asks for: number, date, person, or None (anything)."""
+    if _DATE_Q.search(question):
+        return "date"
+    if _NUMERIC_Q.search(question):
+        return "number"
+    if _PERSON_Q.search(question):
+        return "person"
+    return None
+
+
+_FOCUS_EN = re.compile(
+    r"\bhow (?:many|much) ((?:[a-z0-9-]+ ){0,1}[a-z0-9-]+?)\b(?= (?:do|does|did|is|are|was|were|can|could|will|would|has|have|had|should|per|in|on|of|for|to)\b|[?.]|$)"
+    r"|\b(?:what is|what's|what are) the (?:default|maximum|minimum|total|number of|size of|value of) ([a-z0-9-]+(?: [a-z0-9-]+)?)",
+    re.I,
+)
+_FOCUS_ZH_AFTER = re.compile(rf"多少(?:个|种|条|次|倍|位|项|名|台|张|层)?([{CJK}A-Za-z0-9]{{1,6}})")
+_FOCUS_ZH_BEFORE = re.compile(rf"([{CJK}A-Za-z0-9]{{1,4}}?)(?:是|有|为)?(?:多少|多大|多长|多久)[？?]?\s*$")
+
+
+def focus_terms(question: str) -> set[str]:
+    """What a quantity question counts or measures ("how many members" → members, 多少显存 → 显存):
+    the answer has to state a number about it."""
+    found: set[str] = set()
+    for rx in (_FOCUS_EN, _FOCUS_ZH_AFTER, _FOCUS_ZH_BEFORE):
+        for m in rx.finditer(question):
+            phrase = next((g for g in m.groups() if g), "")
+            found |= set(terms(phrase))
+    return found
+
+
+def has_type(sentence: str, kind: str | None) -> bool:
+    if kind == "date":
+        return bool(_DATE.search(sentence) or _NUMBER.search(sentence))
+    if kind == "number":
+        return bool(_NUMBER.search(sentence))
+    if kind == "person":
+        return bool(_NAME.search(sentence))
+    return True
+
+
+def is_cjk(text: str) -> bool:
+    """Chinese (or Japanese/Korean) text: its CJK characters outnumber its Latin words."""
+    return len(_CJK_CHAR.findall(text)) >= max(1, len(_LATIN_WORD.findall(text)))
+
+
+_WRAP = re.compile(r"(?<=\S)\n(?=[ \t]*[^\s*+\-#>|\d`=~^])")
+
+
+def unwrap(text: str) -> str:
+    """The text with hard line wraps inside paragraphs made spaces (same length, so spans found in
+    it are spans of the original): a newline that starts a list item, heading, table row or
+    code line, or ends a paragraph, stays."""
+    return _WRAP.sub(" ", text)
+
+
+def _underlined(text: str, end: int) -> bool:
+    """An RST or setext heading: the next line is a rule of = - ~ ^."""
+    nxt = text[end:].lstrip(" \t").split("\n", 1)[0] if end < len(text) else ""
+    return len(nxt) >= 3 and bool(re.fullmatch(r"[=\-~^]{3,}\s*", nxt))
+
+
+@lru_cache(maxsize=65536)
+def information(term: str) -> float:
+    """How much a word says, from its frequency in general English or Chinese (wordfreq's Zipf
+    scale: 7 is "the"/"的", 0 unseen): function words and common verbs near 1, names and
+    technical terms near 7. A question whose informative words the passages lack is one they
+    do not answer."""
+    from wordfreq import zipf_frequency
+
+    lang = "zh" if _CJK_CHAR.search(term) else "en"
+    return max(0.5, 7.0 - zipf_frequency(term, lang))
+
+
+# Characters jieba glues to a word in a question but not in the passage (秩是, 链要, 一列).
+_GLUE = re.compile("[是要在中一的了里把用个有和与被将对]")
+
+
+class _Vocabulary:
+    """Does a question term occur in the passages, allowing for segmentation and word forms: the
+    term itself, as a substring (Chinese), without glued function characters, or an English word
+    sharing its stem (distributed ~ distribution)."""
+
+    def __init__(self, texts: Sequence[str]):
+        joined = "\n".join(texts)
+        self.words = set(terms(joined))
+        self.text = re.sub(r"\s+", " ", joined.lower())
+        self.stems = {w[:5] for w in self.words if len(w) >= 5 and w.isascii()}
+
+    def __call__(self, term: str) -> bool:
+        if term in self.words or term in self.text:
+            return True
+        if _CJK_CHAR.search(term):
+            core = _GLUE.sub("", term)
+            return bool(core) and core in self.text
+        return len(term) >= 6 and term.isascii() and term[:5] in self.stems
+
+
+def clean(text: str) -> str:
+    """A passage sentence as quoted: whitespace runs collapsed, nothing else changed."""
+    return re.sub(r"\s+", " ", text).strip()
+
+
+# -- the fitted scorer ------------------------------------------------------------------------------
+# Sentence score: a weighted sum of its features. Answerability: a logistic model over the best
+# sentence's features. Both fitted on the development split of bench/data/answers by
+# `python bench/answers.py --fit` (see that script); the figures it printed are in the README.
+SENTENCE_WEIGHTS = {"cover": 1.0, "context": 0.35, "dense": 0.0, "type": 0.0, "rank": 0.6}
+ANSWERABILITY = {
+    "bias": -3.634,
+    "best": 3.091,
+    "cover": -2.183,
+    "found": 0.549,
+    "missing": -2.367,
+    "type": 2.909,
+    "dense": 1.846,
+}
+DEFAULT_THRESHOLD = 0.7  # dev split: "I don't know" on 0.64 of unanswerable, 0.04 of answerable questions
+# An extract quotes the best sentence, and the next best ones while they score within this share of it.
+EXTRACT: dict[str, Any] = {"sentences": 3, "within": 0.8}
+
+
+@dataclass
+class Candidate:
+    passage: int  # index in the passages
+    start: int  # span in the passage's text
+    end: int
+    text: str  # as quoted (whitespace collapsed)
+    features: dict[str, float] = field(default_factory=dict)
+    score: float = 0.0
+
+
+@dataclass
+class SentenceSupport:
+    text: str
+    citations: list[int]  # 1-based passage numbers that support the sentence
+    score: float  # the best support found (0..1)
+    supported: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"text": self.text, "citations": self.citations, "score": self.score, "supported": self.supported}
+
+
+def _sim(x: float) -> float:
+    """An e5 cosine similarity rescaled to 0..1 (unrelated text sits near 0.8)."""
+    return max(0.0, min(1.0, (x - 0.8) / 0.2))
+
+
+class Evidence:
+    """The passages of one grounded turn, read sentence by sentence against the question."""
+
+    def __init__(self, question: str, passages: Sequence[Any], embedder: Any = None, *, support_threshold: float = 0.7):
+        self.question = question
+        self.passages = list(passages)
+        self.embedder = embedder
+        self.support_threshold = support_threshold
+        self.kind = answer_type(question)
+        self.candidates: list[Candidate] = []
+        self._texts = [getattr(p, "text", p) for p in self.passages]
+        self._sent_vecs: np.ndarray | None = None  # one row per candidate, in passage order
+        self._sent_passage: list[int] = []
+        self._build()
+
+    # -- ranking -----------------------------------------------------------------------------------
+    def _build(self) -> None:
+        q_terms = list(dict.fromkeys(terms(self.question)))
+        units: list[tuple[int, int, int, str, set[str], set[str]]] = []  # passage, start, end, text, terms, context
+        self._headings: dict[tuple[int, int], tuple[int, int]] = {}  # a sentence's span -> the heading line above it
+        for i, text in enumerate(self._texts):
+            heading = getattr(self.passages[i], "heading", "") or ""
+            context = set(terms(heading))
+            above: set[str] = set()  # the question or heading line just above
+            above_span: tuple[int, int] | None = None
+            for a, b in sentence_spans(unwrap(text)):
+                raw = text[a:b]
+                if _RULE.match(raw):
+                    continue
+                st = set(terms(raw))
+                if not st:
+                    continue
+                line = raw.strip()
+                if line.endswith(("?", "？")) or line.startswith("#") or _underlined(text, b):
+                    above, above_span = st, (a, b)  # the sentences after it answer it
+                    if not line.endswith(("?", "？")):
+                        units.append((i, a, b, clean(raw), st, context))  # a heading may hold the answer itself
+                    continue
+                if above_span is not None:
+                    self._headings[(i, a)] = above_span
+                units.append((i, a, b, clean(raw), st, context | above))
+                above_span = None
+        self.q_terms = q_terms
+        n = len(units)
+        df: dict[str, int] = {}
+        for u in units:
+            for t in set(q_terms) & (u[4] | u[5]):
+                df[t] = df.get(t, 0) + 1
+        idf = {t: math.log(1 + (n + 1) / (df.get(t, 0) + 0.5)) for t in q_terms}
+        total = sum(idf.values()) or 1.0
+        # share of the question's keywords (idf-weighted) that occur anywhere in the passages
+        found = _Vocabulary(self._texts)
+        present = {t for t in q_terms if found(t)}
+        self.found = sum(idf[t] for t in present) / total if q_terms else 0.0
+        info = {t: information(t) for t in q_terms}
+        info_total = sum(info.values()) or 1.0
+        self.found_info = sum(info[t] for t in present) / info_total if q_terms else 0.0
+        self.missing_info = max((info[t] for t in q_terms if t not in present), default=0.0) / 7.0
+        self._info, self._info_total = info, info_total
+        self._sent_passage = [u[0] for u in units]
+        self._unit_texts: dict[int, list[str]] = {}
+        for u in units:
+            self._unit_texts.setdefault(u[0], []).append(u[3])
+        dense = self._dense([u[3] for u in units])
+        self._context = {(u[0], u[1]): u[5] for u in units}
+        for k, (i, a, b, text, st, ctx) in enumerate(units):
+            f = {
+                "cover": sum(idf[t] for t in q_terms if t in st) / total if q_terms else 0.0,
+                "context": sum(idf[t] for t in q_terms if t in ctx and t not in st) / total if q_terms else 0.0,
+                "dense": float(dense[k]) if dense is not None else 0.0,
+                "type": 1.0 if has_type(text, self.kind) else 0.0,
+                "rank": 1.0 / (1 + i),
+            }
+            score = sum(SENTENCE_WEIGHTS[name] * v for name, v in f.items())
+            self.candidates.append(Candidate(i, a, b, text, f, score))
+        self.candidates.sort(key=lambda c: -c.score)
+
+    def _dense(self, sentences: list[str]) -> np.ndarray | None:
+        if self.embedder is None or not sentences:
+            return None
+        vecs = self.embedder.embed([s[:1000] for s in sentences], input_type="document")
+        self._sent_vecs = vecs
+        qv = self.embedder.embed([self.question], input_type="query")[0]
+        return np.array([_sim(float(x)) for x in vecs @ qv])
+
+    @property
+    def best(self) -> Candidate | None:
+        return self.candidates[0] if self.candidates else None
+
+    def focus_match(self) -> float:
+        """A quantity question: 1 when one of the best sentences states a number and names what the
+        question counts, else 0. Other questions: 1."""
+        if self.kind not in ("number", "date"):
+            return 1.0
+        focus = focus_terms(self.question)
+        for c in self.candidates[:5]:
+            words = set(terms(c.text)) | self._context.get((c.passage, c.start), set())
+            low = c.text.lower()
+            if _NUMBER.search(c.text) and all(t in words or t in low for t in focus):
+                return 1.0
+        return 0.0
+
+    def features(self) -> dict[str, float]:
+        """What answerability is computed from (also what bench/answers.py --fit fits on)."""
+        b = self.best
+        out = {
+            "best": 0.0,
+            "cover": 0.0,
+            "found": self.found_info,
+            "missing": self.missing_info,
+            "type": 0.0,
+            "dense": 0.0,
+        }
+        if b is not None:
+            units = terms(b.text) + list(self._context.get((b.passage, b.start), ()))
+            out.update(
+                best=b.score,
+                cover=sum(self._info[t] for t in set(self.q_terms) & set(units)) / self._info_total,
+                type=self.focus_match(),
+                dense=b.features["dense"],
+            )
+        return out
+
+    @property
+    def answerability(self) -> float:
+        """0..1: how likely it is that the passages answer the question."""
+        if self.best is None:
+            return 0.0
+        f = self.features()
+        z = ANSWERABILITY["bias"] + sum(ANSWERABILITY[k] * v for k, v in f.items())
+        return round(1 / (1 + math.exp(-z)), 4)
+
+    # -- answers -----------------------------------------------------------------------------------
+    def extract(self, max_sentences: int | None = None) -> tuple[str, list[int]]:
+        """The best sentences quoted verbatim, each followed by its passage's number, and the
+        passage numbers cited. A second sentence is added only when it scores near the first."""
+        if not self.candidates:
+            return "", []
+        max_sentences = max_sentences or int(EXTRACT["sentences"])
+        chosen = [self.candidates[0]]
+        for c in self.candidates[1:]:
+            if len(chosen) >= max_sentences or c.score < EXTRACT["within"] * chosen[0].score:
+                break
+            if c.text != chosen[0].text:
+                chosen.append(c)
+        chosen.sort(key=lambda c: (c.passage, c.start))
+        parts, cited = [], []
+        for c in chosen:
+            text = c.text
+            above = self._headings.get((c.passage, c.start))
+            if above is not None and not any(o.start == above[0] and o.passage == c.passage for o in chosen):
+                head = clean(self._texts[c.passage][above[0] : above[1]])
+                if head.startswith("#"):  # a Markdown heading names what the sentence is about
+                    text = f"{head.lstrip('#').strip()}: {text}"
+            parts.append(f"{text} [{c.passage + 1}]")
+            if c.passage + 1 not in cited:
+                cited.append(c.passage + 1)
+        return " ".join(parts), cited
+
+    def support(self, answer: str) -> list[SentenceSupport]:
+        """Each sentence of `answer` with the passages that support it. A passage supports a
+        sentence when one of its sentences, or two in a row, holds most of what the sentence says
+        (its words weighted by how informative they are, every number it states included), or
+        says the same in other words (embedding similarity). Citation marks are not taken on trust."""
+        text = unwrap(answer)
+        sents = [_strip_marks(text[a:b]) for a, b in sentence_spans(text)]
+        sents = [s for s in sents if terms(s)]
+        if not sents or not self._texts:
+            return [SentenceSupport(clean(s), [], 0.0, False) for s in sents]
+        windows: list[tuple[int, str]] = []  # (passage, one sentence or two in a row)
+        for i in range(len(self._texts)):
+            own = self._unit_texts.get(i, [])
+            windows += [(i, t) for t in own]
+            windows += [(i, f"{x} {y}") for x, y in zip(own, own[1:], strict=False)]
+        w_terms = [set(terms(w)) for _, w in windows]
+        w_norm = [w.lower() for _, w in windows]
+        vecs = None
+        if self.embedder is not None and self._sent_vecs is not None:
+            vecs = self.embedder.embed([s[:1000] for s in sents], input_type="document")
+        out = []
+        for k, s in enumerate(sents):
+            st = set(terms(s))
+            weight = {t: information(t) for t in st}
+            total = sum(weight.values()) or 1.0
+            numbers = set(re.findall(r"\d+(?:[.,]\d+)?", s))
+            per_passage = [0.0] * len(self._texts)
+            for (i, _), wt, wn in zip(windows, w_terms, w_norm, strict=True):
+                cover = sum(v for t, v in weight.items() if t in wt or t in wn) / total
+                if numbers and not all(n in wn for n in numbers):
+                    cover *= 0.5  # a figure the passage does not state
+                per_passage[i] = max(per_passage[i], cover)
+            if vecs is not None and self._sent_vecs is not None:
+                for i in range(len(self._texts)):
+                    rows = [j for j, owner in enumerate(self._sent_passage) if owner == i]
+                    if rows:
+                        sim = _sim(float((self._sent_vecs[rows] @ vecs[k]).max()))
+                        per_passage[i] = max(per_passage[i], sim - 0.2)  # paraphrase: close in meaning
+            best = max(per_passage)
+            cites = [i + 1 for i, v in enumerate(per_passage) if v >= self.support_threshold and v >= best - 0.1]
+            out.append(SentenceSupport(clean(s), cites, round(best, 3), best >= self.support_threshold))
+        return out
+
+
+_MARKS = re.compile(r"\s*\[\d{1,3}\]")
+
+
+def _strip_marks(text: str) -> str:
+    return _MARKS.sub("", text)
