@@ -59,6 +59,7 @@ def fit(fm: Fmstack, questions: list[dict]) -> None:
         "rank": [0.0, 0.15, 0.3, 0.6],
     }
     best: tuple[float, dict | None, dict | None] = (-1.0, None, None)
+    best_dist = float("inf")
     for combo, (k, within) in itertools.product(
         itertools.product(*grid.values()), [(1, 1.0), (2, 0.8), (2, 0.9), (3, 0.8), (3, 0.9)]
     ):
@@ -72,8 +73,12 @@ def fit(fm: Fmstack, questions: list[dict]) -> None:
             ev.candidates = ranked
             text, _ = ev.extract()
             hits += fact_in(text, q["answers"])
-        if hits > best[0]:
-            best = (hits, w, dict(ans.EXTRACT))
+        # among equally good settings, the one closest to a prior that uses every signal a little
+        # (a tie on 54 questions says nothing; the prior keeps signals the dev set cannot tell apart)
+        prior = {"cover": 1.0, "context": 0.35, "dense": 0.4, "type": 0.15, "rank": 0.3}
+        dist = sum(abs(w[k] - prior[k]) for k in w)
+        if hits > best[0] or (hits == best[0] and dist < best_dist):
+            best, best_dist = (hits, w, dict(ans.EXTRACT)), dist
     n_ans = sum(1 for q, _ in rows if q["relevant"])
     print(
         f"sentence weights {best[1]}, extract {best[2]}: fact in the extract for {best[0]}/{n_ans} answerable dev questions"
