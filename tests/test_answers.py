@@ -197,7 +197,13 @@ def test_the_loop_stopper_leaves_a_normal_answer_alone():
 def test_the_loop_stopper_stops_a_switch_of_language():
     events = list(
         stop_loops(
-            iter([TextDelta("长城位于中国北部。"), TextDelta("It was built over many centuries by workers."), Finish("stop")]),
+            iter(
+                [
+                    TextDelta("长城位于中国北部。"),
+                    TextDelta("It was built over many centuries by workers."),
+                    Finish("stop"),
+                ]
+            ),
             question="长城在哪里？",
         )
     )

@@ -190,7 +190,13 @@ def test_a_model_failing_mid_stream_is_reported_and_the_turn_is_kept(tmp_path_fa
             with h.stream(
                 "POST",
                 f"/api/conversations/{conv['id']}/messages",
-                json={"content": "Count from 1 to 3000.", "max_tokens": 4000, "stream": True},
+                # no repetition penalty: the model counts on for a long stream instead of declining
+                json={
+                    "content": "Count from 1 to 3000.",
+                    "max_tokens": 4000,
+                    "stream": True,
+                    "repetition_penalty": 1.0,
+                },
             ) as r:
                 for line in r.iter_lines():
                     if line.startswith("event: "):

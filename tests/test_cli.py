@@ -100,6 +100,31 @@ def test_keys_commands(env):
     assert json.loads(run(env, "keys", "list", "--json").stdout)[0]["revoked_at"]
 
 
+def test_kb_eval_answers_scores_extractive_answers_and_abstention(env):
+    """`fmstack kb eval --answers` on the labelled answer set (documents fmstack did not write, English
+    and Chinese, a fifth unanswerable): its development split, quoted answers."""
+    data = os.path.join(os.path.dirname(__file__), "..", "bench", "data", "answers")
+    run(env, "kb", "create", "answer-set")
+    report = json.loads(run(env, "kb", "ingest", "answer-set", os.path.join(data, "docs"), "--json").stdout)
+    assert report["added"] == 10 and report["failed"] == 0
+    questions = os.path.join(data, "questions.jsonl")
+    args = ("kb", "eval", "answer-set", questions, "--answers", "--mode", "extract", "--split", "dev")
+    scores = json.loads(run(env, *args, "--json").stdout)
+    assert set(scores) == {"extract"}
+    s = scores["extract"]
+    assert s["questions"] == 69 and s["fact"]["n"] == 54 and s["dont_know_unanswerable"]["n"] == 15
+    assert s["fact"]["rate"] >= 0.7 and s["right_document_cited"]["rate"] >= 0.8
+    assert s["dont_know_unanswerable"]["rate"] >= 0.6 and s["dont_know_answerable"]["rate"] <= 0.15
+    lo, hi = s["fact"]["ci95"]
+    assert lo < s["fact"]["rate"] < hi
+    assert set(s["by_lang"]) == {"en", "zh"}
+    few = os.path.join(env["FMSTACK_DATA_DIR"], "three.jsonl")
+    with open(questions, encoding="utf-8") as f, open(few, "w", encoding="utf-8") as g:
+        g.writelines(f.readlines()[:3])
+    table = run({**env, "COLUMNS": "200"}, "kb", "eval", "answer-set", few, "--answers", "--mode", "extract").stdout
+    assert "right document cited" in table and "extract (en)" in table
+
+
 def test_kb_eval_hybrid_beats_bm25_and_dense(env):
     """The labelled retrieval set (20 documents, 64 questions, half Chinese) through `fmstack kb eval`."""
     data = os.path.join(os.path.dirname(__file__), "..", "bench", "data", "retrieval")

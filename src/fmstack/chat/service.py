@@ -118,6 +118,7 @@ class ChatService:
         started = time.perf_counter()
         events: list[Event] = []
         citations: list[rag.Citation] = []
+        checked: dict = {}
         stream: Generator[TurnEvent, None, None] = turn.stream()
         status: str | None = None
         error: str | None = None
@@ -125,6 +126,7 @@ class ChatService:
             for ev in stream:
                 if isinstance(ev, rag.CitationsEvent):
                     citations = ev.citations  # sent after the turn is saved, with what was stored
+                    checked = ev.to_dict()
                     continue
                 events.append(ev)
                 yield ev
@@ -145,7 +147,11 @@ class ChatService:
                     meta = {
                         "knowledge_base": turn.knowledge_base,
                         "query": turn.query,
+                        "answer_mode": turn.mode,
+                        "answerability": turn.evidence.answerability if turn.evidence is not None else None,
                         "citations": [c.to_dict() for c in citations],
+                        "sentences": checked.get("sentences", []),
+                        "unsupported": checked.get("unsupported", []),
                     }
                 report = turn.guardrail_report()
                 if report is not None:
@@ -165,7 +171,7 @@ class ChatService:
             yield ErrorEvent(error or "the model failed")
             yield Finish("error")
         if turn.grounded:
-            yield rag.CitationsEvent(citations)
+            yield rag.CitationsEvent(citations, turn.sentences)
         yield TurnSaved(saved[0], saved[1], dropped_messages=len(turn.dropped))
 
     def _save(self, conversation_id, new, model_name, params, events, started, status, error, meta=None):

@@ -53,6 +53,9 @@ def _stream_to_terminal(events) -> dict:
         elif getattr(ev, "kind", None) == "citations":
             sys.stdout.write("\n")
             _print_citations(ev.citations)
+            for s in getattr(ev, "sentences", []):
+                if not s.supported:
+                    err.print(f"[yellow]not supported by the passages: {escape(s.text)}[/]", highlight=False)
     sys.stdout.write("\n")
     for c in calls.values():
         err.print(f"[dim]tool call: {c['name']}({c['arguments']})[/]", highlight=False)
@@ -65,6 +68,12 @@ def ask(
     system: str | None = typer.Option(None, "--system", "-s"),
     kb: str | None = typer.Option(None, "--kb", help="Answer from this knowledge base, with citations."),
     guardrail: str | None = typer.Option(None, "--guardrail", "-g", help="Check the question and the answer."),
+    answer_mode: str | None = typer.Option(
+        None, "--answer-mode", help="With --kb: generate, extract (quote the passages) or auto (default: the model's)."
+    ),
+    abstain_threshold: float | None = typer.Option(
+        None, "--abstain-threshold", min=0, max=1, help='With --kb: say "I don\'t know" below this answerability.'
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the whole result as JSON."),
     temperature: float | None = TEMPERATURE,
     top_p: float | None = TOP_P,
@@ -84,9 +93,13 @@ def ask(
         raise InvalidInput("nothing to ask: give a prompt or pipe text in")
     params = params_from(temperature, top_p, top_k, max_tokens, stop, seed, repetition_penalty)
     if kb:
+        options = {"answer_mode": answer_mode, "abstain_threshold": abstain_threshold}
+        kw = dict(
+            model=model, params=params, guardrail=guardrail, **{k: v for k, v in options.items() if v is not None}
+        )
         if as_json:
-            return emit_json(fm().ask_kb(kb, prompt, model=model, params=params, guardrail=guardrail).to_dict())
-        _stream_to_terminal(fm().stream_kb_answer(kb, prompt, model=model, params=params, guardrail=guardrail))
+            return emit_json(fm().ask_kb(kb, prompt, **kw).to_dict())
+        _stream_to_terminal(fm().stream_kb_answer(kb, prompt, **kw))
         return
     turn = fm().turns.prepare(as_messages(prompt, system), model=model, params=params, guardrail=guardrail)
     if not as_json:

@@ -51,6 +51,15 @@ class CitationsEvent:
     sentences: list[SentenceSupport] = field(default_factory=list)  # each sentence and the passages supporting it
     kind: str = "citations"
 
+    def to_dict(self) -> dict[str, Any]:
+        """The citations, each sentence with the passages that support it, and which sentences no
+        passage supports — as the APIs send and chat stores them."""
+        return {
+            "citations": [c.to_dict() for c in self.citations],
+            "sentences": [s.to_dict() for s in self.sentences],
+            "unsupported": [i for i, s in enumerate(self.sentences) if not s.supported],
+        }
+
 
 @dataclass
 class RagAnswer:

@@ -173,6 +173,6 @@ async def answer(name: str, body: AnswerIn, request: Request):
 
 def _event_json(ev) -> dict:
     if isinstance(ev, CitationsEvent):
-        return {"type": "citations", "citations": [c.to_dict() for c in ev.citations]}
+        return {"type": "citations", **ev.to_dict()}
     d = asdict(ev)
     return {"type": d.pop("kind"), **d}

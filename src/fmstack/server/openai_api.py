@@ -110,7 +110,7 @@ def sse_chunks(
             elif isinstance(ev, Finish):
                 yield chunk({}, _finish(ev.reason))
             elif isinstance(ev, CitationsEvent):
-                yield extra(citations=[c.to_dict() for c in ev.citations])
+                yield extra(**ev.to_dict())
     except FmstackError as e:
         yield sse(e.to_openai())
         return
@@ -156,8 +156,8 @@ async def chat_completions(body: ChatCompletionRequest, request: Request):
             cid, created, collect(model.name, [e for e in events if not isinstance(e, CitationsEvent)])
         )
         if body.knowledge_base:
-            cites = next((e.citations for e in events if isinstance(e, CitationsEvent)), [])
-            out["citations"] = [c.to_dict() for c in cites]
+            found = next((e for e in events if isinstance(e, CitationsEvent)), CitationsEvent([]))
+            out.update(found.to_dict())
         report = turn.guardrail_report()
         if report is not None:
             out["guardrail"] = report
