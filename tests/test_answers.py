@@ -210,6 +210,15 @@ def test_the_loop_stopper_stops_a_switch_of_language():
     assert _text(events) == "长城位于中国北部。"
 
 
+def test_the_loop_stopper_lets_code_repeat_and_be_in_english():
+    answer = (
+        "这是一个例子。\n```python\ndef a(x):\n    return result\n\ndef b(x):\n    return result\n```\n"
+        "两个函数都返回结果。"
+    )
+    events = list(stop_loops(iter([TextDelta(answer), Finish("stop")]), question="怎么写两个函数？"))
+    assert _text(events) == answer
+
+
 def test_the_bundled_model_does_not_loop_on_a_prompt_that_invites_it(fm):
     model = fm.models.chat()
     events = list(

@@ -21,6 +21,7 @@ _END = re.compile(r"(?<=[.!?。！？；;])[\"'”’」)\]]*(\s+|$)|\n")
 _CJK = re.compile(f"[{CJK}]")
 _LATIN = re.compile(r"[A-Za-z]{2,}")
 _NORM = re.compile(r"[\W_]+")
+_CODE = re.compile(r"[{}()\[\];=<>]|^ {4}|^\t", re.M)  # code, where repeats and English are normal
 _HOLD = 400  # characters held at most while waiting for a sentence to end
 
 
@@ -68,11 +69,13 @@ def stop_loops(
     events: Iterator[Event], *, question: str | None = None, min_repeats: int = 4, language: bool = True
 ) -> Iterator[Event]:
     """The events, stopped at the first loop (and, given the question, at the first sentence in
-    another script than the question's: a Chinese question answered in Chinese, not English)."""
+    another script than the question's: a Chinese question answered in Chinese, not English).
+    Code (in ``` fences, or lines that look like code) is neither a repeat nor a change of language."""
     want = _script(question) if (question and language) else None
     seen: set[str] = set()
     held = ""
     stopped = False
+    fences = 0  # ``` seen so far: inside a code block lines may repeat and the language is code
     try:
         for ev in events:
             if stopped:
@@ -95,14 +98,16 @@ def stop_loops(
                 if m is None:
                     break
                 sentence, held = held[: m.end()], held[m.end() :]
+                fences += sentence.count("```")
+                prose = fences % 2 == 0 and "```" not in sentence and not _CODE.search(sentence)
                 key = _NORM.sub(" ", sentence).strip().lower()
-                if len(key) >= 8 and key in seen:
+                if prose and len(key) >= 8 and key in seen:
                     stopped = True
                     break
-                if want and seen and _script(sentence) not in (None, want):
+                if prose and want and seen and _script(sentence) not in (None, want):
                     stopped = True
                     break
-                if key:
+                if prose and key:
                     seen.add(key)
                 yield TextDelta(sentence)
             if stopped:
@@ -115,6 +120,10 @@ def stop_loops(
             yield Finish("stop")
         elif held:
             yield TextDelta(held)
+    except Exception:
+        if held and not stopped:
+            yield TextDelta(held)  # what was said before the model failed is kept
+        raise
     finally:
         close = getattr(events, "close", None)
         if close is not None:
