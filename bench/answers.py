@@ -30,6 +30,7 @@ from fmstack import Fmstack  # noqa: E402
 from fmstack.config import Settings  # noqa: E402
 from fmstack.knowledge import answers as ans  # noqa: E402
 from fmstack.knowledge.evaluation import evaluate_answers, fact_in, load_answer_set  # noqa: E402
+from fmstack.models.types import GenerationParams  # noqa: E402
 
 DATA = ROOT / "data" / "answers"
 KB = "answer-quality"
@@ -120,6 +121,7 @@ def main() -> None:
     ap.add_argument("--data", default=str(Path(tempfile.gettempdir()) / "fmstack-bench-answers"))
     ap.add_argument("--fit", action="store_true")
     ap.add_argument("--limit", type=int, default=0)
+    ap.add_argument("--max-tokens", type=int, default=256, help="per generated answer (generate, auto)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     fm = Fmstack(Settings.from_env(data_dir=args.data))
@@ -130,7 +132,8 @@ def main() -> None:
     if args.limit:
         questions = questions[: args.limit]
     t0 = time.perf_counter()
-    table = evaluate_answers(fm.turns, KB, questions, modes=args.modes.split(","), model=args.model)
+    params = GenerationParams(max_tokens=args.max_tokens, temperature=0.0)
+    table = evaluate_answers(fm.turns, KB, questions, modes=args.modes.split(","), model=args.model, params=params)
     if args.json:
         print(json.dumps({m: s.to_dict() for m, s in table.items()}, indent=2))
         return

@@ -194,6 +194,7 @@ def evaluate_answers(
     *,
     model: str | None = None,
     abstain_threshold: float | None = None,
+    params: Any = None,
     progress: Any = None,
 ) -> dict[str, AnswerScores]:
     """Ask every question in every answer mode through the turn pipeline (`turns.ask`, the path
@@ -209,7 +210,7 @@ def evaluate_answers(
             if abstain_threshold is not None:
                 retrieval["abstain_threshold"] = abstain_threshold
             t0 = time.perf_counter()
-            a = turns.ask(kb, q["question"], model=model, retrieval=retrieval)
+            a = turns.ask(kb, q["question"], model=model, retrieval=retrieval, params=params)
             took = time.perf_counter() - t0
             sources = [c.source for c in a.citations]
             scores.add(q, a.text, a.answered, sources, took)
