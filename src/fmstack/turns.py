@@ -83,7 +83,9 @@ class Turn:
             text, _ = self.evidence.extract()
             events: Iterator[Event] = iter([TextDelta(text), Finish("stop")])
         else:
-            events = stop_loops(self.model.stream(self.prompt, self.params), question=self.question)
+            events = self.model.stream(self.prompt, self.params)
+            if not (self.params.response_format or self.params.tools):  # prose: stop loops and language switches
+                events = stop_loops(events, question=self.question)
             if self.mode == "auto" and self.evidence is not None:
                 events = _keep_supported(events, self.evidence)
         if self.guard is not None:
