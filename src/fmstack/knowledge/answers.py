@@ -396,11 +396,9 @@ class Evidence:
                     cover *= 0.5  # a figure the passage does not state
                 per_passage[i] = max(per_passage[i], cover)
             if vecs is not None and self._sent_vecs is not None:
-                for i in range(len(self._texts)):
-                    rows = [j for j, owner in enumerate(self._sent_passage) if owner == i]
-                    if rows:
-                        sim = _sim(float((self._sent_vecs[rows] @ vecs[k]).max()))
-                        per_passage[i] = max(per_passage[i], sim - 0.2)  # paraphrase: close in meaning
+                sims = self._sent_vecs @ vecs[k]
+                for j, i in enumerate(self._sent_passage):  # paraphrase: close in meaning
+                    per_passage[i] = max(per_passage[i], _sim(float(sims[j])) - 0.2)
             best = max(per_passage)
             cites = [i + 1 for i, v in enumerate(per_passage) if v >= self.support_threshold and v >= best - 0.1]
             out.append(SentenceSupport(clean(s), cites, round(best, 3), best >= self.support_threshold))

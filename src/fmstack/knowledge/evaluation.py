@@ -39,8 +39,9 @@ class Scores:
         }
 
 
-def load_questions(path: str | Path) -> list[dict]:
-    rows = []
+def _json_lines(path: str | Path):
+    """(line number, object) for each non-blank line of a JSON-lines file; a clear error naming
+    the line that is not JSON or not an object with a 'question'."""
     for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():
             continue
@@ -48,6 +49,14 @@ def load_questions(path: str | Path) -> list[dict]:
             row = json.loads(line)
         except json.JSONDecodeError as e:
             raise InvalidInput(f"{path}:{n}: not valid JSON ({e.msg})") from None
+        if not isinstance(row, dict) or not isinstance(row.get("question"), str):
+            raise InvalidInput(f"{path}:{n}: needs 'question' (text)")
+        yield n, row
+
+
+def load_questions(path: str | Path) -> list[dict]:
+    rows = []
+    for n, row in _json_lines(path):
         if not isinstance(row.get("question"), str) or not isinstance(row.get("relevant"), list) or not row["relevant"]:
             raise InvalidInput(f"{path}:{n}: needs 'question' (text) and 'relevant' (a list of file names)")
         rows.append(row)
@@ -101,15 +110,7 @@ ANSWER_MODES = ("generate", "extract", "auto")
 
 def load_answer_set(path: str | Path, split: str | None = None) -> list[dict]:
     rows = []
-    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise InvalidInput(f"{path}:{n}: not valid JSON ({e.msg})") from None
-        if not isinstance(row, dict) or not isinstance(row.get("question"), str):
-            raise InvalidInput(f"{path}:{n}: needs 'question' (text)")
+    for n, row in _json_lines(path):
         relevant, facts = row.get("relevant") or [], row.get("answers") or []
         if not isinstance(relevant, list) or not isinstance(facts, list) or (relevant and not facts):
             raise InvalidInput(
