@@ -101,7 +101,14 @@ def wait_idle(http, model="smollm2", timeout=60) -> dict:
 
 def test_client_disconnect_mid_stream_frees_the_model(http, server):
     conv = http.post("/api/conversations", json={}).json()
-    body = {"content": "Write the numbers from 1 to 2000, one per line.", "max_tokens": 3000, "stream": True}
+    # Greedy decoding on a prompt the bundled model answers at length (~600 tokens, 40+ sentences):
+    # the client leaves after 5 sentences, long before the model would stop on its own.
+    body = {
+        "content": "Write a detailed essay about the history of Rome.",
+        "max_tokens": 3000,
+        "temperature": 0,
+        "stream": True,
+    }
     with httpx.Client(base_url=server.url, timeout=60) as c:
         with c.stream("POST", f"/api/conversations/{conv['id']}/messages", json=body) as r:
             assert r.status_code == 200
