@@ -14,6 +14,11 @@ import httpx
 import pytest
 import yaml
 
+# The servers tests talk to (OpenAI-compatible upstreams, OpenAPI and MCP tool servers) run on
+# loopback, which fmstack refuses to fetch by default: the tests are an operator who allows it.
+# tests/test_security.py checks the default policy with its own settings.
+os.environ.setdefault("FMSTACK_OUTBOUND_ALLOW", "127.0.0.1,localhost,::1")
+
 # A second name for the bundled model with a small window, to exercise trimming cheaply.
 TEST_CONFIG = {
     "models": {
@@ -72,7 +77,13 @@ class Server:
         self.data_dir = Path(data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
-        self.env = {**os.environ, "FMSTACK_DATA_DIR": str(self.data_dir), **(env or {})}
+        # ingestion of server paths over HTTP: from the test's own temporary folders only
+        self.env = {
+            **os.environ,
+            "FMSTACK_DATA_DIR": str(self.data_dir),
+            "FMSTACK_INGEST_ROOTS": str(self.data_dir.parent),
+            **(env or {}),
+        }
         self.env.pop("FMSTACK_CONFIG", None)
         if "FMSTACK_DATABASE_URL" not in (env or {}):
             self.env.pop("FMSTACK_DATABASE_URL", None)

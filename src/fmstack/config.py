@@ -36,6 +36,13 @@ class Settings:
     # Requests waiting for one local model beyond this many are refused with 429.
     max_queue: int = 64
     threads: int | None = None
+    # What the server may touch because a caller named it (see fmstack.security).
+    ingest_roots: list[str] = field(default_factory=list)  # folders callers may ingest from over HTTP
+    outbound_allow: str = ""  # hosts, addresses, CIDRs reachable besides public addresses ("*": all)
+    outbound_deny: str = ""  # never reachable
+    command_tools: str = "admin"  # MCP command / Python-import tools: "admin" (admins define them) or "off"
+    audit_retention_days: int = 365  # 0: keep forever
+    secret_key: str | None = None  # Fernet key(s) for secrets at rest; default: data_dir/secret.key
     # The parsed config file (models, embeddings, aliases); environment overrides applied.
     config: dict[str, Any] = field(default_factory=dict)
 
@@ -58,6 +65,17 @@ class Settings:
             s.max_queue = _int(v, "FMSTACK_MAX_QUEUE")
         if v := env.get("FMSTACK_THREADS"):
             s.threads = _int(v, "FMSTACK_THREADS")
+        if v := env.get("FMSTACK_INGEST_ROOTS"):
+            s.ingest_roots = [r for r in v.replace(os.pathsep, ",").split(",") if r.strip()]
+        s.outbound_allow = env.get("FMSTACK_OUTBOUND_ALLOW", "")
+        s.outbound_deny = env.get("FMSTACK_OUTBOUND_DENY", "")
+        if v := env.get("FMSTACK_COMMAND_TOOLS"):
+            if v not in ("admin", "off"):
+                raise ConfigError(f"FMSTACK_COMMAND_TOOLS is 'admin' or 'off', got {v!r}")
+            s.command_tools = v
+        s.secret_key = env.get("FMSTACK_SECRET_KEY") or None
+        if v := env.get("FMSTACK_AUDIT_RETENTION_DAYS"):
+            s.audit_retention_days = _int(v, "FMSTACK_AUDIT_RETENTION_DAYS")
         for k, v in overrides.items():
             setattr(s, k, v)
         s.data_dir = Path(s.data_dir)

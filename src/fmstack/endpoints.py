@@ -1,5 +1,7 @@
 """Models on OpenAI-compatible endpoints added while running (from the console or the API):
-stored in the database, registered with the model registry at start, testable before saving."""
+stored in the database, registered with the model registry at start, testable before saving.
+Their URLs pass the outbound policy (no requests into the server's own network unless allowed);
+their API keys are stored encrypted and never returned."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from sqlalchemy import select
 
 from .errors import InvalidInput, NotFound
 from .models.registry import ModelRegistry, ModelSpec
+from .security import SecretBox, UrlPolicy
 from .store import Database, ModelEndpoint
 
 
@@ -38,12 +41,12 @@ class ConnectionTest(BaseModel):
     error: str | None = None
 
 
-def _spec(row: ModelEndpoint) -> ModelSpec:
+def _spec(row: ModelEndpoint, secrets: SecretBox) -> ModelSpec:
     return ModelSpec(
         provider="openai",
         base_url=row.base_url,
         model=row.model,
-        api_key=row.api_key,
+        api_key=secrets.open(row.api_key),
         context_window=row.context_window,
         description=f"{row.model} at {row.base_url}",
     )
@@ -56,13 +59,15 @@ def _record(row: ModelEndpoint) -> EndpointRecord:
 
 
 class EndpointStore:
-    def __init__(self, db: Database, registry: ModelRegistry):
+    def __init__(self, db: Database, registry: ModelRegistry, secrets: SecretBox, outbound: UrlPolicy | None = None):
         self.db = db
         self.registry = registry
+        self.secrets = secrets
+        self.outbound = outbound
         with self.db.session() as s:
             for row in s.scalars(select(ModelEndpoint)):
                 try:
-                    self.registry.register(row.name, row.kind, _spec(row))  # type: ignore[arg-type]  # stored as chat|embedding
+                    self.registry.register(row.name, row.kind, _spec(row, secrets))  # type: ignore[arg-type]  # stored as chat|embedding
                 except InvalidInput:
                     pass  # the configuration now defines that name itself; the configuration wins
 
@@ -82,7 +87,7 @@ class EndpointStore:
     ) -> EndpointRecord:
         if not re.fullmatch(r"[\w][\w.:/\-]{0,199}", name or ""):
             raise InvalidInput("a model name is 1-200 letters, digits, '_', '-', '.', ':' or '/'", param="name")
-        base_url = _check_url(base_url)
+        base_url = self._check_url(base_url)
         if not model or not model.strip():
             raise InvalidInput("give the endpoint's own model name", param="model")
         if kind not in ("chat", "embedding"):
@@ -92,10 +97,10 @@ class EndpointStore:
             kind=kind,
             base_url=base_url,
             model=model.strip(),
-            api_key=api_key or None,
+            api_key=self.secrets.seal(api_key),
             context_window=context_window,
         )
-        self.registry.register(name, kind, _spec(row))
+        self.registry.register(name, kind, _spec(row, self.secrets))
         with self.db.session() as s:
             s.merge(row)
         with self.db.session() as s:
@@ -113,11 +118,13 @@ class EndpointStore:
         self, *, base_url: str, api_key: str | None = None, model: str | None = None, timeout: float = 10.0
     ) -> ConnectionTest:
         """Reach the endpoint's model list (GET {base_url}/models) and say what went wrong if it fails."""
-        base_url = _check_url(base_url)
+        base_url = self._check_url(base_url)
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         started = time.perf_counter()
+        hooks = {"request": [self.outbound.hook]} if self.outbound is not None else {}
         try:
-            r = httpx.get(f"{base_url}/models", headers=headers, timeout=timeout)
+            with httpx.Client(event_hooks=hooks, timeout=timeout) as http:
+                r = http.get(f"{base_url}/models", headers=headers)
         except httpx.ConnectError:
             return ConnectionTest(
                 ok=False, latency_ms=_ms(started), error=f"cannot connect to {base_url}: is the server running?"
@@ -148,14 +155,25 @@ class EndpointStore:
             ok=True, latency_ms=_ms(started), models=ids, model_listed=(model in ids) if model else None
         )
 
+    def reseal(self, secrets: SecretBox) -> int:
+        """Encrypt every stored key with `secrets`' first key (after a rotation); how many."""
+        n = 0
+        with self.db.session() as s:
+            for row in s.scalars(select(ModelEndpoint).where(ModelEndpoint.api_key.is_not(None))):
+                row.api_key = secrets.reseal(row.api_key)  # the new box still reads the old keys
+                n += 1
+        self.secrets = secrets
+        return n
 
-def _check_url(url: str) -> str:
-    url = (url or "").strip().rstrip("/")
-    if not re.match(r"^https?://[^\s/]+", url):
-        raise InvalidInput(
-            "the base URL must start with http:// or https://, e.g. http://127.0.0.1:8000/v1", param="base_url"
-        )
-    return url
+    def _check_url(self, url: str) -> str:
+        url = (url or "").strip().rstrip("/")
+        if not re.match(r"^https?://[^\s/]+", url):
+            raise InvalidInput(
+                "the base URL must start with http:// or https://, e.g. http://127.0.0.1:8000/v1", param="base_url"
+            )
+        if self.outbound is not None:
+            self.outbound.check(url, param="base_url")
+        return url
 
 
 def _ms(started: float) -> int:

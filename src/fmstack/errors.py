@@ -45,6 +45,28 @@ class Unauthorized(FmstackError):
     exit_code = 3
 
 
+class Forbidden(FmstackError):
+    """The caller is known but may not do this (a role too low, a policy that refuses a path or URL)."""
+
+    status = 403
+    type = "permission_error"
+    code = "forbidden"
+    exit_code = 3
+
+
+class RateLimited(FmstackError):
+    """A key's requests or tokens per minute, or its monthly budget, are spent; `retry_after` in s."""
+
+    status = 429
+    type = "rate_limit_error"
+    code = "rate_limit_exceeded"
+    exit_code = 6
+
+    def __init__(self, message: str, *, retry_after: int = 1, code: str | None = None):
+        super().__init__(message, code=code)
+        self.retry_after = max(1, int(retry_after))
+
+
 class NotFound(FmstackError):
     status = 404
     type = "invalid_request_error"

@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from .errors import FmstackError, InvalidInput, NotFound
 from .store import Database, Job
@@ -169,6 +169,12 @@ class JobRunner:
         if live is not None and live.progress and record.status in ("running", "cancelling"):
             record.progress = live.progress
         return record
+
+    def counts(self) -> dict[tuple[str, str], int]:
+        """How many jobs there are of each (kind, status)."""
+        with self.db.session() as s:
+            rows = s.execute(select(Job.kind, Job.status, func.count()).group_by(Job.kind, Job.status)).all()
+        return {(kind, status): int(n) for kind, status, n in rows}
 
     def list(self, *, kind: str | None = None, target: str | None = None, limit: int = 50) -> builtins.list[JobRecord]:
         stmt = select(Job).order_by(Job.created_at.desc()).limit(limit)

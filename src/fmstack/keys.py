@@ -1,5 +1,9 @@
 """API keys: from FMSTACK_API_KEYS and from the keys table (stored as SHA-256 hashes).
-When any key exists, every server route requires one."""
+When any key exists, every server route requires one.
+
+A stored key has a role (owner > admin > member > viewer: what it may do, access/roles.py) and
+optional limits: an expiry, the models it may use, requests and tokens per minute, and a monthly
+budget (access/limits.py). Keys from FMSTACK_API_KEYS are owner keys without limits."""
 
 from __future__ import annotations
 
@@ -8,8 +12,9 @@ import hashlib
 import hmac
 import secrets
 from datetime import datetime
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from .errors import InvalidInput, NotFound
@@ -27,6 +32,29 @@ class ApiKeyRecord(BaseModel):
     last_used_at: datetime | None = None
     revoked_at: datetime | None = None
     guardrail: str | None = None
+    role: str = "owner"
+    expires_at: datetime | None = None
+    allowed_models: list[str] | None = None
+    rpm: int | None = None
+    tpm: int | None = None
+    monthly_budget: float | None = None
+
+    @property
+    def expired(self) -> bool:
+        return self.expires_at is not None and self.expires_at <= utcnow()
+
+
+class KeyLimits(BaseModel):
+    """What a new key may do: its role, and limits (None: none)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    role: Literal["owner", "admin", "member", "viewer"] = "owner"
+    expires_at: datetime | None = None
+    allowed_models: list[str] | None = None
+    rpm: int | None = Field(default=None, ge=1)
+    tpm: int | None = Field(default=None, ge=1)
+    monthly_budget: float | None = Field(default=None, ge=0)
 
 
 def _hash(key: str) -> str:
@@ -38,13 +66,22 @@ class KeyStore:
         self.db = db
         self.env_keys = list(env_keys or [])
 
-    def create(self, name: str, guardrail: str | None = None) -> tuple[ApiKeyRecord, str]:
+    def create(
+        self, name: str, guardrail: str | None = None, limits: KeyLimits | None = None
+    ) -> tuple[ApiKeyRecord, str]:
         """A new key; the plain key is returned once and never stored."""
         if not name or not name.strip():
             raise InvalidInput("an API key needs a name", param="name")
+        limits = limits or KeyLimits()
         key = "fmk-" + secrets.token_urlsafe(32)
         with self.db.session() as s:
-            row = ApiKey(name=name.strip(), prefix=key[:10], key_hash=_hash(key), guardrail=guardrail or None)
+            row = ApiKey(
+                name=name.strip(),
+                prefix=key[:10],
+                key_hash=_hash(key),
+                guardrail=guardrail or None,
+                **limits.model_dump(),
+            )
             s.add(row)
             s.flush()
             return ApiKeyRecord.model_validate(row), key

@@ -12,6 +12,7 @@ from typing import Any, Literal
 import numpy as np
 
 from . import plugins
+from .access import Accounting, AuditLog
 from .agents.service import AgentService
 from .chat import ChatService, ConversationStore, TurnSaved
 from .config import Settings
@@ -27,6 +28,7 @@ from .knowledge.options import Retrieval
 from .knowledge.service import Retrieved
 from .models import ChatResult, Event, GenerationParams, Message, ModelRegistry
 from .prompts import PromptService
+from .security import SecretBox, UrlPolicy
 from .store import Database
 from .turns import TurnEvent, TurnPipeline
 
@@ -75,8 +77,13 @@ class Fmstack:
         self.models = ModelRegistry(self.settings)
         self.db = Database(self.settings.db_url)
         self.conversations = ConversationStore(self.db)
+        self.secrets = SecretBox.for_data_dir(self.settings.data_dir, self.settings.secret_key)
+        # URLs callers name (endpoints, OpenAPI and MCP tools) are checked; files over HTTP too (server.py)
+        self.outbound = UrlPolicy.parse(self.settings.outbound_allow, self.settings.outbound_deny)
         self.keys = KeyStore(self.db, self.settings.api_keys)
-        self.endpoints = EndpointStore(self.db, self.models)
+        self.accounting = Accounting(self.db, self.models)  # per-key limits and usage
+        self.audit = AuditLog(self.db, self.settings.audit_retention_days)
+        self.endpoints = EndpointStore(self.db, self.models, self.secrets, self.outbound)
         self.guardrails = GuardrailService(self.db, self.models)
         self.knowledge = KnowledgeService(self.db, self.models)
         self.turns = TurnPipeline(self.models, self.knowledge, self.guardrails)
@@ -84,7 +91,15 @@ class Fmstack:
         self.jobs = JobRunner(self.db)
         self.ingestion = IngestionJobs(self.knowledge, self.jobs, self.settings.data_dir)
         self.prompts = PromptService(self.db)
-        self.agents = AgentService(self.db, self.models, self.knowledge, self.turns, self.conversations)
+        self.agents = AgentService(
+            self.db,
+            self.models,
+            self.knowledge,
+            self.turns,
+            self.conversations,
+            outbound=self.outbound,
+            command_tools=self.settings.command_tools != "off",
+        )
         self.evaluations = EvaluationService(
             self.db, self.models, self.turns, self.prompts, self.conversations, self.jobs
         )

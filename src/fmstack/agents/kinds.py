@@ -22,24 +22,33 @@ from typing import Any, Literal
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ..errors import InvalidInput
+from ..errors import Forbidden, InvalidInput
+from ..security import UrlPolicy
 from .mcp import MCPConnection
 from .tools import Tool, function_tool, openapi_tools
 
 
 class ToolSpec(BaseModel):
-    """The common part of every kind's configuration."""
+    """The common part of every kind's configuration. `runs_code`: whether this entry makes the
+    server run a command or import code (only admins may define those)."""
 
     model_config = ConfigDict(extra="forbid")
     type: str
+
+    @property
+    def runs_code(self) -> bool:
+        return False
 
 
 @dataclass
 class ToolEnv:
     """What a builder may use: `stack` keeps connections (MCP servers) open for as long as the run
-    needs them; None when the tools are only listed."""
+    needs them (None when the tools are only listed); `outbound` checks every URL a tool fetches
+    (None: no check); `command_tools` False refuses tools that run commands or import code."""
 
     stack: ExitStack | None = None
+    outbound: UrlPolicy | None = None
+    command_tools: bool = True
 
 
 @dataclass
@@ -99,13 +108,19 @@ class OpenAPITool(ToolSpec):
 def _openapi(spec: OpenAPITool, env: ToolEnv) -> list[Tool]:
     doc = spec.spec
     if doc is None:
+        hooks = {"request": [env.outbound.hook]} if env.outbound is not None else {}
         try:
-            doc = httpx.get(spec.spec_url or "", headers=spec.headers, timeout=15).raise_for_status().json()
+            with httpx.Client(event_hooks=hooks, timeout=15) as http:
+                doc = http.get(spec.spec_url or "", headers=spec.headers).raise_for_status().json()
         except (httpx.HTTPError, ValueError) as e:
             raise InvalidInput(f"cannot read the OpenAPI document at {spec.spec_url}: {e}", param="tools") from None
     methods = {m.upper() for m in spec.confirm}
     return openapi_tools(
-        doc, base_url=spec.base_url, headers=spec.headers, confirm=lambda method, path: method in methods
+        doc,
+        base_url=spec.base_url,
+        headers=spec.headers,
+        confirm=lambda method, path: method in methods,
+        outbound=env.outbound,
     )
 
 
@@ -115,9 +130,15 @@ class PythonTool(ToolSpec):
     function: str = Field(description="package.module:function")
     needs_confirmation: bool = False  # a person approves each call
 
+    @property
+    def runs_code(self) -> bool:
+        return True
+
 
 @tool_kind("python", PythonTool)
 def _python(spec: PythonTool, env: ToolEnv) -> list[Tool]:
+    if not env.command_tools:
+        raise Forbidden("Python tools are turned off on this server (FMSTACK_COMMAND_TOOLS=off)", param="tools")
     if ":" not in spec.function:
         raise InvalidInput("a python tool is 'package.module:function'", param="tools")
     module, _, attr = spec.function.partition(":")
@@ -138,6 +159,10 @@ class MCPTool(ToolSpec):
     include: list[str] | None = None  # only these of the server's tools
     confirm: list[str] = Field(default_factory=list)  # tool names whose calls need a person's approval
 
+    @property
+    def runs_code(self) -> bool:
+        return bool(self.command)
+
     @model_validator(mode="after")
     def _complete(self) -> MCPTool:
         if bool(self.command) == bool(self.url):
@@ -149,6 +174,12 @@ class MCPTool(ToolSpec):
 def _mcp(spec: MCPTool, env: ToolEnv) -> list[Tool]:
     if env.stack is None:
         raise InvalidInput("MCP tools need a connection scope", param="tools")
+    if spec.command and not env.command_tools:
+        raise Forbidden(
+            "MCP servers started by command are turned off on this server (FMSTACK_COMMAND_TOOLS=off)", param="tools"
+        )
+    if spec.url and env.outbound is not None:
+        env.outbound.check(spec.url, param="tools")
     conn = env.stack.enter_context(
         MCPConnection(command=spec.command, url=spec.url, env=spec.env, headers=spec.headers)
     )

@@ -30,12 +30,13 @@ from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, ValidationErr
 from sqlalchemy import select
 
 from ..chat.conversations import ConversationStore
-from ..errors import FmstackError, InvalidInput, NotFound
+from ..errors import FmstackError, Forbidden, InvalidInput, NotFound
 from ..guardrails import Guardrail
 from ..knowledge.service import KnowledgeService
 from ..models.context import fit_to_context
 from ..models.registry import ModelRegistry
 from ..models.types import Message
+from ..security import UrlPolicy
 from ..store import AgentRow, AgentRun, Database
 from ..store.tables import utcnow
 from ..turns import TurnPipeline
@@ -117,7 +118,12 @@ class AgentService:
         knowledge: KnowledgeService,
         turns: TurnPipeline,
         conversations: ConversationStore,
+        *,
+        outbound: UrlPolicy | None = None,
+        command_tools: bool = True,
     ):
+        self.outbound = outbound  # every URL a tool fetches is checked (None: no check)
+        self.command_tools = command_tools  # False: no MCP commands, no Python imports
         self.db = db
         self.models = models
         self.knowledge = knowledge
@@ -125,8 +131,20 @@ class AgentService:
         self.conversations = conversations
 
     # -- definitions ----------------------------------------------------------------------------
-    def create(self, config: dict[str, Any], *, replace: bool = False) -> AgentConfig:
+    def create(self, config: dict[str, Any], *, replace: bool = False, may_run_code: bool = True) -> AgentConfig:
+        """Save an agent. Tools that run a command or import code on the server need
+        `may_run_code` (an admin's request) and a server that allows them."""
         cfg = parse_agent(config)
+        for i, t in enumerate(cfg.tools):
+            if t.runs_code and not self.command_tools:
+                raise Forbidden(
+                    f"tool {i} ({t.type}) runs code on the server; such tools are turned off (FMSTACK_COMMAND_TOOLS=off)",
+                    param="tools",
+                )
+            if t.runs_code and not may_run_code:
+                raise Forbidden(
+                    f"tool {i} ({t.type}) runs code on the server: only an admin may define it", param="tools"
+                )
         if cfg.model:
             self.models.resolve(cfg.model)
         for kb in cfg.knowledge_bases:
@@ -166,7 +184,7 @@ class AgentService:
         """The agent's tools. MCP servers are connected for as long as `stack` is open (without a
         stack, MCP tools are an error: their connection must be closed by someone)."""
         out: builtins.list[Tool] = [knowledge_tool(self.knowledge, kb) for kb in cfg.knowledge_bases]
-        out += build_tools(cfg.tools, ToolEnv(stack))
+        out += build_tools(cfg.tools, ToolEnv(stack, self.outbound, self.command_tools))
         names = [t.name for t in out]
         if len(names) != len(set(names)):
             raise InvalidInput(

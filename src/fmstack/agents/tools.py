@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from .. import jsonschemas
 from ..errors import InvalidInput
 from ..knowledge.service import KnowledgeService
+from ..security import UrlPolicy
 
 
 @dataclass
@@ -153,16 +154,20 @@ def openapi_tools(
     headers: dict[str, str] | None = None,
     timeout: float = 30.0,
     confirm: Callable[[str, str], bool] | None = None,
+    outbound: UrlPolicy | None = None,
 ) -> list[Tool]:
     """One tool per operation of an OpenAPI 3 document (named by its operationId). Path and query
     parameters and a JSON request body become the tool's arguments; the call is made with httpx.
-    `confirm(method, path)` marks operations that need a person's approval (default: none)."""
+    `confirm(method, path)` marks operations that need a person's approval (default: none);
+    `outbound`, when given, checks every call's URL (redirects included) before it is made."""
     if not isinstance(spec, dict) or "paths" not in spec:
         raise InvalidInput("not an OpenAPI 3 document: it has no 'paths'", param="spec")
     servers = spec.get("servers") or [{}]
     root = (base_url or servers[0].get("url") or "").rstrip("/")
     if not root:
         raise InvalidInput("give base_url: the OpenAPI document names no server", param="base_url")
+    if outbound is not None:
+        outbound.check(root, param="base_url")
     tools = []
     for path, item in spec["paths"].items():
         shared = item.get("parameters", [])
@@ -195,7 +200,7 @@ def openapi_tools(
                     name=op_id,
                     description=(op.get("summary") or op.get("description") or f"{method.upper()} {path}").strip(),
                     parameters=schema,
-                    run=_http_call(root, method, path, params, headers or {}, timeout),
+                    run=_http_call(root, method, path, params, headers or {}, timeout, outbound),
                     validate=schema_validator(schema),
                     needs_confirmation=bool(confirm and confirm(method.upper(), path)),
                 )
@@ -242,7 +247,9 @@ def schema_validator(schema: dict) -> Callable[[dict], dict]:
     return validate
 
 
-def _http_call(root: str, method: str, path: str, params: list[dict], headers: dict, timeout: float):
+def _http_call(
+    root: str, method: str, path: str, params: list[dict], headers: dict, timeout: float, outbound: UrlPolicy | None
+):
     def run(args: dict) -> Any:
         url_path = path
         query = {}
@@ -253,9 +260,9 @@ def _http_call(root: str, method: str, path: str, params: list[dict], headers: d
                 url_path = url_path.replace("{" + p["name"] + "}", str(args[p["name"]]))
             elif p.get("in") == "query":
                 query[p["name"]] = args[p["name"]]
-        r = httpx.request(
-            method.upper(), root + url_path, params=query, json=args.get("body"), headers=headers, timeout=timeout
-        )
+        hooks = {"request": [outbound.hook]} if outbound is not None else {}
+        with httpx.Client(event_hooks=hooks, timeout=timeout) as http:
+            r = http.request(method.upper(), root + url_path, params=query, json=args.get("body"), headers=headers)
         try:
             data = r.json()
         except ValueError:

@@ -39,12 +39,29 @@ def serve(
     host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
     port: int = typer.Option(8000, help="Port to listen on."),
     log_level: str = typer.Option("info", help="uvicorn log level."),
+    insecure: bool = typer.Option(
+        False, "--insecure", help="Listen on a public interface even though no API key is configured."
+    ),
 ):
     """Run the OpenAI-compatible and platform API server."""
+    import ipaddress
+
     import uvicorn
 
     from ..server.app import create_app
 
+    try:
+        local = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        local = host == "localhost"
+    if not local and not insecure and not fm().keys.required():
+        err.print(
+            f"[red]error:[/] refusing to listen on {host} with no API key: anyone on the network could use "
+            "and change everything. Create a key first (`fmstack keys create NAME`) or set FMSTACK_API_KEYS; "
+            "or pass --insecure to serve openly anyway.",
+            highlight=False,
+        )
+        raise SystemExit(2)
     application = create_app(fm())
     typer.echo(
         f"fmstack serving on http://{host}:{port}  (OpenAI base_url: http://{host}:{port}/v1, "

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ..errors import InvalidInput
 from ..models.types import Event, Finish, TextDelta
+from ..observability import GUARDRAIL_ACTIONS
 from .policies import (
     POLICIES,
     AttackPolicy,
@@ -157,6 +158,7 @@ class Guardrail:
         else:
             action, out = "none", text
         elapsed = (time.perf_counter() - started) * 1000
+        GUARDRAIL_ACTIONS.labels(self.name, source, action).inc()
         scores = {k: v for k, v in ctx.scores.items() if k in ("grounding", "relevance")}
         per_sentence = list(ctx.scores.get("sentences") or [])
         return Assessment(action, out, findings, self.name, self.version, elapsed, scores, per_sentence)

@@ -183,6 +183,30 @@ def load_pdf(data: bytes, options: dict) -> LoadedDocument:
     return LoadedDocument("pdf", sections, title=str(title))
 
 
+MAX_EXPANDED_BYTES = 256 * 1024 * 1024  # what a zip-based file (DOCX) may expand to
+MAX_ARCHIVE_ENTRIES = 10_000
+
+
+def check_archive(data: bytes) -> None:
+    """Refuse a zip whose entries would expand past MAX_EXPANDED_BYTES (a zip bomb) before
+    anything is decompressed; a reader never gets more than an entry's declared size."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            infos = z.infolist()
+    except (zipfile.BadZipFile, ValueError) as e:
+        raise LoadError(f"the file is damaged and cannot be read: {e}") from None
+    if len(infos) > MAX_ARCHIVE_ENTRIES:
+        raise LoadError(f"the file holds {len(infos)} parts, more than the {MAX_ARCHIVE_ENTRIES} a document needs")
+    total = sum(i.file_size for i in infos)
+    if total > MAX_EXPANDED_BYTES:
+        raise LoadError(
+            f"the file expands to {total / 2**20:.0f} MB from {len(data) / 2**20:.1f} MB "
+            f"(the limit is {MAX_EXPANDED_BYTES // 2**20} MB): refused as a possible zip bomb"
+        )
+
+
 @loader("docx", ".docx")
 def load_docx(data: bytes, options: dict) -> LoadedDocument:
     import zipfile
@@ -191,6 +215,7 @@ def load_docx(data: bytes, options: dict) -> LoadedDocument:
     from docx.table import Table
     from docx.text.paragraph import Paragraph
 
+    check_archive(data)
     try:
         document = docx.Document(io.BytesIO(data))
     except (zipfile.BadZipFile, KeyError, ValueError) as e:

@@ -6,6 +6,7 @@ A chat provider implements one method, `stream()`; `generate()` is derived from 
 from __future__ import annotations
 
 import abc
+import functools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -13,6 +14,7 @@ from typing import Any, Literal
 import numpy as np
 
 from ..errors import ModelError
+from .metering import METER, metered
 from .types import ChatResult, Event, GenerationParams, Message, collect
 
 
@@ -29,6 +31,8 @@ class ModelInfo:
     supports_tools: bool = False
     supports_json_schema: bool = False
     answer_mode: str = "generate"  # grounded answers: generate | extract | auto (knowledge/options.py)
+    input_price: float = 0.0  # per million prompt tokens
+    output_price: float = 0.0  # per million completion tokens
 
     def to_dict(self) -> dict[str, Any]:
         return {k: v for k, v in vars(self).items()}
@@ -52,6 +56,24 @@ class Model(abc.ABC):
 
 
 class ChatModel(Model):
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Every provider's stream() is metered for the request it serves (metering.py)."""
+        super().__init_subclass__(**kwargs)
+        stream = cls.__dict__.get("stream")
+        if stream is None or getattr(stream, "_metered", False):
+            return
+
+        @functools.wraps(stream)
+        def metered_stream(self: ChatModel, messages: Sequence[Message], params: GenerationParams) -> Iterator[Event]:
+            meter = METER.get()
+            if meter is None:
+                return stream(self, messages, params)
+            meter.admit(self)
+            return metered(self, stream(self, messages, params), meter)
+
+        metered_stream._metered = True  # type: ignore[attr-defined]
+        cls.stream = metered_stream  # type: ignore[method-assign]
+
     @property
     def context_window(self) -> int:
         return self.info.context_window or 4096

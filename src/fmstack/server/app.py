@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from .. import __version__, console
 from ..config import Settings
+from ..observability import REGISTRY, FmstackCollector
 from ..sdk import Fmstack
 from . import (
     agents_api,
@@ -18,19 +19,27 @@ from . import (
     jobs_api,
     knowledge_api,
     openai_api,
+    operations,
     platform_api,
     prompts_api,
 )
-from .middleware import ApiKeyAuth, BodyLimit
+from .middleware import Access, BodyLimit
 
 
 def create_app(fm: Fmstack | None = None, settings: Settings | None = None) -> FastAPI:
     fm = fm or Fmstack(settings)
 
+    collector = FmstackCollector(fm)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        yield
-        fm.close()
+        REGISTRY.register(collector)
+        fm.audit.prune()
+        try:
+            yield
+        finally:
+            REGISTRY.unregister(collector)
+            fm.close()
 
     app = FastAPI(
         title="fmstack",
@@ -42,6 +51,7 @@ def create_app(fm: Fmstack | None = None, settings: Settings | None = None) -> F
     app.state.started = int(time.time())
     app.state.revision = fm.db.revision()
     errors.install(app)
+    app.include_router(operations.router)
     app.include_router(openai_api.router)
     app.include_router(platform_api.router)
     app.include_router(knowledge_api.router)
@@ -52,6 +62,6 @@ def create_app(fm: Fmstack | None = None, settings: Settings | None = None) -> F
     app.include_router(evaluations_api.router)
     console.mount(app)
     # Outermost first: the size limit applies before authentication reads anything.
-    app.add_middleware(ApiKeyAuth, keys=fm.keys)
+    app.add_middleware(Access, fm=fm)
     app.add_middleware(BodyLimit, max_bytes=fm.settings.max_body_bytes, upload_bytes=fm.settings.max_upload_bytes)
     return app

@@ -16,3 +16,9 @@ def key_guardrail(request: Request) -> str | None:
     """The guardrail bound to the API key of this request, if any."""
     key = getattr(request.state, "api_key", None)
     return key.guardrail if key is not None else None
+
+
+def caller_role(request: Request) -> str:
+    """The role of this request's API key; with no keys configured the caller is the owner."""
+    key = getattr(request.state, "api_key", None)
+    return key.role if key is not None else "owner"

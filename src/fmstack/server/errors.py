@@ -10,13 +10,15 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from ..errors import FmstackError
+from ..errors import FmstackError, RateLimited
+from ..observability import ERRORS
 
 log = logging.getLogger("fmstack.server")
 
 STATUS_TYPES = {
     400: ("invalid_request_error", None),
     401: ("authentication_error", "invalid_api_key"),
+    403: ("permission_error", "forbidden"),
     404: ("invalid_request_error", "not_found"),
     405: ("invalid_request_error", "method_not_allowed"),
     413: ("invalid_request_error", "payload_too_large"),
@@ -37,7 +39,9 @@ def install(app: FastAPI) -> None:
     async def _fmstack(request: Request, e: FmstackError):
         if e.status >= 500:
             log.warning("%s %s -> %s: %s", request.method, request.url.path, e.status, e.message)
-        return JSONResponse(e.to_openai(), status_code=e.status)
+        ERRORS.labels(e.type, e.code or "").inc()
+        headers = {"Retry-After": str(e.retry_after)} if isinstance(e, RateLimited) else None
+        return JSONResponse(e.to_openai(), status_code=e.status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, e: RequestValidationError):
@@ -67,4 +71,5 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, e: Exception):
         log.exception("unhandled error on %s %s", request.method, request.url.path)
+        ERRORS.labels("server_error", type(e).__name__).inc()
         return JSONResponse(error_body(f"internal error: {type(e).__name__}: {e}", 500), status_code=500)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, File, Form, Request, Response, UploadFile
@@ -11,10 +10,10 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from ..errors import NotFound
 from ..knowledge.options import Retrieval
 from ..knowledge.rag import CitationsEvent
 from ..models.types import Message
+from ..security import PathPolicy
 from .deps import fm
 from .schemas import SamplingIn
 from .streaming import SSE_HEADERS, first_then_rest, iterate_in_thread, typed_sse
@@ -117,18 +116,18 @@ class IngestIn(BaseModel):
 
 @router.post("/{name}/ingest", status_code=202)
 def ingest(name: str, body: IngestIn, request: Request, response: Response) -> dict:
-    """Ingest files and folders on the server's own disk, as a background job (202 + the job)."""
+    """Ingest files and folders on the server's own disk, as a background job (202 + the job).
+    Only under FMSTACK_INGEST_ROOTS (none by default): see fmstack.security.paths."""
     app = fm(request)
+    policy = PathPolicy.under(app.settings.ingest_roots)
+    paths = [str(policy.check(p)) for p in body.paths]
     if body.wait:
         response.status_code = 200
         return app.knowledge.ingest(
-            name, body.paths, include=body.include, exclude=body.exclude, sync=body.sync, options=body.options
+            name, paths, include=body.include, exclude=body.exclude, sync=body.sync, options=body.options
         ).to_dict()
-    for p in body.paths:
-        if not Path(p).expanduser().exists():
-            raise NotFound(f"{p} does not exist on the server", param="paths")
     job = app.start_ingest(
-        name, body.paths, include=body.include, exclude=body.exclude, sync=body.sync, options=body.options
+        name, paths, include=body.include, exclude=body.exclude, sync=body.sync, options=body.options
     )
     return job.model_dump(mode="json")
 

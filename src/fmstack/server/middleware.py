@@ -1,16 +1,26 @@
-"""ASGI middleware: request body size limit and API-key authentication."""
+"""ASGI middleware: request body size limit, and access (keys, roles, limits, audit, metrics)."""
 
 from __future__ import annotations
 
 import json
+import time
+from typing import TYPE_CHECKING
 
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ..access import at_least, required_role
+from ..access.limits import KeyMeter
 from ..console import is_public
-from ..keys import KeyStore
+from ..errors import RateLimited
+from ..keys import ApiKeyRecord
+from ..models.metering import METER
+from ..observability import LATENCY, REQUESTS
 from .errors import error_body
+
+if TYPE_CHECKING:
+    from ..sdk import Fmstack
 
 
 async def _send_json(send: Send, status: int, body: dict, headers: list | None = None) -> None:
@@ -60,26 +70,95 @@ class BodyLimit:
         await self.app(scope, limited, send)
 
 
-class ApiKeyAuth:
-    """When keys are configured, every HTTP route needs `Authorization: Bearer KEY` (or `x-api-key`)."""
+class Access:
+    """Who is calling and what they may do, for every HTTP route but the public ones:
 
-    def __init__(self, app: ASGIApp, keys: KeyStore):
+    1. the API key (`Authorization: Bearer KEY` or `x-api-key`) when keys are configured — 401
+       without a valid, unexpired one; with no keys at all the caller is the local owner;
+    2. the key's role against what the route needs (access/roles.py) — 403;
+    3. the key's limits (requests and tokens per minute, monthly budget) — 429 with Retry-After;
+    4. the request's meter, so model calls are checked against the key's models and counted;
+    5. afterwards: the audit log for changes and administration, and the request metrics."""
+
+    def __init__(self, app: ASGIApp, fm: Fmstack):
         self.app = app
-        self.keys = keys
+        self.fm = fm
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope.get("method") == "OPTIONS" or is_public(scope.get("path", "")):
+        if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        if not await run_in_threadpool(self.keys.required):
+        method, path = scope.get("method", "GET"), scope.get("path", "")
+        if method == "OPTIONS" or is_public(path) or path in OPEN_PATHS:
             return await self.app(scope, receive, send)
+        started = time.perf_counter()
+        status = 500
+        record = None
+
+        async def watched(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            record = await self._caller(scope, method, path)
+            token = METER.set(KeyMeter(self.fm.accounting, record))
+            try:
+                await self.app(scope, receive, watched)
+            finally:
+                METER.reset(token)
+        except _Refused as r:
+            status = r.status
+            await _send_json(send, r.status, r.body, r.headers)
+        finally:
+            route = scope.get("route")
+            template = getattr(route, "path", None) or "unmatched"
+            REQUESTS.labels(template, method, str(status)).inc()
+            LATENCY.labels(template, method).observe(time.perf_counter() - started)
+            if method not in ("GET", "HEAD") or required_role(method, path) == "admin":
+                client = scope.get("client")
+                actor = f"{record.id} ({record.name})" if record is not None else "local"
+                await run_in_threadpool(
+                    self.fm.audit.record,
+                    actor=actor,
+                    role=record.role if record is not None else "owner",
+                    action=method,
+                    target=path,
+                    status=status,
+                    client=client[0] if client else None,
+                )
+
+    async def _caller(self, scope: Scope, method: str, path: str) -> ApiKeyRecord | None:
+        if not await run_in_threadpool(self.fm.keys.required):
+            return None  # one user on their own machine: the owner
         headers = dict(scope.get("headers") or [])
         key = headers.get(b"x-api-key", b"").decode("latin-1")
         auth = headers.get(b"authorization", b"").decode("latin-1")
         if auth.lower().startswith("bearer "):
             key = auth[7:].strip()
-        record = await run_in_threadpool(self.keys.lookup, key)
-        if record is None:
-            text = "invalid API key" if key else "an API key is required: send 'Authorization: Bearer <key>'"
-            return await _send_json(send, 401, error_body(text, 401), [(b"www-authenticate", b"Bearer")])
-        scope.setdefault("state", {})["api_key"] = record  # request.state.api_key: its guardrail applies
-        await self.app(scope, receive, send)
+        record = await run_in_threadpool(self.fm.keys.lookup, key)
+        if record is None or record.expired:
+            text = (
+                "this API key has expired"
+                if record is not None
+                else ("invalid API key" if key else "an API key is required: send 'Authorization: Bearer <key>'")
+            )
+            raise _Refused(401, error_body(text, 401), [(b"www-authenticate", b"Bearer")])
+        scope.setdefault("state", {})["api_key"] = record  # request.state.api_key: its guardrail and role
+        needed = required_role(method, path)
+        if not at_least(record.role, needed):
+            text = f"this API key's role ({record.role}) may not {method} {path}: that needs {needed} or above"
+            raise _Refused(403, error_body(text, 403), [])
+        try:
+            await run_in_threadpool(self.fm.accounting.admit, record)
+        except RateLimited as e:
+            raise _Refused(429, e.to_openai(), [(b"retry-after", str(e.retry_after).encode())]) from None
+        return record
+
+
+class _Refused(Exception):
+    def __init__(self, status: int, body: dict, headers: list):
+        self.status, self.body, self.headers = status, body, headers
+
+
+OPEN_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})

@@ -11,10 +11,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from .. import __version__
+from ..access import at_least
 from ..chat import ConversationRecord, MessageRecord, TurnSaved
-from ..keys import ApiKeyRecord
+from ..errors import Forbidden
+from ..keys import ApiKeyRecord, KeyLimits
 from ..sdk import as_messages
-from .deps import fm, key_guardrail
+from .deps import caller_role, fm, key_guardrail
 from .schemas import ChatMessageIn, SamplingIn
 from .streaming import SSE_HEADERS, first_then_rest, iterate_in_thread, typed_sse
 
@@ -201,7 +203,7 @@ def list_feedback(
 
 
 # -- API keys -------------------------------------------------------------------------------------
-class KeyIn(BaseModel):
+class KeyIn(KeyLimits):
     name: str = Field(min_length=1, max_length=200)
     guardrail: str | None = None  # applied to every request made with this key
 
@@ -215,7 +217,11 @@ def list_keys(request: Request) -> dict:
 def create_key(body: KeyIn, request: Request) -> dict:
     if body.guardrail:
         fm(request).guardrails.load(body.guardrail)  # 404 now rather than on every request later
-    record, key = fm(request).keys.create(body.name, body.guardrail)
+    role = caller_role(request)
+    if not at_least(role, body.role):
+        raise Forbidden(f"a key with the role {role} cannot make a key with the higher role {body.role}", param="role")
+    limits = KeyLimits.model_validate(body.model_dump(exclude={"name", "guardrail"}))
+    record, key = fm(request).keys.create(body.name, body.guardrail, limits)
     return {**record.model_dump(mode="json"), "key": key}
 
 

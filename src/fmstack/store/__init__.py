@@ -5,6 +5,7 @@ from .tables import (
     AgentRow,
     AgentRun,
     ApiKey,
+    AuditRow,
     Base,
     Conversation,
     EvalResult,
@@ -17,12 +18,15 @@ from .tables import (
     MessageRow,
     ModelEndpoint,
     PromptRow,
+    RateWindow,
+    UsageRow,
 )
 
 __all__ = [
     "AgentRow",
     "AgentRun",
     "ApiKey",
+    "AuditRow",
     "Base",
     "Conversation",
     "Database",
@@ -36,4 +40,6 @@ __all__ = [
     "MessageRow",
     "ModelEndpoint",
     "PromptRow",
+    "RateWindow",
+    "UsageRow",
 ]

@@ -111,6 +111,56 @@ class ApiKey(Base):
     last_used_at: Mapped[datetime | None] = mapped_column()
     revoked_at: Mapped[datetime | None] = mapped_column()
     guardrail: Mapped[str | None] = mapped_column(String(120))  # applied to every request made with this key
+    role: Mapped[str] = mapped_column(
+        String(20), default="owner", server_default="owner"
+    )  # owner | admin | member | viewer
+    expires_at: Mapped[datetime | None] = mapped_column()
+    allowed_models: Mapped[list | None] = mapped_column(JSON)  # None: every model
+    rpm: Mapped[int | None] = mapped_column(Integer)  # requests per minute
+    tpm: Mapped[int | None] = mapped_column(Integer)  # tokens per minute
+    monthly_budget: Mapped[float | None] = mapped_column(Float)  # in the currency of the model prices
+
+
+class UsageRow(Base):
+    """Tokens and cost of one model call, with who made it (the API key; NULL: no key)."""
+
+    __tablename__ = "usage"
+    __table_args__ = (Index("ix_usage_key_at", "key_id", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    key_id: Mapped[str | None] = mapped_column(String(40))
+    model: Mapped[str] = mapped_column(String(200))
+    prompt_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    completion_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    cost: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class RateWindow(Base):
+    """Requests and tokens one key used in one minute: counted in the database so that every
+    server process sees the same limit."""
+
+    __tablename__ = "rate_windows"
+
+    key_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    minute: Mapped[int] = mapped_column(Integer, primary_key=True)  # unix time // 60
+    requests: Mapped[int] = mapped_column(Integer, default=0)
+    tokens: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class AuditRow(Base):
+    """One change made through the API: who, when, what, from where, and how it ended."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(200))  # key id and name, or "local" with no keys
+    role: Mapped[str] = mapped_column(String(20))
+    action: Mapped[str] = mapped_column(String(10))  # the HTTP method
+    target: Mapped[str] = mapped_column(String(1000))  # the path
+    status: Mapped[int] = mapped_column(Integer)
+    client: Mapped[str | None] = mapped_column(String(100))  # the caller's address
 
 
 class KnowledgeBase(Base):

@@ -1,0 +1,48 @@
+"""Roles: owner > admin > member > viewer. What each route needs is decided here, in one table,
+from the method and the path — not in each route:
+
+- viewer: reads (GET) and asks (model calls, retrieval, rendering a prompt, applying a guardrail):
+  nothing it does changes what is stored;
+- member: creates, changes and deletes content (conversations, knowledge bases, agents, …);
+- admin: API keys, model endpoints, the audit log, usage; defines tools that run code;
+- owner: everything, and may make owner keys.
+"""
+
+from __future__ import annotations
+
+import re
+
+ROLES = ("viewer", "member", "admin", "owner")
+
+# requests that only read or compute: open to viewers whatever the method
+_ASKS = [
+    re.compile(p)
+    for p in (
+        r"^/v1/chat/completions$",
+        r"^/v1/embeddings$",
+        r"^/api/tokenize$",
+        r"^/api/knowledge-bases/[^/]+/(retrieve|answer)$",
+        r"^/api/guardrails/[^/]+/apply$",
+        r"^/api/prompts/[^/]+/render$",
+    )
+]
+# administration: every method, reads included
+_ADMIN = re.compile(r"^/api/(keys|audit|usage)(/|$)")
+# read by everyone, changed by admins
+_ADMIN_CHANGES = re.compile(r"^/api/endpoints(/|$)")
+
+
+def at_least(role: str, needed: str) -> bool:
+    return ROLES.index(role) >= ROLES.index(needed) if role in ROLES else False
+
+
+def required_role(method: str, path: str) -> str:
+    if _ADMIN.match(path):
+        return "admin"
+    if method in ("GET", "HEAD", "OPTIONS"):
+        return "viewer"
+    if _ADMIN_CHANGES.match(path):
+        return "admin"
+    if any(p.match(path) for p in _ASKS):
+        return "viewer"
+    return "member"

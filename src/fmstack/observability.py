@@ -1,0 +1,94 @@
+"""Metrics for Prometheus (served at /metrics) and structured logs.
+
+The counters and histograms live in one registry of this process; what is a state rather than an
+event (requests waiting for a model, jobs per status) is read when scraped (`FmstackCollector`)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+if TYPE_CHECKING:
+    from .sdk import Fmstack
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+
+REQUESTS = Counter(
+    "fmstack_http_requests",
+    "HTTP requests by route template, method and status",
+    ["route", "method", "status"],
+    registry=REGISTRY,
+)
+LATENCY = Histogram(
+    "fmstack_http_request_seconds",
+    "Time to the end of the response (streams included)",
+    ["route", "method"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120),
+    registry=REGISTRY,
+)
+TOKENS = Counter("fmstack_tokens", "Tokens used by model calls", ["model", "kind"], registry=REGISTRY)
+GUARDRAIL_ACTIONS = Counter(
+    "fmstack_guardrail_actions", "Guardrail checks by outcome", ["guardrail", "source", "action"], registry=REGISTRY
+)
+ERRORS = Counter("fmstack_errors", "Errors answered to callers, by type and code", ["type", "code"], registry=REGISTRY)
+
+
+class FmstackCollector(Collector):
+    """Read at scrape time: requests in flight or queued per local model, and jobs per status."""
+
+    def __init__(self, fm: Fmstack):
+        self.fm = fm
+
+    def collect(self) -> Iterator[Metric]:
+        queue = GaugeMetricFamily(
+            "fmstack_model_queue_depth", "Requests holding or waiting for a local model", labels=["model"]
+        )
+        for name, state in self.fm.models.status().items():
+            if state.get("in_flight") is not None:
+                queue.add_metric([name], float(state["in_flight"]))
+        yield queue
+        jobs = GaugeMetricFamily("fmstack_jobs", "Background jobs by kind and status", labels=["kind", "status"])
+        for (kind, status), n in self.fm.jobs.counts().items():
+            jobs.add_metric([kind, status], float(n))
+        yield jobs
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per log line (FMSTACK_LOG_FORMAT=json): time, level, logger, message, and
+    any `extra=` fields."""
+
+    _skip = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+
+    def format(self, record: logging.LogRecord) -> str:
+        out = {
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        out.update({k: v for k, v in vars(record).items() if k not in self._skip})
+        if record.exc_info:
+            out["exception"] = self.formatException(record.exc_info)
+        return json.dumps(out, default=str, ensure_ascii=False)
+
+
+def json_logging(level: str = "info") -> dict:
+    """A logging dictConfig (for uvicorn's log_config) that writes every logger as JSON lines."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": JsonFormatter}},
+        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}},
+        "root": {"handlers": ["stderr"], "level": level.upper()},
+        "loggers": {
+            name: {"handlers": ["stderr"], "level": level.upper(), "propagate": False}
+            for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "fmstack")
+        },
+    }

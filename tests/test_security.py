@@ -1,0 +1,370 @@
+"""What the server touches because a caller named it (paths, URLs, commands), who may do what
+(roles), limits per key, secrets at rest, the audit log and /metrics — on real servers."""
+
+from __future__ import annotations
+
+import io
+import os
+import sqlite3
+import subprocess
+import sys
+import threading
+import zipfile
+from concurrent.futures import ThreadPoolExecutor
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import httpx
+import pytest
+from conftest import TEST_CONFIG, Server, free_port
+
+from fmstack.errors import Forbidden
+from fmstack.security import PathPolicy, UrlPolicy
+
+OWNER = "sk-owner-test"
+CONFIG = {
+    **TEST_CONFIG,
+    "models": {
+        **TEST_CONFIG["models"],
+        # one token costs 1: a budget of 5 is spent by the first call
+        "priced": {"provider": "local", "path": "bundled:smollm2", "input_price": 1e6, "output_price": 1e6},
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def keyed(tmp_path_factory):
+    """A server with keys on, nothing allowed outbound, ingestion only under one folder."""
+    data = tmp_path_factory.mktemp("keyed")
+    roots = data / "roots"
+    (roots / "docs").mkdir(parents=True)
+    srv = Server(
+        data / "server",
+        CONFIG,
+        env={"FMSTACK_API_KEYS": OWNER, "FMSTACK_OUTBOUND_ALLOW": "", "FMSTACK_INGEST_ROOTS": str(roots)},
+    ).start()
+    srv.roots = roots  # type: ignore[attr-defined]
+    yield srv
+    srv.stop()
+
+
+def client(srv: Server, key: str = OWNER) -> httpx.Client:
+    return httpx.Client(base_url=srv.url, timeout=120, headers={"Authorization": f"Bearer {key}"})
+
+
+def make_key(srv: Server, **body) -> str:
+    with client(srv) as c:
+        r = c.post("/api/keys", json={"name": body.pop("name", "k"), **body})
+        assert r.status_code == 201, r.text
+        return r.json()["key"]
+
+
+# -- files on the server ----------------------------------------------------------------------------
+def test_ingest_paths_only_under_the_roots_with_escapes_refused(keyed, tmp_path):
+    roots = keyed.roots
+    (roots / "docs" / "inside.md").write_text("# Owls\n\nOwls hunt at night.", encoding="utf-8")
+    secret = tmp_path / "secret.txt"
+    secret.write_text("the server's private notes", encoding="utf-8")
+    (roots / "docs" / "link.txt").symlink_to(secret)
+    (roots / "escape").mkdir()
+    (roots / "escape" / "out").symlink_to(tmp_path, target_is_directory=True)
+    with client(keyed) as c:
+        assert c.post("/api/knowledge-bases", json={"name": "files"}).status_code == 201
+
+        def ingest(path: str) -> httpx.Response:
+            return c.post("/api/knowledge-bases/files/ingest", json={"paths": [path], "wait": True})
+
+        for path in (
+            "/etc/hostname",  # outside
+            "/etc/no-such-file",  # outside and missing: the same answer as outside
+            str(roots / "docs" / ".." / ".." / "secret.txt"),  # `..`
+            str(roots / "docs" / "link.txt"),  # a file symlink out of the root
+            str(roots / "escape"),  # a folder holding a link out of the root
+            str(roots / "escape" / "out" / "secret.txt"),  # through the linked folder
+        ):
+            r = ingest(path)
+            assert r.status_code == 403, (path, r.text)
+            assert r.json()["error"]["type"] == "permission_error"
+        assert "FMSTACK_INGEST_ROOTS" in ingest("/etc/hostname").json()["error"]["message"]
+        assert ingest(str(roots / "missing.md")).status_code == 404
+        ok = ingest(str(roots / "docs" / "inside.md"))
+        assert ok.status_code == 200 and ok.json()["added"] == 1
+        hits = c.post("/api/knowledge-bases/files/retrieve", json={"query": "private notes"}).json()["data"]
+        assert not any("private" in h["text"] for h in hits)
+
+
+def test_the_server_reads_no_paths_by_default(tmp_path):
+    assert PathPolicy.under([]).roots == ()
+    with pytest.raises(Forbidden, match="upload the files instead"):
+        PathPolicy.under([]).check(str(tmp_path))
+    assert PathPolicy.under(None).check("~/x").name == "x"  # the SDK: the machine's own user
+
+
+# -- URLs the server fetches ------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:8000/v1",
+        "http://localhost/v1",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[::1]:9000/",
+        "http://[::ffff:127.0.0.1]/",
+        "http://10.1.2.3/",
+        "http://192.168.0.10/",
+        "http://0.0.0.0:8000/",
+        "http://metadata.google.internal/computeMetadata/v1/",
+        "file:///etc/passwd",
+        "gopher://127.0.0.1:6379/",
+    ],
+)
+def test_default_url_policy_refuses_the_servers_own_network(url):
+    with pytest.raises(Forbidden):
+        UrlPolicy.parse().check(url)
+
+
+def test_url_policy_allow_and_deny_lists():
+    allowing = UrlPolicy.parse(allow="127.0.0.1,10.0.0.0/8")
+    assert allowing.check("http://127.0.0.1:9/x") and allowing.check("http://10.9.8.7/")
+    with pytest.raises(Forbidden):
+        allowing.check("http://192.168.1.1/")
+    everything = UrlPolicy.parse(allow="*", deny="10.0.0.0/8")
+    assert everything.check("http://192.168.1.1/")
+    for url in ("http://169.254.169.254/", "http://10.0.0.1/"):  # metadata stays refused; deny wins
+        with pytest.raises(Forbidden):
+            everything.check(url)
+    assert UrlPolicy.parse(allow="169.254.169.254").check("http://169.254.169.254/")  # named exactly
+
+
+class _Redirect(BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(302)
+        self.send_header("Location", "http://169.254.169.254/latest/meta-data/")
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+def test_redirects_are_checked_too():
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Redirect)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        with UrlPolicy.parse(allow="127.0.0.1").client(follow_redirects=True, timeout=5) as http:
+            with pytest.raises(Forbidden, match="link-local"):
+                http.get(f"http://127.0.0.1:{httpd.server_address[1]}/spec.json")
+    finally:
+        httpd.shutdown()
+
+
+def test_endpoints_and_tools_pointing_into_the_server_network_are_refused(keyed):
+    with client(keyed) as c:
+        for route, body in (
+            ("/api/endpoints", {"name": "inner", "base_url": f"{keyed.url}/v1", "model": "smollm2"}),
+            ("/api/endpoints/test", {"base_url": "http://169.254.169.254/v1"}),
+        ):
+            r = c.post(route, json=body)
+            assert r.status_code == 403 and "FMSTACK_OUTBOUND_ALLOW" in r.json()["error"]["message"], r.text
+        agent = {
+            "name": "ssrf",
+            "tools": [{"type": "openapi", "spec_url": "http://169.254.169.254/openapi.json"}],
+        }
+        assert c.post("/api/agents", json=agent).status_code == 201
+        run = c.post("/api/agents/ssrf/runs", json={"input": "hi"})
+        assert run.status_code == 403 and "link-local" in run.json()["error"]["message"]
+        mcp = {"name": "ssrf-mcp", "tools": [{"type": "mcp", "url": "http://[::1]:9/mcp"}]}
+        assert c.post("/api/agents", json=mcp).status_code == 201
+        assert c.post("/api/agents/ssrf-mcp/runs", json={"input": "hi"}).status_code == 403
+
+
+# -- roles ------------------------------------------------------------------------------------------
+def _routes(srv: Server) -> list[tuple[str, str]]:
+    with client(srv) as c:
+        paths = c.get("/openapi.json").json()["paths"]
+    out = []
+    for path, ops in paths.items():
+        concrete = path.replace("{", "").replace("}", "")  # /api/agents/name: any value will do
+        out += [(m.upper(), concrete) for m in ops]
+    return out
+
+
+def test_role_matrix_over_every_route(keyed):
+    """A viewer changes nothing, a member administers nothing: every route of the API is tried
+    with each role and must answer 403 exactly where the role is too low."""
+    from fmstack.access import at_least, required_role
+
+    keys = {role: make_key(keyed, name=role, role=role) for role in ("viewer", "member", "admin")}
+    routes = _routes(keyed)
+    assert len(routes) > 40
+    tried = 0
+    for role, key in keys.items():
+        with client(keyed, key) as c:
+            for method, path in routes:
+                if at_least(role, required_role(method, path)):
+                    continue
+                r = c.request(method, path, json={})
+                assert r.status_code == 403, (role, method, path, r.status_code)
+                assert r.json()["error"]["type"] == "permission_error"
+                tried += 1
+    assert tried > 40
+    with client(keyed, keys["viewer"]) as c:
+        assert c.get("/api/conversations").status_code == 200
+        assert c.post("/api/conversations", json={}).status_code == 403
+        r = c.post(
+            "/v1/chat/completions",
+            json={"model": "default", "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 4},
+        )
+        assert r.status_code == 200
+    with client(keyed, keys["member"]) as c:
+        assert c.post("/api/conversations", json={}).status_code == 201
+        assert c.get("/api/keys").status_code == 403
+        python_tool = {"name": "py", "tools": [{"type": "python", "function": "os:getcwd"}]}
+        r = c.post("/api/agents", json=python_tool)
+        assert r.status_code == 403 and "only an admin" in r.json()["error"]["message"]
+    with client(keyed, keys["admin"]) as c:
+        assert c.get("/api/keys").status_code == 200
+        assert c.post("/api/keys", json={"name": "x", "role": "owner"}).status_code == 403
+        assert (
+            c.post(
+                "/api/agents", json={"name": "py", "tools": [{"type": "python", "function": "os:getcwd"}]}
+            ).status_code
+            == 201
+        )
+
+
+def test_command_tools_can_be_turned_off(tmp_path):
+    from fmstack import Fmstack, Settings
+
+    settings = Settings.from_env(env={"FMSTACK_DATA_DIR": str(tmp_path), "FMSTACK_COMMAND_TOOLS": "off"})
+    with Fmstack(settings) as fm:
+        for tool in ({"type": "python", "function": "os:getcwd"}, {"type": "mcp", "command": ["python", "-V"]}):
+            with pytest.raises(Forbidden, match="turned off"):
+                fm.agents.create({"name": "t", "tools": [tool]})
+
+
+def test_public_bind_without_keys_is_refused(tmp_path):
+    env = {**os.environ, "FMSTACK_DATA_DIR": str(tmp_path)}
+    env.pop("FMSTACK_API_KEYS", None)
+    r = subprocess.run(
+        [sys.executable, "-m", "fmstack", "serve", "--host", "0.0.0.0", "--port", str(free_port())],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert r.returncode == 2 and "--insecure" in r.stderr
+
+
+# -- limits -----------------------------------------------------------------------------------------
+def test_requests_per_minute_hold_under_concurrency(keyed):
+    key = make_key(keyed, name="rpm", role="viewer", rpm=7)
+    with client(keyed, key) as c:
+        with ThreadPoolExecutor(10) as pool:
+            codes = list(pool.map(lambda _: c.get("/v1/models"), range(30)))
+    statuses = [r.status_code for r in codes]
+    assert statuses.count(200) == 7 and statuses.count(429) == 23, statuses
+    refused = next(r for r in codes if r.status_code == 429)
+    assert 1 <= int(refused.headers["retry-after"]) <= 60
+    assert "7 requests per minute" in refused.json()["error"]["message"]
+
+
+def test_budget_models_and_expiry(keyed):
+    chat = {"messages": [{"role": "user", "content": "Say hi"}], "max_tokens": 4}
+    budget = make_key(keyed, name="budget", role="viewer", monthly_budget=5, allowed_models=["priced"])
+    with client(keyed, budget) as c:
+        other = c.post("/v1/chat/completions", json={**chat, "model": "smollm2"})
+        assert other.status_code == 403 and "priced" in other.json()["error"]["message"]
+        assert c.post("/v1/chat/completions", json={**chat, "model": "priced"}).status_code == 200
+        spent = c.post("/v1/chat/completions", json={**chat, "model": "priced"})
+        assert spent.status_code == 429 and spent.json()["error"]["code"] == "insufficient_quota"
+        assert int(spent.headers["retry-after"]) > 0
+    with client(keyed) as c:
+        usage = c.get("/api/usage").json()["data"]
+    mine = [u for u in usage if u["model"] == "priced"]
+    assert mine and mine[0]["cost"] >= 5 and mine[0]["calls"] == 1
+    expired = make_key(keyed, name="old", expires_at="2020-01-01T00:00:00Z")
+    with client(keyed, expired) as c:
+        r = c.get("/v1/models")
+        assert r.status_code == 401 and "expired" in r.json()["error"]["message"]
+
+
+# -- secrets, audit, metrics ------------------------------------------------------------------------
+def test_endpoint_keys_are_encrypted_at_rest_and_survive_rotation(tmp_path):
+    from fmstack import Fmstack, Settings
+
+    settings = Settings.from_env(env={"FMSTACK_DATA_DIR": str(tmp_path), "FMSTACK_OUTBOUND_ALLOW": "127.0.0.1"})
+    with Fmstack(settings) as fm:
+        fm.endpoints.add("up", base_url="http://127.0.0.1:9/v1", model="m", api_key="sk-provider-secret")
+        assert fm.endpoints.list()[0].has_api_key
+    assert oct((tmp_path / "secret.key").stat().st_mode & 0o777) == "0o600"
+    stored = sqlite3.connect(tmp_path / "fmstack.db").execute("SELECT api_key FROM model_endpoints").fetchone()[0]
+    assert stored.startswith("enc:") and "sk-provider-secret" not in stored
+    with Fmstack(settings) as fm:
+        assert fm.models.specs["up"].api_key == "sk-provider-secret"
+        assert fm.endpoints.reseal(fm.secrets.rotated()) == 1
+    rotated = sqlite3.connect(tmp_path / "fmstack.db").execute("SELECT api_key FROM model_endpoints").fetchone()[0]
+    assert rotated != stored and len((tmp_path / "secret.key").read_text().split()) == 2
+    with Fmstack(settings) as fm:
+        assert fm.models.specs["up"].api_key == "sk-provider-secret"
+
+
+def test_audit_log_records_changes_with_who_and_where(keyed):
+    member = make_key(keyed, name="auditee", role="member")
+    with client(keyed, member) as c:
+        cid = c.post("/api/conversations", json={"title": "audited"}).json()["id"]
+        assert c.delete(f"/api/conversations/{cid}").status_code in (200, 204)
+        assert c.get("/api/audit").status_code == 403
+    with client(keyed) as c:
+        rows = c.get("/api/audit", params={"actor": "auditee"}).json()["data"]
+        export = c.get("/api/audit", params={"format": "jsonl", "actor": "auditee"})
+    actions = {(r["action"], r["target"], r["status"]) for r in rows}
+    assert ("POST", "/api/conversations", 201) in actions
+    assert any(a == "DELETE" and t == f"/api/conversations/{cid}" for a, t, _ in actions)
+    assert all(r["client"] == "127.0.0.1" and r["role"] == "member" for r in rows)
+    assert export.headers["content-type"].startswith("application/x-ndjson")
+    assert len(export.text.strip().splitlines()) == len(rows)
+
+
+def test_metrics_parse_with_prometheus_client(keyed):
+    from prometheus_client.parser import text_string_to_metric_families
+
+    with client(keyed) as c:
+        c.post(
+            "/v1/chat/completions",
+            json={"model": "default", "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 3},
+        )
+        c.get("/api/conversations/nope")
+    text = httpx.get(f"{keyed.url}/metrics").text  # open without a key, as a scraper expects
+    families = {f.name: f for f in text_string_to_metric_families(text)}
+    requests = [s for s in families["fmstack_http_requests"].samples if s.name.endswith("_total")]
+    assert any(s.labels["route"] == "/v1/chat/completions" and s.labels["status"] == "200" for s in requests)
+    assert any(
+        s.labels["route"] == "/api/conversations/{conversation_id}" and s.labels["status"] == "404" for s in requests
+    )
+    assert any(s.name.endswith("_bucket") for s in families["fmstack_http_request_seconds"].samples)
+    tokens = {s.labels["kind"]: s.value for s in families["fmstack_tokens"].samples if s.name.endswith("_total")}
+    assert tokens["prompt"] > 0 and tokens["completion"] > 0
+    assert "fmstack_model_queue_depth" in families and "fmstack_jobs" in families
+    assert any(s.labels["code"] == "not_found" for s in families["fmstack_errors"].samples)
+    assert httpx.get(f"{keyed.url}/healthz").json()["status"] == "ok"
+    assert httpx.get(f"{keyed.url}/readyz").json()["status"] == "ready"
+
+
+# -- uploads ----------------------------------------------------------------------------------------
+def test_a_zip_bomb_is_refused_and_the_other_files_are_kept(keyed):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("[Content_Types].xml", "<Types/>")
+        with z.open("word/document.xml", "w", force_zip64=True) as f:
+            chunk = b"\0" * (1 << 20)
+            for _ in range(300):
+                f.write(chunk)
+    bomb = buf.getvalue()
+    assert len(bomb) < 2_000_000
+    with client(keyed) as c:
+        assert c.post("/api/knowledge-bases", json={"name": "bombs"}).status_code == 201
+        r = c.post(
+            "/api/knowledge-bases/bombs/documents",
+            files=[("files", ("bomb.docx", bomb)), ("files", ("ok.txt", b"Owls hunt at night."))],
+        )
+    files = {f["source"]: f for f in r.json()["files"]}
+    assert files["ok.txt"]["status"] == "added"
+    assert files["bomb.docx"]["status"] == "failed" and "zip bomb" in files["bomb.docx"]["reason"]
