@@ -85,3 +85,46 @@ def test_a_failing_migration_changes_nothing(tmp_path):
     from sqlalchemy import inspect
 
     assert "will_vanish" not in inspect(db.engine).get_table_names()
+
+
+def test_a_database_of_the_previous_release_keeps_its_keys_and_endpoints(tmp_path):
+    """A database made at 0011 (before roles, limits and encrypted secrets) is upgraded in place:
+    its keys become owner keys that still work, its endpoint's plain-text API key still reads."""
+    import hashlib
+
+    from alembic import command
+    from sqlalchemy import text
+
+    from fmstack import Fmstack, Settings
+    from fmstack.store.tables import utcnow
+
+    url = url_for(tmp_path, "prev")
+    old = Database(url, migrate=False)
+    with old.engine.begin() as conn:
+        cfg = old.alembic_config()
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0011")
+    with old.engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO api_keys (id, name, prefix, key_hash, created_at) VALUES ('key_old', 'old', 'fmk-old', :h, :t)"
+            ),
+            {"h": hashlib.sha256(b"fmk-old-secret").hexdigest(), "t": utcnow()},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO model_endpoints (name, kind, base_url, model, api_key, created_at) "
+                "VALUES ('legacy', 'chat', 'http://127.0.0.1:9/v1', 'm', 'sk-plain', :t)"
+            ),
+            {"t": utcnow()},
+        )
+    old.close()
+    settings = Settings.from_env(env={"FMSTACK_DATA_DIR": str(tmp_path), "FMSTACK_DATABASE_URL": url})
+    with Fmstack(settings) as fm:
+        record = fm.keys.lookup("fmk-old-secret")
+        assert record is not None and record.role == "owner" and record.rpm is None
+        assert fm.models.specs["legacy"].api_key == "sk-plain"
+        assert fm.endpoints.reseal(fm.secrets) == 1  # sealed now
+        assert fm.models.specs["legacy"].api_key == "sk-plain"
+    with Fmstack(settings) as fm:
+        assert fm.models.specs["legacy"].api_key == "sk-plain"

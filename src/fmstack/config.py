@@ -42,6 +42,7 @@ class Settings:
     outbound_deny: str = ""  # never reachable
     command_tools: str = "admin"  # MCP command / Python-import tools: "admin" (admins define them) or "off"
     audit_retention_days: int = 365  # 0: keep forever
+    log_format: str = "text"  # or "json": one JSON object per log line
     secret_key: str | None = None  # Fernet key(s) for secrets at rest; default: data_dir/secret.key
     # The parsed config file (models, embeddings, aliases); environment overrides applied.
     config: dict[str, Any] = field(default_factory=dict)
@@ -74,6 +75,10 @@ class Settings:
                 raise ConfigError(f"FMSTACK_COMMAND_TOOLS is 'admin' or 'off', got {v!r}")
             s.command_tools = v
         s.secret_key = env.get("FMSTACK_SECRET_KEY") or None
+        if v := env.get("FMSTACK_LOG_FORMAT"):
+            if v not in ("text", "json"):
+                raise ConfigError(f"FMSTACK_LOG_FORMAT is 'text' or 'json', got {v!r}")
+            s.log_format = v
         if v := env.get("FMSTACK_AUDIT_RETENTION_DAYS"):
             s.audit_retention_days = _int(v, "FMSTACK_AUDIT_RETENTION_DAYS")
         for k, v in overrides.items():

@@ -48,6 +48,7 @@ def serve(
 
     import uvicorn
 
+    from ..observability import json_logging
     from ..server.app import create_app
 
     try:
@@ -68,7 +69,9 @@ def serve(
         f"data: {fm().settings.data_dir})",
         err=True,
     )
-    uvicorn.run(application, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=5)
+    # FMSTACK_LOG_FORMAT=json: every log line (uvicorn's and fmstack's) one JSON object
+    logs = json_logging(log_level) if fm().settings.log_format == "json" else uvicorn.config.LOGGING_CONFIG
+    uvicorn.run(application, host=host, port=port, log_level=log_level, log_config=logs, timeout_graceful_shutdown=5)
 
 
 # the top-level commands, in the order `fmstack --help` lists them

@@ -1,0 +1,94 @@
+"""Rate limits under concurrent load: a real `fmstack serve` with a key limited to N requests per
+minute, 200 requests from 20 threads; the count let through must equal N (± 1) with no 500s.
+
+    python bench/limits.py                                   # SQLite
+    python bench/limits.py --database-url postgresql+psycopg://postgres@127.0.0.1/fm_bench
+    python bench/limits.py --limit 50 --requests 200 --threads 20
+
+Prints the statuses, the requests let through against the limit, and the time per request
+with the limit against the same requests made with an unlimited key (the baseline)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+
+OWNER = "sk-bench-owner"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def fire(url: str, key: str, n: int, threads: int) -> tuple[Counter, float]:
+    with httpx.Client(base_url=url, timeout=60, headers={"Authorization": f"Bearer {key}"}) as c:
+        started = time.perf_counter()
+        with ThreadPoolExecutor(threads) as pool:
+            codes = Counter(pool.map(lambda _: c.get("/v1/models").status_code, range(n)))
+        return codes, time.perf_counter() - started
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--database-url")
+    ap.add_argument("--limit", type=int, default=50)
+    ap.add_argument("--requests", type=int, default=200)
+    ap.add_argument("--threads", type=int, default=20)
+    args = ap.parse_args()
+    data = tempfile.mkdtemp(prefix="fmstack-limits-")
+    port = free_port()
+    env = {**os.environ, "FMSTACK_DATA_DIR": data, "FMSTACK_API_KEYS": OWNER}
+    if args.database_url:
+        env["FMSTACK_DATABASE_URL"] = args.database_url
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fmstack", "serve", "--port", str(port), "--log-level", "warning"], env=env
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        owner = {"Authorization": f"Bearer {OWNER}"}
+
+        def key(**limits) -> str:
+            return httpx.post(f"{url}/api/keys", json={"name": "bench", **limits}, headers=owner).json()["key"]
+
+        # the limited run starts at the top of a fresh minute window if the current one is nearly over
+        if time.time() % 60 > 45:
+            time.sleep(61 - time.time() % 60)
+        limited, t_limited = fire(url, key(rpm=args.limit), args.requests, args.threads)
+        free, t_free = fire(url, key(), args.requests, args.threads)
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    backend = "PostgreSQL" if args.database_url else "SQLite"
+    print(f"{backend}: {args.requests} requests from {args.threads} threads, limit {args.limit}/min")
+    print(
+        f"  limited key: {dict(limited)}  let through {limited[200]} (limit {args.limit}, "
+        f"off by {limited[200] - args.limit:+d}); 5xx: {sum(v for k, v in limited.items() if k >= 500)}"
+    )
+    print(f"  unlimited key (baseline): {dict(free)}")
+    print(
+        f"  ms per request: limited {t_limited / args.requests * 1000:.2f}, unlimited {t_free / args.requests * 1000:.2f} "
+        f"(x{t_limited / t_free:.2f})"
+    )
+    ok = abs(limited[200] - args.limit) <= 1 and not any(k >= 500 for k in limited) and free[200] == args.requests
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()
