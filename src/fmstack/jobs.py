@@ -11,6 +11,7 @@ idempotent (ingestion is: unchanged files are skipped).
 from __future__ import annotations
 
 import builtins
+import contextvars
 import logging
 import os
 import socket
@@ -109,7 +110,8 @@ class JobRunner:
     def _mark_interrupted(self) -> None:
         """Jobs left queued or running by a process of this host that is gone."""
         with self.db.session() as s:
-            for job in s.scalars(select(Job).where(Job.status.in_(("queued", "running", "cancelling")))):
+            stale = select(Job).where(Job.status.in_(("queued", "running", "cancelling")))
+            for job in s.scalars(stale.execution_options(all_workspaces=True)):
                 host, _, pid = job.owner.rpartition(":")
                 if host == _HOST and not _alive(int(pid or 0)):
                     job.status, job.finished_at = "interrupted", utcnow()
@@ -125,7 +127,8 @@ class JobRunner:
         with self._lock:
             self._live[record.id] = ctx
             self._submitted.add(record.id)
-            self._futures[record.id] = self._pool.submit(self._run, ctx, fn)
+            # the job runs in the context it was started in: its workspace, its caller's meter
+            self._futures[record.id] = self._pool.submit(contextvars.copy_context().run, self._run, ctx, fn)
         return record
 
     def _run(self, ctx: JobContext, fn: JobFn) -> None:

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from .errors import InvalidInput, NotFound
-from .store import ApiKey, Database
+from .store import DEFAULT_WORKSPACE, ApiKey, Database, User
 from .store.tables import utcnow
 
 
@@ -33,6 +33,8 @@ class ApiKeyRecord(BaseModel):
     revoked_at: datetime | None = None
     guardrail: str | None = None
     role: str = "owner"
+    workspace_id: str = DEFAULT_WORKSPACE
+    server_admin: bool = False  # manages workspaces and users (FMSTACK_API_KEYS keys, admin users)
     expires_at: datetime | None = None
     allowed_models: list[str] | None = None
     rpm: int | None = None
@@ -103,7 +105,10 @@ class KeyStore:
         if self.env_keys:
             return True
         with self.db.session() as s:
-            return s.scalar(select(ApiKey.id).where(ApiKey.revoked_at.is_(None)).limit(1)) is not None
+            any_key = select(ApiKey.id).where(ApiKey.revoked_at.is_(None)).limit(1)
+            if s.scalar(any_key.execution_options(all_workspaces=True)) is not None:
+                return True
+            return s.scalar(select(User.id).limit(1)) is not None  # users sign in: no anonymous owner
 
     def verify(self, key: str | None) -> bool:
         return self.lookup(key) is not None
@@ -113,9 +118,13 @@ class KeyStore:
         if not key:
             return None
         if any(hmac.compare_digest(key, k) for k in self.env_keys):
-            return ApiKeyRecord(id="env", name="FMSTACK_API_KEYS", prefix=key[:10], created_at=utcnow())
+            return ApiKeyRecord(
+                id="env", name="FMSTACK_API_KEYS", prefix=key[:10], created_at=utcnow(), server_admin=True
+            )
         with self.db.session() as s:
-            row = s.scalar(select(ApiKey).where(ApiKey.key_hash == _hash(key), ApiKey.revoked_at.is_(None)))
+            # before its workspace is known: the key says which one
+            found = select(ApiKey).where(ApiKey.key_hash == _hash(key), ApiKey.revoked_at.is_(None))
+            row = s.scalar(found.execution_options(all_workspaces=True))
             if row is None:
                 return None
             row.last_used_at = utcnow()

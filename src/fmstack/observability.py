@@ -64,7 +64,7 @@ class JsonFormatter(logging.Formatter):
     """One JSON object per log line (FMSTACK_LOG_FORMAT=json): time, level, logger, message, and
     any `extra=` fields."""
 
-    _skip = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+    _skip = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "color_message"}
 
     def format(self, record: logging.LogRecord) -> str:
         out = {

@@ -13,6 +13,7 @@ import numpy as np
 
 from . import plugins
 from .access import Accounting, AuditLog
+from .access.teams import Teams
 from .agents.service import AgentService
 from .chat import ChatService, ConversationStore, TurnSaved
 from .config import Settings
@@ -83,6 +84,7 @@ class Fmstack:
         self.keys = KeyStore(self.db, self.settings.api_keys)
         self.accounting = Accounting(self.db, self.models)  # per-key limits and usage
         self.audit = AuditLog(self.db, self.settings.audit_retention_days)
+        self.teams = Teams(self.db)  # workspaces, users, members, console sign-in
         self.endpoints = EndpointStore(self.db, self.models, self.secrets, self.outbound)
         self.guardrails = GuardrailService(self.db, self.models)
         self.knowledge = KnowledgeService(self.db, self.models)

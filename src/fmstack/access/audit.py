@@ -23,11 +23,19 @@ class AuditLog:
         self._pruned = 0.0
         self._lock = threading.Lock()
 
-    def record(self, *, actor: str, role: str, action: str, target: str, status: int, client: str | None) -> None:
+    def record(
+        self, *, workspace: str, actor: str, role: str, action: str, target: str, status: int, client: str | None
+    ) -> None:
         with self.db.session() as s:
             s.add(
                 AuditRow(
-                    actor=actor[:200], role=role, action=action[:10], target=target[:1000], status=status, client=client
+                    workspace_id=workspace,
+                    actor=actor[:200],
+                    role=role,
+                    action=action[:10],
+                    target=target[:1000],
+                    status=status,
+                    client=client,
                 )
             )
         if time.monotonic() - self._pruned > 86400:
@@ -40,7 +48,8 @@ class AuditLog:
                 return 0
             cutoff = datetime.now(UTC) - timedelta(days=self.retention_days)
             with self.db.session() as s:
-                return s.execute(delete(AuditRow).where(AuditRow.at < cutoff)).rowcount  # type: ignore[attr-defined]
+                old = delete(AuditRow).where(AuditRow.at < cutoff).execution_options(all_workspaces=True)
+                return s.execute(old).rowcount  # type: ignore[attr-defined]
 
     def query(
         self,

@@ -4,7 +4,8 @@ from the method and the path — not in each route:
 - viewer: reads (GET) and asks (model calls, retrieval, rendering a prompt, applying a guardrail):
   nothing it does changes what is stored;
 - member: creates, changes and deletes content (conversations, knowledge bases, agents, …);
-- admin: API keys, model endpoints, the audit log, usage; defines tools that run code;
+- admin: API keys, members, model endpoints, the audit log, usage; defines tools that run code
+  (workspaces and users: server admins only, teams_api.py);
 - owner: everything, and may make owner keys.
 """
 
@@ -24,10 +25,11 @@ _ASKS = [
         r"^/api/knowledge-bases/[^/]+/(retrieve|answer)$",
         r"^/api/guardrails/[^/]+/apply$",
         r"^/api/prompts/[^/]+/render$",
+        r"^/api/auth/(login|logout)$",
     )
 ]
 # administration: every method, reads included
-_ADMIN = re.compile(r"^/api/(keys|audit|usage)(/|$)")
+_ADMIN = re.compile(r"^/api/(keys|audit|usage|members|workspaces|users)(/|$)")
 # read by everyone, changed by admins
 _ADMIN_CHANGES = re.compile(r"^/api/endpoints(/|$)")
 

@@ -13,6 +13,7 @@ yielded as a Step with its tokens and latency: the trace.
 
 from __future__ import annotations
 
+import contextvars
 import json
 import re
 import time
@@ -393,7 +394,7 @@ class Agent:
         pool = ThreadPoolExecutor(max_workers=min(8, len(calls)), thread_name_prefix="fmstack-tool")
         try:
             t0 = time.perf_counter()
-            futures = [pool.submit(one, c) for c in calls]
+            futures = [pool.submit(contextvars.copy_context().run, one, c) for c in calls]
             out = []
             for call, fut in zip(calls, futures):
                 try:

@@ -152,7 +152,7 @@ class AgentService:
         if cfg.guardrail:
             self.turns.guardrail(cfg.guardrail)
         with self.db.session() as s:
-            row = s.get(AgentRow, cfg.name)
+            row = s.scalar(select(AgentRow).where(AgentRow.name == cfg.name))
             if row is not None and not replace:
                 raise InvalidInput(f"an agent named {cfg.name!r} exists", param="name")
             if row is None:
@@ -163,7 +163,7 @@ class AgentService:
 
     def get(self, name: str) -> AgentConfig:
         with self.db.session() as s:
-            row = s.get(AgentRow, name)
+            row = s.scalar(select(AgentRow).where(AgentRow.name == name))
             if row is None:
                 raise NotFound(f"agent {name!r} does not exist", param="agent")
             return AgentConfig.model_validate(row.config)
@@ -174,7 +174,7 @@ class AgentService:
 
     def delete(self, name: str) -> None:
         with self.db.session() as s:
-            row = s.get(AgentRow, name)
+            row = s.scalar(select(AgentRow).where(AgentRow.name == name))
             if row is None:
                 raise NotFound(f"agent {name!r} does not exist", param="agent")
             s.delete(row)

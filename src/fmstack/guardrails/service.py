@@ -13,7 +13,7 @@ from sqlalchemy import func, select, update
 
 from ..errors import InvalidInput, NotFound
 from ..models.registry import ModelRegistry
-from ..store import Database, GuardrailRow
+from ..store import Database, GuardrailRow, current_workspace
 from .engine import Assessment, Guardrail, Source, parse_config
 
 
@@ -28,7 +28,7 @@ class GuardrailService:
     def __init__(self, db: Database, models: ModelRegistry):
         self.db = db
         self.models = models
-        self._cache: dict[tuple[str, int], Guardrail] = {}
+        self._cache: dict[tuple[str, str, int], Guardrail] = {}
         self._lock = threading.Lock()
 
     def create(self, config: dict[str, Any]) -> GuardrailRecord:
@@ -93,7 +93,7 @@ class GuardrailService:
         if v and version is None:
             raise InvalidInput(f"guardrail {ref!r}: write NAME or NAME:VERSION", param="guardrail")
         rec = self.get(name, version)
-        key = (rec.name, rec.version)
+        key = (current_workspace(), rec.name, rec.version)  # names are per workspace
         g = self._cache.get(key)
         if g is None:
             with self._lock:

@@ -22,6 +22,7 @@ from . import (
     operations,
     platform_api,
     prompts_api,
+    teams_api,
 )
 from .middleware import Access, BodyLimit
 
@@ -60,6 +61,7 @@ def create_app(fm: Fmstack | None = None, settings: Settings | None = None) -> F
     app.include_router(agents_api.router)
     app.include_router(prompts_api.router)
     app.include_router(evaluations_api.router)
+    app.include_router(teams_api.router)
     console.mount(app)
     # Outermost first: the size limit applies before authentication reads anything.
     app.add_middleware(Access, fm=fm)

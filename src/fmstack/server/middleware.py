@@ -13,10 +13,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ..access import at_least, required_role
 from ..access.limits import KeyMeter
 from ..console import is_public
-from ..errors import RateLimited
+from ..errors import NotFound, RateLimited
 from ..keys import ApiKeyRecord
 from ..models.metering import METER
 from ..observability import LATENCY, REQUESTS
+from ..store import DEFAULT_WORKSPACE, WORKSPACE
+from ..store.tables import utcnow
 from .errors import error_body
 
 if TYPE_CHECKING:
@@ -103,9 +105,11 @@ class Access:
         try:
             record = await self._caller(scope, method, path)
             token = METER.set(KeyMeter(self.fm.accounting, record))
+            ws_token = WORKSPACE.set(scope["state"]["workspace"])
             try:
                 await self.app(scope, receive, watched)
             finally:
+                WORKSPACE.reset(ws_token)
                 METER.reset(token)
         except _Refused as r:
             status = r.status
@@ -118,8 +122,12 @@ class Access:
             if method not in ("GET", "HEAD") or required_role(method, path) == "admin":
                 client = scope.get("client")
                 actor = f"{record.id} ({record.name})" if record is not None else "local"
+                workspace = scope.get("state", {}).get("workspace") or (
+                    record.workspace_id if record is not None else DEFAULT_WORKSPACE
+                )
                 await run_in_threadpool(
                     self.fm.audit.record,
+                    workspace=workspace,
                     actor=actor,
                     role=record.role if record is not None else "owner",
                     action=method,
@@ -129,21 +137,33 @@ class Access:
                 )
 
     async def _caller(self, scope: Scope, method: str, path: str) -> ApiKeyRecord | None:
-        if not await run_in_threadpool(self.fm.keys.required):
-            return None  # one user on their own machine: the owner
         headers = dict(scope.get("headers") or [])
         key = headers.get(b"x-api-key", b"").decode("latin-1")
         auth = headers.get(b"authorization", b"").decode("latin-1")
         if auth.lower().startswith("bearer "):
             key = auth[7:].strip()
-        record = await run_in_threadpool(self.fm.keys.lookup, key)
-        if record is None or record.expired:
-            text = (
-                "this API key has expired"
-                if record is not None
-                else ("invalid API key" if key else "an API key is required: send 'Authorization: Bearer <key>'")
-            )
-            raise _Refused(401, error_body(text, 401), [(b"www-authenticate", b"Bearer")])
+        record: ApiKeyRecord | None = None
+        if not key and (token := _cookie(headers, SESSION_COOKIE)):
+            record = await run_in_threadpool(self._signed_in, token)
+            if record is None:
+                raise _Refused(401, error_body("the console session has ended: sign in again", 401), [])
+            origin = headers.get(b"origin", b"").decode("latin-1")
+            host = headers.get(b"host", b"").decode("latin-1")
+            if method not in ("GET", "HEAD") and origin and origin.split("://", 1)[-1] != host:
+                raise _Refused(403, error_body(f"a request from {origin} may not use this console session", 403), [])
+        elif not await run_in_threadpool(self.fm.keys.required):
+            # one user on their own machine: the owner, and a server admin; X-Fmstack-Workspace picks
+            # another workspace than the default one
+            return await self._enter(scope, None, headers)
+        else:
+            record = await run_in_threadpool(self.fm.keys.lookup, key)
+            if record is None or record.expired:
+                text = (
+                    "this API key has expired"
+                    if record is not None
+                    else ("invalid API key" if key else "an API key is required: send 'Authorization: Bearer <key>'")
+                )
+                raise _Refused(401, error_body(text, 401), [(b"www-authenticate", b"Bearer")])
         scope.setdefault("state", {})["api_key"] = record  # request.state.api_key: its guardrail and role
         needed = required_role(method, path)
         if not at_least(record.role, needed):
@@ -153,7 +173,46 @@ class Access:
             await run_in_threadpool(self.fm.accounting.admit, record)
         except RateLimited as e:
             raise _Refused(429, e.to_openai(), [(b"retry-after", str(e.retry_after).encode())]) from None
+        return await self._enter(scope, record, headers)
+
+    async def _enter(self, scope: Scope, record: ApiKeyRecord | None, headers: dict) -> ApiKeyRecord | None:
+        """Set the request's workspace: the key's; a server admin may name another one."""
+        workspace = record.workspace_id if record is not None else DEFAULT_WORKSPACE
+        asked = headers.get(b"x-fmstack-workspace", b"").decode("latin-1").strip()
+        if asked:
+            if record is not None and not record.server_admin:
+                raise _Refused(403, error_body("only a server admin may choose the workspace of a request", 403), [])
+            try:
+                workspace = await run_in_threadpool(self.fm.teams.workspace, asked)
+            except NotFound as e:
+                raise _Refused(404, e.to_openai(), []) from None
+        scope.setdefault("state", {})["workspace"] = workspace
         return record
+
+    def _signed_in(self, token: str) -> ApiKeyRecord | None:
+        who = self.fm.teams.session(token)
+        if who is None:
+            return None
+        return ApiKeyRecord(
+            id=f"user:{who.user_id}",
+            name=who.name,
+            prefix="",
+            created_at=utcnow(),
+            role=who.role,
+            workspace_id=who.workspace_id,
+            server_admin=who.is_admin,
+        )
+
+
+def _cookie(headers: dict, name: str) -> str:
+    for part in headers.get(b"cookie", b"").decode("latin-1").split(";"):
+        k, _, v = part.strip().partition("=")
+        if k == name:
+            return v
+    return ""
+
+
+SESSION_COOKIE = "fmstack_session"
 
 
 class _Refused(Exception):
@@ -161,4 +220,4 @@ class _Refused(Exception):
         self.status, self.body, self.headers = status, body, headers
 
 
-OPEN_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+OPEN_PATHS = frozenset({"/healthz", "/readyz", "/metrics", "/api/auth/login"})

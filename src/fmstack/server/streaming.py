@@ -8,6 +8,7 @@ iterator after the token in flight, which frees the model for the next request i
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import json
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -46,7 +47,8 @@ async def iterate_in_thread(make: Callable[[], Iterator[Any]]) -> AsyncIterator[
                 except Exception:
                     pass
 
-    thread = threading.Thread(target=work, name="fmstack-stream", daemon=True)
+    # the request's context (its workspace, its key's meter) goes with the work
+    thread = threading.Thread(target=contextvars.copy_context().run, args=(work,), name="fmstack-stream", daemon=True)
     thread.start()
     try:
         while True:

@@ -1,6 +1,7 @@
 """Storage: one database (SQLite file by default, any SQLAlchemy URL) with Alembic migrations."""
 
 from .db import Database
+from .scope import DEFAULT_WORKSPACE, WORKSPACE, WorkspaceScoped, current_workspace, in_workspace
 from .tables import (
     AgentRow,
     AgentRun,
@@ -15,11 +16,15 @@ from .tables import (
     KbChunk,
     KbDocument,
     KnowledgeBase,
+    Membership,
     MessageRow,
     ModelEndpoint,
     PromptRow,
     RateWindow,
     UsageRow,
+    User,
+    UserSession,
+    Workspace,
 )
 
 __all__ = [
@@ -42,4 +47,13 @@ __all__ = [
     "PromptRow",
     "RateWindow",
     "UsageRow",
+    "User",
+    "UserSession",
+    "Workspace",
+    "Membership",
+    "DEFAULT_WORKSPACE",
+    "WORKSPACE",
+    "WorkspaceScoped",
+    "current_workspace",
+    "in_workspace",
 ]

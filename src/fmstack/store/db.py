@@ -49,8 +49,10 @@ class Database:
         if engine.dialect.name == "sqlite":
             # pysqlite commits DDL on its own; hand transaction control to SQLAlchemy for this run
             # (the recipe from SQLAlchemy's SQLite notes) so DDL is rolled back with the rest.
+            # Foreign keys are off while the schema changes (SQLite's own procedure for rebuilding a
+            # table: dropping the old copy must not cascade into its children) and checked at the end.
             engine = create_engine(self.url, poolclass=NullPool)
-            event.listen(engine, "connect", _sqlite_pragmas)
+            event.listen(engine, "connect", lambda c, r: _sqlite_pragmas(c, r, foreign_keys=False))
             event.listen(engine, "connect", lambda dbapi_conn, _r: setattr(dbapi_conn, "isolation_level", None))
             event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
         try:
@@ -58,6 +60,10 @@ class Database:
                 cfg = self.alembic_config()
                 cfg.attributes["connection"] = conn
                 command.upgrade(cfg, revision)
+                if engine.dialect.name == "sqlite":
+                    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise RuntimeError(f"the migration left rows without their parent: {broken[:5]}")
         finally:
             if engine is not self.engine:
                 engine.dispose()
@@ -83,10 +89,10 @@ class Database:
         self.engine.dispose()
 
 
-def _sqlite_pragmas(dbapi_conn, _record) -> None:
+def _sqlite_pragmas(dbapi_conn, _record, foreign_keys: bool = True) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
     cur.execute("PRAGMA busy_timeout=10000")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.close()

@@ -14,12 +14,15 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
+    PrimaryKeyConstraint,
     String,
     Text,
     TypeDecorator,
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from .scope import WorkspaceScoped
 
 
 def utcnow() -> datetime:
@@ -51,7 +54,53 @@ class Base(DeclarativeBase):
     type_annotation_map = {dict[str, Any]: JSON, datetime: UTCDateTime}
 
 
-class Conversation(Base):
+class Workspace(Base):
+    """A team's space: its conversations, knowledge bases, agents, guardrails, prompts, evaluations,
+    jobs and API keys, seen by no other workspace (scope.py)."""
+
+    __tablename__ = "workspaces"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("ws"))
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class User(Base):
+    """A person who signs in to the console; `is_admin`: manages workspaces and users."""
+
+    __tablename__ = "users"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("user"))
+    name: Mapped[str] = mapped_column(String(200), unique=True)  # the login name (an e-mail address, say)
+    password_hash: Mapped[str | None] = mapped_column(String(300))  # None: sign-in by OIDC only
+    is_admin: Mapped[bool] = mapped_column(default=False)
+    disabled: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Membership(Base):
+    """A user's role in a workspace."""
+
+    __tablename__ = "memberships"
+
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(20))  # owner | admin | member | viewer
+
+
+class UserSession(Base):
+    """A console sign-in: the cookie carries the token, the table its hash."""
+
+    __tablename__ = "user_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+
+
+class Conversation(WorkspaceScoped, Base):
     __tablename__ = "conversations"
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("conv"))
@@ -70,7 +119,7 @@ class Conversation(Base):
     )
 
 
-class MessageRow(Base):
+class MessageRow(WorkspaceScoped, Base):
     __tablename__ = "messages"
     __table_args__ = (UniqueConstraint("conversation_id", "seq"), Index("ix_messages_rating", "rating"))
 
@@ -100,7 +149,7 @@ class MessageRow(Base):
     conversation: Mapped[Conversation] = relationship(back_populates="messages")
 
 
-class ApiKey(Base):
+class ApiKey(WorkspaceScoped, Base):
     __tablename__ = "api_keys"
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("key"))
@@ -121,7 +170,7 @@ class ApiKey(Base):
     monthly_budget: Mapped[float | None] = mapped_column(Float)  # in the currency of the model prices
 
 
-class UsageRow(Base):
+class UsageRow(WorkspaceScoped, Base):
     """Tokens and cost of one model call, with who made it (the API key; NULL: no key)."""
 
     __tablename__ = "usage"
@@ -148,7 +197,7 @@ class RateWindow(Base):
     tokens: Mapped[int] = mapped_column(Integer, default=0)
 
 
-class AuditRow(Base):
+class AuditRow(WorkspaceScoped, Base):
     """One change made through the API: who, when, what, from where, and how it ended."""
 
     __tablename__ = "audit_log"
@@ -163,11 +212,12 @@ class AuditRow(Base):
     client: Mapped[str | None] = mapped_column(String(100))  # the caller's address
 
 
-class KnowledgeBase(Base):
+class KnowledgeBase(WorkspaceScoped, Base):
     __tablename__ = "knowledge_bases"
+    __table_args__ = (UniqueConstraint("workspace_id", "name"),)
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("kb"))
-    name: Mapped[str] = mapped_column(String(200), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
     embedding_model: Mapped[str] = mapped_column(String(200))
     chunking: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
@@ -178,7 +228,7 @@ class KnowledgeBase(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
-class KbDocument(Base):
+class KbDocument(WorkspaceScoped, Base):
     __tablename__ = "kb_documents"
     __table_args__ = (UniqueConstraint("kb_id", "source"),)
 
@@ -197,7 +247,7 @@ class KbDocument(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
-class KbChunk(Base):
+class KbChunk(WorkspaceScoped, Base):
     __tablename__ = "kb_chunks"
     __table_args__ = (Index("ix_kb_chunks_kb_level", "kb_id", "level"),)
 
@@ -218,7 +268,7 @@ class KbChunk(Base):
     meta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
-class Job(Base):
+class Job(WorkspaceScoped, Base):
     """Long work run in the background (ingestion, evaluation…): its progress and outcome."""
 
     __tablename__ = "jobs"
@@ -253,11 +303,11 @@ class ModelEndpoint(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class GuardrailRow(Base):
+class GuardrailRow(WorkspaceScoped, Base):
     """One version of a guardrail; a change adds a version, old ones stay for traces and pinning."""
 
     __tablename__ = "guardrails"
-    __table_args__ = (UniqueConstraint("name", "version"),)
+    __table_args__ = (UniqueConstraint("workspace_id", "name", "version"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     name: Mapped[str] = mapped_column(String(100), index=True)
@@ -267,11 +317,11 @@ class GuardrailRow(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class PromptRow(Base):
+class PromptRow(WorkspaceScoped, Base):
     """One version of a prompt template: text, or chat messages whose contents are templates."""
 
     __tablename__ = "prompts"
-    __table_args__ = (UniqueConstraint("name", "version"),)
+    __table_args__ = (UniqueConstraint("workspace_id", "name", "version"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     name: Mapped[str] = mapped_column(String(100), index=True)
@@ -283,7 +333,7 @@ class PromptRow(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class EvalRun(Base):
+class EvalRun(WorkspaceScoped, Base):
     """One configuration evaluated on one dataset: its spec, status and aggregate scores."""
 
     __tablename__ = "eval_runs"
@@ -300,7 +350,7 @@ class EvalRun(Base):
     finished_at: Mapped[datetime | None] = mapped_column()
 
 
-class EvalResult(Base):
+class EvalResult(WorkspaceScoped, Base):
     """One example of a run: the model's output, its scores, and a person's rating if given."""
 
     __tablename__ = "eval_results"
@@ -320,18 +370,19 @@ class EvalResult(Base):
     human_comment: Mapped[str | None] = mapped_column(Text)
 
 
-class AgentRow(Base):
+class AgentRow(WorkspaceScoped, Base):
     """An agent definition: instructions, model, tools, knowledge bases, guardrail, limits."""
 
     __tablename__ = "agents"
+    __table_args__ = (PrimaryKeyConstraint("workspace_id", "name"),)
 
-    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
     config: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
-class AgentRun(Base):
+class AgentRun(WorkspaceScoped, Base):
     """One run of an agent and its trace (every step)."""
 
     __tablename__ = "agent_runs"

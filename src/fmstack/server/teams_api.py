@@ -1,0 +1,132 @@
+"""Teams over HTTP: workspaces and users (server admins), the members of the caller's workspace
+(its owners and admins), and console sign-in (/api/auth)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
+
+from ..access import at_least
+from ..errors import Forbidden
+from ..store import current_workspace
+from .deps import caller_role, fm
+from .middleware import SESSION_COOKIE, _cookie
+
+router = APIRouter(prefix="/api")
+
+
+def _server_admin(request: Request) -> None:
+    key = getattr(request.state, "api_key", None)
+    if key is not None and not key.server_admin:
+        raise Forbidden("only a server admin (FMSTACK_API_KEYS, or an admin user) manages workspaces and users")
+
+
+class WorkspaceIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=100)
+
+
+@router.get("/workspaces")
+def list_workspaces(request: Request) -> dict:
+    _server_admin(request)
+    return {"data": fm(request).teams.workspaces()}
+
+
+@router.post("/workspaces", status_code=201)
+def create_workspace(body: WorkspaceIn, request: Request) -> dict:
+    _server_admin(request)
+    return fm(request).teams.create_workspace(body.name)
+
+
+@router.delete("/workspaces/{ref}", status_code=204)
+def delete_workspace(ref: str, request: Request) -> Response:
+    _server_admin(request)
+    fm(request).teams.delete_workspace(ref)
+    return Response(status_code=204)
+
+
+class UserIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=200)
+    password: str | None = Field(default=None, min_length=8, max_length=1000)
+    is_admin: bool = False
+
+
+@router.get("/users")
+def list_users(request: Request) -> dict:
+    _server_admin(request)
+    return {"data": fm(request).teams.users()}
+
+
+@router.post("/users", status_code=201)
+def create_user(body: UserIn, request: Request) -> dict:
+    _server_admin(request)
+    return fm(request).teams.create_user(body.name, body.password, is_admin=body.is_admin)
+
+
+class MemberIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    user: str = Field(min_length=1)  # id or name
+    role: str = "member"
+
+
+@router.get("/members")
+def list_members(request: Request) -> dict:
+    return {"data": fm(request).teams.members(current_workspace())}
+
+
+@router.post("/members", status_code=201)
+def set_member(body: MemberIn, request: Request) -> dict:
+    if not at_least(caller_role(request), body.role):
+        raise Forbidden(f"a {caller_role(request)} cannot give the higher role {body.role}", param="role")
+    return fm(request).teams.set_member(current_workspace(), body.user, body.role)
+
+
+@router.delete("/members/{user}", status_code=204)
+def remove_member(user: str, request: Request) -> Response:
+    fm(request).teams.remove_member(current_workspace(), user)
+    return Response(status_code=204)
+
+
+class LoginIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=200)
+    password: str = Field(min_length=1, max_length=1000)
+    workspace: str | None = None
+
+
+@router.post("/auth/login")
+async def login(body: LoginIn, request: Request, response: Response) -> dict:
+    token, who = await run_in_threadpool(fm(request).teams.login, body.name, body.password, body.workspace)
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=7 * 86400,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        path="/",
+    )
+    return {"user": who.name, "workspace": who.workspace_id, "role": who.role, "is_admin": who.is_admin}
+
+
+@router.get("/auth/me")
+def me(request: Request) -> dict:
+    key = getattr(request.state, "api_key", None)
+    return {
+        "name": key.name if key is not None else "local",
+        "role": caller_role(request),
+        "workspace": current_workspace(),
+        "server_admin": key.server_admin if key is not None else True,
+    }
+
+
+@router.post("/auth/logout", status_code=204)
+def logout(request: Request) -> Response:
+    token = _cookie(dict(request.scope.get("headers") or []), SESSION_COOKIE)
+    if token:
+        fm(request).teams.logout(token)
+    out = Response(status_code=204)
+    out.delete_cookie(SESSION_COOKIE, path="/")
+    return out
