@@ -368,3 +368,156 @@ def test_a_zip_bomb_is_refused_and_the_other_files_are_kept(keyed):
     files = {f["source"]: f for f in r.json()["files"]}
     assert files["ok.txt"]["status"] == "added"
     assert files["bomb.docx"]["status"] == "failed" and "zip bomb" in files["bomb.docx"]["reason"]
+
+
+# -- workspaces -------------------------------------------------------------------------------------
+def _wait_job(c: httpx.Client, job_id: str) -> dict:
+    import time
+
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        job = c.get(f"/api/jobs/{job_id}").json()
+        if job["status"] in ("succeeded", "failed", "cancelled"):
+            return job
+        time.sleep(0.2)
+    raise AssertionError(f"job {job_id} did not finish")
+
+
+def test_nothing_crosses_a_workspace(keyed):
+    """Workspace A holds one of everything; a key of workspace B (an owner there) walks every route
+    with A's ids and names: 404 each time, lists without A's objects, and A's objects unchanged."""
+    with client(keyed) as admin:
+        assert admin.post("/api/workspaces", json={"name": "team-b"}).status_code == 201
+        b_key = admin.post(
+            "/api/keys", json={"name": "b-owner", "role": "owner"}, headers={"X-Fmstack-Workspace": "team-b"}
+        ).json()["key"]
+        a_key = make_key(keyed, name="a-owner", role="owner")
+    with client(keyed, a_key) as a:
+        conv = a.post("/api/conversations", json={"title": "A's secret plans"}).json()["id"]
+        turn = a.post(f"/api/conversations/{conv}/messages", json={"content": "Hi", "max_tokens": 4}).json()
+        message = turn["assistant_message"]["id"]
+        assert a.post("/api/knowledge-bases", json={"name": "shared-name"}).status_code == 201
+        up = a.post(
+            "/api/knowledge-bases/shared-name/documents", files=[("files", ("plans.txt", b"A's plans: owls at dawn."))]
+        )
+        assert up.json()["files"][0]["status"] == "added"
+        doc = a.get("/api/knowledge-bases/shared-name/documents").json()["data"][0]["id"]
+        assert a.post("/api/agents", json={"name": "shared-name", "instructions": "Be brief."}).status_code == 201
+        run = a.post("/api/agents/shared-name/runs", json={"input": "Say hi"}).json()["id"]
+        assert a.post("/api/guardrails", json={"name": "shared-name", "words": {"words": ["zzz"]}}).status_code == 201
+        assert a.post("/api/prompts", json={"name": "shared-name", "template": "Hi {{ x }}"}).status_code == 201
+        spec = {"name": "a-eval", "dataset": [{"question": "2+2?", "answer": "4"}], "metrics": ["token_f1"],
+                "configurations": [{"name": "a", "params": {"max_tokens": 4}}]}  # fmt: skip
+        job = a.post("/api/evaluations", json=spec).json()["id"]
+        eval_run = _wait_job(a, job)["result"]["runs"][0]
+        result = a.get(f"/api/evaluations/{eval_run}/results").json()["data"][0]["id"]
+        a_key_id = next(k["id"] for k in a.get("/api/keys").json()["data"] if k["name"] == "a-owner")
+    values = {
+        "conversation_id": conv,
+        "message_id": str(message),
+        "name": "shared-name",
+        "ref": "shared-name",
+        "document_id": doc,
+        "job_id": job,
+        "run_id": None,  # agent runs and evaluation runs: chosen by path below
+        "result_id": str(result),
+        "key_id": a_key_id,
+    }
+    bodies = {
+        ("PATCH", "/api/conversations/{conversation_id}"): {"title": "stolen"},
+        ("POST", "/api/conversations/{conversation_id}/messages"): {"content": "hi", "max_tokens": 2},
+        ("POST", "/api/messages/{message_id}/feedback"): {"rating": "up"},
+        ("POST", "/api/knowledge-bases/{name}/ingest"): {"paths": ["x"]},
+        ("POST", "/api/knowledge-bases/{name}/retrieve"): {"query": "plans"},
+        ("POST", "/api/knowledge-bases/{name}/answer"): {"question": "What are the plans?"},
+        ("PUT", "/api/guardrails/{name}"): {"words": {"words": ["x"]}},
+        ("POST", "/api/guardrails/{name}/apply"): {"text": "hello"},
+        ("POST", "/api/agents/{name}/runs"): {"input": "hi"},
+        ("POST", "/api/agent-runs/{run_id}/confirm"): {"approve": True},
+        ("POST", "/api/agent-runs/{run_id}/replay"): {},
+        ("PUT", "/api/prompts/{name}"): {"template": "stolen"},
+        ("POST", "/api/prompts/{ref}/render"): {"variables": {"x": 1}},
+        ("POST", "/api/evaluation-results/{result_id}/rating"): {"rating": 1},
+    }
+    queries = {("GET", "/api/prompts/{name}/diff"): {"a": 1, "b": 1}}
+    global_routes = ("/v1/models/", "/api/models/", "/api/endpoints/", "/api/workspaces/", "/api/members/")
+    with client(keyed, b_key) as b:
+        checked = 0
+        for method, path in _templates(keyed):
+            if "{" not in path or path.startswith(global_routes):
+                continue
+            if method == "PUT" and path == "/api/agents/{name}":
+                continue  # a PUT of a name defines B's own agent: checked below
+            vals = dict(values, run_id=run if path.startswith("/api/agent-runs") else eval_run)
+            url = path.format(**vals)
+            if path == "/api/knowledge-bases/{name}/documents" and method == "POST":
+                r = b.post(url, files=[("files", ("x.txt", b"x"))])
+            else:
+                r = b.request(method, url, json=bodies.get((method, path)), params=queries.get((method, path)))
+            assert r.status_code == 404, (method, url, r.status_code, r.text[:200])
+            checked += 1
+        assert checked >= 35
+        assert b.get("/api/evaluations/compare", params={"a": eval_run, "b": eval_run}).status_code == 404
+        for listing in ("/api/conversations", "/api/knowledge-bases", "/api/agents", "/api/guardrails",
+                        "/api/prompts", "/api/jobs", "/api/agent-runs", "/api/evaluations", "/api/keys",
+                        "/api/feedback", "/api/usage"):  # fmt: skip
+            body = b.get(listing).text
+            for secret in (conv, "shared-name", job, run, eval_run, a_key_id, "A's secret"):
+                assert secret not in body, (listing, secret)
+        # B's audit log holds what was done in B (A's ids among them, as B sent them): B's owner, and
+        # the server admin who made B's key there; nothing A's owner did
+        actors = {row["actor"].split(" ")[-1] for row in b.get("/api/audit").json()["data"]}
+        assert actors == {"(b-owner)", "(FMSTACK_API_KEYS)"}
+        # the same names are free in B, and B's objects are B's
+        assert b.post("/api/knowledge-bases", json={"name": "shared-name"}).status_code == 201
+        assert b.put("/api/agents/shared-name", json={"instructions": "B's"}).status_code == 200
+        assert b.post("/api/prompts", json={"name": "shared-name", "template": "B {{ x }}"}).status_code == 201
+    with client(keyed, a_key) as a:
+        assert a.get(f"/api/conversations/{conv}").json()["title"] == "A's secret plans"
+        assert a.get("/api/agents/shared-name").json()["instructions"] == "Be brief."
+        assert a.get("/api/knowledge-bases/shared-name/documents").json()["data"][0]["id"] == doc
+        rendered = a.post("/api/prompts/shared-name/render", json={"variables": {"x": 1}}).json()
+        assert rendered["messages"][-1]["content"] == "Hi 1"
+
+
+def _templates(srv: Server) -> list[tuple[str, str]]:
+    with client(srv) as c:
+        paths = c.get("/openapi.json").json()["paths"]
+    return [(m.upper(), p) for p, ops in paths.items() for m in ops]
+
+
+def test_console_sign_in_with_a_session_cookie(keyed):
+    with client(keyed) as admin:
+        admin.post("/api/workspaces", json={"name": "team-c"})
+        assert (
+            admin.post("/api/users", json={"name": "ana@example.com", "password": "correct horse"}).status_code == 201
+        )
+        member = admin.post(
+            "/api/members",
+            json={"user": "ana@example.com", "role": "member"},
+            headers={"X-Fmstack-Workspace": "team-c"},
+        )
+        assert member.status_code == 201
+    with httpx.Client(base_url=keyed.url, timeout=60) as browser:
+        wrong = browser.post("/api/auth/login", json={"name": "ana@example.com", "password": "wrong password"})
+        assert wrong.status_code == 401 and "wrong user name or password" in wrong.json()["error"]["message"]
+        ok = browser.post("/api/auth/login", json={"name": "ana@example.com", "password": "correct horse"})
+        assert ok.status_code == 200 and ok.json()["role"] == "member"
+        cookie = ok.headers["set-cookie"].lower()
+        assert "httponly" in cookie and "samesite=strict" in cookie
+        me = browser.get("/api/auth/me").json()
+        assert me["name"] == "ana@example.com" and me["role"] == "member" and not me["server_admin"]
+        assert browser.post("/api/conversations", json={"title": "ana's"}).status_code == 201
+        assert browser.get("/api/keys").status_code == 403
+        assert browser.get("/api/workspaces").status_code == 403
+        forged = browser.post("/api/conversations", json={}, headers={"Origin": "http://evil.example"})
+        assert forged.status_code == 403
+        assert browser.post("/api/auth/logout").status_code == 204
+        assert browser.get("/api/conversations").status_code == 401
+    with client(keyed) as admin:
+        titles = [
+            c["title"]
+            for c in admin.get("/api/conversations", headers={"X-Fmstack-Workspace": "team-c"}).json()["data"]
+        ]
+        assert titles == ["ana's"]
+        assert "ana's" not in admin.get("/api/conversations").text
