@@ -181,6 +181,38 @@ def test_missing_api_key_says_so_and_a_key_fixes_it(browser, tmp_path):
         srv.stop()
 
 
+def test_a_team_member_signs_in_and_sees_their_workspace(browser, tmp_path):
+    srv = Server(tmp_path / "team", TEST_CONFIG, env={"FMSTACK_API_KEYS": "console-admin"}).start()
+    admin = {"Authorization": "Bearer console-admin"}
+    try:
+        with httpx.Client(base_url=srv.url, timeout=60, headers=admin) as h:
+            h.post("/api/workspaces", json={"name": "lab"})
+            h.post("/api/users", json={"name": "li@example.com", "password": "s3cret-pass"})
+            h.post(
+                "/api/members",
+                json={"user": "li@example.com", "role": "member"},
+                headers={"X-Fmstack-Workspace": "lab"},
+            )
+            h.post("/api/knowledge-bases", json={"name": "lab-notes"}, headers={"X-Fmstack-Workspace": "lab"})
+            h.post("/api/knowledge-bases", json={"name": "default-only"})
+        context = browser.new_context(locale="en-US")
+        pg = context.new_page()
+        pg.goto(f"{srv.url}/#/settings")
+        pg.wait_for_selector("body[data-ready=settings]")
+        pg.get_by_test_id("signin-user").fill("li@example.com")
+        pg.get_by_test_id("signin-password").fill("s3cret-pass")
+        pg.get_by_test_id("signin").click()
+        pg.get_by_test_id("whoami").filter(has_text="li@example.com — member in workspace").wait_for()
+        assert context.cookies()[0]["httpOnly"]
+        pg.goto(f"{srv.url}/#/kb")
+        pg.wait_for_selector("body[data-ready=kb]")
+        pg.get_by_text("lab-notes").first.wait_for()
+        assert pg.get_by_text("default-only").count() == 0
+        context.close()
+    finally:
+        srv.stop()
+
+
 def test_chat_page_with_200_conversations_loads_fast(page, console_server):
     with httpx.Client(base_url=console_server.url, timeout=60) as http:
         ids = [http.post("/api/conversations", json={"title": f"Conversation {i}"}).json()["id"] for i in range(200)]

@@ -68,6 +68,10 @@ export const STRINGS = {
     "settings.added": "Model {name} added.",
     "settings.keys": "API keys", "settings.key_name": "Name of a new key", "settings.create_key": "Create key",
     "settings.key_created": "New key (shown once): {key}", "settings.revoke": "Revoke", "settings.revoked": "revoked",
+    "settings.signin": "Sign in", "settings.user": "User name", "settings.password": "Password",
+    "settings.workspace": "Workspace (optional)", "settings.signout": "Sign out",
+    "settings.whoami": "{name} — {role} in workspace {workspace}", "settings.usage": "Usage (this workspace)",
+    "settings.day": "Day", "settings.key": "Key", "settings.calls": "Calls", "settings.tokens": "Tokens", "settings.cost": "Cost",
   },
   zh: {
     "nav.chat": "对话", "nav.playground": "试验场", "nav.kb": "知识库", "nav.guardrails": "护栏", "nav.settings": "设置",
@@ -137,5 +141,9 @@ export const STRINGS = {
     "settings.added": "已添加模型 {name}。",
     "settings.keys": "API 密钥", "settings.key_name": "新密钥的名称", "settings.create_key": "创建密钥",
     "settings.key_created": "新密钥（只显示一次）：{key}", "settings.revoke": "吊销", "settings.revoked": "已吊销",
+    "settings.signin": "登录", "settings.user": "用户名", "settings.password": "密码",
+    "settings.workspace": "工作区（可选）", "settings.signout": "退出登录",
+    "settings.whoami": "{name} — 工作区 {workspace} 中的 {role}", "settings.usage": "用量（本工作区）",
+    "settings.day": "日期", "settings.key": "密钥", "settings.calls": "调用次数", "settings.tokens": "令牌数", "settings.cost": "费用",
   },
 };

@@ -1,4 +1,4 @@
-// Settings: this browser's API key, the server's models, and API keys.
+// Settings: signing in (or this browser's API key), the server's models, API keys and usage.
 import { api, h, t, toast, translate } from "./app.js";
 
 export async function settingsView(main) {
@@ -19,7 +19,17 @@ export async function settingsView(main) {
   const addBtn = h("button", { class: "primary", "data-i18n": "settings.add", "data-testid": "ep-add" });
   const epResult = h("span", { "data-testid": "ep-result" });
   const endpoints = h("tbody", { "data-testid": "endpoints" });
+  const user = h("input", { "data-i18n-placeholder": "settings.user", "aria-label": "user", "data-testid": "signin-user" });
+  const password = h("input", { type: "password", "data-i18n-placeholder": "settings.password", "aria-label": "password",
+    "data-testid": "signin-password" });
+  const workspace = h("input", { "data-i18n-placeholder": "settings.workspace", "aria-label": "workspace" });
+  const signIn = h("button", { class: "primary", "data-i18n": "settings.signin", "data-testid": "signin" });
+  const signOut = h("button", { "data-i18n": "settings.signout", "data-testid": "signout" });
+  const whoami = h("div", { class: "muted", "data-testid": "whoami" });
+  const usage = h("tbody", { "data-testid": "usage" });
   main.append(h("div", { class: "page" },
+    h("div", { class: "panel" }, h("h3", { "data-i18n": "settings.signin" }), whoami,
+      h("div", { class: "row" }, user, password, workspace, signIn, signOut)),
     h("div", { class: "panel" }, h("h3", { "data-i18n": "settings.this_browser" }), h("div", { class: "row" }, keyInput, saveKey)),
     h("div", { class: "panel" }, h("h3", { "data-i18n": "settings.models" }), h("div", { class: "table-wrap" }, h("table", {}, h("thead", {}, h("tr", {},
       ...["settings.model", "settings.kind", "settings.provider", "settings.context"].map((k) => h("th", { "data-i18n": k })))), models)),
@@ -30,7 +40,24 @@ export async function settingsView(main) {
       h("div", { class: "row" }, testBtn, addBtn, epResult),
       h("div", { class: "table-wrap" }, h("table", {}, endpoints))),
     h("div", { class: "panel" }, h("h3", { "data-i18n": "settings.keys" }), h("div", { class: "table-wrap" }, h("table", {}, keys)),
-      h("div", { class: "row" }, keyName, createKey), created)));
+      h("div", { class: "row" }, keyName, createKey), created),
+    h("div", { class: "panel" }, h("h3", { "data-i18n": "settings.usage" }), h("div", { class: "table-wrap" }, h("table", {},
+      h("thead", {}, h("tr", {}, ...["settings.day", "settings.key", "settings.model", "settings.calls", "settings.tokens", "settings.cost"]
+        .map((k) => h("th", { "data-i18n": k })))), usage)))));
+
+  signIn.addEventListener("click", async () => {
+    try {
+      // the session is an HttpOnly cookie: this page never sees it
+      await api("/api/auth/login", { method: "POST", body: { name: user.value.trim(), password: password.value,
+        workspace: workspace.value.trim() || null } });
+      password.value = "";
+      load();
+    } catch (e) { toast(e.message, "error"); }
+  });
+  signOut.addEventListener("click", async () => {
+    try { await api("/api/auth/logout", { method: "POST" }); } catch (e) { /* already signed out */ }
+    load();
+  });
 
   saveKey.addEventListener("click", () => {
     const v = keyInput.value.trim();
@@ -61,6 +88,16 @@ export async function settingsView(main) {
   });
 
   async function load() {
+    try {
+      const me = await api("/api/auth/me");
+      whoami.textContent = t("settings.whoami", { name: me.name, role: me.role, workspace: me.workspace });
+    } catch (e) { whoami.textContent = e.message; }
+    try {
+      const res = await api("/api/usage");
+      usage.replaceChildren(...res.data.map((u) => h("tr", {}, h("td", {}, u.day), h("td", { class: "muted" }, u.key_id || "—"),
+        h("td", {}, u.model), h("td", { class: "num" }, u.calls), h("td", { class: "num" }, u.prompt_tokens + u.completion_tokens),
+        h("td", { class: "num" }, u.cost.toFixed(4)))));
+    } catch (e) { usage.replaceChildren(h("tr", {}, h("td", { class: "muted", colspan: 6 }, e.message))); }
     try {
       const res = await api("/api/endpoints");
       endpoints.replaceChildren(...res.data.map((e) => h("tr", {}, h("td", {}, e.name), h("td", { class: "muted" }, `${e.model} @ ${e.base_url}`),
