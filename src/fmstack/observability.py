@@ -1,4 +1,4 @@
-"""Metrics for Prometheus (served at /metrics) and structured logs.
+"""Metrics for Prometheus (served at /metrics), traces for OpenTelemetry, and structured logs.
 
 The counters and histograms live in one registry of this process; what is a state rather than an
 event (requests waiting for a model, jobs per status) is read when scraped (`FmstackCollector`)."""
@@ -7,18 +7,25 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from opentelemetry import trace
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
+
+from .errors import ConfigError
 
 if TYPE_CHECKING:
     from .sdk import Fmstack
 
 REGISTRY = CollectorRegistry(auto_describe=True)
+# Spans of a turn's stages (prepare, input guardrail, retrieval, model, each guardrail check): no-ops
+# until an exporter is configured (configure_tracing).
+tracer = trace.get_tracer("fmstack")
 
 REQUESTS = Counter(
     "fmstack_http_requests",
@@ -58,6 +65,27 @@ class FmstackCollector(Collector):
         for (kind, status), n in self.fm.jobs.counts().items():
             jobs.add_metric([kind, status], float(n))
         yield jobs
+
+
+def configure_tracing(env: dict[str, str] | None = None) -> bool:
+    """Send traces over OTLP/HTTP when OTEL_EXPORTER_OTLP_ENDPOINT (or ..._TRACES_ENDPOINT) is set,
+    the exporter reading the other standard OTEL_* variables; whether tracing is on."""
+    env = dict(os.environ if env is None else env)
+    if not (env.get("OTEL_EXPORTER_OTLP_ENDPOINT") or env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")):
+        return False
+    try:
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+        from opentelemetry.sdk.resources import Resource
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import BatchSpanProcessor
+    except ImportError:
+        raise ConfigError(
+            "OTEL_EXPORTER_OTLP_ENDPOINT is set but the OpenTelemetry SDK is not installed: pip install 'fmstack[otel]'"
+        ) from None
+    provider = TracerProvider(resource=Resource.create({"service.name": env.get("OTEL_SERVICE_NAME", "fmstack")}))
+    provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+    trace.set_tracer_provider(provider)
+    return True
 
 
 class JsonFormatter(logging.Formatter):

@@ -30,7 +30,8 @@ from .models.base import ChatModel
 from .models.context import fit_to_context, reserve_for
 from .models.decoding import stop_loops
 from .models.registry import ModelRegistry
-from .models.types import ChatResult, Event, Finish, GenerationParams, Message, TextDelta, collect
+from .models.types import ChatResult, Event, Finish, GenerationParams, Message, TextDelta, UsageEvent, collect
+from .observability import tracer
 
 TurnEvent = Event | rag.CitationsEvent
 Summarize = Callable[[list[int]], "str | None"]
@@ -79,10 +80,13 @@ class Turn:
             yield Finish("stop")
             yield rag.CitationsEvent([])
             return
+        span = None
         if self.mode == "extract" and self.evidence is not None:
             text, _ = self.evidence.extract()
             events: Iterator[Event] = iter([TextDelta(text), Finish("stop")])
         else:
+            # not made current: the stream may be read from another thread than the one that began it
+            span = tracer.start_span("fmstack.model", attributes={"fmstack.model": self.model.name})
             events = self.model.stream(self.prompt, self.params)
             if not (self.params.response_format or self.params.tools):  # prose: stop loops and language switches
                 events = stop_loops(events, question=self.question)
@@ -95,11 +99,18 @@ class Turn:
             for ev in events:
                 if isinstance(ev, TextDelta):
                     parts.append(ev.text)
+                elif span is not None and isinstance(ev, UsageEvent):
+                    span.set_attribute("fmstack.prompt_tokens", ev.usage.prompt_tokens)
+                    span.set_attribute("fmstack.completion_tokens", ev.usage.completion_tokens)
+                elif span is not None and isinstance(ev, Finish):
+                    span.set_attribute("fmstack.finish_reason", ev.reason)
                 yield ev
         finally:
             close = getattr(events, "close", None)
             if close is not None:
                 close()  # also when the consumer stops reading: frees the model now
+            if span is not None:
+                span.end()
         if self.passages is not None:
             cites, self.sentences = rag.checked_citations("".join(parts), self.passages, self.evidence)
             yield rag.CitationsEvent(cites, self.sentences)
@@ -213,9 +224,11 @@ class TurnPipeline:
         query = standalone_question(model, turns, question) if turns and model is not None else question
         if model is not None:
             options = options.with_defaults(rewrite_model=model.name)
-        found = self.knowledge.retrieve(kb, query, **options.overrides())
-        passages = self.knowledge.relevant(kb, query, found)
-        return query, self.screen(guard, passages, trace if trace is not None else [])
+        with tracer.start_as_current_span("fmstack.retrieve", attributes={"fmstack.knowledge_base": kb}) as span:
+            found = self.knowledge.retrieve(kb, query, **options.overrides())
+            passages = self.knowledge.relevant(kb, query, found)
+            span.set_attribute("fmstack.passages", len(passages))
+            return query, self.screen(guard, passages, trace if trace is not None else [])
 
     def _answering(self, kb: str, options: Retrieval, model: ChatModel) -> tuple[str, float]:
         """(answer mode, abstain threshold): the request's, else the knowledge base's, else the
@@ -242,7 +255,7 @@ class TurnPipeline:
         trim_history: bool = False,
         summarize: Summarize | None = None,
     ) -> Turn:
-        """Everything before the model is asked.
+        """Everything before the model is asked (traced as the span fmstack.prepare).
 
         `messages`: leading system messages, the conversation so far, the new message last.
         `trim_history`: drop the oldest turns that do not fit the window (a stored chat) instead
@@ -250,6 +263,37 @@ class TurnPipeline:
         `summarize(dropped)` may then return a summary of what was dropped, sent in their place.
         `check_input=False`: the caller checked its input already (an evaluation checks the
         example's question before rendering it into a prompt)."""
+        with tracer.start_as_current_span("fmstack.prepare") as span:
+            turn = self._prepare(
+                messages,
+                model=model,
+                params=params,
+                guardrail=guardrail,
+                knowledge_base=knowledge_base,
+                retrieval=retrieval,
+                check_input=check_input,
+                trim_history=trim_history,
+                summarize=summarize,
+            )
+            span.set_attribute("fmstack.model", turn.model.name)
+            if knowledge_base:
+                span.set_attribute("fmstack.knowledge_base", knowledge_base)
+                span.set_attribute("fmstack.answer_mode", turn.mode)
+            return turn
+
+    def _prepare(
+        self,
+        messages: Sequence[Message],
+        *,
+        model: str | ChatModel | None,
+        params: GenerationParams | None,
+        guardrail: str | Guardrail | None,
+        knowledge_base: str | None,
+        retrieval: Retrieval | dict | None,
+        check_input: bool,
+        trim_history: bool,
+        summarize: Summarize | None,
+    ) -> Turn:
         if not messages:
             raise InvalidInput("messages must not be empty", param="messages")
         chat = self.models.chat(model) if model is None or isinstance(model, str) else model

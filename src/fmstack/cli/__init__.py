@@ -48,7 +48,7 @@ def serve(
 
     import uvicorn
 
-    from ..observability import json_logging
+    from ..observability import configure_tracing, json_logging
     from ..server.app import create_app
 
     try:
@@ -63,6 +63,7 @@ def serve(
             highlight=False,
         )
         raise SystemExit(2)
+    configure_tracing()
     application = create_app(fm())
     typer.echo(
         f"fmstack serving on http://{host}:{port}  (OpenAI base_url: http://{host}:{port}/v1, "

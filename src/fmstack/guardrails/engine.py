@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ..errors import InvalidInput
 from ..models.types import Event, Finish, TextDelta
-from ..observability import GUARDRAIL_ACTIONS
+from ..observability import GUARDRAIL_ACTIONS, tracer
 from .policies import (
     POLICIES,
     AttackPolicy,
@@ -136,6 +136,14 @@ class Guardrail:
     def check(
         self, text: str, source: Source = "input", *, question: str | None = None, passages: list[str] | None = None
     ) -> Assessment:
+        with tracer.start_as_current_span("fmstack.guardrail") as span:
+            verdict = self._check(text, source, question, passages)
+            span.set_attributes(
+                {"fmstack.guardrail": self.name, "fmstack.source": source, "fmstack.action": verdict.action}
+            )
+            return verdict
+
+    def _check(self, text: str, source: Source, question: str | None, passages: list[str] | None) -> Assessment:
         started = time.perf_counter()
         ctx = CheckContext(text, source, self.embedder, question, passages)
         findings: list[Finding] = []
