@@ -17,7 +17,8 @@ import yaml
 # The servers tests talk to (OpenAI-compatible upstreams, OpenAPI and MCP tool servers) run on
 # loopback, which fmstack refuses to fetch by default: the tests are an operator who allows it.
 # tests/test_security.py checks the default policy with its own settings.
-os.environ.setdefault("FMSTACK_OUTBOUND_ALLOW", "127.0.0.1,localhost,::1")
+LOOPBACK_ALLOW = "127.0.0.1,localhost,::1"
+os.environ.setdefault("FMSTACK_OUTBOUND_ALLOW", LOOPBACK_ALLOW)
 
 # A second name for the bundled model with a small window, to exercise trimming cheaply.
 TEST_CONFIG = {
@@ -162,7 +163,7 @@ def fm(tmp_path_factory):
     from fmstack import Fmstack, Settings
 
     data = tmp_path_factory.mktemp("sdk")
-    env = {"FMSTACK_DATA_DIR": str(data)}
+    env = {"FMSTACK_DATA_DIR": str(data), "FMSTACK_OUTBOUND_ALLOW": LOOPBACK_ALLOW}
     if url := fresh_database_url("sdk"):
         env["FMSTACK_DATABASE_URL"] = url
     settings = Settings.from_env(env=env, config=copy.deepcopy(TEST_CONFIG))
@@ -180,7 +181,10 @@ def unit_fm(tmp_path):
 
     from fmstack import Fmstack, Settings
 
-    settings = Settings.from_env(env={"FMSTACK_DATA_DIR": str(tmp_path)}, config=copy.deepcopy(fakes.UNIT_CONFIG))
+    settings = Settings.from_env(
+        env={"FMSTACK_DATA_DIR": str(tmp_path), "FMSTACK_OUTBOUND_ALLOW": LOOPBACK_ALLOW},
+        config=copy.deepcopy(fakes.UNIT_CONFIG),
+    )
     f = Fmstack(settings)
     yield f
     f.close()
