@@ -191,3 +191,18 @@ def test_agents_from_yaml_run_with_a_stored_trace(env, tmp_path):
     p = run(env, "agents", "create", str(spec), check=False)
     assert p.returncode == 2 and "exists" in p.stderr
     run(env, "agents", "create", str(spec), "--replace")
+
+
+def test_workspaces_users_and_keys_from_the_shell(env):
+    run(env, "workspaces", "create", "lab")
+    run(env, "users", "create", "li@example.com", "--admin", "--password-stdin", input="long-enough-pw\n")
+    run(env, "users", "add", "li@example.com", "--workspace", "lab", "--role", "admin")
+    users = json.loads(run(env, "users", "list", "--json").stdout)
+    assert [u["name"] for u in users] == ["li@example.com"] and users[0]["is_admin"]
+    lab = {**env, "FMSTACK_WORKSPACE": "lab"}
+    run(lab, "kb", "create", "lab-notes")
+    key = json.loads(run(lab, "keys", "create", "ci", "--role", "viewer", "--rpm", "5", "--json").stdout)
+    assert key["role"] == "viewer" and key["rpm"] == 5 and key["workspace_id"].startswith("ws_")
+    assert "lab-notes" in run(lab, "kb", "list").stdout
+    assert "lab-notes" not in run(env, "kb", "list").stdout
+    assert run(env, "users", "create", "x", "--password-stdin", input="short\n", check=False).returncode == 2

@@ -16,6 +16,7 @@ from .kb import jobs_app, kb_app
 from .keys import keys_app
 from .models import models_app
 from .prompts import prompts_app
+from .teams import users_app, workspaces_app
 
 app = typer.Typer(
     help="fmstack: foundation models, chat, and an OpenAI-compatible server, offline.",
@@ -32,6 +33,8 @@ app.add_typer(eval_app, name="eval")
 app.add_typer(models_app, name="models")
 app.add_typer(conv_app, name="conversations")
 app.add_typer(keys_app, name="keys")
+app.add_typer(workspaces_app, name="workspaces")
+app.add_typer(users_app, name="users")
 
 
 @app.command()

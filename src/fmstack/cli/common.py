@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 
 import typer
 from rich.console import Console
 
 from ..errors import InvalidInput
 from ..models.types import GenerationParams
+from ..store import WORKSPACE
 
 out = Console()
 err = Console(stderr=True)
@@ -22,6 +24,8 @@ def fm():
         from ..sdk import Fmstack
 
         _fm = Fmstack()
+        if workspace := os.environ.get("FMSTACK_WORKSPACE"):  # commands act in this workspace
+            WORKSPACE.set(_fm.teams.workspace(workspace))
     return _fm
 
 
