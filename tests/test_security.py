@@ -521,3 +521,50 @@ def test_console_sign_in_with_a_session_cookie(keyed):
         ]
         assert titles == ["ana's"]
         assert "ana's" not in admin.get("/api/conversations").text
+
+
+def test_console_sign_in_through_an_openid_provider(tmp_path):
+    """A real OpenID provider (oidc-provider-mock) on loopback: login redirects there, the person
+    signs in, the callback verifies the ID token and opens a console session."""
+    from urllib.parse import parse_qs, urlsplit
+
+    from oidc_provider_mock import run_server_in_thread
+
+    with run_server_in_thread(port=0) as idp:
+        issuer = f"http://localhost:{idp.server_port}"
+        env = {
+            "FMSTACK_API_KEYS": OWNER,
+            "FMSTACK_OIDC_ISSUER": issuer,
+            "FMSTACK_OIDC_CLIENT_ID": "fmstack-console",
+            "FMSTACK_OIDC_CLIENT_SECRET": "client-secret",
+        }
+        srv = Server(tmp_path / "oidc", TEST_CONFIG, env=env).start()
+        try:
+            with client(srv) as admin:
+                assert admin.post("/api/users", json={"name": "mei@example.com"}).status_code == 201
+                admin.post("/api/members", json={"user": "mei@example.com", "role": "viewer"})
+
+            def sign_in(sub: str, tamper: bool = False) -> httpx.Response:
+                with httpx.Client(base_url=srv.url, timeout=30) as browser:
+                    start = browser.get("/api/auth/oidc/login")
+                    assert start.status_code == 302 and start.headers["location"].startswith(issuer)
+                    consent = httpx.post(start.headers["location"], data={"sub": sub}, timeout=30)
+                    assert consent.status_code == 302
+                    back = urlsplit(consent.headers["location"])
+                    query = parse_qs(back.query)
+                    state = query["state"][0] + ("x" if tamper else "")
+                    done = browser.get("/api/auth/oidc/callback", params={"code": query["code"][0], "state": state})
+                    if done.status_code == 302:
+                        done.extensions["me"] = browser.get("/api/auth/me").json()
+                    return done
+
+            ok = sign_in("mei@example.com")
+            assert ok.status_code == 302 and ok.headers["location"] == "/#/settings"
+            assert ok.extensions["me"]["name"] == "mei@example.com" and ok.extensions["me"]["role"] == "viewer"
+            assert "httponly" in ok.headers["set-cookie"].lower()
+            stranger = sign_in("stranger@example.com")
+            assert stranger.status_code == 401 and "no fmstack account" in stranger.json()["error"]["message"]
+            forged = sign_in("mei@example.com", tamper=True)
+            assert forged.status_code == 401 and "start it again" in forged.json()["error"]["message"]
+        finally:
+            srv.stop()

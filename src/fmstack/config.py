@@ -43,6 +43,11 @@ class Settings:
     command_tools: str = "admin"  # MCP command / Python-import tools: "admin" (admins define them) or "off"
     audit_retention_days: int = 365  # 0: keep forever
     log_format: str = "text"  # or "json": one JSON object per log line
+    # console sign-in through an OpenID Connect provider (access/oidc.py); off unless an issuer is set
+    oidc_issuer: str | None = None
+    oidc_client_id: str | None = None
+    oidc_client_secret: str | None = None
+    oidc_create_users: str | None = None  # a role: a first sign-in creates the user
     secret_key: str | None = None  # Fernet key(s) for secrets at rest; default: data_dir/secret.key
     # The parsed config file (models, embeddings, aliases); environment overrides applied.
     config: dict[str, Any] = field(default_factory=dict)
@@ -75,6 +80,12 @@ class Settings:
                 raise ConfigError(f"FMSTACK_COMMAND_TOOLS is 'admin' or 'off', got {v!r}")
             s.command_tools = v
         s.secret_key = env.get("FMSTACK_SECRET_KEY") or None
+        s.oidc_issuer = env.get("FMSTACK_OIDC_ISSUER") or None
+        s.oidc_client_id = env.get("FMSTACK_OIDC_CLIENT_ID") or None
+        s.oidc_client_secret = env.get("FMSTACK_OIDC_CLIENT_SECRET") or None
+        s.oidc_create_users = env.get("FMSTACK_OIDC_CREATE_USERS") or None
+        if s.oidc_issuer and not s.oidc_client_id:
+            raise ConfigError("FMSTACK_OIDC_ISSUER is set: set FMSTACK_OIDC_CLIENT_ID (and _CLIENT_SECRET) too")
         if v := env.get("FMSTACK_LOG_FORMAT"):
             if v not in ("text", "json"):
                 raise ConfigError(f"FMSTACK_LOG_FORMAT is 'text' or 'json', got {v!r}")

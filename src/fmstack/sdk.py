@@ -13,6 +13,7 @@ import numpy as np
 
 from . import plugins
 from .access import Accounting, AuditLog
+from .access.oidc import OidcConfig, OidcLogin
 from .access.teams import Teams
 from .agents.service import AgentService
 from .chat import ChatService, ConversationStore, TurnSaved
@@ -85,6 +86,19 @@ class Fmstack:
         self.accounting = Accounting(self.db, self.models)  # per-key limits and usage
         self.audit = AuditLog(self.db, self.settings.audit_retention_days)
         self.teams = Teams(self.db)  # workspaces, users, members, console sign-in
+        self.oidc = (
+            OidcLogin(
+                OidcConfig(
+                    self.settings.oidc_issuer,
+                    self.settings.oidc_client_id or "",
+                    self.settings.oidc_client_secret,
+                    self.settings.oidc_create_users,
+                ),
+                self.secrets,
+            )
+            if self.settings.oidc_issuer
+            else None
+        )
         self.endpoints = EndpointStore(self.db, self.models, self.secrets, self.outbound)
         self.guardrails = GuardrailService(self.db, self.models)
         self.knowledge = KnowledgeService(self.db, self.models)

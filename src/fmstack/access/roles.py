@@ -26,6 +26,7 @@ _ASKS = [
         r"^/api/guardrails/[^/]+/apply$",
         r"^/api/prompts/[^/]+/render$",
         r"^/api/auth/(login|logout)$",
+        r"^/api/auth/oidc/",
     )
 ]
 # administration: every method, reads included

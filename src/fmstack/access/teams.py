@@ -166,27 +166,45 @@ class Teams:
             ok = check_password(password, user.password_hash if user is not None else _DUMMY)
             if user is None or not ok or user.disabled:
                 raise Unauthorized("wrong user name or password")
-            memberships = {
-                m.workspace_id: m.role for m in s.scalars(select(Membership).where(Membership.user_id == user.id))
-            }
-            if workspace is not None:
-                ws = self.workspace(workspace)
-            elif memberships:
-                ws = next(iter(memberships))
-            else:
-                ws = DEFAULT_WORKSPACE
-            if ws not in memberships and not user.is_admin:
-                raise Unauthorized("this user is not a member of that workspace")
-            token = secrets.token_urlsafe(32)
-            s.add(
-                UserSession(
-                    token_hash=hashlib.sha256(token.encode()).hexdigest(),
-                    user_id=user.id,
-                    workspace_id=ws,
-                    expires_at=utcnow() + timedelta(days=SESSION_DAYS),
-                )
+            return self._open_session(s, user, workspace)
+
+    def login_verified(self, name: str, *, create_role: str | None = None) -> tuple[str, SignedIn]:
+        """A session for a user whose identity another party verified (OpenID Connect): the user
+        must exist, or is created with `create_role` in the default workspace."""
+        with self.db.session() as s:
+            user = s.scalar(select(User).where(User.name == name))
+            if user is None and create_role:
+                user = User(name=name, password_hash=None)
+                s.add(user)
+                s.flush()
+                s.add(Membership(user_id=user.id, workspace_id=DEFAULT_WORKSPACE, role=_role(create_role)))
+                s.flush()
+            if user is None or user.disabled:
+                raise Unauthorized(f"{name} has no fmstack account: ask an admin to create the user")
+            return self._open_session(s, user, None)
+
+    def _open_session(self, s, user: User, workspace: str | None) -> tuple[str, SignedIn]:
+        memberships = {
+            m.workspace_id: m.role for m in s.scalars(select(Membership).where(Membership.user_id == user.id))
+        }
+        if workspace is not None:
+            ws = self.workspace(workspace)
+        elif memberships:
+            ws = next(iter(memberships))
+        else:
+            ws = DEFAULT_WORKSPACE
+        if ws not in memberships and not user.is_admin:
+            raise Unauthorized("this user is not a member of that workspace")
+        token = secrets.token_urlsafe(32)
+        s.add(
+            UserSession(
+                token_hash=hashlib.sha256(token.encode()).hexdigest(),
+                user_id=user.id,
+                workspace_id=ws,
+                expires_at=utcnow() + timedelta(days=SESSION_DAYS),
             )
-            return token, SignedIn(user.id, user.name, ws, memberships.get(ws, "owner"), user.is_admin)
+        )
+        return token, SignedIn(user.id, user.name, ws, memberships.get(ws, "owner"), user.is_admin)
 
     def session(self, token: str) -> SignedIn | None:
         if not token:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from http.cookies import CookieError, SimpleCookie
 from typing import TYPE_CHECKING
 
 from starlette.concurrency import run_in_threadpool
@@ -205,11 +206,13 @@ class Access:
 
 
 def _cookie(headers: dict, name: str) -> str:
-    for part in headers.get(b"cookie", b"").decode("latin-1").split(";"):
-        k, _, v = part.strip().partition("=")
-        if k == name:
-            return v
-    return ""
+    jar = SimpleCookie()
+    try:
+        jar.load(headers.get(b"cookie", b"").decode("latin-1"))
+    except CookieError:
+        return ""
+    morsel = jar.get(name)
+    return morsel.value if morsel is not None else ""
 
 
 SESSION_COOKIE = "fmstack_session"
@@ -220,4 +223,6 @@ class _Refused(Exception):
         self.status, self.body, self.headers = status, body, headers
 
 
-OPEN_PATHS = frozenset({"/healthz", "/readyz", "/metrics", "/api/auth/login"})
+OPEN_PATHS = frozenset(
+    {"/healthz", "/readyz", "/metrics", "/api/auth/login", "/api/auth/oidc/login", "/api/auth/oidc/callback"}
+)

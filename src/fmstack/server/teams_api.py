@@ -4,11 +4,13 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
+from fastapi.responses import RedirectResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from ..access import at_least
-from ..errors import Forbidden
+from ..access.oidc import STATE_COOKIE, STATE_SECONDS
+from ..errors import Forbidden, NotFound, Unauthorized
 from ..store import current_workspace
 from .deps import caller_role, fm
 from .middleware import SESSION_COOKIE, _cookie
@@ -109,6 +111,42 @@ async def login(body: LoginIn, request: Request, response: Response) -> dict:
         path="/",
     )
     return {"user": who.name, "workspace": who.workspace_id, "role": who.role, "is_admin": who.is_admin}
+
+
+def _callback_url(request: Request) -> str:
+    return str(request.url_for("oidc_callback"))
+
+
+@router.get("/auth/oidc/login", include_in_schema=True)
+def oidc_login(request: Request) -> RedirectResponse:
+    """Send the browser to the OpenID provider (FMSTACK_OIDC_ISSUER)."""
+    oidc = fm(request).oidc
+    if oidc is None:
+        raise NotFound("sign-in through an OpenID provider is not configured (FMSTACK_OIDC_ISSUER)")
+    url, state = oidc.start(_callback_url(request))
+    out = RedirectResponse(url, status_code=302)
+    secure = request.url.scheme == "https"
+    out.set_cookie(STATE_COOKIE, state, max_age=STATE_SECONDS, httponly=True, samesite="lax", secure=secure, path="/")
+    return out
+
+
+@router.get("/auth/oidc/callback", name="oidc_callback")
+def oidc_callback(request: Request, code: str = "", state: str = "", error: str = "") -> RedirectResponse:
+    """Where the provider sends the browser back: verify, open a console session, go to the console."""
+    app = fm(request)
+    if app.oidc is None:
+        raise NotFound("sign-in through an OpenID provider is not configured (FMSTACK_OIDC_ISSUER)")
+    if error or not code:
+        raise Unauthorized(f"the OpenID provider did not sign you in: {error or 'no code'}")
+    cookie = _cookie(dict(request.scope.get("headers") or []), STATE_COOKIE)
+    claims = app.oidc.finish(code, state, cookie, _callback_url(request))
+    name = str(claims.get("email") or claims["sub"])
+    token, _ = app.teams.login_verified(name, create_role=app.oidc.config.create_users)
+    out = RedirectResponse("/#/settings", status_code=302)
+    secure = request.url.scheme == "https"
+    out.set_cookie(SESSION_COOKIE, token, max_age=7 * 86400, httponly=True, samesite="strict", secure=secure, path="/")
+    out.delete_cookie(STATE_COOKIE, path="/")
+    return out
 
 
 @router.get("/auth/me")
