@@ -1,15 +1,20 @@
 """Limits and usage per API key: expiry, allowed models, requests and tokens per minute, and a
 monthly budget spent at each model's prices.
 
-Counts live in the database (`rate_windows`, one row per key and minute, bumped with a conditional
-UPDATE), so that every server process — and every thread — sees the same limit: a request is let
-through only if its increment kept the count within the limit. Token use is known only after a
-call, so the tokens-per-minute limit refuses new requests once the minute's tokens are spent."""
+Counts live in the database (`rate_windows`: one row per key and minute; `budget_months`: one per
+key and month), changed with conditional UPDATEs, so that every server process — and every thread
+— sees the same limit: a request is let through only if its change keeps the count within the
+limit. A model call's tokens and cost are known only after it, so before it runs it holds its
+largest possible tokens (prompt + max_tokens) and cost; afterwards what it used replaces the hold.
+Calls running at the same time therefore cannot together pass a limit."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -18,13 +23,28 @@ from ..errors import Forbidden, RateLimited
 from ..keys import ApiKeyRecord
 from ..models.base import ChatModel
 from ..models.registry import ModelRegistry
-from ..models.types import Usage
+from ..models.types import GenerationParams, Message, Usage
 from ..observability import TOKENS
-from ..store import Database, RateWindow, UsageRow
+from ..store import BudgetMonth, Database, RateWindow, UsageRow
 
 
 def _month_start(now: datetime) -> datetime:
     return now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+@dataclass
+class Hold:
+    """What one model call set aside before it ran: its largest possible tokens and cost."""
+
+    key_id: str
+    month: str
+    minute: int
+    tokens: int = 0
+    cost: float = 0.0
+
+
+def _largest_cost(model: ChatModel, prompt: int, completion: int) -> float:
+    return (prompt * model.info.input_price + completion * model.info.output_price) / 1e6
 
 
 class Accounting:
@@ -32,9 +52,34 @@ class Accounting:
         self.db = db
         self.models = models
 
+    # -- counters in the database -----------------------------------------------------------------
+    def _add(self, row: type, pk: dict[str, Any], deltas: dict[str, float], *, within=(), seed=None) -> bool:
+        """Add `deltas` to a counter row if the row then still satisfies `within` (conditions on
+        the row before the change), atomically; the row is made if missing (`seed`: its start)."""
+        cols = {c: getattr(row, c) for c in pk}
+        bump = (
+            update(row)
+            .where(*(cols[c] == v for c, v in pk.items()), *within)
+            .values({c: getattr(row, c) + d for c, d in deltas.items()})
+        )
+        for _ in range(3):
+            with self.db.session() as s:
+                if s.execute(bump).rowcount:  # type: ignore[attr-defined]
+                    return True
+                if s.get(row, tuple(pk.values())) is not None:
+                    return False  # there, and the change would break the limit
+            start = dict(seed() if seed else {})
+            try:
+                with self.db.session() as s:
+                    s.execute(insert(row).values(**pk, **start))
+            except IntegrityError:
+                pass  # made meanwhile by another request
+        return False
+
     # -- before a request -------------------------------------------------------------------------
     def admit(self, key: ApiKeyRecord) -> None:
-        """Let a request made with `key` through, or raise RateLimited (429 with Retry-After)."""
+        """Let a request made with `key` through, or raise RateLimited (429 with Retry-After):
+        requests per minute are counted here; tokens and budget are held per model call (hold)."""
         if key.id == "env" or not (key.rpm or key.tpm or key.monthly_budget is not None):
             return
         now = time.time()
@@ -43,13 +88,7 @@ class Accounting:
         if key.monthly_budget is not None:
             spent = self.spent_this_month(key.id)
             if spent >= key.monthly_budget:
-                month = _month_start(datetime.now(UTC))
-                nxt = month.replace(year=month.year + (month.month == 12), month=month.month % 12 + 1)
-                raise RateLimited(
-                    f"this API key's monthly budget of {key.monthly_budget:g} is spent ({spent:.4g} used)",
-                    retry_after=int((nxt - datetime.now(UTC)).total_seconds()),
-                    code="insufficient_quota",
-                )
+                raise self._spent(key, spent)
         if key.tpm:
             with self.db.session() as s:
                 used = s.scalar(
@@ -60,32 +99,26 @@ class Accounting:
                     f"this API key's limit of {key.tpm} tokens per minute is reached; retry in {retry} s",
                     retry_after=retry,
                 )
-        if key.rpm and not self._count_request(key.id, minute, key.rpm):
+        if key.rpm and not self._add(
+            RateWindow,
+            {"key_id": key.id, "minute": minute},
+            {"requests": 1},
+            within=[RateWindow.requests < key.rpm],
+        ):
             raise RateLimited(
                 f"this API key's limit of {key.rpm} requests per minute is reached; retry in {retry} s",
                 retry_after=retry,
             )
 
-    def _count_request(self, key_id: str, minute: int, limit: int) -> bool:
-        """Add one request to the key's minute if that keeps it within `limit` (atomically)."""
-        bump = (
-            update(RateWindow)
-            .where(RateWindow.key_id == key_id, RateWindow.minute == minute, RateWindow.requests < limit)
-            .values(requests=RateWindow.requests + 1)
+    def _spent(self, key: ApiKeyRecord, spent: float) -> RateLimited:
+        month = _month_start(datetime.now(UTC))
+        nxt = month.replace(year=month.year + (month.month == 12), month=month.month % 12 + 1)
+        return RateLimited(
+            f"this API key's monthly budget of {key.monthly_budget:g} is spent ({spent:.4g} used, or held by "
+            "calls in progress)",
+            retry_after=int((nxt - datetime.now(UTC)).total_seconds()),
+            code="insufficient_quota",
         )
-        for _ in range(2):
-            with self.db.session() as s:
-                if s.execute(bump).rowcount:  # type: ignore[attr-defined]
-                    return True
-                if s.get(RateWindow, (key_id, minute)) is not None:
-                    return False  # the row exists and is full
-            try:
-                with self.db.session() as s:
-                    s.execute(insert(RateWindow).values(key_id=key_id, minute=minute, requests=1, tokens=0))
-                return True
-            except IntegrityError:
-                continue  # another request made the row first: bump it
-        return False
 
     def check_model(self, key: ApiKeyRecord, model: ChatModel) -> None:
         if key.allowed_models is None:
@@ -103,40 +136,87 @@ class Accounting:
                 param="model",
             )
 
+    def hold(
+        self, key: ApiKeyRecord, model: ChatModel, messages: Sequence[Message], params: GenerationParams
+    ) -> Hold | None:
+        """Before a model call: set aside its largest possible tokens (prompt + max_tokens) against
+        the minute's tokens and its largest possible cost against the month's budget, so that calls
+        running at the same time cannot together pass either limit."""
+        if key.id == "env" or not (key.tpm or key.monthly_budget is not None):
+            return None
+        prompt = model.count_message_tokens(messages)
+        completion = params.max_tokens or model.info.defaults.get("max_tokens") or max(model.context_window - prompt, 1)
+        now = datetime.now(UTC)
+        hold = Hold(key.id, now.strftime("%Y-%m"), int(time.time() // 60))
+        if key.tpm:
+            tokens = prompt + int(completion)
+            if not self._add(
+                RateWindow,
+                {"key_id": key.id, "minute": hold.minute},
+                {"tokens": tokens},
+                within=[RateWindow.tokens + tokens <= key.tpm],
+            ):
+                retry = 60 - int(time.time() % 60)
+                raise RateLimited(
+                    f"this call may use up to {tokens} tokens, more than is left of this API key's {key.tpm} "
+                    f"tokens per minute; retry in {retry} s or ask for fewer max_tokens",
+                    retry_after=retry,
+                )
+            hold.tokens = tokens
+        if key.monthly_budget is not None:
+            cost = _largest_cost(model, prompt, int(completion))
+            if not self._add(
+                BudgetMonth,
+                {"key_id": key.id, "month": hold.month},
+                {"held": cost},
+                within=[BudgetMonth.spent + BudgetMonth.held + cost <= key.monthly_budget],
+                seed=lambda: {"spent": self.spent_this_month(key.id)},
+            ):
+                self.release(hold)
+                raise self._spent(key, self.spent_this_month(key.id))
+            hold.cost = cost
+        return hold
+
+    def release(self, hold: Hold | None, usage: Usage | None = None, model: ChatModel | None = None) -> None:
+        """After a model call: what it used replaces what it held (nothing used: all given back)."""
+        if hold is None:
+            return
+        used_tokens = usage.total_tokens if usage is not None else 0
+        used_cost = _largest_cost(model, usage.prompt_tokens, usage.completion_tokens) if usage and model else 0.0
+        with self.db.session() as s:
+            if hold.tokens:
+                s.execute(
+                    update(RateWindow)
+                    .where(RateWindow.key_id == hold.key_id, RateWindow.minute == hold.minute)
+                    .values(tokens=RateWindow.tokens + (used_tokens - hold.tokens))
+                )
+            if hold.cost:
+                s.execute(
+                    update(BudgetMonth)
+                    .where(BudgetMonth.key_id == hold.key_id, BudgetMonth.month == hold.month)
+                    .values(held=BudgetMonth.held - hold.cost, spent=BudgetMonth.spent + used_cost)
+                )
+        hold.tokens, hold.cost = 0, 0.0
+
     # -- after a model call -----------------------------------------------------------------------
-    def record(self, key_id: str | None, model: ChatModel, usage: Usage) -> None:
+    def record(self, key: ApiKeyRecord | None, model: ChatModel, usage: Usage, hold: Hold | None = None) -> None:
         TOKENS.labels(model.name, "prompt").inc(usage.prompt_tokens)
         TOKENS.labels(model.name, "completion").inc(usage.completion_tokens)
-        info = model.info
-        cost = (usage.prompt_tokens * info.input_price + usage.completion_tokens * info.output_price) / 1e6
-        minute = int(time.time() // 60)
         with self.db.session() as s:
             s.add(
                 UsageRow(
-                    key_id=key_id,
+                    key_id=key.id if key is not None else None,
                     model=model.name,
                     prompt_tokens=usage.prompt_tokens,
                     completion_tokens=usage.completion_tokens,
-                    cost=cost,
+                    cost=_largest_cost(model, usage.prompt_tokens, usage.completion_tokens),
                 )
             )
-        if key_id and key_id != "env":
-            tokens = usage.total_tokens
-            bump = (
-                update(RateWindow)
-                .where(RateWindow.key_id == key_id, RateWindow.minute == minute)
-                .values(tokens=RateWindow.tokens + tokens)
-            )
-            for _ in range(2):
-                with self.db.session() as s:
-                    if s.execute(bump).rowcount:  # type: ignore[attr-defined]
-                        return
-                try:
-                    with self.db.session() as s:
-                        s.execute(insert(RateWindow).values(key_id=key_id, minute=minute, requests=0, tokens=tokens))
-                    return
-                except IntegrityError:
-                    continue  # made meanwhile by another request: bump it
+        if hold is not None:
+            self.release(hold, usage, model)
+        elif key is not None and key.id != "env" and key.tpm:
+            minute = int(time.time() // 60)
+            self._add(RateWindow, {"key_id": key.id, "minute": minute}, {"tokens": usage.total_tokens})
 
     # -- reports ----------------------------------------------------------------------------------
     def spent_this_month(self, key_id: str) -> float:
@@ -196,9 +276,14 @@ class KeyMeter:
     def __init__(self, accounting: Accounting, key: ApiKeyRecord | None):
         self.accounting, self.key = accounting, key
 
-    def admit(self, model: ChatModel) -> None:
-        if self.key is not None:
-            self.accounting.check_model(self.key, model)
+    def admit(self, model: ChatModel, messages: Sequence[Message], params: GenerationParams) -> Hold | None:
+        if self.key is None:
+            return None
+        self.accounting.check_model(self.key, model)
+        return self.accounting.hold(self.key, model, messages, params)
 
-    def record(self, model: ChatModel, usage: Usage) -> None:
-        self.accounting.record(self.key.id if self.key else None, model, usage)
+    def record(self, model: ChatModel, usage: Usage, hold: Hold | None) -> None:
+        self.accounting.record(self.key, model, usage, hold)
+
+    def release(self, hold: Hold | None) -> None:
+        self.accounting.release(hold)

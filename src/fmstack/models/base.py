@@ -68,8 +68,13 @@ class ChatModel(Model):
             meter = METER.get()
             if meter is None:
                 return stream(self, messages, params)
-            meter.admit(self)
-            return metered(self, stream(self, messages, params), meter)
+            hold = meter.admit(self, messages, params)
+            try:
+                events = stream(self, messages, params)
+            except BaseException:
+                meter.release(hold)
+                raise
+            return metered(self, events, meter, hold)
 
         metered_stream._metered = True  # type: ignore[attr-defined]
         cls.stream = metered_stream  # type: ignore[method-assign]

@@ -6,35 +6,43 @@ the tokens each call used."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextvars import ContextVar
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from .types import Event, Usage, UsageEvent
+from .types import Event, GenerationParams, Message, Usage, UsageEvent
 
 if TYPE_CHECKING:
     from .base import ChatModel
 
 
 class Meter(Protocol):
-    def admit(self, model: ChatModel) -> None:
-        """Raise (Forbidden) when the caller may not use this model."""
+    def admit(self, model: ChatModel, messages: Sequence[Message], params: GenerationParams) -> Any:
+        """Before a call: raise when the caller may not make it (Forbidden: not this model;
+        RateLimited: not within its limits); else a hold (anything) handed back below."""
 
-    def record(self, model: ChatModel, usage: Usage) -> None:
-        """The tokens one call used."""
+    def record(self, model: ChatModel, usage: Usage, hold: Any) -> None:
+        """The tokens the call used."""
+
+    def release(self, hold: Any) -> None:
+        """The call ended without saying what it used (an error, a client gone)."""
 
 
 METER: ContextVar[Meter | None] = ContextVar("fmstack_meter", default=None)
 
 
-def metered(model: ChatModel, events: Iterator[Event], meter: Meter) -> Iterator[Event]:
+def metered(model: ChatModel, events: Iterator[Event], meter: Meter, hold: Any) -> Iterator[Event]:
+    recorded = False
     try:
         for ev in events:
             if isinstance(ev, UsageEvent) and not getattr(ev, "metered", False):
                 ev.metered = True  # type: ignore[attr-defined]  # a subclass calling super().stream(): once
-                meter.record(model, ev.usage)
+                meter.record(model, ev.usage, hold)
+                recorded = True
             yield ev
     finally:
         close = getattr(events, "close", None)
         if close is not None:
             close()
+        if not recorded:
+            meter.release(hold)

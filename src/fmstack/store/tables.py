@@ -197,6 +197,17 @@ class RateWindow(Base):
     tokens: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class BudgetMonth(Base):
+    """A key's spending in one month, and what calls in progress hold of it (access/limits.py)."""
+
+    __tablename__ = "budget_months"
+
+    key_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)  # YYYY-MM (UTC)
+    spent: Mapped[float] = mapped_column(Float, default=0.0)
+    held: Mapped[float] = mapped_column(Float, default=0.0)
+
+
 class AuditRow(WorkspaceScoped, Base):
     """One change made through the API: who, when, what, from where, and how it ended."""
 
