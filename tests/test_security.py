@@ -417,6 +417,11 @@ def test_nothing_crosses_a_workspace(keyed):
         eval_run = _wait_job(a, job)["result"]["runs"][0]
         result = a.get(f"/api/evaluations/{eval_run}/results").json()["data"][0]["id"]
         a_key_id = next(k["id"] for k in a.get("/api/keys").json()["data"] if k["name"] == "a-owner")
+        # a model endpoint of A's own (a public address: the outbound policy lets it through unfetched)
+        endpoint = {"name": "a-model", "base_url": "http://93.184.216.34/v1", "model": "m", "api_key": "sk-a"}
+        assert a.post("/api/endpoints", json=endpoint).status_code == 201
+        assert a.post("/api/endpoints", json={**endpoint, "shared": True}).status_code == 403  # server admins only
+        assert "a-model" in [m["id"] for m in a.get("/v1/models").json()["data"]]
     values = {
         "conversation_id": conv,
         "message_id": str(message),
@@ -463,6 +468,11 @@ def test_nothing_crosses_a_workspace(keyed):
             checked += 1
         assert checked >= 35
         assert b.get("/api/evaluations/compare", params={"a": eval_run, "b": eval_run}).status_code == 404
+        assert b.delete("/api/endpoints/a-model").status_code == 404
+        chat = {"model": "a-model", "messages": [{"role": "user", "content": "hi"}]}
+        assert b.post("/v1/chat/completions", json=chat).json()["error"]["code"] == "model_not_found"
+        assert "a-model" not in b.get("/v1/models").text and "a-model" not in b.get("/api/endpoints").text
+        assert "a-model" not in b.get("/api/models").text
         for listing in ("/api/conversations", "/api/knowledge-bases", "/api/agents", "/api/guardrails",
                         "/api/prompts", "/api/jobs", "/api/agent-runs", "/api/evaluations", "/api/keys",
                         "/api/feedback", "/api/usage"):  # fmt: skip

@@ -1,7 +1,8 @@
 """Models on OpenAI-compatible endpoints added while running (from the console or the API):
 stored in the database, registered with the model registry at start, testable before saving.
 Their URLs pass the outbound policy (no requests into the server's own network unless allowed);
-their API keys are stored encrypted and never returned."""
+their API keys are stored encrypted and never returned. An endpoint belongs to the whole server
+(added by a server admin, `shared=True`) or to the workspace that added it, which alone sees it."""
 
 from __future__ import annotations
 
@@ -16,9 +17,9 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 
 from .errors import InvalidInput, NotFound
-from .models.registry import ModelRegistry, ModelSpec
+from .models.registry import ModelRegistry, ModelSpec, scoped_name
 from .security import SecretBox, UrlPolicy
-from .store import Database, ModelEndpoint
+from .store import Database, ModelEndpoint, current_workspace
 
 
 class EndpointRecord(BaseModel):
@@ -31,6 +32,7 @@ class EndpointRecord(BaseModel):
     context_window: int | None = None
     created_at: datetime
     has_api_key: bool = False
+    shared: bool = False  # the whole server's, not one workspace's
 
 
 class ConnectionTest(BaseModel):
@@ -55,7 +57,17 @@ def _spec(row: ModelEndpoint, secrets: SecretBox) -> ModelSpec:
 def _record(row: ModelEndpoint) -> EndpointRecord:
     rec = EndpointRecord.model_validate(row)
     rec.has_api_key = bool(row.api_key)
+    rec.shared = row.scope == ""
     return rec
+
+
+def _registered(row: ModelEndpoint) -> str:
+    return row.name if row.scope == "" else scoped_name(row.scope, row.name)
+
+
+def _mine():
+    """The endpoints the current workspace sees: the server's and its own."""
+    return ModelEndpoint.scope.in_(("", current_workspace()))
 
 
 class EndpointStore:
@@ -67,13 +79,13 @@ class EndpointStore:
         with self.db.session() as s:
             for row in s.scalars(select(ModelEndpoint)):
                 try:
-                    self.registry.register(row.name, row.kind, _spec(row, secrets))  # type: ignore[arg-type]  # stored as chat|embedding
+                    self.registry.register(_registered(row), row.kind, _spec(row, secrets))  # type: ignore[arg-type]  # stored as chat|embedding
                 except InvalidInput:
                     pass  # the configuration now defines that name itself; the configuration wins
 
     def list(self) -> builtins.list[EndpointRecord]:
         with self.db.session() as s:
-            return [_record(r) for r in s.scalars(select(ModelEndpoint).order_by(ModelEndpoint.name))]
+            return [_record(r) for r in s.scalars(select(ModelEndpoint).where(_mine()).order_by(ModelEndpoint.name))]
 
     def add(
         self,
@@ -84,7 +96,9 @@ class EndpointStore:
         kind: Literal["chat", "embedding"] = "chat",
         api_key: str | None = None,
         context_window: int | None = None,
+        shared: bool = False,
     ) -> EndpointRecord:
+        """Add (or replace) an endpoint's model: the current workspace's, or the server's (`shared`)."""
         if not re.fullmatch(r"[\w][\w.:/\-]{0,199}", name or ""):
             raise InvalidInput("a model name is 1-200 letters, digits, '_', '-', '.', ':' or '/'", param="name")
         base_url = self._check_url(base_url)
@@ -93,6 +107,7 @@ class EndpointStore:
         if kind not in ("chat", "embedding"):
             raise InvalidInput("kind is chat or embedding", param="kind")
         row = ModelEndpoint(
+            scope="" if shared else current_workspace(),
             name=name,
             kind=kind,
             base_url=base_url,
@@ -100,19 +115,20 @@ class EndpointStore:
             api_key=self.secrets.seal(api_key),
             context_window=context_window,
         )
-        self.registry.register(name, kind, _spec(row, self.secrets))
+        self.registry.register(_registered(row), kind, _spec(row, self.secrets))
         with self.db.session() as s:
             s.merge(row)
         with self.db.session() as s:
-            return _record(s.get_one(ModelEndpoint, name))
+            return _record(s.get_one(ModelEndpoint, (row.scope, name)))
 
-    def remove(self, name: str) -> None:
+    def remove(self, name: str, *, shared: bool = False) -> None:
+        scope = "" if shared else current_workspace()
         with self.db.session() as s:
-            row = s.get(ModelEndpoint, name)
+            row = s.get(ModelEndpoint, (scope, name))
             if row is None:
                 raise NotFound(f"no endpoint named {name!r}", param="name")
             s.delete(row)
-        self.registry.unregister(name)
+        self.registry.unregister(_registered(row))
 
     def test(
         self, *, base_url: str, api_key: str | None = None, model: str | None = None, timeout: float = 10.0

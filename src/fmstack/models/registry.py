@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..config import Settings
 from ..errors import ConfigError, InvalidInput, ModelNotFound
+from ..store.scope import current_workspace
 from .base import ChatModel, EmbeddingModel, ModelInfo
 from .types import GenerationParams
 
@@ -80,6 +81,12 @@ BUILTIN: dict[str, Any] = {
     },
     "aliases": {"default": "smollm2", "fast": "smollm2", "embedding": "multilingual-e5-small"},
 }
+
+
+def scoped_name(workspace: str, name: str) -> str:
+    """The registry's name for a workspace's own endpoint (callers in that workspace use `name`)."""
+    return f"@{workspace}/{name}"
+
 
 ChatFactory = Callable[[ModelInfo, ModelSpec, Settings], ChatModel]
 EmbeddingFactory = Callable[[ModelInfo, ModelSpec, Settings], EmbeddingModel]
@@ -199,7 +206,20 @@ class ModelRegistry:
         self._runtime: set[str] = set()
 
     # -- lookup -------------------------------------------------------------------------------
+    def _visible(self, name: str) -> str | None:
+        """How the current workspace sees a registered name: itself, its own endpoint's name
+        without the scope, or None (another workspace's endpoint)."""
+        if not name.startswith("@"):
+            return name
+        prefix = f"@{current_workspace()}/"
+        return name[len(prefix) :] if name.startswith(prefix) else None
+
     def _resolve(self, name: str, context: str = "") -> str:
+        own = scoped_name(current_workspace(), name)
+        if own in self.specs:  # the workspace's own endpoint of that name comes first
+            return own
+        if name.startswith("@"):
+            name = "\0"  # scoped names are not for callers to pass
         seen: builtins.list[str] = []
         while name in self.aliases and name not in self.specs:
             if name in seen:
@@ -208,8 +228,9 @@ class ModelRegistry:
             name = self.aliases[name]
         if name not in self.specs:
             where = f" ({context})" if context else ""
+            visible = sorted(v for v in map(self._visible, self.specs) if v)
             raise ModelNotFound(
-                f"unknown model {name!r}{where}; models: {', '.join(sorted(self.specs))}; aliases: {', '.join(sorted(self.aliases))}",
+                f"unknown model {name!r}{where}; models: {', '.join(visible)}; aliases: {', '.join(sorted(self.aliases))}",
                 param="model",
             )
         return name
@@ -225,16 +246,11 @@ class ModelRegistry:
         return real
 
     def info(self, name: str) -> ModelInfo:
-        real = self._resolve(name)
-        spec = self.specs[real]
-        inst = self._instances.get(real)
-        if inst is not None:
-            return inst.info
-        return self._info(real, spec)
+        return self._info_of(self._resolve(name))
 
     def _info(self, name: str, spec: ModelSpec) -> ModelInfo:
         return ModelInfo(
-            name=name,
+            name=name.split("/", 1)[1] if name.startswith("@") else name,  # a workspace sees its own names
             provider=spec.provider,
             kind=self.kinds[name],
             context_window=spec.context_window,
@@ -259,11 +275,16 @@ class ModelRegistry:
         return self.specs[self.resolve(name, "chat")].prompt
 
     def list(self, kind: Literal["chat", "embedding"] | None = None) -> builtins.list[ModelInfo]:
-        return [self.info(n) for n in self.specs if kind is None or self.kinds[n] == kind]
+        """The models the current workspace sees: the server's and its own endpoints."""
+        return [self._info_of(n) for n in self.specs if self._visible(n) and (kind is None or self.kinds[n] == kind)]
+
+    def _info_of(self, real: str) -> ModelInfo:
+        inst = self._instances.get(real)
+        return inst.info if inst is not None else self._info(real, self.specs[real])
 
     def names(self) -> builtins.list[str]:
         """Every name a client may pass: models and aliases."""
-        return list(self.specs) + list(self.aliases)
+        return sorted({v for v in map(self._visible, self.specs) if v}) + list(self.aliases)
 
     # -- models added while running (endpoints saved from the console or the API) --------------
     def register(self, name: str, kind: Literal["chat", "embedding"], spec: ModelSpec) -> None:

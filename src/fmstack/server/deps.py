@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from fastapi import Request
 
+from ..errors import Forbidden
 from ..sdk import Fmstack
 
 
@@ -16,6 +17,13 @@ def key_guardrail(request: Request) -> str | None:
     """The guardrail bound to the API key of this request, if any."""
     key = getattr(request.state, "api_key", None)
     return key.guardrail if key is not None else None
+
+
+def server_admin(request: Request) -> None:
+    """Only server admins: keys from FMSTACK_API_KEYS, admin users, the local owner without keys."""
+    key = getattr(request.state, "api_key", None)
+    if key is not None and not key.server_admin:
+        raise Forbidden("only a server admin (FMSTACK_API_KEYS, or an admin user) may do this")
 
 
 def caller_role(request: Request) -> str:

@@ -16,7 +16,7 @@ from ..chat import ConversationRecord, MessageRecord, TurnSaved
 from ..errors import Forbidden
 from ..keys import ApiKeyRecord, KeyLimits
 from ..sdk import as_messages
-from .deps import caller_role, fm, key_guardrail
+from .deps import caller_role, fm, key_guardrail, server_admin
 from .schemas import ChatMessageIn, SamplingIn
 from .streaming import SSE_HEADERS, first_then_rest, iterate_in_thread, typed_sse
 
@@ -238,6 +238,7 @@ class EndpointIn(BaseModel):
     kind: Literal["chat", "embedding"] = "chat"
     api_key: str | None = None
     context_window: int | None = Field(default=None, gt=0)
+    shared: bool = False  # for the whole server (server admins), not only the caller's workspace
 
 
 class EndpointTestIn(BaseModel):
@@ -254,7 +255,10 @@ def list_endpoints(request: Request) -> dict:
 
 @router.post("/endpoints", status_code=201)
 def add_endpoint(body: EndpointIn, request: Request) -> dict:
-    """Serve a model of an OpenAI-compatible endpoint under `name` (kept across restarts)."""
+    """Serve a model of an OpenAI-compatible endpoint under `name` (kept across restarts), in the
+    caller's workspace, or for the whole server (`shared`, server admins)."""
+    if body.shared:
+        server_admin(request)
     return (
         fm(request)
         .endpoints.add(
@@ -264,6 +268,7 @@ def add_endpoint(body: EndpointIn, request: Request) -> dict:
             kind=body.kind,
             api_key=body.api_key,
             context_window=body.context_window,
+            shared=body.shared,
         )
         .model_dump(mode="json")
     )
@@ -276,6 +281,8 @@ def test_endpoint(body: EndpointTestIn, request: Request) -> dict:
 
 
 @router.delete("/endpoints/{name:path}", status_code=204)
-def remove_endpoint(name: str, request: Request) -> Response:
-    fm(request).endpoints.remove(name)
+def remove_endpoint(name: str, request: Request, shared: bool = False) -> Response:
+    if shared:
+        server_admin(request)
+    fm(request).endpoints.remove(name, shared=shared)
     return Response(status_code=204)

@@ -12,16 +12,10 @@ from ..access import at_least
 from ..access.oidc import STATE_COOKIE, STATE_SECONDS
 from ..errors import Forbidden, NotFound, Unauthorized
 from ..store import current_workspace
-from .deps import caller_role, fm
+from .deps import caller_role, fm, server_admin
 from .middleware import SESSION_COOKIE, _cookie
 
 router = APIRouter(prefix="/api")
-
-
-def _server_admin(request: Request) -> None:
-    key = getattr(request.state, "api_key", None)
-    if key is not None and not key.server_admin:
-        raise Forbidden("only a server admin (FMSTACK_API_KEYS, or an admin user) manages workspaces and users")
 
 
 class WorkspaceIn(BaseModel):
@@ -31,19 +25,19 @@ class WorkspaceIn(BaseModel):
 
 @router.get("/workspaces")
 def list_workspaces(request: Request) -> dict:
-    _server_admin(request)
+    server_admin(request)
     return {"data": fm(request).teams.workspaces()}
 
 
 @router.post("/workspaces", status_code=201)
 def create_workspace(body: WorkspaceIn, request: Request) -> dict:
-    _server_admin(request)
+    server_admin(request)
     return fm(request).teams.create_workspace(body.name)
 
 
 @router.delete("/workspaces/{ref}", status_code=204)
 def delete_workspace(ref: str, request: Request) -> Response:
-    _server_admin(request)
+    server_admin(request)
     fm(request).teams.delete_workspace(ref)
     return Response(status_code=204)
 
@@ -57,13 +51,13 @@ class UserIn(BaseModel):
 
 @router.get("/users")
 def list_users(request: Request) -> dict:
-    _server_admin(request)
+    server_admin(request)
     return {"data": fm(request).teams.users()}
 
 
 @router.post("/users", status_code=201)
 def create_user(body: UserIn, request: Request) -> dict:
-    _server_admin(request)
+    server_admin(request)
     return fm(request).teams.create_user(body.name, body.password, is_admin=body.is_admin)
 
 

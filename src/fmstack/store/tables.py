@@ -304,8 +304,11 @@ class ModelEndpoint(Base):
     """A model served by an OpenAI-compatible endpoint, added from the console or the API."""
 
     __tablename__ = "model_endpoints"
+    __table_args__ = (PrimaryKeyConstraint("scope", "name"),)
 
-    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    # "" for the whole server (added by a server admin), else the workspace that added it and alone sees it
+    scope: Mapped[str] = mapped_column(String(40), default="", server_default="")
+    name: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(20))  # chat | embedding
     base_url: Mapped[str] = mapped_column(String(1000))
     model: Mapped[str] = mapped_column(String(300))  # the provider's own model name
