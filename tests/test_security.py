@@ -27,6 +27,8 @@ CONFIG = {
         **TEST_CONFIG["models"],
         # one token costs 1: a budget of 5 is spent by the first call
         "priced": {"provider": "local", "path": "bundled:smollm2", "input_price": 1e6, "output_price": 1e6},
+        # the operator's guardrail, kept in the default workspace, applies in every workspace
+        "guarded": {"provider": "local", "path": "bundled:smollm2", "guardrail": "house-rules"},
     },
 }
 
@@ -499,6 +501,18 @@ def _templates(srv: Server) -> list[tuple[str, str]]:
     with client(srv) as c:
         paths = c.get("/openapi.json").json()["paths"]
     return [(m.upper(), p) for p, ops in paths.items() for m in ops]
+
+
+def test_a_models_configured_guardrail_applies_in_every_workspace(keyed):
+    with client(keyed) as admin:
+        admin.post("/api/guardrails", json={"name": "house-rules", "words": {"words": ["Project Falcon"]}})
+        admin.post("/api/workspaces", json={"name": "team-g"})
+        g_key = admin.post("/api/keys", json={"name": "g"}, headers={"X-Fmstack-Workspace": "team-g"}).json()["key"]
+    with client(keyed, g_key) as g:
+        assert g.get("/api/guardrails/house-rules").status_code == 404  # not team-g's to see or change
+        body = {"model": "guarded", "messages": [{"role": "user", "content": "Tell me about Project Falcon"}]}
+        r = g.post("/v1/chat/completions", json={**body, "max_tokens": 8})
+    assert r.status_code == 200 and r.json()["choices"][0]["finish_reason"] == "content_filter"
 
 
 def test_console_sign_in_with_a_session_cookie(keyed):

@@ -15,8 +15,10 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from ..errors import FmstackError, InvalidInput
+from ..guardrails import Guardrail
 from ..knowledge.rag import CitationsEvent
 from ..models.types import ChatResult, Finish, Message, TextDelta, ToolCallDelta, UsageEvent, collect
+from ..store import DEFAULT_WORKSPACE, current_workspace, in_workspace
 from ..turns import TurnEvent
 from .deps import fm, key_guardrail
 from .schemas import ChatCompletionRequest, EmbeddingRequest
@@ -133,16 +135,29 @@ def sse_chunks(
     yield sse("[DONE]")
 
 
+def _in(workspace: str, fn, *args):
+    with in_workspace(workspace):
+        return fn(*args)
+
+
 @router.post("/chat/completions")
 async def chat_completions(body: ChatCompletionRequest, request: Request):
     app = fm(request)
     messages = [m.to_message() for m in body.messages]
     model = app.models.chat(body.model)
-    prompt_ref = body.prompt or app.models.prompt_of(body.model)
+    # A prompt or guardrail the model's configuration names is the operator's: from the default
+    # workspace, whichever workspace the caller is in; one the request or its key names is the caller's.
+    configured_prompt = None if body.prompt else app.models.prompt_of(body.model)
+    prompt_ref = body.prompt or configured_prompt
     if prompt_ref and not any(m.role == "system" for m in messages):  # a pinned prompt version as the system prompt
-        system = await run_in_threadpool(app.prompts.render_text, prompt_ref, body.prompt_variables or {})
+        workspace = DEFAULT_WORKSPACE if configured_prompt else current_workspace()
+        system = await run_in_threadpool(
+            lambda: _in(workspace, app.prompts.render_text, prompt_ref, body.prompt_variables or {})
+        )
         messages.insert(0, Message("system", system))
-    guardrail = body.guardrail or key_guardrail(request) or app.models.guardrail_of(body.model)
+    guardrail: str | Guardrail | None = body.guardrail or key_guardrail(request)
+    if guardrail is None and (configured := app.models.guardrail_of(body.model)):
+        guardrail = await run_in_threadpool(lambda: _in(DEFAULT_WORKSPACE, app.guardrails.load, configured))
     turn = await run_in_threadpool(
         lambda: app.turns.prepare(
             messages, model=model, params=body.params(), guardrail=guardrail, knowledge_base=body.knowledge_base
