@@ -305,12 +305,12 @@ def test_endpoint_keys_are_encrypted_at_rest_and_survive_rotation(tmp_path):
     stored = sqlite3.connect(tmp_path / "fmstack.db").execute("SELECT api_key FROM model_endpoints").fetchone()[0]
     assert stored.startswith("enc:") and "sk-provider-secret" not in stored
     with Fmstack(settings) as fm:
-        assert fm.models.specs["up"].api_key == "sk-provider-secret"
+        assert fm.models.specs["@default/up"].api_key == "sk-provider-secret"
         assert fm.endpoints.reseal(fm.secrets.rotated()) == 1
     rotated = sqlite3.connect(tmp_path / "fmstack.db").execute("SELECT api_key FROM model_endpoints").fetchone()[0]
     assert rotated != stored and len((tmp_path / "secret.key").read_text().split()) == 2
     with Fmstack(settings) as fm:
-        assert fm.models.specs["up"].api_key == "sk-provider-secret"
+        assert fm.models.specs["@default/up"].api_key == "sk-provider-secret"
 
 
 def test_audit_log_records_changes_with_who_and_where(keyed):

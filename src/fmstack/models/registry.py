@@ -296,9 +296,10 @@ class ModelRegistry:
                 f"unknown {kind} provider {spec.provider!r}; known: {', '.join(sorted(providers))}", param="provider"
             )
         with self._lock:
-            if (name in self.specs and name not in self._runtime) or name in self.aliases:
+            base = name.split("/", 1)[1] if name.startswith("@") else name  # a workspace's endpoint
+            if (base in self.specs and base not in self._runtime) or base in self.aliases:
                 raise InvalidInput(
-                    f"{name!r} is already a model or alias from the configuration; choose another name", param="name"
+                    f"{base!r} is already a model or alias from the configuration; choose another name", param="name"
                 )
             old = self._instances.pop(name, None)
             self.specs[name] = spec
