@@ -14,16 +14,20 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
+from contextlib import ExitStack
+from pathlib import Path
 
 import httpx
 
 from fmstack import Fmstack, Settings
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from serving import served
+
 from fmstack.models.local import bundled_path
 
 PROMPTS = [
@@ -52,12 +56,6 @@ def timed_stream(make, is_text) -> tuple[float, float, str]:
     return first or 0.0, time.perf_counter() - t0, "".join(parts)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=8, help="rounds over the prompt set")
@@ -83,20 +81,10 @@ def main() -> None:
     fm = Fmstack(Settings.from_env(env={"FMSTACK_DATA_DIR": data, "FMSTACK_THREADS": str(threads)}, config={}))
     model = fm.models.chat("smollm2")
 
-    port = free_port()
-    env = {**os.environ, "FMSTACK_DATA_DIR": data, "FMSTACK_THREADS": str(threads)}
-    env.pop("FMSTACK_CONFIG", None)
-    server = subprocess.Popen(
-        [sys.executable, "-m", "fmstack", "serve", "--port", str(port), "--log-level", "warning"], env=env
-    )
-    base = f"http://127.0.0.1:{port}"
+    env = {"FMSTACK_DATA_DIR": data, "FMSTACK_THREADS": str(threads), "FMSTACK_CONFIG": ""}
+    stack = ExitStack()
+    base = stack.enter_context(served(env))
     try:
-        for _ in range(300):
-            try:
-                if httpx.get(f"{base}/api/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
         from openai import OpenAI
 
         client = OpenAI(base_url=f"{base}/v1", api_key="x", max_retries=0)
@@ -222,8 +210,7 @@ def main() -> None:
         print(f"  direct {d:8.1f} sentences/s")
         print(f"  http   {h:8.1f} sentences/s   ratio http/direct: {h / d:.3f}   (target >= 0.9)")
     finally:
-        server.terminate()
-        server.wait(10)
+        stack.close()
         fm.close()
 
 

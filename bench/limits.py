@@ -15,23 +15,19 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
-import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import httpx
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from serving import served
+
 OWNER = "sk-bench-owner"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def fire(url: str, key: str, n: int, threads: int) -> tuple[Counter, float]:
@@ -51,26 +47,15 @@ def main() -> None:
     ap.add_argument("--budget", type=float, default=300)
     args = ap.parse_args()
     data = tempfile.mkdtemp(prefix="fmstack-limits-")
-    port = free_port()
     config = os.path.join(data, "config.yaml")
     with open(config, "w") as f:
         f.write(
             "models:\n  priced: {provider: local, path: 'bundled:smollm2', input_price: 1000000, output_price: 1000000}\n"
         )
-    env = {**os.environ, "FMSTACK_DATA_DIR": data, "FMSTACK_API_KEYS": OWNER, "FMSTACK_CONFIG": config}
+    env = {"FMSTACK_DATA_DIR": data, "FMSTACK_API_KEYS": OWNER, "FMSTACK_CONFIG": config}
     if args.database_url:
         env["FMSTACK_DATABASE_URL"] = args.database_url
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "fmstack", "serve", "--port", str(port), "--log-level", "warning"], env=env
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
+    with served(env) as url:
         owner = {"Authorization": f"Bearer {OWNER}"}
 
         def key(**limits) -> str:
@@ -91,9 +76,6 @@ def main() -> None:
         usage = httpx.get(f"{url}/api/usage", headers=owner).json()["data"]
         spent = sum(u["cost"] for u in usage if u["model"] == "priced")
         calls = sum(u["calls"] for u in usage if u["model"] == "priced")
-    finally:
-        proc.terminate()
-        proc.wait(10)
     backend = "PostgreSQL" if args.database_url else "SQLite"
     print(f"{backend}: {args.requests} requests from {args.threads} threads, limit {args.limit}/min")
     print(
