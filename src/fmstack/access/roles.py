@@ -4,8 +4,8 @@ from the method and the path — not in each route:
 - viewer: reads (GET) and asks (model calls, retrieval, rendering a prompt, applying a guardrail):
   nothing it does changes what is stored;
 - member: creates, changes and deletes content (conversations, knowledge bases, agents, …);
-- admin: API keys, members, model endpoints, the audit log, usage; defines tools that run code
-  (workspaces and users: server admins only, teams_api.py);
+- admin: API keys, members, model endpoints, the audit log, usage; defines tools that run code;
+- SERVER_ADMIN (not a workspace role: keys from FMSTACK_API_KEYS, admin users): workspaces, users;
 - owner: everything, and may make owner keys.
 """
 
@@ -30,16 +30,22 @@ _ASKS = [
     )
 ]
 # administration: every method, reads included
-_ADMIN = re.compile(r"^/api/(keys|audit|usage|members|workspaces|users)(/|$)")
+_ADMIN = re.compile(r"^/api/(keys|audit|usage|members)(/|$)")
+# the whole server's people and spaces: server admins only (FMSTACK_API_KEYS keys, admin users)
+_SERVER = re.compile(r"^/api/(workspaces|users)(/|$)")
+SERVER_ADMIN = "server admin"
 # read by everyone, changed by admins
 _ADMIN_CHANGES = re.compile(r"^/api/endpoints(/|$)")
 
 
 def at_least(role: str, needed: str) -> bool:
-    return ROLES.index(role) >= ROLES.index(needed) if role in ROLES else False
+    """Whether a workspace role suffices (never for SERVER_ADMIN, which is not a workspace role)."""
+    return ROLES.index(role) >= ROLES.index(needed) if role in ROLES and needed in ROLES else False
 
 
 def required_role(method: str, path: str) -> str:
+    if _SERVER.match(path):
+        return SERVER_ADMIN
     if _ADMIN.match(path):
         return "admin"
     if method in ("GET", "HEAD", "OPTIONS"):

@@ -13,6 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..access import at_least, required_role
 from ..access.limits import KeyMeter
+from ..access.roles import SERVER_ADMIN
 from ..console import is_public
 from ..errors import NotFound, RateLimited
 from ..keys import ApiKeyRecord
@@ -120,7 +121,7 @@ class Access:
             template = getattr(route, "path", None) or "unmatched"
             REQUESTS.labels(template, method, str(status)).inc()
             LATENCY.labels(template, method).observe(time.perf_counter() - started)
-            if method not in ("GET", "HEAD") or required_role(method, path) == "admin":
+            if method not in ("GET", "HEAD") or required_role(method, path) in ("admin", SERVER_ADMIN):
                 client = scope.get("client")
                 actor = f"{record.id} ({record.name})" if record is not None else "local"
                 workspace = scope.get("state", {}).get("workspace") or (
@@ -167,7 +168,7 @@ class Access:
                 raise _Refused(401, error_body(text, 401), [(b"www-authenticate", b"Bearer")])
         scope.setdefault("state", {})["api_key"] = record  # request.state.api_key: its guardrail and role
         needed = required_role(method, path)
-        if not at_least(record.role, needed):
+        if not (at_least(record.role, needed) or (needed == SERVER_ADMIN and record.server_admin)):
             text = f"this API key's role ({record.role}) may not {method} {path}: that needs {needed} or above"
             raise _Refused(403, error_body(text, 403), [])
         try:
