@@ -41,11 +41,35 @@ _NUMERIC_Q = re.compile(
     r"\bwhich year\b|多少|几|多大|多长|多久|多快|百分之|比例|倍",
     re.I,
 )
-_DATE_Q = re.compile(r"^\W*when\b|\bwhat (year|date|time)\b|\bwhich year\b|何时|什么时候|哪一?年|何年|日期|时间", re.I)
+# "时间" alone is no date question: 转换时间降到几分之一 asks for a ratio
+_DATE_Q = re.compile(
+    r"^\W*when\b|\bwhat (year|date|time)\b|\bwhich year\b|何时|什么时候|什么时间|哪个时间|哪一?年|何年|哪一?天|什么日期|日期是",
+    re.I,
+)
 _PERSON_Q = re.compile(r"\bwho\b|\bwhom\b|\bwhose\b|谁|哪位|作者|创始人|发明者", re.I)
 _NUMBER = re.compile(
     r"\d|[一二三四五六七八九十百千万亿两]|\b(one|two|three|four|five|six|seven|eight|nine|ten|hundred)\b", re.I
 )
+# A quantity an answer states: a number standing alone (not the 3 of Qwen3 or the 2 of V2), maybe
+# with a unit suffix, a Chinese numeral with a measure word (两个, 十二种), or an English number word.
+_QUANTITY = re.compile(
+    r"(?<![A-Za-z0-9_.])\d+(?:[.,]\d+)*(?:\s?%|[kKMB](?![A-Za-z])|万|亿)?(?![A-Za-z0-9_])"
+    r"|[一二三四五六七八九十百千万亿两]+(?:个|种|条|次|倍|位|项|名|台|张|层|款|类|组|份|篇|部|家|人|年|天|小时)"
+    r"|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozens?|hundreds?|thousands?|millions?|billions?)\b",
+    re.I,
+)
+
+
+def quantities(text: str, question: str = "") -> list[str]:
+    """The quantities a sentence states that the question does not already contain."""
+    asked = question.lower()
+    found = (m.group().strip() for m in _QUANTITY.finditer(text))
+    return [q for q in found if q.lower() not in asked and q not in _ARTICLES]
+
+
+_ARTICLES = frozenset({"一个", "一种", "一位", "一项", "一条", "一次"})  # "a", "an": rarely the answer
+
+
 _DATE = re.compile(
     r"\b(1[5-9]|20)\d\d\b|\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b|\d+\s*年|\d+\s*月|世纪", re.I
 )
@@ -104,13 +128,13 @@ def is_cjk(text: str) -> bool:
     return len(_CJK_CHAR.findall(text)) >= max(1, len(_LATIN_WORD.findall(text)))
 
 
-_WRAP = re.compile(r"(?<=\S)\n(?=[ \t]*[^\s*+\-#>|\d`=~^])")
+_WRAP = re.compile(r"(?<=\S)\n(?=[ \t]*(?!\d+[.)]\s)[^\s*+\-#>|`=~^])")
 
 
 def unwrap(text: str) -> str:
     """The text with hard line wraps inside paragraphs made spaces (same length, so spans found in
-    it are spans of the original): a newline that starts a list item, heading, table row or
-    code line, or ends a paragraph, stays."""
+    it are spans of the original): a newline that starts a list item (numbered too: "2. "), heading,
+    table row or code line, or ends a paragraph, stays; one before "1/7）" or "2024 年" goes."""
     return _WRAP.sub(" ", text)
 
 
@@ -177,7 +201,14 @@ ANSWERABILITY = {
 }
 DEFAULT_THRESHOLD = 0.7  # dev split: "I don't know" on 0.71 of unanswerable, 0.07 of answerable questions
 # An extract quotes the best sentence, and the next best ones while they score within this share of it.
-EXTRACT: dict[str, Any] = {"sentences": 3, "within": 0.8}
+# novelty: below this share of new information the best sentence only restates the question, and
+# the sentence after it is quoted too (a fixed rule, not fitted: a fifth of what it says)
+EXTRACT: dict[str, Any] = {"sentences": 3, "within": 0.8, "novelty": 0.2}
+
+
+def _near(a: str, b: str) -> bool:
+    """The same word in another form (come ~ comes, framework ~ frameworks): a shared stem."""
+    return a.isascii() and b.isascii() and min(len(a), len(b)) >= 4 and a[:4] == b[:4]
 
 
 @dataclass
@@ -302,7 +333,8 @@ class Evidence:
         for c in self.candidates[:5]:
             words = set(terms(c.text)) | self._context.get((c.passage, c.start), set())
             low = c.text.lower()
-            if _NUMBER.search(c.text) and all(t in words or t in low for t in focus):
+            stated = quantities(c.text, self.question) if self.kind == "number" else _DATE.search(c.text)
+            if stated and all(t in words or t in low for t in focus):
                 return 1.0
         return 0.0
 
@@ -336,6 +368,17 @@ class Evidence:
         z = ANSWERABILITY["bias"] + sum(ANSWERABILITY[k] * v for k, v in f.items())
         return round(1 / (1 + math.exp(-z)), 4)
 
+    def novelty(self, c: Candidate) -> float:
+        """The share of what a sentence says (its words weighted by information()) that the
+        question does not already say: near 0 for a sentence that only restates the question."""
+        said = set(terms(c.text))
+        if not said:
+            return 0.0
+        asked = set(self.q_terms)
+        total = sum(information(t) for t in said)
+        new = sum(information(t) for t in said if t not in asked and not any(_near(t, q) for q in asked))
+        return new / total
+
     # -- answers -----------------------------------------------------------------------------------
     def extract(self, max_sentences: int | None = None) -> tuple[str, list[int]]:
         """The best sentences quoted verbatim, each followed by its passage's number, and the
@@ -349,6 +392,14 @@ class Evidence:
                 break
             if c.text != chosen[0].text:
                 chosen.append(c)
+        best = chosen[0]
+        if self.novelty(best) < EXTRACT["novelty"]:
+            # it only restates the question ("Python comes with two testing frameworks."): the
+            # answer is what follows it
+            after = [c for c in self.candidates if c.passage == best.passage and c.start >= best.end]
+            nxt = min(after, key=lambda c: c.start, default=None)
+            if nxt is not None and nxt not in chosen:
+                chosen.append(nxt)
         chosen.sort(key=lambda c: (c.passage, c.start))
         parts, cited = [], []
         for c in chosen:

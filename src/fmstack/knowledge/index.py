@@ -18,6 +18,7 @@ import numpy as np
 from sqlalchemy import select
 
 from ..store import Database, KbChunk, KbDocument, KnowledgeBase
+from .text import simplified
 
 
 @dataclass
@@ -93,7 +94,7 @@ class ChunkIndex:
                 ids.append(cid)
                 docs.append(doc)
                 vecs.append(np.frombuffer(emb, dtype=np.float32) if emb else None)
-                corpus.append(terms.split())
+                corpus.append(simplified(terms).split())  # terms stored before script folding too
         dim = next((v.shape[0] for v in vecs if v is not None), 0)
         matrix = np.zeros((len(vecs), dim), dtype=np.float32)
         for i, v in enumerate(vecs):

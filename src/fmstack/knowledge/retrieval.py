@@ -15,7 +15,7 @@ from sqlalchemy import select
 from ..errors import InvalidInput
 from ..store import KbChunk, KbDocument
 from .index import Hit
-from .text import terms
+from .text import simplified, terms
 
 if TYPE_CHECKING:
     from .service import KnowledgeService
@@ -138,7 +138,7 @@ class Retriever:
         with self.db.session() as s:
             top = s.scalar(select(KbChunk.terms).where(KbChunk.id == keyword[0].chunk_id)) or ""
         q = set(query_terms)
-        return (len(q & set(top.split())) / len(q)) ** 2
+        return (len(q & set(simplified(top).split())) / len(q)) ** 2
 
     def relevant(self, name_or_id: str, query: str, passages: builtins.list[Retrieved]) -> builtins.list[Retrieved]:
         """The passages that can ground an answer (see RetrievalOptions.min_relevance)."""

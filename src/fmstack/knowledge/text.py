@@ -2,7 +2,8 @@
 
 Sentences end at . ! ? (followed by a space) and at 。！？； (no space needed in CJK text);
 paragraphs at blank lines. Keyword terms come from jieba, which segments Chinese into words and
-leaves English words whole.
+leaves English words whole, after folding Traditional characters into Simplified ones (OpenCC), so
+that 臺灣正體 and 台湾正体 are the same words to search and to answer extraction.
 """
 
 from __future__ import annotations
@@ -67,6 +68,26 @@ def normalize(text: str) -> str:
 
 
 @lru_cache(maxsize=1)
+def _opencc():
+    import opencc
+
+    return opencc.OpenCC("t2s")
+
+
+def simplified(text: str) -> str:
+    """Traditional Chinese characters and phrases in their Simplified form (other text unchanged)."""
+    return _opencc().convert(text) if _HAN.search(text) else text
+
+
+def fold(text: str) -> str:
+    """The form words are compared in: case, width and Chinese script folded."""
+    return simplified(normalize(text))
+
+
+_HAN = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+
+
+@lru_cache(maxsize=1)
 def _jieba():
     import jieba
 
@@ -87,6 +108,6 @@ STOPWORDS = frozenset(
 
 def terms(text: str) -> list[str]:
     """Keyword-search terms: jieba words (search mode, so 中华人民共和国 also yields 中华, 人民…),
-    normalised, without punctuation and the commonest function words."""
-    words = _jieba().lcut_for_search(normalize(text))
+    folded (fold()), without punctuation and the commonest function words."""
+    words = _jieba().lcut_for_search(fold(text))
     return [w for w in (w.strip() for w in words) if w and _TERM.search(w) and w not in STOPWORDS]
