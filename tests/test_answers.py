@@ -245,3 +245,50 @@ def test_answers_follow_the_question_language(fm, answers_kb):
     assert generated and not any(
         not is_cjk(s) for s in re.split(r"(?<=[。！？])", generated)[1:] if len(re.findall(r"[A-Za-z]{2,}", s)) >= 3
     )
+
+
+MUSEUM = """# The harbour museum
+
+The harbour museum offers two kinds of tours. The first is a guided walk along the old docks;
+the second is an audio tour of the ship hall.
+
+The museum opened in 1994.
+"""
+
+RAILWAY_ZH_HANT = """# 阿里山林業鐵路
+
+阿里山林業鐵路位於臺灣嘉義縣，全長 71.4 公里。鐵路於 1912 年通車，最初用來運送木材。
+"""
+
+
+@pytest.fixture(scope="module")
+def more_kb(fm, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("more-answer-docs")
+    (folder / "museum.md").write_text(MUSEUM, encoding="utf-8")
+    (folder / "alishan.md").write_text(RAILWAY_ZH_HANT, encoding="utf-8")
+    fm.knowledge.create("answers-more")
+    assert fm.knowledge.ingest("answers-more", [folder]).to_dict()["failed"] == 0
+    return "answers-more"
+
+
+def test_a_simplified_question_finds_its_answer_in_traditional_text(fm, more_kb):
+    from fmstack.knowledge.text import terms
+
+    assert terms("臺灣正體") == terms("台湾正体")
+    ans = fm.ask_kb(more_kb, "阿里山林业铁路是哪一年通车的？", answer_mode="extract")
+    assert ans.answered and "1912" in ans.text and "通車" in ans.text  # quoted as written
+
+
+def test_a_sentence_that_restates_the_question_is_quoted_with_the_next(fm, more_kb):
+    ans = fm.ask_kb(more_kb, "What two kinds of tours does the harbour museum offer?", answer_mode="extract")
+    assert ans.answered and "guided walk" in ans.text
+
+
+def test_a_quantity_answer_states_a_number_the_question_does_not_hold():
+    from fmstack.knowledge.answers import answer_type, quantities
+
+    assert quantities("Qwen3 模型有 2350 亿参数", "Qwen3 模型有多少个参数？") == ["2350"]
+    assert quantities("如果模型本身具备推理能力（如 Qwen3），一个模型", "Qwen3") == []
+    assert quantities("NeedleBench V2 covers 4k and 8k, with two tracks", "NeedleBench V2") == ["4k", "8k", "two"]
+    assert answer_type("OpenCC 的转换时间最多降到原来的几分之一？") == "number"
+    assert answer_type("阿里山林业铁路是哪一年通车的？") == "date"

@@ -54,7 +54,7 @@ _NUMBER = re.compile(
 # with a unit suffix, a Chinese numeral with a measure word (两个, 十二种), or an English number word.
 _QUANTITY = re.compile(
     r"(?<![A-Za-z0-9_.])\d+(?:[.,]\d+)*(?:\s?%|[kKMB](?![A-Za-z])|万|亿)?(?![A-Za-z0-9_])"
-    r"|[一二三四五六七八九十百千万亿两]+(?:个|种|条|次|倍|位|项|名|台|张|层|款|类|组|份|篇|部|家|人|年|天|小时)"
+    r"|[一二三四五六七八九十百千万亿两]+(?:个|种|条|次|倍|位|项|名|台|张|层|款|类|组|份|篇|部|家|人|年|天|小时|公里|米|元|岁|分钟|秒)"
     r"|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozens?|hundreds?|thousands?|millions?|billions?)\b",
     re.I,
 )
