@@ -1,14 +1,18 @@
-"""OpenTelemetry traces of a turn's stages: in process (the span tree of a grounded answer) and
-from `fmstack serve` to an OTLP/HTTP collector on loopback."""
+"""Operations: OpenTelemetry traces of a turn's stages (in process: the span tree of a grounded
+answer; from `fmstack serve` to an OTLP/HTTP collector on loopback) and JSON logs."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
-from conftest import TEST_CONFIG, Server
+from conftest import TEST_CONFIG, Server, free_port
 
 
 def test_a_grounded_answer_is_traced_stage_by_stage(fm):
@@ -92,3 +96,31 @@ def test_the_server_exports_spans_over_otlp_http(tmp_path):
     finally:
         srv.stop()
         collector.shutdown()
+
+
+def test_json_logs_one_object_per_line(tmp_path):
+    env = {**os.environ, "FMSTACK_DATA_DIR": str(tmp_path), "FMSTACK_LOG_FORMAT": "json"}
+    env.pop("FMSTACK_API_KEYS", None)
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fmstack", "serve", "--port", str(port), "--log-level", "info"],
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/api/conversations/nope", timeout=2).status_code == 404:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=20)
+    records = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
+    assert records and all({"time", "level", "logger", "message"} <= set(r) for r in records)
+    access = [r for r in records if r["logger"] == "uvicorn.access"]
+    assert any("/api/conversations/nope" in r["message"] and "404" in r["message"] for r in access)
+    assert "color_message" not in records[0]
