@@ -88,6 +88,7 @@ def test_ingest_paths_only_under_the_roots_with_escapes_refused(keyed, tmp_path)
             assert r.json()["error"]["type"] == "permission_error"
         assert "FMSTACK_INGEST_ROOTS" in ingest("/etc/hostname").json()["error"]["message"]
         assert ingest(str(roots / "missing.md")).status_code == 404
+        assert ingest(str(roots / "docs") + "/\x00.md").status_code == 400
         ok = ingest(str(roots / "docs" / "inside.md"))
         assert ok.status_code == 200 and ok.json()["added"] == 1
         hits = c.post("/api/knowledge-bases/files/retrieve", json={"query": "private notes"}).json()["data"]

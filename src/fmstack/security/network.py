@@ -101,7 +101,7 @@ class UrlPolicy:
                 infos = socket.getaddrinfo(
                     host, port or (443 if parts.scheme == "https" else 80), type=socket.SOCK_STREAM
                 )
-            except (socket.gaierror, UnicodeError) as e:
+            except (OSError, UnicodeError, ValueError) as e:  # gaierror is an OSError
                 raise InvalidInput(f"cannot resolve the host of {url}: {e}", param=param) from None
             ips = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
         ips = [ip.ipv4_mapped if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped else ip for ip in ips]

@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import Forbidden, NotFound
+from ..errors import Forbidden, InvalidInput, NotFound
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,8 @@ class PathPolicy:
                 "the folders callers may ingest from in FMSTACK_INGEST_ROOTS",
                 param="paths",
             )
+        if "\x00" in str(path):
+            raise InvalidInput(f"{str(path)!r} is not a valid path", param="paths")
         raw = Path(str(path))
         if ".." in raw.parts:
             raise Forbidden(f"{path}: '..' is not allowed in a server path", param="paths")
