@@ -534,6 +534,11 @@ def test_console_sign_in_with_a_session_cookie(keyed):
     with httpx.Client(base_url=keyed.url, timeout=60) as browser:
         wrong = browser.post("/api/auth/login", json={"name": "ana@example.com", "password": "wrong password"})
         assert wrong.status_code == 401 and "wrong user name or password" in wrong.json()["error"]["message"]
+        guesses = [
+            browser.post("/api/auth/login", json={"name": "bob@example.com", "password": f"guess-{i}"}).status_code
+            for i in range(12)
+        ]
+        assert guesses[:10] == [401] * 10 and guesses[10:] == [429, 429]  # no guessing at speed
         ok = browser.post("/api/auth/login", json={"name": "ana@example.com", "password": "correct horse"})
         assert ok.status_code == 200 and ok.json()["role"] == "member"
         cookie = ok.headers["set-cookie"].lower()

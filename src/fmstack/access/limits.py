@@ -10,6 +10,7 @@ Calls running at the same time therefore cannot together pass a limit."""
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -108,6 +109,27 @@ class Accounting:
             raise RateLimited(
                 f"this API key's limit of {key.rpm} requests per minute is reached; retry in {retry} s",
                 retry_after=retry,
+            )
+
+    def failed_sign_in(self, name: str, limit: int = 10) -> None:
+        """Count a failed sign-in for a user name; past `limit` in a minute, refuse the name for
+        the rest of the minute (429), whoever tries: passwords are not guessed at speed."""
+        key = "signin:" + hashlib.sha256(name.encode()).hexdigest()[:32]
+        minute = int(time.time() // 60)
+        if not self._add(
+            RateWindow, {"key_id": key, "minute": minute}, {"requests": 1}, within=[RateWindow.requests < limit]
+        ):
+            raise RateLimited(
+                "too many failed sign-ins for this user: wait a minute", retry_after=60 - int(time.time() % 60)
+            )
+
+    def sign_in_allowed(self, name: str, limit: int = 10) -> None:
+        key = "signin:" + hashlib.sha256(name.encode()).hexdigest()[:32]
+        with self.db.session() as s:
+            row = s.get(RateWindow, (key, int(time.time() // 60)))
+        if row is not None and row.requests >= limit:
+            raise RateLimited(
+                "too many failed sign-ins for this user: wait a minute", retry_after=60 - int(time.time() % 60)
             )
 
     def _spent(self, key: ApiKeyRecord, spent: float) -> RateLimited:

@@ -94,7 +94,13 @@ class LoginIn(BaseModel):
 
 @router.post("/auth/login")
 async def login(body: LoginIn, request: Request, response: Response) -> dict:
-    token, who = await run_in_threadpool(fm(request).teams.login, body.name, body.password, body.workspace)
+    app = fm(request)
+    await run_in_threadpool(app.accounting.sign_in_allowed, body.name)
+    try:
+        token, who = await run_in_threadpool(app.teams.login, body.name, body.password, body.workspace)
+    except Unauthorized:
+        await run_in_threadpool(app.accounting.failed_sign_in, body.name)
+        raise
     response.set_cookie(
         SESSION_COOKIE,
         token,
