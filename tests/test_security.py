@@ -323,12 +323,17 @@ def test_audit_log_records_changes_with_who_and_where(keyed):
         cid = c.post("/api/conversations", json={"title": "audited"}).json()["id"]
         assert c.delete(f"/api/conversations/{cid}").status_code in (200, 204)
         assert c.get("/api/audit").status_code == 403
+        chat = {"model": "default", "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 2}
+        assert c.post("/v1/chat/completions", json=chat).status_code == 200
+        assert c.get("/api/conversations").status_code == 200
     with client(keyed) as c:
         rows = c.get("/api/audit", params={"actor": "auditee"}).json()["data"]
         export = c.get("/api/audit", params={"format": "jsonl", "actor": "auditee"})
     actions = {(r["action"], r["target"], r["status"]) for r in rows}
     assert ("POST", "/api/conversations", 201) in actions
     assert any(a == "DELETE" and t == f"/api/conversations/{cid}" for a, t, _ in actions)
+    assert ("GET", "/api/audit", 403) in actions  # a refusal is recorded
+    assert not any(t == "/v1/chat/completions" or a == "GET" and s == 200 for a, t, s in actions)  # reads, calls: not
     assert all(r["client"] == "127.0.0.1" and r["role"] == "member" for r in rows)
     assert export.headers["content-type"].startswith("application/x-ndjson")
     assert len(export.text.strip().splitlines()) == len(rows)

@@ -1,5 +1,5 @@
-"""The audit log: every change made through the API (any method but GET/HEAD/OPTIONS), and every
-read of the administration routes — who (key id and name), their role, when, what (method and
+"""The audit log: every change made through the API (routes a member or more may use, except
+reads), every read of the administration routes, and every refused request (401, 403) — who (key id and name), their role, when, what (method and
 path), from where (the client address) and the status it ended with. Queryable and exportable
 (JSON lines) at /api/audit; rows older than the retention (FMSTACK_AUDIT_RETENTION_DAYS, default
 365) are removed at start and once a day."""

@@ -114,14 +114,16 @@ class Access:
                 WORKSPACE.reset(ws_token)
                 METER.reset(token)
         except _Refused as r:
-            status = r.status
+            status, record = r.status, r.record
             await _send_json(send, r.status, r.body, r.headers)
         finally:
             route = scope.get("route")
             template = getattr(route, "path", None) or "unmatched"
             REQUESTS.labels(template, method, str(status)).inc()
             LATENCY.labels(template, method).observe(time.perf_counter() - started)
-            if method not in ("GET", "HEAD") or required_role(method, path) in ("admin", SERVER_ADMIN):
+            # audited: what changes something or administers (not reads, not model calls, which
+            # /api/usage counts), and every refusal of a caller
+            if required_role(method, path) != "viewer" or status in (401, 403):
                 client = scope.get("client")
                 actor = f"{record.id} ({record.name})" if record is not None else "local"
                 workspace = scope.get("state", {}).get("workspace") or (
@@ -152,7 +154,8 @@ class Access:
             origin = headers.get(b"origin", b"").decode("latin-1")
             host = headers.get(b"host", b"").decode("latin-1")
             if method not in ("GET", "HEAD") and origin and origin.split("://", 1)[-1] != host:
-                raise _Refused(403, error_body(f"a request from {origin} may not use this console session", 403), [])
+                text = f"a request from {origin} may not use this console session"
+                raise _Refused(403, error_body(text, 403), [], record)
         elif not await run_in_threadpool(self.fm.keys.required):
             # one user on their own machine: the owner, and a server admin; X-Fmstack-Workspace picks
             # another workspace than the default one
@@ -165,16 +168,16 @@ class Access:
                     if record is not None
                     else ("invalid API key" if key else "an API key is required: send 'Authorization: Bearer <key>'")
                 )
-                raise _Refused(401, error_body(text, 401), [(b"www-authenticate", b"Bearer")])
+                raise _Refused(401, error_body(text, 401), [(b"www-authenticate", b"Bearer")], record)
         scope.setdefault("state", {})["api_key"] = record  # request.state.api_key: its guardrail and role
         needed = required_role(method, path)
         if not (at_least(record.role, needed) or (needed == SERVER_ADMIN and record.server_admin)):
             text = f"this API key's role ({record.role}) may not {method} {path}: that needs {needed} or above"
-            raise _Refused(403, error_body(text, 403), [])
+            raise _Refused(403, error_body(text, 403), [], record)
         try:
             await run_in_threadpool(self.fm.accounting.admit, record)
         except RateLimited as e:
-            raise _Refused(429, e.to_openai(), [(b"retry-after", str(e.retry_after).encode())]) from None
+            raise _Refused(429, e.to_openai(), [(b"retry-after", str(e.retry_after).encode())], record) from None
         return await self._enter(scope, record, headers)
 
     async def _enter(self, scope: Scope, record: ApiKeyRecord | None, headers: dict) -> ApiKeyRecord | None:
@@ -183,7 +186,8 @@ class Access:
         asked = headers.get(b"x-fmstack-workspace", b"").decode("latin-1").strip()
         if asked:
             if record is not None and not record.server_admin:
-                raise _Refused(403, error_body("only a server admin may choose the workspace of a request", 403), [])
+                text = "only a server admin may choose the workspace of a request"
+                raise _Refused(403, error_body(text, 403), [], record)
             try:
                 workspace = await run_in_threadpool(self.fm.teams.workspace, asked)
             except NotFound as e:
@@ -220,8 +224,9 @@ SESSION_COOKIE = "fmstack_session"
 
 
 class _Refused(Exception):
-    def __init__(self, status: int, body: dict, headers: list):
+    def __init__(self, status: int, body: dict, headers: list, record: ApiKeyRecord | None = None):
         self.status, self.body, self.headers = status, body, headers
+        self.record = record  # the caller, when known (for the audit log)
 
 
 OPEN_PATHS = frozenset(
