@@ -44,6 +44,18 @@ class Hold:
     cost: float = 0.0
 
 
+SIGN_IN_FAILURES = 10  # a minute, per user name
+
+
+def _sign_in_window(name: str) -> tuple[str, int]:
+    """The counter row of a user name's failed sign-ins this minute (the name hashed)."""
+    return "signin:" + hashlib.sha256(name.encode()).hexdigest()[:32], int(time.time() // 60)
+
+
+def _too_many_sign_ins() -> RateLimited:
+    return RateLimited("too many failed sign-ins for this user: wait a minute", retry_after=60 - int(time.time() % 60))
+
+
 def _largest_cost(model: ChatModel, prompt: int, completion: int) -> float:
     return (prompt * model.info.input_price + completion * model.info.output_price) / 1e6
 
@@ -111,26 +123,20 @@ class Accounting:
                 retry_after=retry,
             )
 
-    def failed_sign_in(self, name: str, limit: int = 10) -> None:
-        """Count a failed sign-in for a user name; past `limit` in a minute, refuse the name for
-        the rest of the minute (429), whoever tries: passwords are not guessed at speed."""
-        key = "signin:" + hashlib.sha256(name.encode()).hexdigest()[:32]
-        minute = int(time.time() // 60)
-        if not self._add(
-            RateWindow, {"key_id": key, "minute": minute}, {"requests": 1}, within=[RateWindow.requests < limit]
-        ):
-            raise RateLimited(
-                "too many failed sign-ins for this user: wait a minute", retry_after=60 - int(time.time() % 60)
-            )
-
-    def sign_in_allowed(self, name: str, limit: int = 10) -> None:
-        key = "signin:" + hashlib.sha256(name.encode()).hexdigest()[:32]
+    def sign_in_allowed(self, name: str, limit: int = SIGN_IN_FAILURES) -> None:
+        """Refuse (429) a user name that failed `limit` sign-ins this minute, whoever tries:
+        passwords are not guessed at speed."""
         with self.db.session() as s:
-            row = s.get(RateWindow, (key, int(time.time() // 60)))
+            row = s.get(RateWindow, _sign_in_window(name))
         if row is not None and row.requests >= limit:
-            raise RateLimited(
-                "too many failed sign-ins for this user: wait a minute", retry_after=60 - int(time.time() % 60)
-            )
+            raise _too_many_sign_ins()
+
+    def failed_sign_in(self, name: str, limit: int = SIGN_IN_FAILURES) -> None:
+        """Count a failed sign-in (the window's row, as the request counts of keys)."""
+        key, minute = _sign_in_window(name)
+        bump: dict[str, float] = {"requests": 1}
+        if not self._add(RateWindow, {"key_id": key, "minute": minute}, bump, within=[RateWindow.requests < limit]):
+            raise _too_many_sign_ins()
 
     def _spent(self, key: ApiKeyRecord, spent: float) -> RateLimited:
         month = _month_start(datetime.now(UTC))

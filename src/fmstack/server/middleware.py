@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import time
-from http.cookies import CookieError, SimpleCookie
 from typing import TYPE_CHECKING
 
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
+from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..access import at_least, required_role
@@ -147,7 +147,8 @@ class Access:
         if auth.lower().startswith("bearer "):
             key = auth[7:].strip()
         record: ApiKeyRecord | None = None
-        if not key and (token := _cookie(headers, SESSION_COOKIE)):
+        cookies = cookie_parser(headers.get(b"cookie", b"").decode("latin-1"))
+        if not key and (token := cookies.get(SESSION_COOKIE, "")):
             record = await run_in_threadpool(self._signed_in, token)
             if record is None:
                 raise _Refused(401, error_body("the console session has ended: sign in again", 401), [])
@@ -208,16 +209,6 @@ class Access:
             workspace_id=who.workspace_id,
             server_admin=who.is_admin,
         )
-
-
-def _cookie(headers: dict, name: str) -> str:
-    jar = SimpleCookie()
-    try:
-        jar.load(headers.get(b"cookie", b"").decode("latin-1"))
-    except CookieError:
-        return ""
-    morsel = jar.get(name)
-    return morsel.value if morsel is not None else ""
 
 
 SESSION_COOKIE = "fmstack_session"

@@ -10,10 +10,11 @@ from starlette.concurrency import run_in_threadpool
 
 from ..access import at_least
 from ..access.oidc import STATE_COOKIE, STATE_SECONDS
+from ..access.teams import SESSION_DAYS
 from ..errors import Forbidden, NotFound, Unauthorized
 from ..store import current_workspace
 from .deps import caller_role, fm, server_admin
-from .middleware import SESSION_COOKIE, _cookie
+from .middleware import SESSION_COOKIE
 
 router = APIRouter(prefix="/api")
 
@@ -101,16 +102,16 @@ async def login(body: LoginIn, request: Request, response: Response) -> dict:
     except Unauthorized:
         await run_in_threadpool(app.accounting.failed_sign_in, body.name)
         raise
-    response.set_cookie(
-        SESSION_COOKIE,
-        token,
-        max_age=7 * 86400,
-        httponly=True,
-        samesite="strict",
-        secure=request.url.scheme == "https",
-        path="/",
-    )
+    _set_session(response, request, token)
     return {"user": who.name, "workspace": who.workspace_id, "role": who.role, "is_admin": who.is_admin}
+
+
+def _set_session(response: Response, request: Request, token: str) -> None:
+    """The console session cookie: HttpOnly, SameSite=Strict, Secure over HTTPS, a week long."""
+    secure = request.url.scheme == "https"
+    response.set_cookie(
+        SESSION_COOKIE, token, max_age=SESSION_DAYS * 86400, httponly=True, samesite="strict", secure=secure, path="/"
+    )
 
 
 def _callback_url(request: Request) -> str:
@@ -138,13 +139,11 @@ def oidc_callback(request: Request, code: str = "", state: str = "", error: str 
         raise NotFound("sign-in through an OpenID provider is not configured (FMSTACK_OIDC_ISSUER)")
     if error or not code:
         raise Unauthorized(f"the OpenID provider did not sign you in: {error or 'no code'}")
-    cookie = _cookie(dict(request.scope.get("headers") or []), STATE_COOKIE)
-    claims = app.oidc.finish(code, state, cookie, _callback_url(request))
+    claims = app.oidc.finish(code, state, request.cookies.get(STATE_COOKIE, ""), _callback_url(request))
     name = str(claims.get("email") or claims["sub"])
     token, _ = app.teams.login_verified(name, create_role=app.oidc.config.create_users)
     out = RedirectResponse("/#/settings", status_code=302)
-    secure = request.url.scheme == "https"
-    out.set_cookie(SESSION_COOKIE, token, max_age=7 * 86400, httponly=True, samesite="strict", secure=secure, path="/")
+    _set_session(out, request, token)
     out.delete_cookie(STATE_COOKIE, path="/")
     return out
 
@@ -162,7 +161,7 @@ def me(request: Request) -> dict:
 
 @router.post("/auth/logout", status_code=204)
 def logout(request: Request) -> Response:
-    token = _cookie(dict(request.scope.get("headers") or []), SESSION_COOKIE)
+    token = request.cookies.get(SESSION_COOKIE, "")
     if token:
         fm(request).teams.logout(token)
     out = Response(status_code=204)
