@@ -98,19 +98,38 @@ def fit(fm: Fmstack, questions: list[dict]) -> None:
         x.append([1.0] + [f[k] for k in names])
         y.append(1.0 if q["relevant"] else 0.0)
     X, Y = np.array(x), np.array(y)
+    beta = logistic(X, Y)
+    coef = {"bias": round(float(beta[0]), 3), **{k: round(float(b), 3) for k, b in zip(names, beta[1:], strict=True)}}
+    print(f"answerability {coef}")
+    # the threshold is chosen on leave-one-out probabilities (each question scored by a model fitted
+    # without it), which are what a question the fit has not seen gets; in-sample ones flatter
+    loo = np.array([1 / (1 + np.exp(-X[i] @ logistic(np.delete(X, i, 0), np.delete(Y, i)))) for i in range(len(Y))])
+    p = 1 / (1 + np.exp(-X @ beta))
+    grid = [round(0.3 + 0.01 * i, 2) for i in range(61)]
+    rows_t = []
+    for t in grid:
+        rows_t.append((t, float(np.mean(loo[Y == 0] < t)), float(np.mean(loo[Y == 1] < t))))
+        if t in (0.3, 0.4, 0.5, 0.6) or t >= 0.65:
+            dk_un, dk_ans = float(np.mean(p[Y == 0] < t)), float(np.mean(p[Y == 1] < t))
+            print(
+                f"  threshold {t}: don't know on unanswerable {dk_un:.3f}, on answerable {dk_ans:.3f}"
+                f" (leave-one-out {rows_t[-1][1]:.3f}, {rows_t[-1][2]:.3f})"
+            )
+    # Youden's J on the leave-one-out scores; among the best thresholds, the middle one
+    best_j = max(un - an for _, un, an in rows_t)
+    tied = [t for t, un, an in rows_t if un - an >= best_j - 1e-9]
+    print(f"threshold with the best leave-one-out J ({best_j:.3f}): {tied[len(tied) // 2]} (of {tied[0]}..{tied[-1]})")
+
+
+def logistic(X: np.ndarray, Y: np.ndarray) -> np.ndarray:
+    """Logistic regression by Newton's method with a little ridge, so separable data stays finite."""
     beta = np.zeros(X.shape[1])
-    for _ in range(50):  # Newton's method with a little ridge, so separable data stays finite
+    for _ in range(50):
         p = 1 / (1 + np.exp(-X @ beta))
         grad = X.T @ (Y - p) - 0.1 * beta
         hess = -(X.T * (p * (1 - p))) @ X - 0.1 * np.eye(len(beta))
         beta -= np.linalg.solve(hess, grad)
-    coef = {"bias": round(float(beta[0]), 3), **{k: round(float(b), 3) for k, b in zip(names, beta[1:], strict=True)}}
-    print(f"answerability {coef}")
-    p = 1 / (1 + np.exp(-X @ beta))
-    for t in (0.3, 0.4, 0.5, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85):
-        dk_un = float(np.mean(p[Y == 0] < t))
-        dk_ans = float(np.mean(p[Y == 1] < t))
-        print(f"  threshold {t}: don't know on unanswerable {dk_un:.3f}, on answerable {dk_ans:.3f}")
+    return beta
 
 
 def main() -> None:
