@@ -220,3 +220,75 @@ def test_a_model_failing_mid_stream_is_reported_and_the_turn_is_kept(tmp_path_fa
     finally:
         front.stop()
         up.stop()
+
+
+def test_an_error_no_handler_knew_keeps_the_connection():
+    """A bug that raises (before the response, or after a stream began) is answered in the API's
+    error shape or ends the stream — the server does not drop the connection, so the client's next
+    request on it is answered. Driven over one raw keep-alive socket against uvicorn."""
+    import socket
+    import threading
+
+    import uvicorn
+    from conftest import free_port
+    from fastapi import FastAPI
+    from fastapi.responses import StreamingResponse
+
+    from fmstack.server import errors
+
+    app = FastAPI()
+    errors.install(app)
+    app.add_middleware(errors.Unexpected)
+
+    @app.get("/boom")
+    def boom():
+        raise AssertionError("a bug")
+
+    @app.get("/stream")
+    def stream():
+        def gen():
+            yield b"data: 1\n\n"
+            raise RuntimeError("broke mid-stream")
+
+        return StreamingResponse(gen(), media_type="text/event-stream")
+
+    @app.get("/ok")
+    def ok():
+        return {"ok": True}
+
+    port = free_port()
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="critical"))
+    t = threading.Thread(target=srv.run, daemon=True)
+    t.start()
+    deadline = time.monotonic() + 10
+    while not srv.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            f = sock.makefile("rb")
+
+            def get(path: str) -> tuple[int, bytes]:
+                sock.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+                status = int(f.readline().split()[1])
+                headers = {}
+                while (line := f.readline()) not in (b"\r\n", b""):
+                    k, v = line.decode().split(":", 1)
+                    headers[k.strip().lower()] = v.strip()
+                if "content-length" in headers:
+                    return status, f.read(int(headers["content-length"]))
+                body = b""
+                while (size := int(f.readline().strip(), 16)) > 0:  # chunked
+                    body += f.read(size)
+                    f.readline()
+                f.readline()
+                return status, body
+
+            status, body = get("/boom")
+            assert status == 500 and "AssertionError: a bug" in json.loads(body)["error"]["message"]
+            assert get("/ok") == (200, b'{"ok":true}')
+            status, body = get("/stream")
+            assert status == 200 and body == b"data: 1\n\n"
+            assert get("/ok") == (200, b'{"ok":true}')
+    finally:
+        srv.should_exit = True
+        t.join(10)

@@ -157,6 +157,87 @@ def test_tools_pass_through(oai):
     assert set(json.loads(call.function.arguments)) == {"a", "b"}
 
 
+WEATHER = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "description": "The current weather in a city",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+    },
+}
+ADD = {
+    "type": "function",
+    "function": {
+        "name": "add",
+        "description": "Add two integers",
+        "parameters": {
+            "type": "object",
+            "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}},
+            "required": ["a", "b"],
+        },
+    },
+}
+
+
+def test_every_tool_choice_on_the_bundled_model(oai):
+    """required (one tool and several), none, auto and a named function all answer; required
+    and named ones always call, none never does."""
+
+    def ask(text, tools, choice, stream=False):
+        kw = dict(model="default", max_tokens=60, temperature=0, tools=tools, tool_choice=choice)
+        kw["messages"] = [{"role": "user", "content": text}]
+        if not stream:
+            return oai.chat.completions.create(**kw).choices[0]
+        calls: dict[int, dict] = {}
+        finish = None
+        for chunk in oai.chat.completions.create(**kw, stream=True):
+            for c in chunk.choices:
+                finish = c.finish_reason or finish
+                for d in c.delta.tool_calls or []:
+                    got = calls.setdefault(d.index, {"name": "", "arguments": ""})
+                    got["name"] += d.function.name or ""
+                    got["arguments"] += d.function.arguments or ""
+        return finish, calls
+
+    one = ask("What's the weather in Paris?", [WEATHER], "required")
+    assert one.finish_reason == "tool_calls" and one.message.tool_calls[0].function.name == "get_weather"
+    assert "city" in json.loads(one.message.tool_calls[0].function.arguments)
+    two = ask("Add 2 and 3.", [WEATHER, ADD], "required")
+    assert two.finish_reason == "tool_calls" and two.message.tool_calls
+    assert two.message.tool_calls[0].function.name in ("get_weather", "add")
+    json.loads(two.message.tool_calls[0].function.arguments)
+    finish, calls = ask("What's the weather in Oslo?", [WEATHER, ADD], "required", stream=True)
+    assert finish == "tool_calls" and calls[0]["name"] in ("get_weather", "add") and json.loads(calls[0]["arguments"])
+    none = ask("What's the weather in Paris?", [WEATHER], "none")
+    assert none.finish_reason in ("stop", "length") and not none.message.tool_calls and none.message.content
+    auto = ask("What's the weather in Paris?", [WEATHER], "auto")
+    assert auto.finish_reason in ("stop", "length", "tool_calls")
+    assert auto.message.tool_calls or auto.message.content
+    named = ask("Hello!", [WEATHER, ADD], {"type": "function", "function": {"name": "add"}})
+    assert named.message.tool_calls[0].function.name == "add"
+
+
+def test_bad_tools_are_clear_errors_and_keep_the_connection(http):
+    """Tool requests a model cannot serve are 4xx in the API's error shape, and the same
+    keep-alive connection answers the next request."""
+    base = {"model": "default", "max_tokens": 8, "messages": [{"role": "user", "content": "hi"}]}
+    bad = [
+        {"tools": [ADD], "tool_choice": {"type": "function", "function": {"name": "nope"}}},
+        {"tool_choice": "required"},
+        {"tools": [ADD], "tool_choice": "sometimes"},
+        {"tools": [{"type": "function", "function": {"name": "has spaces"}}]},
+        {"tools": [{"type": "function"}]},
+        {"tools": [ADD, ADD]},
+        {"tools": "add"},
+    ]
+    for extra in bad:
+        r = http.post("/v1/chat/completions", json={**base, **extra})
+        assert 400 <= r.status_code < 500, (extra, r.status_code, r.text)
+        assert r.json()["error"]["message"]
+        ok = http.get("/v1/models")  # the same connection (httpx keeps it alive)
+        assert ok.status_code == 200
+
+
 def test_embeddings_float_and_default_base64(oai, http, fm):
     texts = ["The weather is lovely today.", "今天天气很好。"]
     r = oai.embeddings.create(model="embedding", input=texts)  # the SDK asks for base64 and decodes it

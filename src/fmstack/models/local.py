@@ -210,6 +210,11 @@ class LlamaCppChatModel(ChatModel):
 
         if not self.info.supports_tools:
             raise InvalidInput(f"model {self.name!r} does not support tools", param="tools")
+        tool_choice = params.tool_choice or "auto"
+        if tool_choice == "required":
+            # the handler knows auto and a named function; "required" is a named function chosen
+            # first: the tool the model itself finds likeliest (one tool: that one)
+            tool_choice = {"type": "function", "function": {"name": self._likeliest_tool(messages, params.tools or [])}}
         self.lock.acquire()
         try:
             prompt_tokens, max_tokens = self._budget(messages, params)
@@ -229,7 +234,7 @@ class LlamaCppChatModel(ChatModel):
                 llama=self.llm,
                 messages=[m.to_openai() for m in messages],
                 tools=params.tools,
-                tool_choice=params.tool_choice,
+                tool_choice=tool_choice,
                 max_tokens=max_tokens,
                 stream=False,
                 **self._sampling_kwargs(params),
@@ -255,6 +260,17 @@ class LlamaCppChatModel(ChatModel):
         finally:
             self.llm.__dict__.pop("create_completion", None)
             self.lock.release()
+
+    def _likeliest_tool(self, messages: Sequence[Message], tools: Sequence[dict]) -> str:
+        names = [t["function"]["name"] for t in tools]
+        if len(names) == 1:
+            return names[0]
+        listing = "\n".join(
+            f"- {t['function']['name']}: {t['function'].get('description') or ''}".rstrip() for t in tools
+        )
+        ask = Message("system", f"Call one of these functions to answer the user:\n{listing}\nReply with its name.")
+        scores = self.label_logprobs([ask, *messages], names)
+        return max(names, key=lambda n: scores[n])
 
     def label_logprobs(self, messages: Sequence[Message], labels: Sequence[str]) -> dict[str, float]:
         """Log-probability of each label as the start of the assistant's reply (sum over its

@@ -63,7 +63,9 @@ def create_app(fm: Fmstack | None = None, settings: Settings | None = None) -> F
     app.include_router(evaluations_api.router)
     app.include_router(teams_api.router)
     console.mount(app)
-    # Outermost first: the size limit applies before authentication reads anything.
+    # Each added one wraps those before it: the size limit applies before authentication reads
+    # anything; Unexpected, innermost, answers errors no handler knew.
+    app.add_middleware(errors.Unexpected)
     app.add_middleware(Access, fm=fm)
     app.add_middleware(BodyLimit, max_bytes=fm.settings.max_body_bytes, upload_bytes=fm.settings.max_upload_bytes)
     return app

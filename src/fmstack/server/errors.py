@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -9,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import FmstackError, RateLimited
 from ..observability import ERRORS
@@ -68,8 +70,36 @@ def install(app: FastAPI) -> None:
             error_body(message, e.status_code), status_code=e.status_code, headers=getattr(e, "headers", None)
         )
 
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, e: Exception):
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        ERRORS.labels("server_error", type(e).__name__).inc()
-        return JSONResponse(error_body(f"internal error: {type(e).__name__}: {e}", 500), status_code=500)
+
+class Unexpected:
+    """The last word on an error no handler knew: a 500 in the API's error shape, or, when the
+    response had already begun, its end — never an exception out of the application, which makes
+    the server drop the connection (and the client's next request on it)."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        state = {"started": False, "ended": False}
+
+        async def watch(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                state["started"] = True
+            elif message["type"] == "http.response.body" and not message.get("more_body", False):
+                state["ended"] = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        except Exception as e:
+            log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
+            ERRORS.labels("server_error", type(e).__name__).inc()
+            if not state["started"]:
+                body = json.dumps(error_body(f"internal error: {type(e).__name__}: {e}", 500)).encode()
+                headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+                await send({"type": "http.response.start", "status": 500, "headers": headers})
+                await send({"type": "http.response.body", "body": body})
+            elif not state["ended"]:
+                await send({"type": "http.response.body", "body": b"", "more_body": False})

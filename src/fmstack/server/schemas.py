@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ..errors import InvalidInput
 from ..models.types import GenerationParams, Message
@@ -47,6 +47,45 @@ class ChatMessageIn(BaseModel):
                     f"content parts of type {parts[0].type!r} are not supported; send text", param="messages"
                 )
         return Message.from_openai(d)
+
+
+class FunctionIn(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")
+    description: str | None = None
+    parameters: dict[str, Any] | None = None
+    strict: bool | None = None
+
+
+class ToolIn(BaseModel):
+    """A function tool (OpenAI's shape)."""
+
+    model_config = ConfigDict(extra="ignore")
+    type: Literal["function"] = "function"
+    function: FunctionIn
+
+
+class NamedFunction(BaseModel):
+    name: str = Field(min_length=1)
+
+
+class NamedToolChoice(BaseModel):
+    type: Literal["function"] = "function"
+    function: NamedFunction
+
+
+ToolChoice = Literal["none", "auto", "required"] | NamedToolChoice
+
+
+def check_tool_choice(tools: list[ToolIn] | None, choice: ToolChoice | None) -> None:
+    """A named tool must be one of the tools; `required` needs tools to choose from."""
+    names = [t.function.name for t in tools or []]
+    if isinstance(choice, NamedToolChoice) and choice.function.name not in names:
+        raise ValueError(f"tool_choice names {choice.function.name!r}, which is not among the tools")
+    if choice == "required" and not names:
+        raise ValueError("tool_choice 'required' needs tools")
+    if len(set(names)) != len(names):
+        raise ValueError("tools must have distinct function names")
 
 
 class StreamOptions(BaseModel):
@@ -93,8 +132,9 @@ class ChatCompletionRequest(SamplingIn):
     stream: bool = False
     stream_options: StreamOptions | None = None
     response_format: dict[str, Any] | None = None
-    tools: list[dict[str, Any]] | None = None
-    tool_choice: str | dict[str, Any] | None = None
+    tools: list[ToolIn] | None = None
+    tool_choice: ToolChoice | None = None
+    parallel_tool_calls: bool | None = None
     user: str | None = None
     # fmstack extension: answer from this knowledge base; the response carries `citations`.
     knowledge_base: str | None = None
@@ -115,6 +155,11 @@ class ChatCompletionRequest(SamplingIn):
             raise ValueError("json_schema.schema must be an object")
         return v
 
+    @model_validator(mode="after")
+    def _tools(self):
+        check_tool_choice(self.tools, self.tool_choice)
+        return self
+
     def params(self) -> GenerationParams:  # type: ignore[override]
         if self.n != 1:
             raise InvalidInput("only n=1 is supported", param="n")
@@ -122,8 +167,8 @@ class ChatCompletionRequest(SamplingIn):
         return super().params(
             max_tokens=self.max_completion_tokens or self.max_tokens,
             response_format=fmt,
-            tools=self.tools,
-            tool_choice=self.tool_choice,
+            tools=[t.model_dump(exclude_none=True) for t in self.tools] if self.tools else None,
+            tool_choice=self.tool_choice.model_dump() if isinstance(self.tool_choice, BaseModel) else self.tool_choice,
         )
 
 
