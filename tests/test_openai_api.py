@@ -238,6 +238,44 @@ def test_bad_tools_are_clear_errors_and_keep_the_connection(http):
         assert ok.status_code == 200
 
 
+def test_legacy_completions(oai, http):
+    """The prompt continued as it is (no chat template), streamed or not, with echo and usage;
+    what the engine cannot do is a clear 400."""
+    from openai.types import Completion
+
+    r = oai.completions.create(model="default", prompt="The capital of France is", max_tokens=8, temperature=0)
+    strict(Completion, r.model_dump(exclude_unset=True))
+    assert r.object == "text_completion" and r.model == "smollm2" and r.choices[0].text.strip()
+    assert r.choices[0].finish_reason in ("stop", "length") and 0 < r.usage.completion_tokens <= 8
+    again = oai.completions.create(model="default", prompt="The capital of France is", max_tokens=8, temperature=0)
+    assert again.choices[0].text == r.choices[0].text  # greedy: the same continuation
+    default = http.post("/v1/completions", json={"model": "default", "prompt": "Once upon a time", "temperature": 0})
+    assert default.status_code == 200 and default.json()["usage"]["completion_tokens"] <= 16  # OpenAI's default
+    echoed = oai.completions.create(model="default", prompt=["1, 2, 3,"], max_tokens=6, temperature=0, echo=True)
+    assert echoed.choices[0].text.startswith("1, 2, 3,")
+    chunks = list(
+        oai.completions.create(
+            model="default",
+            prompt="The capital of France is",
+            max_tokens=8,
+            temperature=0,
+            stream=True,
+            stream_options={"include_usage": True},
+        )
+    )
+    assert "".join(c.choices[0].text for c in chunks if c.choices) == r.choices[0].text
+    assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens == r.usage.completion_tokens
+    for extra, param in (
+        ({"logprobs": 2}, "logprobs"),
+        ({"suffix": "end"}, "suffix"),
+        ({"prompt": [1, 2, 3]}, "prompt"),
+        ({"prompt": ["a", "b"]}, "prompt"),
+        ({"n": 2}, "n"),
+    ):
+        bad = http.post("/v1/completions", json={"model": "default", "prompt": "hi", **extra})
+        assert bad.status_code == 400 and bad.json()["error"]["param"] == param, (extra, bad.text)
+
+
 def test_embeddings_float_and_default_base64(oai, http, fm):
     texts = ["The weather is lovely today.", "今天天气很好。"]
     r = oai.embeddings.create(model="embedding", input=texts)  # the SDK asks for base64 and decodes it

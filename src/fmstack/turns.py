@@ -56,6 +56,7 @@ class Turn:
     evidence: Evidence | None = None  # the passages read sentence by sentence against the question
     abstained: bool = False  # the passages do not answer the question: "I don't know"
     sentences: list = field(default_factory=list)  # the answer's sentences and what supports each
+    completion: str | None = None  # legacy completions: the model continues this text (no chat template)
 
     @property
     def grounded(self) -> bool:
@@ -87,7 +88,10 @@ class Turn:
         else:
             # not made current: the stream may be read from another thread than the one that began it
             span = tracer.start_span("fmstack.model", attributes={"fmstack.model": self.model.name})
-            events = self.model.stream(self.prompt, self.params)
+            if self.completion is not None:
+                events = self.model.complete(self.completion, self.params)
+            else:
+                events = self.model.stream(self.prompt, self.params)
             if not (self.params.response_format or self.params.tools):  # prose: stop loops and language switches
                 events = stop_loops(events, question=self.question)
             if self.mode == "auto" and self.evidence is not None:

@@ -55,29 +55,33 @@ class Model(abc.ABC):
         return None
 
 
+def _metering(method: Any, as_messages: Any) -> Any:
+    @functools.wraps(method)
+    def metered_call(self: ChatModel, prompt: Any, params: GenerationParams) -> Iterator[Event]:
+        meter = METER.get()
+        if meter is None:
+            return method(self, prompt, params)
+        hold = meter.admit(self, as_messages(prompt), params)
+        try:
+            events = method(self, prompt, params)
+        except BaseException:
+            meter.release(hold)
+            raise
+        return metered(self, events, meter, hold)
+
+    metered_call._metered = True  # type: ignore[attr-defined]
+    return metered_call
+
+
 class ChatModel(Model):
     def __init_subclass__(cls, **kwargs: Any) -> None:
-        """Every provider's stream() is metered for the request it serves (metering.py)."""
+        """Every provider's stream() (and complete(), where it has its own) is metered for the
+        request it serves (metering.py)."""
         super().__init_subclass__(**kwargs)
-        stream = cls.__dict__.get("stream")
-        if stream is None or getattr(stream, "_metered", False):
-            return
-
-        @functools.wraps(stream)
-        def metered_stream(self: ChatModel, messages: Sequence[Message], params: GenerationParams) -> Iterator[Event]:
-            meter = METER.get()
-            if meter is None:
-                return stream(self, messages, params)
-            hold = meter.admit(self, messages, params)
-            try:
-                events = stream(self, messages, params)
-            except BaseException:
-                meter.release(hold)
-                raise
-            return metered(self, events, meter, hold)
-
-        metered_stream._metered = True  # type: ignore[attr-defined]
-        cls.stream = metered_stream  # type: ignore[method-assign]
+        for name, as_messages in (("stream", lambda m: m), ("complete", lambda p: [Message("user", p)])):
+            method = cls.__dict__.get(name)
+            if method is not None and not getattr(method, "_metered", False):
+                setattr(cls, name, _metering(method, as_messages))
 
     @property
     def context_window(self) -> int:
@@ -89,6 +93,11 @@ class ChatModel(Model):
 
         Closing the iterator early (a client went away) must free the model at once.
         """
+
+    def complete(self, prompt: str, params: GenerationParams) -> Iterator[Event]:
+        """Continue `prompt` as it is (legacy completions), with the same events as stream().
+        A model that only chats (most remote ones) gets the prompt as a user message."""
+        return self.stream([Message("user", prompt)], params)
 
     def generate(self, messages: Sequence[Message], params: GenerationParams | None = None) -> ChatResult:
         res = collect(self.name, self.stream(messages, params or GenerationParams()))

@@ -179,6 +179,45 @@ class LlamaCppChatModel(ChatModel):
         finally:
             self.lock.release()
 
+    def complete(self, prompt: str, params: GenerationParams) -> Iterator[Event]:
+        """The GGUF continues `prompt` as it is, without the chat template."""
+        params = params.merged_over(self.info.defaults)
+        return stop_loops(self._complete(prompt, params))
+
+    def _complete(self, prompt: str, params: GenerationParams) -> Iterator[Event]:
+        self.lock.acquire()
+        try:
+            tokens = self.llm.tokenize(prompt.encode("utf-8"), add_bos=True, special=False)
+            room = self.context_window - len(tokens)
+            if room <= 0:
+                raise ContextLengthExceeded(
+                    f"the prompt is {len(tokens)} tokens but {self.name} has a context window of {self.context_window}",
+                    param="prompt",
+                )
+            max_tokens = min(params.max_tokens if params.max_tokens is not None else room, room)
+            chunks = self.llm.create_completion(
+                prompt=tokens, stream=True, max_tokens=max_tokens, **self._sampling_kwargs(params)
+            )
+            parts: list[str] = []
+            finish = "stop"
+            try:
+                for chunk in chunks:
+                    choice = chunk["choices"][0]
+                    if choice.get("text"):
+                        parts.append(choice["text"])
+                        yield TextDelta(choice["text"])
+                    if choice.get("finish_reason"):
+                        finish = choice["finish_reason"]
+            finally:
+                chunks.close()
+            completion = min(self.count_tokens("".join(parts)), max_tokens)
+            yield UsageEvent(Usage(prompt_tokens=len(tokens), completion_tokens=completion))
+            yield Finish(finish_reason(finish))
+        except (ValueError, RuntimeError) as e:
+            raise ModelError(f"{self.name}: {e}") from e
+        finally:
+            self.lock.release()
+
     def _budget(self, messages: Sequence[Message], params: GenerationParams) -> tuple[int, int]:
         prompt_tokens = self.count_message_tokens(messages)
         room = self.context_window - prompt_tokens

@@ -1,4 +1,5 @@
-"""The OpenAI-compatible API under /v1: models, chat completions (streaming too), embeddings."""
+"""The OpenAI-compatible API under /v1: models, chat completions (streaming too), legacy
+completions, embeddings."""
 
 from __future__ import annotations
 
@@ -14,14 +15,14 @@ from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from ..errors import FmstackError, InvalidInput
+from ..errors import FmstackError, InvalidInput, ModelError
 from ..guardrails import Guardrail
 from ..knowledge.rag import CitationsEvent
 from ..models.types import ChatResult, Finish, Message, TextDelta, ToolCallDelta, UsageEvent, collect
 from ..store import DEFAULT_WORKSPACE, current_workspace, in_workspace
 from ..turns import TurnEvent
 from .deps import fm, key_guardrail
-from .schemas import ChatCompletionRequest, EmbeddingRequest
+from .schemas import ChatCompletionRequest, CompletionRequest, EmbeddingRequest
 from .streaming import SSE_HEADERS, first_then_rest, iterate_in_thread, sse
 
 router = APIRouter(prefix="/v1", tags=["OpenAI-compatible"])
@@ -140,6 +141,16 @@ def _in(workspace: str, fn, *args):
         return fn(*args)
 
 
+async def _guardrail(request: Request, named: str | None, model: str) -> str | Guardrail | None:
+    """The request's guardrail, else its key's, else the one the model's configuration names (the
+    operator's: from the default workspace, whichever workspace the caller is in)."""
+    app = fm(request)
+    guardrail: str | Guardrail | None = named or key_guardrail(request)
+    if guardrail is None and (configured := app.models.guardrail_of(model)):
+        guardrail = await run_in_threadpool(lambda: _in(DEFAULT_WORKSPACE, app.guardrails.load, configured))
+    return guardrail
+
+
 @router.post("/chat/completions")
 async def chat_completions(body: ChatCompletionRequest, request: Request):
     app = fm(request)
@@ -155,9 +166,7 @@ async def chat_completions(body: ChatCompletionRequest, request: Request):
             lambda: _in(workspace, app.prompts.render_text, prompt_ref, body.prompt_variables or {})
         )
         messages.insert(0, Message("system", system))
-    guardrail: str | Guardrail | None = body.guardrail or key_guardrail(request)
-    if guardrail is None and (configured := app.models.guardrail_of(body.model)):
-        guardrail = await run_in_threadpool(lambda: _in(DEFAULT_WORKSPACE, app.guardrails.load, configured))
+    guardrail = await _guardrail(request, body.guardrail, body.model)
     turn = await run_in_threadpool(
         lambda: app.turns.prepare(
             messages, model=model, params=body.params(), guardrail=guardrail, knowledge_base=body.knowledge_base
@@ -212,3 +221,89 @@ async def embeddings(body: EmbeddingRequest, request: Request) -> dict:
         "data": [{"object": "embedding", "index": i, "embedding": e} for i, e in enumerate(data)],
         "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
     }
+
+
+def completion_chunks(
+    events: Generator[TurnEvent, None, None], head: dict, echo: str, include_usage: bool
+) -> Iterator[str]:
+    """`text_completion` SSE chunks for a stream of events (the first awaited before anything is
+    written, so an error before any output is still an HTTP error)."""
+
+    def chunk(text: str, finish: str | None = None) -> str:
+        return sse({**head, "choices": [{"text": text, "index": 0, "logprobs": None, "finish_reason": finish}]})
+
+    first = next(events)
+    if echo:
+        yield chunk(echo)
+    usage = None
+    try:
+        for ev in itertools.chain([first], events):
+            if isinstance(ev, TextDelta):
+                yield chunk(ev.text)
+            elif isinstance(ev, UsageEvent):
+                usage = ev.usage
+            elif isinstance(ev, Finish):
+                yield chunk("", _finish(ev.reason))
+    except FmstackError as e:
+        yield sse(e.to_openai())
+        return
+    except Exception as e:
+        yield sse(
+            {
+                "error": {
+                    "message": f"generation failed: {e}",
+                    "type": "server_error",
+                    "param": None,
+                    "code": "model_error",
+                }
+            }
+        )
+        return
+    finally:
+        events.close()
+    if include_usage and usage is not None:
+        yield sse({**head, "choices": [], "usage": _usage(usage)})
+    yield sse("[DONE]")
+
+
+@router.post("/completions")
+async def completions(body: CompletionRequest, request: Request):
+    """Legacy completions: the model continues the prompt as it is (a local GGUF without its chat
+    template; a model that only chats gets the prompt as a user message), through the same
+    guardrail, usage and queue as chat completions."""
+    app = fm(request)
+    prompt, params = body.text(), body.params()
+    model = app.models.chat(body.model)
+    guardrail = await _guardrail(request, body.guardrail, body.model)
+    turn = await run_in_threadpool(
+        lambda: app.turns.prepare([Message("user", prompt)], model=model, params=params, guardrail=guardrail)
+    )
+    turn.completion = turn.question  # the prompt as the guardrail let it through (masked where it masks)
+    head = {
+        "id": f"cmpl-{uuid.uuid4().hex}",
+        "object": "text_completion",
+        "created": int(time.time()),
+        "model": model.name,
+        "system_fingerprint": FINGERPRINT,
+    }
+    echo = prompt if body.echo else ""
+    if body.stream:
+        include_usage = bool(body.stream_options and body.stream_options.include_usage)
+        _, chunks = await first_then_rest(
+            iterate_in_thread(lambda: completion_chunks(turn.stream(), head, echo, include_usage))
+        )
+        return StreamingResponse(chunks, media_type="text/event-stream", headers=SSE_HEADERS)
+    res = collect(model.name, await run_in_threadpool(lambda: list(turn.stream())))
+    if res.error:
+        raise ModelError(res.error)
+    out = {
+        **head,
+        "choices": [
+            {"text": echo + res.text, "index": 0, "logprobs": None, "finish_reason": _finish(res.finish_reason)}
+        ],
+        "usage": _usage(res.usage),
+    }
+    report = turn.guardrail_report()
+    if report is not None:
+        out["guardrail"] = report
+    return out

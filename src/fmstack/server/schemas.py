@@ -172,6 +172,52 @@ class ChatCompletionRequest(SamplingIn):
         )
 
 
+class CompletionRequest(SamplingIn):
+    """A legacy completions request: the model continues the prompt as it is."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    model: str = Field(min_length=1)
+    prompt: str | list[str] | list[int] | list[list[int]]
+    max_tokens: int | None = Field(default=16, ge=1)
+    n: int = Field(default=1, ge=1)
+    best_of: int | None = Field(default=None, ge=1)
+    stream: bool = False
+    stream_options: StreamOptions | None = None
+    echo: bool = False
+    logprobs: int | None = Field(default=None, ge=0, le=5)
+    suffix: str | None = None
+    logit_bias: dict[str, float] | None = None
+    user: str | None = None
+    guardrail: str | None = None  # NAME or NAME:VERSION; else the key's or the model's configured guardrail
+
+    def text(self) -> str:
+        prompt = self.prompt
+        if isinstance(prompt, list):
+            if not all(isinstance(p, str) for p in prompt):
+                raise InvalidInput("token arrays are not supported as prompt; send text", param="prompt")
+            if len(prompt) != 1:
+                raise InvalidInput("send one prompt per request (a list of exactly one string)", param="prompt")
+            prompt = prompt[0]
+        assert isinstance(prompt, str)
+        if not prompt:
+            raise InvalidInput("prompt must not be empty", param="prompt")
+        return prompt
+
+    def params(self) -> GenerationParams:  # type: ignore[override]
+        for name, ok in (
+            ("n", self.n == 1),
+            ("best_of", self.best_of in (None, 1)),
+            ("suffix", not self.suffix),
+            ("logit_bias", not self.logit_bias),
+        ):
+            if not ok:
+                raise InvalidInput(f"{name} is not supported", param=name)
+        if self.logprobs:
+            raise InvalidInput("logprobs are not available from fmstack's models", param="logprobs")
+        return super().params()
+
+
 class EmbeddingRequest(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
