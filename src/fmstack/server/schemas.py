@@ -192,14 +192,14 @@ class CompletionRequest(SamplingIn):
     guardrail: str | None = None  # NAME or NAME:VERSION; else the key's or the model's configured guardrail
 
     def text(self) -> str:
-        prompt = self.prompt
-        if isinstance(prompt, list):
-            if not all(isinstance(p, str) for p in prompt):
-                raise InvalidInput("token arrays are not supported as prompt; send text", param="prompt")
-            if len(prompt) != 1:
-                raise InvalidInput("send one prompt per request (a list of exactly one string)", param="prompt")
-            prompt = prompt[0]
-        assert isinstance(prompt, str)
+        if isinstance(self.prompt, str):
+            prompt = self.prompt
+        elif not all(isinstance(p, str) for p in self.prompt):
+            raise InvalidInput("token arrays are not supported as prompt; send text", param="prompt")
+        elif len(self.prompt) != 1:
+            raise InvalidInput("send one prompt per request (a list of exactly one string)", param="prompt")
+        else:
+            prompt = str(self.prompt[0])
         if not prompt:
             raise InvalidInput("prompt must not be empty", param="prompt")
         return prompt
