@@ -13,6 +13,7 @@ from ..observability import REGISTRY, FmstackCollector
 from ..sdk import Fmstack
 from . import (
     agents_api,
+    anthropic_api,
     errors,
     evaluations_api,
     guardrails_api,
@@ -54,6 +55,7 @@ def create_app(fm: Fmstack | None = None, settings: Settings | None = None) -> F
     errors.install(app)
     app.include_router(operations.router)
     app.include_router(openai_api.router)
+    app.include_router(anthropic_api.router)
     app.include_router(platform_api.router)
     app.include_router(knowledge_api.router)
     app.include_router(jobs_api.router)

@@ -36,6 +36,35 @@ def error_body(
     return {"error": {"message": message, "type": type or default_type, "param": param, "code": code or default_code}}
 
 
+# Anthropic's error types by status (https://docs.anthropic.com/en/api/errors)
+ANTHROPIC_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    413: "request_too_large",
+    422: "invalid_request_error",
+    429: "rate_limit_error",
+    503: "overloaded_error",
+    529: "overloaded_error",
+}
+
+
+def shaped(path: str, status: int, body: dict) -> tuple[int, dict]:
+    """An error as the API the request spoke expects it: Anthropic's shape under /v1/messages
+    (where a body that fails validation is a 400), OpenAI's everywhere else."""
+    if not path.startswith("/v1/messages"):
+        return status, body
+    status = 400 if status == 422 else status
+    message = (body.get("error") or {}).get("message") or "error"
+    return status, {"type": "error", "error": {"type": ANTHROPIC_TYPES.get(status, "api_error"), "message": message}}
+
+
+def json_error(request: Request, status: int, body: dict, headers: dict | None = None) -> JSONResponse:
+    status, body = shaped(request.url.path, status, body)
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(FmstackError)
     async def _fmstack(request: Request, e: FmstackError):
@@ -43,32 +72,26 @@ def install(app: FastAPI) -> None:
             log.warning("%s %s -> %s: %s", request.method, request.url.path, e.status, e.message)
         ERRORS.labels(e.type, e.code or "").inc()
         headers = {"Retry-After": str(e.retry_after)} if isinstance(e, RateLimited) else None
-        return JSONResponse(e.to_openai(), status_code=e.status, headers=headers)
+        return json_error(request, e.status, e.to_openai(), headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, e: RequestValidationError):
         errors = e.errors()
         first: dict[str, Any] = dict(errors[0]) if errors else {"msg": "invalid request", "loc": ()}
         if first.get("type") == "json_invalid":
-            return JSONResponse(
-                error_body(
-                    f"the request body is not valid JSON: {first.get('ctx', {}).get('error', first['msg'])}", 400
-                ),
-                status_code=400,
-            )
+            message = f"the request body is not valid JSON: {first.get('ctx', {}).get('error', first['msg'])}"
+            return json_error(request, 400, error_body(message, 400))
         loc = [str(x) for x in first.get("loc", ()) if x not in ("body", "query", "path")]
         param = ".".join(loc) or None
         message = f"{param}: {first['msg']}" if param else first["msg"]
         if len(errors) > 1:
             message += f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
-        return JSONResponse(error_body(message, 422, param=param), status_code=422)
+        return json_error(request, 422, error_body(message, 422, param=param))
 
     @app.exception_handler(HTTPException)
     async def _http(request: Request, e: HTTPException):
         message = e.detail if isinstance(e.detail, str) else str(e.detail)
-        return JSONResponse(
-            error_body(message, e.status_code), status_code=e.status_code, headers=getattr(e, "headers", None)
-        )
+        return json_error(request, e.status_code, error_body(message, e.status_code), getattr(e, "headers", None))
 
 
 class Unexpected:
@@ -97,9 +120,12 @@ class Unexpected:
             log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
             ERRORS.labels("server_error", type(e).__name__).inc()
             if not state["started"]:
-                body = json.dumps(error_body(f"internal error: {type(e).__name__}: {e}", 500)).encode()
+                status, shape = shaped(
+                    scope.get("path", ""), 500, error_body(f"internal error: {type(e).__name__}: {e}", 500)
+                )
+                body = json.dumps(shape).encode()
                 headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-                await send({"type": "http.response.start", "status": 500, "headers": headers})
+                await send({"type": "http.response.start", "status": status, "headers": headers})
                 await send({"type": "http.response.body", "body": body})
             elif not state["ended"]:
                 await send({"type": "http.response.body", "body": b"", "more_body": False})

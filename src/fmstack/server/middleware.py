@@ -21,13 +21,14 @@ from ..models.metering import METER
 from ..observability import LATENCY, REQUESTS
 from ..store import DEFAULT_WORKSPACE, WORKSPACE
 from ..store.tables import utcnow
-from .errors import error_body
+from .errors import error_body, shaped
 
 if TYPE_CHECKING:
     from ..sdk import Fmstack
 
 
-async def _send_json(send: Send, status: int, body: dict, headers: list | None = None) -> None:
+async def _send_json(scope: Scope, send: Send, status: int, body: dict, headers: list | None = None) -> None:
+    status, body = shaped(scope.get("path", ""), status, body)
     data = json.dumps(body).encode()
     await send(
         {
@@ -59,7 +60,7 @@ class BodyLimit:
         )
         message = f"request body is larger than the limit of {limit} bytes ({setting})"
         if length is not None and length.isdigit() and int(length) > limit:
-            return await _send_json(send, 413, error_body(message, 413))
+            return await _send_json(scope, send, 413, error_body(message, 413))
         seen = 0
 
         async def limited() -> dict:
@@ -115,7 +116,7 @@ class Access:
                 METER.reset(token)
         except _Refused as r:
             status, record = r.status, r.record
-            await _send_json(send, r.status, r.body, r.headers)
+            await _send_json(scope, send, r.status, r.body, r.headers)
         finally:
             route = scope.get("route")
             template = getattr(route, "path", None) or "unmatched"

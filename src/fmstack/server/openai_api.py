@@ -141,7 +141,7 @@ def _in(workspace: str, fn, *args):
         return fn(*args)
 
 
-async def _guardrail(request: Request, named: str | None, model: str) -> str | Guardrail | None:
+async def guardrail_for(request: Request, named: str | None, model: str) -> str | Guardrail | None:
     """The request's guardrail, else its key's, else the one the model's configuration names (the
     operator's: from the default workspace, whichever workspace the caller is in)."""
     app = fm(request)
@@ -166,7 +166,7 @@ async def chat_completions(body: ChatCompletionRequest, request: Request):
             lambda: _in(workspace, app.prompts.render_text, prompt_ref, body.prompt_variables or {})
         )
         messages.insert(0, Message("system", system))
-    guardrail = await _guardrail(request, body.guardrail, body.model)
+    guardrail = await guardrail_for(request, body.guardrail, body.model)
     turn = await run_in_threadpool(
         lambda: app.turns.prepare(
             messages, model=model, params=body.params(), guardrail=guardrail, knowledge_base=body.knowledge_base
@@ -274,7 +274,7 @@ async def completions(body: CompletionRequest, request: Request):
     app = fm(request)
     prompt, params = body.text(), body.params()
     model = app.models.chat(body.model)
-    guardrail = await _guardrail(request, body.guardrail, body.model)
+    guardrail = await guardrail_for(request, body.guardrail, body.model)
     turn = await run_in_threadpool(
         lambda: app.turns.prepare([Message("user", prompt)], model=model, params=params, guardrail=guardrail)
     )
