@@ -23,6 +23,7 @@ from . import (
     operations,
     platform_api,
     prompts_api,
+    responses_api,
     teams_api,
 )
 from .middleware import Access, BodyLimit
@@ -56,6 +57,7 @@ def create_app(fm: Fmstack | None = None, settings: Settings | None = None) -> F
     app.include_router(operations.router)
     app.include_router(openai_api.router)
     app.include_router(anthropic_api.router)
+    app.include_router(responses_api.router)
     app.include_router(platform_api.router)
     app.include_router(knowledge_api.router)
     app.include_router(jobs_api.router)

@@ -300,6 +300,19 @@ class Job(WorkspaceScoped, Base):
     finished_at: Mapped[datetime | None] = mapped_column()
 
 
+class ResponseRow(WorkspaceScoped, Base):
+    """A stored Responses API response: what it returned, and the conversation up to and including
+    its output, which a later request continues with `previous_response_id`."""
+
+    __tablename__ = "responses"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("resp"))
+    model: Mapped[str] = mapped_column(String(200))
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)  # the response object
+    conversation: Mapped[list[dict[str, Any]]] = mapped_column(JSON)  # messages (OpenAI's chat shape)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
 class ModelEndpoint(Base):
     """A model served by an OpenAI-compatible endpoint, added from the console or the API."""
 
