@@ -15,7 +15,7 @@ to the path itself.
 from __future__ import annotations
 
 from collections.abc import Callable, Generator, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .errors import InvalidInput
@@ -301,6 +301,11 @@ class TurnPipeline:
         if not messages:
             raise InvalidInput("messages must not be empty", param="messages")
         chat = self.models.chat(model) if model is None or isinstance(model, str) else model
+        if not chat.info.supports_images and any(m.parts for m in messages):
+            raise InvalidInput(
+                f"model {chat.name!r} does not accept image input (supports_images is off for it); send text",
+                param="messages",
+            )
         params = params or GenerationParams()
         guard = self.guardrail(guardrail)
         n_system = next((i for i, m in enumerate(messages) if m.role != "system"), len(messages))
@@ -312,7 +317,7 @@ class TurnPipeline:
             checked, turn.refusal = self.check_input(guard, turn.question, turn.trace)
             if checked != turn.question:
                 turn.question = checked
-                new = Message(new.role, checked, name=new.name)
+                new = replace(new, content=checked)
         if turn.blocked:
             return turn
         if knowledge_base:

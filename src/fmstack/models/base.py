@@ -30,6 +30,7 @@ class ModelInfo:
     defaults: dict[str, Any] = field(default_factory=dict)
     supports_tools: bool = False
     supports_json_schema: bool = False
+    supports_images: bool = False
     answer_mode: str = "generate"  # grounded answers: generate | extract | auto (knowledge/options.py)
     input_price: float = 0.0  # per million prompt tokens
     output_price: float = 0.0  # per million completion tokens

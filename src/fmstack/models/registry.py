@@ -38,6 +38,7 @@ class ModelSpec(BaseModel):
     defaults: dict[str, Any] = Field(default_factory=dict)
     description: str = ""
     supports_tools: bool = False
+    supports_images: bool = False  # image parts in messages go to this model (else: a clear 400)
     # how answers grounded in a knowledge base are made by default (knowledge/options.py)
     answer_mode: Literal["generate", "extract", "auto"] | None = None
     # prices per million tokens (any currency, the same for all models): the cost in /api/usage and
@@ -261,6 +262,7 @@ class ModelRegistry:
             # the bundled model speaks ChatML, which the local tool-calling handler needs
             supports_tools=spec.supports_tools or spec.provider == "openai" or spec.path == "bundled:smollm2",
             supports_json_schema=self.kinds[name] == "chat",
+            supports_images=spec.supports_images,
             answer_mode=spec.answer_mode or ("extract" if spec.path == "bundled:smollm2" else "generate"),
             input_price=spec.input_price,
             output_price=spec.output_price,

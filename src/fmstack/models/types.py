@@ -25,9 +25,14 @@ class Message:
     name: str | None = None
     tool_calls: list[ToolCall] | None = None
     tool_call_id: str | None = None
+    # content parts other than text (images: OpenAI's {"type": "image_url", ...}), for models that take them
+    parts: list[dict] | None = None
 
     def to_openai(self) -> dict:
-        d: dict[str, Any] = {"role": self.role, "content": self.content}
+        content: Any = self.content
+        if self.parts:
+            content = ([{"type": "text", "text": self.content}] if self.content else []) + self.parts
+        d: dict[str, Any] = {"role": self.role, "content": content}
         if self.name:
             d["name"] = self.name
         if self.tool_calls:
@@ -39,7 +44,9 @@ class Message:
     @classmethod
     def from_openai(cls, d: dict) -> Message:
         content = d.get("content")
-        if isinstance(content, list):  # content parts: keep the text ones
+        parts = None
+        if isinstance(content, list):  # content parts: the text ones joined, the others kept as they are
+            parts = [p for p in content if isinstance(p, dict) and p.get("type") != "text"] or None
             content = "".join(p.get("text", "") for p in content if isinstance(p, dict) and p.get("type") == "text")
         calls = None
         if d.get("tool_calls"):
@@ -53,6 +60,7 @@ class Message:
             name=d.get("name"),
             tool_calls=calls,
             tool_call_id=d.get("tool_call_id"),
+            parts=parts,
         )
 
 

@@ -48,9 +48,31 @@ class TextBlock(BaseModel):
     text: str
 
 
+class ImageSource(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    type: Literal["base64", "url"]
+    media_type: str | None = None
+    data: str | None = None
+    url: str | None = None
+
+
 class ImageBlock(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    type: Literal["image", "document"]
+    type: Literal["image"]
+    source: ImageSource
+
+    def part(self) -> dict[str, Any]:
+        """As an OpenAI image_url part (what providers that take images are sent)."""
+        src = self.source
+        url = src.url if src.type == "url" else f"data:{src.media_type or 'image/png'};base64,{src.data or ''}"
+        if not url:
+            raise InvalidInput("an image needs a url or base64 data", param="messages")
+        return {"type": "image_url", "image_url": {"url": url}}
+
+
+class DocumentBlock(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    type: Literal["document"]
 
 
 class ToolUseBlock(BaseModel):
@@ -74,7 +96,7 @@ class ToolResultBlock(BaseModel):
         return "\n".join(b.text for b in self.content if isinstance(b, TextBlock))
 
 
-Block = Annotated[TextBlock | ImageBlock | ToolUseBlock | ToolResultBlock, Field(discriminator="type")]
+Block = Annotated[TextBlock | ImageBlock | DocumentBlock | ToolUseBlock | ToolResultBlock, Field(discriminator="type")]
 
 
 class MessageIn(BaseModel):
@@ -136,11 +158,13 @@ class MessagesRequest(BaseModel):
             if isinstance(m.content, str):
                 out.append(Message(m.role, m.content))
                 continue
-            texts, calls = [], []
+            texts, calls, images = [], [], []
             for b in m.content:
                 if isinstance(b, ImageBlock):
+                    images.append(b.part())
+                elif isinstance(b, DocumentBlock):
                     raise InvalidInput(
-                        f"model {model!r} does not accept {b.type} input; send text", param=f"messages.{i}.content"
+                        f"model {model!r} does not accept document input; send text", param=f"messages.{i}.content"
                     )
                 if isinstance(b, ToolResultBlock):
                     if m.role != "user":
@@ -153,10 +177,10 @@ class MessagesRequest(BaseModel):
                     if m.role != "assistant":
                         raise InvalidInput("tool_use blocks belong in assistant messages", param=f"messages.{i}")
                     calls.append(ToolCall(b.id, b.name, json.dumps(b.input, ensure_ascii=False)))
-                else:
+                elif isinstance(b, TextBlock):
                     texts.append(b.text)
-            if texts or calls:
-                out.append(Message(m.role, "".join(texts), tool_calls=calls or None))
+            if texts or calls or images:
+                out.append(Message(m.role, "".join(texts), tool_calls=calls or None, parts=images or None))
         return out
 
     def params(self) -> GenerationParams:

@@ -101,7 +101,7 @@ class ResponseRequest(BaseModel):
             raise ValueError("text.format.schema must be a JSON schema object")
         return self
 
-    def items(self, model: str) -> list[Message]:
+    def items(self) -> list[Message]:
         """The input as messages (without the instructions)."""
         if isinstance(self.input, str):
             return [Message("user", self.input)]
@@ -113,7 +113,8 @@ class ResponseRequest(BaseModel):
                 role = item.get("role")
                 if role not in ("user", "assistant", "system", "developer"):
                     raise InvalidInput("role must be one of user, assistant, system, developer", param=f"{where}.role")
-                out.append(Message("system" if role == "developer" else role, _text(item.get("content"), model, where)))
+                text, images = _content(item.get("content"), where)
+                out.append(Message("system" if role == "developer" else role, text, parts=images or None))
             elif kind == "function_call":
                 call = ToolCall(_str(item, "call_id", where), _str(item, "name", where), _str(item, "arguments", where))
                 if out and out[-1].role == "assistant" and out[-1].tool_calls and not out[-1].content:
@@ -122,7 +123,7 @@ class ResponseRequest(BaseModel):
                     out.append(Message("assistant", "", tool_calls=[call]))
             elif kind == "function_call_output":
                 output = item.get("output")
-                text = output if isinstance(output, str) else _text(output, model, where)
+                text = output if isinstance(output, str) else _content(output, where)[0]
                 out.append(Message("tool", text, tool_call_id=_str(item, "call_id", where)))
             elif kind == "reasoning":
                 continue  # nothing to give a model that does not reason in items
@@ -169,24 +170,25 @@ def _str(item: dict, key: str, where: str) -> str:
     return value
 
 
-def _text(content: Any, model: str, where: str) -> str:
+def _content(content: Any, where: str) -> tuple[str, list[dict[str, Any]]]:
+    """(the text parts joined, the image parts as OpenAI image_url parts)."""
     if isinstance(content, str):
-        return content
+        return content, []
     if not isinstance(content, list):
         raise InvalidInput("content must be a string or a list of content parts", param=f"{where}.content")
-    parts = []
+    texts, images = [], []
     for part in content:
         kind = part.get("type") if isinstance(part, dict) else None
         if kind in ("input_text", "output_text", "text") and isinstance(part.get("text"), str):
-            parts.append(part["text"])
-        elif kind in ("input_image", "input_file", "input_audio"):
-            raise InvalidInput(
-                f"model {model!r} does not accept {kind.removeprefix('input_')} input; send text",
-                param=f"{where}.content",
-            )
+            texts.append(part["text"])
+        elif kind == "input_image" and isinstance(part.get("image_url"), str):
+            image: dict[str, Any] = {"url": part["image_url"]}
+            if part.get("detail"):
+                image["detail"] = part["detail"]
+            images.append({"type": "image_url", "image_url": image})
         else:
             raise InvalidInput(f"content parts of type {kind!r} are not supported", param=f"{where}.content")
-    return "".join(parts)
+    return "".join(texts), images
 
 
 # -- the response object ---------------------------------------------------------------------------
@@ -396,7 +398,7 @@ async def create_response(body: ResponseRequest, request: Request):
     if body.previous_response_id:
         prev = await run_in_threadpool(_stored, request, body.previous_response_id)
         history = [Message.from_openai(m) for m in prev.conversation]
-    history += body.items(model.name)
+    history += body.items()
     if not history:
         raise InvalidInput("input holds no message", param="input")
     messages = ([Message("system", body.instructions)] if body.instructions else []) + history

@@ -41,10 +41,11 @@ class ChatMessageIn(BaseModel):
         if d["role"] == "developer":
             d["role"] = "system"
         if isinstance(self.content, list):
-            parts = [p for p in self.content if p.type != "text"]
+            parts = [p for p in self.content if p.type not in ("text", "image_url")]
             if parts:
                 raise InvalidInput(
-                    f"content parts of type {parts[0].type!r} are not supported; send text", param="messages"
+                    f"content parts of type {parts[0].type!r} are not supported; send text or image_url",
+                    param="messages",
                 )
         return Message.from_openai(d)
 
