@@ -16,11 +16,13 @@ from .access import Accounting, AuditLog
 from .access.oidc import OidcConfig, OidcLogin
 from .access.teams import Teams
 from .agents.service import AgentService
+from .batches import BatchService
 from .chat import ChatService, ConversationStore, TurnSaved
 from .config import Settings
 from .endpoints import EndpointStore
 from .errors import InvalidInput
 from .evaluation.runner import EvaluationService
+from .files import FileStore
 from .guardrails import GuardrailService
 from .jobs import JobRecord, JobRunner
 from .keys import KeyStore
@@ -119,6 +121,25 @@ class Fmstack:
         self.evaluations = EvaluationService(
             self.db, self.models, self.turns, self.prompts, self.conversations, self.jobs
         )
+        self.files = FileStore(self.db, self.settings.data_dir)
+        self.batches = BatchService(self.db, self.files, self.jobs, self._batch_dispatch, self._remote)
+        self.asgi_app: Any = None  # the server's application, when this Fmstack serves one
+
+    def _batch_dispatch(self):
+        """Batch lines go through the server's routes: the running server's application, or one
+        made for this process (the CLI submitting a batch without a server)."""
+        from .server.app import create_app
+        from .server.internal import dispatcher
+
+        if self.asgi_app is None:
+            self.asgi_app = create_app(self)
+        return dispatcher(self.asgi_app)
+
+    def _remote(self, model: str | None) -> bool:
+        try:
+            return self.models.info(model or "default").provider == "openai"
+        except Exception:  # an unknown model: the line's request says so itself
+            return False
 
     # -- models ---------------------------------------------------------------------------------
     def stream(

@@ -8,6 +8,7 @@ import typer
 from ..errors import FmstackError
 from . import chat, common, models
 from .agents import agents_app
+from .batch import batch_app
 from .chat import conv_app
 from .common import err, fm
 from .evals import eval_app
@@ -31,6 +32,7 @@ app.add_typer(agents_app, name="agents")
 app.add_typer(prompts_app, name="prompts")
 app.add_typer(eval_app, name="eval")
 app.add_typer(models_app, name="models")
+app.add_typer(batch_app, name="batch")
 app.add_typer(conv_app, name="conversations")
 app.add_typer(keys_app, name="keys")
 app.add_typer(workspaces_app, name="workspaces")

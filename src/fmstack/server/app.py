@@ -14,6 +14,7 @@ from ..sdk import Fmstack
 from . import (
     agents_api,
     anthropic_api,
+    batches_api,
     errors,
     evaluations_api,
     guardrails_api,
@@ -38,6 +39,7 @@ def create_app(fm: Fmstack | None = None, settings: Settings | None = None) -> F
     async def lifespan(app: FastAPI):
         REGISTRY.register(collector)
         fm.audit.prune()
+        fm.batches.resume_unfinished()  # batches a stopped server left running go on where they were
         try:
             yield
         finally:
@@ -51,6 +53,7 @@ def create_app(fm: Fmstack | None = None, settings: Settings | None = None) -> F
         lifespan=lifespan,
     )
     app.state.fm = fm
+    fm.asgi_app = app  # batch lines go through this application's routes
     app.state.started = int(time.time())
     app.state.revision = fm.db.revision()
     errors.install(app)
@@ -58,6 +61,7 @@ def create_app(fm: Fmstack | None = None, settings: Settings | None = None) -> F
     app.include_router(openai_api.router)
     app.include_router(anthropic_api.router)
     app.include_router(responses_api.router)
+    app.include_router(batches_api.router)
     app.include_router(platform_api.router)
     app.include_router(knowledge_api.router)
     app.include_router(jobs_api.router)

@@ -22,6 +22,7 @@ from ..observability import LATENCY, REQUESTS
 from ..store import DEFAULT_WORKSPACE, WORKSPACE
 from ..store.tables import utcnow
 from .errors import error_body, shaped
+from .internal import CALLER, InternalCaller
 
 if TYPE_CHECKING:
     from ..sdk import Fmstack
@@ -142,6 +143,10 @@ class Access:
                 )
 
     async def _caller(self, scope: Scope, method: str, path: str) -> ApiKeyRecord | None:
+        internal = scope.get("state", {}).get(CALLER)
+        if isinstance(internal, InternalCaller):  # a batch line: admitted when its batch was
+            scope["state"]["api_key"], scope["state"]["workspace"] = internal.key, internal.workspace
+            return internal.key
         headers = dict(scope.get("headers") or [])
         key = headers.get(b"x-api-key", b"").decode("latin-1")
         auth = headers.get(b"authorization", b"").decode("latin-1")

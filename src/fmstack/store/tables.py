@@ -313,6 +313,60 @@ class ResponseRow(WorkspaceScoped, Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
+class FileRow(WorkspaceScoped, Base):
+    """An uploaded file (OpenAI's Files API): batch input and output, fine-tuning data. The bytes
+    live in the data directory (files/<id>); this row says what they are."""
+
+    __tablename__ = "files"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("file"))
+    filename: Mapped[str] = mapped_column(String(500))
+    purpose: Mapped[str] = mapped_column(String(40), index=True)
+    bytes: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class BatchRow(WorkspaceScoped, Base):
+    """A batch of requests run in the background (OpenAI's Batch API)."""
+
+    __tablename__ = "batches"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("batch"))
+    endpoint: Mapped[str] = mapped_column(String(100))
+    input_file_id: Mapped[str] = mapped_column(String(40))
+    output_file_id: Mapped[str | None] = mapped_column(String(40))
+    error_file_id: Mapped[str | None] = mapped_column(String(40))
+    # validating | failed | in_progress | finalizing | completed | expired | cancelling | cancelled
+    status: Mapped[str] = mapped_column(String(20), default="validating", index=True)
+    job_id: Mapped[str | None] = mapped_column(String(40))
+    caller: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # the API key (record) the lines are counted against
+    completion_window: Mapped[str] = mapped_column(String(10), default="24h")
+    counts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # total, completed, failed
+    errors: Mapped[list | None] = mapped_column(JSON)  # why the input was refused
+    meta: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    in_progress_at: Mapped[datetime | None] = mapped_column()
+    finalizing_at: Mapped[datetime | None] = mapped_column()
+    completed_at: Mapped[datetime | None] = mapped_column()
+    failed_at: Mapped[datetime | None] = mapped_column()
+    cancelling_at: Mapped[datetime | None] = mapped_column()
+    cancelled_at: Mapped[datetime | None] = mapped_column()
+
+
+class BatchResult(WorkspaceScoped, Base):
+    """One answered line of a batch, kept as it finishes: a restarted batch skips these, and the
+    output file is written from them in input order."""
+
+    __tablename__ = "batch_results"
+    __table_args__ = (PrimaryKeyConstraint("batch_id", "line"),)
+
+    batch_id: Mapped[str] = mapped_column(String(40), ForeignKey("batches.id", ondelete="CASCADE"))
+    line: Mapped[int] = mapped_column(Integer)
+    custom_id: Mapped[str] = mapped_column(String(500))
+    status_code: Mapped[int] = mapped_column(Integer)
+    body: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
 class ModelEndpoint(Base):
     """A model served by an OpenAI-compatible endpoint, added from the console or the API."""
 
