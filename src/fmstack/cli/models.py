@@ -9,11 +9,12 @@ from rich.table import Table
 from ..errors import InvalidInput
 from .common import (
     emit_json,
+    err,
     fm,
     out,
 )
 
-models_app = typer.Typer(help="List and describe models.", invoke_without_command=True)
+models_app = typer.Typer(help="List, describe, pull and remove models.", invoke_without_command=True)
 
 
 @models_app.callback()
@@ -24,12 +25,15 @@ def models_list(ctx: typer.Context, as_json: bool = typer.Option(False, "--json"
     infos = fm().models.list()
     if as_json:
         return emit_json({"models": [i.to_dict() for i in infos], "aliases": fm().models.aliases})
-    table = Table("kind", "provider", "ctx/dims", "aliases", "description")
+    table = Table("kind", "provider", "ctx/dims", "size", "origin", "aliases", "description")
     table.add_column("name", no_wrap=True)
     table.columns.insert(0, table.columns.pop())
     for i in infos:
         size = str(i.context_window or "") if i.kind == "chat" else str(i.dimensions or "")
-        table.add_row(i.name, i.kind, i.provider, size, ", ".join(i.aliases), escape(i.description))
+        mb = f"{i.size_bytes / 1e6:.0f} MB" if i.size_bytes else ""
+        table.add_row(
+            i.name, i.kind, i.provider, size, mb, escape(i.origin or ""), ", ".join(i.aliases), escape(i.description)
+        )
     out.print(table)
 
 
@@ -64,3 +68,41 @@ def embed(
 def tokens(text: str, model: str | None = typer.Option(None, "--model", "-m")):
     """Count tokens with the model's own tokenizer."""
     typer.echo(fm().count_tokens(text, model=model))
+
+
+@models_app.command("pull")
+def models_pull(
+    source: str = typer.Argument(..., help="<owner>/<repo>/<file>.gguf on the hub ($HF_ENDPOINT), or a URL"),
+    name: str | None = typer.Option(None, "--name", help="the model's name (default: from the file name)"),
+    sha256: str | None = typer.Option(None, "--sha256", help="the expected SHA-256 (default: the hub's)"),
+    revision: str = typer.Option("main", "--revision"),
+):
+    """Download a GGUF chat model (resuming an interrupted download) and register it."""
+    from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
+
+    from ..models import pull
+
+    app = fm()
+    with Progress(BarColumn(), DownloadColumn(), TransferSpeedColumn(), console=err) as bar:
+        task = bar.add_task("pull", total=None)
+        entry = pull.pull(
+            app.settings.data_dir,
+            source,
+            name=name,
+            sha256=sha256,
+            revision=revision,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
+    err.print(
+        f"pulled {entry['name']}: {entry['bytes'] / 1e6:.1f} MB, context window {entry['context_window']}, "
+        f'sha256 {entry["sha256"][:12]}…  Use it: fmstack ask --model {entry["name"]} "Hi"'
+    )
+
+
+@models_app.command("rm")
+def models_rm(name: str):
+    """Remove a pulled model (its file too)."""
+    from ..models import pull
+
+    entry = pull.remove(fm().settings.data_dir, name)
+    err.print(f"removed {name} ({entry['path']})")

