@@ -129,34 +129,6 @@ def test_json_mode_and_json_schema(oai):
     assert set(obj) == {"answer", "confident"} and isinstance(obj["confident"], bool)
 
 
-def test_tools_pass_through(oai):
-    tools = [
-        {
-            "type": "function",
-            "function": {
-                "name": "add",
-                "description": "Add two integers",
-                "parameters": {
-                    "type": "object",
-                    "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}},
-                    "required": ["a", "b"],
-                },
-            },
-        }
-    ]
-    r = oai.chat.completions.create(
-        model="default",
-        max_tokens=60,
-        temperature=0,
-        tools=tools,
-        tool_choice={"type": "function", "function": {"name": "add"}},
-        messages=[{"role": "user", "content": "Add 2 and 3."}],
-    )
-    call = r.choices[0].message.tool_calls[0]
-    assert r.choices[0].finish_reason == "tool_calls" and call.function.name == "add"
-    assert set(json.loads(call.function.arguments)) == {"a", "b"}
-
-
 WEATHER = {
     "type": "function",
     "function": {
@@ -177,6 +149,21 @@ ADD = {
         },
     },
 }
+
+
+def test_tools_pass_through(oai):
+    tools = [ADD]
+    r = oai.chat.completions.create(
+        model="default",
+        max_tokens=60,
+        temperature=0,
+        tools=tools,
+        tool_choice={"type": "function", "function": {"name": "add"}},
+        messages=[{"role": "user", "content": "Add 2 and 3."}],
+    )
+    call = r.choices[0].message.tool_calls[0]
+    assert r.choices[0].finish_reason == "tool_calls" and call.function.name == "add"
+    assert set(json.loads(call.function.arguments)) == {"a", "b"}
 
 
 def test_every_tool_choice_on_the_bundled_model(oai):

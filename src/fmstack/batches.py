@@ -29,7 +29,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 
 from .errors import InvalidInput, NotFound
-from .files import FileStore
+from .files import FileStore, page
 from .jobs import JobContext, JobRunner
 from .store import Database, in_workspace
 from .store.tables import BatchResult, BatchRow, utcnow
@@ -169,10 +169,7 @@ class BatchService:
                 BatchRecord.model_validate(r)
                 for r in s.scalars(select(BatchRow).order_by(BatchRow.created_at.desc(), BatchRow.id.desc()))
             ]
-        if after:
-            ids = [r.id for r in rows]
-            rows = rows[ids.index(after) + 1 :] if after in ids else []
-        return rows[:limit]
+        return page(rows, limit, after)
 
     def _update(self, batch_id: str, **values: Any) -> None:
         with self.db.session() as s:

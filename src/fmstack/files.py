@@ -23,6 +23,14 @@ from .store.tables import FileRow
 PURPOSES = ("batch", "batch_output", "fine-tune", "fine-tune-results", "assistants", "user_data", "evals", "vision")
 
 
+def page(rows: builtins.list[Any], limit: int, after: str | None) -> builtins.list[Any]:
+    """OpenAI's cursor paging over newest-first records: up to `limit` after the one with id `after`."""
+    if after:
+        ids = [r.id for r in rows]
+        rows = rows[ids.index(after) + 1 :] if after in ids else []
+    return rows[:limit]
+
+
 class FileRecord(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -90,10 +98,7 @@ class FileStore:
             stmt = stmt.where(FileRow.purpose == purpose)
         with self.db.session() as s:
             rows = [FileRecord.model_validate(r) for r in s.scalars(stmt)]
-        if after:
-            ids = [r.id for r in rows]
-            rows = rows[ids.index(after) + 1 :] if after in ids else []
-        return rows[:limit]
+        return page(rows, limit, after)
 
     def delete(self, file_id: str) -> None:
         with self.db.session() as s:

@@ -90,6 +90,16 @@ def _too_long(e: Exception) -> bool:
     )
 
 
+def _relay(first: Event | None, events: Iterator[Event]) -> Iterator[Event]:
+    """The answer: its first event (already read) and the rest; the model is freed when it ends."""
+    try:
+        if first is not None:
+            yield first
+        yield from events
+    finally:
+        events.close()  # type: ignore[attr-defined]
+
+
 class RoutedChatModel(ChatModel):
     def __init__(self, info: ModelInfo, spec: Any, registry: ModelRegistry):
         self._info = info
@@ -203,11 +213,8 @@ class RoutedChatModel(ChatModel):
                 errors.append(f"{d.model}: {getattr(e, 'message', e)}")
                 continue
             try:
-                if first is not None:
-                    yield first
-                yield from events
+                yield from _relay(first, events)
             finally:
-                events.close()  # type: ignore[attr-defined]
                 self._done(d, None)
             return
         yield from self._fall_back(self.fallbacks, messages, params, errors, None)
@@ -228,12 +235,7 @@ class RoutedChatModel(ChatModel):
                     raise
                 errors.append(f"{name} (fallback): {getattr(e, 'message', e)}")
                 continue
-            try:
-                if first is not None:
-                    yield first
-                yield from events
-            finally:
-                events.close()  # type: ignore[attr-defined]
+            yield from _relay(first, events)
             return
         if cause is not None and not names:
             raise cause

@@ -78,6 +78,14 @@ def completion_body(cid: str, created: int, res: ChatResult) -> dict:
     }
 
 
+def stream_error(e: Exception) -> str:
+    """An `error` event for a failure after a stream began (its status line is already sent)."""
+    if isinstance(e, FmstackError):
+        return sse(e.to_openai())
+    error = {"message": f"generation failed: {e}", "type": "server_error", "param": None, "code": "model_error"}
+    return sse({"error": error})
+
+
 def sse_chunks(
     events: Generator[TurnEvent, None, None], cid: str, created: int, model_name: str, include_usage: bool
 ) -> Iterator[str]:
@@ -114,20 +122,8 @@ def sse_chunks(
                 yield chunk({}, _finish(ev.reason))
             elif isinstance(ev, CitationsEvent):
                 yield extra(**ev.to_dict())
-    except FmstackError as e:
-        yield sse(e.to_openai())
-        return
     except Exception as e:  # the model broke mid-stream: say so in the stream
-        yield sse(
-            {
-                "error": {
-                    "message": f"generation failed: {e}",
-                    "type": "server_error",
-                    "param": None,
-                    "code": "model_error",
-                }
-            }
-        )
+        yield stream_error(e)
         return
     finally:
         events.close()  # also when the client went away: frees the model now
@@ -244,20 +240,8 @@ def completion_chunks(
                 usage = ev.usage
             elif isinstance(ev, Finish):
                 yield chunk("", _finish(ev.reason))
-    except FmstackError as e:
-        yield sse(e.to_openai())
-        return
-    except Exception as e:
-        yield sse(
-            {
-                "error": {
-                    "message": f"generation failed: {e}",
-                    "type": "server_error",
-                    "param": None,
-                    "code": "model_error",
-                }
-            }
-        )
+    except Exception as e:  # the model broke mid-stream: say so in the stream
+        yield stream_error(e)
         return
     finally:
         events.close()
