@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import builtins
 import json
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
@@ -36,6 +37,7 @@ from .store.tables import BatchResult, BatchRow, utcnow
 
 ENDPOINTS = ("/v1/chat/completions", "/v1/responses", "/v1/embeddings", "/v1/completions")
 REMOTE_CONCURRENCY = 8
+FLUSH_SECONDS = 1.0
 MAX_LINES = 50_000
 UNFINISHED = ("validating", "in_progress", "finalizing", "cancelling")
 
@@ -288,6 +290,16 @@ class BatchService:
     ) -> None:
         dispatch = self._dispatch()
         slots = {True: asyncio.Semaphore(REMOTE_CONCURRENCY), False: asyncio.Semaphore(1)}
+        pending: builtins.list[BatchResult] = []  # answered, not yet stored
+        last = [time.monotonic()]
+
+        async def store(force: bool = False) -> None:
+            # one commit a second at most: a commit per line cost about a tenth of a short line's time;
+            # what a crash loses is answered again on resume (stored once: the line is the key)
+            if pending and (force or time.monotonic() - last[0] >= FLUSH_SECONDS):
+                batch, pending[:] = list(pending), []
+                last[0] = time.monotonic()
+                await asyncio.to_thread(self._record, batch, dict(counts))  # off the loop other lines run on
 
         async def one(i: int, item: dict[str, Any]) -> None:
             body = dict(item["body"])
@@ -300,17 +312,25 @@ class BatchService:
                     status, answer = await dispatch(item["url"], body, caller)
                 except Exception as e:  # one line failing must not stop the others
                     status, answer = 500, {"error": {"message": f"{type(e).__name__}: {e}", "type": "server_error"}}
-                with self.db.session() as s:
-                    s.add(
-                        BatchResult(
-                            batch_id=batch_id, line=i, custom_id=item["custom_id"], status_code=status, body=answer
-                        )
-                    )
                 counts["completed" if status < 400 else "failed"] += 1
+                pending.append(
+                    BatchResult(batch_id=batch_id, line=i, custom_id=item["custom_id"], status_code=status, body=answer)
+                )
+                await store()
                 ctx.report({"batch": batch_id, **counts})
-                self._update(batch_id, counts=dict(counts))
 
-        await asyncio.gather(*(one(i, item) for i, item in todo))
+        try:
+            await asyncio.gather(*(one(i, item) for i, item in todo))
+        finally:
+            await store(force=True)
+
+    def _record(self, results: builtins.list[BatchResult], counts: dict[str, int]) -> None:
+        """Answered lines and the batch's counts, in one commit."""
+        with self.db.session() as s:
+            s.add_all(results)
+            row = s.get(BatchRow, results[0].batch_id)
+            if row is not None:
+                row.counts = counts
 
     def _write_files(self, batch_id: str, requests: builtins.list[dict[str, Any]]) -> tuple[str | None, str | None]:
         with self.db.session() as s:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextvars
 import importlib.util
 import json
 import os
+import queue
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -85,6 +88,7 @@ class LlamaCppChatModel(ChatModel):
         self.threads = threads or os.cpu_count() or 1
         self.n_batch = n_batch
         self.lock = FairLock(info.name, max_waiting=max_queue)
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix=f"llama-{info.name}")
         self._llm: Any = None  # llama_cpp.Llama, loaded on first use
         self._formatter: Any = None
         self._load_lock = threading.Lock()
@@ -137,15 +141,84 @@ class LlamaCppChatModel(ChatModel):
     def stream(self, messages: Sequence[Message], params: GenerationParams) -> Iterator[Event]:
         params = params.merged_over(self.info.defaults)
         if params.tools and params.tool_choice != "none":
-            return self._stream_tools(messages, params)
+            choice = self._tool_choice(messages, params)
+            return self._on_model_thread_stream(lambda: self._stream_tools(messages, params, choice))
         if params.response_format:
-            return self._stream_text(messages, params)
+            return self._on_model_thread_stream(lambda: self._stream_text(messages, params))
         # small local models fall into loops; a looping generation is stopped (models/decoding.py)
-        return stop_loops(self._stream_text(messages, params))
+        return stop_loops(self._on_model_thread_stream(lambda: self._stream_text(messages, params)))
+
+    # -- the model's own thread -----------------------------------------------------------------
+    # llama.cpp computes with an OpenMP team that belongs to the thread calling it, and an idle team
+    # spins for a while before it sleeps. Called from whichever thread a request happens to run on,
+    # each of those threads gets its own team, and a finished request's team spins against the
+    # next one's: on 2 cores that halved generation speed. Every computation on this model runs on
+    # one thread of its own; requests still take turns in arrival order (the FairLock, acquired by
+    # the caller so that a full queue is refused at once).
+    def _on_model_thread_stream(self, body: Callable[[], Iterator[Event]]) -> Iterator[Event]:
+        self.lock.acquire()
+        results: queue.SimpleQueue = queue.SimpleQueue()
+        stop = threading.Event()
+
+        def pump() -> None:
+            try:
+                events = body()
+                try:
+                    for ev in events:
+                        results.put((0, ev))
+                        if stop.is_set():  # the caller went away: free the model now
+                            break
+                finally:
+                    getattr(events, "close", lambda: None)()
+            except BaseException as e:
+                results.put((1, e))
+            finally:
+                self.lock.release()
+                results.put((2, None))
+
+        try:
+            self._thread.submit(contextvars.copy_context().run, pump)
+        except BaseException:
+            self.lock.release()
+            raise
+        done = False
+        try:
+            while True:
+                kind, value = results.get()
+                if kind == 0:
+                    yield value
+                elif kind == 1:
+                    done = True  # the pump has finished
+                    while results.get()[0] != 2:
+                        pass
+                    raise value
+                else:
+                    done = True
+                    return
+        finally:
+            if not done:  # the caller stopped reading: the model is free once the token in flight is out
+                stop.set()
+                while results.get()[0] != 2:
+                    pass
+
+    def _on_model_thread(self, fn: Callable[[], Any]) -> Any:
+        self.lock.acquire()
+
+        def run() -> Any:
+            try:
+                return fn()
+            finally:
+                self.lock.release()
+
+        try:
+            future = self._thread.submit(contextvars.copy_context().run, run)
+        except BaseException:
+            self.lock.release()
+            raise
+        return future.result()
 
     def _stream_text(self, messages: Sequence[Message], params: GenerationParams) -> Iterator[Event]:
         grammar = grammar_for(params.response_format)
-        self.lock.acquire()
         try:
             prompt_tokens, max_tokens = self._budget(messages, params)
             kwargs = self._sampling_kwargs(params)
@@ -176,16 +249,13 @@ class LlamaCppChatModel(ChatModel):
             yield Finish(finish_reason(finish))
         except (ValueError, RuntimeError) as e:  # llama-cpp-python's own failures
             raise ModelError(f"{self.name}: {e}") from e
-        finally:
-            self.lock.release()
 
     def complete(self, prompt: str, params: GenerationParams) -> Iterator[Event]:
         """The GGUF continues `prompt` as it is, without the chat template."""
         params = params.merged_over(self.info.defaults)
-        return stop_loops(self._complete(prompt, params))
+        return stop_loops(self._on_model_thread_stream(lambda: self._complete(prompt, params)))
 
     def _complete(self, prompt: str, params: GenerationParams) -> Iterator[Event]:
-        self.lock.acquire()
         try:
             tokens = self.llm.tokenize(prompt.encode("utf-8"), add_bos=True, special=False)
             room = self.context_window - len(tokens)
@@ -215,8 +285,6 @@ class LlamaCppChatModel(ChatModel):
             yield Finish(finish_reason(finish))
         except (ValueError, RuntimeError) as e:
             raise ModelError(f"{self.name}: {e}") from e
-        finally:
-            self.lock.release()
 
     def _budget(self, messages: Sequence[Message], params: GenerationParams) -> tuple[int, int]:
         prompt_tokens = self.count_message_tokens(messages)
@@ -243,18 +311,20 @@ class LlamaCppChatModel(ChatModel):
         }
         return {k: v for k, v in kw.items() if v is not None}
 
-    def _stream_tools(self, messages: Sequence[Message], params: GenerationParams) -> Iterator[Event]:
-        """Tool calling for ChatML models: llama-cpp-python's grammar-constrained handler."""
-        from llama_cpp.llama_chat_format import chatml_function_calling
-
+    def _tool_choice(self, messages: Sequence[Message], params: GenerationParams) -> Any:
+        """The tool choice the local handler knows (auto or a named function): "required" is a named
+        function chosen first, the tool the model itself finds likeliest (one tool: that one)."""
         if not self.info.supports_tools:
             raise InvalidInput(f"model {self.name!r} does not support tools", param="tools")
         tool_choice = params.tool_choice or "auto"
         if tool_choice == "required":
-            # the handler knows auto and a named function; "required" is a named function chosen
-            # first: the tool the model itself finds likeliest (one tool: that one)
             tool_choice = {"type": "function", "function": {"name": self._likeliest_tool(messages, params.tools or [])}}
-        self.lock.acquire()
+        return tool_choice
+
+    def _stream_tools(self, messages: Sequence[Message], params: GenerationParams, tool_choice: Any) -> Iterator[Event]:
+        """Tool calling for ChatML models: llama-cpp-python's grammar-constrained handler."""
+        from llama_cpp.llama_chat_format import chatml_function_calling
+
         try:
             prompt_tokens, max_tokens = self._budget(messages, params)
             # The handler generates the message and each call's arguments with max_tokens=None (up
@@ -298,7 +368,6 @@ class LlamaCppChatModel(ChatModel):
             raise ModelError(f"{self.name}: {e}") from e
         finally:
             self.llm.__dict__.pop("create_completion", None)
-            self.lock.release()
 
     def _likeliest_tool(self, messages: Sequence[Message], tools: Sequence[dict]) -> str:
         names = [t["function"]["name"] for t in tools]
@@ -314,15 +383,17 @@ class LlamaCppChatModel(ChatModel):
     def label_logprobs(self, messages: Sequence[Message], labels: Sequence[str]) -> dict[str, float]:
         """Log-probability of each label as the start of the assistant's reply (sum over its
         tokens), read from the model's logits: classification scores without sampling."""
-        import numpy as np
-
         llm = self.llm
         if self._formatter is None:
             raise InvalidInput(f"model {self.name!r} has no chat template to score labels with", param="model")
         formatted = self._formatter(messages=[m.to_openai() for m in messages])
         base = llm.tokenize(formatted.prompt.encode("utf-8"), add_bos=not formatted.added_special, special=True)
+        return self._on_model_thread(lambda: self._label_scores(llm, base, labels))
+
+    def _label_scores(self, llm: Any, base: list[int], labels: Sequence[str]) -> dict[str, float]:
+        import numpy as np
+
         out = {}
-        self.lock.acquire()  # one request at a time on this model
         try:
             llm.reset()
             llm.eval(base)  # the prompt once; each label continues from a copy of this state
@@ -343,10 +414,10 @@ class LlamaCppChatModel(ChatModel):
             raise ModelError(f"{self.name}: {e}") from e
         finally:
             llm.reset()
-            self.lock.release()
         return out
 
     def close(self) -> None:
+        self._thread.shutdown(wait=True, cancel_futures=True)
         if self._llm is not None:
             self._llm.close()
             self._llm = None
