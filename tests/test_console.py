@@ -299,6 +299,9 @@ def test_bad_input_and_a_server_restart_mid_stream_lose_nothing(browser, tmp_pat
 
 def test_settings_add_an_endpoint_after_testing_it(page, console_server, server):
     goto(page, "settings")
+    row = page.locator("tr", has_text="smollm2").first  # each model says where it comes from
+    row.get_by_text("bundled").wait_for()
+    assert "MB" in row.inner_text() and page.get_by_text("Served by / origin").count() == 1
     page.get_by_test_id("ep-url").fill(f"http://127.0.0.1:{server.port}/nothing")
     page.get_by_test_id("ep-test").click()
     page.locator("[data-testid=ep-result].error").wait_for()

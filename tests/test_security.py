@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import sqlite3
 import subprocess
@@ -433,6 +434,20 @@ def test_nothing_crosses_a_workspace(keyed):
         assert a.post("/api/endpoints", json=endpoint).status_code == 201
         assert a.post("/api/endpoints", json={**endpoint, "shared": True}).status_code == 403  # server admins only
         assert "a-model" in [m["id"] for m in a.get("/v1/models").json()["data"]]
+        # a stored response, an uploaded file and a batch of A's
+        response = a.post("/v1/responses", json={"model": "default", "input": "Hi", "max_output_tokens": 2}).json()[
+            "id"
+        ]
+        line = {
+            "custom_id": "x",
+            "method": "POST",
+            "url": "/v1/embeddings",
+            "body": {"model": "embedding", "input": "x"},
+        }
+        upload = a.post("/v1/files", data={"purpose": "batch"}, files={"file": ("a.jsonl", json.dumps(line).encode())})
+        file_id = upload.json()["id"]
+        batch = {"input_file_id": file_id, "endpoint": "/v1/embeddings", "completion_window": "24h"}
+        batch_id = a.post("/v1/batches", json=batch).json()["id"]
     values = {
         "conversation_id": conv,
         "message_id": str(message),
@@ -443,6 +458,9 @@ def test_nothing_crosses_a_workspace(keyed):
         "run_id": None,  # agent runs and evaluation runs: chosen by path below
         "result_id": str(result),
         "key_id": a_key_id,
+        "response_id": response,
+        "file_id": file_id,
+        "batch_id": batch_id,
     }
     bodies = {
         ("PATCH", "/api/conversations/{conversation_id}"): {"title": "stolen"},
@@ -486,9 +504,9 @@ def test_nothing_crosses_a_workspace(keyed):
         assert "a-model" not in b.get("/api/models").text
         for listing in ("/api/conversations", "/api/knowledge-bases", "/api/agents", "/api/guardrails",
                         "/api/prompts", "/api/jobs", "/api/agent-runs", "/api/evaluations", "/api/keys",
-                        "/api/feedback", "/api/usage"):  # fmt: skip
+                        "/api/feedback", "/api/usage", "/v1/files", "/v1/batches"):  # fmt: skip
             body = b.get(listing).text
-            for secret in (conv, "shared-name", job, run, eval_run, a_key_id, "A's secret"):
+            for secret in (conv, "shared-name", job, run, eval_run, a_key_id, "A's secret", file_id, batch_id):
                 assert secret not in body, (listing, secret)
         # B's audit log holds what was done in B (A's ids among them, as B sent them): B's owner, and
         # the server admin who made B's key there; nothing A's owner did

@@ -32,7 +32,7 @@ export async function settingsView(main) {
       h("div", { class: "row" }, user, password, workspace, signIn, signOut)),
     h("div", { class: "panel" }, h("h3", { "data-i18n": "settings.this_browser" }), h("div", { class: "row" }, keyInput, saveKey)),
     h("div", { class: "panel" }, h("h3", { "data-i18n": "settings.models" }), h("div", { class: "table-wrap" }, h("table", {}, h("thead", {}, h("tr", {},
-      ...["settings.model", "settings.kind", "settings.provider", "settings.context"].map((k) => h("th", { "data-i18n": k })))), models)),
+      ...["settings.model", "settings.kind", "settings.provider", "settings.context", "settings.serving"].map((k) => h("th", { "data-i18n": k })))), models)),
       h("h4", { "data-i18n": "settings.add_endpoint" }),
       h("div", { class: "params" }, h("label", {}, t("settings.ep_name"), epName), h("label", {}, t("settings.ep_url"), epUrl),
         h("label", {}, t("settings.ep_model"), epModel), h("label", {}, t("settings.ep_key"), epKey),
@@ -109,8 +109,8 @@ export async function settingsView(main) {
     try {
       const res = await api("/api/models");
       models.replaceChildren(...res.models.map((m) => h("tr", {}, h("td", {}, m.name), h("td", {}, m.kind),
-        h("td", {}, m.provider), h("td", { class: "num" }, m.context_window || m.dimensions || ""))));
-    } catch (e) { models.replaceChildren(h("tr", {}, h("td", { class: "error", colspan: 4 }, e.message))); }
+        h("td", {}, m.provider), h("td", { class: "num" }, m.context_window || m.dimensions || ""), serving(m))));
+    } catch (e) { models.replaceChildren(h("tr", {}, h("td", { class: "error", colspan: 5 }, e.message))); }
     try {
       const res = await api("/api/keys");
       keys.replaceChildren(...res.data.map((k) => h("tr", {}, h("td", {}, k.name), h("td", { class: "muted" }, `${k.prefix}…`),
@@ -131,4 +131,16 @@ export async function settingsView(main) {
   translate(main);
   await load();
   return {};
+}
+
+// A router's deployments with their health; any other model's origin and file size.
+function serving(m) {
+  if (m.routing) {
+    return h("td", { class: "routing" }, ...m.routing.deployments.map((d) => h("div", { class: d.healthy ? "" : "error" },
+      `${d.healthy ? "●" : "○"} ${d.model} · ${t("settings.served", { n: d.served })}`
+      + (d.in_flight ? ` · ${t("settings.in_flight", { n: d.in_flight })}` : "")
+      + (d.healthy ? "" : ` · ${t("settings.cooling", { s: d.cooling_for_s })}`))));
+  }
+  const size = m.size_bytes ? ` · ${Math.round(m.size_bytes / 1e6)} MB` : "";
+  return h("td", { class: "muted" }, `${m.origin || ""}${size}`);
 }
