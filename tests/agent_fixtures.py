@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import threading
 from contextlib import contextmanager
 
 import pytest
-import uvicorn
-from conftest import free_port, wait_until_answers
+from conftest import serve_app
 from fastapi import FastAPI, HTTPException
 from pydantic import BaseModel
 
@@ -55,13 +53,5 @@ def start_booking_api():
             raise HTTPException(404, "no such booking")
         return bookings[booking_id]
 
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    wait_until_answers(f"http://127.0.0.1:{port}/openapi.json")
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(5)
+    with serve_app(app) as url:
+        yield url

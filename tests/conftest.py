@@ -8,6 +8,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -56,6 +58,37 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@contextmanager
+def serve_app(app) -> Iterator[str]:
+    """An ASGI app (a third-party service, a provider, a hub) on a free loopback port, in a thread;
+    yields its base URL."""
+    import threading
+
+    import uvicorn
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="critical"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+def strict(model_cls, data: dict):
+    """Validate a response body against an official SDK's published type (generated from the API's
+    OpenAPI schema) and check that every required field is present, not just defaulted."""
+    obj = model_cls.model_validate(data)
+    required = {n for n, f in model_cls.model_fields.items() if f.is_required()}
+    assert required <= set(data), f"missing {required - set(data)}"
+    return obj
 
 
 def wait_until_answers(url: str, timeout: float = 10) -> None:

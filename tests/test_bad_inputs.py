@@ -227,10 +227,8 @@ def test_an_error_no_handler_knew_keeps_the_connection():
     error shape or ends the stream — the server does not drop the connection, so the client's next
     request on it is answered. Driven over one raw keep-alive socket against uvicorn."""
     import socket
-    import threading
 
-    import uvicorn
-    from conftest import free_port
+    from conftest import serve_app
     from fastapi import FastAPI
     from fastapi.responses import StreamingResponse
 
@@ -256,39 +254,28 @@ def test_an_error_no_handler_knew_keeps_the_connection():
     def ok():
         return {"ok": True}
 
-    port = free_port()
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="critical"))
-    t = threading.Thread(target=srv.run, daemon=True)
-    t.start()
-    deadline = time.monotonic() + 10
-    while not srv.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
-            f = sock.makefile("rb")
+    with serve_app(app) as url, socket.create_connection(("127.0.0.1", int(url.rsplit(":", 1)[1])), timeout=10) as sock:
+        f = sock.makefile("rb")
 
-            def get(path: str) -> tuple[int, bytes]:
-                sock.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
-                status = int(f.readline().split()[1])
-                headers = {}
-                while (line := f.readline()) not in (b"\r\n", b""):
-                    k, v = line.decode().split(":", 1)
-                    headers[k.strip().lower()] = v.strip()
-                if "content-length" in headers:
-                    return status, f.read(int(headers["content-length"]))
-                body = b""
-                while (size := int(f.readline().strip(), 16)) > 0:  # chunked
-                    body += f.read(size)
-                    f.readline()
+        def get(path: str) -> tuple[int, bytes]:
+            sock.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+            status = int(f.readline().split()[1])
+            headers = {}
+            while (line := f.readline()) not in (b"\r\n", b""):
+                k, v = line.decode().split(":", 1)
+                headers[k.strip().lower()] = v.strip()
+            if "content-length" in headers:
+                return status, f.read(int(headers["content-length"]))
+            body = b""
+            while (size := int(f.readline().strip(), 16)) > 0:  # chunked
+                body += f.read(size)
                 f.readline()
-                return status, body
+            f.readline()
+            return status, body
 
-            status, body = get("/boom")
-            assert status == 500 and "AssertionError: a bug" in json.loads(body)["error"]["message"]
-            assert get("/ok") == (200, b'{"ok":true}')
-            status, body = get("/stream")
-            assert status == 200 and body == b"data: 1\n\n"
-            assert get("/ok") == (200, b'{"ok":true}')
-    finally:
-        srv.should_exit = True
-        t.join(10)
+        status, body = get("/boom")
+        assert status == 500 and "AssertionError: a bug" in json.loads(body)["error"]["message"]
+        assert get("/ok") == (200, b'{"ok":true}')
+        status, body = get("/stream")
+        assert status == 200 and body == b"data: 1\n\n"
+        assert get("/ok") == (200, b'{"ok":true}')

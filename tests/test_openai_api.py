@@ -6,16 +6,9 @@ import base64
 import json
 
 import numpy as np
+from conftest import strict
 from openai.types import CreateEmbeddingResponse, Model
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
-
-
-def strict(model_cls, data: dict):
-    """Validate a response body against the SDK's published type and check nothing required is missing."""
-    obj = model_cls.model_validate(data)
-    required = {n for n, f in model_cls.model_fields.items() if f.is_required()}
-    assert required <= set(data), f"missing {required - set(data)}"
-    return obj
 
 
 def test_models_lists_models_and_aliases(oai, http):

@@ -9,13 +9,10 @@ import json
 import os
 import subprocess
 import sys
-import threading
-import time
 from pathlib import Path
 
 import pytest
-import uvicorn
-from conftest import free_port
+from conftest import serve_app
 from starlette.applications import Starlette
 from starlette.responses import FileResponse, PlainTextResponse
 from starlette.routing import Route
@@ -43,15 +40,8 @@ def hub(tmp_path_factory):
         return PlainTextResponse("Entry not found", status_code=404)
 
     app = Starlette(routes=[Route("/{owner}/{repo}/resolve/{revision}/{file}", resolve)])
-    port = free_port()
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="critical"))
-    t = threading.Thread(target=srv.run, daemon=True)
-    t.start()
-    while not srv.started:
-        time.sleep(0.05)
-    yield {"url": f"http://127.0.0.1:{port}", "sha": sha, "seen": seen}
-    srv.should_exit = True
-    t.join(10)
+    with serve_app(app) as url:
+        yield {"url": url, "sha": sha, "seen": seen}
 
 
 def cli(data: Path, hub: dict, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:

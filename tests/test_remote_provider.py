@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from conftest import Server, free_port
+from conftest import Server, free_port, serve_app
 from openai import OpenAI
 
 
@@ -169,11 +169,8 @@ def test_images_reach_a_model_that_takes_them_and_others_refuse_clearly(tmp_path
     supports_images (what the provider receives is recorded by a loopback OpenAI-compatible
     server); a model without it is a clear 400 naming the model and the capability."""
     import json
-    import threading
-    import time
 
     import anthropic
-    import uvicorn
     from starlette.applications import Starlette
     from starlette.responses import JSONResponse, Response
     from starlette.routing import Route
@@ -206,73 +203,66 @@ def test_images_reach_a_model_that_takes_them_and_others_refuse_clearly(tmp_path
 
     upstream = Starlette(routes=[Route("/v1/chat/completions", completions, methods=["POST"])])
 
-    port = free_port()
-    srv = uvicorn.Server(uvicorn.Config(upstream, host="127.0.0.1", port=port, log_level="critical"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    while not srv.started:
-        time.sleep(0.05)
-    config = {
-        "models": {
-            "vision": {
-                "provider": "openai",
-                "base_url": f"http://127.0.0.1:{port}/v1",
-                "model": "some-vision-model",
-                "api_key": "x",
-                "supports_images": True,
+    with serve_app(upstream) as upstream_url:
+        config = {
+            "models": {
+                "vision": {
+                    "provider": "openai",
+                    "base_url": f"{upstream_url}/v1",
+                    "model": "some-vision-model",
+                    "api_key": "x",
+                    "supports_images": True,
+                }
             }
         }
-    }
-    front = Server(tmp_path_factory.mktemp("vision"), config).start()
-    pixel = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg=="
-    try:
-        with httpx.Client(base_url=front.url, timeout=60) as h:
-            image = {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{pixel}"}}
-            text = {"type": "text", "text": "What is in the picture?"}
-            r = h.post(
-                "/v1/chat/completions",
-                json={"model": "vision", "messages": [{"role": "user", "content": [text, image]}]},
+        front = Server(tmp_path_factory.mktemp("vision"), config).start()
+        pixel = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg=="
+        try:
+            with httpx.Client(base_url=front.url, timeout=60) as h:
+                image = {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{pixel}"}}
+                text = {"type": "text", "text": "What is in the picture?"}
+                r = h.post(
+                    "/v1/chat/completions",
+                    json={"model": "vision", "messages": [{"role": "user", "content": [text, image]}]},
+                )
+                assert r.status_code == 200, r.text
+                assert r.json()["choices"][0]["message"]["content"] == "A red square."
+                sent = seen[-1]["messages"][-1]["content"]
+                assert {"type": "text", "text": "What is in the picture?"} in sent and image in sent
+                r = h.post(
+                    "/v1/responses",
+                    json={
+                        "model": "vision",
+                        "input": [
+                            {
+                                "role": "user",
+                                "content": [
+                                    {"type": "input_text", "text": "Describe it."},
+                                    {"type": "input_image", "image_url": f"data:image/png;base64,{pixel}"},
+                                ],
+                            }
+                        ],
+                    },
+                )
+                assert r.status_code == 200 and seen[-1]["messages"][-1]["content"][-1] == image
+            claude = anthropic.Anthropic(base_url=front.url, api_key="x", max_retries=0)
+            msg = claude.messages.create(
+                model="vision",
+                max_tokens=20,
+                messages=[
+                    {
+                        "role": "user",
+                        "content": [
+                            {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": pixel}},
+                            {"type": "text", "text": "What is this?"},
+                        ],
+                    }
+                ],
             )
-            assert r.status_code == 200, r.text
-            assert r.json()["choices"][0]["message"]["content"] == "A red square."
-            sent = seen[-1]["messages"][-1]["content"]
-            assert {"type": "text", "text": "What is in the picture?"} in sent and image in sent
-            r = h.post(
-                "/v1/responses",
-                json={
-                    "model": "vision",
-                    "input": [
-                        {
-                            "role": "user",
-                            "content": [
-                                {"type": "input_text", "text": "Describe it."},
-                                {"type": "input_image", "image_url": f"data:image/png;base64,{pixel}"},
-                            ],
-                        }
-                    ],
-                },
-            )
-            assert r.status_code == 200 and seen[-1]["messages"][-1]["content"][-1] == image
-        claude = anthropic.Anthropic(base_url=front.url, api_key="x", max_retries=0)
-        msg = claude.messages.create(
-            model="vision",
-            max_tokens=20,
-            messages=[
-                {
-                    "role": "user",
-                    "content": [
-                        {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": pixel}},
-                        {"type": "text", "text": "What is this?"},
-                    ],
-                }
-            ],
-        )
-        assert msg.content[0].text == "A red square." and image in seen[-1]["messages"][-1]["content"]
-        assert json.dumps(seen[-1]).count(pixel) == 1
-    finally:
-        front.stop()
-        srv.should_exit = True
-        thread.join(10)
+            assert msg.content[0].text == "A red square." and image in seen[-1]["messages"][-1]["content"]
+            assert json.dumps(seen[-1]).count(pixel) == 1
+        finally:
+            front.stop()
     # the bundled model takes no images: every shape says so, naming the model
     image = {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{pixel}"}}
     r = http.post("/v1/chat/completions", json={"model": "default", "messages": [{"role": "user", "content": [image]}]})

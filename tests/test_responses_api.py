@@ -8,6 +8,7 @@ import json
 
 import openai
 import pytest
+from conftest import strict
 from openai.types.responses import Response
 
 WEATHER = {
@@ -16,14 +17,6 @@ WEATHER = {
     "description": "The current weather in a city",
     "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
 }
-
-
-def strict(data: dict) -> Response:
-    """The body validates against the SDK's published type, with every required field present."""
-    r = Response.model_validate(data)
-    required = {n for n, f in Response.model_fields.items() if f.is_required()}
-    assert required <= set(data), f"missing {required - set(data)}"
-    return r
 
 
 def test_text_input_instructions_and_usage(oai, http):
@@ -41,7 +34,7 @@ def test_text_input_instructions_and_usage(oai, http):
     if r.status == "incomplete":
         assert r.incomplete_details.reason == "max_output_tokens"
     raw = http.post("/v1/responses", json={"model": "default", "input": "Hi", "max_output_tokens": 8}).json()
-    strict(raw)
+    strict(Response, raw)
 
 
 def test_stored_response_continued_retrieved_deleted(oai):
