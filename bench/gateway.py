@@ -90,6 +90,11 @@ def main() -> None:
         client = OpenAI(base_url=f"{base}/v1", api_key="x", max_retries=0)
 
         def run_direct(p):
+            # on the thread the SDK's model computes on: llama.cpp's OpenMP team belongs to the calling
+            # thread and an idle one spins, so two threads here would slow each other (not fmstack)
+            return model._thread.submit(direct_stream, p).result()
+
+        def direct_stream(p):
             return timed_stream(
                 lambda: direct.create_chat_completion(
                     messages=[{"role": "user", "content": p}],
