@@ -31,7 +31,13 @@ def hub(tmp_path_factory):
     seen: list[dict] = []
 
     async def resolve(request):
-        seen.append({"path": request.url.path, "range": request.headers.get("range")})
+        seen.append(
+            {
+                "path": request.url.path,
+                "range": request.headers.get("range"),
+                "auth": request.headers.get("authorization"),
+            }
+        )
         p = request.path_params
         if (p["owner"], p["repo"], p["file"]) == ("HuggingFaceTB", "SmolLM2-GGUF", NAME):
             return FileResponse(GGUF, headers={"X-Linked-Etag": f'"{sha}"'})
@@ -44,8 +50,10 @@ def hub(tmp_path_factory):
         yield {"url": url, "sha": sha, "seen": seen}
 
 
-def cli(data: Path, hub: dict, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    env = {**os.environ, "FMSTACK_DATA_DIR": str(data), "HF_ENDPOINT": hub["url"]}
+def cli(
+    data: Path, hub: dict, *args: str, timeout: float = 300, env: dict | None = None
+) -> subprocess.CompletedProcess:
+    env = {**os.environ, "FMSTACK_DATA_DIR": str(data), "HF_ENDPOINT": hub["url"], **(env or {})}
     env.pop("FMSTACK_DATABASE_URL", None)
     env.pop("FMSTACK_CONFIG", None)
     run = subprocess.run(
@@ -90,3 +98,12 @@ def test_a_bad_pull_is_a_clear_error_and_registers_nothing(tmp_path, hub):
     assert bad.returncode != 0 and "<owner>/<repo>/<file>.gguf" in bad.stderr
     names = [m["name"] for m in json.loads(cli(data, hub, "models", "--json").stdout)["models"]]
     assert not {"smollm2-135m-instruct.q4_1", "model", "fake"} & set(names)
+
+
+def test_the_hub_token_goes_to_the_hub_only(tmp_path, hub):
+    token = {"HF_TOKEN": "hf_secret"}
+    cli(tmp_path / "a", hub, "models", "pull", "someone/repo/fake.gguf", env=token)
+    assert hub["seen"][-1]["auth"] == "Bearer hf_secret"
+    elsewhere = hub["url"].replace("127.0.0.1", "localhost") + "/someone/repo/resolve/main/fake.gguf"
+    cli(tmp_path / "b", hub, "models", "pull", elsewhere, env=token)  # another origin than HF_ENDPOINT
+    assert hub["seen"][-1]["path"].endswith("fake.gguf") and hub["seen"][-1]["auth"] is None

@@ -55,6 +55,17 @@ def _save(data_dir: Path, entries: dict[str, dict[str, Any]]) -> None:
     os.replace(tmp, path)
 
 
+def hub_endpoint() -> str:
+    return os.environ.get("HF_ENDPOINT", "https://huggingface.co").rstrip("/")
+
+
+def _origin(url: str) -> tuple[str, str]:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return parts.scheme, parts.netloc.lower()
+
+
 def source_url(source: str, revision: str = "main") -> str:
     """The URL of a pull source: a URL as it is, or <owner>/<repo>/<path to .gguf> on the hub."""
     if source.startswith(("http://", "https://")):
@@ -65,8 +76,7 @@ def source_url(source: str, revision: str = "main") -> str:
             "pull a URL or <owner>/<repo>/<file>.gguf, e.g. Qwen/Qwen2.5-0.5B-Instruct-GGUF/qwen2.5-0.5b-instruct-q4_k_m.gguf",
             param="source",
         )
-    endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co").rstrip("/")
-    return f"{endpoint}/{parts[0]}/{parts[1]}/resolve/{revision}/{'/'.join(parts[2:])}"
+    return f"{hub_endpoint()}/{parts[0]}/{parts[1]}/resolve/{revision}/{'/'.join(parts[2:])}"
 
 
 def _download(url: str, dest: Path, sha256: str | None, progress: Progress | None) -> str:
@@ -82,7 +92,7 @@ def _download(url: str, dest: Path, sha256: str | None, progress: Progress | Non
                 digest.update(block)
     headers = {"Range": f"bytes={have}-"} if have else {}
     token = os.environ.get("HF_TOKEN")
-    if token and not url.startswith(("http://127.", "http://localhost")):
+    if token and _origin(url) == _origin(hub_endpoint()):  # the hub's token goes to the hub only
         headers["Authorization"] = f"Bearer {token}"
     try:
         with httpx.stream("GET", url, headers=headers, follow_redirects=True, timeout=60) as r:
