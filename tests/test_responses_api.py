@@ -37,7 +37,7 @@ def test_text_input_instructions_and_usage(oai, http):
     strict(Response, raw)
 
 
-def test_stored_response_continued_retrieved_deleted(oai):
+def test_stored_response_continued_retrieved_deleted(oai, http):
     first = oai.responses.create(
         model="default",
         input=[{"role": "user", "content": [{"type": "input_text", "text": "My name is Ada. Say hello."}]}],
@@ -53,8 +53,9 @@ def test_stored_response_continued_retrieved_deleted(oai):
     # the follow-up saw the first turn: its prompt is longer than the question alone
     alone = oai.responses.create(model="default", input="What is my name?", max_output_tokens=24, temperature=0)
     assert follow.usage.input_tokens > alone.usage.input_tokens + 10
-    deleted = oai.responses.delete(first.id)
-    assert deleted is None or getattr(deleted, "deleted", True)
+    deleted = http.delete(f"/v1/responses/{first.id}")
+    assert deleted.status_code == 200 and deleted.json() == {"id": first.id, "object": "response", "deleted": True}
+    assert http.delete(f"/v1/responses/{first.id}").status_code == 404
     with pytest.raises(openai.NotFoundError):
         oai.responses.retrieve(first.id)
     with pytest.raises(openai.NotFoundError):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
+from rich.table import Column, Table
 
 from ..batches import ENDPOINTS
 from .common import emit_json, err, fm, out
@@ -66,18 +66,12 @@ def batch_list(as_json: bool = typer.Option(False, "--json")):
     found = fm().batches.list(limit=50)
     if as_json:
         return emit_json([b.to_openai() for b in found])
-    table = Table("id", "endpoint", "status", "answered", "failed", "total", "created")
+    # the id whole: it is what the other commands take
+    table = Table(Column("id", no_wrap=True), "endpoint", "status", "answered / failed / total", "created")
     for b in found:
         c = b.counts
-        table.add_row(
-            b.id,
-            b.endpoint,
-            b.status,
-            str(c.get("completed", 0)),
-            str(c.get("failed", 0)),
-            str(c.get("total", 0)),
-            b.created_at.strftime("%Y-%m-%d %H:%M:%S"),
-        )
+        lines = f"{c.get('completed', 0)} / {c.get('failed', 0)} / {c.get('total', 0)}"
+        table.add_row(b.id, b.endpoint.removeprefix("/v1/"), b.status, lines, b.created_at.strftime("%m-%d %H:%M"))
     out.print(table)
 
 
