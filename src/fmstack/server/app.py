@@ -72,8 +72,8 @@ def create_app(fm: Fmstack | None = None, settings: Settings | None = None) -> F
     app.include_router(teams_api.router)
     console.mount(app)
     # Each added one wraps those before it: the size limit applies before authentication reads
-    # anything; Unexpected, innermost, answers errors no handler knew.
-    app.add_middleware(errors.Unexpected)
+    # anything; Unexpected, outermost, answers errors no handler knew (the middleware's own too).
     app.add_middleware(Access, fm=fm)
     app.add_middleware(BodyLimit, max_bytes=fm.settings.max_body_bytes, upload_bytes=fm.settings.max_upload_bytes)
+    app.add_middleware(errors.Unexpected)
     return app
