@@ -31,9 +31,12 @@ from .knowledge.ingest_jobs import IngestionJobs, Upload
 from .knowledge.options import Retrieval
 from .knowledge.service import Retrieved
 from .models import ChatResult, Event, GenerationParams, Message, ModelRegistry
+from .models.aliases import AliasBook
 from .prompts import PromptService
 from .security import SecretBox, UrlPolicy
 from .store import Database
+from .tuning.datasets import DatasetService
+from .tuning.service import TuningService
 from .turns import TurnEvent, TurnPipeline
 
 
@@ -123,6 +126,13 @@ class Fmstack:
         )
         self.files = FileStore(self.db, self.settings.data_dir)
         self.batches = BatchService(self.db, self.files, self.jobs, self._batch_dispatch, self._remote)
+        self.datasets = DatasetService(self.db, self.settings.data_dir, self._token_counter)
+        self.tuning = TuningService(
+            self.db, self.settings.data_dir, self.models, self.datasets, self.jobs, self.settings.threads
+        )
+        self.tuning.load()  # tuned models are served like configured ones
+        self.aliases = AliasBook(self.db, self.models)
+        self.aliases.load()  # aliases a workspace pointed elsewhere (promotions)
         self.asgi_app: Any = None  # the server's application, when this Fmstack serves one
 
     def _batch_dispatch(self):
@@ -134,6 +144,21 @@ class Fmstack:
         if self.asgi_app is None:
             self.asgi_app = create_app(self)
         return dispatcher(self.asgi_app)
+
+    def _token_counter(self, model: str | None):
+        """How a dataset counts an example's tokens: with the tokenizer of the model it is for."""
+        chat = self.models.chat(model)
+
+        def count(example: dict) -> int:
+            if "text" in example:
+                return chat.count_tokens(example["text"])
+            turns = [Message(role=m["role"], content=m["content"]) for m in example["messages"]]
+            if "chosen" in example:
+                longer = max(example["chosen"], example["rejected"], key=len)
+                turns.append(Message(role="assistant", content=longer))
+            return chat.count_message_tokens(turns)
+
+        return count
 
     def _remote(self, model: str | None) -> bool:
         try:

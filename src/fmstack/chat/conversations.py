@@ -38,6 +38,7 @@ class MessageRecord(BaseModel):
     error: str | None = None
     rating: int | None = None
     feedback_comment: str | None = None
+    correction: str | None = None  # the answer a 👎 rater says it should have been
     feedback_at: datetime | None = None
     meta: dict[str, Any] | None = None  # e.g. the citations of a knowledge-base answer
     created_at: datetime
@@ -211,15 +212,21 @@ class ConversationStore:
         with self.db.session() as s:
             return MessageRecord.model_validate(self._msg(s, message_id))
 
-    def feedback(self, message_id: int, rating: Any, comment: str | None = None) -> MessageRecord:
+    def feedback(
+        self, message_id: int, rating: Any, comment: str | None = None, correction: str | None = None
+    ) -> MessageRecord:
+        """Rate an answer; a corrected answer (what it should have said) can come with it and
+        becomes a tuning example (tuning/datasets.py: from_feedback)."""
         value = parse_rating(rating)
+        correction = correction.strip() if correction and correction.strip() else None
         with self.db.session() as s:
             row = self._msg(s, message_id)
             if row.role != "assistant":
                 raise InvalidInput("feedback applies to assistant messages only", param="message_id")
             row.rating = value
             row.feedback_comment = comment
-            row.feedback_at = utcnow() if (value is not None or comment) else None
+            row.correction = correction
+            row.feedback_at = utcnow() if (value is not None or comment or correction) else None
             s.flush()
             return MessageRecord.model_validate(row)
 

@@ -252,9 +252,10 @@ def conv_feedback(
     message_id: int,
     rating: str = typer.Argument(..., help="up or down"),
     comment: str | None = typer.Option(None, "--comment"),
+    correction: str | None = typer.Option(None, "--correction", help="the answer it should have been"),
 ):
-    """Rate an assistant message 👍 (up) or 👎 (down)."""
-    fm().conversations.feedback(message_id, rating, comment)
+    """Rate an assistant message 👍 (up) or 👎 (down), with a corrected answer if you have one."""
+    fm().conversations.feedback(message_id, rating, comment, correction)
     err.print(f"feedback stored on message {message_id}")
 
 

@@ -81,10 +81,18 @@ class LlamaCppChatModel(ChatModel):
     """One GGUF file; loaded on first use; one request at a time, first come first served."""
 
     def __init__(
-        self, info: ModelInfo, path: str, *, threads: int | None = None, max_queue: int = 64, n_batch: int = 512
+        self,
+        info: ModelInfo,
+        path: str,
+        *,
+        threads: int | None = None,
+        max_queue: int = 64,
+        n_batch: int = 512,
+        lora: str | None = None,
     ):
         self.info = info
         self.path = resolve_model_path(path)
+        self.lora = resolve_model_path(lora) if lora else None  # a tuned model: the base with its adapter
         self.threads = threads or os.cpu_count() or 1
         self.n_batch = n_batch
         self.lock = FairLock(info.name, max_waiting=max_queue)
@@ -113,6 +121,7 @@ class LlamaCppChatModel(ChatModel):
                 n_threads=self.threads,
                 n_threads_batch=self.threads,
                 n_batch=self.n_batch,
+                lora_path=str(self.lora) if self.lora else None,
                 verbose=False,
             )
         except Exception as e:

@@ -28,6 +28,7 @@ class ModelSpec(BaseModel):
 
     provider: str
     path: str | None = None  # local: GGUF path or bundled:NAME
+    lora: str | None = None  # local: a LoRA adapter in GGUF applied over `path` (a tuned model)
     base_url: str | None = None  # openai
     model: str | None = None  # openai: the provider's own model name
     api_key: str | None = None
@@ -133,7 +134,9 @@ def _need(spec: ModelSpec, key: str, info: ModelInfo) -> Any:
 def _local_chat(info: ModelInfo, spec: ModelSpec, settings: Settings) -> ChatModel:
     from .local import LlamaCppChatModel
 
-    return LlamaCppChatModel(info, _need(spec, "path", info), threads=settings.threads, max_queue=settings.max_queue)
+    return LlamaCppChatModel(
+        info, _need(spec, "path", info), threads=settings.threads, max_queue=settings.max_queue, lora=spec.lora
+    )
 
 
 @chat_provider("openai")
@@ -181,6 +184,8 @@ def _openai_embedding(info: ModelInfo, spec: ModelSpec, settings: Settings) -> E
 
 
 def _origin(spec: ModelSpec) -> str:
+    if spec.lora:
+        return "tuned"
     if spec.path and spec.path.startswith("bundled:"):
         return "bundled"
     return spec.base_url or "config"
@@ -235,6 +240,7 @@ class ModelRegistry:
             self.kinds[name] = "chat"
             self.pulled.add(name)
         self.aliases: dict[str, str] = {**BUILTIN["aliases"], **(config.get("aliases") or {})}
+        self.promoted: dict[str, dict[str, str]] = {}  # workspace -> alias -> model (models/aliases.py)
         for alias, target in self.aliases.items():
             if alias in self.specs:
                 raise ConfigError(f"alias {alias!r} has the name of a model; rename one of them")
@@ -273,11 +279,15 @@ class ModelRegistry:
         if name.startswith("@"):
             name = "\0"  # scoped names are not for callers to pass
         seen: builtins.list[str] = []
-        while name in self.aliases and name not in self.specs:
+        promoted = self.promoted.get(current_workspace(), {})  # aliases a workspace re-pointed (models/aliases.py)
+        while (name in promoted or name in self.aliases) and name not in self.specs:
             if name in seen:
                 raise ConfigError(f"aliases loop: {' -> '.join(seen + [name])}")
             seen.append(name)
-            name = self.aliases[name]
+            name = promoted.get(name) or self.aliases[name]
+            own = scoped_name(current_workspace(), name)
+            if own in self.specs:
+                return own
         if name not in self.specs:
             where = f" ({context})" if context else ""
             visible = sorted(v for v in map(self._visible, self.specs) if v)
@@ -308,7 +318,9 @@ class ModelRegistry:
             context_window=spec.context_window,
             dimensions=spec.dimensions,
             description=spec.description,
-            aliases=sorted(a for a, t in self.aliases.items() if self._resolve(t) == name),
+            aliases=sorted(
+                a for a in {*self.aliases, *self.promoted.get(current_workspace(), {})} if self._resolve(a) == name
+            ),
             defaults=dict(spec.defaults),
             # the bundled model speaks ChatML, which the local tool-calling handler needs
             supports_tools=spec.supports_tools

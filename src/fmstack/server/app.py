@@ -40,6 +40,7 @@ def create_app(fm: Fmstack | None = None, settings: Settings | None = None) -> F
         REGISTRY.register(collector)
         fm.audit.prune()
         fm.batches.resume_unfinished()  # batches a stopped server left running go on where they were
+        fm.tuning.resume_unfinished()  # and fine-tuning jobs, from their last checkpoint
         try:
             yield
         finally:

@@ -187,11 +187,12 @@ class FeedbackIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     rating: Literal["up", "down", 1, -1] | None
     comment: str | None = Field(default=None, max_length=10000)
+    correction: str | None = Field(default=None, max_length=100000)  # the answer it should have been
 
 
 @router.post("/messages/{message_id}/feedback")
 def feedback(message_id: int, body: FeedbackIn, request: Request) -> MessageRecord:
-    return fm(request).conversations.feedback(message_id, body.rating, body.comment)
+    return fm(request).conversations.feedback(message_id, body.rating, body.comment, body.correction)
 
 
 @router.get("/feedback")

@@ -141,6 +141,7 @@ class MessageRow(WorkspaceScoped, Base):
     # Feedback lives with the message it judges: +1 (👍), -1 (👎) or NULL.
     rating: Mapped[int | None] = mapped_column(Integer)
     feedback_comment: Mapped[str | None] = mapped_column(Text)
+    correction: Mapped[str | None] = mapped_column(Text)  # the answer the rater says it should have been
     feedback_at: Mapped[datetime | None] = mapped_column()
     # Anything else the turn produced: citations of a knowledge-base answer, the rewritten query.
     meta: Mapped[dict[str, Any] | None] = mapped_column(JSON)
@@ -481,3 +482,94 @@ class AgentRun(WorkspaceScoped, Base):
     replay_of: Mapped[str | None] = mapped_column(String(40))  # the run whose recorded tool results it used
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column()
+
+
+class DatasetRow(WorkspaceScoped, Base):
+    """One version of a dataset for tuning: its examples live in `data_dir/datasets/<id>.jsonl`
+    (each with its split), the row says what they are, where they came from and what was dropped."""
+
+    __tablename__ = "datasets"
+    __table_args__ = (UniqueConstraint("workspace_id", "name", "version"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("ds"))
+    name: Mapped[str] = mapped_column(String(200), index=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    kind: Mapped[str] = mapped_column(String(20))  # chat | preference | text
+    source: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # file, feedback, evaluation, knowledge base
+    rows: Mapped[int] = mapped_column(Integer, default=0)  # valid examples kept
+    stats: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    problems: Mapped[list[Any]] = mapped_column(JSON, default=list)  # rows dropped or changed, with reasons
+    splits: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # seed and fractions, counts per split
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class TuningJobRow(WorkspaceScoped, Base):
+    """A fine-tuning job (OpenAI's fine_tuning.job): what it tunes on, how, and what it made."""
+
+    __tablename__ = "tuning_jobs"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("ftjob"))
+    base_model: Mapped[str] = mapped_column(String(200))
+    method: Mapped[str] = mapped_column(String(20), default="supervised")  # supervised | dpo | pretraining
+    dataset_id: Mapped[str] = mapped_column(String(40))
+    training_file: Mapped[str | None] = mapped_column(String(40))
+    validation_file: Mapped[str | None] = mapped_column(String(40))
+    hyperparameters: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    suffix: Mapped[str | None] = mapped_column(String(64))
+    seed: Mapped[int] = mapped_column(Integer, default=0)
+    # validating_files | queued | running | succeeded | failed | cancelled
+    status: Mapped[str] = mapped_column(String(20), default="queued", index=True)
+    job_id: Mapped[str | None] = mapped_column(String(40))  # the background job running it now
+    fine_tuned_model: Mapped[str | None] = mapped_column(String(200))
+    trained_tokens: Mapped[int | None] = mapped_column(Integer)
+    metrics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    error: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    meta: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    finished_at: Mapped[datetime | None] = mapped_column()
+    estimated_finish: Mapped[datetime | None] = mapped_column()
+
+
+class TuningEvent(WorkspaceScoped, Base):
+    """What a fine-tuning job said as it ran: messages, metrics at each logged step, checkpoints."""
+
+    __tablename__ = "tuning_events"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("ftevent"))
+    tuning_job_id: Mapped[str] = mapped_column(String(40), ForeignKey("tuning_jobs.id", ondelete="CASCADE"), index=True)
+    type: Mapped[str] = mapped_column(String(20), default="message")  # message | metrics | checkpoint
+    level: Mapped[str] = mapped_column(String(10), default="info")
+    message: Mapped[str] = mapped_column(Text, default="")
+    data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class TunedModel(WorkspaceScoped, Base):
+    """A model a tuning job made, served like any other: its base, its adapter and its lineage."""
+
+    __tablename__ = "tuned_models"
+
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    tuning_job_id: Mapped[str] = mapped_column(String(40))
+    base_model: Mapped[str] = mapped_column(String(200))
+    base_path: Mapped[str] = mapped_column(Text)  # the GGUF the adapter applies to
+    adapter_path: Mapped[str] = mapped_column(Text)  # LoRA adapter in GGUF
+    lineage: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AliasChange(WorkspaceScoped, Base):
+    """An alias pointed at a model (a promotion) or back (a roll-back); the newest row of an alias
+    in a workspace is where it points there."""
+
+    __tablename__ = "alias_changes"
+    __table_args__ = (Index("ix_alias_changes_alias", "workspace_id", "alias", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("alias"))
+    alias: Mapped[str] = mapped_column(String(200))
+    target: Mapped[str | None] = mapped_column(String(200))  # None: back to the configuration's target
+    previous: Mapped[str | None] = mapped_column(String(200))
+    note: Mapped[str] = mapped_column(Text, default="")
+    actor: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

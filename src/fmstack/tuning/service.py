@@ -1,0 +1,466 @@
+"""Fine-tuning jobs: a dataset version and a local base model in, a served model out.
+
+A job runs in the background like ingestion (jobs.py): progress (step, epoch, losses, tokens/s,
+ETA), events (OpenAI's fine_tuning.job.event), checkpoints every few steps, cancel between steps.
+A job that a stopped process left running starts again from its last checkpoint when the server
+starts (`resume_unfinished`). A finished job writes the adapter as a llama.cpp LoRA GGUF and
+registers `ft:<base>:<suffix>:<id>` for its workspace — the base GGUF with the adapter applied —
+with its lineage (base, dataset version, hyperparameters, losses).
+"""
+
+from __future__ import annotations
+
+import builtins
+import logging
+import re
+import shutil
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+from sqlalchemy import select
+
+from ..errors import ConfigError, InvalidInput, NotFound
+from ..files import page
+from ..jobs import JobContext, JobRunner
+from ..models.local import resolve_model_path
+from ..models.registry import ModelRegistry, ModelSpec, scoped_name
+from ..store import Database, in_workspace
+from ..store.scope import current_workspace
+from ..store.tables import TunedModel, TuningEvent, TuningJobRow, utcnow
+from .datasets import DatasetRecord, DatasetService
+from .trainer import Hyperparameters, require
+
+log = logging.getLogger(__name__)
+
+METHODS = {"supervised": "chat", "dpo": "preference", "pretraining": "text"}
+UNFINISHED = ("validating_files", "queued", "running")
+_SUFFIX = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
+
+
+class TuningJobRecord(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    base_model: str
+    method: str
+    dataset_id: str
+    training_file: str | None = None
+    validation_file: str | None = None
+    hyperparameters: dict[str, Any]
+    suffix: str | None = None
+    seed: int
+    status: str
+    job_id: str | None = None
+    fine_tuned_model: str | None = None
+    trained_tokens: int | None = None
+    metrics: dict[str, Any]
+    error: dict[str, Any] | None = None
+    meta: dict[str, Any] | None = None
+    created_at: datetime
+    finished_at: datetime | None = None
+    estimated_finish: datetime | None = None
+
+
+class EventRecord(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    tuning_job_id: str
+    type: str
+    level: str
+    message: str
+    data: dict[str, Any] | None = None
+    created_at: datetime
+
+
+class TunedModelRecord(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    name: str
+    tuning_job_id: str
+    base_model: str
+    adapter_path: str
+    lineage: dict[str, Any]
+    created_at: datetime
+
+
+class TuningService:
+    def __init__(
+        self,
+        db: Database,
+        data_dir: Path,
+        models: ModelRegistry,
+        datasets: DatasetService,
+        jobs: JobRunner,
+        threads: int | None,
+    ):
+        self.db = db
+        self.root = Path(data_dir) / "tuning"
+        self.models = models
+        self.datasets = datasets
+        self.jobs = jobs
+        self.threads = threads
+
+    # -- creating ----------------------------------------------------------------------------
+    def _base(self, model: str) -> tuple[str, ModelSpec]:
+        """The registry name and spec of a model that can be tuned here (a local GGUF)."""
+        real = self.models.resolve(model, "chat")
+        spec = self.models.specs[real]
+        if spec.provider != "local" or not spec.path:
+            raise InvalidInput(
+                f"model {model!r} is served by the {spec.provider!r} provider and cannot be tuned here; "
+                "tune a local model (a GGUF file)",
+                param="model",
+                code="model_not_tunable",
+            )
+        if spec.lora:
+            raise InvalidInput(
+                f"model {model!r} is itself tuned; tune its base {self._lineage_base(real)!r} on the combined data",
+                param="model",
+                code="model_not_tunable",
+            )
+        return real, spec
+
+    def _lineage_base(self, real: str) -> str:
+        with self.db.session() as s:
+            row = s.get(TunedModel, real.split("/", 1)[-1] if real.startswith("@") else real)
+            return row.base_model if row else real
+
+    def create(
+        self,
+        model: str,
+        dataset: str,
+        *,
+        method: str = "supervised",
+        hyperparameters: dict[str, Any] | None = None,
+        validation_dataset: str | None = None,
+        suffix: str | None = None,
+        seed: int | None = None,
+        training_file: str | None = None,
+        validation_file: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> TuningJobRecord:
+        """Check everything a job needs before it is queued: a bad request registers nothing."""
+        if method not in METHODS:
+            raise InvalidInput(f"method must be one of {', '.join(METHODS)}", param="method")
+        base, spec = self._base(model)
+        try:
+            hp = Hyperparameters.model_validate(hyperparameters or {})
+        except ValidationError as e:
+            err = e.errors()[0]
+            raise InvalidInput(
+                f"hyperparameters.{'.'.join(map(str, err['loc']))}: {err['msg']}", param="hyperparameters"
+            ) from None
+        if suffix is not None and not _SUFFIX.match(suffix):
+            raise InvalidInput("suffix is 1-40 letters, digits, '-' or '_'", param="suffix")
+        ds = self.datasets.get(dataset)
+        self._check_kind(ds, method, "dataset")
+        if validation_dataset:
+            self._check_kind(self.datasets.get(validation_dataset), method, "validation_dataset")
+        require()
+        resolve_model_path(spec.path or "")  # the base file is there
+        shown = base.split("/", 1)[-1]
+        with self.db.session() as s:
+            row = TuningJobRow(
+                base_model=shown,
+                method=method,
+                dataset_id=ds.id,
+                training_file=training_file,
+                validation_file=validation_file,
+                hyperparameters=hp.model_dump(),
+                suffix=suffix,
+                seed=seed if seed is not None else 0,
+                status="queued",
+                metrics={},
+                meta={"metadata": metadata or {}, "validation_dataset": validation_dataset},
+            )
+            s.add(row)
+            s.flush()
+            job_id = row.id
+        self._event(job_id, f"Created fine-tuning job: {job_id}")
+        self._event(
+            job_id,
+            f"Validated dataset {ds.name}:{ds.version}: {ds.rows} examples ({ds.stats.get('dropped', 0)} dropped)",
+        )
+        return self._start(job_id)
+
+    def _check_kind(self, ds: DatasetRecord, method: str, param: str) -> None:
+        want = METHODS[method]
+        if ds.kind != want:
+            raise InvalidInput(
+                f"{method} tuning needs a {want} dataset; {ds.name}:{ds.version} holds {ds.kind} examples", param=param
+            )
+
+    def _start(self, job_id: str) -> TuningJobRecord:
+        job = self.jobs.submit("fine-tune", job_id, {"tuning_job": job_id}, lambda ctx: self._run(ctx, job_id))
+        self._update(job_id, job_id=job.id)
+        return self.get(job_id)
+
+    # -- reading -----------------------------------------------------------------------------
+    def get(self, job_id: str) -> TuningJobRecord:
+        with self.db.session() as s:
+            row = s.get(TuningJobRow, job_id)
+            if row is None:
+                raise NotFound(f"no fine-tuning job {job_id!r}", param="fine_tuning_job_id")
+            record = TuningJobRecord.model_validate(row)
+        if record.status == "running" and record.job_id:
+            try:
+                record.metrics = {**record.metrics, "progress": self.jobs.get(record.job_id).progress}
+            except NotFound:
+                pass
+        return record
+
+    def list(self, limit: int = 20, after: str | None = None) -> builtins.list[TuningJobRecord]:
+        stmt = select(TuningJobRow).order_by(TuningJobRow.created_at.desc(), TuningJobRow.id.desc())
+        with self.db.session() as s:
+            rows = [TuningJobRecord.model_validate(r) for r in s.scalars(stmt)]
+        return page(rows, limit, after)
+
+    def events(self, job_id: str, limit: int = 20, after: str | None = None) -> builtins.list[EventRecord]:
+        self.get(job_id)
+        stmt = (
+            select(TuningEvent)
+            .where(TuningEvent.tuning_job_id == job_id)
+            .order_by(TuningEvent.created_at.desc(), TuningEvent.id.desc())
+        )
+        with self.db.session() as s:
+            rows = [EventRecord.model_validate(r) for r in s.scalars(stmt)]
+        return page(rows, limit, after)
+
+    def checkpoints(self, job_id: str) -> builtins.list[EventRecord]:
+        return [e for e in self.events(job_id, limit=10_000) if e.type == "checkpoint"]
+
+    def _event(self, job_id: str, message: str, *, type: str = "message", level: str = "info", data=None) -> None:
+        with self.db.session() as s:
+            s.add(TuningEvent(tuning_job_id=job_id, type=type, level=level, message=message, data=data))
+
+    def _update(self, tuning_id: str, **values: Any) -> None:
+        with self.db.session() as s:
+            row = s.get(TuningJobRow, tuning_id)
+            if row is not None:
+                for k, v in values.items():
+                    setattr(row, k, v)
+
+    # -- cancelling and resuming -------------------------------------------------------------
+    def cancel(self, job_id: str) -> TuningJobRecord:
+        record = self.get(job_id)
+        if record.status not in UNFINISHED:
+            raise InvalidInput(
+                f"fine-tuning job {job_id} is {record.status}; it cannot be cancelled", param="fine_tuning_job_id"
+            )
+        if record.job_id:
+            try:
+                self.jobs.cancel(record.job_id)
+            except InvalidInput:
+                pass  # its background job just ended
+        self._update(job_id, status="cancelled", finished_at=utcnow())
+        self._event(job_id, "Fine-tuning job cancelled")
+        return self.get(job_id)
+
+    def resume_unfinished(self) -> builtins.list[str]:
+        """Start again, from their last checkpoint, the jobs a stopped process left unfinished."""
+        with self.db.session() as s:
+            stmt = select(TuningJobRow.id, TuningJobRow.workspace_id, TuningJobRow.job_id).where(
+                TuningJobRow.status.in_(UNFINISHED)
+            )
+            rows = s.execute(stmt.execution_options(all_workspaces=True)).all()
+        resumed = []
+        for job_id, workspace, runner_id in rows:
+            with in_workspace(workspace):
+                if runner_id:
+                    try:
+                        if not self.jobs.get(runner_id).finished:
+                            continue  # still running somewhere
+                    except NotFound:
+                        pass
+                self._event(job_id, "The server restarted: resuming from the last checkpoint")
+                self._start(job_id)
+                resumed.append(job_id)
+        return resumed
+
+    # -- running -----------------------------------------------------------------------------
+    def _run(self, ctx: JobContext, job_id: str) -> dict[str, Any]:
+        from .trainer import Trainer
+
+        record = self.get(job_id)
+        if record.status not in UNFINISHED:
+            return {"status": record.status}
+        self._update(job_id, status="running", error=None)
+        try:
+            real, spec = self._base(record.base_model)
+            hp = Hyperparameters.model_validate(record.hyperparameters)
+            examples = self.datasets.examples(record.dataset_id)
+            validation_ref = (record.meta or {}).get("validation_dataset")
+            train = [e for e in examples if e["split"] == "train"]
+            valid = (
+                self.datasets.examples(validation_ref)
+                if validation_ref
+                else [e for e in examples if e["split"] == "validation"]
+            )
+            out = self.root / job_id
+            self._event(job_id, f"Loading {record.base_model} for {record.method} tuning ({len(train)} examples)")
+            trainer = Trainer(
+                resolve_model_path(spec.path or ""),
+                record.method,  # type: ignore[arg-type]
+                hp,
+                out,
+                seed=record.seed,
+                threads=self.threads,
+                cache=self.root / "base-cache",
+            )
+            started = utcnow()
+
+            def progress(p: dict[str, Any]) -> None:
+                ctx.report(p)
+                if p["step"] % max(1, p["total_steps"] // 20) == 0 or p["step"] == p["total_steps"]:
+                    self._event(
+                        job_id,
+                        f"Step {p['step']}/{p['total_steps']}: training loss={p['train_loss']}",
+                        type="metrics",
+                        data=p,
+                    )
+                eta = p.get("eta_seconds")
+                if eta is not None and p["step"] % 5 == 0:
+                    self._update(job_id, estimated_finish=utcnow() + timedelta(seconds=eta))
+
+            def checkpoint(step: int, path: Path, point: dict[str, Any]) -> None:
+                self._event(
+                    job_id, f"Checkpoint saved at step {step}", type="checkpoint", data={**point, "path": path.name}
+                )
+
+            outcome = trainer.train(
+                train, valid, progress=progress, on_checkpoint=checkpoint, cancelled=lambda: ctx.cancelled
+            )
+            if outcome.resumed_from:
+                self._event(job_id, f"Resumed from the checkpoint at step {outcome.resumed_from}")
+            if outcome.cancelled or self.get(job_id).status == "cancelled":
+                return {"cancelled_at_step": outcome.steps}
+            adapter = trainer.write_adapter(out / "adapter.gguf")
+            metrics = {
+                "steps": outcome.steps,
+                "train_loss": outcome.train_loss,
+                "valid_loss": outcome.valid_loss,
+                "base_valid_loss": outcome.base_valid_loss,
+                "tokens_per_second": round(outcome.tokens_per_second, 1),
+                "seconds": round(outcome.seconds, 1),
+                "curve": outcome.curve,
+            }
+            name = self._model_name(record)
+            self._register(name, record, real, spec, adapter, metrics)
+            for ckpt in out.glob("checkpoint-*"):  # the adapter is what is kept
+                shutil.rmtree(ckpt, ignore_errors=True)
+            self._update(
+                job_id,
+                status="succeeded",
+                fine_tuned_model=name,
+                trained_tokens=outcome.trained_tokens,
+                metrics=metrics,
+                finished_at=utcnow(),
+                estimated_finish=None,
+            )
+            self._event(job_id, f"New fine-tuned model created: {name}")
+            self._event(job_id, "The job has successfully completed")
+            log.info("fine-tuning job %s made %s in %.0f s", job_id, name, (utcnow() - started).total_seconds())
+            return {"fine_tuned_model": name, **{k: v for k, v in metrics.items() if k != "curve"}}
+        except Exception as e:
+            message = getattr(e, "message", None) or f"{type(e).__name__}: {e}"
+            code = getattr(e, "code", None) or (
+                "invalid_configuration" if isinstance(e, ConfigError) else "training_failed"
+            )
+            self._update(
+                job_id, status="failed", error={"code": code, "message": message, "param": None}, finished_at=utcnow()
+            )
+            self._event(job_id, f"Fine-tuning failed: {message}", level="error")
+            raise
+
+    def _model_name(self, record: TuningJobRecord) -> str:
+        parts = ["ft", record.base_model]
+        if record.suffix:
+            parts.append(record.suffix)
+        parts.append(record.id.removeprefix("ftjob_")[:8])
+        return ":".join(parts)
+
+    # -- tuned models ------------------------------------------------------------------------
+    def _register(
+        self, name: str, record: TuningJobRecord, real: str, spec: ModelSpec, adapter: Path, metrics: dict[str, Any]
+    ) -> None:
+        ds = self.datasets.get(record.dataset_id)
+        lineage = {
+            "base_model": record.base_model,
+            "dataset": f"{ds.name}:{ds.version}",
+            "dataset_id": ds.id,
+            "method": record.method,
+            "hyperparameters": record.hyperparameters,
+            "seed": record.seed,
+            "metrics": {k: v for k, v in metrics.items() if k != "curve"},
+            "tuning_job": record.id,
+        }
+        with self.db.session() as s:
+            old = s.get(TunedModel, name)
+            if old is not None:
+                s.delete(old)
+                s.flush()
+            s.add(
+                TunedModel(
+                    name=name,
+                    tuning_job_id=record.id,
+                    base_model=record.base_model,
+                    base_path=spec.path or "",
+                    adapter_path=str(adapter),
+                    lineage=lineage,
+                )
+            )
+        self._serve(current_workspace(), name, spec, str(adapter), lineage)
+
+    def _serve(self, workspace: str, name: str, base: ModelSpec, adapter: str, lineage: dict[str, Any]) -> None:
+        spec = base.model_copy(
+            update={
+                "lora": adapter,
+                "description": f"{lineage['method']} LoRA of {lineage['base_model']} on {lineage['dataset']}",
+                "origin": "tuned",
+                "guardrail": base.guardrail,
+            }
+        )
+        self.models.register(scoped_name(workspace, name), "chat", spec)
+
+    def load(self) -> int:
+        """Serve every tuned model of every workspace (at start-up)."""
+        with self.db.session() as s:
+            rows = s.scalars(select(TunedModel).execution_options(all_workspaces=True)).all()
+            found = [(r.workspace_id, r.name, r.base_model, r.base_path, r.adapter_path, r.lineage) for r in rows]
+        served = 0
+        for workspace, name, base_model, base_path, adapter, lineage in found:
+            if not Path(adapter).is_file():
+                log.warning("tuned model %s: its adapter %s is gone; not served", name, adapter)
+                continue
+            with in_workspace(workspace):
+                try:
+                    _, base = self._base(base_model)
+                except Exception:
+                    base = ModelSpec(provider="local", path=base_path)
+            self._serve(workspace, name, base, adapter, lineage)
+            served += 1
+        return served
+
+    def tuned(self) -> builtins.list[TunedModelRecord]:
+        with self.db.session() as s:
+            return [
+                TunedModelRecord.model_validate(r)
+                for r in s.scalars(select(TunedModel).order_by(TunedModel.created_at))
+            ]
+
+    def delete_model(self, name: str) -> None:
+        """Stop serving a tuned model and delete its adapter; its job and history stay."""
+        with self.db.session() as s:
+            row = s.get(TunedModel, name)
+            if row is None:
+                raise NotFound(f"no fine-tuned model {name!r} in this workspace", param="model")
+            adapter = Path(row.adapter_path)
+            s.delete(row)
+        try:
+            self.models.unregister(scoped_name(current_workspace(), name))
+        except InvalidInput:
+            pass
+        adapter.unlink(missing_ok=True)
