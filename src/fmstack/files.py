@@ -66,6 +66,10 @@ class FileStore:
         if purpose not in PURPOSES:
             raise InvalidInput(f"purpose must be one of {', '.join(PURPOSES)}", param="purpose")
         name = Path(filename or "upload").name[:500] or "upload"
+        if purpose == "fine-tune":  # refused at upload, as OpenAI does: not after a job is queued
+            from .tuning.datasets import check_file
+
+            check_file(data, name)
         row = FileRow(filename=name, purpose=purpose, bytes=len(data))
         with self.db.session() as s:
             s.add(row)

@@ -35,7 +35,8 @@ _ADMIN = re.compile(r"^/api/(keys|audit|usage|members)(/|$)")
 _SERVER = re.compile(r"^/api/(workspaces|users)(/|$)")
 SERVER_ADMIN = "server admin"
 # read by everyone, changed by admins
-_ADMIN_CHANGES = re.compile(r"^/api/endpoints(/|$)")
+# (endpoints; aliases, which re-point every application of the workspace; deleting a tuned model)
+_ADMIN_CHANGES = re.compile(r"^(/api/endpoints|/api/aliases|/v1/models)(/|$)")
 
 
 def at_least(role: str, needed: str) -> bool:

@@ -17,6 +17,7 @@ from . import (
     batches_api,
     errors,
     evaluations_api,
+    fine_tuning_api,
     guardrails_api,
     jobs_api,
     knowledge_api,
@@ -26,6 +27,7 @@ from . import (
     prompts_api,
     responses_api,
     teams_api,
+    tuning_api,
 )
 from .middleware import Access, BodyLimit
 
@@ -71,6 +73,8 @@ def create_app(fm: Fmstack | None = None, settings: Settings | None = None) -> F
     app.include_router(prompts_api.router)
     app.include_router(evaluations_api.router)
     app.include_router(teams_api.router)
+    app.include_router(fine_tuning_api.router)
+    app.include_router(tuning_api.router)
     console.mount(app)
     # Each added one wraps those before it: the size limit applies before authentication reads
     # anything; Unexpected, outermost, answers errors no handler knew (the middleware's own too).

@@ -34,7 +34,7 @@ from sqlalchemy import func, select
 from ..errors import InvalidInput, NotFound
 from ..guardrails import pii
 from ..store import Database
-from ..store.tables import DatasetRow, EvalResult, MessageRow
+from ..store.tables import DatasetRow, EvalResult, KbChunk, KnowledgeBase, MessageRow
 
 Kind = Literal["chat", "preference", "text"]
 KINDS: tuple[str, ...] = ("chat", "preference", "text")
@@ -42,7 +42,7 @@ ROLES = ("system", "user", "assistant")
 # personal data looked for in training rows (names and URLs are left: they are often the content)
 PII_TYPES = ("email", "phone", "credit_card", "iban", "cn_id", "ip_address", "secret")
 MAX_PROBLEMS = 1000  # reasons kept per dataset version (the count is always whole)
-NEAR_DUPLICATE = 0.9  # Jaccard similarity of word/character shingles above which a row repeats another
+NEAR_DUPLICATE = 0.75  # Jaccard similarity of character shingles above which a row repeats another
 
 
 class DatasetError(InvalidInput):
@@ -90,6 +90,23 @@ def read_rows(data: bytes, filename: str = "") -> builtins.list[tuple[int, Any]]
             return _csv_rows(text)
         raise DatasetError("no line of the file is JSON: upload JSONL (one JSON object per line), CSV or a JSON array")
     return rows
+
+
+def check_file(data: bytes, filename: str = "") -> None:
+    """What an upload for fine-tuning must be: JSONL (or CSV, or a JSON array) with at least one
+    row that is an example; a DatasetError says why not."""
+    rows = read_rows(data, filename)
+    reasons = []
+    for n, row in rows:
+        if isinstance(row, str):
+            reasons.append(f"row {n}: {row}")
+            continue
+        try:
+            canonical(row)
+            return
+        except ValueError as e:
+            reasons.append(f"row {n}: {e}")
+    raise DatasetError("no row of the file is a training example: " + "; ".join(reasons[:5]))
 
 
 def _csv_rows(text: str) -> builtins.list[tuple[int, Any]]:
@@ -240,42 +257,58 @@ def _normal(text: str) -> str:
 
 
 def _shingles(text: str) -> set[str]:
-    """Word 3-grams, and character 3-grams for Chinese (which has no spaces)."""
+    """Character 5-grams, or 3-grams where there is Chinese (a character carries more)."""
     norm = _normal(text)
-    if _CJK.search(norm):
-        chars = norm.replace(" ", "")
-        return {chars[i : i + 3] for i in range(max(1, len(chars) - 2))}
-    words = norm.split()
-    return {" ".join(words[i : i + 3]) for i in range(max(1, len(words) - 2))}
+    n = 3 if _CJK.search(norm) else 5
+    return {norm[i : i + n] for i in range(max(1, len(norm) - n + 1))}
+
+
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 
 
 class _Duplicates:
-    """Exact (after normalising case, width and punctuation) and near (MinHash LSH) repeats."""
+    """Exact repeats (after normalising case, width and punctuation) and near ones: a row whose
+    prompt and answer are each nearly those of an earlier row (MinHash LSH finds candidates, the
+    shingle sets confirm them). A paraphrased question with the same answer is not a repeat, nor is
+    the same text with other numbers ("item 3 costs 5", "item 4 costs 7")."""
 
     def __init__(self, threshold: float = NEAR_DUPLICATE):
         from datasketch import MinHash, MinHashLSH
 
         self._minhash = MinHash
-        self._lsh = MinHashLSH(threshold=threshold, num_perm=64)
+        self._lsh = MinHashLSH(threshold=max(0.1, threshold - 0.15), num_perm=64)
         self._exact: dict[str, int] = {}
         self._threshold = threshold
-        self._sets: dict[str, set[str]] = {}
+        self._seen: dict[str, tuple[builtins.list[set[str]], builtins.list[str]]] = {}
 
-    def check(self, key: str, text: str) -> str | None:
-        norm = _normal(text)
+    def check(self, key: str, parts: builtins.list[str]) -> str | None:
+        norm = _normal("\n".join(parts))
         if norm in self._exact:
             return f"repeats row {self._exact[norm]}"
         self._exact[norm] = int(key)
-        shingles = _shingles(text)
+        sets = [_shingles(p) for p in parts]
         m = self._minhash(num_perm=64)
-        m.update_batch([s.encode("utf-8") for s in shingles])
-        for other in self._lsh.query(m):  # candidates; confirmed on the exact sets
-            theirs = self._sets[other]
-            if len(shingles & theirs) / max(1, len(shingles | theirs)) >= self._threshold:
+        m.update_batch([s.encode("utf-8") for part in sets for s in part])
+        numbers = _NUMBER.findall(norm)
+        for other in self._lsh.query(m):
+            theirs, their_numbers = self._seen[other]
+            if numbers != their_numbers or len(theirs) != len(sets):
+                continue
+            if all(len(a & b) / max(1, len(a | b)) >= self._threshold for a, b in zip(sets, theirs)):
                 return f"nearly repeats row {other}"
         self._lsh.insert(key, m)
-        self._sets[key] = shingles
+        self._seen[key] = (sets, numbers)
         return None
+
+
+def _parts(example: dict[str, Any]) -> builtins.list[str]:
+    """What a near repeat is judged on: the prompt and the answer(s) apart, or the text."""
+    if "text" in example:
+        return [example["text"]]
+    messages = example["messages"]
+    if "chosen" in example:
+        return ["\n".join(m["content"] for m in messages), example["chosen"], example["rejected"]]
+    return ["\n".join(m["content"] for m in messages[:-1]), messages[-1]["content"]]
 
 
 # -- checking a set of rows -----------------------------------------------------------------------
@@ -338,7 +371,7 @@ def check_rows(
                 if len(out.problems) < MAX_PROBLEMS:
                     out.problems.append({"row": n, "reason": f"personal data ({types})", "action": "masked"})
         if dupes is not None:
-            repeat = dupes.check(str(n), text)
+            repeat = dupes.check(str(n), _parts(ex))
             if repeat:
                 drop(n, repeat)
                 continue
@@ -557,11 +590,27 @@ class DatasetService:
             name, rows, source={"evaluation": run_id, "metric": metric, "below": below}, kind="chat", **kwargs
         )
 
-    def from_texts(
-        self, name: str, texts: Iterable[tuple[int, str]], source: dict[str, Any], **kwargs: Any
-    ) -> DatasetRecord:
-        """Unlabelled text (a knowledge base's passages) for continued pre-training."""
-        return self.create(name, ((n, {"text": t}) for n, t in texts), source=source, kind="text", **kwargs)
+    def from_knowledge_base(self, name: str, kb: str, **kwargs: Any) -> DatasetRecord:
+        """A knowledge base's documents as unlabelled text, for continued pre-training (domain
+        adaptation): one example per document, its passages in order."""
+        with self.db.session() as s:
+            base = s.scalars(select(KnowledgeBase).where((KnowledgeBase.id == kb) | (KnowledgeBase.name == kb))).first()
+            if base is None:
+                raise NotFound(f"no knowledge base {kb!r}", param="knowledge_base")
+            chunks = s.execute(
+                select(KbChunk.document_id, KbChunk.text)
+                .where(KbChunk.kb_id == base.id, KbChunk.level == 0)
+                .order_by(KbChunk.document_id, KbChunk.seq)
+            ).all()
+            kb_id = base.id
+        docs: dict[str, builtins.list[str]] = {}
+        for doc, text in chunks:
+            docs.setdefault(doc, []).append(text)
+        if not docs:
+            raise DatasetError(f"knowledge base {kb!r} holds no text yet")
+        rows = [(n, {"text": "\n\n".join(parts)}) for n, parts in enumerate(docs.values(), 1)]
+        kwargs.pop("max_tokens", None)  # long documents are cut into max_length blocks when trained on
+        return self.create(name, rows, source={"knowledge_base": kb_id}, kind="text", **kwargs)
 
     # -- reading back ----------------------------------------------------------------------------
     def get(self, ref: str) -> DatasetRecord:

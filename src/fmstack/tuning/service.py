@@ -123,6 +123,12 @@ class TuningService:
             )
         return real, spec
 
+    def check_base(self, model: str) -> None:
+        """A clear error now when `model` cannot be tuned here (unknown, remote, already tuned, or
+        the training libraries missing)."""
+        self._base(model)
+        require()
+
     def _lineage_base(self, real: str) -> str:
         with self.db.session() as s:
             row = s.get(TunedModel, real.split("/", 1)[-1] if real.startswith("@") else real)
@@ -331,10 +337,13 @@ class TuningService:
                 )
 
             outcome = trainer.train(
-                train, valid, progress=progress, on_checkpoint=checkpoint, cancelled=lambda: ctx.cancelled
+                train,
+                valid,
+                progress=progress,
+                on_checkpoint=checkpoint,
+                on_resume=lambda step: self._event(job_id, f"Resumed from the checkpoint at step {step}"),
+                cancelled=lambda: ctx.cancelled,
             )
-            if outcome.resumed_from:
-                self._event(job_id, f"Resumed from the checkpoint at step {outcome.resumed_from}")
             if outcome.cancelled or self.get(job_id).status == "cancelled":
                 return {"cancelled_at_step": outcome.steps}
             adapter = trainer.write_adapter(out / "adapter.gguf")

@@ -108,7 +108,7 @@ def load_base(path: Path, dtype: str = "float32", cache: Path | None = None):
         )
         # the weights are dequantised in memory: what remains of the GGUF "quantisation" is a label
         # that stops the model being saved
-        model.hf_quantizer = None
+        model.hf_quantizer = None  # type: ignore[assignment]
         if hasattr(model.config, "quantization_config"):
             del model.config.quantization_config
     if model.config.model_type not in ("llama", "mistral", "qwen2"):
@@ -359,6 +359,7 @@ class Trainer:
         *,
         progress: Progress | None = None,
         on_checkpoint: Callable[[int, Path, dict[str, Any]], None] | None = None,
+        on_resume: Callable[[int], None] | None = None,
         cancelled: Callable[[], bool] = lambda: False,
     ) -> Outcome:
         import torch
@@ -395,6 +396,8 @@ class Trainer:
         last_valid = extra.get("valid_loss", base_valid)
         started, tokens_now, run_loss = time.monotonic(), 0, None
         resumed_from = step if state else None
+        if resumed_from is not None and on_resume:
+            on_resume(resumed_from)
         self.model.train()
         while step < total_steps and epoch < hp.epochs:
             order = list(range(len(items)))
