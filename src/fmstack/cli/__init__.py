@@ -18,6 +18,7 @@ from .keys import keys_app
 from .models import models_app
 from .prompts import prompts_app
 from .teams import users_app, workspaces_app
+from .tune import aliases_app, datasets_app, tune_app
 
 app = typer.Typer(
     help="fmstack: foundation models, chat, and an OpenAI-compatible server, offline.",
@@ -37,6 +38,9 @@ app.add_typer(conv_app, name="conversations")
 app.add_typer(keys_app, name="keys")
 app.add_typer(workspaces_app, name="workspaces")
 app.add_typer(users_app, name="users")
+app.add_typer(datasets_app, name="datasets")
+app.add_typer(tune_app, name="tune")
+app.add_typer(aliases_app, name="aliases")
 
 
 @app.command()

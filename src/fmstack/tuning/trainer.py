@@ -80,8 +80,11 @@ def load_base(path: Path, dtype: str = "float32", cache: Path | None = None):
     dequantised weights are kept under `cache` (keyed by the file's size and time), so the next job
     on the same base loads in a second instead of dequantising again."""
     import torch
+    import transformers
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    transformers.logging.set_verbosity_error()  # progress is the job's to report, not stderr's
+    transformers.logging.disable_progress_bar()
     torch_dtype = torch.bfloat16 if dtype == "bfloat16" else torch.float32
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing is downloaded
     if cache is not None and path.is_file():
