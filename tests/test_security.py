@@ -448,6 +448,15 @@ def test_nothing_crosses_a_workspace(keyed):
         file_id = upload.json()["id"]
         batch = {"input_file_id": file_id, "endpoint": "/v1/embeddings", "completion_window": "24h"}
         batch_id = a.post("/v1/batches", json=batch).json()["id"]
+        # a dataset, a fine-tuning job (cancelled at once: its record is what matters) and an alias
+        example = {"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello."}]}
+        made = a.post(
+            "/api/datasets", data={"name": "shared-name"}, files={"file": ("d.jsonl", json.dumps(example).encode())}
+        )
+        assert made.status_code == 201, made.text
+        tuning = a.post("/api/fine-tuning", json={"model": "smollm2", "dataset": "shared-name"}).json()["id"]
+        assert a.post(f"/api/fine-tuning/{tuning}/cancel").status_code == 200
+        assert a.put("/api/aliases/shared-name", json={"model": "smollm2", "note": "A's"}).status_code == 200
     values = {
         "conversation_id": conv,
         "message_id": str(message),
@@ -461,6 +470,7 @@ def test_nothing_crosses_a_workspace(keyed):
         "response_id": response,
         "file_id": file_id,
         "batch_id": batch_id,
+        "alias": "shared-name",
     }
     bodies = {
         ("PATCH", "/api/conversations/{conversation_id}"): {"title": "stolen"},
@@ -487,7 +497,11 @@ def test_nothing_crosses_a_workspace(keyed):
                 continue
             if method == "PUT" and path == "/api/agents/{name}":
                 continue  # a PUT of a name defines B's own agent: checked below
+            if method == "PUT" and path == "/api/aliases/{alias}":
+                continue  # a PUT of an alias points B's own alias: checked below
             vals = dict(values, run_id=run if path.startswith("/api/agent-runs") else eval_run)
+            if path.startswith(("/api/fine-tuning/", "/v1/fine_tuning/")):
+                vals["job_id"] = tuning
             url = path.format(**vals)
             if path == "/api/knowledge-bases/{name}/documents" and method == "POST":
                 r = b.post(url, files=[("files", ("x.txt", b"x"))])
@@ -504,9 +518,10 @@ def test_nothing_crosses_a_workspace(keyed):
         assert "a-model" not in b.get("/api/models").text
         for listing in ("/api/conversations", "/api/knowledge-bases", "/api/agents", "/api/guardrails",
                         "/api/prompts", "/api/jobs", "/api/agent-runs", "/api/evaluations", "/api/keys",
-                        "/api/feedback", "/api/usage", "/v1/files", "/v1/batches"):  # fmt: skip
+                        "/api/feedback", "/api/usage", "/v1/files", "/v1/batches", "/api/datasets",
+                        "/api/fine-tuning", "/v1/fine_tuning/jobs", "/api/aliases"):  # fmt: skip
             body = b.get(listing).text
-            for secret in (conv, "shared-name", job, run, eval_run, a_key_id, "A's secret", file_id, batch_id):
+            for secret in (conv, "shared-name", job, run, eval_run, a_key_id, "A's secret", file_id, batch_id, tuning):
                 assert secret not in body, (listing, secret)
         # B's audit log holds what was done in B (A's ids among them, as B sent them): B's owner, and
         # the server admin who made B's key there; nothing A's owner did
@@ -516,7 +531,10 @@ def test_nothing_crosses_a_workspace(keyed):
         assert b.post("/api/knowledge-bases", json={"name": "shared-name"}).status_code == 201
         assert b.put("/api/agents/shared-name", json={"instructions": "B's"}).status_code == 200
         assert b.post("/api/prompts", json={"name": "shared-name", "template": "B {{ x }}"}).status_code == 201
+        assert b.put("/api/aliases/shared-name", json={"model": "smollm2", "note": "B's"}).status_code == 200
     with client(keyed, a_key) as a:
+        assert [h["note"] for h in a.get("/api/aliases/shared-name/history").json()["data"]] == ["A's"]
+        assert a.get(f"/api/fine-tuning/{tuning}").json()["status"] == "cancelled"
         assert a.get(f"/api/conversations/{conv}").json()["title"] == "A's secret plans"
         assert a.get("/api/agents/shared-name").json()["instructions"] == "Be brief."
         assert a.get("/api/knowledge-bases/shared-name/documents").json()["data"][0]["id"] == doc

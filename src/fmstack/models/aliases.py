@@ -103,16 +103,27 @@ class AliasBook:
         return record
 
     def history(self, alias: str | None = None, limit: int = 100) -> builtins.list[AliasChangeRecord]:
+        """The changes, newest first (of one alias: NotFound when it is neither configured nor
+        ever pointed anywhere in this workspace)."""
         stmt = select(AliasChange).order_by(AliasChange.created_at.desc(), AliasChange.id.desc()).limit(limit)
         if alias:
             stmt = stmt.where(AliasChange.alias == alias)
         with self.db.session() as s:
-            return [AliasChangeRecord.model_validate(r) for r in s.scalars(stmt)]
+            found = [AliasChangeRecord.model_validate(r) for r in s.scalars(stmt)]
+        if alias and not found and alias not in self.models.aliases:
+            raise NotFound(f"no alias {alias!r}", param="alias")
+        return found
+
+    def _changes(self, alias: str) -> builtins.list[AliasChangeRecord]:
+        try:
+            return self.history(alias, limit=1)
+        except NotFound:
+            return []
 
     def rollback(self, alias: str, *, note: str = "", actor: str | None = None) -> AliasChangeRecord:
         """Undo the alias's last change: back to where it pointed before (the configuration's
         target when the first change is undone)."""
-        changes = self.history(alias, limit=1)
+        changes = self.history(alias, limit=1) if alias in self.models.aliases else self._changes(alias)
         if not changes:
             raise NotFound(f"alias {alias!r} has no change to roll back in this workspace", param="alias")
         last = changes[0]
