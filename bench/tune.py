@@ -10,8 +10,10 @@ training: the same examples (chat, answers only in the loss), the same LoRA (r=8
           two run in turns in this process (direct, fmstack, direct, fmstack…) so drift hits both;
           the figure is trained tokens per second, the ratio fmstack / direct.
 memory:   the process's peak resident memory after each phase (ru_maxrss, which only grows).
-serving:  llama.cpp generating 64 tokens greedily for each of 6 prompts with the tuned adapter
-          (`lora_path`) and without it (the base GGUF), in turns; tokens/s and the ratio tuned / base.
+serving:  llama.cpp generating 64 tokens greedily for each of 6 prompts with the tuned model as
+          fmstack serves it (the adapter merged into the base and quantised to Q8_0), with the
+          base GGUF, and with the adapter applied at run time (`lora_path`, export: adapter), in
+          turns; tokens/s and the ratios against the base.
 """
 
 from __future__ import annotations
@@ -144,13 +146,20 @@ def main() -> None:
         print(f"training tokens/s: fmstack {o:.1f}, direct {t:.1f}, ratio {o / t:.3f}")
         print(f"peak resident memory: {peak_mb():.0f} MB")
 
+        from fmstack.tuning import export
+
+        assert adapter is not None
+        f32 = export.merge(base, adapter, Path(tmp) / "merged-f32.gguf")
+        merged = export.quantize(f32, Path(tmp) / "merged-q8.gguf", export.DEFAULT_TYPE, args.threads)
         prompts = [r["messages"][0]["content"] for r in rows[:6]]
-        tuned, plain = [], []
+        speeds: dict[str, list[float]] = {"base": [], "merged": [], "adapter": []}
         for _ in range(args.rounds):
-            plain.append(serve_speed(base, None, prompts, args.threads))
-            tuned.append(serve_speed(base, adapter, prompts, args.threads))
-        b, s = statistics.median(plain), statistics.median(tuned)
-        print(f"serving tokens/s: tuned {s:.1f}, base {b:.1f}, ratio {s / b:.3f}")
+            speeds["base"].append(serve_speed(base, None, prompts, args.threads))
+            speeds["merged"].append(serve_speed(merged, None, prompts, args.threads))
+            speeds["adapter"].append(serve_speed(base, adapter, prompts, args.threads))
+        b, m, a = (statistics.median(speeds[k]) for k in ("base", "merged", "adapter"))
+        print(f"serving tokens/s: base {b:.1f}; tuned as served (merged, {export.DEFAULT_TYPE}) {m:.1f}, "
+              f"ratio {m / b:.3f}; adapter at run time {a:.1f}, ratio {a / b:.3f}")
 
 
 if __name__ == "__main__":

@@ -553,7 +553,7 @@ class TunedModel(WorkspaceScoped, Base):
     name: Mapped[str] = mapped_column(String(200), primary_key=True)
     tuning_job_id: Mapped[str] = mapped_column(String(40))
     base_model: Mapped[str] = mapped_column(String(200))
-    base_path: Mapped[str] = mapped_column(Text)  # the GGUF the adapter applies to
+    base_path: Mapped[str] = mapped_column(Text)  # the GGUF served: the merged model, or the base of the adapter
     adapter_path: Mapped[str] = mapped_column(Text)  # LoRA adapter in GGUF
     lineage: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import builtins
 import logging
+import math
 import re
 import shutil
 from datetime import datetime, timedelta
@@ -115,7 +116,7 @@ class TuningService:
                 param="model",
                 code="model_not_tunable",
             )
-        if spec.lora:
+        if spec.lora or spec.origin == "tuned":
             raise InvalidInput(
                 f"model {model!r} is itself tuned; tune its base {self._lineage_base(real)!r} on the combined data",
                 param="model",
@@ -347,6 +348,7 @@ class TuningService:
             if outcome.cancelled or self.get(job_id).status == "cancelled":
                 return {"cancelled_at_step": outcome.steps}
             adapter = trainer.write_adapter(out / "adapter.gguf")
+            served, export = self._export(job_id, trainer, spec, adapter, out, valid or train)
             metrics = {
                 "steps": outcome.steps,
                 "train_loss": outcome.train_loss,
@@ -357,7 +359,7 @@ class TuningService:
                 "curve": outcome.curve,
             }
             name = self._model_name(record)
-            self._register(name, record, real, spec, adapter, metrics)
+            self._register(name, record, spec, served, adapter, metrics, export)
             for ckpt in out.glob("checkpoint-*"):  # the adapter is what is kept
                 shutil.rmtree(ckpt, ignore_errors=True)
             self._update(
@@ -392,8 +394,52 @@ class TuningService:
         return ":".join(parts)
 
     # -- tuned models ------------------------------------------------------------------------
+    def _export(
+        self, job_id: str, trainer, spec: ModelSpec, adapter: Path, out: Path, examples: builtins.list[dict[str, Any]]
+    ) -> tuple[Path | None, dict[str, Any]]:
+        """What will be served: the adapter over the base (`export: adapter`), or the merge of the
+        two quantised by llama.cpp (Q8_0 by default), with the quantisation's cost measured on the
+        validation examples: the mean NLL of their answer tokens under the F32 merge and under the
+        quantised file."""
+        from . import export as ex
+
+        kind = trainer.hp.export
+        if kind == "adapter":
+            return None, {"type": "adapter", "bytes": adapter.stat().st_size}
+        base = resolve_model_path(spec.path or "")
+        kind = ex.DEFAULT_TYPE if kind == "auto" else kind
+        self._event(job_id, f"Merging the adapter into {base.name} and quantising to {kind}")
+        f32 = ex.merge(base, adapter, out / "merged-f32.gguf")
+        try:
+            served = ex.quantize(f32, out / f"model-{kind}.gguf", kind, self.threads)
+            texts = [trainer.render_parts(e) for e in examples[:16]]
+            nll_f32, nll_q = ex.mean_nll(f32, texts, self.threads), ex.mean_nll(served, texts, self.threads)
+            info: dict[str, Any] = {
+                "type": kind,
+                "bytes": served.stat().st_size,
+                "f32_bytes": f32.stat().st_size,
+                "nll_f32": round(nll_f32, 4),
+                "nll_quantized": round(nll_q, 4),
+                "perplexity_ratio": round(math.exp(nll_q - nll_f32), 4),
+            }
+        finally:
+            f32.unlink(missing_ok=True)
+        self._event(
+            job_id,
+            f"Wrote {served.name} ({info['bytes'] / 1e6:.0f} MB): perplexity x{info['perplexity_ratio']} of the F32 merge",
+            data=info,
+        )
+        return served, info
+
     def _register(
-        self, name: str, record: TuningJobRecord, real: str, spec: ModelSpec, adapter: Path, metrics: dict[str, Any]
+        self,
+        name: str,
+        record: TuningJobRecord,
+        spec: ModelSpec,
+        served: Path | None,
+        adapter: Path,
+        metrics: dict[str, Any],
+        export: dict[str, Any],
     ) -> None:
         ds = self.datasets.get(record.dataset_id)
         lineage = {
@@ -404,6 +450,7 @@ class TuningService:
             "hyperparameters": record.hyperparameters,
             "seed": record.seed,
             "metrics": {k: v for k, v in metrics.items() if k != "curve"},
+            "export": export,
             "tuning_job": record.id,
         }
         with self.db.session() as s:
@@ -416,20 +463,24 @@ class TuningService:
                     name=name,
                     tuning_job_id=record.id,
                     base_model=record.base_model,
-                    base_path=spec.path or "",
+                    base_path=str(served) if served else (spec.path or ""),
                     adapter_path=str(adapter),
                     lineage=lineage,
                 )
             )
-        self._serve(current_workspace(), name, spec, str(adapter), lineage)
+        self._serve(current_workspace(), name, spec, str(served) if served else None, str(adapter), lineage)
 
-    def _serve(self, workspace: str, name: str, base: ModelSpec, adapter: str, lineage: dict[str, Any]) -> None:
+    def _serve(
+        self, workspace: str, name: str, base: ModelSpec, merged: str | None, adapter: str, lineage: dict[str, Any]
+    ) -> None:
+        """Register a tuned model: its merged GGUF, or its adapter over the base."""
+        kind = (lineage.get("export") or {}).get("type", "adapter")
         spec = base.model_copy(
             update={
-                "lora": adapter,
-                "description": f"{lineage['method']} LoRA of {lineage['base_model']} on {lineage['dataset']}",
+                "path": merged or base.path,
+                "lora": None if merged else adapter,
+                "description": f"{lineage['method']} tuning of {lineage['base_model']} on {lineage['dataset']} ({kind})",
                 "origin": "tuned",
-                "guardrail": base.guardrail,
             }
         )
         self.models.register(scoped_name(workspace, name), "chat", spec)
@@ -440,16 +491,18 @@ class TuningService:
             rows = s.scalars(select(TunedModel).execution_options(all_workspaces=True)).all()
             found = [(r.workspace_id, r.name, r.base_model, r.base_path, r.adapter_path, r.lineage) for r in rows]
         served = 0
-        for workspace, name, base_model, base_path, adapter, lineage in found:
-            if not Path(adapter).is_file():
-                log.warning("tuned model %s: its adapter %s is gone; not served", name, adapter)
+        for workspace, name, base_model, path, adapter, lineage in found:
+            merged = (lineage.get("export") or {}).get("type", "adapter") != "adapter"
+            needed = Path(path) if merged else Path(adapter)
+            if not needed.is_file():
+                log.warning("tuned model %s: its file %s is gone; not served", name, needed)
                 continue
             with in_workspace(workspace):
                 try:
                     _, base = self._base(base_model)
                 except Exception:
-                    base = ModelSpec(provider="local", path=base_path)
-            self._serve(workspace, name, base, adapter, lineage)
+                    base = ModelSpec(provider="local", path=path)
+            self._serve(workspace, name, base, path if merged else None, adapter, lineage)
             served += 1
         return served
 
@@ -466,10 +519,13 @@ class TuningService:
             row = s.get(TunedModel, name)
             if row is None:
                 raise NotFound(f"no fine-tuned model {name!r} in this workspace", param="model")
-            adapter = Path(row.adapter_path)
+            files = [Path(row.adapter_path)]
+            if (row.lineage.get("export") or {}).get("type", "adapter") != "adapter":
+                files.append(Path(row.base_path))  # the merged GGUF is the model's own
             s.delete(row)
         try:
             self.models.unregister(scoped_name(current_workspace(), name))
         except InvalidInput:
             pass
-        adapter.unlink(missing_ok=True)
+        for f in files:
+            f.unlink(missing_ok=True)

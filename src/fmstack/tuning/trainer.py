@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..errors import ConfigError
 
@@ -58,6 +58,18 @@ class Hyperparameters(BaseModel):
     max_steps: int = Field(default=0, ge=0)  # 0: as many as the epochs take
     dtype: Literal["float32", "bfloat16"] = "float32"
     threads: int = Field(default=0, ge=0)  # 0: the server's setting
+    # what is served: "auto" (the adapter merged into the base, quantised to the base's type),
+    # "adapter" (the LoRA applied over the base at run time), or a llama.cpp type (Q8_0, Q4_K_M…)
+    export: str = "auto"
+
+    @field_validator("export")
+    @classmethod
+    def _export(cls, v: str) -> str:
+        from .export import QUANT_TYPES
+
+        if v not in ("auto", "adapter") and v.upper() not in QUANT_TYPES:
+            raise ValueError(f"export is auto, adapter or one of {', '.join(QUANT_TYPES)}")
+        return v if v in ("auto", "adapter") else v.upper()
 
 
 def require() -> None:
@@ -513,6 +525,17 @@ class Trainer:
             resumed_from=resumed_from,
             curve=curve,
         )
+
+    def render_parts(self, example: dict[str, Any]) -> tuple[str, str]:
+        """An example as the text the model reads (its chat template applied): the prompt, and
+        the whole (prompt and answer). Plain text has no prompt."""
+        if "text" in example:
+            return "", example["text"]
+        messages = list(example["messages"])
+        if "chosen" in example:
+            messages.append({"role": "assistant", "content": example["chosen"]})
+        prompt = self.tok.apply_chat_template(messages[:-1], tokenize=False, add_generation_prompt=True)
+        return prompt, self.tok.apply_chat_template(messages, tokenize=False)
 
     # -- export ---------------------------------------------------------------------------------
     def write_adapter(self, path: Path) -> Path:
