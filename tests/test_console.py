@@ -471,3 +471,41 @@ def test_evaluations_page_compares_runs_and_takes_ratings(page, console_server):
     page.wait_for_function("document.querySelectorAll('[data-testid=eval-results] tr').length === 1")
     with httpx.Client(base_url=console_server.url, timeout=30) as h:
         assert h.get(f"/api/evaluations/{b}").json()["aggregates"]["human_rating"]["mean"] == 4.0
+
+
+def test_a_correction_in_chat_becomes_a_dataset_and_an_alias_is_promoted_and_rolled_back(page, console_server):
+    goto(page, "chat")
+    page.get_by_label("message").fill("What is LoRA?")
+    page.get_by_test_id("send").click()
+    answer = page.locator(".msg.assistant").last
+    answer.get_by_test_id("thumbs-down").wait_for(timeout=120_000)
+    replies = iter(["too vague", "LoRA trains two small matrices beside a frozen weight."])
+
+    def reply(dialog):  # the comment, then the corrected answer
+        dialog.accept(next(replies))
+
+    page.on("dialog", reply)
+    answer.get_by_test_id("thumbs-down").click()
+    page.wait_for_selector(".msg.assistant [data-testid=thumbs-down].on")
+    page.remove_listener("dialog", reply)
+
+    goto(page, "tuning")
+    page.get_by_test_id("dataset-name").fill("from-console")
+    page.get_by_test_id("dataset-feedback").click()
+    page.locator("[data-testid=datasets] tr[data-dataset='from-console:1']").wait_for()
+    with httpx.Client(base_url=console_server.url, timeout=30) as h:
+        rows = h.get("/api/datasets/from-console/examples").json()["data"]
+    assert any(r["messages"][-1]["content"].startswith("LoRA trains two small matrices") for r in rows)
+
+    # promote: `fast` -> another model, then roll back; the history shows both
+    page.get_by_test_id("alias-name").fill("fast")
+    page.get_by_test_id("alias-model").select_option("smollm2-greedy")
+    page.get_by_test_id("alias-note").fill("console check")
+    page.get_by_test_id("alias-set").click()
+    page.get_by_text("Alias updated").wait_for()
+    page.locator("[data-testid=alias-history] tr", has_text="console check").wait_for()
+    page.locator("[data-testid=aliases] tr[data-alias='fast'] button").click()
+    page.get_by_text("Rolled back").wait_for()
+    with httpx.Client(base_url=console_server.url, timeout=30) as h:
+        notes = [c["note"] for c in h.get("/api/aliases/fast/history").json()["data"]]
+    assert notes[1] == "console check" and notes[0].startswith("roll back")

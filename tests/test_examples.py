@@ -57,3 +57,23 @@ def test_prompt_eval_example_writes_the_comparison_report(tmp_path):
     html = report.read_text(encoding="utf-8")
     assert html.count("<img") == 3 and html.count("paired comparison over 3 examples") == 3
     assert "v2 · top-4 hybrid" in html
+
+
+def test_feedback_loop_example_closes_the_loop(tmp_path):
+    cmd = [
+        sys.executable,
+        str(ROOT / "examples" / "feedback-loop" / "run.py"),
+        "--data-dir",
+        str(tmp_path),
+        "--epochs",
+        "6",
+    ]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=1500)
+    assert done.returncode == 0, done.stderr[-3000:]
+    out = done.stdout
+    ups, downs = map(int, re.search(r"(\d+) 👍, (\d+) 👎 with a correction", out).groups())
+    assert ups + downs == 16 and downs > 0
+    assert re.search(r"dive-feedback:1: \d+ examples", out)
+    assert re.search(r"token F1 on \d+ held-out examples: base [\d.]+, tuned [\d.]+", out)
+    assert "dive-bot -> ft:smollm2:dive:" in out or "not better: dive-bot stays on smollm2" in out
+    assert out.count("[dive-bot]") == out.count("[smollm2]") >= 1

@@ -388,3 +388,71 @@ def test_a_job_resumes_from_its_last_checkpoint_after_the_server_is_killed(tmp_p
     with httpx.Client() as c:  # the server is gone
         with pytest.raises(httpx.HTTPError):
             c.get(f"{srv.url}/api/health", timeout=1)
+
+
+# -- in process: evaluation against the base, the merged export, DPO, continued pre-training -------
+def _tune(fm, dataset: str, **kwargs):
+    job = fm.tuning.create("smollm2", dataset, **kwargs)
+    fm.jobs.wait(job.job_id, 900)
+    done = fm.tuning.get(job.id)
+    assert done.status == "succeeded", done.error
+    return done
+
+
+def test_a_tuned_model_is_evaluated_against_its_base_and_served_merged(fm):
+    rows = [(i, r) for i, r in enumerate(fact_rows(), 1)]
+    fm.datasets.create("mascot-eval", rows, source={"test": True}, validation=0.125, test=0.25, seed=1)
+    hp = {"epochs": 10, "batch_size": 2, "learning_rate": 2e-3, "max_length": 96}
+    done = _tune(fm, "mascot-eval", hyperparameters=hp)
+    # served as the merge quantised by llama.cpp, with what quantising cost
+    export = next(m for m in fm.tuning.tuned() if m.name == done.fine_tuned_model).lineage["export"]
+    assert export["type"] == "Q8_0" and 0.9 < export["perplexity_ratio"] < 1.1 and export["bytes"] < export["f32_bytes"]
+    info = fm.models.info(done.fine_tuned_model or "")
+    assert info.origin == "tuned" and info.size_bytes == export["bytes"]
+    # evaluated against the base on the test split with the evaluation runner
+    evaluation = done.metrics["evaluation"]
+    assert evaluation["examples"] == 2
+    f1 = evaluation["metrics"]["token_f1"]
+    assert f1["b"] > f1["a"] and len(f1["delta_ci95"]) == 2
+    base_run = fm.evaluations.get(evaluation["base_run"])
+    assert base_run["configuration"] == "base" and base_run["status"] == "done"
+    report = fm.tuning.report_path(done.id).read_text(encoding="utf-8")
+    assert "Fine-tuning loss" in report and "data:image/png;base64," in report and "token_f1" in report
+
+
+def test_dpo_moves_the_model_towards_the_chosen_answers(fm):
+    topics = ["France", "Italy", "Spain", "Japan", "Egypt", "Peru", "Kenya", "Chile"]
+    pairs = [
+        {"prompt": f"Tell me about {t}.", "chosen": f"{t} is a country. I am happy to help.", "rejected": "no"}
+        for t in topics
+    ]
+    fm.datasets.from_file("polite", jsonl(pairs), "p.jsonl", validation=0.25, test=0.0, seed=2)
+    hp = {"epochs": 4, "batch_size": 2, "learning_rate": 2e-3, "max_length": 96, "export": "adapter"}
+    done = _tune(fm, "polite", method="dpo", hyperparameters=hp)
+    m = done.metrics
+    # DPO's loss starts at log 2 (the policy is its reference) and falls as chosen answers gain
+    assert abs(m["base_valid_loss"] - 0.6931) < 0.01
+    assert m["valid_loss"] < 0.6 and m["train_loss"] < 0.6
+    assert next(t for t in fm.tuning.tuned() if t.name == done.fine_tuned_model).lineage["method"] == "dpo"
+
+
+def test_continued_pretraining_on_a_knowledge_base(fm, tmp_path):
+    fm.knowledge.create("herons")
+    for i, body in enumerate(
+        [
+            "Grey herons nest in colonies called heronries, often high in tall trees near water.",
+            "A heron hunts by standing still in shallow water and striking fish with its long bill.",
+            "苍鹭常在浅水中静静站立，等待鱼游近后用长喙迅速捕捉。",
+        ]
+    ):
+        (tmp_path / f"h{i}.txt").write_text(body, encoding="utf-8")
+    fm.knowledge.ingest("herons", [tmp_path / f"h{i}.txt" for i in range(3)])
+    ds = fm.datasets.from_knowledge_base("heron-text", "herons", validation=0.0, test=0.0)
+    assert ds.kind == "text" and ds.rows == 3 and ds.source["knowledge_base"]
+    hp = {"epochs": 6, "batch_size": 1, "learning_rate": 2e-3, "max_length": 64, "export": "adapter"}
+    done = _tune(fm, "heron-text", method="pretraining", hyperparameters=hp)
+    curve = done.metrics["curve"]
+    assert curve[-1]["train_loss"] < 0.7 * curve[0]["train_loss"]
+    with pytest.raises(Exception) as e:
+        fm.tuning.create("smollm2", "heron-text", method="supervised")
+    assert "needs a chat dataset" in str(e.value)

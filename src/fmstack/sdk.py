@@ -128,7 +128,13 @@ class Fmstack:
         self.batches = BatchService(self.db, self.files, self.jobs, self._batch_dispatch, self._remote)
         self.datasets = DatasetService(self.db, self.settings.data_dir, self._token_counter)
         self.tuning = TuningService(
-            self.db, self.settings.data_dir, self.models, self.datasets, self.jobs, self.settings.threads
+            self.db,
+            self.settings.data_dir,
+            self.models,
+            self.datasets,
+            self.jobs,
+            self.settings.threads,
+            self.evaluations,
         )
         self.tuning.load()  # tuned models are served like configured ones
         self.aliases = AliasBook(self.db, self.models)

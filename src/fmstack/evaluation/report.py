@@ -92,7 +92,25 @@ def _fmt(v) -> str:
     return html.escape(str(v))
 
 
-def write_report(service, run_ids: list[str], path: str | Path) -> Path:
+def loss_curves(curve: list[dict]) -> tuple[str, str]:
+    """A fine-tuning job's training and validation loss by step, as a report figure."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 3.2))
+    ax.plot([p["step"] for p in curve], [p["train_loss"] for p in curve], label="training loss")
+    valid = [p for p in curve if p.get("valid_loss") is not None]
+    if valid:
+        ax.plot([p["step"] for p in valid], [p["valid_loss"] for p in valid], "o-", label="validation loss")
+    ax.set_xlabel("step")
+    ax.set_ylabel("loss")
+    ax.legend()
+    return "Fine-tuning loss", _fig_png(fig)
+
+
+def write_report(service, run_ids: list[str], path: str | Path, figures: list[tuple[str, str]] | None = None) -> Path:
     runs = [service.get(r) for r in run_ids]
     results = {r["id"]: service.results(r["id"]) for r in runs}
     parts = [
@@ -132,7 +150,7 @@ def write_report(service, run_ids: list[str], path: str | Path) -> Path:
             )
         parts.append(f"<tr><td>{html.escape(m)}</td>{''.join(cells)}</tr>")
     parts.append("</table>")
-    for title, src in _plots(runs, results):
+    for title, src in [*(figures or []), *_plots(runs, results)]:
         parts.append(f"<h3>{html.escape(title)}</h3><img alt='{html.escape(title)}' src='{src}'>")
     for other in runs[1:]:  # each configuration against the first (the baseline)
         cmp = service.compare(runs[0]["id"], other["id"])

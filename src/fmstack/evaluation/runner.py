@@ -448,7 +448,10 @@ class EvaluationService:
             "question": question,
             "context": "\n\n".join(f"[{i + 1}] {c}" for i, c in enumerate(contexts)),
         }
-        messages = self.prompts.render(cfg.prompt, variables) if cfg.prompt else [Message("user", question)]
+        if ex.get("messages") and not cfg.prompt:  # a chat-shaped example: its own turns (a tuning test split)
+            messages = [Message(m["role"], m["content"]) for m in ex["messages"]]
+        else:
+            messages = self.prompts.render(cfg.prompt, variables) if cfg.prompt else [Message("user", question)]
         if cfg.system:
             messages = [Message("system", cfg.system), *messages]
         turn = self.turns.prepare(messages, model=chat, params=params, guardrail=guard, check_input=False)

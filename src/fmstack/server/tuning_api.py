@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
@@ -177,6 +178,12 @@ def tuned_models(request: Request) -> dict:
 @router.get("/fine-tuning/{job_id}")
 def get_tuning(job_id: str, request: Request) -> dict:
     return fm(request).tuning.get(job_id).model_dump(mode="json")
+
+
+@router.get("/fine-tuning/{job_id}/report")
+def tuning_report(job_id: str, request: Request) -> FileResponse:
+    """The HTML report: the tuned model against its base on the test split, and the loss curves."""
+    return FileResponse(fm(request).tuning.report_path(job_id), media_type="text/html")
 
 
 @router.post("/fine-tuning/{job_id}/cancel")

@@ -96,6 +96,7 @@ class TuningService:
         datasets: DatasetService,
         jobs: JobRunner,
         threads: int | None,
+        evaluations: Any = None,
     ):
         self.db = db
         self.root = Path(data_dir) / "tuning"
@@ -103,6 +104,7 @@ class TuningService:
         self.datasets = datasets
         self.jobs = jobs
         self.threads = threads
+        self.evaluations = evaluations  # evaluation/runner.py: EvaluationService
 
     # -- creating ----------------------------------------------------------------------------
     def _base(self, model: str) -> tuple[str, ModelSpec]:
@@ -349,7 +351,7 @@ class TuningService:
                 return {"cancelled_at_step": outcome.steps}
             adapter = trainer.write_adapter(out / "adapter.gguf")
             served, export = self._export(job_id, trainer, spec, adapter, out, valid or train)
-            metrics = {
+            metrics: dict[str, Any] = {
                 "steps": outcome.steps,
                 "train_loss": outcome.train_loss,
                 "valid_loss": outcome.valid_loss,
@@ -362,6 +364,9 @@ class TuningService:
             self._register(name, record, spec, served, adapter, metrics, export)
             for ckpt in out.glob("checkpoint-*"):  # the adapter is what is kept
                 shutil.rmtree(ckpt, ignore_errors=True)
+            report = self._evaluate(ctx, job_id, record, name, examples, metrics)
+            if report:
+                metrics["evaluation"] = report
             self._update(
                 job_id,
                 status="succeeded",
@@ -394,6 +399,74 @@ class TuningService:
         return ":".join(parts)
 
     # -- tuned models ------------------------------------------------------------------------
+    def _evaluate(
+        self,
+        ctx: JobContext,
+        job_id: str,
+        record: TuningJobRecord,
+        name: str,
+        examples: builtins.list[dict[str, Any]],
+        metrics: dict[str, Any],
+    ) -> dict[str, Any] | None:
+        """The tuned model against its base on the test split, with the evaluation runner (the
+        path users' answers take): paired differences with intervals, and an HTML report with the
+        loss curves."""
+        test = [e for e in examples if e["split"] == "test"]
+        if self.evaluations is None or record.method != "supervised" or not test:
+            return None
+        if not record.hyperparameters.get("evaluate", True):
+            return None
+        from ..evaluation.report import loss_curves, write_report
+        from ..evaluation.runner import parse_spec
+
+        rows = [
+            {
+                "input": e["messages"][-2]["content"],
+                "messages": e["messages"][:-1],
+                "reference": e["messages"][-1]["content"],
+            }
+            for e in test
+        ]
+        spec = parse_spec(
+            {
+                "name": f"{name} vs {record.base_model}",
+                "dataset": rows,
+                "metrics": ["token_f1", "rouge"],
+                "configurations": [
+                    {"name": "base", "model": record.base_model, "params": {"temperature": 0, "max_tokens": 256}},
+                    {"name": "tuned", "model": name, "params": {"temperature": 0, "max_tokens": 256}},
+                ],
+            }
+        )
+        self._event(job_id, f"Evaluating {name} against {record.base_model} on {len(rows)} test examples")
+        ctx.report({**ctx.progress, "stage": "evaluating"}, force=True)
+        base_run, tuned_run = self.evaluations.run(spec, cancel=ctx.cancel_event)
+        compared = self.evaluations.compare(base_run, tuned_run)
+        path = self.root / job_id / "report.html"
+        figures = [loss_curves(metrics["curve"])] if metrics.get("curve") else []
+        write_report(self.evaluations, [base_run, tuned_run], path, figures)
+        summary = {
+            "base_run": base_run,
+            "tuned_run": tuned_run,
+            "examples": compared["examples"],
+            "metrics": {
+                m: {k: v[k] for k in ("a", "b", "delta", "delta_ci95")} for m, v in compared["metrics"].items()
+            },
+            "report": path.name,
+        }
+        self._event(job_id, "Evaluation: " + ", ".join(
+            f"{m} {v['a']:.3f} -> {v['b']:.3f}" for m, v in summary["metrics"].items() if m in ("token_f1", "rouge_l", "rougeL")
+        ), data=summary)  # fmt: skip
+        return summary
+
+    def report_path(self, job_id: str) -> Path:
+        """The HTML report of a job's evaluation (NotFound when it has none)."""
+        job = self.get(job_id)
+        path = self.root / job.id / "report.html"
+        if not path.is_file():
+            raise NotFound(f"fine-tuning job {job_id} has no evaluation report", param="fine_tuning_job_id")
+        return path
+
     def _export(
         self, job_id: str, trainer, spec: ModelSpec, adapter: Path, out: Path, examples: builtins.list[dict[str, Any]]
     ) -> tuple[Path | None, dict[str, Any]]:

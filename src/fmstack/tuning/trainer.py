@@ -61,6 +61,8 @@ class Hyperparameters(BaseModel):
     # what is served: "auto" (the adapter merged into the base, quantised to the base's type),
     # "adapter" (the LoRA applied over the base at run time), or a llama.cpp type (Q8_0, Q4_K_M…)
     export: str = "auto"
+    # after training: the tuned model against its base on the dataset's test split (chat datasets)
+    evaluate: bool = True
 
     @field_validator("export")
     @classmethod

@@ -7,6 +7,7 @@ import { settingsView } from "./settings.js";
 import { guardrailsView } from "./guardrails.js";
 import { agentsView } from "./agents.js";
 import { evalsView } from "./evals.js";
+import { tuningView } from "./tuning.js";
 
 // -- language -------------------------------------------------------------------------------------
 export let lang = localStorage.getItem("fmstack.lang")
@@ -172,7 +173,7 @@ export async function chatModels() {
 }
 
 // -- routing ------------------------------------------------------------------------------------------
-const views = { chat: chatView, playground: playgroundView, kb: kbView, guardrails: guardrailsView, agents: agentsView, evals: evalsView, settings: settingsView };
+const views = { chat: chatView, playground: playgroundView, kb: kbView, guardrails: guardrailsView, agents: agentsView, evals: evalsView, tuning: tuningView, settings: settingsView };
 let current = null;
 
 async function route() {

@@ -77,8 +77,9 @@ export async function chatView(main, [conversationId]) {
     const rate = async (value) => {
       const rating = msg.rating === value ? null : value;
       const comment = rating === null ? null : prompt(t("chat.comment")) || null;
+      const correction = rating === -1 ? prompt(t("chat.correction")) || null : null;
       try {
-        const saved = await api(`/api/messages/${msg.id}/feedback`, { method: "POST", body: { rating, comment } });
+        const saved = await api(`/api/messages/${msg.id}/feedback`, { method: "POST", body: { rating, comment, correction } });
         msg.rating = saved.rating;
         up.classList.toggle("on", saved.rating === 1);
         down.classList.toggle("on", saved.rating === -1);

@@ -1,6 +1,16 @@
 // Every string the console shows, in English and Chinese. A missing Chinese string falls back to English.
 export const STRINGS = {
   en: {
+    "tune.datasets": "Datasets", "tune.dataset_name": "Dataset name", "tune.upload": "Upload JSONL/CSV", "tune.from_feedback": "From chat feedback",
+    "tune.dataset": "Dataset", "tune.kind": "Kind", "tune.rows": "Examples", "tune.tokens": "Tokens", "tune.splits": "Splits", "tune.dropped": "Dropped",
+    "tune.row": "Row", "tune.no_problems": "Every row was kept.", "tune.need_name_file": "Give the dataset a name and pick a file.",
+    "tune.dataset_made": "Dataset made: {rows} examples", "tune.jobs": "Fine-tuning jobs", "tune.epochs": "Epochs", "tune.start": "Start tuning",
+    "tune.job": "Job", "tune.base": "Base model", "tune.status": "Status", "tune.progress": "Progress", "tune.model": "Model",
+    "tune.cancel": "Cancel", "tune.report": "Report", "tune.need_dataset": "Make a chat dataset first.", "tune.started": "Tuning started",
+    "tune.aliases": "Aliases", "tune.alias": "Alias", "tune.promote": "Point alias at model", "tune.note": "Note (why)", "tune.rollback": "Roll back",
+    "tune.rolled_back": "Rolled back", "tune.promoted": "Alias updated", "tune.history": "History", "tune.when": "When", "tune.from": "From",
+    "tune.to": "To", "tune.by": "By", "tune.configured": "(configured)", "nav.tuning": "Tuning",
+    "chat.correction": "What should the answer have been? (optional: it becomes a training example)",
     "nav.chat": "Chat", "nav.playground": "Playground", "nav.kb": "Knowledge", "nav.guardrails": "Guardrails", "nav.agents": "Agents", "nav.evals": "Evaluations",
     "nav.settings": "Settings",
     "evals.runs": "Evaluation runs", "evals.when": "When", "evals.name": "Evaluation", "evals.configuration": "Configuration",
@@ -75,6 +85,16 @@ export const STRINGS = {
     "settings.day": "Day", "settings.key": "Key", "settings.calls": "Calls", "settings.tokens": "Tokens", "settings.cost": "Cost",
   },
   zh: {
+    "tune.datasets": "数据集", "tune.dataset_name": "数据集名称", "tune.upload": "上传 JSONL/CSV", "tune.from_feedback": "从对话反馈生成",
+    "tune.dataset": "数据集", "tune.kind": "类型", "tune.rows": "样本数", "tune.tokens": "词元数", "tune.splits": "划分", "tune.dropped": "已剔除",
+    "tune.row": "第", "tune.no_problems": "所有行都已保留。", "tune.need_name_file": "请填写数据集名称并选择文件。",
+    "tune.dataset_made": "数据集已生成：{rows} 个样本", "tune.jobs": "微调任务", "tune.epochs": "轮数", "tune.start": "开始微调",
+    "tune.job": "任务", "tune.base": "基础模型", "tune.status": "状态", "tune.progress": "进度", "tune.model": "模型",
+    "tune.cancel": "取消", "tune.report": "报告", "tune.need_dataset": "请先生成一个对话数据集。", "tune.started": "微调已开始",
+    "tune.aliases": "别名", "tune.alias": "别名", "tune.promote": "将别名指向模型", "tune.note": "备注（原因）", "tune.rollback": "回滚",
+    "tune.rolled_back": "已回滚", "tune.promoted": "别名已更新", "tune.history": "历史", "tune.when": "时间", "tune.from": "原模型",
+    "tune.to": "新模型", "tune.by": "操作者", "tune.configured": "（配置默认）", "nav.tuning": "微调",
+    "chat.correction": "正确的回答应该是什么？（可选：它会成为训练样本）",
     "nav.chat": "对话", "nav.playground": "试验场", "nav.kb": "知识库", "nav.guardrails": "护栏", "nav.settings": "设置",
     "nav.agents": "智能体", "nav.evals": "评测",
     "evals.runs": "评测运行", "evals.when": "时间", "evals.name": "评测", "evals.configuration": "配置",
