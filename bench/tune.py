@@ -11,9 +11,9 @@ training: the same examples (chat, answers only in the loss), the same LoRA (r=8
           the figure is trained tokens per second, the ratio fmstack / direct.
 memory:   the process's peak resident memory after each phase (ru_maxrss, which only grows).
 serving:  llama.cpp generating 64 tokens greedily for each of 6 prompts with the tuned model as
-          fmstack serves it (the adapter merged into the base and quantised to Q8_0), with the
-          base GGUF, and with the adapter applied at run time (`lora_path`, export: adapter), in
-          turns; tokens/s and the ratios against the base.
+          fmstack serves it (the base's tensors, the adapted ones merged in Q8_0), with the base
+          GGUF, and with the adapter applied at run time (`lora_path`, export: adapter), in turns;
+          tokens/s and the ratios against the base.
 """
 
 from __future__ import annotations
@@ -149,8 +149,7 @@ def main() -> None:
         from fmstack.tuning import export
 
         assert adapter is not None
-        f32 = export.merge(base, adapter, Path(tmp) / "merged-f32.gguf")
-        merged = export.quantize(f32, Path(tmp) / "merged-q8.gguf", export.DEFAULT_TYPE, args.threads)
+        merged = export.merge(base, adapter, Path(tmp) / "merged.gguf", keep_base=True)
         prompts = [r["messages"][0]["content"] for r in rows[:6]]
         speeds: dict[str, list[float]] = {"base": [], "merged": [], "adapter": []}
         for _ in range(args.rounds):
@@ -158,7 +157,8 @@ def main() -> None:
             speeds["merged"].append(serve_speed(merged, None, prompts, args.threads))
             speeds["adapter"].append(serve_speed(base, adapter, prompts, args.threads))
         b, m, a = (statistics.median(speeds[k]) for k in ("base", "merged", "adapter"))
-        print(f"serving tokens/s: base {b:.1f}; tuned as served (merged, {export.DEFAULT_TYPE}) {m:.1f}, "
+        print(f"serving tokens/s: base {b:.1f}; tuned as served (base tensors + adapted ones merged in "
+              f"{export.DEFAULT_TYPE}) {m:.1f}, "
               f"ratio {m / b:.3f}; adapter at run time {a:.1f}, ratio {a / b:.3f}")
 
 

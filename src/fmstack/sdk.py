@@ -132,7 +132,7 @@ class Fmstack:
             self.settings.data_dir,
             self.models,
             self.datasets,
-            self.jobs,
+            JobRunner(self.db),  # a runner of its own: a long tune does not hold up ingestion or batches
             self.settings.threads,
             self.evaluations,
         )
@@ -265,6 +265,7 @@ class Fmstack:
         )
 
     def close(self) -> None:
+        self.tuning.jobs.close()
         self.jobs.close()
         self.models.close()
         self.db.close()

@@ -353,7 +353,8 @@ class ModelRegistry:
 
     def names(self) -> builtins.list[str]:
         """Every name a client may pass: models and aliases."""
-        return sorted({v for v in map(self._visible, self.specs) if v}) + list(self.aliases)
+        promoted = [a for a in self.promoted.get(current_workspace(), {}) if a not in self.aliases]
+        return sorted({v for v in map(self._visible, self.specs) if v}) + list(self.aliases) + promoted
 
     # -- models added while running (endpoints saved from the console or the API) --------------
     def register(self, name: str, kind: Literal["chat", "embedding"], spec: ModelSpec) -> None:

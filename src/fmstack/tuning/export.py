@@ -36,7 +36,9 @@ FILE_TYPES = {
     32: "BF16",
 }
 # Q8_0 keeps what tuning changed: at 135M parameters, requantising the merge to 4 bits rounds a
-# LoRA's small deltas away (bench/citations.py; the mascot test of tests/test_tuning.py)
+# LoRA's small deltas away (the mascot test of tests/test_tuning.py). The default export keeps the
+# base's tensors as they are and writes only the adapted ones, merged, in Q8_0: the base's size and
+# speed, nothing re-quantised.
 DEFAULT_TYPE = "Q8_0"
 QUANT_TYPES = ("Q8_0", "Q6_K", "Q5_K_M", "Q5_1", "Q5_0", "Q4_K_M", "Q4_K_S", "Q4_1", "Q4_0", "F16", "BF16")
 
@@ -61,11 +63,13 @@ def _adapter(path: Path) -> tuple[float, dict[str, tuple]]:
     return alpha, {k: (v["lora_a"], v["lora_b"]) for k, v in parts.items() if "lora_a" in v and "lora_b" in v}
 
 
-def merge(base: Path, adapter: Path, out: Path) -> Path:
-    """base + adapter as one F32 GGUF (written to a temporary name, then renamed)."""
+def merge(base: Path, adapter: Path, out: Path, *, keep_base: bool = False) -> Path:
+    """base + adapter as one GGUF (written to a temporary name, then renamed): every tensor F32,
+    or (`keep_base`) the base's tensors as they are — their bytes untouched, no re-quantisation —
+    and only the adapted ones rewritten, merged, in Q8_0."""
     import numpy as np
     from gguf import GGMLQuantizationType, GGUFReader, GGUFValueType, GGUFWriter
-    from gguf.quants import dequantize
+    from gguf.quants import dequantize, quantize
 
     alpha, deltas = _adapter(adapter)
     reader = GGUFReader(str(base))
@@ -78,15 +82,23 @@ def merge(base: Path, adapter: Path, out: Path) -> Path:
         kind = field.types[0]
         sub = field.types[1] if kind == GGUFValueType.ARRAY and len(field.types) > 1 else None
         writer.add_key_value(name, field.contents(), kind, sub)
-    writer.add_uint32("general.file_type", 0)  # all F32
+    file_type = reader.fields.get("general.file_type")
+    writer.add_uint32("general.file_type", int(file_type.contents()) if keep_base and file_type else 0)
     merged = 0
     for t in reader.tensors:
-        w = dequantize(t.data, GGMLQuantizationType(t.tensor_type)).astype(np.float32)
+        qtype = GGMLQuantizationType(t.tensor_type)
+        if keep_base and t.name not in deltas:
+            writer.add_tensor(t.name, t.data, raw_dtype=qtype)
+            continue
+        w = dequantize(t.data, qtype).astype(np.float32)
         if t.name in deltas:
             a, b = (np.asarray(x, dtype=np.float32) for x in deltas[t.name])
             w = w + (alpha / a.shape[0]) * (b @ a)
             merged += 1
-        writer.add_tensor(t.name, np.ascontiguousarray(w))
+        if keep_base and w.ndim == 2 and w.shape[-1] % 32 == 0:
+            writer.add_tensor(t.name, quantize(w, GGMLQuantizationType.Q8_0), raw_dtype=GGMLQuantizationType.Q8_0)
+        else:
+            writer.add_tensor(t.name, np.ascontiguousarray(w))
     if not merged:
         raise ConfigError(f"the adapter {adapter.name} has no tensor of {base.name}: not its adapter")
     writer.write_header_to_file()

@@ -470,25 +470,28 @@ class TuningService:
     def _export(
         self, job_id: str, trainer, spec: ModelSpec, adapter: Path, out: Path, examples: builtins.list[dict[str, Any]]
     ) -> tuple[Path | None, dict[str, Any]]:
-        """What will be served: the adapter over the base (`export: adapter`), or the merge of the
-        two quantised by llama.cpp (Q8_0 by default), with the quantisation's cost measured on the
-        validation examples: the mean NLL of their answer tokens under the F32 merge and under the
-        quantised file."""
+        """What will be served: the adapter over the base (`export: adapter`); by default the base's
+        own tensors with the adapted ones merged in Q8_0; or the whole merge quantised by
+        llama.cpp (`export: Q4_K_M`…). What quantising cost is measured on the validation
+        examples: the mean NLL of their answer tokens under the F32 merge and under the file served."""
         from . import export as ex
 
         kind = trainer.hp.export
         if kind == "adapter":
             return None, {"type": "adapter", "bytes": adapter.stat().st_size}
         base = resolve_model_path(spec.path or "")
-        kind = ex.DEFAULT_TYPE if kind == "auto" else kind
-        self._event(job_id, f"Merging the adapter into {base.name} and quantising to {kind}")
+        label = f"{ex.base_type(base)} + adapted tensors in {ex.DEFAULT_TYPE}" if kind == "auto" else kind
+        self._event(job_id, f"Merging the adapter into {base.name} ({label})")
         f32 = ex.merge(base, adapter, out / "merged-f32.gguf")
         try:
-            served = ex.quantize(f32, out / f"model-{kind}.gguf", kind, self.threads)
+            if kind == "auto":
+                served = ex.merge(base, adapter, out / "model.gguf", keep_base=True)
+            else:
+                served = ex.quantize(f32, out / f"model-{kind}.gguf", kind, self.threads)
             texts = [trainer.render_parts(e) for e in examples[:16]]
             nll_f32, nll_q = ex.mean_nll(f32, texts, self.threads), ex.mean_nll(served, texts, self.threads)
             info: dict[str, Any] = {
-                "type": kind,
+                "type": label,
                 "bytes": served.stat().st_size,
                 "f32_bytes": f32.stat().st_size,
                 "nll_f32": round(nll_f32, 4),

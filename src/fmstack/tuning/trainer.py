@@ -203,6 +203,8 @@ def _sequence_logps(model, items: Sequence[Encoded], pad: int):
     import torch
 
     ids, labels, mask = _batch(items, pad)
+    device = next(model.parameters()).device
+    ids, labels, mask = ids.to(device), labels.to(device), mask.to(device)
     logits = model(input_ids=ids, attention_mask=mask).logits[:, :-1].float()
     target = labels[:, 1:]
     keep = target != -100
