@@ -37,10 +37,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from fmstack import Fmstack  # noqa: E402
-from fmstack.evaluation.metrics import rouge, token_f1  # noqa: E402
-from fmstack.evaluation.runner import bootstrap_ci  # noqa: E402
-from fmstack.knowledge.rag import DONT_KNOW, DONT_KNOW_ZH, context_message, dont_know, strip_marks  # noqa: E402
+from fmstack import Fmstack
+from fmstack.evaluation.metrics import rouge, token_f1
+from fmstack.evaluation.runner import bootstrap_ci
+from fmstack.knowledge.rag import DONT_KNOW, DONT_KNOW_ZH, context_message, dont_know, strip_marks
 
 SYLLABLES = "ka lo mi ra ne to su vi da pe zo lu ha ri no be sa ku fe ti mo ga".split()
 ZH_CHARS = "安宁泽川云岚青石远桐杉澜霖曜汐岑瑶湘黎沅珂铭舟"
@@ -72,47 +72,97 @@ class Domain:
 
 DOMAINS_TRAIN = {
     "river": Domain(
-        "The {n} River is {v} kilometres long.", ["How long is the {n} River?", "What is the length of the {n} River?"],
-        "{n}河全长{v}公里。", ["{n}河有多长？", "{n}河的长度是多少？"],
-        "The {n} River flows through farmland and small towns.", "{n}河流经农田和小镇。", "number"),
+        "The {n} River is {v} kilometres long.",
+        ["How long is the {n} River?", "What is the length of the {n} River?"],
+        "{n}河全长{v}公里。",
+        ["{n}河有多长？", "{n}河的长度是多少？"],
+        "The {n} River flows through farmland and small towns.",
+        "{n}河流经农田和小镇。",
+        "number",
+    ),
     "company": Domain(
-        "{n} Systems was founded in {v}.", ["When was {n} Systems founded?", "In what year was {n} Systems founded?"],
-        "{n}科技公司成立于{v}年。", ["{n}科技公司是哪一年成立的？", "{n}科技公司成立于哪一年？"],
-        "{n} Systems makes software for hospitals.", "{n}科技公司为医院开发软件。", "year"),
+        "{n} Systems was founded in {v}.",
+        ["When was {n} Systems founded?", "In what year was {n} Systems founded?"],
+        "{n}科技公司成立于{v}年。",
+        ["{n}科技公司是哪一年成立的？", "{n}科技公司成立于哪一年？"],
+        "{n} Systems makes software for hospitals.",
+        "{n}科技公司为医院开发软件。",
+        "year",
+    ),
     "person": Domain(
-        "{n} was born in {v}.", ["Where was {n} born?", "In which city was {n} born?"],
-        "{n}出生于{v}。", ["{n}出生在哪里？", "{n}出生在哪座城市？"],
-        "{n} later worked as a teacher of mathematics.", "{n}后来成为一名数学老师。", "city"),
+        "{n} was born in {v}.",
+        ["Where was {n} born?", "In which city was {n} born?"],
+        "{n}出生于{v}。",
+        ["{n}出生在哪里？", "{n}出生在哪座城市？"],
+        "{n} later worked as a teacher of mathematics.",
+        "{n}后来成为一名数学老师。",
+        "city",
+    ),
     "product": Domain(
-        "The {n} phone costs {v} dollars.", ["How much does the {n} phone cost?", "What is the price of the {n} phone?"],
-        "{n}手机的售价为{v}元。", ["{n}手机多少钱？", "{n}手机的售价是多少？"],
-        "The {n} phone has a large screen and two cameras.", "{n}手机有一块大屏幕和两个摄像头。", "number"),
+        "The {n} phone costs {v} dollars.",
+        ["How much does the {n} phone cost?", "What is the price of the {n} phone?"],
+        "{n}手机的售价为{v}元。",
+        ["{n}手机多少钱？", "{n}手机的售价是多少？"],
+        "The {n} phone has a large screen and two cameras.",
+        "{n}手机有一块大屏幕和两个摄像头。",
+        "number",
+    ),
     "mountain": Domain(
-        "Mount {n} is {v} metres high.", ["How high is Mount {n}?", "What is the height of Mount {n}?"],
-        "{n}山海拔{v}米。", ["{n}山有多高？", "{n}山的海拔是多少？"],
-        "Mount {n} is covered with snow for most of the year.", "{n}山一年中大部分时间被积雪覆盖。", "number"),
+        "Mount {n} is {v} metres high.",
+        ["How high is Mount {n}?", "What is the height of Mount {n}?"],
+        "{n}山海拔{v}米。",
+        ["{n}山有多高？", "{n}山的海拔是多少？"],
+        "Mount {n} is covered with snow for most of the year.",
+        "{n}山一年中大部分时间被积雪覆盖。",
+        "number",
+    ),
     "book": Domain(
-        "The novel {n} was published in {v}.", ["When was the novel {n} published?", "In what year did {n} come out?"],
-        "小说《{n}》出版于{v}年。", ["小说《{n}》是哪一年出版的？", "《{n}》哪年出版？"],
-        "The novel {n} tells the story of two sisters.", "小说《{n}》讲述了两姐妹的故事。", "year"),
+        "The novel {n} was published in {v}.",
+        ["When was the novel {n} published?", "In what year did {n} come out?"],
+        "小说《{n}》出版于{v}年。",
+        ["小说《{n}》是哪一年出版的？", "《{n}》哪年出版？"],
+        "The novel {n} tells the story of two sisters.",
+        "小说《{n}》讲述了两姐妹的故事。",
+        "year",
+    ),
 }
 DOMAINS_TEST = {
     "planet": Domain(
-        "The planet {n} has {v} moons.", ["How many moons does the planet {n} have?"],
-        "{n}星有{v}颗卫星。", ["{n}星有几颗卫星？"],
-        "The planet {n} has a thin atmosphere of nitrogen.", "{n}星有一层稀薄的氮气大气。", "number"),
+        "The planet {n} has {v} moons.",
+        ["How many moons does the planet {n} have?"],
+        "{n}星有{v}颗卫星。",
+        ["{n}星有几颗卫星？"],
+        "The planet {n} has a thin atmosphere of nitrogen.",
+        "{n}星有一层稀薄的氮气大气。",
+        "number",
+    ),
     "bridge": Domain(
-        "The {n} Bridge opened to traffic in {v}.", ["When did the {n} Bridge open?"],
-        "{n}大桥于{v}年建成通车。", ["{n}大桥是什么时候通车的？"],
-        "The {n} Bridge crosses a wide bay.", "{n}大桥横跨一个宽阔的海湾。", "year"),
+        "The {n} Bridge opened to traffic in {v}.",
+        ["When did the {n} Bridge open?"],
+        "{n}大桥于{v}年建成通车。",
+        ["{n}大桥是什么时候通车的？"],
+        "The {n} Bridge crosses a wide bay.",
+        "{n}大桥横跨一个宽阔的海湾。",
+        "year",
+    ),
     "software": Domain(
-        "Version {v} of {n}DB added full-text search.", ["Which version of {n}DB added full-text search?"],
-        "{n}数据库的{v}版本加入了全文检索。", ["{n}数据库的哪个版本加入了全文检索？"],
-        "{n}DB stores data in a single file.", "{n}数据库把数据存放在一个文件里。", "number"),
+        "Version {v} of {n}DB added full-text search.",
+        ["Which version of {n}DB added full-text search?"],
+        "{n}数据库的{v}版本加入了全文检索。",
+        ["{n}数据库的哪个版本加入了全文检索？"],
+        "{n}DB stores data in a single file.",
+        "{n}数据库把数据存放在一个文件里。",
+        "number",
+    ),
     "lake": Domain(
-        "Lake {n} lies near the city of {v}.", ["Which city is Lake {n} near?"],
-        "{n}湖位于{v}市附近。", ["{n}湖在哪座城市附近？"],
-        "Lake {n} freezes over every winter.", "{n}湖每年冬天都会结冰。", "city"),
+        "Lake {n} lies near the city of {v}.",
+        ["Which city is Lake {n} near?"],
+        "{n}湖位于{v}市附近。",
+        ["{n}湖在哪座城市附近？"],
+        "Lake {n} freezes over every winter.",
+        "{n}湖每年冬天都会结冰。",
+        "city",
+    ),
 }
 
 
@@ -187,7 +237,9 @@ def score(answer: str, item: dict) -> dict:
     marks = {int(m) for m in _MARK.findall(answer) if 1 <= int(m) <= item["k"]}
     if item["gold"] is None:
         said = answer.strip()
-        knows_not = said.startswith((DONT_KNOW[:12], DONT_KNOW_ZH[:4])) or "don't know" in said.lower() or "不知道" in said
+        knows_not = (
+            said.startswith((DONT_KNOW[:12], DONT_KNOW_ZH[:4])) or "don't know" in said.lower() or "不知道" in said
+        )
         return {"abstained": float(knows_not)}
     text = strip_marks(answer)
     return {
@@ -275,7 +327,11 @@ def main() -> None:
     assert model
     base = evaluate(fm, "smollm2", test)
     tuned = evaluate(fm, model, test)
-    summary(f"held-out domains ({len(test)} questions, {sum(1 for t in test if t['gold'] is None)} unanswerable)", base, tuned)
+    summary(
+        f"held-out domains ({len(test)} questions, {sum(1 for t in test if t['gold'] is None)} unanswerable)",
+        base,
+        tuned,
+    )
     for lang in ("en", "zh"):
         idx = [i for i, t in enumerate(test) if t["language"] == lang]
         summary(f"  {lang} only", [base[i] for i in idx], [tuned[i] for i in idx])

@@ -63,7 +63,7 @@ def _adapter(path: Path) -> tuple[float, dict[str, tuple]]:
     return alpha, {k: (v["lora_a"], v["lora_b"]) for k, v in parts.items() if "lora_a" in v and "lora_b" in v}
 
 
-def merge(base: Path, adapter: Path, out: Path, *, keep_base: bool = False) -> Path:
+def merge(base: Path, adapter: Path, out: Path, *, keep_base: bool = False, adapted: str = "Q8_0") -> Path:
     """base + adapter as one GGUF (written to a temporary name, then renamed): every tensor F32,
     or (`keep_base`) the base's tensors as they are — their bytes untouched, no re-quantisation —
     and only the adapted ones rewritten, merged, in Q8_0."""
@@ -95,8 +95,11 @@ def merge(base: Path, adapter: Path, out: Path, *, keep_base: bool = False) -> P
             a, b = (np.asarray(x, dtype=np.float32) for x in deltas[t.name])
             w = w + (alpha / a.shape[0]) * (b @ a)
             merged += 1
-        if keep_base and w.ndim == 2 and w.shape[-1] % 32 == 0:
-            writer.add_tensor(t.name, quantize(w, GGMLQuantizationType.Q8_0), raw_dtype=GGMLQuantizationType.Q8_0)
+        if keep_base and adapted == "F16":
+            writer.add_tensor(t.name, w.astype(np.float16))
+        elif keep_base and w.ndim == 2 and w.shape[-1] % 32 == 0:
+            adapted_type = GGMLQuantizationType[adapted]
+            writer.add_tensor(t.name, quantize(w, adapted_type), raw_dtype=adapted_type)
         else:
             writer.add_tensor(t.name, np.ascontiguousarray(w))
     if not merged:
