@@ -69,13 +69,13 @@ def main() -> None:
         print("4. tune and evaluate against the base")
         hp = {"epochs": args.epochs, "batch_size": 2, "learning_rate": 2e-3, "max_length": 256}
         job = fm.tuning.create("smollm2", ds.id, hyperparameters=hp, suffix="dive")
-        started = time.monotonic()
+        started, shown = time.monotonic(), 0
         while (job := fm.tuning.get(job.id)).status in ("queued", "running"):
             p = job.metrics.get("progress") or {}
-            if p.get("step"):
-                print(f"\r   step {p['step']}/{p['total_steps']} loss {p['train_loss']:.3f}", end="", flush=True)
+            if p.get("step", 0) > shown and p["step"] % 5 == 0:
+                shown = p["step"]
+                print(f"   step {p['step']}/{p['total_steps']} loss {p['train_loss']:.3f}", flush=True)
             time.sleep(1)
-        print()
         if job.status != "succeeded":
             raise SystemExit(f"tuning {job.status}: {(job.error or {}).get('message')}")
         tuned = job.fine_tuned_model or ""

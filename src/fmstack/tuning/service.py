@@ -557,6 +557,9 @@ class TuningService:
                 "lora": None if merged else adapter,
                 "description": f"{lineage['method']} tuning of {lineage['base_model']} on {lineage['dataset']} ({kind})",
                 "origin": "tuned",
+                # a model tuned to write its answers writes them (the base's extractive default
+                # was chosen for the untuned model)
+                "answer_mode": "generate",
             }
         )
         self.models.register(scoped_name(workspace, name), "chat", spec)
