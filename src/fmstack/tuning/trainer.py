@@ -417,6 +417,23 @@ class Trainer:
         resumed_from = step if state else None
         if resumed_from is not None and on_resume:
             on_resume(resumed_from)
+
+        def outcome(stopped: bool) -> Outcome:
+            seconds = time.monotonic() - started
+            return Outcome(
+                steps=step,
+                total_steps=total_steps,
+                trained_tokens=trained,
+                train_loss=run_loss,
+                valid_loss=last_valid,
+                base_valid_loss=base_valid,
+                tokens_per_second=tokens_now / seconds if seconds > 0 else 0.0,
+                seconds=seconds,
+                cancelled=stopped,
+                resumed_from=resumed_from,
+                curve=curve,
+            )
+
         self.model.train()
         while step < total_steps and epoch < hp.epochs:
             order = list(range(len(items)))
@@ -424,19 +441,7 @@ class Trainer:
             per_step = hp.batch_size * hp.gradient_accumulation
             while position < len(order) and step < total_steps:
                 if cancelled():
-                    return self._outcome(
-                        step,
-                        total_steps,
-                        trained,
-                        run_loss,
-                        last_valid,
-                        base_valid,
-                        tokens_now,
-                        started,
-                        True,
-                        resumed_from,
-                        curve,
-                    )
+                    return outcome(True)
                 chunk = order[position : position + per_step]
                 losses = []
                 for i in range(0, len(chunk), hp.batch_size):
@@ -497,38 +502,7 @@ class Trainer:
                         on_checkpoint(step, saved, point)
             if position >= len(order):
                 epoch, position = epoch + 1, 0
-        return self._outcome(
-            step,
-            total_steps,
-            trained,
-            run_loss,
-            last_valid,
-            base_valid,
-            tokens_now,
-            started,
-            False,
-            resumed_from,
-            curve,
-        )
-
-    @staticmethod
-    def _outcome(
-        step, total, trained, loss, valid, base_valid, tokens_now, started, cancelled, resumed_from, curve
-    ) -> Outcome:
-        seconds = time.monotonic() - started
-        return Outcome(
-            steps=step,
-            total_steps=total,
-            trained_tokens=trained,
-            train_loss=loss,
-            valid_loss=valid,
-            base_valid_loss=base_valid,
-            tokens_per_second=tokens_now / seconds if seconds > 0 else 0.0,
-            seconds=seconds,
-            cancelled=cancelled,
-            resumed_from=resumed_from,
-            curve=curve,
-        )
+        return outcome(False)
 
     def render_parts(self, example: dict[str, Any]) -> tuple[str, str]:
         """An example as the text the model reads (its chat template applied): the prompt, and
