@@ -99,6 +99,14 @@ def test_datasets_read_every_usual_shape_and_say_why_each_row_was_dropped(fm):
     assert fm.datasets.get("shapes").id == again.id and fm.datasets.get("shapes:1").id == ds.id
 
 
+def test_examples_longer_than_the_models_window_are_dropped_by_default(fm):
+    rows = [{"prompt": "Summarise: " + "the heron waits in the reeds. " * 120, "completion": "A heron waits."},
+            {"prompt": "Short question?", "completion": "Short answer."}]  # fmt: skip
+    ds = fm.datasets.from_file("window", jsonl(rows), "w.jsonl", model="smollm2-512")  # a 512-token window
+    assert ds.rows == 1 and ds.problems[0]["row"] == 1
+    assert "longer than the limit of 512" in ds.problems[0]["reason"]
+
+
 def test_preference_text_and_csv_datasets(fm):
     pairs = [
         {"prompt": "Capital of France?", "chosen": "Paris.", "rejected": "Lyon."},

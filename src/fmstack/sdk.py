@@ -6,7 +6,7 @@ base's)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Literal
 
 import numpy as np
@@ -151,8 +151,9 @@ class Fmstack:
             self.asgi_app = create_app(self)
         return dispatcher(self.asgi_app)
 
-    def _token_counter(self, model: str | None):
-        """How a dataset counts an example's tokens: with the tokenizer of the model it is for."""
+    def _token_counter(self, model: str | None) -> tuple[Callable[[dict], int], int | None]:
+        """How a dataset counts an example's tokens (with the tokenizer of the model it is for),
+        and that model's context window."""
         chat = self.models.chat(model)
 
         def count(example: dict) -> int:
@@ -164,7 +165,7 @@ class Fmstack:
                 turns.append(Message(role="assistant", content=longer))
             return chat.count_message_tokens(turns)
 
-        return count
+        return count, chat.info.context_window
 
     def _remote(self, model: str | None) -> bool:
         try:

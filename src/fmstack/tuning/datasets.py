@@ -376,7 +376,7 @@ def check_rows(
                 drop(n, repeat)
                 continue
         tokens = count_tokens(ex) if count_tokens else len(text)
-        if max_tokens and tokens > max_tokens:
+        if max_tokens and tokens > max_tokens and chosen != "text":  # text is cut into blocks to train on
             drop(n, f"{tokens} tokens, longer than the limit of {max_tokens}")
             continue
         out.examples.append((n, ex))
@@ -446,8 +446,11 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
 
 class DatasetService:
-    def __init__(self, db: Database, data_dir: Path, counter: Callable[[str | None], Callable[[dict], int]]):
-        """`counter(model)` gives a function counting an example's tokens with that model's tokenizer."""
+    def __init__(
+        self, db: Database, data_dir: Path, counter: Callable[[str | None], tuple[Callable[[dict], int], int | None]]
+    ):
+        """`counter(model)` gives a function counting an example's tokens with that model's
+        tokenizer, and the model's context window (the longest example it keeps by default)."""
         self.db = db
         self.root = Path(data_dir) / "datasets"
         self._counter = counter
@@ -482,7 +485,9 @@ class DatasetService:
             raise InvalidInput(f"kind must be one of {', '.join(KINDS)}", param="kind")
         if not (0 <= validation < 1 and 0 <= test < 1 and validation + test < 1):
             raise InvalidInput("validation and test are fractions that leave some examples to train on", param="split")
-        count = self._counter(model)
+        count, window = self._counter(model)
+        if max_tokens is None:
+            max_tokens = window  # an example the model cannot read whole is no example for it
         checked = check_rows(
             rows, count_tokens=count, max_tokens=max_tokens, kind=kind, personal_data=personal_data, dedupe=dedupe
         )
