@@ -287,18 +287,31 @@ def test_a_tuned_model_is_deleted_and_no_longer_served(oai, http):
     assert http.delete("/v1/models/smollm2").status_code == 404  # configured models are not deleted here
 
 
-def test_cancel_stops_a_running_job(oai):
+def test_cancel_stops_a_running_job(oai, http):
     f = oai.files.create(file=("c.jsonl", io.BytesIO(jsonl(fact_rows()))), purpose="fine-tune")
     job = oai.fine_tuning.jobs.create(
         model="smollm2",
         training_file=f.id,
         hyperparameters={"n_epochs": 50, "batch_size": 1, "max_length": 64},  # type: ignore[arg-type]
     )
-    cancelled = oai.fine_tuning.jobs.cancel(job.id)
-    assert cancelled.status == "cancelled"
-    time.sleep(1)
-    assert oai.fine_tuning.jobs.retrieve(job.id).status == "cancelled"
-    assert oai.fine_tuning.jobs.retrieve(job.id).fine_tuned_model is None
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:  # cancelled while it trains, not while it waits in the queue
+        progress = http.get(f"/api/fine-tuning/{job.id}").json()["metrics"].get("progress") or {}
+        if progress.get("step", 0) >= 2:
+            break
+        time.sleep(0.3)
+    assert progress.get("step", 0) >= 2
+    assert oai.fine_tuning.jobs.cancel(job.id).status == "cancelled"
+    runner = http.get(f"/api/fine-tuning/{job.id}").json()["job_id"]
+    deadline = time.monotonic() + 60
+    while http.get(f"/api/jobs/{runner}").json()["status"] == "running" and time.monotonic() < deadline:
+        time.sleep(0.3)
+    assert http.get(f"/api/jobs/{runner}").json()["status"] != "running"  # the training loop stopped
+    after = oai.fine_tuning.jobs.retrieve(job.id)
+    assert after.status == "cancelled" and after.fine_tuned_model is None
+    steps = [e.data["step"] for e in oai.fine_tuning.jobs.list_events(job.id, limit=500).data if e.type == "metrics"]
+    assert max(steps, default=0) < 350  # it did not run its 350 steps
+    assert not any(m.id.endswith(job.id.removeprefix("ftjob_")[:8]) for m in oai.models.list().data)
 
 
 # -- bad input -------------------------------------------------------------------------------------

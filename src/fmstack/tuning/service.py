@@ -347,10 +347,16 @@ class TuningService:
                 on_resume=lambda step: self._event(job_id, f"Resumed from the checkpoint at step {step}"),
                 cancelled=lambda: ctx.cancelled,
             )
-            if outcome.cancelled or self.get(job_id).status == "cancelled":
+
+            def stopped() -> bool:  # cancelled by this process or, through the table, by another
+                return ctx.cancelled or self.get(job_id).status == "cancelled"
+
+            if outcome.cancelled or stopped():
                 return {"cancelled_at_step": outcome.steps}
             adapter = trainer.write_adapter(out / "adapter.gguf")
             served, export = self._export(job_id, trainer, spec, adapter, out, valid or train)
+            if stopped():  # cancelled while exporting: nothing is registered
+                return {"cancelled_at_step": outcome.steps}
             metrics: dict[str, Any] = {
                 "steps": outcome.steps,
                 "train_loss": outcome.train_loss,
@@ -365,6 +371,9 @@ class TuningService:
             for ckpt in out.glob("checkpoint-*"):  # the adapter is what is kept
                 shutil.rmtree(ckpt, ignore_errors=True)
             report = self._evaluate(ctx, job_id, record, name, examples, metrics)
+            if stopped():  # cancelled while evaluating: a cancelled job leaves no model behind
+                self.delete_model(name)
+                return {"cancelled_at_step": outcome.steps}
             if report:
                 metrics["evaluation"] = report
             self._update(
