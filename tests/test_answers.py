@@ -182,6 +182,35 @@ def test_the_loop_stopper_stops_a_repeating_stream_and_closes_it():
     assert isinstance(events[-1], Finish) and events[-1].reason == "stop" and closed == [True]
 
 
+def _tokens(text: str, size: int = 3) -> list[TextDelta]:
+    return [TextDelta(text[i : i + size]) for i in range(0, len(text), size)]
+
+
+@pytest.mark.parametrize("size", [1, 3, 7])
+def test_the_loop_stopper_sends_no_repeat_when_the_stream_comes_in_tokens(size):
+    text = "BERT has 340 million parameters. " + "BERT 模型训练时用多少个参数？" * 20
+    events = list(stop_loops(iter([*_tokens(text, size), Finish("length")])))
+    assert _text(events) == "BERT has 340 million parameters. BERT 模型训练时用多少个参数？"
+    phrase = "The model uses LoRA. " + "and then the model, " * 10
+    assert _text(stop_loops(iter(_tokens(phrase, size)))).count("and then") == 1
+    assert _text(stop_loops(iter(_tokens("I like apples. " * 4, size)))).strip() == "I like apples."
+
+
+def test_the_loop_stopper_streams_a_sentence_before_it_ends():
+    pulled = []
+
+    def model():
+        for t in _tokens("Paris is the capital of France and lies on the Seine. Paris is the capital. ", 2):
+            pulled.append(t.text)
+            yield t
+
+    stream = stop_loops(model(), question="Where is Paris?")
+    first = next(stream)
+    assert isinstance(first, TextDelta) and len("".join(pulled)) <= 12  # not held to the full stop
+    # a sentence that begins like an earlier one is held until it differs, and a repeat never comes
+    assert first.text + _text(stream) == "Paris is the capital of France and lies on the Seine. Paris is the capital. "
+
+
 def test_the_loop_stopper_stops_a_repeated_phrase_without_punctuation():
     events = list(stop_loops(iter([TextDelta("the answer is " + "very " * 40), Finish("length")])))
     assert _text(events).count("very") <= 4 and events[-1].reason == "stop"

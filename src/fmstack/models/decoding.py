@@ -1,11 +1,11 @@
 """Generations that stop when they go wrong: a loop (the same sentence again, a phrase repeated over
 and over) or, given the question, a switch to another language mid-answer.
 
-`stop_loops(events)` wraps any model's event stream. Text is passed on a sentence at a time (a
-sentence is held until it ends, or until it is long enough to show it is not a loop); a sentence
-that repeats an earlier one, or text that repeats a short phrase `min_repeats` times in a row, ends
-the generation there: what repeats is not sent, the model is closed (freeing it at once), and the
-stream finishes with reason "stop" as if the model had stopped itself.
+`stop_loops(events)` wraps any model's event stream. Text streams on as soon as it cannot be the
+start of a loop (see stop_loops); a sentence that repeats an earlier one, or text that repeats a
+short phrase `min_repeats` times in a row, ends the generation there: what repeats is not sent, the
+model is closed (freeing it at once), and the stream finishes with reason "stop" as if the model had
+stopped itself.
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ _LATIN = re.compile(r"[A-Za-z]{2,}")
 _NORM = re.compile(r"[\W_]+")
 _CODE = re.compile(r"[{}()\[\];=<>]|^ {4}|^\t", re.M)  # code, where repeats and English are normal
 _HOLD = 400  # characters held at most while waiting for a sentence to end
+_TAIL_HELD = 8  # characters always held back, so a copy of what came before is seen before it is sent
+_TAIL = 60 * 8  # text sent that a phrase loop is looked for in
 
 
 def _script(text: str) -> str | None:
@@ -33,22 +35,41 @@ def _script(text: str) -> str | None:
     return "cjk" if cjk >= latin else "latin"
 
 
+def _repeat(text: str, size: int) -> int:
+    """How many characters at the end of `text` repeat the text `size` characters before them."""
+    n, i = len(text), len(text) - 1
+    while i >= size and text[i] == text[i - size]:
+        i -= 1
+    return n - 1 - i
+
+
 def _phrase_loop(text: str, min_repeats: int) -> int | None:
     """Where a phrase of 2..60 characters repeated at least `min_repeats` times in a row at the end
-    of `text` begins (its second occurrence: the first is kept), or None."""
+    of `text` begins (its second occurrence: the first is kept), or None. The copies need not end
+    where the text does ("abcabcab" is "abc" almost three times)."""
     n = len(text)
     for size in range(2, 61):
         if size * min_repeats > n:
             break
-        unit = text[n - size :]
-        if not unit.strip() or (size < 4 and not _CJK.search(unit)):
+        run = _repeat(text, size)
+        if run < size * (min_repeats - 1):
             continue
-        k, end = 1, n - size
-        while end - size >= 0 and text[end - size : end] == unit:
-            k, end = k + 1, end - size
-        if k >= min_repeats:
-            return end + size
+        unit = text[n - run - size : n - run]
+        if unit.strip() and (size >= 4 or _CJK.search(unit)):
+            return n - run
     return None
+
+
+def _repeating(text: str) -> int | None:
+    """Where the end of `text` begins to repeat what was written just before it (a copy of up to 60
+    characters, `_TAIL_HELD` of them or a whole copy already repeated), or None: text that may be
+    the start of a loop, held back until it is known."""
+    start = None
+    for size in range(2, 61):
+        run = _repeat(text, size)
+        if run >= min(size, _TAIL_HELD):
+            start = min(start if start is not None else len(text), len(text) - run)
+    return start
 
 
 def loops(text: str, min_repeats: int = 4) -> bool:
@@ -70,59 +91,94 @@ def stop_loops(
 ) -> Iterator[Event]:
     """The events, stopped at the first loop (and, given the question, at the first sentence in
     another script than the question's: a Chinese question answered in Chinese, not English).
-    Code (in ``` fences, or lines that look like code) is neither a repeat nor a change of language."""
+    Code (in ``` fences, or lines that look like code) is neither a repeat nor a change of language.
+
+    Text streams on as soon as it cannot be a loop: a sentence is passed on while it is being
+    written once it is no longer the beginning of an earlier sentence (and, after the first, once it
+    shows the question's script); the last few characters are held back, and from the second copy
+    of anything repeated at the end, so a phrase stopped as a loop is not sent."""
     want = _script(question) if (question and language) else None
     seen: set[str] = set()
-    held = ""
+    cur = ""  # the sentence being written
+    out = 0  # how much of it has passed the sentence checks (moved to `ready`)
+    free = False  # the sentence can no longer repeat an earlier one or switch language
+    ready = ""  # passed the sentence checks, not yet sent
+    sent = ""  # the last text sent (a phrase loop may have begun in it)
     stopped = False
     fences = 0  # ``` seen so far: inside a code block lines may repeat and the language is code
+
+    def prose(text: str) -> bool:
+        return fences % 2 == 0 and "```" not in text and not _CODE.search(text)
+
+    def may_free(text: str) -> bool:
+        """Whether an unfinished sentence is already known not to repeat one or switch language."""
+        if not prose(text):
+            return True
+        key = _NORM.sub(" ", text).strip().lower()
+        if not key or any(s.startswith(key) for s in seen):
+            return False
+        return not (want and seen and _script(text) != want)
+
+    def send(upto: int) -> Iterator[Event]:
+        nonlocal ready, sent
+        if upto > 0:
+            yield TextDelta(ready[:upto])
+            sent, ready = (sent + ready[:upto])[-_TAIL:], ready[upto:]
+
     try:
         for ev in events:
-            if stopped:
-                continue
             if not isinstance(ev, TextDelta):
-                if held:
-                    yield TextDelta(held)
-                    held = ""
+                ready, cur, out, free = ready + cur[out:], "", 0, False
+                yield from send(len(ready))
                 yield ev
                 continue
-            held += ev.text
-            cut = _phrase_loop(held, min_repeats)
+            cur += ev.text
+            pending = sent + ready + cur[out:]
+            cut = _phrase_loop(pending, min_repeats)
             if cut is not None:
-                if held[:cut].strip():
-                    yield TextDelta(held[:cut])
-                held, stopped = "", True
+                ready += cur[out:]
+                yield from send(cut - len(sent))
+                ready, stopped = "", True
                 break
-            while True:
-                m = _END.search(held)
-                if m is None:
-                    break
-                sentence, held = held[: m.end()], held[m.end() :]
+            while (m := _END.search(cur)) is not None:
+                sentence, cur = cur[: m.end()], cur[m.end() :]
                 fences += sentence.count("```")
-                prose = fences % 2 == 0 and "```" not in sentence and not _CODE.search(sentence)
+                checked = prose(sentence) and not free
                 key = _NORM.sub(" ", sentence).strip().lower()
-                if prose and len(key) >= 8 and key in seen:
+                if checked and len(key) >= 8 and key in seen:
                     stopped = True
-                    break
-                if prose and want and seen and _script(sentence) not in (None, want):
+                elif checked and want and seen and _script(sentence) not in (None, want):
                     stopped = True
+                if stopped:
                     break
-                if prose and key:
+                if prose(sentence) and key:
                     seen.add(key)
-                yield TextDelta(sentence)
+                ready += sentence[out:]
+                out = max(0, out - len(sentence))
+                free = out > 0
             if stopped:
-                held = ""
                 break
-            if len(held) > _HOLD:
-                yield TextDelta(held)
-                held = ""
+            if not free and (may_free(cur) or len(cur) > _HOLD):
+                free = True
+            if free:
+                ready, out = ready + cur[out:], len(cur)
+            # hold back the end, and whatever repeats there, until it is known not to be a loop
+            pending = sent + ready + cur[out:]
+            keep = min(len(sent) + len(ready), len(pending) - _TAIL_HELD)
+            again = _repeating(pending)
+            if again is not None:
+                keep = min(keep, again)
+            yield from send(keep - len(sent))
         if stopped:
+            yield from send(len(ready))
             yield Finish("stop")
-        elif held:
-            yield TextDelta(held)
+        else:
+            ready += cur[out:]
+            yield from send(len(ready))
     except Exception:
-        if held and not stopped:
-            yield TextDelta(held)  # what was said before the model failed is kept
+        if not stopped:
+            ready += cur[out:]
+            yield from send(len(ready))  # what was said before the model failed is kept
         raise
     finally:
         close = getattr(events, "close", None)
