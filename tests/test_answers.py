@@ -281,7 +281,7 @@ MUSEUM = """# The harbour museum
 The harbour museum offers two kinds of tours. The first is a guided walk along the old docks;
 the second is an audio tour of the ship hall.
 
-The museum opened in 1994.
+The museum opened in 1994, and its collection of ship models has grown every year since.
 """
 
 RAILWAY_ZH_HANT = """# 阿里山林業鐵路
@@ -311,6 +311,15 @@ def test_a_simplified_question_finds_its_answer_in_traditional_text(fm, more_kb)
 def test_a_sentence_that_restates_the_question_is_quoted_with_the_next(fm, more_kb):
     ans = fm.ask_kb(more_kb, "What two kinds of tours does the harbour museum offer?", answer_mode="extract")
     assert ans.answered and "guided walk" in ans.text
+
+
+def test_a_count_is_answered_only_by_a_number_said_of_what_is_counted(fm, more_kb):
+    # "1994" and "ship models" share a sentence but not a clause: that number is not the count asked for
+    no = fm.ask_kb(more_kb, "How many ship models does the museum have?", answer_mode="extract")
+    assert not no.answered and no.text == DONT_KNOW
+    yes = fm.ask_kb(more_kb, "How many kinds of tours does the harbour museum offer?", answer_mode="extract")
+    assert yes.answered and "two kinds of tours" in yes.text
+    assert yes.answerability > no.answerability
 
 
 def test_a_quantity_answer_states_a_number_the_question_does_not_hold():

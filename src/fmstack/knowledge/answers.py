@@ -62,9 +62,26 @@ _QUANTITY = re.compile(
 
 def quantities(text: str, question: str = "") -> list[str]:
     """The quantities a sentence states that the question does not already contain."""
-    asked = question.lower()
-    found = (m.group().strip() for m in _QUANTITY.finditer(text))
-    return [q for q in found if q.lower() not in asked and q not in _ARTICLES]
+    return [m.group().strip() for m in _QUANTITY.finditer(text) if _new_quantity(m.group(), question)]
+
+
+def _new_quantity(quantity: str, question: str) -> bool:
+    q = quantity.strip()
+    return q.lower() not in question.lower() and q not in _ARTICLES
+
+
+_CLAUSE = re.compile(r"[，。；;!?！？()（）:：]|[,.](?=\s|$)")
+
+
+def _counts(low: str, m: re.Match[str], focus: set[str]) -> bool:
+    """Whether the quantity `m` of a (lower-cased) sentence is said of one of the `focus` terms:
+    one of them is in the same clause, at most 40 characters away."""
+    if not focus:
+        return True
+    after = _CLAUSE.split(low[m.start() : m.end() + 40])[0]
+    before = _CLAUSE.split(low[max(0, m.start() - 40) : m.end()])[-1]
+    clause = f"{before} {after}"
+    return any(t in clause for t in focus) or bool(focus & set(words(clause)))
 
 
 _ARTICLES = frozenset({"一个", "一种", "一位", "一项", "一条", "一次"})  # "a", "an": rarely the answer
@@ -354,18 +371,33 @@ class Evidence:
         return self.candidates[0] if self.candidates else None
 
     def focus_match(self) -> float:
-        """A quantity question: 1 when one of the best sentences states a number and names what the
-        question counts, else 0. A who-question: 1 when one of them names someone. Others: 1."""
+        """A quantity question: 1 when one of the best sentences states a number in the same clause
+        as what the question counts ("how many models" wants "12 models", not a sentence with a 4k
+        somewhere and models somewhere else), else 0. A who-question: 1 when one of them names
+        someone and says about as much of what is asked as the best sentence. Others: 1."""
         if self.kind == "person":
-            return 1.0 if any(has_type(c.text, "person") for c in self.candidates[:5]) else 0.0
+            top = self.candidates[0].features["cover"] if self.candidates else 0.0
+            return (
+                1.0
+                if any(
+                    has_type(c.text, "person") and c.features["cover"] + c.features["context"] >= 0.5 * top
+                    for c in self.candidates[:5]
+                )
+                else 0.0
+            )
         if self.kind not in ("number", "date"):
             return 1.0
         focus = focus_terms(self.question)
         for c in self.candidates[:5]:
             seen = set(words(c.text)) | self._context.get((c.passage, c.start), set())
             low = c.text.lower()
-            stated = quantities(c.text, self.question) if self.kind == "number" else _DATE.search(c.text)
-            if stated and all(t in seen or t in low for t in focus):
+            if not all(t in seen or t in low for t in focus):
+                continue
+            if self.kind == "date":
+                if _DATE.search(c.text):
+                    return 1.0
+                continue
+            if any(_counts(low, m, focus) for m in _QUANTITY.finditer(c.text) if _new_quantity(m.group(), self.question)):
                 return 1.0
         return 0.0
 
