@@ -397,7 +397,9 @@ class Evidence:
                 if _DATE.search(c.text):
                     return 1.0
                 continue
-            if any(_counts(low, m, focus) for m in _QUANTITY.finditer(c.text) if _new_quantity(m.group(), self.question)):
+            if any(
+                _counts(low, m, focus) for m in _QUANTITY.finditer(c.text) if _new_quantity(m.group(), self.question)
+            ):
                 return 1.0
         return 0.0
 
