@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from fmstack.knowledge.answers import is_cjk
+from fmstack.knowledge.answers import DEFAULT_THRESHOLD, is_cjk
 from fmstack.knowledge.rag import DONT_KNOW, DONT_KNOW_ZH, strip_marks
 from fmstack.models.decoding import loops, stop_loops
 from fmstack.models.types import Finish, GenerationParams, Message, TextDelta
@@ -95,7 +95,7 @@ def test_on_topic_questions_the_passages_do_not_answer_get_i_dont_know(fm, answe
     ans = fm.ask_kb(answers_kb, question, answer_mode=mode)
     assert ans.passages, "retrieval found the on-topic passages"
     assert not ans.answered and ans.text == dont_know and ans.citations == []
-    assert ans.answerability is not None and ans.answerability < 0.7
+    assert ans.answerability is not None and ans.answerability < DEFAULT_THRESHOLD
     # the threshold is the user's to move: at 0 nothing is refused
     forced = fm.ask_kb(answers_kb, question, answer_mode="extract", abstain_threshold=0)
     assert forced.answered and forced.citations

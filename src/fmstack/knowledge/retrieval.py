@@ -245,7 +245,7 @@ class RetrievalOptions:
     multi_query: int = 0  # rewrites of the question an LLM writes, each searched too (0: off)
     rewrite_model: str | None = None  # the model that rewrites (default: the default chat model)
     answer_mode: str | None = None  # generate | extract | auto (unset: the model's default)
-    abstain_threshold: float | None = None  # "I don't know" below this answerability (unset: 0.62)
+    abstain_threshold: float | None = None  # "I don't know" below this answerability (unset: 0.82)
 
     @classmethod
     def from_dict(cls, d: dict | None) -> RetrievalOptions:
