@@ -107,6 +107,47 @@ def test_hierarchical_returns_the_parent_section(fm, docs):
     assert "秦始皇" in hit.text and "山海关" in hit.text  # the whole section, not just the matching child
 
 
+def test_a_file_failing_at_any_step_is_that_files_reason_and_the_batch_goes_on(fm, tmp_path):
+    import docx
+    from lxml import etree
+
+    from fmstack.knowledge import loaders
+
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    (folder / "good.md").write_text("# Storms\n\nThe keeper's log lists 42 storms in 1911.", encoding="utf-8")
+    commented = docx.Document()
+    commented.add_paragraph("The harbour crane lifts 12 tonnes.")
+    commented.element.body.insert(0, etree.Comment("a comment node in the body"))  # lxml: its tag is no string
+    commented.save(folder / "commented.docx")
+    empty = docx.Document()
+    empty.add_paragraph("   ")
+    empty.save(folder / "blank.docx")
+    (folder / "odd.boom").write_bytes(b"a file its reader does not expect")
+
+    @loaders.loader("boom", ".boom")
+    def _explodes(data: bytes, options: dict) -> loaders.LoadedDocument:
+        raise RuntimeError("the reader met something it did not expect")
+
+    try:
+        fm.knowledge.create("kb-mixed")
+        report = fm.knowledge.ingest("kb-mixed", [folder])
+    finally:
+        loaders.LOADERS.pop("boom"), loaders.FORMATS.pop(".boom")
+    by = {os.path.basename(f.source): f for f in report.files}
+    assert by["good.md"].status == "added" and by["commented.docx"].status == "added"
+    assert by["blank.docx"].status == "failed" and "DOCX holds no text" in by["blank.docx"].reason
+    assert by["odd.boom"].status == "failed" and "RuntimeError" in by["odd.boom"].reason
+    assert fm.knowledge.retrieve("kb-mixed", "harbour crane tonnes", mode="bm25", top_k=1)[0].source.endswith(
+        "commented.docx"
+    )
+    # a broken new version of a document leaves the version ingested before searchable
+    (folder / "good.md").write_bytes(b"")
+    again = fm.knowledge.ingest("kb-mixed", [folder / "good.md"])
+    assert again.files[0].status == "failed" and "ingested before is kept" in again.files[0].reason
+    assert fm.knowledge.retrieve("kb-mixed", "keeper storms", mode="bm25", top_k=1)[0].source.endswith("good.md")
+
+
 def test_incremental_sync(fm, tmp_path):
     folder = kb_fixtures.build(tmp_path / "sync")
     fm.knowledge.create("kb-sync")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import builtins
 import fnmatch
 import hashlib
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -26,6 +27,8 @@ from .text import terms
 
 if TYPE_CHECKING:
     from .service import KnowledgeBaseRecord, KnowledgeService
+
+log = logging.getLogger(__name__)
 
 MAX_FILE_BYTES = 100 * 1024 * 1024
 EMBED_BATCH = 64
@@ -265,17 +268,52 @@ class Ingestion:
                 return FileResult(source, "unchanged", old.n_chunks)
             existed = old is not None
         fmt = format_of(source) or "unknown"
+        step = "read"
         try:
             loaded = load(source, data, options)
+            step = "split into chunks"
             chunks = chunk_document(loaded.sections, ChunkingOptions.from_dict(kb.chunking))
+            step = "embedded"
             vectors = self._embed(kb.embedding_model, [c.text for c in chunks if c.level == 0], on_batch, cancel)
+            step = "stored"
+            n = self._store(
+                kb.id,
+                source,
+                loaded.format,
+                digest,
+                len(data),
+                meta,
+                title=loaded.title,
+                chunks=chunks,
+                vectors=vectors,
+            )
+        except _Cancelled:
+            raise
         except LoadError as e:
-            self._store(kb.id, source, fmt, digest, len(data), meta, error=e.message)
-            return FileResult(source, "failed", reason=e.message)
-        n = self._store(
-            kb.id, source, loaded.format, digest, len(data), meta, title=loaded.title, chunks=chunks, vectors=vectors
-        )
+            return self._failed(kb.id, source, fmt, digest, len(data), meta, e.message)
+        except Exception as e:  # one file's failure is that file's reason; the batch goes on
+            log.exception("ingesting %s failed while it was %s", source, step)
+            return self._failed(
+                kb.id, source, fmt, digest, len(data), meta, f"the file could not be {step} ({type(e).__name__}: {e})"
+            )
         return FileResult(source, "updated" if existed else "added", n)
+
+    def _failed(self, kb_id, source, fmt, digest, size, meta, reason: str) -> FileResult:
+        """Record a file that could not be ingested. An earlier version that was ingested stays
+        searchable as it was: a bad upload does not take a good document away."""
+        try:
+            with self.db.session() as s:
+                kept = s.scalar(
+                    select(KbDocument.id).where(
+                        KbDocument.kb_id == kb_id, KbDocument.source == source, KbDocument.status == "ready"
+                    )
+                )
+            if kept is not None:
+                return FileResult(source, "failed", reason=f"{reason}; the version ingested before is kept")
+            self._store(kb_id, source, fmt, digest, size, meta, error=reason)
+        except Exception:
+            log.exception("recording the failure of %s failed", source)
+        return FileResult(source, "failed", reason=reason)
 
     def _embed(
         self,

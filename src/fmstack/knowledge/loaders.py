@@ -65,11 +65,22 @@ def load(name: str, data: bytes, options: dict | None = None) -> LoadedDocument:
         )
     if not data.strip():
         raise LoadError("the file is empty")
-    doc = LOADERS[fmt](data, options or {})
+    try:
+        doc = LOADERS[fmt](data, options or {})
+    except LoadError:
+        raise
+    except Exception as e:  # a reader's own failure on a file it does not expect: that file's reason
+        raise LoadError(f"the {fmt.upper()} file could not be read ({type(e).__name__}: {e})") from e
     doc.sections = [s for s in doc.sections if s.text.strip()]
     if not doc.sections:
-        raise LoadError("no text could be extracted (a scanned PDF or an empty document?)")
+        raise LoadError(_NO_TEXT.get(fmt, f"the {fmt.upper()} file holds no text"))
     return doc
+
+
+_NO_TEXT = {
+    "pdf": "no page of the PDF has a text layer (a scanned or image-only PDF)",
+    "docx": "the DOCX holds no text (only images or empty paragraphs)",
+}
 
 
 def decode(data: bytes) -> str:
@@ -224,6 +235,8 @@ def load_docx(data: bytes, options: dict) -> LoadedDocument:
     path: list[str] = []
     buf: list[str] = []
     for block in document.element.body.iterchildren():
+        if not isinstance(block.tag, str):  # comments and processing instructions
+            continue
         tag = block.tag.rsplit("}", 1)[-1]
         if tag == "p":
             para = Paragraph(block, document)
