@@ -127,3 +127,15 @@ def build(folder: Path) -> Path:
     (bad / "empty.txt").write_bytes(b"")
     (bad / "image.xyz").write_bytes(b"\x89PNG not really")
     return folder
+
+
+def cjk_font() -> str:
+    """A font with Chinese and Latin letters (Debian's fonts-noto-cjk, installed by .ci/run)."""
+    for path in (
+        "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+        "/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc",
+        "/usr/share/fonts/noto-cjk/NotoSansCJK-Regular.ttc",
+    ):
+        if Path(path).exists():
+            return path
+    raise FileNotFoundError("no Noto CJK font: apt-get install fonts-noto-cjk")

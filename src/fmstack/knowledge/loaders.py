@@ -78,7 +78,8 @@ def load(name: str, data: bytes, options: dict | None = None) -> LoadedDocument:
 
 
 _NO_TEXT = {
-    "pdf": "no page of the PDF has a text layer (a scanned or image-only PDF)",
+    "pdf": "no page of the PDF has text, in its text layer or to OCR (a blank or image-only PDF)",
+    "image": "OCR found no text in the image",
     "docx": "the DOCX holds no text (only images or empty paragraphs)",
 }
 
@@ -191,7 +192,99 @@ def load_pdf(data: bytes, options: dict) -> LoadedDocument:
         raise
     except (PdfReadError, ValueError, KeyError, TypeError, OSError) as e:
         raise LoadError(f"the PDF is damaged and cannot be read: {e}") from None
+    blank = [s for s in sections if len(s.text.strip()) < MIN_PAGE_TEXT]
+    if blank and options.get("ocr", True):
+        _ocr_pages(data, blank, options, all_blank=len(blank) == len(sections))
     return LoadedDocument("pdf", sections, title=str(title))
+
+
+MIN_PAGE_TEXT = 16  # a page with fewer characters in its text layer is read with OCR
+OCR_DPI = 200  # a page that is not one scanned image is drawn at this resolution for OCR
+
+
+def _ocr_pages(data: bytes, pages: list[Section], options: dict, *, all_blank: bool) -> None:
+    """Read the pages that have no text layer (scans) with OCR, rendered by PDFium. Without OCR a
+    PDF that has text elsewhere keeps it; one with none says why."""
+    import pypdfium2 as pdfium
+
+    from . import ocr
+
+    try:
+        langs = ocr.languages(options.get("ocr_languages"))
+    except ocr.OcrUnavailable as e:
+        if all_blank:
+            raise LoadError(f"no page of the PDF has a text layer, and {e}") from None
+        return
+    limit = int(options.get("ocr_max_pages", 500))
+    pdf = pdfium.PdfDocument(data, password=options.get("password") or None)
+    try:
+        for section in pages[:limit]:
+            page = pdf[(section.page or 1) - 1]
+            try:
+                read = ocr.read(_page_picture(pdfium, page), langs)
+            finally:
+                page.close()
+            section.text = read.text
+            section.meta = {**section.meta, "ocr": True, "ocr_confidence": read.confidence}
+    finally:
+        pdf.close()
+
+
+def _page_picture(pdfium, page):
+    """What OCR reads of a page: a scan (the page is one image) at the resolution it was scanned
+    at, where its letters have the size Tesseract reads best; otherwise the page drawn at 200 dpi.
+    (Drawn larger, big Chinese letters come back as noise.)"""
+    images = list(page.get_objects(filter=[pdfium.raw.FPDF_PAGEOBJ_IMAGE], max_depth=2))
+    if len(images) == 1:
+        left, bottom, right, top = images[0].get_bounds()
+        width, height = page.get_size()
+        if (right - left) * (top - bottom) >= 0.5 * width * height:
+            try:
+                picture = images[0].get_bitmap(render=False).to_pil()
+                if picture.width * picture.height <= _ocr_pixels():
+                    return picture
+            except Exception:  # an image PDFium cannot hand over as it is: draw the page instead
+                pass
+    return page.render(scale=OCR_DPI / 72).to_pil()
+
+
+def _ocr_pixels() -> int:
+    from .ocr import MAX_PIXELS
+
+    return MAX_PIXELS
+
+
+@loader("image", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp", ".gif")
+def load_image(data: bytes, options: dict) -> LoadedDocument:
+    """Pictures of text, read with OCR: each frame of a multi-page TIFF (or GIF) is a page."""
+    from PIL import Image, ImageSequence, UnidentifiedImageError
+
+    from . import ocr
+
+    if not options.get("ocr", True):
+        raise LoadError("an image holds no text layer and OCR is turned off for this knowledge base (option `ocr`)")
+    try:
+        langs = ocr.languages(options.get("ocr_languages"))
+    except ocr.OcrUnavailable as e:
+        raise LoadError(f"an image holds no text layer, and {e}") from None
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            if img.width * img.height > ocr.MAX_PIXELS:
+                raise LoadError(
+                    f"the image is {img.width} x {img.height} pixels, more than the {ocr.MAX_PIXELS // 10**6} "
+                    "million OCR reads"
+                )
+            sections = []
+            for n, frame in enumerate(ImageSequence.Iterator(img), start=1):
+                if n > int(options.get("ocr_max_pages", 500)):
+                    break
+                read = ocr.read(frame.copy(), langs)
+                sections.append(Section(read.text, page=n, meta={"ocr": True, "ocr_confidence": read.confidence}))
+    except LoadError:
+        raise
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as e:
+        raise LoadError(f"the image is damaged or not an image: {e}") from None
+    return LoadedDocument("image", sections)
 
 
 MAX_EXPANDED_BYTES = 256 * 1024 * 1024  # what a zip-based file (DOCX) may expand to
