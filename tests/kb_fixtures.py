@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -139,3 +140,124 @@ def cjk_font() -> str:
         if Path(path).exists():
             return path
     raise FileNotFoundError("no Noto CJK font: apt-get install fonts-noto-cjk")
+
+
+# -- office, e-book, mail and archive files, made with the libraries that write them ----------------
+def pptx_bytes() -> bytes:
+    from pptx import Presentation
+    from pptx.util import Inches
+
+    deck = Presentation()
+    s = deck.slides.add_slide(deck.slide_layouts[1])
+    s.shapes.title.text = "Quarterly harbour report"
+    s.placeholders[1].text = "Cargo volume rose 18 percent.\n集装箱吞吐量增长了百分之十八。"
+    s.notes_slide.notes_text_frame.text = "Mention the new gantry at the north quay."
+    s2 = deck.slides.add_slide(deck.slide_layouts[5])
+    s2.shapes.title.text = "Berths"
+    table = s2.shapes.add_table(2, 2, Inches(1), Inches(2), Inches(4), Inches(1)).table
+    for (r, c), text in {(0, 0): "Berth", (0, 1): "Depth", (1, 0): "Pelican berth", (1, 1): "14 m"}.items():
+        table.cell(r, c).text = text
+    out = io.BytesIO()
+    deck.save(out)
+    return out.getvalue()
+
+
+def xlsx_bytes() -> bytes:
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    ws = book.active
+    ws.title = "Ships"
+    for row in (["Name", "Tonnage", "Flag"], ["Aurora Borealis", 12000, "Norway"], ["长江号", 8000, "中国"]):
+        ws.append(row)
+    staff = book.create_sheet("Staff")
+    staff.append(["Name", "Role"])
+    staff.append(["Evelyn Hargreave", "Quartermaster"])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def xls_bytes() -> bytes:
+    import xlwt
+
+    book = xlwt.Workbook()
+    ws = book.add_sheet("Tides")
+    for r, row in enumerate([["Day", "High tide"], ["Monday", "06:40 springtide"], ["星期二", "潮汐 07:25"]]):
+        for c, v in enumerate(row):
+            ws.write(r, c, v)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def odt_bytes() -> bytes:
+    from odf.opendocument import OpenDocumentText
+    from odf.text import H, P
+
+    doc = OpenDocumentText()
+    doc.text.addElement(H(outlinelevel=1, text="Lighthouse keeping"))
+    doc.text.addElement(P(text="The wick is trimmed every evening at six."))
+    doc.text.addElement(H(outlinelevel=2, text="灯塔"))
+    doc.text.addElement(P(text="灯每天晚上六点点亮。"))
+    out = io.BytesIO()
+    doc.save(out)
+    return out.getvalue()
+
+
+def rtf_bytes() -> bytes:
+    # the Chinese line is GBK bytes written as \'hh escapes (code page 936), the last word \\u escapes
+    zh = "".join(f"\\'{b:02x}" for b in "渡船中午出发。".encode("gbk")).encode()
+    return (
+        b"{\\rtf1\\ansi\\ansicpg936\\deff0{\\fonttbl{\\f0 SimSun;}}\\f0 The ferry leaves at noon.\\par "
+        + zh
+        + (b"\\par Harbour: \\u28207?\\u21475?\\par}")
+    )
+
+
+def epub_bytes() -> bytes:
+    from ebooklib import epub
+
+    book = epub.EpubBook()
+    book.set_identifier("fmstack-test")
+    book.set_title("Tales of the harbour")
+    book.set_language("en")
+    one = epub.EpubHtml(title="One", file_name="c1.xhtml", lang="en")
+    one.content = "<h1>The storm</h1><p>Forty-two squalls hit the reef that winter.</p>"
+    two = epub.EpubHtml(title="Two", file_name="c2.xhtml", lang="zh")
+    two.content = "<h1>渔船</h1><p>十二艘渔船回到了港口。</p>"
+    for item in (one, two, epub.EpubNcx(), epub.EpubNav()):
+        book.add_item(item)
+    book.toc = (one, two)
+    book.spine = ["nav", one, two]
+    out = io.BytesIO()
+    epub.write_epub(out, book)
+    return out.getvalue()
+
+
+def eml_bytes() -> bytes:
+    from email.message import EmailMessage
+
+    msg = EmailMessage()
+    msg["Subject"] = "Pilotage schedule"
+    msg["From"] = "harbourmaster@example.org"
+    msg["To"] = "crew@example.org"
+    msg.set_content("The pilot boards inbound tankers at the fairway buoy.")
+    msg.add_attachment(
+        b"Tug roster: the tug Valiant covers the night shift.",
+        maintype="text",
+        subtype="plain",
+        filename="roster.txt",
+    )
+    msg.add_attachment(docx_bytes(), maintype="application", subtype="octet-stream", filename="panda.docx")
+    return msg.as_bytes()
+
+
+def zip_bytes(members: dict[str, bytes]) -> bytes:
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+    return out.getvalue()

@@ -203,6 +203,73 @@ def test_without_ocr_an_image_says_why(fm, tmp_path, monkeypatch):
     assert missing.status == "failed" and "Tesseract is not installed" in missing.reason
 
 
+def test_office_ebook_mail_and_archive_files_are_read_and_found(fm, tmp_path):
+    folder = tmp_path / "office"
+    folder.mkdir()
+    files = {
+        "deck.pptx": kb_fixtures.pptx_bytes(),
+        "ships.xlsx": kb_fixtures.xlsx_bytes(),
+        "tides.xls": kb_fixtures.xls_bytes(),
+        "lamp.odt": kb_fixtures.odt_bytes(),
+        "ferry.rtf": kb_fixtures.rtf_bytes(),
+        "tales.epub": kb_fixtures.epub_bytes(),
+        "pilotage.eml": kb_fixtures.eml_bytes(),
+        "bundle.zip": kb_fixtures.zip_bytes(
+            {
+                "notes/cranes.md": b"# Cranes\n\nThe dockside derrick lifts 40 tonnes.",
+                "nested.zip": kb_fixtures.zip_bytes({"inner/buoys.txt": b"Red buoys mark the port side."}),
+                "broken.pdf": b"%PDF-1.4 this is not really a PDF",
+                "__MACOSX/._cranes.md": b"resource fork",
+            }
+        ),
+        "bomb.zip": kb_fixtures.zip_bytes({"zeros.txt": b"0" * 30_000_000}),
+    }
+    for name, data in files.items():
+        (folder / name).write_bytes(data)
+    fm.knowledge.create("kb-office")
+    report = fm.knowledge.ingest("kb-office", [folder])
+    by = {f.source.split(str(folder) + "/")[-1]: f for f in report.files}
+    added = {n for n, f in by.items() if f.status == "added"}
+    assert added == {
+        "deck.pptx",
+        "ships.xlsx",
+        "tides.xls",
+        "lamp.odt",
+        "ferry.rtf",
+        "tales.epub",
+        "pilotage.eml",
+        "pilotage.eml!/roster.txt",
+        "pilotage.eml!/panda.docx",
+        "bundle.zip!/notes/cranes.md",
+        "bundle.zip!/nested.zip!/inner/buoys.txt",
+    }, {n: f.reason for n, f in by.items()}
+    assert "damaged" in by["bundle.zip!/broken.pdf"].reason and "zip bomb" in by["bomb.zip"].reason
+    assert len(report.files) == len(added) + 2  # the archives themselves are no documents; junk is skipped
+
+    def found(query: str) -> str:
+        hit = fm.knowledge.retrieve("kb-office", query, mode="bm25", top_k=1)[0]
+        return hit.source.split(str(folder) + "/")[-1]
+
+    assert found("gantry north quay") == "deck.pptx"  # speaker notes
+    assert found("Pelican berth depth") == "deck.pptx"  # a table on a slide
+    assert found("Evelyn Hargreave quartermaster") == "ships.xlsx"  # a second sheet, under its headers
+    assert found("长江号 中国") == "ships.xlsx"
+    assert found("springtide Monday") == "tides.xls"
+    assert found("wick trimmed evening") == "lamp.odt"
+    assert found("渡船 中午 出发") == "ferry.rtf"  # GBK escapes decoded
+    assert found("squalls reef winter") == "tales.epub"
+    assert found("pilot fairway buoy tankers") == "pilotage.eml"
+    assert found("tug Valiant night shift") == "pilotage.eml!/roster.txt"
+    assert found("dockside derrick tonnes") == "bundle.zip!/notes/cranes.md"
+    assert found("red buoys port side") == "bundle.zip!/nested.zip!/inner/buoys.txt"
+    ships = fm.knowledge.retrieve("kb-office", "Evelyn Hargreave", mode="bm25", top_k=1)[0]
+    assert "Name: Evelyn Hargreave; Role: Quartermaster" in ships.text and ships.heading == "Staff"
+
+    # syncing the folder again keeps the archive's files (they are not files of the folder)
+    again = fm.knowledge.ingest("kb-office", [folder], sync=True)
+    assert again.count("removed") == 0 and again.count("unchanged") == len(added)
+
+
 def test_incremental_sync(fm, tmp_path):
     folder = kb_fixtures.build(tmp_path / "sync")
     fm.knowledge.create("kb-sync")

@@ -10,6 +10,7 @@ import hashlib
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..errors import NotFound
 from ..store import KbChunk, KbDocument, KnowledgeBase
+from . import containers
 from .chunking import ChunkingOptions, chunk_document
 from .loaders import LoadError, format_of, load
 from .text import terms
@@ -49,6 +51,7 @@ class Source:
     source: str
     content: Path | bytes
     meta: dict = field(default_factory=dict)
+    problem: str = ""  # why it cannot be read at all (a member of an archive)
 
     @property
     def size(self) -> int:
@@ -170,9 +173,12 @@ class Ingestion:
         items = [Source(str(f), f, {"path": str(f)}) for f in files]
         report = self._ingest_all(kb, items, options or {}, progress, cancel)
         if sync and roots and not report.cancelled:
-            seen = {str(f) for f in files}
+            seen = {str(f) for f in files} | {r.source for r in report.files}  # with the files archives hold
+            unopened = tuple(r.source + "!/" for r in report.files if r.status == "failed")  # their files stay
             for doc in self.kbs.documents(kb.id):
-                if doc.source not in seen and any(doc.source.startswith(str(r) + "/") for r in roots):
+                if doc.source in seen or (unopened and doc.source.startswith(unopened)):
+                    continue
+                if any(doc.source.startswith(str(r) + "/") for r in roots):
                     self.kbs.delete_document(kb.id, doc.id)
                     report.files.append(FileResult(doc.source, "removed"))
         return report
@@ -211,34 +217,19 @@ class Ingestion:
                 progress(state, result)
 
         tick()
-        for item in items:
+        queue = deque(items)
+        while queue:
+            item = queue.popleft()
             if cancel is not None and cancel.is_set():
                 report.cancelled = True
                 break
             state.current = item.source
             base = state.bytes_done
-            if item.size > MAX_FILE_BYTES:
-                result = FileResult(item.source, "failed", reason=f"larger than {MAX_FILE_BYTES // 2**20} MiB")
-            else:
-                try:
-                    data = item.read()
-                except OSError as e:
-                    result = FileResult(item.source, "failed", reason=f"cannot read: {e.strerror}")
-                else:
-
-                    def on_batch(done: int, total: int, item=item, base=base) -> None:
-                        state.bytes_done = base + item.size * done / max(total, 1)
-                        state.chunks_embedded += done - state._file_embedded
-                        state._file_embedded = done
-                        tick()
-
-                    state._file_embedded = 0
-                    try:
-                        result = self._ingest_one(kb, item.source, data, options, item.meta, on_batch, cancel)
-                    except _Cancelled:
-                        state.chunks_embedded -= state._file_embedded
-                        report.cancelled = True
-                        break
+            result = self._next(kb, item, options, queue, state, report, base, tick, cancel)
+            if result is None:  # cancelled, or an archive whose files are queued
+                if report.cancelled:
+                    break
+                continue
             state.bytes_done = base + item.size
             state.files_done += 1
             if result.status in ("added", "updated"):
@@ -250,6 +241,46 @@ class Ingestion:
         report.seconds = state.elapsed
         report.progress = state.to_dict()
         return report
+
+    def _next(self, kb, item: Source, options, queue, state, report, base, tick, cancel) -> FileResult | None:
+        """One file's outcome; the files a container holds go to the front of the queue."""
+        if item.problem:
+            return FileResult(item.source, "failed", reason=item.problem)
+        if item.size > MAX_FILE_BYTES:
+            return FileResult(item.source, "failed", reason=f"larger than {MAX_FILE_BYTES // 2**20} MiB")
+        try:
+            data = item.read()
+        except OSError as e:
+            return FileResult(item.source, "failed", reason=f"cannot read: {e.strerror}")
+        if containers.is_container(item.source):
+            try:
+                inner = [
+                    Source(m.source, m.data or b"", {**item.meta, "container": item.source}, problem=m.reason)
+                    for m in containers.members(item.source, data)
+                ]
+            except LoadError as e:
+                return FileResult(item.source, "failed", reason=e.message)
+            queue.extendleft(reversed(inner))  # in the container's order, before what was queued
+            state.files_total += len(inner)
+            state.bytes_total += sum(i.size for i in inner)
+            if is_archive(item.source):  # no document of its own
+                state.files_total -= 1
+                state.bytes_done = base + item.size
+                return None
+
+        def on_batch(done: int, total: int) -> None:
+            state.bytes_done = base + item.size * done / max(total, 1)
+            state.chunks_embedded += done - state._file_embedded
+            state._file_embedded = done
+            tick()
+
+        state._file_embedded = 0
+        try:
+            return self._ingest_one(kb, item.source, data, options, item.meta, on_batch, cancel)
+        except _Cancelled:
+            state.chunks_embedded -= state._file_embedded
+            report.cancelled = True
+            return None
 
     def _ingest_one(
         self,
@@ -393,6 +424,11 @@ class Ingestion:
                 if attempt == 2:
                     raise
         return 0
+
+
+def is_archive(source: str) -> bool:
+    """A container that is not a document itself (a ZIP; an e-mail is both)."""
+    return containers.is_container(source) and not source.lower().endswith(".eml")
 
 
 def _wanted(f: Path, root: Path, include: list[str] | None, exclude: list[str] | None) -> bool:

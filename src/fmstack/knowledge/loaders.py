@@ -138,9 +138,13 @@ def load_markdown(data: bytes, options: dict) -> LoadedDocument:
 
 @loader("html", ".html", ".htm", ".xhtml")
 def load_html(data: bytes, options: dict) -> LoadedDocument:
-    from bs4 import BeautifulSoup
+    import warnings
 
-    soup = BeautifulSoup(data, "lxml")
+    from bs4 import BeautifulSoup, XMLParsedAsHTMLWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", XMLParsedAsHTMLWarning)  # XHTML (EPUB chapters) reads as HTML too
+        soup = BeautifulSoup(data, "lxml")
     title = soup.title.get_text(strip=True) if soup.title else ""
     for tag in soup(["script", "style", "noscript", "nav", "footer", "header", "aside", "form", "svg", "template"]):
         tag.decompose()
@@ -404,3 +408,6 @@ def _records(fmt: str, rows: list[dict], options: dict) -> LoadedDocument:
         meta["record"] = i
         sections.append(Section(str(row.get(column) or ""), meta=meta))
     return LoadedDocument(fmt, sections)
+
+
+from . import containers, office  # noqa: E402, F401  (register the office, e-book, mail and archive formats)
