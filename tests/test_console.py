@@ -107,11 +107,15 @@ def test_upload_a_pdf_ask_and_open_the_citation(page, tmp_path):
     failed = results.locator("[data-status=failed]")
     assert failed.count() == 2 and "corrupt.pdf" in failed.first.inner_text()
     page.get_by_test_id("documents").get_by_text("tower.pdf").wait_for()
-    # The search tester shows all three retrievers.
+    # The search tester shows all three retrievers, and hybrid reranked with the scores it replaced.
     page.get_by_test_id("kb-query").fill("How many people visit the tower?")
     page.get_by_test_id("kb-query").press("Enter")
-    for mode in ("bm25", "dense", "hybrid"):
+    for mode in ("bm25", "dense", "hybrid", "rerank"):
         page.locator(f"[data-testid=results] [data-mode={mode}] .hit").first.wait_for()
+    reranked = page.locator("[data-testid=results] [data-mode=rerank]")
+    assert "(embedding)" in reranked.locator("h4").inner_text()
+    assert reranked.locator("[data-testid=fused]").count() >= 1
+    assert page.locator("[data-testid=results] [data-mode=hybrid] [data-testid=fused]").count() == 0
     # Ask in the chat with the knowledge base picked, then open the citation.
     goto(page, "chat")
     page.get_by_test_id("kb").select_option("console-kb")

@@ -81,6 +81,65 @@ def test_openai_chat_with_knowledge_base_extension(kb, oai):
     assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == r.choices[0].message.content
 
 
+def test_v1_rerank_scores_documents_in_the_rerank_shape(http):
+    docs = [kb_fixtures.COFFEE, kb_fixtures.EIFFEL, kb_fixtures.WALL_ZH]
+    r = http.post("/v1/rerank", json={"query": "How tall is the Eiffel Tower?", "documents": docs, "top_n": 2})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert [x["index"] for x in body["results"]][0] == 1 and len(body["results"]) == 2
+    assert body["results"][0]["relevance_score"] > body["results"][1]["relevance_score"]
+    assert body["usage"]["total_tokens"] > 0 and "document" not in body["results"][0]
+    zh = http.post(
+        "/v1/rerank",
+        json={"query": "长城有多长？", "documents": [{"text": d} for d in docs], "return_documents": True},
+    ).json()
+    assert zh["results"][0]["document"]["text"] == kb_fixtures.WALL_ZH and len(zh["results"]) == 3
+    for bad in ({"query": "x", "documents": []}, {"documents": ["a"]}, {"query": "", "documents": ["a"]}):
+        assert http.post("/v1/rerank", json=bad).status_code == 422
+
+
+def test_one_fmstack_reranks_for_another(kb, http, tmp_path_factory):
+    reranker = f"{http.base_url}/v1/rerank".replace("//v1", "/v1")
+    # a reranker URL is checked against the outbound policy like every URL a caller names
+    refused = http.post(
+        "/api/knowledge-bases/api-kb/retrieve",
+        json={"query": "How tall is the Eiffel Tower?", "rerank": "http://169.254.169.254/v1/rerank"},
+    )
+    assert refused.status_code == 403 and "FMSTACK_OUTBOUND_ALLOW" in refused.json()["error"]["message"]
+    srv = Server(tmp_path_factory.mktemp("reranked")).start()  # loopback allowed (conftest)
+    try:
+        with httpx.Client(base_url=srv.url, timeout=120) as h:
+            made = h.post("/api/knowledge-bases", json={"name": "rr", "retrieval": {"rerank": reranker}})
+            assert made.status_code == 201, made.text
+            files = [
+                ("files", (n, t.encode()))
+                for n, t in (
+                    ("coffee.txt", kb_fixtures.COFFEE),
+                    ("eiffel.txt", kb_fixtures.EIFFEL),
+                    ("wall.txt", kb_fixtures.WALL_ZH),
+                )
+            ]
+            assert h.post("/api/knowledge-bases/rr/documents", files=files).json()["failed"] == 0
+            question = "How tall is the Eiffel Tower?"
+            hits = h.post("/api/knowledge-bases/rr/retrieve", json={"query": question, "top_k": 3}).json()["data"]
+            assert hits[0]["source"] == "eiffel.txt"
+            assert [x["score"] for x in hits] == sorted((x["score"] for x in hits), reverse=True)
+            assert all({"rerank", "fused"} <= set(x["scores"]) for x in hits)
+            # the scores are the other server's
+            direct = http.post("/v1/rerank", json={"query": question, "documents": [x["text"] for x in hits]}).json()
+            by_index = {r["index"]: r["relevance_score"] for r in direct["results"]}
+            assert all(abs(x["scores"]["rerank"] - by_index[i]) < 1e-4 for i, x in enumerate(hits))
+            bad = h.post("/api/knowledge-bases/rr/retrieve", json={"query": question, "rerank": "magic"})
+            assert bad.status_code in (400, 422) and "rerank" in bad.text
+            down = h.post(
+                "/api/knowledge-bases/rr/retrieve",
+                json={"query": question, "rerank": "http://127.0.0.1:9/v1/rerank"},
+            )
+            assert down.status_code == 503 and "could not be reached" in down.json()["error"]["message"]
+    finally:
+        srv.stop()
+
+
 def test_delete_document_and_kb(kb, http):
     docs = http.get("/api/knowledge-bases/api-kb/documents").json()["data"]
     coffee = next(d for d in docs if d["source"] == "coffee.txt")

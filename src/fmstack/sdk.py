@@ -106,7 +106,7 @@ class Fmstack:
         )
         self.endpoints = EndpointStore(self.db, self.models, self.secrets, self.outbound)
         self.guardrails = GuardrailService(self.db, self.models)
-        self.knowledge = KnowledgeService(self.db, self.models)
+        self.knowledge = KnowledgeService(self.db, self.models, outbound=self.outbound)
         self.turns = TurnPipeline(self.models, self.knowledge, self.guardrails)
         self.chat = ChatService(self.conversations, self.turns)
         self.jobs = JobRunner(self.db)

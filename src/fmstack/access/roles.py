@@ -21,6 +21,7 @@ _ASKS = [
     for p in (
         r"^/v1/chat/completions$",
         r"^/v1/embeddings$",
+        r"^/v1/rerank$",
         r"^/api/tokenize$",
         r"^/api/knowledge-bases/[^/]+/(retrieve|answer)$",
         r"^/api/guardrails/[^/]+/apply$",

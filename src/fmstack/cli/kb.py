@@ -179,6 +179,9 @@ def kb_eval(
     split: str | None = typer.Option(None, "--split", help="With --answers: only this split (dev, test)."),
     model: str | None = typer.Option(None, "--model", help="With --answers: the chat model."),
     threshold: float | None = typer.Option(None, "--abstain-threshold", min=0, max=1),
+    rerank: str | None = typer.Option(
+        None, "--rerank", help="Retrieval: also each mode reranked (embedding, a /rerank URL, cross-encoder:/path)."
+    ),
     as_json: bool = typer.Option(False, "--json"),
 ):
     """Quality on a labelled question set. Retrieval: recall@k, MRR and nDCG@10 per mode and
@@ -190,7 +193,11 @@ def kb_eval(
     from ..knowledge.evaluation import evaluate, load_questions
 
     results = evaluate(
-        fm().knowledge, name, load_questions(questions), modes=tuple(modes or ("bm25", "dense", "hybrid"))
+        fm().knowledge,
+        name,
+        load_questions(questions),
+        modes=tuple(modes or ("bm25", "dense", "hybrid")),
+        rerank=rerank,
     )
     if as_json:
         return emit_json({mode: {g: sc.to_dict() for g, sc in groups.items()} for mode, groups in results.items()})

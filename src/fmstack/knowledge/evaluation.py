@@ -89,16 +89,21 @@ def score(rankings: list[list[bool]], ks=(1, 5, 10)) -> Scores:
     return s
 
 
-def evaluate(knowledge, kb: str, questions: list[dict], modes=MODES, top_k: int = 10) -> dict[str, dict[str, Scores]]:
-    """{mode: {"all": Scores, "<lang>": Scores, ...}}"""
+def evaluate(
+    knowledge, kb: str, questions: list[dict], modes=MODES, top_k: int = 10, rerank: str | None = None
+) -> dict[str, dict[str, Scores]]:
+    """{mode: {"all": Scores, "<lang>": Scores, ...}}; with `rerank` (a reranker, see
+    knowledge/rerank.py) each mode also as "<mode>+rerank"."""
     out: dict[str, dict[str, Scores]] = {}
-    for mode in modes:
+    runs = [(m, None) for m in modes] + ([(m, rerank) for m in modes] if rerank else [])
+    for mode, reranker in runs:
         per: dict[str, list] = {"all": []}
+        options = {"rerank": reranker} if reranker else {}
         for q in questions:
-            item = judged(knowledge.retrieve(kb, q["question"], mode=mode, top_k=top_k), q)
+            item = judged(knowledge.retrieve(kb, q["question"], mode=mode, top_k=top_k, **options), q)
             per["all"].append(item)
             per.setdefault(q.get("lang", "other"), []).append(item)
-        out[mode] = {group: score(items) for group, items in per.items()}
+        out[f"{mode}+rerank" if reranker else mode] = {group: score(items) for group, items in per.items()}
     return out
 
 

@@ -22,6 +22,11 @@ class Retrieval(BaseModel):
     mmr: bool | None = None  # diversify the top_k (maximal marginal relevance)
     multi_query: int | None = Field(default=None, ge=0, le=5)  # rewrites of the question, each searched too
     rewrite_model: str | None = None  # the model that rewrites (default: the turn's model)
+    # Score the best candidates again with a reranker (knowledge/rerank.py): "embedding", a /rerank
+    # endpoint's URL, or cross-encoder:/path; rerank_model is the endpoint's model name.
+    rerank: str | None = None
+    rerank_model: str | None = None
+    rerank_candidates: int | None = Field(default=None, ge=1, le=200)
     # How the answer is made from what was found (knowledge/answers.py): the model writes it
     # (generate), it quotes the passages' best sentences (extract), or the model writes it and
     # sentences the passages do not support are dropped, the extract used when none is left (auto).

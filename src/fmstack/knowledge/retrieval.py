@@ -57,6 +57,9 @@ class Retriever:
         mmr: bool | None = None,
         multi_query: int | None = None,
         rewrite_model: str | None = None,
+        rerank: str | None = None,
+        rerank_model: str | None = None,
+        rerank_candidates: int | None = None,
     ) -> builtins.list[Retrieved]:
         """The best chunks for `query`. Per call, any of the knowledge base's retrieval settings can
         be overridden: mode, top_k, min_score, MMR diversity, and multi-query rewriting by an LLM
@@ -69,6 +72,9 @@ class Retriever:
             "mmr": mmr,
             "multi_query": multi_query,
             "rewrite_model": rewrite_model,
+            "rerank": rerank,
+            "rerank_model": rerank_model,
+            "rerank_candidates": rerank_candidates,
         }
         opts = RetrievalOptions.from_dict({**kb.retrieval, **{k: v for k, v in override.items() if v is not None}})
         if not query or not query.strip():
@@ -105,9 +111,31 @@ class Retriever:
         ranked = rankings[0] if len(rankings) == 1 else fuse_rankings(rankings, opts.rrf_k)
         if opts.min_score is not None and len(rankings) == 1:
             ranked = [(c, sc) for c, sc in ranked if sc >= opts.min_score]
+        if opts.rerank:
+            return self._rerank(kb, query, ranked, per, opts)
         if opts.mmr and len(ranked) > opts.top_k and qvecs is not None:
             ranked = self._mmr(kb.id, qvecs[0], ranked[:pool], opts.top_k, opts.mmr_lambda)
         return self._hydrate(ranked[: opts.top_k], per)
+
+    def _rerank(
+        self, kb, query: str, ranked: builtins.list[tuple[int, float]], per: dict, opts: RetrievalOptions
+    ) -> builtins.list[Retrieved]:
+        """The best `rerank_candidates` of the ranking scored again by the reranker, best first.
+        Each passage keeps its earlier scores; `score` becomes the reranker's, also under
+        scores["rerank"]."""
+        from .rerank import reranker
+
+        candidates = self._hydrate(ranked[: max(opts.rerank_candidates, opts.top_k)], per)
+        scorer = reranker(
+            opts.rerank or "", self.models.embedding(kb.embedding_model), self.kbs.outbound, opts.rerank_model
+        )
+        scores = scorer.scores(query, [c.text for c in candidates])
+        for c, sc in zip(candidates, scores, strict=True):
+            c.scores["fused"] = c.score
+            c.scores["rerank"] = sc
+            c.score = sc
+        candidates.sort(key=lambda c: -c.score)
+        return candidates[: opts.top_k]
 
     def _mmr(
         self, kb_id: str, qvec: np.ndarray, ranked: builtins.list[tuple[int, float]], k: int, lam: float
@@ -244,6 +272,9 @@ class RetrievalOptions:
     mmr_lambda: float = 0.5  # 1: relevance only; 0: diversity only
     multi_query: int = 0  # rewrites of the question an LLM writes, each searched too (0: off)
     rewrite_model: str | None = None  # the model that rewrites (default: the default chat model)
+    rerank: str | None = None  # embedding | a /rerank URL | cross-encoder:/path (knowledge/rerank.py)
+    rerank_model: str | None = None  # sent as `model` to a /rerank endpoint
+    rerank_candidates: int = 20  # how many of the best candidates the reranker scores
     answer_mode: str | None = None  # generate | extract | auto (unset: the model's default)
     abstain_threshold: float | None = None  # "I don't know" below this answerability (unset: 0.82)
 
@@ -268,6 +299,15 @@ class RetrievalOptions:
             raise InvalidInput("mmr_lambda must be 0..1", param="mmr_lambda")
         if not 0 <= o.multi_query <= 5:
             raise InvalidInput("multi_query must be 0..5 rewrites", param="multi_query")
+        if not 1 <= o.rerank_candidates <= 200:
+            raise InvalidInput("rerank_candidates must be 1..200", param="rerank_candidates")
+        if o.rerank is not None and not (
+            o.rerank == "embedding" or o.rerank.startswith(("http://", "https://", "cross-encoder:"))
+        ):
+            raise InvalidInput(
+                "rerank must be 'embedding', a /rerank endpoint URL (http:// or https://) or cross-encoder:/path",
+                param="rerank",
+            )
         return o
 
     def to_dict(self) -> dict:

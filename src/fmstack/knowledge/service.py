@@ -16,6 +16,7 @@ from sqlalchemy import delete, func, select
 
 from ..errors import InvalidInput, NotFound
 from ..models.registry import ModelRegistry
+from ..security import UrlPolicy
 from ..store import Database, KbChunk, KbDocument, KnowledgeBase
 from .answers import Evidence
 from .chunking import ChunkingOptions
@@ -74,9 +75,12 @@ class DocumentRecord(BaseModel):
 
 
 class KnowledgeService:
-    def __init__(self, db: Database, models: ModelRegistry, index: SearchIndex | None = None):
+    def __init__(
+        self, db: Database, models: ModelRegistry, index: SearchIndex | None = None, outbound: UrlPolicy | None = None
+    ):
         self.db = db
         self.models = models
+        self.outbound = outbound  # what a reranker URL must pass (knowledge/rerank.py)
         self.index = index or ChunkIndex(db)
         self.ingestion = Ingestion(self)
         self.retrieval = Retriever(self)

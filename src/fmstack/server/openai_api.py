@@ -18,11 +18,12 @@ from starlette.concurrency import run_in_threadpool
 from ..errors import FmstackError, InvalidInput, ModelError
 from ..guardrails import Guardrail
 from ..knowledge.rag import CitationsEvent
+from ..knowledge.rerank import EmbeddingReranker
 from ..models.types import ChatResult, Finish, Message, TextDelta, ToolCallDelta, UsageEvent, collect
 from ..store import DEFAULT_WORKSPACE, current_workspace, in_workspace
 from ..turns import TurnEvent
 from .deps import fm, key_guardrail
-from .schemas import ChatCompletionRequest, CompletionRequest, EmbeddingRequest
+from .schemas import ChatCompletionRequest, CompletionRequest, EmbeddingRequest, RerankRequest
 from .streaming import SSE_HEADERS, first_then_rest, iterate_in_thread, sse
 
 router = APIRouter(prefix="/v1", tags=["OpenAI-compatible"])
@@ -216,6 +217,37 @@ async def embeddings(body: EmbeddingRequest, request: Request) -> dict:
         "model": model.name,
         "data": [{"object": "embedding", "index": i, "embedding": e} for i, e in enumerate(data)],
         "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+    }
+
+
+@router.post("/rerank")
+async def rerank(body: RerankRequest, request: Request) -> dict:
+    """Documents scored against a query by an embedding model (cosine of query and document), in
+    the `/rerank` shape clients of Cohere, Jina and vLLM send; a knowledge base of another fmstack
+    can use it as its reranker (knowledge/rerank.py)."""
+    app = fm(request)
+    model = app.models.embedding(body.model)
+    texts = body.texts()
+
+    def run():
+        scores = EmbeddingReranker(model).scores(body.query, texts)
+        tokens = model.count_tokens(body.query) + sum(model.count_tokens(t) for t in texts)
+        return scores, tokens
+
+    scores, tokens = await run_in_threadpool(run)
+    order = sorted(range(len(texts)), key=lambda i: -scores[i])[: body.top_n or len(texts)]
+    results = []
+    for i in order:
+        item: dict = {"index": i, "relevance_score": scores[i]}
+        if body.return_documents:
+            item["document"] = {"text": texts[i]}
+        results.append(item)
+    return {
+        "id": f"rerank-{uuid.uuid4().hex}",
+        "model": model.name,
+        "results": results,
+        "usage": {"total_tokens": tokens},
+        "meta": {"billed_units": {"search_units": 1}},
     }
 
 

@@ -219,6 +219,27 @@ class CompletionRequest(SamplingIn):
         return super().params()
 
 
+class RerankDocument(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    text: str
+
+
+class RerankRequest(BaseModel):
+    """The `/rerank` shape of Cohere, Jina, vLLM and TEI: documents scored against a query."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    model: str | None = None  # an embedding model (default: the default one)
+    query: str = Field(min_length=1, max_length=32_000)
+    documents: list[str | RerankDocument] = Field(min_length=1, max_length=1000)
+    top_n: int | None = Field(default=None, ge=1)
+    return_documents: bool = False
+
+    def texts(self) -> list[str]:
+        return [d if isinstance(d, str) else d.text for d in self.documents]
+
+
 class EmbeddingRequest(BaseModel):
     model_config = ConfigDict(extra="ignore")
 

@@ -165,14 +165,22 @@ async function detailPage(main, kbName) {
     const q = query.value.trim();
     if (!q) return;
     results.replaceChildren();
-    const modes = ["bm25", "dense", "hybrid"];
-    const columns = await Promise.all(modes.map(async (mode) => {
+    // bm25, dense and hybrid as they are, then hybrid reranked (the knowledge base's reranker, or
+    // its embedding model): the reranker's score, and the fused score it replaced
+    const reranker = (kb.retrieval && kb.retrieval.rerank) || "embedding";
+    const runs = [["bm25", {}], ["dense", {}], ["hybrid", { rerank: null }], ["rerank", { rerank: reranker }]];
+    const columns = await Promise.all(runs.map(async ([name, extra]) => {
+      const body = { query: q, mode: name === "rerank" ? "hybrid" : name, top_k: 5 };
+      if (extra.rerank) body.rerank = extra.rerank;
+      const title = name === "rerank" ? `${t("kb.reranked")} (${reranker})` : name;
       try {
-        const res = await api(`/api/knowledge-bases/${encodeURIComponent(kb.name)}/retrieve`, { method: "POST", body: { query: q, mode, top_k: 5 } });
-        return h("div", { "data-mode": mode }, h("h4", {}, mode), ...(res.data.length ? res.data.map((r) => h("div", { class: "hit" },
-          h("span", { class: "score" }, r.score.toFixed(4)), " ", h("strong", {}, r.title), r.page ? ` p.${r.page}` : "",
+        const res = await api(`/api/knowledge-bases/${encodeURIComponent(kb.name)}/retrieve`, { method: "POST", body });
+        return h("div", { "data-mode": name }, h("h4", {}, title), ...(res.data.length ? res.data.map((r) => h("div", { class: "hit" },
+          h("span", { class: "score", title: JSON.stringify(r.scores) }, r.score.toFixed(4)),
+          r.scores && r.scores.fused !== undefined ? h("span", { class: "muted", "data-testid": "fused" }, ` ← ${r.scores.fused.toFixed(4)}`) : "",
+          " ", h("strong", {}, r.title), r.page ? ` p.${r.page}` : "",
           h("div", { class: "muted" }, r.text.slice(0, 240)))) : [h("p", { class: "muted" }, t("kb.no_hits"))]));
-      } catch (e) { return h("div", {}, h("h4", {}, mode), h("p", { class: "error" }, e.message)); }
+      } catch (e) { return h("div", {}, h("h4", {}, title), h("p", { class: "error" }, e.message)); }
     }));
     results.replaceChildren(...columns);
   };
