@@ -270,6 +270,31 @@ def test_office_ebook_mail_and_archive_files_are_read_and_found(fm, tmp_path):
     assert again.count("removed") == 0 and again.count("unchanged") == len(added)
 
 
+def test_an_appended_document_extends_the_search_index_and_a_removed_one_rebuilds_it(fm, tmp_path):
+    fm.knowledge.create("kb-append")
+    first = tmp_path / "first.md"
+    first.write_text("# Tides\n\nThe spring tide at the harbour reached 7.2 metres.", encoding="utf-8")
+    fm.knowledge.ingest("kb-append", [first])
+    kb_id = fm.knowledge.get("kb-append").id
+    assert fm.knowledge.retrieve("kb-append", "spring tide", mode="bm25")[0].source.endswith("first.md")
+    before = fm.knowledge.index._snapshots[kb_id]
+    second = tmp_path / "second.md"
+    second.write_text("# Buoys\n\n红色浮标标出港口的左侧航道。", encoding="utf-8")
+    fm.knowledge.ingest("kb-append", [second])
+    hits = fm.knowledge.retrieve("kb-append", "红色浮标", mode="hybrid", top_k=2)
+    assert hits[0].source.endswith("second.md")
+    after = fm.knowledge.index._snapshots[kb_id]
+    assert after is not before and after.keywords is before.keywords  # extended, not read again
+    assert len(after.ids) == len(before.ids) + 1 and after.vectors.shape[0] == len(after.ids)
+    assert fm.knowledge.retrieve("kb-append", "spring tide", mode="bm25")[0].source.endswith("first.md")
+    doc = next(d for d in fm.knowledge.documents(kb_id) if d.source.endswith("first.md"))
+    fm.knowledge.delete_document(kb_id, doc.id)
+    assert not any(
+        h.source.endswith("first.md") for h in fm.knowledge.retrieve("kb-append", "spring tide", mode="bm25")
+    )
+    assert fm.knowledge.index._snapshots[kb_id].keywords is not before.keywords  # a removal reads everything
+
+
 def test_incremental_sync(fm, tmp_path):
     folder = kb_fixtures.build(tmp_path / "sync")
     fm.knowledge.create("kb-sync")

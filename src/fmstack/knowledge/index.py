@@ -1,8 +1,9 @@
 """Search indexes over a knowledge base's chunks, behind one small interface.
 
 `ChunkIndex` is the reference implementation: it reads a knowledge base's searchable chunks from
-the database once per revision and searches them in memory — dense search over normalised vectors
-and BM25 over jieba terms (bm25s). Dense search is exact (one matrix product) below
+the database and searches them in memory — dense search over normalised vectors and BM25 over
+jieba terms (knowledge/keywords.py). A new revision that only added chunks (ingestion appends)
+reads just those and extends the previous snapshot; any other change reads the chunks again. Dense search is exact (one matrix product) below
 `ann_threshold` chunks and a FAISS HNSW graph above it (bench/retrieve.py measures where exact
 search stops being fast enough, and the recall the graph keeps). Any SQL database works with it;
 a backend that searches inside the database (pgvector, say) implements the same methods.
@@ -15,9 +16,10 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ..store import Database, KbChunk, KbDocument, KnowledgeBase
+from .keywords import KeywordIndex
 from .text import simplified
 
 
@@ -48,7 +50,7 @@ class _Snapshot:
     ids: np.ndarray  # chunk ids, row order
     docs: np.ndarray  # document id per row
     vectors: np.ndarray  # (n, d) float32, normalised
-    bm25: Any | None  # bm25s.BM25
+    keywords: KeywordIndex  # shared with the snapshots it grew from; this one searches its first len(ids) rows
     ann: Any | None = None  # faiss.IndexHNSWFlat over `vectors` (inner product), above the threshold
     rows: dict[int, int] | None = None  # chunk id -> row
 
@@ -81,13 +83,15 @@ class ChunkIndex:
             self._snapshots[kb_id] = snap
             return snap
 
-    def _build(self, kb_id: str, revision: int, previous: _Snapshot | None = None) -> _Snapshot:
-        stmt = (
+    def _query(self, kb_id: str):
+        return (
             select(KbChunk.id, KbChunk.document_id, KbChunk.embedding, KbChunk.terms)
             .join(KbDocument, KbDocument.id == KbChunk.document_id)
             .where(KbChunk.kb_id == kb_id, KbChunk.level == 0, KbDocument.status == "ready")
             .order_by(KbChunk.id)
         )
+
+    def _read(self, stmt) -> tuple[list[int], list[str], list[np.ndarray | None], list[list[str]]]:
         ids, docs, vecs, corpus = [], [], [], []
         with self.db.session() as s:
             for cid, doc, emb, terms in s.execute(stmt):
@@ -95,20 +99,52 @@ class ChunkIndex:
                 docs.append(doc)
                 vecs.append(np.frombuffer(emb, dtype=np.float32) if emb else None)
                 corpus.append(simplified(terms).split())  # terms stored before script folding too
-        dim = next((v.shape[0] for v in vecs if v is not None), 0)
+        return ids, docs, vecs, corpus
+
+    def _appended(self, kb_id: str, previous: _Snapshot) -> tuple | None:
+        """The chunks added since `previous`, when nothing it holds has changed (else None)."""
+        if not len(previous.ids):
+            return None
+        last = int(previous.ids[-1])
+        with self.db.session() as s:
+            kept = s.scalar(
+                select(func.count())
+                .select_from(KbChunk)
+                .join(KbDocument, KbDocument.id == KbChunk.document_id)
+                .where(KbChunk.kb_id == kb_id, KbChunk.level == 0, KbDocument.status == "ready", KbChunk.id <= last)
+            )
+        if kept != len(previous.ids) or previous.keywords.size != len(previous.ids):
+            return None  # something was removed or replaced, or the shared index has grown past it
+        return self._read(self._query(kb_id).where(KbChunk.id > last))
+
+    def _build(self, kb_id: str, revision: int, previous: _Snapshot | None = None) -> _Snapshot:
+        added = self._appended(kb_id, previous) if previous is not None else None
+        if previous is not None and added is not None:
+            ids, docs, vecs, corpus = added
+            keywords = previous.keywords
+            base_ids, base_docs, base_vectors = previous.ids, previous.docs, previous.vectors
+        else:
+            ids, docs, vecs, corpus = self._read(self._query(kb_id))
+            keywords = KeywordIndex()
+            base_ids = np.zeros(0, dtype=np.int64)
+            base_docs = np.array([], dtype=object)
+            base_vectors = None
+        dim = next(
+            (v.shape[0] for v in vecs if v is not None), base_vectors.shape[1] if base_vectors is not None else 0
+        )
         matrix = np.zeros((len(vecs), dim), dtype=np.float32)
         for i, v in enumerate(vecs):
-            if v is not None:
+            if v is not None and v.shape[0] == dim:
                 matrix[i] = v
-        bm25 = None
-        if corpus:
-            import bm25s
-
-            bm25 = bm25s.BM25()
-            bm25.index(corpus, show_progress=False)
-        ids_arr = np.array(ids, dtype=np.int64)
-        ann = self._ann(matrix, ids_arr, previous) if len(ids) >= self.ann_threshold and dim else None
-        return _Snapshot(revision, ids_arr, np.array(docs, dtype=object), matrix, bm25, ann)
+        if base_vectors is not None and len(base_vectors):
+            if base_vectors.shape[1] != dim:
+                return self._build(kb_id, revision)  # the embedding model changed: read everything
+            matrix = np.concatenate([base_vectors, matrix]) if len(matrix) else base_vectors
+        keywords.add(corpus)
+        ids_arr = np.concatenate([base_ids, np.array(ids, dtype=np.int64)])
+        docs_arr = np.concatenate([base_docs, np.array(docs, dtype=object)])
+        ann = self._ann(matrix, ids_arr, previous) if len(ids_arr) >= self.ann_threshold and dim else None
+        return _Snapshot(revision, ids_arr, docs_arr, matrix, keywords, ann)
 
     def _ann(self, matrix: np.ndarray, ids: np.ndarray, previous: _Snapshot | None):
         """The HNSW graph. When chunks were only added since the last snapshot (ingestion appends:
@@ -173,12 +209,10 @@ class ChunkIndex:
 
     def keyword(self, kb_id: str, terms: list[str], k: int, allowed: set[str] | None = None) -> list[Hit]:
         snap = self._snapshot(kb_id)
-        if snap.bm25 is None or not terms:
+        known = [t for t in terms if snap.keywords.knows(t)]
+        if not len(snap.ids) or not known:
             return []
-        known = [t for t in terms if t in snap.bm25.vocab_dict]
-        if not known:
-            return []
-        scores = np.asarray(snap.bm25.get_scores(known), dtype=np.float32)
+        scores = snap.keywords.scores(known, len(snap.ids))
         mask = self._mask(snap, allowed)
         if mask is not None:
             scores = np.where(mask, scores, 0)
