@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import PurePosixPath
 
-from .loaders import LoadedDocument, LoadError, Section, load_html, loader
+from .loaders import LoadedDocument, LoadError, Section, check_archive, load_html, loader
 
 MAX_MEMBERS = 1_000
 MAX_EXPANDED = 512 * 2**20
@@ -48,23 +48,17 @@ def members(source: str, data: bytes) -> list[Member]:
 
 
 def _zip_members(source: str, data: bytes) -> list[Member]:
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-        infos = [i for i in archive.infolist() if not i.is_dir() and not _junk(i.filename)]
-    except (zipfile.BadZipFile, ValueError, OSError) as e:
-        raise LoadError(f"the ZIP archive is damaged and cannot be read: {e}") from None
-    if len(infos) > MAX_MEMBERS:
-        raise LoadError(f"the archive holds {len(infos)} files, more than the {MAX_MEMBERS} one ingestion takes")
+    infos = [
+        i
+        for i in check_archive(data, max_entries=MAX_MEMBERS, max_bytes=MAX_EXPANDED, what="ZIP archive")
+        if not i.is_dir() and not _junk(i.filename)
+    ]
     expanded = sum(i.file_size for i in infos)
-    if expanded > MAX_EXPANDED:
-        raise LoadError(
-            f"the archive expands to {expanded / 2**20:.0f} MB (the limit is {MAX_EXPANDED // 2**20} MB): "
-            "refused as a possible zip bomb"
-        )
     if expanded > 1_000_000 and expanded > MAX_RATIO * max(len(data), 1):
         raise LoadError(
             f"the archive expands {expanded / max(len(data), 1):.0f} times its size: refused as a possible zip bomb"
         )
+    archive = zipfile.ZipFile(io.BytesIO(data))
     out = []
     with archive:
         for info in infos:

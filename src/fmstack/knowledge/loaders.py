@@ -10,6 +10,7 @@ import csv
 import io
 import json
 import re
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -295,30 +296,30 @@ MAX_EXPANDED_BYTES = 256 * 1024 * 1024  # what a zip-based file (DOCX) may expan
 MAX_ARCHIVE_ENTRIES = 10_000
 
 
-def check_archive(data: bytes) -> None:
-    """Refuse a zip whose entries would expand past MAX_EXPANDED_BYTES (a zip bomb) before
-    anything is decompressed; a reader never gets more than an entry's declared size."""
-    import zipfile
-
+def check_archive(
+    data: bytes, *, max_entries: int = MAX_ARCHIVE_ENTRIES, max_bytes: int = MAX_EXPANDED_BYTES, what: str = "file"
+) -> list[zipfile.ZipInfo]:
+    """Refuse a zip that holds too many entries or whose entries would expand past `max_bytes` (a
+    zip bomb) before anything is decompressed; a reader never gets more than an entry's declared
+    size. The entries, when it passes."""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as z:
             infos = z.infolist()
-    except (zipfile.BadZipFile, ValueError) as e:
-        raise LoadError(f"the file is damaged and cannot be read: {e}") from None
-    if len(infos) > MAX_ARCHIVE_ENTRIES:
-        raise LoadError(f"the file holds {len(infos)} parts, more than the {MAX_ARCHIVE_ENTRIES} a document needs")
+    except (zipfile.BadZipFile, ValueError, OSError) as e:
+        raise LoadError(f"the {what} is damaged and cannot be read: {e}") from None
+    if len(infos) > max_entries:
+        raise LoadError(f"the {what} holds {len(infos)} parts, more than the {max_entries} allowed")
     total = sum(i.file_size for i in infos)
-    if total > MAX_EXPANDED_BYTES:
+    if total > max_bytes:
         raise LoadError(
-            f"the file expands to {total / 2**20:.0f} MB from {len(data) / 2**20:.1f} MB "
-            f"(the limit is {MAX_EXPANDED_BYTES // 2**20} MB): refused as a possible zip bomb"
+            f"the {what} expands to {total / 2**20:.0f} MB from {len(data) / 2**20:.1f} MB "
+            f"(the limit is {max_bytes // 2**20} MB): refused as a possible zip bomb"
         )
+    return infos
 
 
 @loader("docx", ".docx")
 def load_docx(data: bytes, options: dict) -> LoadedDocument:
-    import zipfile
-
     import docx
     from docx.table import Table
     from docx.text.paragraph import Paragraph
