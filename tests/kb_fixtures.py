@@ -261,3 +261,48 @@ def zip_bytes(members: dict[str, bytes]) -> bytes:
         for name, data in members.items():
             z.writestr(name, data)
     return out.getvalue()
+
+
+def scan_png(lines: list[str]) -> bytes:
+    """Text drawn into a PNG, as a scanner would hand it over."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    font = ImageFont.truetype(cjk_font(), 40)
+    img = Image.new("RGB", (1500, 100 + 100 * len(lines)), "white")
+    draw = ImageDraw.Draw(img)
+    for i, line in enumerate(lines):
+        draw.text((60, 60 + 100 * i), line, font=font, fill="black")
+    out = io.BytesIO()
+    img.save(out, "PNG")
+    return out.getvalue()
+
+
+def every_format(folder: Path) -> dict[str, str]:
+    """One file of every supported format, plus broken, encrypted, empty, oversized-by-ratio and
+    hostile ones; returns each source (relative to the folder) with the status ingestion must give."""
+    build(folder)
+    files = {
+        "deck.pptx": pptx_bytes(),
+        "ships.xlsx": xlsx_bytes(),
+        "tides.xls": xls_bytes(),
+        "lamp.odt": odt_bytes(),
+        "ferry.rtf": rtf_bytes(),
+        "tales.epub": epub_bytes(),
+        "pilotage.eml": eml_bytes(),
+        "receipt.png": scan_png(["码头起重机每次能吊起十二吨货物。", "Crane inspection due every March."]),
+        "bundle.zip": zip_bytes({"notes/cranes.md": b"# Cranes\n\nThe dockside derrick lifts 40 tonnes."}),
+        "bad/bomb.zip": zip_bytes({"zeros.txt": b"0" * 30_000_000}),
+        "bad/truncated.xlsx": xlsx_bytes()[:400],
+        "bad/not-really.epub": b"PK\x03\x04 not an e-book",
+        "bad/noise.png": b"\x89PNG\r\n\x1a\n" + bytes(200),
+        "bad/plain.rtf": b"this is not RTF at all",
+    }
+    for name, data in files.items():
+        (folder / name).write_bytes(data)
+    expected = {p.relative_to(folder).as_posix(): "added" for p in folder.rglob("*") if p.is_file()}
+    for name in [n for n in expected if n.startswith("bad/")]:
+        expected[name] = "failed"
+    del expected["bundle.zip"]
+    expected["bundle.zip!/notes/cranes.md"] = "added"
+    expected["pilotage.eml!/roster.txt"] = expected["pilotage.eml!/panda.docx"] = "added"
+    return expected

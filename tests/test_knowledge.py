@@ -148,25 +148,13 @@ def test_a_file_failing_at_any_step_is_that_files_reason_and_the_batch_goes_on(f
     assert fm.knowledge.retrieve("kb-mixed", "keeper storms", mode="bm25", top_k=1)[0].source.endswith("good.md")
 
 
-def _picture_of(lines: list[str]):
-    """Text drawn into an image, as a scanner would hand it over (Noto CJK: Chinese and English)."""
-    from PIL import Image, ImageDraw, ImageFont
-
-    font = ImageFont.truetype(kb_fixtures.cjk_font(), 40)
-    img = Image.new("RGB", (1500, 100 + 100 * len(lines)), "white")
-    draw = ImageDraw.Draw(img)
-    for i, line in enumerate(lines):
-        draw.text((60, 60 + 100 * i), line, font=font, fill="black")
-    return img
-
-
 def test_scanned_pages_and_images_are_read_with_ocr_and_found_by_their_words(fm, tmp_path):
     from fpdf import FPDF
 
     folder = tmp_path / "scans"
     folder.mkdir()
-    scan = _picture_of(["Quartermaster Evelyn Hargreave signed the ledger.", "灯塔看守人记录了四十二场风暴。"])
-    scan.save(tmp_path / "page2.png")
+    scan = kb_fixtures.scan_png(["Quartermaster Evelyn Hargreave signed the ledger.", "灯塔看守人记录了四十二场风暴。"])
+    (tmp_path / "page2.png").write_bytes(scan)
     pdf = FPDF()
     pdf.add_page()
     pdf.set_font("helvetica", size=14)
@@ -174,7 +162,9 @@ def test_scanned_pages_and_images_are_read_with_ocr_and_found_by_their_words(fm,
     pdf.add_page()
     pdf.image(str(tmp_path / "page2.png"), x=0, y=0, w=pdf.w)  # page 2: a scan, no text layer
     pdf.output(str(folder / "harbour.pdf"))
-    _picture_of(["码头起重机每次能吊起十二吨货物。", "Crane inspection due every March."]).save(folder / "crane.png")
+    (folder / "crane.png").write_bytes(
+        kb_fixtures.scan_png(["码头起重机每次能吊起十二吨货物。", "Crane inspection due every March."])
+    )
 
     fm.knowledge.create("kb-ocr")
     report = fm.knowledge.ingest("kb-ocr", [folder])
@@ -193,7 +183,7 @@ def test_scanned_pages_and_images_are_read_with_ocr_and_found_by_their_words(fm,
 def test_without_ocr_an_image_says_why(fm, tmp_path, monkeypatch):
     folder = tmp_path / "pictures"
     folder.mkdir()
-    _picture_of(["A receipt for 12 tonnes."]).save(folder / "receipt.png")
+    (folder / "receipt.png").write_bytes(kb_fixtures.scan_png(["A receipt for 12 tonnes."]))
     fm.knowledge.create("kb-no-ocr")
     off = fm.knowledge.ingest("kb-no-ocr", [folder], options={"ocr": False}).files[0]
     assert off.status == "failed" and "OCR is turned off" in off.reason

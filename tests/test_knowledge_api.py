@@ -189,6 +189,25 @@ def test_ingest_job_over_http_with_progress_events(http, tmp_path):
     assert missing.status_code == 404 and "does not exist" in missing.json()["error"]["message"]
 
 
+def test_a_folder_of_every_format_and_hostile_files_ingests_through_the_http_job(http, tmp_path):
+    folder = tmp_path / "everything"
+    expected = kb_fixtures.every_format(folder)
+    assert http.post("/api/knowledge-bases", json={"name": "every-format"}).status_code == 201
+    r = http.post("/api/knowledge-bases/every-format/ingest", json={"paths": [str(folder)]})
+    assert r.status_code == 202
+    with http.stream("GET", f"/api/jobs/{r.json()['id']}/events", params={"interval": 0.2}) as s:
+        final = sse_events(s)[-1][1]
+    assert final["status"] == "succeeded"
+    outcome = {f["source"].split(str(folder) + "/")[-1]: f for f in final["progress"]["files"]}
+    assert {n: f["status"] for n, f in outcome.items()} == expected
+    assert all(f["reason"] for f in outcome.values() if f["status"] == "failed")
+    assert "zip bomb" in outcome["bad/bomb.zip"]["reason"] and "not RTF" in outcome["bad/plain.rtf"]["reason"]
+    hit = http.post(
+        "/api/knowledge-bases/every-format/retrieve", json={"query": "起重机能吊起多少吨", "mode": "bm25", "top_k": 1}
+    ).json()["data"][0]
+    assert hit["source"].endswith("receipt.png") and hit["meta"]["ocr"] is True
+
+
 def test_background_upload_lists_each_file_as_it_finishes(http, tmp_path):
     docs = kb_fixtures.build(tmp_path / "uploads")
     assert http.post("/api/knowledge-bases", json={"name": "bg-up"}).status_code == 201
