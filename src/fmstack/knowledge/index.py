@@ -44,6 +44,33 @@ HNSW_EF_CONSTRUCTION = 80
 HNSW_EF_SEARCH = 256
 
 
+class _Columns:
+    """A knowledge base's rows (chunk ids, document ids, vectors) with room to grow. Appending
+    writes past the rows older snapshots see, so a snapshot extended by one chunk does not copy
+    100k vectors; only growing past the capacity copies (which doubles it)."""
+
+    def __init__(self, dim: int):
+        self.n = 0
+        self.ids = np.zeros(0, dtype=np.int64)
+        self.docs = np.zeros(0, dtype=object)
+        self.vectors = np.zeros((0, dim), dtype=np.float32)
+
+    def extend(self, ids: list[int], docs: list[str], matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        need = self.n + len(ids)
+        if need > len(self.ids):
+            cap = max(need + need // 4, 2 * len(self.ids), 1024)  # room for the next appends
+            grown_ids, grown_docs = np.zeros(cap, dtype=np.int64), np.zeros(cap, dtype=object)
+            grown_vectors = np.zeros((cap, self.vectors.shape[1]), dtype=np.float32)
+            grown_ids[: self.n], grown_docs[: self.n] = self.ids[: self.n], self.docs[: self.n]
+            grown_vectors[: self.n] = self.vectors[: self.n]
+            self.ids, self.docs, self.vectors = grown_ids, grown_docs, grown_vectors
+        self.ids[self.n : need] = ids
+        self.docs[self.n : need] = docs
+        self.vectors[self.n : need] = matrix
+        self.n = need
+        return self.ids[:need], self.docs[:need], self.vectors[:need]
+
+
 @dataclass
 class _Snapshot:
     revision: int
@@ -51,6 +78,7 @@ class _Snapshot:
     docs: np.ndarray  # document id per row
     vectors: np.ndarray  # (n, d) float32, normalised
     keywords: KeywordIndex  # shared with the snapshots it grew from; this one searches its first len(ids) rows
+    columns: _Columns  # the buffers `ids`, `docs` and `vectors` are views of (shared the same way)
     ann: Any | None = None  # faiss.IndexHNSWFlat over `vectors` (inner product), above the threshold
     rows: dict[int, int] | None = None  # chunk id -> row
 
@@ -103,48 +131,42 @@ class ChunkIndex:
 
     def _appended(self, kb_id: str, previous: _Snapshot) -> tuple | None:
         """The chunks added since `previous`, when nothing it holds has changed (else None)."""
-        if not len(previous.ids):
-            return None
+        n = len(previous.ids)
+        if not n or previous.keywords.size != n or previous.columns.n != n:
+            return None  # empty, or the shared index has grown past it
         last = int(previous.ids[-1])
         with self.db.session() as s:
+            # chunks are written and removed with their document, in one transaction: a removal or
+            # a replacement shows as fewer chunks up to the last one this snapshot holds
             kept = s.scalar(
                 select(func.count())
                 .select_from(KbChunk)
-                .join(KbDocument, KbDocument.id == KbChunk.document_id)
-                .where(KbChunk.kb_id == kb_id, KbChunk.level == 0, KbDocument.status == "ready", KbChunk.id <= last)
+                .where(KbChunk.kb_id == kb_id, KbChunk.level == 0, KbChunk.id <= last)
             )
-        if kept != len(previous.ids) or previous.keywords.size != len(previous.ids):
-            return None  # something was removed or replaced, or the shared index has grown past it
+        if kept != n:
+            return None
         return self._read(self._query(kb_id).where(KbChunk.id > last))
 
     def _build(self, kb_id: str, revision: int, previous: _Snapshot | None = None) -> _Snapshot:
         added = self._appended(kb_id, previous) if previous is not None else None
         if previous is not None and added is not None:
             ids, docs, vecs, corpus = added
-            keywords = previous.keywords
-            base_ids, base_docs, base_vectors = previous.ids, previous.docs, previous.vectors
+            keywords, columns = previous.keywords, previous.columns
         else:
             ids, docs, vecs, corpus = self._read(self._query(kb_id))
-            keywords = KeywordIndex()
-            base_ids = np.zeros(0, dtype=np.int64)
-            base_docs = np.array([], dtype=object)
-            base_vectors = None
-        dim = next(
-            (v.shape[0] for v in vecs if v is not None), base_vectors.shape[1] if base_vectors is not None else 0
-        )
+            keywords, columns = KeywordIndex(), None
+        dim = next((v.shape[0] for v in vecs if v is not None), columns.vectors.shape[1] if columns else 0)
+        if columns is not None and columns.vectors.shape[1] != dim:
+            return self._build(kb_id, revision)  # the embedding model changed: read everything
         matrix = np.zeros((len(vecs), dim), dtype=np.float32)
         for i, v in enumerate(vecs):
             if v is not None and v.shape[0] == dim:
                 matrix[i] = v
-        if base_vectors is not None and len(base_vectors):
-            if base_vectors.shape[1] != dim:
-                return self._build(kb_id, revision)  # the embedding model changed: read everything
-            matrix = np.concatenate([base_vectors, matrix]) if len(matrix) else base_vectors
+        columns = columns or _Columns(dim)
+        ids_arr, docs_arr, vectors = columns.extend(ids, docs, matrix)
         keywords.add(corpus)
-        ids_arr = np.concatenate([base_ids, np.array(ids, dtype=np.int64)])
-        docs_arr = np.concatenate([base_docs, np.array(docs, dtype=object)])
-        ann = self._ann(matrix, ids_arr, previous) if len(ids_arr) >= self.ann_threshold and dim else None
-        return _Snapshot(revision, ids_arr, docs_arr, matrix, keywords, ann)
+        ann = self._ann(vectors, ids_arr, previous) if len(ids_arr) >= self.ann_threshold and dim else None
+        return _Snapshot(revision, ids_arr, docs_arr, vectors, keywords, columns, ann)
 
     def _ann(self, matrix: np.ndarray, ids: np.ndarray, previous: _Snapshot | None):
         """The HNSW graph. When chunks were only added since the last snapshot (ingestion appends:
@@ -161,8 +183,14 @@ class ChunkIndex:
         ):
             graph: Any = previous.ann
             if len(ids) > n_old:
-                with self._graph_lock:
-                    graph.add(matrix[n_old:])
+                threads = faiss.omp_get_max_threads()
+                if len(ids) - n_old < 1000:  # a few vectors: starting a thread team costs more than it gives
+                    faiss.omp_set_num_threads(1)
+                try:
+                    with self._graph_lock:
+                        graph.add(matrix[n_old:])
+                finally:
+                    faiss.omp_set_num_threads(threads)
             return graph
         graph = faiss.IndexHNSWFlat(matrix.shape[1], HNSW_M, faiss.METRIC_INNER_PRODUCT)
         graph.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
