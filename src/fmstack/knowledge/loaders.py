@@ -239,6 +239,8 @@ def _page_picture(pdfium, page):
     """What OCR reads of a page: a scan (the page is one image) at the resolution it was scanned
     at, where its letters have the size Tesseract reads best; otherwise the page drawn at 200 dpi.
     (Drawn larger, big Chinese letters come back as noise.)"""
+    from . import ocr
+
     images = list(page.get_objects(filter=[pdfium.raw.FPDF_PAGEOBJ_IMAGE], max_depth=2))
     if len(images) == 1:
         left, bottom, right, top = images[0].get_bounds()
@@ -246,17 +248,11 @@ def _page_picture(pdfium, page):
         if (right - left) * (top - bottom) >= 0.5 * width * height:
             try:
                 picture = images[0].get_bitmap(render=False).to_pil()
-                if picture.width * picture.height <= _ocr_pixels():
+                if picture.width * picture.height <= ocr.MAX_PIXELS:
                     return picture
             except Exception:  # an image PDFium cannot hand over as it is: draw the page instead
                 pass
     return page.render(scale=OCR_DPI / 72).to_pil()
-
-
-def _ocr_pixels() -> int:
-    from .ocr import MAX_PIXELS
-
-    return MAX_PIXELS
 
 
 @loader("image", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp", ".gif")

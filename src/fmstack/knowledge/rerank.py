@@ -60,8 +60,7 @@ class HttpReranker:
         headers = {}
         if key := os.environ.get("FMSTACK_RERANK_API_KEY"):
             headers["Authorization"] = f"Bearer {key}"
-        if self.outbound is not None:
-            self.outbound.check(self.url, param="rerank")
+        # the outbound policy's client checks the URL (and every redirect) before it connects
         client = self.outbound.client(timeout=self.timeout) if self.outbound else httpx.Client(timeout=self.timeout)
         try:
             with client:
