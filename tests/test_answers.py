@@ -322,6 +322,19 @@ def test_a_count_is_answered_only_by_a_number_said_of_what_is_counted(fm, more_k
     assert yes.answerability > no.answerability
 
 
+def test_a_when_question_is_answered_by_a_time_and_a_who_question_by_a_name_next_to_the_role(fm, tmp_path):
+    import kb_fixtures
+
+    (tmp_path / "notes.md").write_text("# Notes\n\nThe ferry leaves at noon.", encoding="utf-8")
+    (tmp_path / "ships.xlsx").write_bytes(kb_fixtures.xlsx_bytes())  # "Name: Evelyn Hargreave; Role: Quartermaster"
+    fm.knowledge.create("answers-times")
+    assert fm.knowledge.ingest("answers-times", [tmp_path]).count("failed") == 0
+    when = fm.ask_kb("answers-times", "When does the ferry leave?", answer_mode="extract")
+    assert when.answered and "noon" in when.text
+    who = fm.ask_kb("answers-times", "Who is the quartermaster?", answer_mode="extract")
+    assert who.answered and who.citations
+
+
 def test_a_quantity_answer_states_a_number_the_question_does_not_hold():
     from fmstack.knowledge.answers import answer_type, quantities
 

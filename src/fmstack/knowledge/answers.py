@@ -87,8 +87,13 @@ def _counts(low: str, m: re.Match[str], focus: set[str]) -> bool:
 _ARTICLES = frozenset({"一个", "一种", "一位", "一项", "一条", "一次"})  # "a", "an": rarely the answer
 
 
+# A when-question is answered by a date, and also by a time of day or a weekday ("at noon",
+# "every evening at six", "07:25", "星期二", "中午")
 _DATE = re.compile(
-    r"\b(1[5-9]|20)\d\d\b|\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b|\d+\s*年|\d+\s*月|世纪", re.I
+    r"\b(1[5-9]|20)\d\d\b|\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b|\d+\s*年|\d+\s*月|世纪"
+    r"|\b\d{1,2}:\d\d\b|\b\d{1,2}\s*(am|pm|a\.m\.|p\.m\.|o'clock)|\b(noon|midnight|morning|afternoon|evening|night|dawn|dusk)\b"
+    r"|\b(mon|tues|wednes|thurs|fri|satur|sun)day\b|星期|周[一二三四五六日天]|[上下中]午|晚上|早上|凌晨|(\d+|[一二三四五六七八九十两]+)\s*[点點]钟",
+    re.I,
 )
 # Two or more capitalised words (Guido van Rossum, Python Software Foundation), not a sentence's
 # capitalised first word ("The Python logo").
@@ -376,15 +381,16 @@ class Evidence:
         somewhere and models somewhere else), else 0. A who-question: 1 when one of them names
         someone and says about as much of what is asked as the best sentence. Others: 1."""
         if self.kind == "person":
+            # someone named in a sentence that says what is asked, or in the one next to it
+            # ("Name: Evelyn Hargreave; Role: Quartermaster" splits into two)
             top = self.candidates[0].features["cover"] if self.candidates else 0.0
-            return (
-                1.0
-                if any(
-                    has_type(c.text, "person") and c.features["cover"] + c.features["context"] >= 0.5 * top
-                    for c in self.candidates[:5]
-                )
-                else 0.0
-            )
+            for c in self.candidates[:5]:
+                if c.features["cover"] + c.features["context"] < 0.5 * top:
+                    continue
+                near = [d for d in self.candidates if d.passage == c.passage and abs(d.start - c.start) <= 200]
+                if any(has_type(d.text, "person") for d in near):
+                    return 1.0
+            return 0.0
         if self.kind not in ("number", "date"):
             return 1.0
         focus = focus_terms(self.question)
