@@ -47,6 +47,38 @@ def resolve_model_path(path: str) -> Path:
     return p
 
 
+def llama_class():
+    """llama_cpp.Llama, with llama.cpp's extra weight buffers off on CPUs with AMX tiles.
+
+    A llama.cpp built for such a CPU (Sapphire Rapids and later: most cloud x86 servers) repacks
+    weights for AMX and then crashes the process in ggml_backend_amx_mul_mat on the bundled
+    model's first decode (llama-cpp-python 0.3.36). Loading without the extra buffer types keeps
+    the ordinary CPU kernels; on other CPUs nothing changes."""
+    import llama_cpp.llama as module
+    from llama_cpp import Llama
+
+    low = module.llama_cpp
+    if _amx_tiles() and not getattr(low.llama_model_default_params, "fmstack", False):
+        default = low.llama_model_default_params
+
+        def params():
+            p = default()
+            p.use_extra_bufts = False
+            return p
+
+        params.fmstack = True  # type: ignore[attr-defined]
+        low.llama_model_default_params = params
+    return Llama
+
+
+def _amx_tiles() -> bool:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+            return "amx_tile" in f.read()
+    except OSError:
+        return False
+
+
 def grammar_for(response_format: dict | None):
     """A llama.cpp grammar that forces the output to match an OpenAI `response_format`."""
     if not response_format or response_format.get("type") in (None, "text"):
@@ -111,9 +143,9 @@ class LlamaCppChatModel(ChatModel):
         return self._llm
 
     def _load(self) -> None:
-        from llama_cpp import Llama
         from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
+        Llama = llama_class()
         try:
             llm = Llama(
                 model_path=str(self.path),

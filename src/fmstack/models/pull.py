@@ -134,10 +134,10 @@ def _download(url: str, dest: Path, sha256: str | None, progress: Progress | Non
 
 def read_metadata(path: Path) -> dict[str, Any]:
     """What the GGUF says of itself: its name, trained context length and chat template."""
-    from llama_cpp import Llama
+    from .local import llama_class
 
     try:
-        llm = Llama(model_path=str(path), vocab_only=True, verbose=False)
+        llm = llama_class()(model_path=str(path), vocab_only=True, verbose=False)
     except Exception as e:
         raise ModelError(f"llama.cpp cannot read {path}: {e}") from None
     try:

@@ -137,9 +137,10 @@ def mean_nll(path: Path, texts: Sequence[tuple[str, str]], threads: int | None =
     """Mean negative log-likelihood per token (natural log) under the GGUF at `path` of each
     (prompt, whole) pair's tokens after the prompt: the answers, or whole texts with no prompt."""
     import numpy as np
-    from llama_cpp import Llama
 
-    llm = Llama(
+    from ..models.local import llama_class
+
+    llm = llama_class()(
         model_path=str(path),
         n_ctx=max_tokens + 8,
         logits_all=True,
