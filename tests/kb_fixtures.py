@@ -306,3 +306,143 @@ def every_format(folder: Path) -> dict[str, str]:
     expected["bundle.zip!/notes/cranes.md"] = "added"
     expected["pilotage.eml!/roster.txt"] = expected["pilotage.eml!/panda.docx"] = "added"
     return expected
+
+
+# -- PDFs with structure, each with what reading it must give ----------------------------------------
+def _structured_pdf(font: str | None = None):
+    from fpdf import FPDF
+
+    pdf = FPDF(format="A4")
+    pdf.set_auto_page_break(True, margin=20)
+    if font:
+        pdf.add_font("cjk", "", font)
+    return pdf
+
+
+def table_pdf() -> tuple[bytes, list[str]]:
+    """A ruled table between two paragraphs; the Markdown rows it must read as."""
+    pdf = _structured_pdf()
+    pdf.add_page()
+    pdf.set_font("helvetica", size=11)
+    pdf.multi_cell(0, 6, "The fleet report lists every ship that called at the harbour last month.")
+    pdf.ln(4)
+    rows = [
+        ("Ship", "Tonnage", "Berth"),
+        ("Aurora", "12,400", "North 3"),
+        ("Baltic Star", "8,150", "East 1"),
+        ("Cormorant", "2,975", "South 7"),
+    ]
+    with pdf.table(col_widths=(60, 40, 40), text_align="LEFT") as table:
+        for row in rows:
+            r = table.row()
+            for cell in row:
+                r.cell(cell)
+    pdf.ln(4)
+    pdf.multi_cell(0, 6, "Harbour fees are charged per tonne and per day at the berth.")
+    return bytes(pdf.output()), [
+        "| Ship | Tonnage | Berth |",
+        "| Aurora | 12,400 | North 3 |",
+        "| Baltic Star | 8,150 | East 1 |",
+        "| Cormorant | 2,975 | South 7 |",
+    ]
+
+
+def running_heads_pdf() -> tuple[bytes, list[str], list[str]]:
+    """Four pages with a running header and a page-numbered footer; (pdf, body sentences, running text)."""
+    from fpdf import FPDF
+
+    class Handbook(FPDF):
+        def header(self):
+            self.set_font("helvetica", size=9)
+            self.cell(0, 8, "Northwind Traders - Staff Handbook 2026", align="C")
+            self.ln(12)
+
+        def footer(self):
+            self.set_y(-15)
+            self.set_font("helvetica", size=9)
+            self.cell(0, 8, f"Page {self.page_no()} of 4", align="C")
+
+    pdf = Handbook(format="A4")
+    body = [
+        "Holiday requests are approved by the team lead within five working days.",
+        "The office opens at eight and the last person out sets the alarm.",
+        "Expenses above two hundred euros need a receipt and a second signature.",
+        "Laptops are replaced every four years or when repair costs exceed half their value.",
+    ]
+    for sentence in body:
+        pdf.add_page()
+        pdf.set_font("helvetica", size=11)
+        pdf.multi_cell(0, 6, (sentence + " ") * 6)
+    return bytes(pdf.output()), body, ["Northwind Traders", "Staff Handbook", "Page 1 of 4", "Page 3 of 4"]
+
+
+def columns_pdf() -> tuple[bytes, list[str]]:
+    """A title across the page over two columns of text; the sentences in reading order."""
+    pdf = _structured_pdf()
+    pdf.add_page()
+    pdf.set_font("helvetica", size=16)
+    pdf.cell(0, 10, "Notes from the Lighthouse", align="C")
+    pdf.ln(14)
+    pdf.set_font("helvetica", size=11)
+    left = [
+        "The keeper climbs the tower at dusk.",
+        "He trims the wick and polishes the lens.",
+        "Ships far out see the beam sweep twice a minute.",
+        "At midnight he writes the weather in the log.",
+        "By dawn the lamp is put out and the shutters closed.",
+    ]
+    right = [
+        "Supplies come by boat every second Tuesday.",
+        "The boat brings oil, flour, letters and newspapers.",
+        "In winter storms the boat may not come for weeks.",
+        "The keeper then lives on tinned fish and patience.",
+        "His relief arrives each spring with fresh paint.",
+    ]
+    with pdf.text_columns(ncols=2, gutter=12) as cols:
+        cols.write(" ".join(s + " " + s for s in left))
+        cols.new_column()
+        cols.write(" ".join(s + " " + s for s in right))
+    return bytes(pdf.output()), left + right
+
+
+def headings_pdf(chinese: bool = False) -> tuple[bytes, list[tuple[list[str], str]]]:
+    """Headings set only by font size (no outline); (pdf, [(heading path, a sentence under it)])."""
+    pdf = _structured_pdf(cjk_font() if chinese else None)
+    family = "cjk" if chinese else "helvetica"
+    if chinese:
+        doc = [
+            (1, "大熊猫保护手册"),
+            (0, "本手册介绍大熊猫的生活习性和保护工作。"),
+            (2, "第一章 栖息地"),
+            (0, "大熊猫生活在四川、陕西和甘肃海拔一千五百米以上的竹林中。"),
+            (3, "1.1 保护区"),
+            (0, "中国已经建立了六十七个大熊猫自然保护区。"),
+            (2, "第二章 食物"),
+            (0, "大熊猫每天要吃十二到三十八公斤竹子。"),
+        ]
+    else:
+        doc = [
+            (1, "Coffee Growing Guide"),
+            (0, "This guide covers where coffee grows and how it is processed."),
+            (2, "1 Climate"),
+            (0, "Arabica grows best between 1,000 and 2,000 metres above sea level."),
+            (3, "1.1 Rainfall"),
+            (0, "The plants need about 1,500 millimetres of rain spread over the year."),
+            (2, "2 Processing"),
+            (0, "Washed coffee is fermented for a day before the beans are dried."),
+        ]
+    sizes = {1: 22, 2: 16, 3: 13, 0: 11}
+    pdf.add_page()
+    path: list[str] = []
+    labels = []
+    for level, text in doc:
+        pdf.set_font(family, size=sizes[level])
+        if level:
+            path = [*path[: level - 1], text]
+            pdf.ln(3)
+            pdf.multi_cell(0, sizes[level] * 0.6, text)
+            pdf.ln(2)
+        else:
+            pdf.multi_cell(0, 6, (text + " ") * 4 if not chinese else text * 4)
+            labels.append((list(path), text))
+    return bytes(pdf.output()), labels
