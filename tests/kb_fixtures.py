@@ -398,10 +398,18 @@ def columns_pdf() -> tuple[bytes, list[str]]:
         "The keeper then lives on tinned fish and patience.",
         "His relief arrives each spring with fresh paint.",
     ]
-    with pdf.text_columns(ncols=2, gutter=12) as cols:
-        cols.write(" ".join(s + " " + s for s in left))
-        cols.new_column()
-        cols.write(" ".join(s + " " + s for s in right))
+    # drawn row by row, as many producers do: left line, right line, next row — so the order in the
+    # file is not the reading order
+    width = (pdf.epw - 12) / 2
+    columns = [
+        pdf.multi_cell(width, 6, " ".join(s + " " + s for s in side), dry_run=True, output="LINES")
+        for side in (left, right)
+    ]
+    y = pdf.get_y() + 4
+    for row in range(max(map(len, columns))):
+        for i, lines in enumerate(columns):
+            if row < len(lines):
+                pdf.text(pdf.l_margin + i * (width + 12), y + 6 * row, lines[row])
     return bytes(pdf.output()), left + right
 
 

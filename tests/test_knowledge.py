@@ -180,6 +180,63 @@ def test_scanned_pages_and_images_are_read_with_ocr_and_found_by_their_words(fm,
     assert crane.source.endswith("crane.png") and "十二吨" in crane.text
 
 
+def _pdf_text(doc) -> str:
+    return "\n\n".join(s.text for s in doc.sections)
+
+
+def test_a_pdf_table_is_read_as_a_markdown_table():
+    data, rows = kb_fixtures.table_pdf()
+    text = _pdf_text(load("fleet.pdf", data))
+    for row in rows:
+        assert row in text
+    assert "| --- | --- | --- |" in text
+    assert text.index("The fleet report") < text.index(rows[0]) < text.index("Harbour fees")
+
+
+def test_running_headers_footers_and_page_numbers_are_dropped():
+    data, body, running = kb_fixtures.running_heads_pdf()
+    doc = load("handbook.pdf", data)
+    text = _pdf_text(doc)
+    assert all(sentence in text for sentence in body)
+    assert not any(r in text for r in running)
+    assert sorted({s.page for s in doc.sections}) == [1, 2, 3, 4]
+
+
+def test_a_two_column_page_is_read_column_by_column():
+    data, sentences = kb_fixtures.columns_pdf()
+    text = _pdf_text(load("lighthouse.pdf", data))
+    at = [text.find(s) for s in sentences]
+    assert all(i >= 0 for i in at), [s for s, i in zip(sentences, at, strict=True) if i < 0]
+    assert at == sorted(at)  # the whole left column, then the right one
+    assert text.startswith("Notes from the Lighthouse")
+
+
+@pytest.mark.parametrize("chinese", [False, True], ids=["en", "zh"])
+def test_pdf_headings_come_from_font_size(chinese):
+    data, labels = kb_fixtures.headings_pdf(chinese)
+    doc = load("guide.pdf", data)
+    for path, sentence in labels:
+        holding = [s for s in doc.sections if sentence in s.text]
+        assert holding and holding[0].heading == path, (sentence, [s.heading for s in holding])
+    if chinese:  # no spaces between Chinese characters, none breaking a sentence
+        assert "大熊猫每天要吃十二到三十八公斤竹子。" in _pdf_text(doc)
+
+
+def test_structured_pdfs_are_found_by_their_tables_and_headings(fm, tmp_path):
+    folder = tmp_path / "structured"
+    folder.mkdir()
+    (folder / "fleet.pdf").write_bytes(kb_fixtures.table_pdf()[0])
+    (folder / "panda.pdf").write_bytes(kb_fixtures.headings_pdf(chinese=True)[0])
+    fm.knowledge.create("kb-pdf")
+    report = fm.knowledge.ingest("kb-pdf", [folder])
+    assert [f.status for f in report.files] == ["added", "added"]
+    hits = fm.knowledge.retrieve("kb-pdf", "What is the tonnage of the Baltic Star?", top_k=2)
+    assert "| Baltic Star | 8,150 | East 1 |" in hits[0].text
+    hits = fm.knowledge.retrieve("kb-pdf", "大熊猫自然保护区有多少个？", top_k=2)
+    assert "六十七个大熊猫自然保护区" in hits[0].text
+    assert hits[0].heading.endswith("1.1 保护区") and hits[0].page == 1
+
+
 def test_without_ocr_an_image_says_why(fm, tmp_path, monkeypatch):
     folder = tmp_path / "pictures"
     folder.mkdir()

@@ -177,84 +177,6 @@ def load_html(data: bytes, options: dict) -> LoadedDocument:
     return LoadedDocument("html", sections, title=title)
 
 
-@loader("pdf", ".pdf")
-def load_pdf(data: bytes, options: dict) -> LoadedDocument:
-    from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
-
-    try:
-        reader = PdfReader(io.BytesIO(data))
-        if reader.is_encrypted:
-            try:
-                ok = bool(reader.decrypt(options.get("password", "")))
-            except Exception:
-                ok = False
-            if not ok:
-                raise LoadError("the PDF is encrypted; give its password (option `password`) or remove it")
-        sections = [Section(page.extract_text() or "", page=i) for i, page in enumerate(reader.pages, start=1)]
-        title = (reader.metadata.title if reader.metadata else None) or ""
-    except LoadError:
-        raise
-    except (PdfReadError, ValueError, KeyError, TypeError, OSError) as e:
-        raise LoadError(f"the PDF is damaged and cannot be read: {e}") from None
-    blank = [s for s in sections if len(s.text.strip()) < MIN_PAGE_TEXT]
-    if blank and options.get("ocr", True):
-        _ocr_pages(data, blank, options, all_blank=len(blank) == len(sections))
-    return LoadedDocument("pdf", sections, title=str(title))
-
-
-MIN_PAGE_TEXT = 16  # a page with fewer characters in its text layer is read with OCR
-OCR_DPI = 200  # a page that is not one scanned image is drawn at this resolution for OCR
-
-
-def _ocr_pages(data: bytes, pages: list[Section], options: dict, *, all_blank: bool) -> None:
-    """Read the pages that have no text layer (scans) with OCR, rendered by PDFium. Without OCR a
-    PDF that has text elsewhere keeps it; one with none says why."""
-    import pypdfium2 as pdfium
-
-    from . import ocr
-
-    try:
-        langs = ocr.languages(options.get("ocr_languages"))
-    except ocr.OcrUnavailable as e:
-        if all_blank:
-            raise LoadError(f"no page of the PDF has a text layer, and {e}") from None
-        return
-    limit = int(options.get("ocr_max_pages", 500))
-    pdf = pdfium.PdfDocument(data, password=options.get("password") or None)
-    try:
-        for section in pages[:limit]:
-            page = pdf[(section.page or 1) - 1]
-            try:
-                read = ocr.read(_page_picture(pdfium, page), langs)
-            finally:
-                page.close()
-            section.text = read.text
-            section.meta = {**section.meta, "ocr": True, "ocr_confidence": read.confidence}
-    finally:
-        pdf.close()
-
-
-def _page_picture(pdfium, page):
-    """What OCR reads of a page: a scan (the page is one image) at the resolution it was scanned
-    at, where its letters have the size Tesseract reads best; otherwise the page drawn at 200 dpi.
-    (Drawn larger, big Chinese letters come back as noise.)"""
-    from . import ocr
-
-    images = list(page.get_objects(filter=[pdfium.raw.FPDF_PAGEOBJ_IMAGE], max_depth=2))
-    if len(images) == 1:
-        left, bottom, right, top = images[0].get_bounds()
-        width, height = page.get_size()
-        if (right - left) * (top - bottom) >= 0.5 * width * height:
-            try:
-                picture = images[0].get_bitmap(render=False).to_pil()
-                if picture.width * picture.height <= ocr.MAX_PIXELS:
-                    return picture
-            except Exception:  # an image PDFium cannot hand over as it is: draw the page instead
-                pass
-    return page.render(scale=OCR_DPI / 72).to_pil()
-
-
 @loader("image", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp", ".gif")
 def load_image(data: bytes, options: dict) -> LoadedDocument:
     """Pictures of text, read with OCR: each frame of a multi-page TIFF (or GIF) is a page."""
@@ -407,4 +329,4 @@ def _records(fmt: str, rows: list[dict], options: dict) -> LoadedDocument:
     return LoadedDocument(fmt, sections)
 
 
-from . import containers, office  # noqa: E402, F401  (register the office, e-book, mail and archive formats)
+from . import containers, office, pdf  # noqa: E402, F401  (register PDF, office, e-book, mail and archive formats)
