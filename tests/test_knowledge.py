@@ -211,6 +211,15 @@ def test_a_two_column_page_is_read_column_by_column():
     assert text.startswith("Notes from the Lighthouse")
 
 
+def test_a_page_with_more_characters_than_the_layout_limit_is_still_read(monkeypatch):
+    from fmstack.knowledge import pdf
+
+    data, sentences = kb_fixtures.columns_pdf()
+    monkeypatch.setattr(pdf, "MAX_PAGE_CHARS", 50)  # the real limit (100,000 on a page) takes a big file
+    text = _pdf_text(load("lighthouse.pdf", data))
+    assert all(s.split()[-1] in text for s in sentences)  # every line read, in the file's order
+
+
 @pytest.mark.parametrize("chinese", [False, True], ids=["en", "zh"])
 def test_pdf_headings_come_from_font_size(chinese):
     data, labels = kb_fixtures.headings_pdf(chinese)

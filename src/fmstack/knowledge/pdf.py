@@ -23,12 +23,16 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from .loaders import LoadedDocument, LoadError, Section, loader
 
 log = logging.getLogger(__name__)
 
 MIN_PAGE_TEXT = 16  # a page with fewer characters in its text layer is read with OCR
 OCR_DPI = 200  # a page that is not one scanned image is drawn at this resolution for OCR
+MAX_PAGE_CHARS = 100_000  # more on one page is read without its layout
+MAX_PATHS = 20_000  # a page with more lines and shapes is a drawing, not a table
 MARGIN = 0.1  # running headers and footers live in the top and bottom tenth of a page
 HEADING_RATIO = 1.15  # a heading is set at least this much larger than the body text
 _PAGE_NUMBER = re.compile(r"^(?:page\s*)?#(?:\s*(?:of|/)\s*#)?$|^-\s*#\s*-$|^第\s*#\s*页(?:\s*[,，/]?\s*共\s*#\s*页)?$")
@@ -169,7 +173,12 @@ def _chars(page, height: float) -> list[tuple[str, float, float, float, float, f
     textpage = page.get_textpage()
     try:
         out: list[tuple[str, float, float, float, float, float, bool]] = []
-        for i in range(textpage.count_chars()):
+        count = textpage.count_chars()
+        if count > MAX_PAGE_CHARS:  # no page of prose is this long: its text as it comes, no layout
+            width = page.get_size()[0]
+            rows = [t for t in textpage.get_text_range().splitlines() if t.strip()]
+            return [(t, 0.0, 12.0 * i, width, 12.0 * i + 10, 10.0, True) for i, t in enumerate(rows)]
+        for i in range(count):
             code = raw.FPDFText_GetUnicode(textpage.raw, i)
             ch = chr(code) if 0 < code < 0x110000 else ""
             if ch in ("\r", "\n", ""):
@@ -242,9 +251,9 @@ def _has_rules(page, pdfium) -> bool:
     count = 0
     for _ in page.get_objects(filter=[pdfium.raw.FPDF_PAGEOBJ_PATH], max_depth=2):
         count += 1
-        if count >= 4:
-            return True
-    return False
+        if count > MAX_PATHS:
+            return False
+    return count >= 4
 
 
 def _open_plumber(data: bytes):
@@ -376,14 +385,18 @@ def _order(lines: list[Line]) -> list[Line]:
     span = right - left
     if span <= 0:
         return lines
-    bins = [0] * (int(span) + 1)
-    for ln in text:
-        for x in range(int(ln.x0 - left), int(ln.x1 - left) + 1):
-            bins[min(x, len(bins) - 1)] += 1
+    if span > 20_000:  # not a page anyone reads: no columns
+        return lines
+    starts = np.clip(np.array([ln.x0 - left for ln in text]).astype(int), 0, int(span))
+    ends = np.clip(np.array([ln.x1 - left for ln in text]).astype(int) + 1, 0, int(span) + 1)
+    bins = np.zeros(int(span) + 2, dtype=np.int64)
+    np.add.at(bins, starts, 1)
+    np.add.at(bins, ends, -1)
+    coverage = np.cumsum(bins)[: int(span) + 1].tolist()  # lines over each point of the width
     allowed = max(1, len(text) // 10)  # titles and the like may cross the gutter
     best = None
     start = None
-    for x, count in enumerate([*bins, allowed + 1]):
+    for x, count in enumerate([*coverage, allowed + 1]):
         if count <= allowed and start is None:
             start = x
         elif count > allowed and start is not None:
