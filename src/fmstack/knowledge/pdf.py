@@ -19,6 +19,7 @@ import io
 import logging
 import re
 import statistics
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,7 +33,8 @@ log = logging.getLogger(__name__)
 MIN_PAGE_TEXT = 16  # a page with fewer characters in its text layer is read with OCR
 OCR_DPI = 200  # a page that is not one scanned image is drawn at this resolution for OCR
 MAX_PAGE_CHARS = 100_000  # more on one page is read without its layout
-MAX_PATHS = 20_000  # a page with more lines and shapes is a drawing, not a table
+MAX_PATHS = 2_000  # a page with more lines and shapes is a drawing, not a table
+TABLE_SECONDS = 1.0  # tables are looked for while that search has taken less than this + 20 ms a page
 MARGIN = 0.1  # running headers and footers live in the top and bottom tenth of a page
 HEADING_RATIO = 1.15  # a heading is set at least this much larger than the body text
 _PAGE_NUMBER = re.compile(r"^(?:page\s*)?#(?:\s*(?:of|/)\s*#)?$|^-\s*#\s*-$|^第\s*#\s*页(?:\s*[,，/]?\s*共\s*#\s*页)?$")
@@ -75,17 +77,20 @@ def load_pdf(data: bytes, options: dict) -> LoadedDocument:
     password = options.get("password") or None
     try:
         pdf = pdfium.PdfDocument(data, password=password)
-    except pdfium.PdfiumError as e:
-        if "password" in str(e).lower():
-            raise LoadError("the PDF is encrypted; give its password (option `password`) or remove it") from None
-        return _plain(data, options)  # PDFium cannot open it: pypdf is more lenient with damaged files
+    except pdfium.PdfiumError:
+        # PDFium cannot open it: pypdf is more lenient with damaged files and with encryption an
+        # empty password opens, and says so when a password is needed
+        return _plain(data, options)
     try:
         pages, outline, title = _read(pdf, data)
+        _drop_running_heads(pages)
+        _mark_headings(pages, outline)
+        sections = _sections(pages)
+    except Exception as e:  # the layout of a file nobody foresaw: its text still counts
+        log.warning("PDF layout not read (%s: %s); reading the text without it", type(e).__name__, e)
+        return _plain(data, options)
     finally:
         pdf.close()
-    _drop_running_heads(pages)
-    _mark_headings(pages, outline)
-    sections = _sections(pages)
     text: Counter = Counter()
     for s in sections:
         text[s.page] += len(s.text.strip())
@@ -142,6 +147,7 @@ def _read(pdf, data: bytes) -> tuple[list[_Page], list[tuple[int, str, int]], st
     except Exception:  # a broken outline is no outline
         outline = []
     plumber: Any = None
+    spent = 0.0  # seconds spent finding tables: bounded, charts and drawings are slow to search
     pages = []
     for number in range(1, len(pdf) + 1):
         page = pdf[number - 1]
@@ -149,10 +155,12 @@ def _read(pdf, data: bytes) -> tuple[list[_Page], list[tuple[int, str, int]], st
             width, height = page.get_size()
             chars = _chars(page, height)
             tables: list[Line] = []
-            if chars and _has_rules(page, pdfium):
+            if chars and spent < TABLE_SECONDS + 0.02 * number and _has_rules(page, pdfium):
                 if plumber is None:
                     plumber = _open_plumber(data)
+                started = time.perf_counter()
                 tables = _tables(plumber, number, chars) if plumber else []
+                spent += time.perf_counter() - started
             boxes = [(t.x0, t.top, t.x1, t.bottom) for t in tables]
             if boxes:
                 chars = [c for c in chars if not _inside(c, boxes)]
@@ -174,7 +182,12 @@ def _chars(page, height: float) -> list[tuple[str, float, float, float, float, f
     try:
         out: list[tuple[str, float, float, float, float, float, bool]] = []
         count = textpage.count_chars()
-        if count > MAX_PAGE_CHARS:  # no page of prose is this long: its text as it comes, no layout
+        turned = sum(
+            abs(raw.FPDFText_GetCharAngle(textpage.raw, i)) > 0.1 for i in range(0, count, max(1, count // 50))
+        )
+        if count > MAX_PAGE_CHARS or turned > 0.3 * min(count, 50):
+            # no page of prose is this long, and turned text has no rows and columns to read: the
+            # page's text as PDFium reads it, without layout
             width = page.get_size()[0]
             rows = [t for t in textpage.get_text_range().splitlines() if t.strip()]
             return [(t, 0.0, 12.0 * i, width, 12.0 * i + 10, 10.0, True) for i, t in enumerate(rows)]
@@ -228,8 +241,6 @@ def _lines(chars, page: int) -> list[Line]:
             same_row = abs((top + bottom) / 2 - (ptop + pbottom) / 2) < 0.5 * height
             if pbrk or not same_row or x0 - px1 > 2.0 * height or x0 < px1 - height:
                 close()
-            elif text and text[-1] != " " and x0 - px1 > 0.15 * height and not (_CJK.match(ch) or _CJK.match(text[-1])):
-                text.append(" ")  # a gap the file marks with no space character (none in Chinese)
         if not box:
             box[:] = [x0, top, x1, bottom]
         else:
@@ -282,8 +293,7 @@ def _tables(plumber, number: int, chars) -> list[Line]:
                 if cell is None:
                     cells.append("")
                     continue
-                inside = [c for c in chars if c[0] != " " and _inside(c, [cell])] if chars else []
-                cells.append(_cell_text(inside))
+                cells.append(_cell_text(chars, cell))
             rows.append(cells)
         rows = [r for r in rows if any(c.strip() for c in r)]
         if len(rows) < 2 or max(len(r) for r in rows) < 2:
@@ -297,8 +307,18 @@ def _tables(plumber, number: int, chars) -> list[Line]:
     return out
 
 
-def _cell_text(chars) -> str:
-    lines = _lines([(*c[:6], False) for c in chars], 0)
+def _cell_text(chars, cell) -> str:
+    """The characters inside a cell, with the spaces between them (spaces have no box)."""
+    inside, previous = [], False
+    for c in chars:
+        if c[0] == " ":
+            if previous:
+                inside.append(c)
+            continue
+        previous = _inside(c, [cell])
+        if previous:
+            inside.append((*c[:6], False))
+    lines = _lines(inside, 0)
     lines.sort(key=lambda ln: (round(ln.top), ln.x0))
     return _join([ln.text for ln in lines]).replace("|", "\\|").replace("\n", " ")
 
@@ -323,9 +343,11 @@ def _drop_running_heads(pages: list[_Page]) -> None:
     seen = Counter(k for p in pages for k in {key(ln) for ln in p.lines if marginal(ln, p)})
     enough = 2  # a chapter's running head repeats on its own pages only (every other one, in a book)
     for p in pages:
-        p.lines = [
+        kept = [
             ln for ln in p.lines if not (marginal(ln, p) and (seen[key(ln)] >= enough or _PAGE_NUMBER.match(key(ln))))
         ]
+        if kept or len(p.lines) > 2:  # a page that is nothing but one such line: that line is its text
+            p.lines = kept
 
 
 def _mark_headings(pages: list[_Page], outline: list[tuple[int, str, int]]) -> None:
