@@ -334,6 +334,45 @@ def test_streamed_output_is_masked_sentence_by_sentence(guard):
     assert {f.name for a in trace for f in a.findings} == {"email", "phone"}
 
 
+@pytest.mark.parametrize(
+    "text, number",
+    [
+        ("Please have the manager call me at 84 23 30 today", "84 23 30"),  # Greenland, 6 digits
+        ("Can someone call me on 0380 2472174? Thanks", "0380 2472174"),  # Italy
+        ("You can reach the desk on (555) 123-4567 x89.", "(555) 123-4567 x89"),  # unassigned US area code
+        ("Fax: 02.64.62.52.37", "02.64.62.52.37"),
+        ("I would like to stop receiving messages to 725 119 426", "725 119 426"),
+        ("Ring +41 61 947 83 90 after five", "+41 61 947 83 90"),
+        ("Desk: 445 6271", "445 6271"),
+        ("有事请拨打 0755-2660 1234 联系我们", "0755-2660 1234"),
+    ],
+)
+def test_phone_numbers_in_national_formats_are_found(text, number):
+    from fmstack.guardrails import pii
+
+    assert [(s.type, s.text) for s in pii.detect(text)] == [("phone", number)]
+
+
+def test_numbers_that_are_not_phones_are_left_alone():
+    from fmstack.guardrails import pii
+
+    for text in (
+        "The release on 2024-05-06 at 10:30 is version 1.2.3 and costs 1,234.56 dollars.",
+        "Order number 12345678 shipped; invoice 2023/0045 paid; 1 400 000 000 people.",
+        "ISO 9001 was revised in 2015; page 120 of 300.",
+    ):
+        assert [s for s in pii.detect(text) if s.type in ("phone", "us_ssn")] == [], text
+
+
+def test_us_social_security_numbers_by_format_and_issuable_ranges():
+    from fmstack.guardrails import pii
+
+    text = "SSN 591-28-5104, spouse 543 24 6755; not 000-12-3456, 666-12-3456 or 900-12-3456; ssn: 221347544"
+    found = [(s.type, s.text) for s in pii.detect(text)]
+    assert found == [("us_ssn", "591-28-5104"), ("us_ssn", "543 24 6755"), ("us_ssn", "221347544")]
+    assert pii.detect("Tracking code 221347544 is on its way") == []  # nine bare digits need the word
+
+
 def test_opt_in_chinese_names_and_addresses(fm):
     from fmstack.guardrails import pii
 

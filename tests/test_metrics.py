@@ -108,7 +108,8 @@ def test_segment_score_is_greedy_matching_by_hand(fm):
         "The Eiffel Tower stands in Paris,",
         "and it is 330 metres tall.",
     ]
-    vc, vr = e.embed(c, input_type="query"), e.embed(r, input_type="query")
+    v = e.embed(c + r, input_type="query")  # one batch, as segment_score embeds (batches pad differently)
+    vc, vr = v[: len(c)], v[len(c) :]
     sims = np.array([[float(a @ b) for b in vr] for a in vc])
     p, rec = sims.max(axis=1).mean(), sims.max(axis=0).mean()
     got = m.segment_score(e, cand, ref)

@@ -1,7 +1,8 @@
 """Sensitive information in text: where it is and what it is.
 
 Each detector finds candidates with a pattern and keeps only those that validate: phone numbers
-through libphonenumber (`phonenumbers`), card numbers by the Luhn checksum, IBANs by their
+through libphonenumber (`phonenumbers`) or by their shape where the text says they are phone
+numbers, US social security numbers by the ranges that are issued (`python-stdnum`), card numbers by the Luhn checksum, IBANs by their
 mod-97 check (both via `python-stdnum`), Chinese resident ID numbers by their ISO 7064 MOD 11-2
 check digit and birth date, IP addresses by the standard library. Operators add their own regexes.
 
@@ -24,8 +25,9 @@ from datetime import date
 import phonenumbers
 from stdnum import iban as stdnum_iban
 from stdnum import luhn
+from stdnum.us import ssn as stdnum_ssn
 
-TYPES = ("email", "phone", "credit_card", "iban", "cn_id", "ip_address", "url", "secret")
+TYPES = ("email", "phone", "credit_card", "iban", "cn_id", "us_ssn", "ip_address", "url", "secret")
 OPTIONAL_TYPES = ("cn_name", "cn_address")  # opt-in per guardrail
 ALL_TYPES = TYPES + OPTIONAL_TYPES
 
@@ -138,16 +140,66 @@ def _regex(kind: str, pattern: re.Pattern, valid: Callable[[str], bool] | None =
 
 
 PHONE_REGIONS = ("CN", "US", "GB")
+# A number written the way phone numbers are: an optional +country code, 6-15 digits in groups
+# (spaces, dots, dashes, slashes, an area code in parentheses), an optional extension.
+_PHONE_SHAPE = re.compile(
+    r"(?<![\w+.,/-])(?:\+|00)?(?:\(\d{1,5}\)[ .-]?)?\d{1,8}(?:[ .\-/]\(?\d{1,8}\)?){0,6}"
+    r"(?:[ ,]*(?:x|ext\.?|extension|#)[ ]?\d{1,6})?(?![\w@]|[.,/-]\d)",
+    re.I,
+)
+# Words before a number that say it is one to call, and labels after it ("555 0199 office").
+_PHONE_CUE = re.compile(
+    r"(?:\b(?:call(?:ed|ing)?|phone|tel|telephone|mobile|cell(?:phone)?|fax|contact|reach|text me|sms|"
+    r"whatsapp|dial|hotline|ring|registered|messages? to|texts? to)\b|电话|手机|联系|致电|传真|热线|拨打|短信)",
+    re.I,
+)
+_PHONE_LABEL = re.compile(r"^\W{0,3}(?:office|fax|mobile|cell|desk|home|work|phone|tel)\b", re.I)
+_PHONE_FIELD = re.compile(r"\b(?:office|desk|home|work|direct|main|cell)\s*(?:line|no\.?|number)?\s*[:：]\s*$", re.I)
+_THOUSANDS = re.compile(r"^\d{1,3}(?:([ ,.])\d{3})(?:\1\d{3})*$")  # 1 400 000, 12,345,678
+_DATE_SHAPE = re.compile(r"^\d{1,4}([-/.])\d{1,2}\1\d{1,4}$|^\d{1,2}:\d{2}")
 
 
 def _phones(text: str, regions: tuple[str, ...] = PHONE_REGIONS) -> list[Span]:
-    """International numbers (+CC…) anywhere; numbers without a country code are read as numbers
-    of each region in turn (a national number means nothing without its country)."""
+    """Phone numbers as people write them. Numbers libphonenumber finds valid (international ones
+    anywhere, national ones of `regions`); and any number shaped like a phone number — with a
+    country code, or 10 or more digits in groups, or 6 or more where a word near it says it is one
+    to call ("call me at", "Fax:", "电话") — whether or not its area code is assigned."""
     found: dict[tuple[int, int], Span] = {}
     for region in regions:
         for m in phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.VALID):
             found.setdefault((m.start, m.end), Span("phone", m.start, m.end, m.raw_string))
+    for shape in _PHONE_SHAPE.finditer(text):
+        raw = shape.group().strip(" ,")
+        start = shape.start() + (len(shape.group()) - len(shape.group().lstrip(" ,")))
+        digits = re.sub(r"\D", "", re.split(r"(?i)x|ext|#", raw)[0])
+        if not 6 <= len(digits) <= 15 or _DATE_SHAPE.match(raw) or re.fullmatch(r"\d+(\.\d+)?", raw):
+            continue
+        grouped = bool(re.search(r"[ .\-/()]", raw)) and not _THOUSANDS.match(raw)
+        international = raw.startswith(("+", "00"))
+        before = text[max(0, start - 40) : start]
+        cued = _PHONE_CUE.search(before) or _PHONE_FIELD.search(before) or _PHONE_LABEL.match(text[start + len(raw) :])
+        if (international and len(digits) >= 8) or (grouped and len(digits) >= 10) or cued:
+            if not any(s.start <= start < s.end for s in found.values()):
+                found[(start, start + len(raw))] = Span("phone", start, start + len(raw), raw)
     return list(found.values())
+
+
+_SSN = re.compile(r"(?<![\d-])\d{3}([- ])\d{2}\1\d{4}(?![\d-])|(?<![\d-])\d{9}(?![\d-])")
+_SSN_CUE = re.compile(r"\b(?:ssn|social security|taxpayer|tin)\b", re.I)
+
+
+def _ssns(text: str) -> list[Span]:
+    """US social security numbers: 123-45-6789 (or spaced) whose area, group and serial can be
+    issued; nine bare digits only where the text says SSN or social security."""
+    out = []
+    for m in _SSN.finditer(text):
+        raw = m.group()
+        if not stdnum_ssn.is_valid(raw.replace(" ", "-")):
+            continue
+        if raw.isdigit() and not _SSN_CUE.search(text[max(0, m.start() - 40) : m.start()]):
+            continue
+        out.append(Span("us_ssn", m.start(), m.end(), raw))
+    return out
 
 
 _HAN = re.compile(r"^[\u4e00-\u9fff·]{2,5}$")
@@ -212,6 +264,7 @@ DETECTORS: dict[str, Callable[[str], list[Span]]] = {
     ),
     "cn_name": _cn_names,
     "cn_address": _cn_addresses,
+    "us_ssn": _ssns,
 }
 
 
@@ -226,6 +279,7 @@ def detect(text: str, types: tuple[str, ...] | list[str] = TYPES, custom: dict[s
     # Validated kinds win over looser ones on the same characters.
     rank = {
         "cn_id": 0,
+        "us_ssn": 0,
         "credit_card": 1,
         "iban": 2,
         "secret": 3,
