@@ -45,6 +45,21 @@ def wait_for(predicate, timeout=120.0, every=0.02):
     raise AssertionError("condition not reached in time")
 
 
+@pytest.fixture()
+def many(tmp_path) -> Path:
+    """120 documents (six editions of the retrieval set, their numbers changed): an ingestion long
+    enough to be cancelled part-way however fast the embedding engine is."""
+    import re
+
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for edition in range(6):
+        for doc in sorted(DOCS.glob("*.md")):
+            text = re.sub(r"\d+", lambda m, e=edition: str(int(m.group()) + 7 * e), doc.read_text(encoding="utf-8"))
+            (folder / f"{doc.stem}-{edition}.md").write_text(f"Edition {edition}\n{text}", encoding="utf-8")
+    return folder
+
+
 def no_duplicates(app: Fmstack) -> bool:
     with app.db.session() as s:
         return not s.execute(
@@ -54,45 +69,45 @@ def no_duplicates(app: Fmstack) -> bool:
         ).all()
 
 
-def test_background_ingest_reports_progress_and_result(app):
+def test_background_ingest_reports_progress_and_result(app, many):
     app.knowledge.create("bg", chunking={"chunk_size": 80})
     seen = []
-    job = app.start_ingest("bg", [str(DOCS)])
+    job = app.start_ingest("bg", [str(many)])
     assert job.status in ("queued", "running") and job.kind == "ingest"
     while not (job := app.jobs.wait(job.id, timeout=0.2)).finished:
         seen.append(job.progress)
     assert job.status == "succeeded", job.error
-    assert job.result["added"] == 20 and job.result["failed"] == 0
+    assert job.result["added"] == 120 and job.result["failed"] == 0
     p = job.progress
-    assert p["files_done"] == p["files_total"] == 20 and p["percent"] == 100.0
-    assert p["chunks"] == app.knowledge.get("bg").chunks > 20 and p["chunks_per_s"] > 0
-    assert len(p["files"]) == 20 and all(f["status"] == "added" for f in p["files"])
+    assert p["files_done"] == p["files_total"] == 120 and p["percent"] == 100.0
+    assert p["chunks"] == app.knowledge.get("bg").chunks > 120 and p["chunks_per_s"] > 0
+    assert len(p["files"]) == 120 and all(f["status"] == "added" for f in p["files"])
     # While it ran, progress moved forward and gave a time left.
     running = [s for s in seen if s]
     assert running and all(a["percent"] <= b["percent"] for a, b in zip(running, running[1:]))
     assert any(s["eta_s"] is not None for s in running)
 
 
-def test_cancel_then_resume_has_no_duplicates(app):
+def test_cancel_then_resume_has_no_duplicates(app, many):
     app.knowledge.create("cx", chunking={"chunk_size": 80})
-    job = app.start_ingest("cx", [str(DOCS)])
+    job = app.start_ingest("cx", [str(many)])
     wait_for(lambda: app.jobs.get(job.id).progress.get("files_done", 0) >= 2)
     app.jobs.cancel(job.id)
     job = app.jobs.wait(job.id, timeout=120)
     assert job.status == "cancelled" and job.result["cancelled"] is True
     partial = app.knowledge.documents("cx")
-    assert 2 <= len(partial) < 20 and all(d.n_chunks > 0 for d in partial)
+    assert 2 <= len(partial) < 120 and all(d.n_chunks > 0 for d in partial)
     with pytest.raises(InvalidInput):
         app.jobs.cancel(job.id)  # already finished
-    again = app.jobs.wait(app.resume_job(job.id).id, timeout=300)
+    again = app.jobs.wait(app.resume_job(job.id).id, timeout=600)
     assert again.status == "succeeded"
-    assert again.result["unchanged"] == len(partial) and again.result["added"] == 20 - len(partial)
-    assert app.knowledge.get("cx").documents == 20 and no_duplicates(app)
+    assert again.result["unchanged"] == len(partial) and again.result["added"] == 120 - len(partial)
+    assert app.knowledge.get("cx").documents == 120 and no_duplicates(app)
 
 
-def test_another_process_can_cancel(app, tmp_path):
+def test_another_process_can_cancel(app, tmp_path, many):
     app.knowledge.create("remote", chunking={"chunk_size": 80})
-    job = app.start_ingest("remote", [str(DOCS)])
+    job = app.start_ingest("remote", [str(many)])
     wait_for(lambda: app.jobs.get(job.id).progress.get("files_done", 0) >= 1)
     # Another process on the same database (the CLI against a running server, say).
     code = (
@@ -106,7 +121,7 @@ def test_another_process_can_cancel(app, tmp_path):
     assert out.stdout.strip() == "cancelling"
     job = app.jobs.wait(job.id, timeout=120)
     assert job.status == "cancelled"
-    assert app.knowledge.get("remote").documents < 20
+    assert app.knowledge.get("remote").documents < 120
 
 
 def test_uploads_in_the_background_and_unknown_jobs(app):
