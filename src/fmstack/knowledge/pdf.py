@@ -88,21 +88,28 @@ def load_pdf(data: bytes, options: dict) -> LoadedDocument:
         sections = _sections(pages)
     except Exception as e:  # the layout of a file nobody foresaw: its text still counts
         log.warning("PDF layout not read (%s: %s); reading the text without it", type(e).__name__, e)
-        return _plain(data, options)
+        plain = _plain(data, options)
+        plain.sections = _read_scans(data, plain.sections, len(plain.sections), options)
+        return plain
     finally:
         pdf.close()
+    return LoadedDocument("pdf", _read_scans(data, sections, len(pages), options), title=title)
+
+
+def _read_scans(data: bytes, sections: list[Section], pages: int, options: dict) -> list[Section]:
+    """Pages with (almost) no text layer — scans — become one section each, read with OCR."""
     text: Counter = Counter()
     for s in sections:
         text[s.page] += len(s.text.strip())
-    blank = {p.number for p in pages if text[p.number] < MIN_PAGE_TEXT}
-    if blank and options.get("ocr", True):
-        # a page with no text layer (a scan) is one section, read with OCR
-        first: dict[int | None, Section] = {}
-        for s in sections:
-            first.setdefault(s.page, s)
-        sections = [s for s in sections if s.page not in blank or first[s.page] is s]
-        _ocr_pages(data, [first[n] for n in sorted(blank)], options, all_blank=len(blank) == len(pages))
-    return LoadedDocument("pdf", sections, title=title)
+    blank = {n for n in range(1, pages + 1) if text[n] < MIN_PAGE_TEXT}
+    if not blank or not options.get("ocr", True):
+        return sections
+    first: dict[int | None, Section] = {}
+    for s in sections:
+        first.setdefault(s.page, s)
+    sections = [s for s in sections if s.page not in blank or first[s.page] is s]
+    _ocr_pages(data, [first[n] for n in sorted(blank) if n in first], options, all_blank=len(blank) == pages)
+    return sections
 
 
 def _plain(data: bytes, options: dict) -> LoadedDocument:
