@@ -2,7 +2,7 @@
 
 The templates are Microsoft Presidio's evaluation templates and the values FakeNameGenerator's
 3,000 people (names, addresses, phone numbers in the national formats of 60 countries, US social
-security numbers), both shipped in the `presidio-evaluator` package (MIT):
+security numbers; templates with an address take a person from the US, Britain or Canada), both shipped in the `presidio-evaluator` package (MIT):
 
     pip install --no-deps presidio-evaluator   # only its data files are read
     python bench/pii.py [--seed 7] [--per-template 20]
@@ -44,7 +44,8 @@ FIELDS = {
     "email": ("EmailAddress", "email"),
     "credit_card_number": (lambda r: r["CCNumber"] if "E+" not in r["CCNumber"] else None, "credit_card"),
 }
-DETECTED = {"phone": "phone", "us_ssn": "us_ssn", "email": "email", "credit_card": "credit_card"}
+DETECTED = {"phone": "phone", "us_ssn": "us_ssn", "email": "email", "credit_card": "credit_card", "address": "address"}
+ENGLISH = ("US", "GB", "CA")  # the address detector reads US, British and Canadian addresses
 PLACEHOLDER = re.compile(r"{{\s*(\w+)\s*}}")
 
 
@@ -94,6 +95,7 @@ def main() -> None:
     templates = [t for t in (folder / "templates.txt").read_text(encoding="utf-8").splitlines() if t.strip()]
     people = list(csv.DictReader((folder / "FakeNameGenerator.com_3000.csv").open(encoding="utf-8-sig")))
     us = [p for p in people if p["Country"] == "US"]
+    english = [p for p in people if p["Country"] in ENGLISH]
     found, labelled, predicted, correct = Counter(), Counter(), Counter(), Counter()
     by_country, by_country_n = Counter(), Counter()
     samples = 0
@@ -102,7 +104,7 @@ def main() -> None:
         if not kinds:
             continue
         for _ in range(args.per_template):
-            person = rng.choice(us if "us_ssn" in kinds else people)
+            person = rng.choice(us if "us_ssn" in kinds else english if "address" in kinds else people)
             filled = fill(template, person, rng)
             if filled is None:
                 continue
@@ -135,9 +137,12 @@ def main() -> None:
     flagged = Counter()
     for text in benign:
         for g in detect(text):
-            if g.type in ("phone", "us_ssn"):
+            if g.type in ("phone", "us_ssn", "address"):
                 flagged[g.type] += 1
-    print(f"on {len(benign)} benign prompts: phone spans {flagged['phone']}, SSN spans {flagged['us_ssn']}")
+    print(
+        f"on {len(benign)} benign prompts: phone spans {flagged['phone']}, SSN spans {flagged['us_ssn']}, "
+        f"address spans {flagged['address']}"
+    )
 
 
 if __name__ == "__main__":

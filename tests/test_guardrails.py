@@ -373,6 +373,23 @@ def test_us_social_security_numbers_by_format_and_issuable_ranges():
     assert pii.detect("Tracking code 221347544 is on its way") == []  # nine bare digits need the word
 
 
+def test_english_street_addresses_are_found_and_long_texts_cost_bounded_work():
+    import time
+
+    from fmstack.guardrails import pii
+
+    text = "Ship it to 1600 Amphitheatre Parkway, Mountain View, CA 94043 or call me."
+    assert [(s.type, s.text) for s in pii.detect(text)] == [
+        ("address", "1600 Amphitheatre Parkway, Mountain View, CA 94043")
+    ]
+    assert pii.mask(text, pii.detect(text)) == "Ship it to {ADDRESS} or call me."
+    assert pii.detect("We walked down the road to the main street of the village.") == []
+    hostile = "123 Main Street Suite 4 Springfield IL 62704 North Avenue Apt B PO Box Road, " * 1300  # 100 KB
+    started = time.process_time()
+    pii.detect(hostile)
+    assert time.process_time() - started < 30  # generous: unbounded, it takes minutes
+
+
 def test_opt_in_chinese_names_and_addresses(fm):
     from fmstack.guardrails import pii
 

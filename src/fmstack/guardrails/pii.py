@@ -9,8 +9,9 @@ check digit and birth date, IP addresses by the standard library. Operators add 
 Opt-in (not in the defaults, because names are ambiguous): Chinese personal names from jieba's
 part-of-speech tagger (words tagged `nr`, 2-4 characters), and Chinese postal addresses (an
 administrative part — province, city, district or county — followed by a street, road or village
-and optional numbers). English names and addresses are not detected: the libraries that do it
-(spaCy, stanza, flair, GLiNER) need a model downloaded at run time.
+and optional numbers). English street addresses (US, British, Canadian) by pyap, in the defaults.
+English person names are not detected: the libraries that do it (spaCy, stanza, flair, GLiNER)
+need a model downloaded at run time.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from stdnum import iban as stdnum_iban
 from stdnum import luhn
 from stdnum.us import ssn as stdnum_ssn
 
-TYPES = ("email", "phone", "credit_card", "iban", "cn_id", "us_ssn", "ip_address", "url", "secret")
+TYPES = ("email", "phone", "credit_card", "iban", "cn_id", "us_ssn", "address", "ip_address", "url", "secret")
 OPTIONAL_TYPES = ("cn_name", "cn_address")  # opt-in per guardrail
 ALL_TYPES = TYPES + OPTIONAL_TYPES
 
@@ -202,6 +203,46 @@ def _ssns(text: str) -> list[Span]:
     return out
 
 
+# Where an English street address may be: a street word, or a US ZIP / British / Canadian postcode.
+_ADDRESS_ANCHOR = re.compile(
+    r"\b(?:street|st|road|rd|avenue|ave|lane|ln|drive|dr|boulevard|blvd|way|court|ct|place|pl|terrace|"
+    r"close|crescent|highway|hwy|parkway|pkwy|square|sq|circle|trail|row|walk|box)\b\.?|"
+    r"\b[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2}\b|\b[A-Z]\d[A-Z] ?\d[A-Z]\d\b|\b\d{5}(?:-\d{4})?\b",
+    re.I,
+)
+ADDRESS_WINDOWS = 20  # at most this many stretches of a text are read for addresses: bounded work
+ADDRESS_REACH = 120  # characters each side of an anchor
+
+
+def _addresses(text: str) -> list[Span]:
+    """English street addresses (US, British, Canadian) found by pyap, read only around the words
+    and postcodes an address holds, in at most ADDRESS_WINDOWS stretches of the text."""
+    windows: list[list[int]] = []
+    for m in _ADDRESS_ANCHOR.finditer(text):
+        start, end = max(0, m.start() - ADDRESS_REACH), min(len(text), m.end() + ADDRESS_REACH)
+        if windows and start <= windows[-1][1]:
+            windows[-1][1] = end
+        elif len(windows) >= ADDRESS_WINDOWS:
+            break
+        else:
+            windows.append([start, end])
+    if not windows:
+        return []
+    try:
+        import pyap
+    except ImportError:  # the detector needs pyap (a dependency): without it, no addresses
+        return []
+    found: dict[tuple[int, int], Span] = {}
+    for start, end in windows:
+        part = text[start:end][: 4 * ADDRESS_REACH]
+        for country in ("US", "GB", "CA"):
+            for a in pyap.parse(part, country=country):
+                a0, a1 = start + a.match_start, start + a.match_end
+                if not any(k[0] < a1 and a0 < k[1] for k in found):
+                    found[(a0, a1)] = Span("address", a0, a1, text[a0:a1])
+    return list(found.values())
+
+
 _HAN = re.compile(r"^[\u4e00-\u9fff·]{2,5}$")
 
 
@@ -265,6 +306,7 @@ DETECTORS: dict[str, Callable[[str], list[Span]]] = {
     "cn_name": _cn_names,
     "cn_address": _cn_addresses,
     "us_ssn": _ssns,
+    "address": _addresses,
 }
 
 
@@ -287,6 +329,7 @@ def detect(text: str, types: tuple[str, ...] | list[str] = TYPES, custom: dict[s
         "url": 5,
         "ip_address": 6,
         "phone": 7,
+        "address": 8,
         "cn_address": 8,
         "cn_name": 9,
     }

@@ -40,7 +40,7 @@ Kind = Literal["chat", "preference", "text"]
 KINDS: tuple[str, ...] = ("chat", "preference", "text")
 ROLES = ("system", "user", "assistant")
 # personal data looked for in training rows (names and URLs are left: they are often the content)
-PII_TYPES = ("email", "phone", "credit_card", "iban", "cn_id", "us_ssn", "ip_address", "secret")
+PII_TYPES = ("email", "phone", "credit_card", "iban", "cn_id", "us_ssn", "address", "ip_address", "secret")
 MAX_PROBLEMS = 1000  # reasons kept per dataset version (the count is always whole)
 NEAR_DUPLICATE = 0.75  # Jaccard similarity of character shingles above which a row repeats another
 
