@@ -384,6 +384,8 @@ def test_english_street_addresses_are_found_and_long_texts_cost_bounded_work():
     ]
     assert pii.mask(text, pii.detect(text)) == "Ship it to {ADDRESS} or call me."
     assert pii.detect("We walked down the road to the main street of the village.") == []
+    found = [(s.type, s.text) for s in pii.detect("Julitta lives on 2870 Fallon Drive, near the park.")]
+    assert found == [("address", "2870 Fallon Drive")]  # a street line with no town is an address too
     hostile = "123 Main Street Suite 4 Springfield IL 62704 North Avenue Apt B PO Box Road, " * 1300  # 100 KB
     started = time.process_time()
     pii.detect(hostile)

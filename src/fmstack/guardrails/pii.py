@@ -210,13 +210,20 @@ _ADDRESS_ANCHOR = re.compile(
     r"\b[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2}\b|\b[A-Z]\d[A-Z] ?\d[A-Z]\d\b|\b\d{5}(?:-\d{4})?\b",
     re.I,
 )
+# A street line on its own: a house number, one to four capitalised words, a street word.
+_STREET_LINE = re.compile(
+    r"(?<![\w,.])\d{1,6}[A-Za-z]?,? (?:[A-Z][\w'’.-]*\.? ){1,4}(?:Street|St|Road|Rd|Avenue|Ave|Lane|Ln|Drive|Dr|"
+    r"Boulevard|Blvd|Way|Court|Ct|Place|Pl|Terrace|Close|Crescent|Highway|Hwy|Parkway|Pkwy|Square|Circle|Trail)"
+    r"\b\.?"
+)
 ADDRESS_WINDOWS = 20  # at most this many stretches of a text are read for addresses: bounded work
 ADDRESS_REACH = 120  # characters each side of an anchor
 
 
 def _addresses(text: str) -> list[Span]:
-    """English street addresses (US, British, Canadian) found by pyap, read only around the words
-    and postcodes an address holds, in at most ADDRESS_WINDOWS stretches of the text."""
+    """English street addresses (US, British, Canadian) found by pyap, and street lines on their own
+    ("4652 Parkdale Ave"), read only around the words and postcodes an address holds, in at most
+    ADDRESS_WINDOWS stretches of the text."""
     windows: list[list[int]] = []
     for m in _ADDRESS_ANCHOR.finditer(text):
         start, end = max(0, m.start() - ADDRESS_REACH), min(len(text), m.end() + ADDRESS_REACH)
@@ -235,11 +242,12 @@ def _addresses(text: str) -> list[Span]:
     found: dict[tuple[int, int], Span] = {}
     for start, end in windows:
         part = text[start:end][: 4 * ADDRESS_REACH]
-        for country in ("US", "GB", "CA"):
-            for a in pyap.parse(part, country=country):
-                a0, a1 = start + a.match_start, start + a.match_end
-                if not any(k[0] < a1 and a0 < k[1] for k in found):
-                    found[(a0, a1)] = Span("address", a0, a1, text[a0:a1])
+        hits = [(a.match_start, a.match_end) for c in ("US", "GB", "CA") for a in pyap.parse(part, country=c)]
+        hits += [m.span() for m in _STREET_LINE.finditer(part)]  # a street line with no town
+        for h0, h1 in sorted(hits, key=lambda h: h[0] - h[1]):  # longest first
+            a0, a1 = start + h0, start + h1
+            if not any(k[0] < a1 and a0 < k[1] for k in found):
+                found[(a0, a1)] = Span("address", a0, a1, text[a0:a1].rstrip("."))
     return list(found.values())
 
 
