@@ -235,10 +235,8 @@ def _addresses(text: str) -> list[Span]:
             windows.append([start, end])
     if not windows:
         return []
-    try:
-        import pyap
-    except ImportError:  # the detector needs pyap (a dependency): without it, no addresses
-        return []
+    import pyap
+
     found: dict[tuple[int, int], Span] = {}
     for start, end in windows:
         part = text[start:end][: 4 * ADDRESS_REACH]

