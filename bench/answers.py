@@ -46,12 +46,16 @@ def knowledge_base(fm: Fmstack) -> None:
 def fit(fm: Fmstack, questions: list[dict]) -> None:
     """Grid-search the sentence weights for the share of answerable questions whose best
     extract holds the fact; then fit answerability (logistic regression, Newton's method) on
-    answerable (1) versus unanswerable (0) questions."""
-    rows = []
+    answerable (1) versus unanswerable (0) questions, with the threshold chosen on
+    leave-one-source-out probabilities."""
+    rows, groups = [], []
     for q in questions:
         _, passages = fm.turns.retrieve(KB, q["question"])
         ev = fm.knowledge.evidence(KB, q["question"], passages) if passages else None
         rows.append((q, ev))
+        # the package a question is about: its document's, or (unanswerable) the top passage's
+        doc = q["relevant"][0] if q["relevant"] else (passages[0].source if passages else "")
+        groups.append(source_package(doc))
     grid = {
         "cover": [1.0],
         "context": [0.0, 0.2, 0.35, 0.5, 0.8],
@@ -86,24 +90,39 @@ def fit(fm: Fmstack, questions: list[dict]) -> None:
     )
     ans.SENTENCE_WEIGHTS.update(best[1] or {})
     ans.EXTRACT.update(best[2] or {})
-    names = ["best", "cover", "found", "missing", "type", "dense"]
-    x, y = [], []
-    for q, ev in rows:
+    names = names_all = ["best", "cover", "found", "missing", "type", "dense"]
+    x, y, g = [], [], []
+    for (q, ev), group in zip(rows, groups, strict=True):
         if ev is None:
             continue
+        g.append(group)
         for c in ev.candidates:
             c.score = sum(ans.SENTENCE_WEIGHTS[k] * c.features[k] for k in ans.SENTENCE_WEIGHTS)
         ev.candidates.sort(key=lambda c: -c.score)
         f = ev.features()
         x.append([1.0] + [f[k] for k in names])
         y.append(1.0 if q["relevant"] else 0.0)
-    X, Y = np.array(x), np.array(y)
+    X, Y, G = np.array(x), np.array(y), np.array(g)
+    # which features: the subset whose leave-one-source-out probabilities rank answerable above
+    # unanswerable questions best (AUC), the smaller subset on a tie — what transfers to documents
+    # the fit has not seen, not what fits these
+    subsets = [c for k in range(1, len(names) + 1) for c in itertools.combinations(names, k)]
+    aucs = {c: auc(held_out(X[:, [0] + [1 + names.index(n) for n in c]], Y, G), Y) for c in subsets}
+    chosen = max(subsets, key=lambda c: (round(aucs[c], 3), -len(c)))
+    print(
+        f"leave-one-source-out AUC: all features {aucs[tuple(names)]:.3f}, best subset {list(chosen)} {aucs[chosen]:.3f}"
+    )
+    names = list(chosen)
+    X = X[:, [0] + [1 + names_all.index(n) for n in names]]
     beta = logistic(X, Y)
     coef = {"bias": round(float(beta[0]), 3), **{k: round(float(b), 3) for k, b in zip(names, beta[1:], strict=True)}}
     print(f"answerability {coef}")
-    # the threshold is chosen on leave-one-out probabilities (each question scored by a model fitted
-    # without it), which are what a question the fit has not seen gets; in-sample ones flatter
-    loo = np.array([1 / (1 + np.exp(-X[i] @ logistic(np.delete(X, i, 0), np.delete(Y, i)))) for i in range(len(Y))])
+    # the threshold is chosen on leave-one-source-out probabilities: each question scored by a model
+    # fitted without any question about its package's documents — what documents the fit has not
+    # seen get (in-sample probabilities, and leave-one-question-out ones, flatter: the vocabulary of
+    # the other questions about the same documents leaks in)
+    loo = held_out(X, Y, G)
+    print(f"{len(set(g))} sources: {', '.join(sorted(set(g)))}")
     p = 1 / (1 + np.exp(-X @ beta))
     grid = [round(0.3 + 0.01 * i, 2) for i in range(61)]
     rows_t = []
@@ -113,12 +132,34 @@ def fit(fm: Fmstack, questions: list[dict]) -> None:
             dk_un, dk_ans = float(np.mean(p[Y == 0] < t)), float(np.mean(p[Y == 1] < t))
             print(
                 f"  threshold {t}: don't know on unanswerable {dk_un:.3f}, on answerable {dk_ans:.3f}"
-                f" (leave-one-out {rows_t[-1][1]:.3f}, {rows_t[-1][2]:.3f})"
+                f" (leave-one-source-out {rows_t[-1][1]:.3f}, {rows_t[-1][2]:.3f})"
             )
-    # Youden's J on the leave-one-out scores; among the best thresholds, the middle one
+    # Youden's J on the leave-one-source-out scores; among the best thresholds, the middle one
     best_j = max(un - an for _, un, an in rows_t)
     tied = [t for t, un, an in rows_t if un - an >= best_j - 1e-9]
-    print(f"threshold with the best leave-one-out J ({best_j:.3f}): {tied[len(tied) // 2]} (of {tied[0]}..{tied[-1]})")
+    print(
+        f"threshold with the best leave-one-source-out J ({best_j:.3f}): {tied[len(tied) // 2]} (of {tied[0]}..{tied[-1]})"
+    )
+
+
+def source_package(doc: str) -> str:
+    """The package a document of the set came from: its file name up to the first hyphen
+    (python-faq-general.txt -> python, cnocr-readme.md -> cnocr; see SOURCES.md)."""
+    return Path(doc).name.split("-", 1)[0]
+
+
+def held_out(X: np.ndarray, Y: np.ndarray, G: np.ndarray) -> np.ndarray:
+    """Each row's probability from a model fitted without its group's rows."""
+    p = np.zeros(len(Y))
+    for group in sorted(set(G)):
+        out = G == group
+        p[out] = 1 / (1 + np.exp(-X[out] @ logistic(X[~out], Y[~out])))
+    return p
+
+
+def auc(p: np.ndarray, y: np.ndarray) -> float:
+    pos, neg = p[y == 1], p[y == 0]
+    return float(np.mean([(a > b) + 0.5 * (a == b) for a in pos for b in neg]))
 
 
 def logistic(X: np.ndarray, Y: np.ndarray) -> np.ndarray:
@@ -145,9 +186,9 @@ def main() -> None:
     args = ap.parse_args()
     fm = Fmstack(Settings.from_env(data_dir=args.data))
     knowledge_base(fm)
-    questions = load_answer_set(DATA / "questions.jsonl", split=None if args.split == "all" else args.split)
     if args.fit:
         return fit(fm, load_answer_set(DATA / "questions.jsonl", split="dev"))
+    questions = load_answer_set(DATA / "questions.jsonl", split=None if args.split == "all" else args.split)
     if args.limit:
         questions = questions[: args.limit]
     t0 = time.perf_counter()

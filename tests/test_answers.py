@@ -343,3 +343,46 @@ def test_a_quantity_answer_states_a_number_the_question_does_not_hold():
     assert quantities("NeedleBench V2 covers 4k and 8k, with two tracks", "NeedleBench V2") == ["4k", "8k", "two"]
     assert answer_type("OpenCC 的转换时间最多降到原来的几分之一？") == "number"
     assert answer_type("阿里山林业铁路是哪一年通车的？") == "date"
+
+
+def test_what_a_sentence_announces_with_a_colon_and_a_table_row_s_columns_are_quoted_too(fm, tmp_path):
+    (tmp_path / "setup.md").write_text(
+        "# Setup\n\nThe harbour server runs on any machine with Python.\n\n"
+        "If port 8000 is already taken on your machine by another program, move the timetable elsewhere with the "
+        "following command:\n\n"
+        "```bash\nharbour serve --port 9000\n```\n\nThe timetable then updates every minute.\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "fleet.md").write_text(
+        "# Fleet\n\nThe fleet register lists every vessel.\n\n"
+        "| Vessel | Tonnage | Berth |\n| --- | --- | --- |\n| Baltic Star | 8150 | East 1 |\n| Nordic Wind | 900 | West 4 |\n",
+        encoding="utf-8",
+    )
+    fm.knowledge.create("answers-layout")
+    assert fm.knowledge.ingest("answers-layout", [tmp_path]).count("failed") == 0
+    port = fm.ask_kb("answers-layout", "What if port 8000 is already taken?", answer_mode="extract")
+    assert port.answered and "following command:" in port.text and "harbour serve --port 9000" in port.text
+    row = fm.ask_kb("answers-layout", "What is the tonnage of the Baltic Star?", answer_mode="extract")
+    assert row.answered and "| Baltic Star | 8150 | East 1 |" in row.text
+    assert "| Vessel | Tonnage | Berth |" in row.text  # the row is quoted with its table's header row
+
+
+def test_a_which_function_question_wants_a_sentence_that_names_one():
+    from fmstack.knowledge.answers import answer_type, has_type, unwrap
+
+    for q in (
+        "Which function do I wrap a sequence in?",
+        "Which command lists the spinners?",
+        "图片只有一行文字时用哪个函数？",
+    ):
+        assert answer_type(q) == "identifier"
+    assert answer_type("Which release of Click added fish completion?") is None
+    assert answer_type("Which year was Python released?") == "date"
+    assert has_type("This is where Python's `readline` module takes over.", "identifier")
+    assert has_type("Call CnOcr.ocr_for_single_line() on the image.", "identifier")
+    assert has_type("Pass windows_expand_args=False when calling it.", "identifier")
+    assert not has_type("Rich uses the pygments library to highlight code.", "identifier")
+    # a line that goes on with `code` or **bold** is the same sentence; a list item or fence is not
+    assert unwrap("因为根据\n`《汉语拼音方案》`__ 都不是声母。") == "因为根据 `《汉语拼音方案》`__ 都不是声母。"
+    assert unwrap("see\n**CnSTD** for it") == "see **CnSTD** for it"
+    assert unwrap("items:\n* one\n```\ncode").startswith("items:\n* one\n```")
