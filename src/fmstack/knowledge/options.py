@@ -31,7 +31,7 @@ class Retrieval(BaseModel):
     # (generate), it quotes the passages' best sentences (extract), or the model writes it and
     # sentences the passages do not support are dropped, the extract used when none is left (auto).
     answer_mode: Literal["generate", "extract", "auto"] | None = None
-    # Below this answerability (0..1) the answer is "I don't know" (default 0.82; higher abstains more).
+    # Below this answerability (0..1) the answer is "I don't know" (default 0.67; higher abstains more).
     abstain_threshold: float | None = Field(default=None, ge=0, le=1)
 
     ANSWERING: ClassVar[frozenset[str]] = frozenset({"answer_mode", "abstain_threshold"})

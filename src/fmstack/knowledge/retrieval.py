@@ -276,7 +276,7 @@ class RetrievalOptions:
     rerank_model: str | None = None  # sent as `model` to a /rerank endpoint
     rerank_candidates: int = 20  # how many of the best candidates the reranker scores
     answer_mode: str | None = None  # generate | extract | auto (unset: the model's default)
-    abstain_threshold: float | None = None  # "I don't know" below this answerability (unset: 0.82)
+    abstain_threshold: float | None = None  # "I don't know" below this answerability (unset: 0.67)
 
     @classmethod
     def from_dict(cls, d: dict | None) -> RetrievalOptions:
