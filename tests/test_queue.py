@@ -50,7 +50,10 @@ def test_fair_lock_refuses_beyond_the_queue_and_skips_those_who_gave_up():
 
 
 def test_full_queue_is_429_over_http(tmp_path_factory):
-    srv = Server(tmp_path_factory.mktemp("queue"), env={"FMSTACK_MAX_QUEUE": "0"}).start()
+    # a model that decodes one request at a time (a batching one takes the second into its batch:
+    # tests/test_batching.py checks its own full queue)
+    one = {"models": {"one": {"provider": "local", "path": "bundled:smollm2", "context_window": 4096, "parallel": 1}}}
+    srv = Server(tmp_path_factory.mktemp("queue"), config=one, env={"FMSTACK_MAX_QUEUE": "0"}).start()
     try:
         with httpx.Client(base_url=srv.url, timeout=60) as h:
             # A grammar that demands 300 numbers: the model cannot finish early.
@@ -62,7 +65,7 @@ def test_full_queue_is_429_over_http(tmp_path_factory):
                 },
             }
             body = {
-                "model": "default",
+                "model": "one",
                 "messages": [{"role": "user", "content": "Count to 1000."}],
                 "max_tokens": 2000,
                 "stream": True,
@@ -74,7 +77,7 @@ def test_full_queue_is_429_over_http(tmp_path_factory):
                 with httpx.Client(base_url=srv.url, timeout=60) as other:
                     busy = other.post(
                         "/v1/chat/completions",
-                        json={"model": "default", "max_tokens": 2, "messages": [{"role": "user", "content": "Hi"}]},
+                        json={"model": "one", "max_tokens": 2, "messages": [{"role": "user", "content": "Hi"}]},
                     )
             assert busy.status_code == 429, busy.text
             assert busy.json()["error"]["type"] == "rate_limit_error"

@@ -7,8 +7,8 @@ background job.
   line numbers and reasons, before any request runs.
 - Each line is one request through the same route a client would call (validation, guardrails,
   the submitting key's models, budget and usage), in process: no HTTP and no per-request
-  connection. Lines for a local model run back to back (it answers one request at a time
-  anyway); lines for a remote provider run up to `REMOTE_CONCURRENCY` at once.
+  connection. Lines run as many at once as their model takes: a local model its `parallel`
+  (the requests it decodes together), a remote provider `REMOTE_CONCURRENCY`.
 - A line's answer is stored as it finishes, so a batch stopped by a restart resumes where it was
   (the server resumes them when it starts) and cancelling keeps what was done.
 - The output file holds the successful lines in input order; the error file the others, each with
@@ -149,13 +149,13 @@ class BatchService:
         files: FileStore,
         jobs: JobRunner,
         dispatch: Callable[[], Dispatch],
-        is_remote: Callable[[str | None], bool],
+        concurrency: Callable[[str | None], int],
     ):
         self.db = db
         self.files = files
         self.jobs = jobs
         self._dispatch = dispatch  # made on first use: the application the lines go through
-        self.is_remote = is_remote  # a model name -> served by a remote provider
+        self.concurrency = concurrency  # a model name -> how many of its lines run at once
 
     # -- records -----------------------------------------------------------------------------------
     def get(self, batch_id: str) -> BatchRecord:
@@ -289,7 +289,7 @@ class BatchService:
         caller: dict | None,
     ) -> None:
         dispatch = self._dispatch()
-        slots = {True: asyncio.Semaphore(REMOTE_CONCURRENCY), False: asyncio.Semaphore(1)}
+        slots: dict[str | None, asyncio.Semaphore] = {}  # per model
         pending: builtins.list[BatchResult] = []  # answered, not yet stored
         last = [time.monotonic()]
 
@@ -303,8 +303,10 @@ class BatchService:
 
         async def one(i: int, item: dict[str, Any]) -> None:
             body = dict(item["body"])
-            remote = self.is_remote(body.get("model") if isinstance(body.get("model"), str) else None)
-            async with slots[remote]:
+            model = body.get("model") if isinstance(body.get("model"), str) else None
+            if model not in slots:
+                slots[model] = asyncio.Semaphore(max(1, self.concurrency(model)))
+            async with slots[model]:
                 if ctx.cancelled:
                     return
                 body.pop("stream", None)  # a batch line is answered whole

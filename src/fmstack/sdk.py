@@ -125,7 +125,7 @@ class Fmstack:
             self.db, self.models, self.turns, self.prompts, self.conversations, self.jobs
         )
         self.files = FileStore(self.db, self.settings.data_dir)
-        self.batches = BatchService(self.db, self.files, self.jobs, self._batch_dispatch, self._remote)
+        self.batches = BatchService(self.db, self.files, self.jobs, self._batch_dispatch, self._concurrency)
         self.datasets = DatasetService(self.db, self.settings.data_dir, self._token_counter)
         self.tuning = TuningService(
             self.db,
@@ -167,11 +167,18 @@ class Fmstack:
 
         return count, chat.info.context_window
 
-    def _remote(self, model: str | None) -> bool:
+    def _concurrency(self, model: str | None) -> int:
+        """How many batch lines for `model` run at once: a remote provider's REMOTE_CONCURRENCY, a
+        local model's `parallel` (the requests it decodes together), else one at a time."""
+        from .batches import REMOTE_CONCURRENCY
+
         try:
-            return self.models.info(model or "default").provider == "openai"
+            info = self.models.info(model or "default")
+            if info.provider == "openai":
+                return REMOTE_CONCURRENCY
+            return int(getattr(self.models.chat(model), "parallel", 1)) if info.provider == "local" else 1
         except Exception:  # an unknown model: the line's request says so itself
-            return False
+            return 1
 
     # -- models ---------------------------------------------------------------------------------
     def stream(

@@ -15,6 +15,7 @@ from typing import Any
 
 from ..errors import ConfigError, ContextLengthExceeded, InvalidInput, ModelError
 from .base import ChatModel, ModelInfo
+from .batching import BatchedDecoder
 from .decoding import stop_loops
 from .queue import FairLock
 from .types import Event, Finish, GenerationParams, Message, TextDelta, ToolCallDelta, Usage, UsageEvent, finish_reason
@@ -71,6 +72,10 @@ def llama_class():
     return Llama
 
 
+def _listed(stop: str | Sequence[str] | None) -> list[str]:
+    return [stop] if isinstance(stop, str) else list(stop or [])
+
+
 def _amx_tiles() -> bool:
     try:
         with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
@@ -110,7 +115,9 @@ def grammar_for(response_format: dict | None):
 
 
 class LlamaCppChatModel(ChatModel):
-    """One GGUF file; loaded on first use; one request at a time, first come first served."""
+    """One GGUF file; loaded on first use. Text requests are decoded together, up to `parallel` at
+    a time (models/batching.py); tool calls and label scoring take turns with them, first come
+    first served."""
 
     def __init__(
         self,
@@ -121,13 +128,16 @@ class LlamaCppChatModel(ChatModel):
         max_queue: int = 64,
         n_batch: int = 512,
         lora: str | None = None,
+        parallel: int = 8,
     ):
         self.info = info
         self.path = resolve_model_path(path)
         self.lora = resolve_model_path(lora) if lora else None  # a tuned model: the base with its adapter
         self.threads = threads or os.cpu_count() or 1
         self.n_batch = n_batch
+        self.parallel = parallel
         self.lock = FairLock(info.name, max_waiting=max_queue)
+        self._batcher: BatchedDecoder | None = None
         self._thread = ThreadPoolExecutor(1, thread_name_prefix=f"llama-{info.name}")
         self._llm: Any = None  # llama_cpp.Llama, loaded on first use
         self._formatter: Any = None
@@ -184,10 +194,41 @@ class LlamaCppChatModel(ChatModel):
         if params.tools and params.tool_choice != "none":
             choice = self._tool_choice(messages, params)
             return self._on_model_thread_stream(lambda: self._stream_tools(messages, params, choice))
+        if self.parallel > 1 and self.llm is not None and self._formatter is not None:
+            events = self._stream_batched(messages, params)
+        else:
+            events = self._on_model_thread_stream(lambda: self._stream_text(messages, params))
         if params.response_format:
-            return self._on_model_thread_stream(lambda: self._stream_text(messages, params))
+            return events
         # small local models fall into loops; a looping generation is stopped (models/decoding.py)
-        return stop_loops(self._on_model_thread_stream(lambda: self._stream_text(messages, params)))
+        return stop_loops(events)
+
+    def _stream_batched(self, messages: Sequence[Message], params: GenerationParams) -> Iterator[Event]:
+        """The chat template applied as llama-cpp-python's handler does, then decoded with the
+        other requests of the moment (models/batching.py)."""
+        grammar = grammar_for(params.response_format)
+        result = self._formatter(messages=[m.to_openai() for m in messages])
+        tokens = self.llm.tokenize(result.prompt.encode("utf-8"), add_bos=not result.added_special, special=True)
+        max_tokens = self._max_tokens(len(tokens), params, "messages")
+        return self.batcher.stream(tokens, max_tokens, params, _listed(params.stop) + _listed(result.stop), grammar)
+
+    @property
+    def batcher(self) -> BatchedDecoder:
+        if self._batcher is None:
+            with self._load_lock:
+                if self._batcher is None:
+                    self._batcher = BatchedDecoder(
+                        self.llm,
+                        name=self.name,
+                        slots=self.parallel,
+                        pool=self.context_window,
+                        lock=self.lock,
+                        executor=self._thread,
+                        threads=self.threads,
+                        n_batch=self.n_batch,
+                        max_waiting=self.lock.max_waiting,
+                    )
+        return self._batcher
 
     # -- the model's own thread -----------------------------------------------------------------
     # llama.cpp computes with an OpenMP team that belongs to the thread calling it, and an idle team
@@ -294,18 +335,18 @@ class LlamaCppChatModel(ChatModel):
     def complete(self, prompt: str, params: GenerationParams) -> Iterator[Event]:
         """The GGUF continues `prompt` as it is, without the chat template."""
         params = params.merged_over(self.info.defaults)
+        if self.parallel > 1:
+            tokens = self.llm.tokenize(prompt.encode("utf-8"), add_bos=True, special=False)
+            max_tokens = self._max_tokens(len(tokens), params, "prompt")
+            # llama-cpp-python's default for plain completions (its chat default is 0.2)
+            params = params.merged_over({"temperature": 0.8})
+            return stop_loops(self.batcher.stream(tokens, max_tokens, params, _listed(params.stop)))
         return stop_loops(self._on_model_thread_stream(lambda: self._complete(prompt, params)))
 
     def _complete(self, prompt: str, params: GenerationParams) -> Iterator[Event]:
         try:
             tokens = self.llm.tokenize(prompt.encode("utf-8"), add_bos=True, special=False)
-            room = self.context_window - len(tokens)
-            if room <= 0:
-                raise ContextLengthExceeded(
-                    f"the prompt is {len(tokens)} tokens but {self.name} has a context window of {self.context_window}",
-                    param="prompt",
-                )
-            max_tokens = min(params.max_tokens if params.max_tokens is not None else room, room)
+            max_tokens = self._max_tokens(len(tokens), params, "prompt")
             chunks = self.llm.create_completion(
                 prompt=tokens, stream=True, max_tokens=max_tokens, **self._sampling_kwargs(params)
             )
@@ -329,14 +370,17 @@ class LlamaCppChatModel(ChatModel):
 
     def _budget(self, messages: Sequence[Message], params: GenerationParams) -> tuple[int, int]:
         prompt_tokens = self.count_message_tokens(messages)
+        return prompt_tokens, self._max_tokens(prompt_tokens, params, "messages")
+
+    def _max_tokens(self, prompt_tokens: int, params: GenerationParams, param: str) -> int:
+        """What the request may generate: its max_tokens, at most the room the window leaves."""
         room = self.context_window - prompt_tokens
         if room <= 0:
             raise ContextLengthExceeded(
                 f"the prompt is {prompt_tokens} tokens but {self.name} has a context window of {self.context_window}",
-                param="messages",
+                param=param,
             )
-        max_tokens = params.max_tokens if params.max_tokens is not None else room
-        return prompt_tokens, min(max_tokens, room)
+        return min(params.max_tokens if params.max_tokens is not None else room, room)
 
     @staticmethod
     def _sampling_kwargs(params: GenerationParams) -> dict:
@@ -459,6 +503,9 @@ class LlamaCppChatModel(ChatModel):
 
     def close(self) -> None:
         self._thread.shutdown(wait=True, cancel_futures=True)
+        if self._batcher is not None:
+            self._batcher.close()
+            self._batcher = None
         if self._llm is not None:
             self._llm.close()
             self._llm = None

