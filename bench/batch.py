@@ -10,10 +10,15 @@ remote: a second `fmstack serve` whose model is an `openai` provider pointing at
         each line crosses a real HTTP hop to the provider. Baseline: the client loop against the
         second server; batch: the same lines as a batch there (remote lines run 8 at a time).
 
-Prints lines/s for each and the ratio batch / loop. The two servers run on this machine: a remote
-provider that is itself one CPU-bound model cannot answer 8 lines faster than one at a time, so the
-remote ratio measures what batching saves around the provider (HTTP, queueing), not a provider's
-own parallelism.
+api:    a third `fmstack serve` whose model is an `openai` provider pointing at a stand-in for a
+        hosted API: a loopback OpenAI-compatible endpoint that answers every request after a fixed
+        latency (--api-latency, default 0.5 s) and any number of them at once, as a hosted API
+        does. It computes nothing, so the ratio is what running lines 8 at a time buys against
+        such a provider.
+
+Prints lines/s for each and the ratio batch / loop. The servers run on this machine: the local
+model decodes up to 8 requests together (`parallel`), and a remote provider that is that same
+model on the same two cores cannot answer 8 lines much faster than it decodes them together.
 """
 
 from __future__ import annotations
@@ -65,6 +70,41 @@ def serve(data: Path, config: dict | None = None) -> tuple[subprocess.Popen, str
     return proc, url
 
 
+def hosted_api(latency: float) -> tuple[object, str]:
+    """An OpenAI-compatible chat endpoint with a fixed latency and no limit on parallel requests."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            time.sleep(latency)
+            body = json.dumps(
+                {
+                    "id": "chatcmpl-api",
+                    "object": "chat.completion",
+                    "created": int(time.time()),
+                    "model": "hosted",
+                    "choices": [
+                        {"index": 0, "message": {"role": "assistant", "content": "A fig."}, "finish_reason": "stop"}
+                    ],
+                    "usage": {"prompt_tokens": 12, "completion_tokens": 3, "total_tokens": 15},
+                }
+            ).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}/v1"
+
+
 def lines(n: int, max_tokens: int) -> list[dict]:
     topics = ["a fruit", "a color", "an animal", "a city", "a river", "a planet", "a tree", "a metal"]
     return [
@@ -109,6 +149,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--lines", type=int, default=24)
     ap.add_argument("--max-tokens", type=int, default=16)
+    ap.add_argument("--api-latency", type=float, default=0.5, help="seconds the stand-in hosted API takes per request")
     args = ap.parse_args()
     items = lines(args.lines, args.max_tokens)
     with tempfile.TemporaryDirectory() as tmp:
@@ -120,9 +161,12 @@ def main() -> None:
             "aliases": {"default": "upstream"},
         }
         front, front_url = serve(Path(tmp) / "front", config)
+        api, api_url = hosted_api(args.api_latency)
+        config["models"]["upstream"]["base_url"] = api_url
+        hosted, hosted_url = serve(Path(tmp) / "hosted", config)
         try:
             loop(back_url, items[:2])  # load the model before timing
-            for name, url in (("local", back_url), ("remote", front_url)):
+            for name, url in (("local", back_url), ("remote", front_url), ("api", hosted_url)):
                 first_loop = loop(url, items)
                 first_batch = batch(url, items)
                 second_batch = batch(url, items)
@@ -134,9 +178,10 @@ def main() -> None:
                     f" ({first_batch:.1f} s, {second_batch:.1f} s); batch / loop x{t_loop / t_batch:.2f}"
                 )
         finally:
-            for p in (front, back):
+            for p in (hosted, front, back):
                 p.terminate()
                 p.wait(30)
+            api.shutdown()  # type: ignore[attr-defined]
 
 
 if __name__ == "__main__":

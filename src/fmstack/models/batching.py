@@ -107,6 +107,7 @@ class BatchedDecoder:
         self._cached: dict[int, list[int]] = {}  # an idle slot -> the tokens its cells still hold
         self._running = False  # a loop holds the FairLock, or a starter is waiting for it
         self._ctx: Any = None
+        self._pieces: dict[int, bytes] = {}  # token -> its text's bytes
         self._batch: Any = None
         self.steps = 0  # decode calls made (for tests and benches: how much was shared)
         self.tokens_decoded = 0
@@ -137,9 +138,22 @@ class BatchedDecoder:
     def _events(self, req: _Request) -> Iterator[Event]:
         done = False
         try:
+            later = None
             while True:
-                kind, value = req.out.get()
+                kind, value = later or req.out.get()
+                later = None
                 if kind == "text":
+                    # what arrived while the caller was busy goes out as one piece: under load a
+                    # caller that wakes per token takes the CPU the decoding needs
+                    while True:
+                        try:
+                            later = req.out.get_nowait()
+                        except queue.Empty:
+                            break
+                        if later[0] != "text":
+                            break
+                        value += later[1]
+                        later = None
                     yield TextDelta(value)
                 elif kind == "end":
                     done = True
@@ -316,13 +330,17 @@ class BatchedDecoder:
         """A token's bytes as text (special tokens render as nothing, as in llama-cpp-python)."""
         import llama_cpp as L
 
-        size = 64
-        while True:
-            buf = ctypes.create_string_buffer(size)
-            n = L.llama_token_to_piece(self._vocab, token, buf, size, 0, False)
-            if n >= 0:
-                return buf.raw[:n]
-            size = -n
+        piece = self._pieces.get(token)
+        if piece is None:
+            size = 64
+            while True:
+                buf = ctypes.create_string_buffer(size)
+                n = L.llama_token_to_piece(self._vocab, token, buf, size, 0, False)
+                if n >= 0:
+                    piece = self._pieces[token] = buf.raw[:n]
+                    break
+                size = -n
+        return piece
 
     def _emit(self, req: _Request, text: str) -> bool:
         """Send what is certain; hold back what may be the start of a stop sequence. True when a
