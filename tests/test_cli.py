@@ -106,7 +106,7 @@ def test_kb_eval_answers_scores_extractive_answers_and_abstention(env):
     data = os.path.join(os.path.dirname(__file__), "..", "bench", "data", "answers")
     run(env, "kb", "create", "answer-set")
     report = json.loads(run(env, "kb", "ingest", "answer-set", os.path.join(data, "docs"), "--json").stdout)
-    assert report["added"] == 16 and report["failed"] == 0
+    assert report["added"] == len(os.listdir(os.path.join(data, "docs"))) and report["failed"] == 0
     questions = os.path.join(data, "questions.jsonl")
     # a part of the development split (in each language its first 20 answerable and 5 unanswerable
     # questions) and some test split rows, which --split dev must leave out

@@ -5,9 +5,12 @@ once for eight sequences costs little more than reading them for one. So instead
 requests one after another, the requests that are generating at the same time share every
 llama.cpp decode call — one sequence per request in one batch (llama.cpp's batch API, a KV cache
 shared by all sequences), each request with its own sampler, and a request joins or leaves the
-batch between two tokens. A finished sequence's cells stay as a cache: the next request that starts
-with the same tokens (a conversation's next turn, an agent's next step, a shared system prompt)
-takes that slot and decodes only what is new; idle caches are dropped when cells are needed. Streaming, stop sequences, max_tokens, cancellation (the caller goes
+batch between two tokens. A finished sequence's cells stay as a cache: a request that joins a
+running batch and starts with the same tokens (a shared system prompt, another user's turn of the
+same conversation) takes that slot and decodes only what is new; idle caches are dropped when
+cells are needed. A request that finds the batch empty starts on an empty cache, so a request
+decoded alone always gives the same answer, the one the one-at-a-time path gives (cells of other
+sequences, even masked, change the order of llama.cpp's sums and can flip a near-tie token). Streaming, stop sequences, max_tokens, cancellation (the caller goes
 away: its sequence is dropped before the next token) and usage stay per request.
 
 What it serves: chat and JSON-constrained text (the grammar is a per-sequence sampler). Tool calls
@@ -238,6 +241,9 @@ class BatchedDecoder:
             if req.cancelled.is_set():
                 self._pending.popleft()
                 continue
+            if not self._active and self._cached:  # alone: on an empty cache (see the module's docstring)
+                for other in list(self._cached):
+                    self._drop(other)
             # the free slot whose cache shares the longest start with this prompt
             seq = max(free, key=lambda s: (_common(self._cached.get(s, []), req.tokens), -s))
             reuse = min(_common(self._cached.get(seq, []), req.tokens), len(req.tokens) - 1)

@@ -215,10 +215,11 @@ class LlamaCppChatModel(ChatModel):
     @property
     def batcher(self) -> BatchedDecoder:
         if self._batcher is None:
+            llm = self.llm  # loaded first: loading takes the same lock
             with self._load_lock:
                 if self._batcher is None:
                     self._batcher = BatchedDecoder(
-                        self.llm,
+                        llm,
                         name=self.name,
                         slots=self.parallel,
                         pool=self.context_window,
