@@ -191,10 +191,27 @@ def test_a_request_joining_the_batch_reuses_a_cached_prompt_and_one_alone_answer
     assert len(answers) == 1
 
 
-def test_a_batch_job_sends_a_batching_model_as_many_lines_at_once_as_it_decodes_together(fm, model):
-    from fmstack.batches import REMOTE_CONCURRENCY
-
-    assert fm._concurrency(None) == model.parallel == 8
-    assert fm._concurrency("smollm2-solo") == 1
-    assert fm._concurrency("no-such-model") == 1
-    assert REMOTE_CONCURRENCY == 8
+def test_a_batch_job_sends_a_batching_model_its_lines_together(fm, model):
+    lines = [
+        {
+            "custom_id": f"l{i}",
+            "method": "POST",
+            "url": "/v1/chat/completions",
+            "body": {
+                "model": "default",
+                "messages": [{"role": "user", "content": f"Name a city ({i})."}],
+                "max_tokens": 16,
+            },
+        }
+        for i in range(6)
+    ]
+    f = fm.files.create("lines.jsonl", "batch", "".join(json.dumps(x) + "\n" for x in lines).encode())
+    steps = model.batcher.steps
+    batch = fm.batches.create(f.id, "/v1/chat/completions")
+    fm.jobs.wait(batch.job_id, timeout=300)
+    done = fm.batches.get(batch.id)
+    assert done.status == "completed" and done.counts["completed"] == 6, done
+    out = [json.loads(x) for x in fm.files.content(done.output_file_id).decode().splitlines()]
+    tokens = sum(o["response"]["body"]["usage"]["completion_tokens"] for o in out)
+    assert model.batcher.steps - steps < tokens  # the lines shared decode calls
+    assert fm._concurrency(None) == model.parallel and fm._concurrency("smollm2-solo") == 1

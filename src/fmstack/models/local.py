@@ -182,11 +182,21 @@ class LlamaCppChatModel(ChatModel):
         return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=False)) if text else 0
 
     def count_message_tokens(self, messages: Sequence[Message]) -> int:
-        llm = self.llm
-        if self._formatter is None:
+        if self._template() is None:
             return super().count_message_tokens(messages)
+        return len(self._chat_prompt(messages)[0])
+
+    def _template(self) -> Any:
+        """The GGUF's chat template as a formatter (read when the model loads), or None."""
+        _ = self.llm
+        return self._formatter
+
+    def _chat_prompt(self, messages: Sequence[Message]) -> tuple[list[int], list[str]]:
+        """The conversation through the GGUF's chat template, tokenized as llama-cpp-python's chat
+        handler does, and the template's stop strings."""
         result = self._formatter(messages=[m.to_openai() for m in messages])
-        return len(llm.tokenize(result.prompt.encode("utf-8"), add_bos=not result.added_special, special=True))
+        tokens = self.llm.tokenize(result.prompt.encode("utf-8"), add_bos=not result.added_special, special=True)
+        return tokens, _listed(result.stop)
 
     # -- generation ---------------------------------------------------------------------------
     def stream(self, messages: Sequence[Message], params: GenerationParams) -> Iterator[Event]:
@@ -194,7 +204,7 @@ class LlamaCppChatModel(ChatModel):
         if params.tools and params.tool_choice != "none":
             choice = self._tool_choice(messages, params)
             return self._on_model_thread_stream(lambda: self._stream_tools(messages, params, choice))
-        if self.parallel > 1 and self.llm is not None and self._formatter is not None:
+        if self.parallel > 1 and self._template() is not None:
             events = self._stream_batched(messages, params)
         else:
             events = self._on_model_thread_stream(lambda: self._stream_text(messages, params))
@@ -207,10 +217,9 @@ class LlamaCppChatModel(ChatModel):
         """The chat template applied as llama-cpp-python's handler does, then decoded with the
         other requests of the moment (models/batching.py)."""
         grammar = grammar_for(params.response_format)
-        result = self._formatter(messages=[m.to_openai() for m in messages])
-        tokens = self.llm.tokenize(result.prompt.encode("utf-8"), add_bos=not result.added_special, special=True)
+        tokens, template_stops = self._chat_prompt(messages)
         max_tokens = self._max_tokens(len(tokens), params, "messages")
-        return self.batcher.stream(tokens, max_tokens, params, _listed(params.stop) + _listed(result.stop), grammar)
+        return self.batcher.stream(tokens, max_tokens, params, _listed(params.stop) + template_stops, grammar)
 
     @property
     def batcher(self) -> BatchedDecoder:
@@ -472,8 +481,7 @@ class LlamaCppChatModel(ChatModel):
         llm = self.llm
         if self._formatter is None:
             raise InvalidInput(f"model {self.name!r} has no chat template to score labels with", param="model")
-        formatted = self._formatter(messages=[m.to_openai() for m in messages])
-        base = llm.tokenize(formatted.prompt.encode("utf-8"), add_bos=not formatted.added_special, special=True)
+        base = self._chat_prompt(messages)[0]
         return self._on_model_thread(lambda: self._label_scores(llm, base, labels))
 
     def _label_scores(self, llm: Any, base: list[int], labels: Sequence[str]) -> dict[str, float]:
