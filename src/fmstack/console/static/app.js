@@ -175,19 +175,29 @@ export async function chatModels() {
 // -- routing ------------------------------------------------------------------------------------------
 const views = { chat: chatView, playground: playgroundView, kb: kbView, guardrails: guardrailsView, agents: agentsView, evals: evalsView, tuning: tuningView, settings: settingsView };
 let current = null;
+let routing = 0;  // counts navigations: a view that finishes loading after the user has moved on is dropped
 
 async function route() {
   const path = location.hash.replace(/^#\/?/, "") || "chat";
   const [name, ...rest] = path.split("/");
   const view = views[name] || chatView;
+  const mine = ++routing;
   document.querySelectorAll("[data-nav]").forEach((a) => a.classList.toggle("active", a.dataset.nav === name));
   if (current && current.leave) current.leave();
+  current = null;
   delete document.body.dataset.ready;  // set again once the new view has rendered
   delete document.body.dataset.route;
-  const main = document.getElementById("view");
-  main.replaceChildren();
-  current = await view(main, rest.map(decodeURIComponent));
-  translate(main);
+  // each view renders into its own box, so a slow one that is left cannot write into the next
+  const box = h("div", { class: "view-box" });
+  document.getElementById("view").replaceChildren(box);
+  const shown = await view(box, rest.map(decodeURIComponent));
+  if (mine !== routing) {
+    if (shown && shown.leave) shown.leave();
+    box.remove();
+    return;
+  }
+  current = shown;
+  translate(box);
   document.body.dataset.ready = name;  // tests and the screenshot script wait for these
   document.body.dataset.route = path;
 }
