@@ -247,14 +247,15 @@ def test_legacy_completions(oai, http):
     assert "".join(c.choices[0].text for c in chunks if c.choices) == r.choices[0].text
     assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens == r.usage.completion_tokens
     for extra, param in (
-        ({"logprobs": 2}, "logprobs"),
+        ({"logprobs": 2, "echo": True}, "echo"),
+        ({"logprobs": 6}, "logprobs"),
         ({"suffix": "end"}, "suffix"),
         ({"prompt": [1, 2, 3]}, "prompt"),
         ({"prompt": ["a", "b"]}, "prompt"),
         ({"n": 2}, "n"),
     ):
         bad = http.post("/v1/completions", json={"model": "default", "prompt": "hi", **extra})
-        assert bad.status_code == 400 and bad.json()["error"]["param"] == param, (extra, bad.text)
+        assert bad.status_code in (400, 422) and bad.json()["error"]["param"] == param, (extra, bad.text)
 
 
 def test_embeddings_float_and_default_base64(oai, http, fm):
@@ -286,3 +287,81 @@ def test_embeddings_reject_bad_input(http):
 def test_openapi_spec_is_served(http):
     spec = http.get("/openapi.json").json()
     assert "/v1/chat/completions" in spec["paths"] and "/api/conversations" in spec["paths"]
+
+
+def test_logprobs_are_the_models_own(oai, http):
+    """Legacy completions with `logprobs`: the generated tokens' log probabilities, checked against
+    llama-cpp-python computing them itself (a second copy of the bundled model, every position's
+    logits kept) for the same greedy continuation."""
+    from llama_cpp import Llama
+    from openai.types import Completion
+
+    from fmstack.models.local import resolve_model_path
+
+    prompt = "The three primary colours are"
+    r = oai.completions.create(
+        model="default",
+        prompt=prompt,
+        max_tokens=10,
+        temperature=0,
+        logprobs=3,
+        extra_body={"repetition_penalty": 1.0},
+    )
+    strict(Completion, r.model_dump(exclude_unset=True))
+    choice = r.choices[0]
+    lp = choice.logprobs
+    assert choice.finish_reason == "length" and len(lp.tokens) == r.usage.completion_tokens == 10
+    assert "".join(lp.tokens) == choice.text  # plain English: every token is whole characters
+    assert lp.text_offset == [sum(len(t) for t in lp.tokens[:i]) for i in range(10)]
+    for token, logprob, top in zip(lp.tokens, lp.token_logprobs, lp.top_logprobs, strict=True):
+        assert len(top) == 3 and logprob <= 0
+        assert max(top, key=top.get) == token and abs(top[token] - logprob) < 1e-4  # greedy takes the likeliest
+        assert np.logaddexp.reduce(list(top.values())) <= 1e-4  # probabilities of 3 tokens sum to at most 1
+
+    ref = Llama(str(resolve_model_path("bundled:smollm2")), n_ctx=256, logits_all=True, verbose=False)
+    try:
+        theirs = ref.create_completion(prompt, max_tokens=10, temperature=0, repeat_penalty=1.0, logprobs=3)
+    finally:
+        ref.close()
+    mine = theirs["choices"][0]
+    assert mine["text"] == choice.text
+    assert np.allclose(mine["logprobs"]["token_logprobs"], lp.token_logprobs, atol=0.02)
+    assert [set(t) for t in mine["logprobs"]["top_logprobs"]] == [set(t) for t in lp.top_logprobs]
+
+    # streamed: the same tokens, each chunk with the tokens of its text
+    chunks = list(
+        oai.completions.create(
+            model="default",
+            prompt=prompt,
+            max_tokens=10,
+            temperature=0,
+            logprobs=3,
+            stream=True,
+            extra_body={"repetition_penalty": 1.0},
+        )
+    )
+    streamed = [c.choices[0] for c in chunks if c.choices and c.choices[0].logprobs]
+    assert [t for c in streamed for t in c.logprobs.tokens] == lp.tokens
+    assert all("".join(c.logprobs.tokens) == c.text for c in streamed)
+    assert np.allclose([x for c in streamed for x in c.logprobs.token_logprobs], lp.token_logprobs, atol=1e-5)
+
+    # chat: `logprobs` + `top_logprobs`, whole and streamed
+    ask = {"model": "default", "messages": [{"role": "user", "content": "Name a colour."}], "max_tokens": 12}
+    whole = oai.chat.completions.create(**ask, temperature=0, logprobs=True, top_logprobs=2)
+    strict(ChatCompletion, whole.model_dump(exclude_unset=True))
+    content = whole.choices[0].logprobs.content
+    assert content and "".join(t.token for t in content) == whole.choices[0].message.content
+    assert all(len(t.top_logprobs) == 2 and t.logprob <= 0 and bytes(t.bytes).decode() == t.token for t in content)
+    parts = list(oai.chat.completions.create(**ask, temperature=0, logprobs=True, top_logprobs=2, stream=True))
+    got = [t for p in parts if p.choices and p.choices[0].logprobs for t in p.choices[0].logprobs.content]
+    assert [t.token for t in got] == [t.token for t in content]
+    plain = http.post("/v1/chat/completions", json=ask).json()
+    assert plain["choices"][0]["logprobs"] is None  # not asked for: none
+
+    for body, param in (
+        ({**ask, "top_logprobs": 2}, "top_logprobs"),  # top_logprobs without logprobs
+        ({**ask, "logprobs": True, "top_logprobs": 21}, "top_logprobs"),
+        ({**ask, "model": "smollm2-solo", "logprobs": True}, "logprobs"),  # decoded one at a time: none to give
+    ):
+        bad = http.post("/v1/chat/completions", json=body)
+        assert bad.status_code in (400, 422) and bad.json()["error"]["param"] == param, (body, bad.text)

@@ -53,6 +53,15 @@ def test_chat_through_the_remote_provider(front, oai):
     )
     assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == direct.choices[0].message.content
     assert chunks[-1].usage.completion_tokens == direct.usage.completion_tokens
+    # logprobs pass through: the provider's tokens, the same as asking it directly
+    ask = {"model": "default", "messages": messages, "max_tokens": 8, "logprobs": True, "top_logprobs": 2}
+    relayed = client.chat.completions.create(**ask).choices[0]
+    own = oai.chat.completions.create(**ask, temperature=0).choices[0]
+    assert relayed.message.content == own.message.content
+    assert [(t.token, t.top_logprobs[0].token) for t in relayed.logprobs.content] == [
+        (t.token, t.top_logprobs[0].token) for t in own.logprobs.content
+    ]
+    assert max(abs(a.logprob - b.logprob) for a, b in zip(relayed.logprobs.content, own.logprobs.content)) < 1e-4
 
 
 def test_conversation_on_the_remote_model(front):

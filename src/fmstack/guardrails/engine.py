@@ -17,7 +17,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ..errors import InvalidInput
-from ..models.types import Event, Finish, TextDelta
+from ..models.types import Event, Finish, TextDelta, TokenTrail
 from ..observability import GUARDRAIL_ACTIONS, tracer
 from .policies import (
     POLICIES,
@@ -202,6 +202,7 @@ def guard_stream(events: Iterator[Event], guardrail: Guardrail, trace: list[Asse
     the cost grows with the answer, not with its square. Assessments that found something go in `trace`."""
     pending = ""
     released = False
+    trail = TokenTrail()  # token logprobs go on with text the guardrail let through unchanged
 
     def release(piece: str) -> tuple[list[Event], bool]:
         verdict = guardrail.check(piece, "output")
@@ -209,11 +210,12 @@ def guard_stream(events: Iterator[Event], guardrail: Guardrail, trace: list[Asse
             trace.append(verdict)
         if verdict.blocked:
             text = ("\n\n" if released else "") + guardrail.config.blocked_output_message
-            return [TextDelta(text), Finish("content_filter")], True
-        return [TextDelta(verdict.text)], False
+            return [TextDelta(text, trail.take(len(piece), rewritten=True)), Finish("content_filter")], True
+        return [TextDelta(verdict.text, trail.take(len(piece), rewritten=verdict.text != piece))], False
 
     for ev in events:
         if isinstance(ev, TextDelta):
+            trail.add(ev)
             pending += ev.text
             cut = max((m.end() for m in _BOUNDARY.finditer(pending)), default=0)
             if cut == 0 and len(pending) < 400:

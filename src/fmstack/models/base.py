@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from ..errors import ModelError
+from ..errors import InvalidInput, ModelError
 from .metering import METER, metered
 from .types import ChatResult, Event, GenerationParams, Message, collect
 
@@ -112,6 +112,11 @@ class ChatModel(Model):
     def count_message_tokens(self, messages: Sequence[Message]) -> int:
         """Tokens the prompt for these messages takes, chat template included."""
         return sum(self.count_tokens(m.content) + 4 for m in messages) + 2
+
+    def refuse_logprobs(self, params: GenerationParams, why: str) -> None:
+        """A clear 400 where logprobs were asked for and this way of generating has none."""
+        if params.logprobs is not None:
+            raise InvalidInput(f"model {self.name!r} gives no logprobs {why}", param="logprobs")
 
 
 class EmbeddingModel(Model):

@@ -11,7 +11,8 @@ same conversation) takes that slot and decodes only what is new; idle caches are
 cells are needed. A request that finds the batch empty starts on an empty cache, so a request
 decoded alone always gives the same answer, the one the one-at-a-time path gives (cells of other
 sequences, even masked, change the order of llama.cpp's sums and can flip a near-tie token). Streaming, stop sequences, max_tokens, cancellation (the caller goes
-away: its sequence is dropped before the next token) and usage stay per request.
+away: its sequence is dropped before the next token), usage and, where asked for, each token's log
+probability and likeliest alternatives stay per request.
 
 What it serves: chat and JSON-constrained text (the grammar is a per-sequence sampler). Tool calls
 and label scoring keep the model's one-at-a-time path; they share the model's FairLock with the
@@ -27,6 +28,7 @@ import codecs
 import collections
 import contextvars
 import ctypes
+import math
 import queue
 import threading
 from collections.abc import Iterator, Sequence
@@ -36,7 +38,18 @@ from typing import Any
 
 from ..errors import Busy, ModelError
 from .queue import FairLock
-from .types import Event, Finish, GenerationParams, TextDelta, Usage, UsageEvent, finish_reason
+from .types import (
+    Event,
+    Finish,
+    GenerationParams,
+    TextDelta,
+    TokenLogprob,
+    TokenTrail,
+    Usage,
+    UsageEvent,
+    finish_reason,
+    token_text,
+)
 
 PENALTY_LAST_N = 64  # llama-cpp-python's last_n_tokens_size
 DEFAULT_SEED = 0xFFFFFFFF  # llama.cpp: a random seed
@@ -140,12 +153,15 @@ class BatchedDecoder:
 
     def _events(self, req: _Request) -> Iterator[Event]:
         done = False
+        trail = TokenTrail()  # token logprobs (where asked for) go out with the text they made
         try:
             later = None
             while True:
                 kind, value = later or req.out.get()
                 later = None
-                if kind == "text":
+                if kind == "logprob":
+                    trail.add(TextDelta("", [value]))
+                elif kind == "text":
                     # what arrived while the caller was busy goes out as one piece: under load a
                     # caller that wakes per token takes the CPU the decoding needs
                     while True:
@@ -153,13 +169,19 @@ class BatchedDecoder:
                             later = req.out.get_nowait()
                         except queue.Empty:
                             break
-                        if later[0] != "text":
+                        if later[0] == "logprob":
+                            trail.add(TextDelta("", [later[1]]))
+                        elif later[0] == "text":
+                            value += later[1]
+                        else:
                             break
-                        value += later[1]
                         later = None
-                    yield TextDelta(value)
+                    yield TextDelta(value, trail.take(len(value)))
                 elif kind == "end":
                     done = True
+                    cut = trail.rest()  # a token the text was cut in (by a stop sequence)
+                    if cut:
+                        yield TextDelta("", cut)
                     yield UsageEvent(Usage(prompt_tokens=len(req.tokens), completion_tokens=req.generated))
                     yield Finish(finish_reason(value))
                     return
@@ -325,7 +347,10 @@ class BatchedDecoder:
                 continue
             req.generated += 1
             piece = self._piece(token)
-            if self._emit(req, req.decoder.decode(piece)):
+            text = req.decoder.decode(piece)
+            if req.params.logprobs is not None:
+                req.out.put(("logprob", self._logprob(row, token, text, req.params.logprobs)))
+            if self._emit(req, text):
                 self._finish(req, reason="stop")
             elif req.generated >= req.max_tokens:
                 self._finish(req, reason="length")
@@ -347,6 +372,25 @@ class BatchedDecoder:
                     break
                 size = -n
         return piece
+
+    def _logprob(self, row: int, token: int, text: str, top: int) -> TokenLogprob:
+        """The sampled token's log probability in the model's distribution at batch row `row`
+        (the logits before the sampler's penalties and temperature), and the `top` likeliest."""
+        import llama_cpp as L
+        import numpy as np
+
+        logits = np.ctypeslib.as_array(L.llama_get_logits_ith(self._ctx, row), shape=(self._n_vocab,))
+        peak = float(logits.max())
+        norm = peak + math.log(float(np.exp(logits - peak).sum()))
+        likeliest = np.argpartition(logits, -top)[-top:] if top else np.zeros(0, dtype=np.int64)
+        best = sorted((int(t) for t in likeliest), key=lambda t: -logits[t])
+
+        def entry(t: int) -> tuple[str, list[int], float]:
+            piece = self._piece(t)
+            return token_text(piece), list(piece), float(logits[t]) - norm
+
+        name, raw, logprob = entry(token)
+        return TokenLogprob(name, raw, logprob, [entry(t) for t in best], text)
 
     def _emit(self, req: _Request, text: str) -> bool:
         """Send what is certain; hold back what may be the start of a stop sequence. True when a
@@ -413,6 +457,7 @@ class BatchedDecoder:
             raise ModelError(f"{self.name}: could not create a batch context of {self.pool} tokens")
         self._ctx = ctx
         self._vocab = L.llama_model_get_vocab(self.llm._model.model)
+        self._n_vocab = self.llm.n_vocab()
         self._batch = L.llama_batch_init(self.n_batch, 0, self.slots)
 
     def _sampler(self, req: _Request) -> Any:

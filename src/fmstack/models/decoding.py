@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from .types import Event, Finish, TextDelta
+from .types import Event, Finish, TextDelta, TokenTrail
 
 CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"  # as knowledge/text.py
 
@@ -119,25 +119,33 @@ def stop_loops(
             return False
         return not (want and seen and _script(text) != want)
 
-    def send(upto: int) -> Iterator[Event]:
+    trail = TokenTrail()  # the model's token logprobs, where asked for, sent with the text they make
+
+    def send(upto: int, last: bool = False) -> Iterator[Event]:
         nonlocal ready, sent
+        if not last:
+            upto = trail.fit(upto)  # pieces end where tokens do, so each goes out with its own tokens
         if upto > 0:
-            yield TextDelta(ready[:upto])
+            tokens = trail.take(upto)
+            if last and tokens is not None:
+                tokens += trail.rest() or []
+            yield TextDelta(ready[:upto], tokens)
             sent, ready = (sent + ready[:upto])[-_TAIL:], ready[upto:]
 
     try:
         for ev in events:
             if not isinstance(ev, TextDelta):
                 ready, cur, out, free = ready + cur[out:], "", 0, False
-                yield from send(len(ready))
+                yield from send(len(ready), last=True)
                 yield ev
                 continue
+            trail.add(ev)
             cur += ev.text
             pending = sent + ready + cur[out:]
             cut = _phrase_loop(pending, min_repeats)
             if cut is not None:
                 ready += cur[out:]
-                yield from send(cut - len(sent))
+                yield from send(cut - len(sent), last=True)
                 ready, stopped = "", True
                 break
             while (m := _END.search(cur)) is not None:
@@ -170,11 +178,11 @@ def stop_loops(
                 keep = min(keep, again)
             yield from send(keep - len(sent))
         if stopped:
-            yield from send(len(ready))
+            yield from send(len(ready), last=True)
             yield Finish("stop")
         else:
             ready += cur[out:]
-            yield from send(len(ready))
+            yield from send(len(ready), last=True)
     except Exception:
         if not stopped:
             ready += cur[out:]

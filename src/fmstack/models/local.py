@@ -202,11 +202,13 @@ class LlamaCppChatModel(ChatModel):
     def stream(self, messages: Sequence[Message], params: GenerationParams) -> Iterator[Event]:
         params = params.merged_over(self.info.defaults)
         if params.tools and params.tool_choice != "none":
+            self.refuse_logprobs(params, "with tools")
             choice = self._tool_choice(messages, params)
             return self._on_model_thread_stream(lambda: self._stream_tools(messages, params, choice))
         if self.parallel > 1 and self._template() is not None:
             events = self._stream_batched(messages, params)
         else:
+            self.refuse_logprobs(params, "when it decodes one request at a time (parallel: 1 or no chat template)")
             events = self._on_model_thread_stream(lambda: self._stream_text(messages, params))
         if params.response_format:
             return events
@@ -351,6 +353,7 @@ class LlamaCppChatModel(ChatModel):
             # llama-cpp-python's default for plain completions (its chat default is 0.2)
             params = params.merged_over({"temperature": 0.8})
             return stop_loops(self.batcher.stream(tokens, max_tokens, params, _listed(params.stop)))
+        self.refuse_logprobs(params, "when it decodes one request at a time (parallel: 1)")
         return stop_loops(self._on_model_thread_stream(lambda: self._complete(prompt, params)))
 
     def _complete(self, prompt: str, params: GenerationParams) -> Iterator[Event]:

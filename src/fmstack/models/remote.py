@@ -3,6 +3,7 @@ Ollama, another fmstack) reached by base URL and API key."""
 
 from __future__ import annotations
 
+import codecs
 import os
 import re
 from collections.abc import Iterator, Sequence
@@ -22,7 +23,18 @@ from ..errors import (
     Unauthorized,
 )
 from .base import ChatModel, EmbeddingModel, ModelInfo
-from .types import Event, Finish, GenerationParams, Message, TextDelta, ToolCallDelta, Usage, UsageEvent, finish_reason
+from .types import (
+    Event,
+    Finish,
+    GenerationParams,
+    Message,
+    TextDelta,
+    TokenLogprob,
+    ToolCallDelta,
+    Usage,
+    UsageEvent,
+    finish_reason,
+)
 
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 
@@ -131,6 +143,8 @@ class OpenAIChatModel(_Remote, ChatModel):
             "response_format": params.response_format,
             "tools": params.tools,
             "tool_choice": params.tool_choice,
+            "logprobs": True if params.logprobs is not None else None,
+            "top_logprobs": params.logprobs or None,
         }
         kwargs = {k: v for k, v in kwargs.items() if v is not None}
         extra = {"top_k": params.top_k, "repetition_penalty": params.repetition_penalty}
@@ -148,6 +162,7 @@ class OpenAIChatModel(_Remote, ChatModel):
             raise self.translate(e) from e
         usage = None
         finish = "stop"
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")  # tokens' bytes -> the text they add
         try:
             with stream:
                 for chunk in stream:
@@ -155,8 +170,9 @@ class OpenAIChatModel(_Remote, ChatModel):
                         usage = Usage(chunk.usage.prompt_tokens, chunk.usage.completion_tokens)
                     for choice in chunk.choices[:1]:
                         delta = choice.delta
-                        if delta.content:
-                            yield TextDelta(delta.content)
+                        tokens = _tokens(choice.logprobs, decoder) if params.logprobs is not None else None
+                        if delta.content or tokens:
+                            yield TextDelta(delta.content or "", tokens)
                         for call in delta.tool_calls or []:
                             fn = call.function
                             yield ToolCallDelta(
@@ -174,6 +190,19 @@ class OpenAIChatModel(_Remote, ChatModel):
 
     def count_tokens(self, text: str) -> int:
         return estimate_tokens(text)
+
+
+def _tokens(logprobs: Any, decoder: codecs.IncrementalDecoder) -> list[TokenLogprob] | None:
+    """A chunk's `logprobs.content` as our tokens (None where the provider sent none)."""
+    content = getattr(logprobs, "content", None)
+    if not content:
+        return None
+    out = []
+    for t in content:
+        raw = list(t.bytes) if t.bytes is not None else list(t.token.encode("utf-8"))
+        top = [(a.token, list(a.bytes or a.token.encode("utf-8")), a.logprob) for a in t.top_logprobs or []]
+        out.append(TokenLogprob(t.token, raw, t.logprob, top, decoder.decode(bytes(raw))))
+    return out
 
 
 class OpenAIEmbeddingModel(_Remote, EmbeddingModel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Literal, get_args
 
@@ -81,6 +82,8 @@ class GenerationParams:
     response_format: dict | None = None
     tools: list[dict] | None = None
     tool_choice: Any = None
+    # the log probability of each generated token, with this many most likely alternatives (0-20)
+    logprobs: int | None = None
 
     @classmethod
     def names(cls) -> list[str]:
@@ -112,9 +115,90 @@ class Usage:
 
 
 @dataclass
+class TokenLogprob:
+    """One generated token: its text, its log probability under the model (before sampling's
+    temperature and cut-offs) and the most likely tokens at that position. `text` is what the
+    token added to the answer (a token ending inside a character adds nothing; the one that
+    completes it adds the character), so the tokens of a text add up to it."""
+
+    token: str  # the token as text (bytes that are not UTF-8 on their own show as \\xNN)
+    bytes: list[int]
+    logprob: float
+    top: list[tuple[str, list[int], float]] = field(default_factory=list)
+    text: str = ""
+
+    def to_openai(self) -> dict:
+        return {
+            "token": self.token,
+            "logprob": self.logprob,
+            "bytes": self.bytes,
+            "top_logprobs": [{"token": t, "logprob": lp, "bytes": b} for t, b, lp in self.top],
+        }
+
+
+def token_text(piece: bytes) -> str:
+    """A token's bytes as a display string: UTF-8 where they decode, else \\xNN escapes."""
+    try:
+        return piece.decode("utf-8")
+    except UnicodeDecodeError:
+        return "".join(f"\\x{b:02x}" for b in piece)
+
+
+@dataclass
 class TextDelta:
     text: str
+    logprobs: list[TokenLogprob] | None = None  # the tokens this text came from, when asked for
     kind: Literal["text"] = "text"
+
+
+class TokenTrail:
+    """Token log probabilities through a stage that re-cuts the text (stop_loops, the output
+    guardrail): tokens go in as the model produces them and come out with the text that covers
+    them. The stage only ever sends a prefix of what it got; once it sends other text (a mask, a
+    refusal) the tokens no longer describe it and none come out."""
+
+    def __init__(self) -> None:
+        self._tokens: collections.deque[tuple[int, TokenLogprob]] = collections.deque()
+        self._got = 0  # characters of model text whose tokens went in
+        self._sent = 0  # characters sent on
+        self.used = False  # any tokens went in
+        self.broken = False
+
+    def add(self, delta: TextDelta) -> None:
+        for t in delta.logprobs or ():
+            self._got += len(t.text)
+            self._tokens.append((self._got, t))
+            self.used = True
+
+    def fit(self, n: int) -> int:
+        """How much of the next `n` characters to send so that a piece ends where a token does
+        (`n` itself when no tokens came in; 0 when no token ends within them)."""
+        if not self.used or self.broken:
+            return n
+        ends = [end - self._sent for end, _ in self._tokens if end - self._sent <= n]
+        return max(ends, default=0) if self._tokens and self._tokens[-1][0] - self._sent >= n else n
+
+    def take(self, sent: int, *, rewritten: bool = False) -> list[TokenLogprob] | None:
+        """The tokens for the next `sent` characters sent (None when no tokens came in, or the
+        text sent is not the model's)."""
+        if not self.used:
+            return None
+        self.broken = self.broken or rewritten
+        self._sent += sent
+        out = []
+        while self._tokens and self._tokens[0][0] <= self._sent:
+            out.append(self._tokens.popleft()[1])
+        return None if self.broken else out
+
+    def rest(self) -> list[TokenLogprob] | None:
+        """At the end: the tokens the text sent had begun (a token cut by a stop or a loop)."""
+        if not self.used or self.broken:
+            return None
+        out = []
+        while self._tokens and self._tokens[0][0] - len(self._tokens[0][1].text) < self._sent:
+            out.append(self._tokens.popleft()[1])
+        self._tokens.clear()
+        return out
 
 
 @dataclass
@@ -168,6 +252,7 @@ class ChatResult:
     finish_reason: str = "stop"
     usage: Usage = field(default_factory=Usage)
     error: str | None = None
+    logprobs: list[TokenLogprob] | None = None  # the answer's tokens, where they were asked for and given
 
     def message(self) -> Message:
         return Message(role="assistant", content=self.text, tool_calls=self.tool_calls or None)
@@ -181,6 +266,8 @@ def collect(model: str, events) -> ChatResult:
     for ev in events:
         if isinstance(ev, TextDelta):
             parts.append(ev.text)
+            if ev.logprobs is not None:
+                res.logprobs = (res.logprobs or []) + ev.logprobs
         elif isinstance(ev, ToolCallDelta):
             call = calls.setdefault(ev.index, ToolCall(id="", name="", arguments=""))
             call.id = ev.id or call.id

@@ -19,7 +19,7 @@ from ..errors import FmstackError, InvalidInput, ModelError
 from ..guardrails import Guardrail
 from ..knowledge.rag import CitationsEvent
 from ..knowledge.rerank import EmbeddingReranker
-from ..models.types import ChatResult, Finish, Message, TextDelta, ToolCallDelta, UsageEvent, collect
+from ..models.types import ChatResult, Finish, Message, TextDelta, TokenLogprob, ToolCallDelta, UsageEvent, collect
 from ..store import DEFAULT_WORKSPACE, current_workspace, in_workspace
 from ..turns import TurnEvent
 from .deps import fm, key_guardrail
@@ -74,9 +74,36 @@ def completion_body(cid: str, created: int, res: ChatResult) -> dict:
         "created": created,
         "model": res.model,
         "system_fingerprint": FINGERPRINT,
-        "choices": [{"index": 0, "message": message, "finish_reason": _finish(res.finish_reason), "logprobs": None}],
+        "choices": [
+            {
+                "index": 0,
+                "message": message,
+                "finish_reason": _finish(res.finish_reason),
+                "logprobs": chat_logprobs(res.logprobs),
+            }
+        ],
         "usage": _usage(res.usage),
     }
+
+
+def chat_logprobs(tokens: list[TokenLogprob] | None) -> dict | None:
+    """A choice's `logprobs` in the chat shape (None where none were asked for or given)."""
+    return None if tokens is None else {"content": [t.to_openai() for t in tokens], "refusal": None}
+
+
+def legacy_logprobs(tokens: list[TokenLogprob] | None, offset: int) -> dict | None:
+    """A choice's `logprobs` in the legacy completions shape; `offset`: where the tokens' text
+    starts in the choice's whole text."""
+    if tokens is None:
+        return None
+    out: dict[str, list] = {"tokens": [], "token_logprobs": [], "top_logprobs": [], "text_offset": []}
+    for t in tokens:
+        out["tokens"].append(t.token)
+        out["token_logprobs"].append(t.logprob)
+        out["top_logprobs"].append({name: lp for name, _, lp in t.top})
+        out["text_offset"].append(offset)
+        offset += len(t.text)
+    return out
 
 
 def stream_error(e: Exception) -> str:
@@ -100,8 +127,8 @@ def sse_chunks(
         head = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": model_name}
         return sse({**head, "system_fingerprint": FINGERPRINT, "choices": [], **fields})
 
-    def chunk(delta: dict, finish: str | None = None) -> str:
-        return extra(choices=[{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}])
+    def chunk(delta: dict, finish: str | None = None, logprobs: dict | None = None) -> str:
+        return extra(choices=[{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": logprobs}])
 
     first = next(events)
     yield chunk({"role": "assistant", "content": ""})
@@ -109,7 +136,7 @@ def sse_chunks(
     try:
         for ev in itertools.chain([first], events):
             if isinstance(ev, TextDelta):
-                yield chunk({"content": ev.text})
+                yield chunk({"content": ev.text}, logprobs=chat_logprobs(ev.logprobs))
             elif isinstance(ev, ToolCallDelta):
                 call: dict[str, Any] = {"index": ev.index, "function": {"arguments": ev.arguments}}
                 if ev.id:
@@ -257,17 +284,19 @@ def completion_chunks(
     """`text_completion` SSE chunks for a stream of events (the first awaited before anything is
     written, so an error before any output is still an HTTP error)."""
 
-    def chunk(text: str, finish: str | None = None) -> str:
-        return sse({**head, "choices": [{"text": text, "index": 0, "logprobs": None, "finish_reason": finish}]})
+    def chunk(text: str, finish: str | None = None, logprobs: dict | None = None) -> str:
+        return sse({**head, "choices": [{"text": text, "index": 0, "logprobs": logprobs, "finish_reason": finish}]})
 
     first = next(events)
     if echo:
         yield chunk(echo)
     usage = None
+    offset = len(echo)
     try:
         for ev in itertools.chain([first], events):
             if isinstance(ev, TextDelta):
-                yield chunk(ev.text)
+                yield chunk(ev.text, logprobs=legacy_logprobs(ev.logprobs, offset))
+                offset += len(ev.text)
             elif isinstance(ev, UsageEvent):
                 usage = ev.usage
             elif isinstance(ev, Finish):
@@ -315,7 +344,12 @@ async def completions(body: CompletionRequest, request: Request):
     out = {
         **head,
         "choices": [
-            {"text": echo + res.text, "index": 0, "logprobs": None, "finish_reason": _finish(res.finish_reason)}
+            {
+                "text": echo + res.text,
+                "index": 0,
+                "logprobs": legacy_logprobs(res.logprobs, len(echo)),
+                "finish_reason": _finish(res.finish_reason),
+            }
         ],
         "usage": _usage(res.usage),
     }

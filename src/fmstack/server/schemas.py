@@ -136,6 +136,8 @@ class ChatCompletionRequest(SamplingIn):
     tools: list[ToolIn] | None = None
     tool_choice: ToolChoice | None = None
     parallel_tool_calls: bool | None = None
+    logprobs: bool | None = None
+    top_logprobs: int | None = Field(default=None, ge=0, le=20)
     user: str | None = None
     # fmstack extension: answer from this knowledge base; the response carries `citations`.
     knowledge_base: str | None = None
@@ -164,12 +166,15 @@ class ChatCompletionRequest(SamplingIn):
     def params(self) -> GenerationParams:  # type: ignore[override]
         if self.n != 1:
             raise InvalidInput("only n=1 is supported", param="n")
+        if self.top_logprobs is not None and not self.logprobs:
+            raise InvalidInput("top_logprobs needs logprobs: true", param="top_logprobs")
         fmt = self.response_format if self.response_format and self.response_format.get("type") != "text" else None
         return super().params(
             max_tokens=self.max_completion_tokens or self.max_tokens,
             response_format=fmt,
             tools=[t.model_dump(exclude_none=True) for t in self.tools] if self.tools else None,
             tool_choice=self.tool_choice.model_dump() if isinstance(self.tool_choice, BaseModel) else self.tool_choice,
+            logprobs=(self.top_logprobs or 0) if self.logprobs else None,
         )
 
 
@@ -214,8 +219,8 @@ class CompletionRequest(SamplingIn):
         ):
             if not ok:
                 raise InvalidInput(f"{name} is not supported", param=name)
-        if self.logprobs:
-            raise InvalidInput("logprobs are not available from fmstack's models", param="logprobs")
+        if self.logprobs is not None and self.echo:
+            raise InvalidInput("logprobs of the prompt (echo with logprobs) are not available", param="echo")
         return super().params()
 
 
