@@ -87,6 +87,24 @@ def test_streaming_event_sequence(oai):
     assert plain.output_text == text  # greedy: streamed or not, the same answer
 
 
+def test_logprobs_included_on_request(oai, http):
+    ask = {"model": "default", "input": "Name a fruit.", "max_output_tokens": 12, "temperature": 0}
+    r = oai.responses.create(**ask, include=["message.output_text.logprobs"], top_logprobs=2)
+    strict(Response, r.model_dump(exclude_unset=True))
+    tokens = r.output[0].content[0].logprobs
+    assert tokens and "".join(t.token for t in tokens) == r.output_text
+    assert all(len(t.top_logprobs) == 2 and t.logprob <= max(a.logprob for a in t.top_logprobs) for t in tokens)
+    streamed = []
+    with oai.responses.stream(**ask, include=["message.output_text.logprobs"], top_logprobs=2) as stream:
+        for ev in stream:
+            if ev.type == "response.output_text.delta":
+                assert "".join(t.token for t in ev.logprobs) == ev.delta
+                streamed += [t.token for t in ev.logprobs]
+    assert streamed == [t.token for t in tokens]
+    plain = http.post("/v1/responses", json=ask).json()
+    assert plain["output"][0]["content"][0]["logprobs"] == []  # not asked for
+
+
 def test_function_tools_and_outputs(oai):
     r = oai.responses.create(
         model="default",

@@ -64,6 +64,9 @@ class TextOptions(BaseModel):
     format: TextFormat = Field(default_factory=TextFormat)
 
 
+LOGPROBS = "message.output_text.logprobs"  # the `include` value that asks for token logprobs
+
+
 class ResponseRequest(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
@@ -82,6 +85,8 @@ class ResponseRequest(BaseModel):
     text: TextOptions | None = None
     metadata: dict[str, str] | None = None
     user: str | None = None
+    include: list[str] | None = None  # "message.output_text.logprobs": the answer's token logprobs
+    top_logprobs: int | None = Field(default=None, ge=0, le=20)
     guardrail: str | None = None  # fmstack extension, as on /v1/chat/completions
 
     @model_validator(mode="after")
@@ -160,6 +165,7 @@ class ResponseRequest(BaseModel):
             tools=tools if choice != "none" else None,
             tool_choice=choice if tools else None,
             response_format=response_format,
+            logprobs=(self.top_logprobs or 0) if LOGPROBS in (self.include or []) else None,
         )
 
 
@@ -201,6 +207,7 @@ class Builder:
         self.created = int(time.time())
         self.request, self.model = body, model
         self.text = ""
+        self.logprobs: list[dict[str, Any]] = []  # the text's tokens, where asked for
         self.calls: dict[int, dict[str, Any]] = {}
         self.usage = Usage()
         self.finish = "stop"
@@ -217,7 +224,7 @@ class Builder:
         }
 
     def message_item(self, status: str = "completed") -> dict[str, Any]:
-        part = {"type": "output_text", "text": self.text, "annotations": [], "logprobs": []}
+        part = {"type": "output_text", "text": self.text, "annotations": [], "logprobs": self.logprobs}
         return {"type": "message", "id": self.msg_id, "status": status, "role": "assistant", "content": [part]}
 
     def output(self) -> list[dict[str, Any]]:
@@ -309,8 +316,8 @@ def stream_events(events: Iterator[Any], b: Builder, saved: Any) -> Iterator[str
         nonlocal text_open
         if text_open:
             where = {"item_id": b.msg_id, "output_index": index, "content_index": 0}
-            yield _sse("response.output_text.done", seq, {**where, "text": b.text, "logprobs": []})
-            part = {"type": "output_text", "text": b.text, "annotations": [], "logprobs": []}
+            yield _sse("response.output_text.done", seq, {**where, "text": b.text, "logprobs": b.logprobs})
+            part = {"type": "output_text", "text": b.text, "annotations": [], "logprobs": b.logprobs}
             yield _sse("response.content_part.done", seq, {**where, "part": part})
             yield _sse("response.output_item.done", seq, {"output_index": index, "item": b.message_item()})
             text_open = False
@@ -327,8 +334,10 @@ def stream_events(events: Iterator[Any], b: Builder, saved: Any) -> Iterator[str
                     where = {"item_id": b.msg_id, "output_index": index, "content_index": 0}
                     yield _sse("response.content_part.added", seq, {**where, "part": part})
                 b.text += ev.text
+                tokens = [t.to_openai() for t in ev.logprobs or []]
+                b.logprobs += tokens
                 where = {"item_id": b.msg_id, "output_index": index, "content_index": 0}
-                yield _sse("response.output_text.delta", seq, {**where, "delta": ev.text, "logprobs": []})
+                yield _sse("response.output_text.delta", seq, {**where, "delta": ev.text, "logprobs": tokens})
             elif isinstance(ev, ToolCallDelta):
                 if b.add_call(ev):
                     yield from close_text()
@@ -414,6 +423,7 @@ async def create_response(body: ResponseRequest, request: Request):
     for ev in events:
         if isinstance(ev, TextDelta):
             b.text += ev.text
+            b.logprobs += [t.to_openai() for t in ev.logprobs or []]
         elif isinstance(ev, ToolCallDelta):
             b.add_call(ev)
         elif isinstance(ev, UsageEvent):
