@@ -29,6 +29,7 @@ import tempfile
 import time
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -122,7 +123,20 @@ def main() -> None:
     ap.add_argument("--m", type=int, default=None, help="HNSW M (default: fmstack's)")
     ap.add_argument("--no-e2e", action="store_true", help="skip the end-to-end retrieve() run")
     ap.add_argument("--e2e-only", action="store_true", help="only the end-to-end retrieve() run")
+    ap.add_argument(
+        "--backend",
+        choices=["memory", "pgvector"],
+        default="memory",
+        help="pgvector: the PostgreSQL backend against the in-process index, on one knowledge base",
+    )
+    ap.add_argument(
+        "--database-url",
+        help="--backend pgvector: a PostgreSQL server with pgvector (an admin URL; a new database is made on it)",
+    )
+    ap.add_argument("--pg-ef", type=int, nargs="+", default=[40, 64, 100, 160], help="pgvector's hnsw.ef_search")
     args = ap.parse_args()
+    if args.backend == "pgvector" and not args.database_url:
+        ap.error("--backend pgvector needs --database-url postgresql+psycopg://USER@HOST:PORT/postgres")
     import faiss
 
     rng = np.random.default_rng(0)
@@ -163,6 +177,10 @@ def main() -> None:
     )
 
     k = 10
+    if args.backend == "pgvector":
+        fm.close()
+        against_pgvector(args.database_url, corpus[:biggest], texts, queries, k, args.pg_ef)
+        return
     if args.e2e_only:
         args.sizes = []
     print(f"{'chunks':>8} {'index':>14} {'build s':>8} {'p50 ms':>7} {'p99 ms':>7} {'recall@10':>9}")
@@ -200,15 +218,101 @@ def main() -> None:
     fm.close()
 
 
-def end_to_end(fm: Fmstack, vectors: np.ndarray, texts: list[str], queries: np.ndarray, held_out: list[str]) -> None:
-    """A knowledge base holding `vectors` as its chunks (text borrowed from the real passages, for
-    BM25), searched through KnowledgeService.retrieve — query embedding, index, fusion, hydration."""
-    from sqlalchemy import insert
+def against_pgvector(
+    admin_url: str, vectors: np.ndarray, texts: list[str], queries: np.ndarray, k: int, efs: list[int]
+) -> None:
+    """One knowledge base of `vectors` in a new PostgreSQL database, searched by the pgvector
+    backend and by the in-process index over the same rows: index build, dense p50/p99 and
+    recall@10 against exact search, keyword p50, and the pause after an append."""
+    import uuid
 
-    from fmstack.store import KbChunk, KbDocument
+    from sqlalchemy import create_engine, text
+
+    from fmstack import Settings
+    from fmstack.knowledge.index import ChunkIndex
+    from fmstack.knowledge.pgvector import PgVectorIndex
+
+    name = f"fmstack_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = admin_url.rsplit("/", 1)[0] + "/" + name
+    data = Path(tempfile.mkdtemp(prefix="fmstack-bench-pg-"))
+    fm = Fmstack(Settings.from_env(env={"FMSTACK_DATA_DIR": str(data), "FMSTACK_DATABASE_URL": url}))
+    try:
+        pg = fm.knowledge.index
+        assert isinstance(pg, PgVectorIndex), "the database has no pgvector extension"
+        kb_id = store_chunks(fm, vectors, texts)
+        t = time.perf_counter()
+        pg.refresh(kb_id)
+        pg_build = time.perf_counter() - t
+        memory = ChunkIndex(fm.db)
+        t = time.perf_counter()
+        memory.dense(kb_id, queries[0], k)
+        mem_build = time.perf_counter() - t
+        print(
+            f"{len(vectors)} chunks in PostgreSQL; indexing them: pgvector {pg_build:.0f}s, in-process snapshot {mem_build:.0f}s"
+        )
+        truth = [search_exact(vectors, q, k) for q in queries]
+        ids = np.array(memory._snapshot(kb_id).ids)  # row -> chunk id, in insertion order
+        print(f"{'index':>16} {'p50 ms':>7} {'p99 ms':>7} {'recall@10':>9}")
+        p50s = {}
+        runs: list[tuple[str, Any]] = [("in-process", memory)]
+        for ef in efs:
+            runs.append((f"pgvector ef={ef}", PgVectorIndex(fm.db, ef_search=ef)))
+        runs.append(("pgvector", pg))
+        for label, index in runs:
+            times, hits = [], 0
+            for q, exact in zip(queries, truth):
+                t = time.perf_counter()
+                found = index.dense(kb_id, q, k)
+                times.append(time.perf_counter() - t)
+                hits += len({h.chunk_id for h in found} & set(ids[exact].tolist()))
+            p50, p99 = percentiles(times)
+            p50s[label] = p50
+            print(f"{label:>16} {p50:>7.2f} {p99:>7.2f} {hits / (k * len(queries)):>9.3f}")
+        print(
+            f"dense p50 pgvector (ef_search {pg.ef_search}, the default) / in-process: "
+            f"{p50s['pgvector'] / p50s['in-process']:.2f}x"
+        )
+        words = [terms(t)[:6] for t in texts[:100]]
+        for label, index in (("in-process", memory), ("pgvector", pg)):
+            times = []
+            for w in words:
+                t = time.perf_counter()
+                index.keyword(kb_id, w, k)
+                times.append(time.perf_counter() - t)
+            p50, p99 = percentiles(times)
+            print(f"keyword (BM25, {len(words)} queries of up to 6 terms) {label}: p50 {p50:.1f} ms, p99 {p99:.1f} ms")
+        # An append through ingestion (the writer indexes it), then the first query of a reader.
+        fm.knowledge.ingest_bytes(
+            "scale", "appended.md", b"# Tide tables\n\nThe harbour's highest spring tide reached 7.2 metres."
+        )
+        tide = fm.models.embedding(None).embed(["highest spring tide"], input_type="query")[0]
+        for label, index in (("in-process", memory), ("pgvector", pg)):
+            t = time.perf_counter()
+            found = index.dense(kb_id, tide, k)
+            pause = time.perf_counter() - t
+            t = time.perf_counter()
+            index.dense(kb_id, tide, k)
+            again = time.perf_counter() - t
+            print(
+                f"first dense query after appending a document, {label}: {pause * 1000:.1f} ms "
+                f"(the next one {again * 1000:.1f} ms; pause {max(pause - again, 0) * 1000:.1f} ms)"
+            )
+    finally:
+        fm.close()
+        admin.dispose()
+
+
+def store_chunks(fm: Fmstack, vectors: np.ndarray, texts: list[str]) -> str:
+    """A knowledge base "scale" holding `vectors` as its chunks, written straight to the database
+    (text borrowed from the real passages, for BM25); returns its id."""
+    from sqlalchemy import insert, update
+
+    from fmstack.store import KbChunk, KbDocument, KnowledgeBase
 
     kb = fm.knowledge.create("scale", retrieval={"top_k": 10})
-    t = time.perf_counter()
     per_doc = 100
     with fm.db.session() as s:
         for d in range(0, len(vectors), per_doc):
@@ -240,13 +344,15 @@ def end_to_end(fm: Fmstack, vectors: np.ndarray, texts: list[str], queries: np.n
                     }
                 )
             s.execute(insert(KbChunk), rows)
-    fm.knowledge.index  # noqa: B018
-    with fm.db.session() as s:
-        from sqlalchemy import update
-
-        from fmstack.store import KnowledgeBase
-
         s.execute(update(KnowledgeBase).where(KnowledgeBase.id == kb.id).values(revision=KnowledgeBase.revision + 1))
+    return kb.id
+
+
+def end_to_end(fm: Fmstack, vectors: np.ndarray, texts: list[str], queries: np.ndarray, held_out: list[str]) -> None:
+    """A knowledge base holding `vectors` as its chunks (text borrowed from the real passages, for
+    BM25), searched through KnowledgeService.retrieve — query embedding, index, fusion, hydration."""
+    t = time.perf_counter()
+    store_chunks(fm, vectors, texts)
     print(f"\nend to end: stored {len(vectors)} chunks in {time.perf_counter() - t:.0f}s", end="; ")
     t = time.perf_counter()
     fm.knowledge.retrieve("scale", "warm up", mode="dense")

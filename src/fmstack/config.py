@@ -29,6 +29,9 @@ def default_data_dir() -> Path:
 class Settings:
     data_dir: Path = field(default_factory=default_data_dir)
     database_url: str | None = None
+    # where knowledge bases are searched: "auto" (pgvector when the database is PostgreSQL with the
+    # extension, else in-process), "memory" or "pgvector"
+    search_backend: str = "auto"
     config_file: Path | None = None
     api_keys: list[str] = field(default_factory=list)
     max_body_bytes: int = 8 * 1024 * 1024
@@ -59,6 +62,10 @@ class Settings:
         if v := env.get("FMSTACK_DATA_DIR"):
             s.data_dir = Path(v).expanduser()
         s.database_url = env.get("FMSTACK_DATABASE_URL") or None
+        if v := env.get("FMSTACK_SEARCH_BACKEND"):
+            if v not in ("auto", "memory", "pgvector"):
+                raise ConfigError(f"FMSTACK_SEARCH_BACKEND must be auto, memory or pgvector, not {v!r}")
+            s.search_backend = v
         if v := env.get("FMSTACK_CONFIG"):
             s.config_file = Path(v).expanduser()
         if v := env.get("FMSTACK_API_KEYS"):

@@ -27,6 +27,7 @@ from .guardrails import GuardrailService
 from .jobs import JobRecord, JobRunner
 from .keys import KeyStore
 from .knowledge import KnowledgeService, RagAnswer
+from .knowledge.index import search_index
 from .knowledge.ingest_jobs import IngestionJobs, Upload
 from .knowledge.options import Retrieval
 from .knowledge.service import Retrieved
@@ -106,7 +107,9 @@ class Fmstack:
         )
         self.endpoints = EndpointStore(self.db, self.models, self.secrets, self.outbound)
         self.guardrails = GuardrailService(self.db, self.models)
-        self.knowledge = KnowledgeService(self.db, self.models, outbound=self.outbound)
+        self.knowledge = KnowledgeService(
+            self.db, self.models, search_index(self.db, self.settings.search_backend), outbound=self.outbound
+        )
         self.turns = TurnPipeline(self.models, self.knowledge, self.guardrails)
         self.chat = ChatService(self.conversations, self.turns)
         self.jobs = JobRunner(self.db)

@@ -149,6 +149,16 @@ def kb_search(
         out.print("   " + escape(" ".join(h.text.split())[:300]), highlight=False)
 
 
+@kb_app.command("reindex")
+def kb_reindex(name: str, as_json: bool = typer.Option(False, "--json")):
+    """Build a knowledge base's search index again from its stored chunks (with PostgreSQL +
+    pgvector: move it into the database index now)."""
+    res = fm().knowledge.reindex(name)
+    emit_json(res) if as_json else err.print(
+        f"{res['knowledge_base']}: {res['chunks']} chunks indexed ({res['backend']})"
+    )
+
+
 @kb_app.command("documents")
 def kb_documents(name: str, as_json: bool = typer.Option(False, "--json")):
     """List the documents of a knowledge base."""

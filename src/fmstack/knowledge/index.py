@@ -6,7 +6,7 @@ jieba terms (knowledge/keywords.py). A new revision that only added chunks (inge
 reads just those and extends the previous snapshot; any other change reads the chunks again. Dense search is exact (one matrix product) below
 `ann_threshold` chunks and a FAISS HNSW graph above it (bench/retrieve.py measures where exact
 search stops being fast enough, and the recall the graph keeps). Any SQL database works with it;
-a backend that searches inside the database (pgvector, say) implements the same methods.
+`PgVectorIndex` (knowledge/pgvector.py) implements the same methods inside PostgreSQL.
 """
 
 from __future__ import annotations
@@ -35,6 +35,8 @@ class SearchIndex(Protocol):
     def keyword(self, kb_id: str, terms: list[str], k: int, allowed: set[str] | None = None) -> list[Hit]: ...
 
     def vectors(self, kb_id: str, chunk_ids: list[int]) -> np.ndarray: ...
+
+    def rebuild(self, kb_id: str) -> int: ...
 
 
 # HNSW settings measured in bench/retrieve.py (recall@10 against exact search, p50/p99 latency).
@@ -110,6 +112,12 @@ class ChunkIndex:
             snap = self._build(kb_id, revision or 0, previous=snap)
             self._snapshots[kb_id] = snap
             return snap
+
+    def rebuild(self, kb_id: str) -> int:
+        """Read the knowledge base's chunks again now; returns how many are searchable."""
+        with self._lock:
+            self._snapshots.pop(kb_id, None)
+        return len(self._snapshot(kb_id).ids)
 
     def _query(self, kb_id: str):
         return (
@@ -255,3 +263,22 @@ def _top(ids: np.ndarray, scores: np.ndarray, k: int) -> list[Hit]:
     part = np.argpartition(-scores, k - 1)[:k]
     order = part[np.argsort(-scores[part], kind="stable")]
     return [Hit(int(ids[i]), float(scores[i])) for i in order if np.isfinite(scores[i])]
+
+
+def search_index(db: Database, backend: str = "auto") -> SearchIndex:
+    """The index for `backend` (Settings.search_backend): "auto" takes pgvector where the
+    database is PostgreSQL with the extension (knowledge/pgvector.py), else the in-process one."""
+    from . import pgvector
+
+    if backend == "memory":
+        return ChunkIndex(db)
+    if pgvector.available(db):
+        return pgvector.PgVectorIndex(db)
+    if backend == "pgvector":
+        from ..errors import ConfigError
+
+        raise ConfigError(
+            "FMSTACK_SEARCH_BACKEND=pgvector needs FMSTACK_DATABASE_URL to be PostgreSQL with the pgvector "
+            "extension installed (CREATE EXTENSION vector)"
+        )
+    return ChunkIndex(db)

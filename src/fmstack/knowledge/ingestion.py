@@ -383,6 +383,7 @@ class Ingestion:
                     chunks=p.chunks,
                     vectors=vecs,
                 )
+                self._index(kb.id)
                 out[id(p)] = FileResult(p.source, "updated" if p.existed else "added", n)
             except Exception as e:  # one file's failure is that file's reason; the batch goes on
                 log.exception("ingesting %s failed while it was %s", p.source, step)
@@ -396,6 +397,16 @@ class Ingestion:
                     f"the file could not be {step} ({type(e).__name__}: {e})",
                 )
         return out
+
+    def _index(self, kb_id: str) -> None:
+        """An index in the database (pgvector) takes the new chunks now, so every process finds
+        them at once; if that fails the file stays stored and the next search indexes it."""
+        refresh = getattr(self.kbs.index, "refresh", None)
+        if refresh is not None:
+            try:
+                refresh(kb_id)
+            except Exception:
+                log.exception("indexing knowledge base %s failed; its next search indexes it", kb_id)
 
     def _failed(self, kb_id, source, fmt, digest, size, meta, reason: str) -> FileResult:
         """Record a file that could not be ingested. An earlier version that was ingested stays

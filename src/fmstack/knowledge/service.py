@@ -140,6 +140,13 @@ class KnowledgeService:
             rows = s.scalars(select(KbDocument).where(KbDocument.kb_id == kb.id).order_by(KbDocument.source))
             return [DocumentRecord.model_validate(d) for d in rows]
 
+    def reindex(self, name_or_id: str) -> dict[str, Any]:
+        """Build the knowledge base's search index again from its stored chunks, now: in
+        PostgreSQL with pgvector (the database backend), else the in-process snapshot."""
+        kb = self.settings(name_or_id)
+        backend = "pgvector" if hasattr(self.index, "refresh") else "memory"
+        return {"knowledge_base": kb.name, "backend": backend, "chunks": self.index.rebuild(kb.id)}
+
     def delete_document(self, name_or_id: str, document_id: str) -> None:
         with self.db.session() as s:
             kb = self._kb(s, name_or_id)
