@@ -119,6 +119,9 @@ def test_the_index_is_derived_data(sdk, tmp_path):
     ingest(fm, tmp_path / "docs", DOCS)
     with fm.db.engine.begin() as conn:  # lost: built again from the chunks at the next search
         conn.execute(text("DROP TABLE kb_vectors, kb_vector_state"))
+    assert fm.knowledge.retrieve("facts", "长城有多长")[0].source.endswith("wall.md")  # even by this process
+    with fm.db.engine.begin() as conn:
+        conn.execute(text("DROP TABLE kb_vectors, kb_vector_state"))
     again = Fmstack(Settings.from_env(env={"FMSTACK_DATA_DIR": str(tmp_path / "again"), "FMSTACK_DATABASE_URL": url}))
     try:
         assert again.knowledge.retrieve("facts", "Great Barrier Reef")[0].source.endswith("reef.md")

@@ -12,7 +12,8 @@ first search that finds the knowledge base's revision ahead of the index. Droppi
 loses nothing: they are built again from `kb_chunks`.
 
 Dense search is an HNSW index per vector dimension (a partial expression index, as one column holds
-the vectors of every knowledge base's model), with pgvector's iterative scan so that filters
+the vectors of every knowledge base's model) over half-precision copies of the vectors (half the
+memory to walk; the hits are scored with the full vectors), with pgvector's iterative scan so that filters
 (one knowledge base, allowed documents) still return k rows. Keyword scores are BM25 as the
 in-process index computes them (Lucene's form, k1 = 1.5, b = 0.75), computed in SQL from the
 tsvector's term frequencies and a document frequency per query term from the GIN index.
@@ -26,6 +27,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.exc import ProgrammingError
 from sqlalchemy.types import Integer, String
 
 from ..store import Database
@@ -33,9 +35,10 @@ from .index import Hit
 from .text import simplified
 
 K1, B = 1.5, 0.75  # the in-process index's BM25 (knowledge/keywords.py)
-# pgvector's HNSW build defaults, and the candidate list a search keeps: measured with
-# `bench/retrieve.py --backend pgvector` (recall@10 against exact search, p50) at 100k chunks
-HNSW_M, HNSW_EF_CONSTRUCTION = 16, 64
+# The HNSW graph (the in-process index's settings) and the candidate list a search keeps, chosen
+# with `bench/retrieve.py --backend pgvector` (recall@10 against exact search, p50) at 100k chunks:
+# pgvector's defaults (m 16, ef_construction 64) kept recall@10 0.876 at ef_search 100.
+HNSW_M, HNSW_EF_CONSTRUCTION = 32, 80
 EF_SEARCH = 100
 
 SCHEMA = [
@@ -60,6 +63,12 @@ SCHEMA = [
 _STATE = text(
     """SELECT kb.revision, st.revision FROM knowledge_bases kb
        LEFT JOIN kb_vector_state st ON st.kb_id = kb.id WHERE kb.id = :kb"""
+)
+
+_CHECK = text(
+    """SELECT kb.revision, st.revision, set_config('hnsw.ef_search', :ef, true),
+              set_config('hnsw.iterative_scan', 'relaxed_order', true)
+       FROM knowledge_bases kb LEFT JOIN kb_vector_state st ON st.kb_id = kb.id WHERE kb.id = :kb"""
 )
 
 _MISSING = text(
@@ -150,7 +159,7 @@ class PgVectorIndex:
         conn.execute(
             text(
                 f"CREATE INDEX IF NOT EXISTS ix_kb_vectors_hnsw_{dim} ON kb_vectors USING hnsw "
-                f"((embedding::vector({dim})) vector_ip_ops) WITH (m = {HNSW_M}, ef_construction = {HNSW_EF_CONSTRUCTION}) "
+                f"((embedding::halfvec({dim})) halfvec_ip_ops) WITH (m = {HNSW_M}, ef_construction = {HNSW_EF_CONSTRUCTION}) "
                 f"WHERE dim = {dim}"
             )
         )
@@ -216,21 +225,29 @@ class PgVectorIndex:
 
     def _search(self, kb_id: str, stmt: Any, params: dict[str, Any], ef: int | None = None) -> list[Any]:
         """Run a search on one connection: first the check that the index has every write (else
-        this search indexes them), then the query."""
+        this search indexes them), then the query. Tables dropped under a running server (they
+        are derived data) are made again."""
+        try:
+            return self._search_once(kb_id, stmt, params, ef)
+        except ProgrammingError as e:
+            if getattr(e.orig, "sqlstate", None) != "42P01":  # undefined_table
+                raise
+            with self._lock:
+                self._ready, self._dims = False, set()
+            return self._search_once(kb_id, stmt, params, ef)
+
+    def _search_once(self, kb_id: str, stmt: Any, params: dict[str, Any], ef: int | None) -> list[Any]:
         self._schema()
+        # the index's state, and (for this transaction only) the HNSW scan's candidate list and the
+        # iterative scan that keeps filtered searches at k rows: one round trip
+        check = _CHECK if ef is not None else _STATE
         with self.db.engine.connect() as conn:
-            revision, done = conn.execute(_STATE, {"kb": kb_id}).first() or (None, None)
+            revision, done, *_ = conn.execute(check, {"kb": kb_id, "ef": str(ef)}).first() or (None, None)
             if revision is not None and revision != done:
                 conn.rollback()
                 self.refresh(kb_id)
-            if ef is not None:  # for this transaction only; the iterative scan keeps filtered searches at k rows
-                conn.execute(
-                    text(
-                        "SELECT set_config('hnsw.ef_search', :ef, true), "
-                        "set_config('hnsw.iterative_scan', 'relaxed_order', true)"
-                    ),
-                    {"ef": str(ef)},
-                )
+                if ef is not None:
+                    conn.execute(check, {"kb": kb_id, "ef": str(ef)})
             rows = list(conn.execute(stmt, params).all())
             conn.rollback()
         return rows
@@ -239,9 +256,11 @@ class PgVectorIndex:
     def dense(self, kb_id: str, query: np.ndarray, k: int, allowed: set[str] | None = None) -> list[Hit]:
         dim = int(query.shape[0])
         where = "AND document_id = ANY(:allowed)" if allowed is not None else ""
-        order = f"(embedding::vector({dim})) <#> CAST(:q AS vector({dim}))"
+        # the graph walks half-precision copies; the scores are the full vectors' inner products
+        order = f"(embedding::halfvec({dim})) <#> CAST(:q AS halfvec({dim}))"
+        exact = f"(embedding::vector({dim})) <#> CAST(:q AS vector({dim}))"
         stmt = text(
-            f"SELECT chunk_id, -({order}) AS score FROM kb_vectors "
+            f"SELECT chunk_id, -({exact}) AS score FROM kb_vectors "
             f"WHERE kb_id = :kb AND dim = {dim} {where} ORDER BY {order} LIMIT :k"
         )
         params: dict[str, Any] = {"kb": kb_id, "q": _literal(query), "k": k}
