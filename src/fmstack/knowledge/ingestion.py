@@ -14,7 +14,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
 import numpy as np
 from sqlalchemy import delete, select, update
@@ -372,7 +372,7 @@ class Ingestion:
                 if isinstance(vecs, Exception):
                     raise vecs
                 step = "stored"
-                n = self._store(
+                stored = self._store(
                     kb.id,
                     p.source,
                     p.loaded_format,
@@ -383,8 +383,8 @@ class Ingestion:
                     chunks=p.chunks,
                     vectors=vecs,
                 )
-                self._index(kb.id)
-                out[id(p)] = FileResult(p.source, "updated" if p.existed else "added", n)
+                self._index(kb.id, stored)
+                out[id(p)] = FileResult(p.source, "updated" if p.existed else "added", stored.chunks)
             except Exception as e:  # one file's failure is that file's reason; the batch goes on
                 log.exception("ingesting %s failed while it was %s", p.source, step)
                 out[id(p)] = self._failed(
@@ -398,13 +398,13 @@ class Ingestion:
                 )
         return out
 
-    def _index(self, kb_id: str) -> None:
+    def _index(self, kb_id: str, stored: Stored) -> None:
         """An index in the database (pgvector) takes the new chunks now, so every process finds
         them at once; if that fails the file stays stored and the next search indexes it."""
         refresh = getattr(self.kbs.index, "refresh", None)
         if refresh is not None:
             try:
-                refresh(kb_id)
+                refresh(kb_id, document_id=stored.document_id, revision=stored.revision)
             except Exception:
                 log.exception("indexing knowledge base %s failed; its next search indexes it", kb_id)
 
@@ -442,7 +442,9 @@ class Ingestion:
                 on_batch(min(i + EMBED_BATCH, len(texts)), len(texts))
         return np.concatenate(out) if out else np.zeros((0, model.dimensions), dtype=np.float32)
 
-    def _store(self, kb_id, source, fmt, digest, size, meta, *, title="", chunks=(), vectors=None, error=None) -> int:
+    def _store(
+        self, kb_id, source, fmt, digest, size, meta, *, title="", chunks=(), vectors=None, error=None
+    ) -> Stored:
         """Replace a document and its chunks in one transaction."""
         for attempt in range(3):
             try:
@@ -498,17 +500,27 @@ class Ingestion:
                         )
                     if rows:
                         s.execute(KbChunk.__table__.insert(), rows)  # type: ignore[attr-defined]  # a Table underneath
-                    s.execute(
+                    revision = s.scalar(
                         update(KnowledgeBase)
                         .where(KnowledgeBase.id == kb_id)
-                        .values(revision=KnowledgeBase.revision + 1),
+                        .values(revision=KnowledgeBase.revision + 1)
+                        .returning(KnowledgeBase.revision),
                         execution_options=plain,
                     )
-                    return leaves
+                    return Stored(leaves, doc.id, revision)
             except IntegrityError:
                 if attempt == 2:
                     raise
-        return 0
+        return Stored(0, None, None)
+
+
+class Stored(NamedTuple):
+    """A document written by `_store`: its searchable chunks, its id, the knowledge base's
+    revision that write made."""
+
+    chunks: int
+    document_id: str | None
+    revision: int | None
 
 
 def is_archive(source: str) -> bool:
