@@ -79,7 +79,9 @@ def test_the_database_index_finds_what_the_in_process_one_finds(sdk, tmp_path):
         ids = [h.chunk_id for h in theirs]
         assert np.allclose(pg.vectors(kb, ids), memory.vectors(kb, ids))
     for hostile in (["o'neil", "a\\b", "!", "&|", ":*", "'); DROP TABLE kb_vectors; --"], ["(", ")", "<->"]):
-        assert pg.keyword(kb, hostile, 5) == memory.keyword(kb, hostile, 5) == []  # quoted, never parsed as SQL or tsquery
+        assert (
+            pg.keyword(kb, hostile, 5) == memory.keyword(kb, hostile, 5) == []
+        )  # quoted, never parsed as SQL or tsquery
     hits = fm.knowledge.retrieve("facts", "龙井茶产于哪里？")  # the whole hybrid path, in Chinese
     assert hits[0].source.endswith("tea.md")
 
