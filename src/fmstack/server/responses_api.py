@@ -338,6 +338,8 @@ def stream_events(events: Iterator[Any], b: Builder, saved: Any) -> Iterator[str
                 b.logprobs += tokens
                 where = {"item_id": b.msg_id, "output_index": index, "content_index": 0}
                 yield _sse("response.output_text.delta", seq, {**where, "delta": ev.text, "logprobs": tokens})
+            elif isinstance(ev, TextDelta) and ev.logprobs and text_open:  # a token cut by a stop sequence
+                b.logprobs += [t.to_openai() for t in ev.logprobs]
             elif isinstance(ev, ToolCallDelta):
                 if b.add_call(ev):
                     yield from close_text()
