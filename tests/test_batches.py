@@ -153,7 +153,9 @@ def test_a_batch_resumes_after_the_server_restarts_answering_each_line_once(tmp_
     srv = Server(tmp_path / "restart").start()
     try:
         client = OpenAI(base_url=f"{srv.url}/v1", api_key="unused", max_retries=0, timeout=120)
-        lines = [chat_line(f"r{i}", f"Count from {i} to {i + 20}.", max_tokens=40) for i in range(10)]
+        # three waves of the model's 8 parallel lines, so the kill lands between two of them
+        n = 24
+        lines = [chat_line(f"r{i}", f"Count from {i} to {i + 20}.", max_tokens=40) for i in range(n)]
         f = client.files.create(file=("r.jsonl", io.BytesIO(jsonl(lines))), purpose="batch")
         batch = client.batches.create(input_file_id=f.id, endpoint="/v1/chat/completions", completion_window="24h")
         deadline = time.monotonic() + 120
@@ -163,13 +165,13 @@ def test_a_batch_resumes_after_the_server_restarts_answering_each_line_once(tmp_
             time.sleep(0.2)
         srv.proc.kill()  # no goodbye: the process is gone mid-batch
         srv.proc.wait(30)
-        assert 2 <= at_kill < 10
+        assert 2 <= at_kill < n
         srv.start()
         client = OpenAI(base_url=f"{srv.url}/v1", api_key="unused", max_retries=0, timeout=120)
         done = wait(client, batch.id)
-        assert done.status == "completed" and done.request_counts.completed == 10
+        assert done.status == "completed" and done.request_counts.completed == n
         out = results(client, done.output_file_id)
-        assert [r["custom_id"] for r in out] == [f"r{i}" for i in range(10)]  # each line once, in input order
+        assert [r["custom_id"] for r in out] == [f"r{i}" for i in range(n)]  # each line once, in input order
     finally:
         srv.stop()
 

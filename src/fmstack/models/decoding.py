@@ -132,9 +132,19 @@ def stop_loops(
             yield TextDelta(ready[:upto], tokens)
             sent, ready = (sent + ready[:upto])[-_TAIL:], ready[upto:]
 
+    def rejected(sentence: str) -> bool:
+        """A sentence (not yet let through) that repeats an earlier one or leaves the question's script."""
+        if not prose(sentence) or free:
+            return False
+        key = _NORM.sub(" ", sentence).strip().lower()
+        return (len(key) >= 8 and key in seen) or bool(want and seen and _script(sentence) not in (None, want))
+
     try:
         for ev in events:
             if not isinstance(ev, TextDelta):
+                if cur[out:].strip() and rejected(cur):  # the last sentence, unfinished: checked as a finished one is
+                    stopped = True
+                    break
                 ready, cur, out, free = ready + cur[out:], "", 0, False
                 yield from send(len(ready), last=True)
                 yield ev
@@ -151,12 +161,8 @@ def stop_loops(
             while (m := _END.search(cur)) is not None:
                 sentence, cur = cur[: m.end()], cur[m.end() :]
                 fences += sentence.count("```")
-                checked = prose(sentence) and not free
                 key = _NORM.sub(" ", sentence).strip().lower()
-                if checked and len(key) >= 8 and key in seen:
-                    stopped = True
-                elif checked and want and seen and _script(sentence) not in (None, want):
-                    stopped = True
+                stopped = rejected(sentence)
                 if stopped:
                     break
                 if prose(sentence) and key:
