@@ -88,10 +88,22 @@ def guard_apply(
 def guard_eval(
     prompts: list[str] = typer.Option(None, "--prompts", help="JSONL of attack/benign prompts (repeatable)."),
     pii_set: str | None = typer.Option(None, "--pii", help="JSONL of texts with PII spans."),
+    dataset: str | None = typer.Option(
+        None,
+        "--dataset",
+        help='Any labelled JSONL of attacks and benign texts ({"text", "label": 1|0, "kind", "source", "lang"}): '
+        "TPR at 1% and 5% FPR per language and source, with intervals, and latency.",
+    ),
+    head: str = typer.Option(
+        "auto", "--head", help="With --dataset: jailbreak | injection | auto (by each row's kind)."
+    ),
     as_json: bool = typer.Option(False, "--json"),
 ):
     """Prompt-attack TPR/FPR and PII span precision/recall on labelled sets (default: the bundled ones)."""
     from pathlib import Path
+
+    if dataset is not None:
+        return _eval_dataset(dataset, head, as_json)
 
     from .. import evalsets
     from ..guardrails import Guardrail, parse_config
@@ -104,7 +116,7 @@ def guard_eval(
     if not prompts and not pii_set:
         raise InvalidInput(f"give --prompts and/or --pii (the bundled sets are missing from {data})")
     report: dict = {"attacks": {}, "pii": None}
-    detector = AttackDetector(fm().models.embedding(None))
+    detector = AttackDetector()
     for path in prompts:
         res = evaluate_classifier(load_jsonl(path), lambda t: detector.fires(t)[0])
         res.pop("misses")
@@ -152,6 +164,38 @@ def guard_eval(
                 f"{r['exact']:.3f}",
             )
         out.print(table)
+
+
+def _eval_dataset(path: str, head: str, as_json: bool) -> None:
+    from ..guardrails.attacks import AttackDetector
+    from ..guardrails.evaluation import evaluate_dataset, load_jsonl
+
+    if head not in ("auto", "jailbreak", "injection"):
+        raise InvalidInput("--head is jailbreak, injection or auto")
+    report = evaluate_dataset(load_jsonl(path), AttackDetector(), head)
+    if as_json:
+        return emit_json(report)
+    table = Table("lang", "head", "attack source", "attacks", "benign", "TPR", "FPR", "TPR @1% FPR", "TPR @5% FPR")
+
+    def at(g: dict, f: str) -> str:
+        p = (g.get("at_fpr") or {}).get(f)
+        return f"{p['tpr']:.3f} [{p['low']:.3f}, {p['high']:.3f}]" if p else "–"
+
+    for g in report["groups"]:
+        table.add_row(
+            g["lang"],
+            g["head"],
+            g["source"],
+            str(g["positives"]),
+            str(g["negatives"]),
+            f"{g['tpr']:.3f}",
+            f"{g['fpr']:.3f}" if g["fpr"] is not None else "–",
+            at(g, "0.01"),
+            at(g, "0.05"),
+        )
+    out.print(table)
+    lat = report["latency_ms"]
+    out.print(f"latency of one check: p50 {lat['p50']} ms, p90 {lat['p90']} ms, p99 {lat['p99']} ms")
 
 
 # -- prompts ----------------------------------------------------------------------------------------

@@ -1,13 +1,17 @@
 """Prompt attacks: jailbreaks, instruction overrides and prompt-leak attempts, in English and
 Chinese — typed by a user, or hidden in a retrieved passage or a tool's output (indirect injection).
 
-Two signals, either of which fires:
-1. patterns: the phrasings attacks cannot do without (override earlier instructions, drop the
+Signals, any of which fires:
+1. the trained classifier (classifier.py, shipped weights): a calibrated probability per head —
+   `jailbreak` for what a user sends, `injection` for data the model will read — against a
+   threshold (the shipped default, or the guardrail's own);
+2. patterns: the phrasings attacks cannot do without (override earlier instructions, drop the
    rules, reveal the system prompt, adopt an unrestricted persona, address the AI from inside a
    document), each with a weight; a text scores the sum of its distinct matches;
-2. meaning: the text's embedding against a bank of attack and benign examples (ATTACK_EXAMPLES,
-   BENIGN_EXAMPLES below, written apart from the evaluation set): the margin between its nearest
-   attack and its nearest benign example.
+3. optionally (`embeddings`), meaning: the text's embedding against a bank of attack and benign
+   examples (ATTACK_EXAMPLES, BENIGN_EXAMPLES below): the margin between its nearest attack and its
+   nearest benign example. Off by default: it costs an embedding of every window and adds little
+   to the classifier.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..knowledge.text import normalize
+from .classifier import shared
 
 _P = [
     # (weight, pattern) — normalised text (NFKC, lower case)
@@ -181,17 +186,32 @@ BENIGN_EXAMPLES = [
 @dataclass
 class AttackScore:
     pattern: float  # sum of the weights of the distinct patterns that match
-    similarity: float  # nearest attack example minus nearest benign example (cosine)
+    similarity: float  # nearest attack example minus nearest benign example (cosine); 0 when not used
     matched: list[str]
+    probability: float = 0.0  # the classifier head's calibrated probability
+    head: str = "jailbreak"
+    threshold: float = 1.0  # the probability at which it fires
 
 
 class AttackDetector:
-    """`pattern_threshold` and `margin` were chosen on the example bank, not on the evaluation set."""
+    """`head` is the classifier head to read ("jailbreak" for requests, "injection" for data);
+    `threshold` its probability threshold (None: the shipped default). `pattern_threshold` and
+    `margin` were chosen on the example bank, not on an evaluation set."""
 
-    def __init__(self, embedder=None, *, pattern_threshold: float = 1.0, margin: float = 0.06):
+    def __init__(
+        self,
+        embedder=None,
+        *,
+        pattern_threshold: float = 1.0,
+        margin: float = 0.06,
+        thresholds: dict[str, float | None] | None = None,
+        patterns: bool = True,
+    ):
         self.embedder = embedder
         self.pattern_threshold = pattern_threshold
         self.margin = margin
+        self.thresholds = thresholds or {}
+        self.patterns = patterns
         self._bank: tuple[np.ndarray, np.ndarray] | None = None
         self._lock = threading.Lock()
 
@@ -205,18 +225,31 @@ class AttackDetector:
                     )
         return self._bank
 
-    def score(self, text: str, vector: np.ndarray | None = None) -> AttackScore:
-        norm = normalize(text)
-        matched = [p.pattern[:40] for w, p in PATTERNS if p.search(norm)]
-        weight = sum(w for w, p in PATTERNS if p.search(norm))
+    def threshold(self, head: str) -> float:
+        own = self.thresholds.get(head)
+        return shared().threshold(head) if own is None else own
+
+    def score(self, text: str, vector: np.ndarray | None = None, head: str = "jailbreak") -> AttackScore:
+        matched: list[str] = []
+        weight = 0.0
+        if self.patterns:
+            norm = normalize(text)
+            hits = [(w, p) for w, p in PATTERNS if p.search(norm)]
+            matched = [p.pattern[:40] for _, p in hits]
+            weight = sum(w for w, _ in hits)
         sim = 0.0
         if self.embedder is not None:
             attack, benign = self._vectors()
             v = vector if vector is not None else self.embedder.embed([text[:2000]], input_type="query")[0]
             v = np.atleast_2d(v)  # one row per window of a long text: the most attack-like decides
             sim = float(((v @ attack.T).max(axis=1) - (v @ benign.T).max(axis=1)).max())
-        return AttackScore(weight, sim, matched)
+        probability = shared().scores(text)[head]
+        return AttackScore(weight, sim, matched, probability, head, self.threshold(head))
 
-    def fires(self, text: str, vector: np.ndarray | None = None) -> tuple[bool, AttackScore]:
-        s = self.score(text, vector)
-        return s.pattern >= self.pattern_threshold or (self.embedder is not None and s.similarity >= self.margin), s
+    def fires(self, text: str, vector: np.ndarray | None = None, head: str = "jailbreak") -> tuple[bool, AttackScore]:
+        s = self.score(text, vector, head)
+        return (
+            s.probability >= s.threshold
+            or (self.patterns and s.pattern >= self.pattern_threshold)
+            or (self.embedder is not None and s.similarity >= self.margin)
+        ), s

@@ -168,6 +168,8 @@ class Guardrail:
         elapsed = (time.perf_counter() - started) * 1000
         GUARDRAIL_ACTIONS.labels(self.name, source, action).inc()
         scores = {k: v for k, v in ctx.scores.items() if k in ("grounding", "relevance")}
+        for head, p in (ctx.scores.get("attacks") or {}).items():  # the classifier's calibrated scores
+            scores[head] = p
         per_sentence = list(ctx.scores.get("sentences") or [])
         return Assessment(action, out, findings, self.name, self.version, elapsed, scores, per_sentence)
 

@@ -10,9 +10,12 @@
 from __future__ import annotations
 
 import json
+import math
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
+
+import numpy as np
 
 from ..errors import InvalidInput
 from . import pii
@@ -20,7 +23,9 @@ from . import pii
 
 def load_jsonl(path: str | Path) -> list[dict]:
     rows = []
-    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
+    for n, line in enumerate(
+        Path(path).read_text(encoding="utf-8").split("\n"), start=1
+    ):  # not splitlines(): U+2028 may sit inside a string
         if line.strip():
             try:
                 rows.append(json.loads(line))
@@ -76,6 +81,40 @@ def evaluate_pii(rows: list[dict], detect: Callable[[str], list[pii.Span]] = pii
     return out
 
 
+def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """95% Wilson score interval of a rate k/n."""
+    if n == 0:
+        return (0.0, 1.0)
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+def operating_points(
+    positives: Sequence[float], negatives: Sequence[float], fprs: Sequence[float]
+) -> dict[float, dict]:
+    """The true-positive rate of a scorer at each fixed false-positive rate: the threshold is set on
+    the negatives so that at most that share of them score above it. {fpr: {"threshold", "tpr",
+    "low", "high" (95% Wilson interval), "fpr" (actual)}}."""
+    pos = np.asarray(positives, dtype=np.float64)
+    neg = np.sort(np.asarray(negatives, dtype=np.float64))[::-1]
+    out = {}
+    for f in fprs:
+        k = int(math.floor(f * len(neg)))
+        t = float(neg[k]) if k < len(neg) else -math.inf
+        hits = int((pos > t).sum())
+        low, high = wilson(hits, len(pos))
+        out[f] = {
+            "threshold": t,
+            "tpr": hits / len(pos) if len(pos) else float("nan"),
+            "low": low,
+            "high": high,
+            "fpr": float((neg > t).mean()) if len(neg) else 0.0,
+        }
+    return out
+
+
 def evaluate_classifier(rows: list[dict], fires: Callable[[str], bool], positive: str = "attack") -> dict[str, dict]:
     """{"all" | "lang:xx": {"positives", "negatives", "tpr", "fpr"}} for a yes/no detector."""
     counts: dict[str, dict[str, int]] = defaultdict(lambda: {"pos": 0, "neg": 0, "tp": 0, "fp": 0})
@@ -100,6 +139,57 @@ def evaluate_classifier(rows: list[dict], fires: Callable[[str], bool], positive
         for g, c in counts.items()
     }
     out["misses"] = misses  # type: ignore[assignment]
+    return out
+
+
+def _is_attack(row: dict) -> bool:
+    label = row.get("label")
+    return label in (1, True) or (isinstance(label, str) and label.lower() not in ("0", "benign", "false", "safe"))
+
+
+def _head(row: dict, head: str) -> str:
+    if head != "auto":
+        return head
+    return "injection" if row.get("kind") in ("injection", "document") else "jailbreak"
+
+
+def evaluate_dataset(rows: list[dict], detector, head: str = "auto", fprs: Sequence[float] = (0.01, 0.05)) -> dict:
+    """A prompt-attack detector on any labelled JSONL ({"text", "label": 1|0|"attack"|"benign",
+    optional "kind" (jailbreak | injection | request | document), "source", "lang"}).
+
+    For each language and each source of attacks: the TPR at each fixed FPR (threshold set on that
+    language's benign rows of the same head) with a 95% interval, and TPR/FPR at the detector's own
+    thresholds (patterns included); latency percentiles of one check."""
+    import time
+
+    scored = []
+    for row in rows:
+        if not isinstance(row.get("text"), str):
+            raise InvalidInput('every row needs a "text" string')
+        h = _head(row, head)
+        t0 = time.perf_counter()
+        fired, s = detector.fires(row["text"], head=h)
+        scored.append((row, h, fired, s.probability, time.perf_counter() - t0))
+    out: dict = {"groups": [], "latency_ms": {}}
+    langs = sorted({r.get("lang", "other") for r, *_ in scored})
+    for lang in langs:
+        for h in sorted({h for _, h, *_ in scored}):
+            mine = [x for x in scored if x[0].get("lang", "other") == lang and x[1] == h]
+            neg = [x for x in mine if not _is_attack(x[0])]
+            sources = sorted({x[0].get("source", "all") for x in mine if _is_attack(x[0])})
+            for source in ["all"] + (sources if len(sources) > 1 else []):
+                pos = [x for x in mine if _is_attack(x[0]) and source in ("all", x[0].get("source", "all"))]
+                if not pos:
+                    continue
+                group = {"lang": lang, "head": h, "source": source, "positives": len(pos), "negatives": len(neg)}
+                group["tpr"] = sum(x[2] for x in pos) / len(pos)
+                group["fpr"] = sum(x[2] for x in neg) / len(neg) if neg else None
+                if neg:
+                    pts = operating_points([x[3] for x in pos], [x[3] for x in neg], fprs)
+                    group["at_fpr"] = {f"{f:g}": {k: round(v, 4) for k, v in p.items()} for f, p in pts.items()}
+                out["groups"].append(group)
+    times = np.array([x[4] for x in scored]) * 1000
+    out["latency_ms"] = {q: round(float(np.percentile(times, int(q[1:]))), 2) for q in ("p50", "p90", "p99")}
     return out
 
 

@@ -296,26 +296,41 @@ def _pii(config: PiiPolicy, env: PolicyEnv) -> Policy:
 class AttackPolicy(BaseModel):
     model_config = ConfigDict(extra="forbid")
     action: Action = "block"
-    margin: float = 0.06  # nearest attack example minus nearest benign one (cosine)
+    # the trained classifier's calibrated probability at which a request (jailbreak) or data the
+    # model reads (injection: passages, tool outputs) is an attack; None: the shipped defaults,
+    # set for about 1% false positives on benign texts
+    jailbreak_threshold: float | None = Field(None, ge=0.0, le=1.0)
+    injection_threshold: float | None = Field(None, ge=0.0, le=1.0)
+    patterns: bool = True  # the hand-written attack phrasings fire too
+    embeddings: bool = False  # also compare each window's embedding with an example bank (slower)
+    margin: float = 0.06  # for `embeddings`: nearest attack example minus nearest benign one (cosine)
 
 
 class Attacks:
-    """On input and on context the model will read (passages, tool outputs), not on output."""
+    """On input (the jailbreak head) and on context the model will read — passages, tool outputs —
+    (the injection head), not on output. The score in the finding and in the trace is the head's
+    calibrated probability."""
 
     def __init__(self, config: AttackPolicy, env: PolicyEnv):
         self.action = config.action
-        self.detector = AttackDetector(env.embedder, margin=config.margin)
-        self.embeds = env.embedder is not None
+        embedder = env.embedder if config.embeddings else None
+        thresholds = {"jailbreak": config.jailbreak_threshold, "injection": config.injection_threshold}
+        self.detector = AttackDetector(embedder, margin=config.margin, thresholds=thresholds, patterns=config.patterns)
+        self.embeds = embedder is not None
 
     def check(self, ctx: CheckContext) -> list[Finding]:
         if ctx.source not in ("input", "context"):
             return []
-        fired, s = self.detector.fires(ctx.text, ctx.vectors if self.embeds else None)
+        head = "jailbreak" if ctx.source == "input" else "injection"
+        fired, s = self.detector.fires(ctx.text, ctx.vectors if self.embeds else None, head=head)
+        ctx.scores.setdefault("attacks", {})[head] = round(s.probability, 4)
         if not fired:
             return []
-        detail = "; ".join(s.matched[:3]) or "similar to known attacks"
-        score = round(max(s.pattern, s.similarity), 3)
-        return [Finding("attacks", "prompt_attack", self.action, ctx.source, score, detail=detail)]
+        reasons = (
+            [f"{head} score {s.probability:.2f} (threshold {s.threshold:.2f})"] if s.probability >= s.threshold else []
+        )
+        detail = "; ".join(reasons + s.matched[:2]) or "similar to known attacks"
+        return [Finding("attacks", "prompt_attack", self.action, ctx.source, round(s.probability, 3), detail=detail)]
 
 
 @guardrail_policy("attacks", AttackPolicy, builtin=True)
