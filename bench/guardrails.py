@@ -1,5 +1,7 @@
 """Latency a guardrail adds per request: each policy alone and the full non-LLM set, on a
-1,000-character input (English and Chinese), p50/p99 over repeated checks.
+1,000-character input (English and Chinese), p50/p99 over repeated checks. "-before" rows: the
+prompt-attack policy with the embedding example bank as well (how it ran before the trained
+classifier), in the same run.
 
     python bench/guardrails.py [--rounds 200]
 """
@@ -69,8 +71,16 @@ def main() -> None:
         f"embedding model {embedder.name}\n"
     )
     print(f"{'policy':<10} {'input':<7} {'p50 ms':>8} {'p99 ms':>8}")
-    for name, cfg in [*POLICIES.items(), ("full", None)]:
-        config = {"name": name, **({name: cfg} if cfg is not None else POLICIES)}
+    before = {"attacks": {"embeddings": True}}  # the example-bank signal: an e5 embedding per window
+    runs = [*POLICIES.items(), ("attacks-before", before["attacks"]), ("full", None), ("full-before", None)]
+    for name, cfg in runs:
+        policy = name.removesuffix("-before")
+        if name == "full":
+            config = {"name": name, **POLICIES}
+        elif name == "full-before":
+            config = {"name": "full", **POLICIES, **before}
+        else:
+            config = {"name": policy, policy: cfg}
         g = Guardrail(parse_config(config), embedder)
         for lang, text in texts.items():
             p50, p99 = measure(g, text, args.rounds)

@@ -437,7 +437,7 @@ def generate(rng: random.Random, carriers: list[str], per_template: int = 6) -> 
         for family, templates in families.items():
             for i, t in enumerate(templates):
                 split = "train" if i % 2 == 0 else "eval"
-                for _ in range(per_template):
+                for _ in range(per_template * (3 if zh and split == "train" else 1)):  # Chinese has no public set
                     out.append(rec(_fill(t, rng, zh), 1, "jailbreak", f"generated-{family}", split))
     for families, docs, zh in ((INJECTION_EN, DOCS_EN, False), (INJECTION_ZH, DOCS_ZH, True)):
         hosts = docs + ([] if zh else carriers)

