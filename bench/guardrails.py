@@ -85,6 +85,23 @@ def main() -> None:
         for lang, text in texts.items():
             p50, p99 = measure(g, text, args.rounds)
             print(f"{name:<10} {lang:<7} {p50:>8.2f} {p99:>8.2f}")
+    # context screening: the full guardrail on 5 retrieved passages (what RAG does before the prompt)
+    passages = [(EN * 2)[i * 100 : i * 100 + 800] for i in range(3)] + [
+        (ZH * 3)[i * 50 : i * 50 + 500] for i in range(2)
+    ]
+    for name, extra in (("full", {}), ("full-before", before)):
+        g = Guardrail(parse_config({"name": "full", **POLICIES, **extra}), embedder)
+        for p in passages:
+            g.check(p, "context")
+        times = []
+        for _ in range(max(5, args.rounds // 4)):
+            t = time.perf_counter()
+            for p in passages:
+                g.check(p, "context")
+            times.append((time.perf_counter() - t) * 1000)
+        print(
+            f"{name:<10} {'5 passages (context)':<7} {np.percentile(times, 50):>8.2f} {np.percentile(times, 99):>8.2f}"
+        )
     t = time.perf_counter()
     for _ in range(50):
         embedder.embed([texts["en"]], input_type="query")

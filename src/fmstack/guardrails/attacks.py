@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -191,6 +191,7 @@ class AttackScore:
     probability: float = 0.0  # the classifier head's calibrated probability
     head: str = "jailbreak"
     threshold: float = 1.0  # the probability at which it fires
+    scores: dict[str, float] = field(default_factory=dict)  # every head's probability
 
 
 class AttackDetector:
@@ -243,10 +244,15 @@ class AttackDetector:
             v = vector if vector is not None else self.embedder.embed([text[:2000]], input_type="query")[0]
             v = np.atleast_2d(v)  # one row per window of a long text: the most attack-like decides
             sim = float(((v @ attack.T).max(axis=1) - (v @ benign.T).max(axis=1)).max())
-        probability = shared().scores(text)[head]
-        return AttackScore(weight, sim, matched, probability, head, self.threshold(head))
+        scores = shared().scores(text)
+        heads = ("jailbreak", "injection") if head == "input" else (head,)
+        # the head that fires, or the one closest to firing (its probability over its threshold)
+        best = max(heads, key=lambda h: scores[h] / max(self.threshold(h), 1e-9))
+        return AttackScore(weight, sim, matched, scores[best], best, self.threshold(best), scores)
 
     def fires(self, text: str, vector: np.ndarray | None = None, head: str = "jailbreak") -> tuple[bool, AttackScore]:
+        """`head`: "jailbreak", "injection", or "input" — what a user sends: either head (a request
+        may carry pasted data with orders in it)."""
         s = self.score(text, vector, head)
         return (
             s.probability >= s.threshold

@@ -307,8 +307,8 @@ class AttackPolicy(BaseModel):
 
 
 class Attacks:
-    """On input (the jailbreak head) and on context the model will read — passages, tool outputs —
-    (the injection head), not on output. The score in the finding and in the trace is the head's
+    """On input (either head: a request may carry pasted data with orders in it) and on context the
+    model will read — passages, tool outputs — (the injection head), not on output. The score in the finding and in the trace is the head's
     calibrated probability."""
 
     def __init__(self, config: AttackPolicy, env: PolicyEnv):
@@ -321,14 +321,14 @@ class Attacks:
     def check(self, ctx: CheckContext) -> list[Finding]:
         if ctx.source not in ("input", "context"):
             return []
-        head = "jailbreak" if ctx.source == "input" else "injection"
+        head = "input" if ctx.source == "input" else "injection"
         fired, s = self.detector.fires(ctx.text, ctx.vectors if self.embeds else None, head=head)
-        ctx.scores.setdefault("attacks", {})[head] = round(s.probability, 4)
+        reported = s.scores if head == "input" else {"injection": s.probability}
+        ctx.scores.setdefault("attacks", {}).update({h: round(p, 4) for h, p in reported.items()})
         if not fired:
             return []
-        reasons = (
-            [f"{head} score {s.probability:.2f} (threshold {s.threshold:.2f})"] if s.probability >= s.threshold else []
-        )
+        above = s.probability >= s.threshold
+        reasons = [f"{s.head} score {s.probability:.2f} (threshold {s.threshold:.2f})"] if above else []
         detail = "; ".join(reasons + s.matched[:2]) or "similar to known attacks"
         return [Finding("attacks", "prompt_attack", self.action, ctx.source, round(s.probability, 3), detail=detail)]
 
