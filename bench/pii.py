@@ -44,7 +44,14 @@ FIELDS = {
     "email": ("EmailAddress", "email"),
     "credit_card_number": (lambda r: r["CCNumber"] if "E+" not in r["CCNumber"] else None, "credit_card"),
 }
-DETECTED = {"phone": "phone", "us_ssn": "us_ssn", "email": "email", "credit_card": "credit_card", "address": "address"}
+DETECTED = {
+    "phone": "phone",
+    "us_ssn": "us_ssn",
+    "email": "email",
+    "credit_card": "credit_card",
+    "address": "address",
+    "person": "person",
+}
 ENGLISH = ("US", "GB", "CA")  # the address detector reads US, British and Canadian addresses
 PLACEHOLDER = re.compile(r"{{\s*(\w+)\s*}}")
 

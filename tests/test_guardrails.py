@@ -412,6 +412,26 @@ def test_opt_in_chinese_names_and_addresses(fm):
         fm.guardrails.create({"name": "bad-pii", "pii": {"types": {"en_name": "mask"}}})
 
 
+def test_opt_in_english_person_names(fm):
+    from fmstack.guardrails import pii
+
+    def people(text: str) -> list[str]:
+        return [s.text for s in pii.detect(text, ("person",))]
+
+    assert people("Our accountant, Tomasz Wieczorek, called twice this morning.") == ["Tomasz Wieczorek"]
+    assert people("Thanks Aisha! I'll forward the invoice to Kenji Watanabe.") == ["Aisha", "Kenji Watanabe"]
+    for text in (
+        "The Golden Gate Bridge in San Francisco is closed on Monday for the Marathon.",
+        "Microsoft Teams and Google Drive are approved tools at Contoso Ltd.",
+        "Version 2.3 of the Python Language Reference was published in March.",
+    ):
+        assert people(text) == [], text
+    assert pii.detect("Our accountant, Tomasz Wieczorek, called.") == []  # not among the defaults
+    fm.guardrails.create({"name": "en-people", "pii": {"types": {"person": "mask", "email": "mask"}}})
+    res = fm.guardrails.apply("en-people", "Please send the signed lease to Margarethe Lindqvist, ml@example.com.")
+    assert res.action == "masked" and res.text == "Please send the signed lease to {PERSON}, {EMAIL}."
+
+
 def test_the_trained_classifier_scores_requests_and_data_apart(fm):
     """The shipped classifier (not the patterns): attacks in wordings no pattern knows are caught,
     its calibrated score is in the assessment, and each head's threshold is the guardrail's to set."""

@@ -29,7 +29,7 @@ from stdnum import luhn
 from stdnum.us import ssn as stdnum_ssn
 
 TYPES = ("email", "phone", "credit_card", "iban", "cn_id", "us_ssn", "address", "ip_address", "url", "secret")
-OPTIONAL_TYPES = ("cn_name", "cn_address")  # opt-in per guardrail
+OPTIONAL_TYPES = ("cn_name", "cn_address", "person")  # opt-in per guardrail
 ALL_TYPES = TYPES + OPTIONAL_TYPES
 
 
@@ -297,6 +297,17 @@ _CN_ADDRESS = re.compile(
 )
 
 
+def _people(text: str) -> list[Span]:
+    """English person names (names.py: a trained span classifier), in at most PEOPLE_CHARS
+    characters' worth of stretches around capitalised words: bounded work on long texts."""
+    from .names import shared
+
+    return [Span("person", a, b, text[a:b]) for a, b, _ in shared().spans(text[:PEOPLE_CHARS])]
+
+
+PEOPLE_CHARS = 20000
+
+
 DETECTORS: dict[str, Callable[[str], list[Span]]] = {
     "email": _regex("email", _EMAIL),
     "phone": _phones,
@@ -313,6 +324,7 @@ DETECTORS: dict[str, Callable[[str], list[Span]]] = {
     "cn_address": _cn_addresses,
     "us_ssn": _ssns,
     "address": _addresses,
+    "person": _people,
 }
 
 
@@ -338,6 +350,7 @@ def detect(text: str, types: tuple[str, ...] | list[str] = TYPES, custom: dict[s
         "address": 8,
         "cn_address": 8,
         "cn_name": 9,
+        "person": 9,
     }
     kept: list[Span] = []
     for s in sorted(spans, key=lambda s: (rank.get(s.type, 8), -(s.end - s.start), s.start)):
