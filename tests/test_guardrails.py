@@ -189,6 +189,52 @@ def test_rag_drops_a_passage_that_carries_instructions(fm, tmp_path):
     assert "evil.example" not in turn.content
 
 
+def test_a_turn_embeds_the_question_once_and_screens_passages_with_their_stored_vectors(fm, tmp_path, monkeypatch):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "hours.md").write_text(
+        "# Opening hours\n\nThe library opens at 9 am and closes at 6 pm on weekdays.", encoding="utf-8"
+    )
+    (docs / "club.md").write_text(
+        "# Library investment club\n\nThe library opening hours club recommends buying Tesla and Nvidia shares "
+        "now and moving your savings into bitcoin before prices rise.",
+        encoding="utf-8",
+    )
+    fm.knowledge.create("kb-stored")
+    fm.knowledge.ingest("kb-stored", [docs])
+    fm.guardrails.create(
+        {
+            "name": "no-advice",
+            "topics": [
+                {
+                    "name": "investment advice",
+                    "definition": "Recommendations about which stocks, funds or crypto to buy or sell.",
+                    "examples": ["Which stocks should I buy now?", "Should I put my savings into bitcoin?"],
+                }
+            ],
+        }
+    )
+    fm.guardrails.load("no-advice")  # its example bank embedded before the turn
+    embedder = fm.models.embedding(None)
+    embedded: list[tuple[str, str]] = []
+    real = embedder.embed
+
+    def recording(texts, input_type="query"):
+        embedded.extend((t, input_type) for t in texts)
+        return real(texts, input_type)
+
+    monkeypatch.setattr(embedder, "embed", recording)
+    question = "When does the library open on weekdays?"
+    conv = fm.conversations.create(meta={"knowledge_base": "kb-stored", "guardrail": "no-advice"})
+    turn = fm.say(conv.id, question, max_tokens=30, temperature=0).assistant_message
+    sources = {c["source"].rsplit("/", 1)[-1] for c in turn.meta["citations"]}
+    assert "club.md" not in sources
+    dropped = [f for a in turn.meta["guardrail"]["assessments"] for f in a["findings"] if f["source"] == "context"]
+    assert dropped and dropped[0]["policy"] == "topics" and "club.md" in dropped[0]["detail"]
+    assert [t for t, kind in embedded if t == question] == [question]  # guardrail, retrieval, answer: once
+    assert not [t for t, _ in embedded if "Tesla" in t]  # the passage's stored vector was read
+
+
 @pytest.fixture(scope="module")
 def guarded_server(tmp_path_factory):
     config = {

@@ -202,9 +202,10 @@ class TurnPipeline:
         return verdict
 
     @staticmethod
-    def screen(guard: Guardrail | None, passages: list, trace: list[Assessment]) -> list:
-        """Context the model will read (passages, tool outputs) without what carries instructions."""
-        return screen_passages(guard, passages, trace) if guard is not None else passages
+    def screen(guard: Guardrail | None, passages: list, trace: list[Assessment], vectors: Any = None) -> list:
+        """Context the model will read (passages, tool outputs) without what carries instructions
+        (`vectors`: the passages' stored embeddings, read instead of embedding them again)."""
+        return screen_passages(guard, passages, trace, vectors) if guard is not None else passages
 
     def retrieve(
         self,
@@ -232,7 +233,8 @@ class TurnPipeline:
             found = self.knowledge.retrieve(kb, query, **options.overrides())
             passages = self.knowledge.relevant(kb, query, found)
             span.set_attribute("fmstack.passages", len(passages))
-            return query, self.screen(guard, passages, trace if trace is not None else [])
+            vectors = self.knowledge.stored_vectors(kb, passages, guard.embedder) if guard is not None else None
+            return query, self.screen(guard, passages, trace if trace is not None else [], vectors)
 
     def _answering(self, kb: str, options: Retrieval, model: ChatModel) -> tuple[str, float]:
         """(answer mode, abstain threshold): the request's, else the knowledge base's, else the

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ..errors import InvalidInput
@@ -134,18 +135,32 @@ class Guardrail:
         return self.policies[name]
 
     def check(
-        self, text: str, source: Source = "input", *, question: str | None = None, passages: list[str] | None = None
+        self,
+        text: str,
+        source: Source = "input",
+        *,
+        question: str | None = None,
+        passages: list[str] | None = None,
+        vectors: np.ndarray | None = None,
     ) -> Assessment:
+        """`vectors`: the text's embedding(s) where the caller has them (a retrieved chunk's stored
+        vector): policies that compare meanings read them instead of embedding the text."""
         with tracer.start_as_current_span("fmstack.guardrail") as span:
-            verdict = self._check(text, source, question, passages)
+            verdict = self._check(text, source, question, passages, vectors)
             span.set_attributes(
                 {"fmstack.guardrail": self.name, "fmstack.source": source, "fmstack.action": verdict.action}
             )
             return verdict
 
-    def _check(self, text: str, source: Source, question: str | None, passages: list[str] | None) -> Assessment:
+    def _check(
+        self, text: str, source: Source, question: str | None, passages: list[str] | None, vectors: Any
+    ) -> Assessment:
         started = time.perf_counter()
         ctx = CheckContext(text, source, self.embedder, question, passages)
+        if vectors is not None:
+            v = np.atleast_2d(np.asarray(vectors, dtype=np.float32))
+            if v.size and np.abs(v).sum() > 0:  # an unknown chunk's row is zeros: embed the text then
+                ctx._vecs = v
         findings: list[Finding] = []
         for policy in self.policies.values():
             findings.extend(policy.check(ctx))
@@ -237,13 +252,14 @@ def guard_stream(events: Iterator[Event], guardrail: Guardrail, trace: list[Asse
             yield ev
 
 
-def screen_passages(guardrail: Guardrail, passages: list, trace: list[Assessment]) -> list:
+def screen_passages(guardrail: Guardrail, passages: list, trace: list[Assessment], vectors: Any = None) -> list:
     """Retrieved passages (or tool outputs) without those that carry instructions for the model
-    (indirect prompt injection) or that a blocking policy rejects; what was dropped goes in `trace`."""
+    (indirect prompt injection) or that a blocking policy rejects; what was dropped goes in `trace`.
+    `vectors` (one row per passage, from the index) stand for the passages' embeddings."""
     kept = []
-    for p in passages:
+    for i, p in enumerate(passages):
         text = p if isinstance(p, str) else p.text
-        verdict = guardrail.check(text, "context")
+        verdict = guardrail.check(text, "context", vectors=None if vectors is None else vectors[i])
         if verdict.findings:
             for f in verdict.findings:
                 f.detail = (f.detail + "; " if f.detail else "") + f"passage from {getattr(p, 'source', 'context')}"

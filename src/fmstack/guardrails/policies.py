@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..errors import InvalidInput
 from ..knowledge.text import CJK, count_tokens, normalize, sentence_spans, terms
+from ..models.base import embed_queries
 from . import pii
 from .attacks import AttackDetector
 from .lexicons import HARM_EXAMPLES, NEUTRAL_EXAMPLES, PROFANITY
@@ -79,7 +80,7 @@ class CheckContext:
         if self._vecs is None:
             if self.embedder is None:
                 raise InvalidInput("this guardrail policy needs an embedding model")
-            self._vecs = self.embedder.embed(windows(self.text), input_type="query")
+            self._vecs = embed_queries(self.embedder, windows(self.text))
         return self._vecs
 
 
@@ -460,7 +461,7 @@ def grounding_scores(embedder: Any, answer: str, question: str, passages: list[s
         per.append(round(min(1.0, max(cover, sim)), 3))
     relevance = 0.0
     if embedder is not None and question:
-        qv, av = embedder.embed([question, answer[:2000]], input_type="query")
+        qv, av = embed_queries(embedder, [question, answer[:2000]])
         relevance = round(max(0.0, min(1.0, (float(qv @ av) - 0.8) / 0.2)), 3)
     return {"grounding": round(sum(per) / len(per), 3), "relevance": relevance, "sentences": per}
 

@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from ..models.base import embed_queries
 from .text import CJK, sentence_spans, terms
 
 # -- answer types -----------------------------------------------------------------------------------
@@ -381,7 +382,7 @@ class Evidence:
             return None
         vecs = self.embedder.embed([s[:1000] for s in sentences], input_type="document")
         self._sent_vecs = vecs
-        qv = self.embedder.embed([self.question], input_type="query")[0]
+        qv = embed_queries(self.embedder, [self.question])[0]
         return np.array([_sim(float(x)) for x in vecs @ qv])
 
     @property

@@ -13,6 +13,7 @@ import numpy as np
 from sqlalchemy import select
 
 from ..errors import InvalidInput
+from ..models.base import embed_queries
 from ..store import KbChunk, KbDocument
 from .index import Hit
 from .text import simplified, terms
@@ -87,7 +88,7 @@ class Retriever:
 
             queries += rewrite_queries(self.models.chat(opts.rewrite_model), query, opts.multi_query)
         embedder = self.models.embedding(kb.embedding_model)
-        qvecs = embedder.embed(queries, input_type="query") if opts.mode != "bm25" or opts.mmr else None
+        qvecs = embed_queries(embedder, queries) if opts.mode != "bm25" or opts.mmr else None
         rankings: builtins.list[builtins.list[tuple[int, float]]] = []
         per: dict[str, dict[int, float]] = {"dense": {}, "bm25": {}}
         for i, q in enumerate(queries):

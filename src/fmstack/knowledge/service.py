@@ -11,6 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import delete, func, select
 
@@ -191,6 +192,15 @@ class KnowledgeService:
     def relevant(self, name_or_id: str, query: str, passages: builtins.list[Retrieved]) -> builtins.list[Retrieved]:
         """The passages that can ground an answer (see Retriever.relevant)."""
         return self.retrieval.relevant(name_or_id, query, passages)
+
+    def stored_vectors(self, name_or_id: str, passages: builtins.list[Retrieved], embedder: Any) -> np.ndarray | None:
+        """The vectors the index holds for these passages (one row each, in order), where they were
+        made by `embedder` — what a guardrail screening the passages reads instead of embedding
+        them again; None where the knowledge base uses another embedding model."""
+        kb = self.settings(name_or_id)
+        if not passages or embedder is None or self.models.embedding(kb.embedding_model) is not embedder:
+            return None
+        return self.index.vectors(kb.id, [p.chunk_id for p in passages])
 
     def evidence(self, name_or_id: str, question: str, passages: builtins.list[Retrieved]) -> Evidence:
         """The passages read sentence by sentence against the question (knowledge/answers.py),

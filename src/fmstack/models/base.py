@@ -6,7 +6,9 @@ A chat provider implements one method, `stream()`; `generate()` is derived from 
 from __future__ import annotations
 
 import abc
+import collections
 import functools
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -120,9 +122,38 @@ class ChatModel(Model):
 
 
 class EmbeddingModel(Model):
+    QUERY_CACHE = 512  # recent query texts whose vectors are kept
+    QUERY_CACHE_CHARS = 4000  # longer texts are not kept
+
     @property
     def dimensions(self) -> int:
         return self.info.dimensions or 0
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """embed(texts, "query"), remembering the vectors of the last QUERY_CACHE short texts: in
+        one turn the guardrail, retrieval, the answer check and grounding all read the question,
+        and it is embedded once."""
+        texts = list(texts)
+        cache = self.__dict__.setdefault("_query_cache", collections.OrderedDict())
+        lock = self.__dict__.setdefault("_query_lock", threading.Lock())
+        with lock:
+            found = {t: cache[t] for t in texts if t in cache}
+            for t in found:
+                cache.move_to_end(t)
+        missing = list(dict.fromkeys(t for t in texts if t not in found))
+        if missing:
+            vecs = self.embed(missing, input_type="query")
+            fresh = dict(zip(missing, vecs, strict=True))
+            with lock:
+                for t, v in fresh.items():
+                    if len(t) <= self.QUERY_CACHE_CHARS:
+                        cache[t] = v
+                while len(cache) > self.QUERY_CACHE:
+                    cache.popitem(last=False)
+            found.update(fresh)
+        if not texts:
+            return np.zeros((0, self.dimensions), dtype=np.float32)
+        return np.stack([found[t] for t in texts])
 
     @abc.abstractmethod
     def embed(self, texts: Sequence[str], input_type: Literal["query", "document"] = "query") -> np.ndarray:
@@ -131,3 +162,10 @@ class EmbeddingModel(Model):
         Asymmetric models (E5) prefix queries and documents differently; symmetric ones ignore
         `input_type`. Use "query" for similarity between texts of the same kind.
         """
+
+
+def embed_queries(embedder: Any, texts: Sequence[str]) -> np.ndarray:
+    """Query vectors of `texts`, through the model's cache where it has one (EmbeddingModel)."""
+    if isinstance(embedder, EmbeddingModel):
+        return embedder.embed_queries(texts)
+    return embedder.embed(list(texts), input_type="query")
