@@ -34,22 +34,28 @@ from fmstack.knowledge.text import normalize
 HEADS = {"jailbreak": {"jailbreak"}, "injection": {"injection", "jailbreak"}}
 
 
-def matrix(texts: list[str]) -> tuple[sparse.csr_matrix, np.ndarray]:
-    """One row per window (at most 3 a text), and the text each row came from."""
-    rows, cols, vals, owner = [], [], [], []
+def matrix(records: list[dict]) -> tuple[sparse.csr_matrix, np.ndarray, np.ndarray]:
+    """One row per window, the text each row came from, and each row's own label where the text
+    says where its injected instruction is (1: the window holds it, 0: only the carrier
+    document), else -1 (the text's label). Texts without such a span give their first 3 windows."""
+    rows, cols, vals, owner, own = [], [], [], [], []
     r = 0
-    for i, t in enumerate(texts):
-        for w in C.windows(normalize(t))[:3]:
-            idx, v = C.features(w)
+    for i, rec in enumerate(records):
+        text = normalize(rec["text"])
+        span = rec.get("span")
+        starts = C.window_starts(text) if span else C.window_starts(text)[:3]
+        for s in starts:
+            idx, v = C.features(text[s : s + C.WINDOW])
             rows.append(np.full(len(idx), r))
             cols.append(idx)
             vals.append(v)
             owner.append(i)
+            own.append(int(s < span[1] and span[0] < s + C.WINDOW) if span else -1)
             r += 1
     X = sparse.csr_matrix(
         (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(r, 1 << C.BITS), dtype=np.float32
     )
-    return X, np.array(owner)
+    return X, np.array(owner), np.array(own)
 
 
 def per_text(margins: np.ndarray, owner: np.ndarray, n: int) -> np.ndarray:
@@ -66,13 +72,13 @@ def main() -> None:
     args = ap.parse_args()
     train = [json.loads(x) for x in open(Path(args.data) / "train.jsonl", encoding="utf-8")]
     evals = [json.loads(x) for x in open(Path(args.data) / "eval.jsonl", encoding="utf-8")]
-    X, owner = matrix([r["text"] for r in train])
-    XE, owner_e = matrix([r["text"] for r in evals])
+    X, owner, own = matrix(train)
+    XE, owner_e, _ = matrix(evals)
     names, weights, meta = [], {}, []
     for head, positive in HEADS.items():
         y_text = np.array([1 if r["kind"] in positive else 0 for r in train])
         keep_text = np.array([r["label"] == 0 or r["kind"] in positive for r in train])
-        y = y_text[owner]
+        y = np.where(own >= 0, np.minimum(own, y_text[owner]), y_text[owner])  # a carrier's windows are benign
         oof = np.full(len(train), np.nan)
         folds = StratifiedKFold(5, shuffle=True, random_state=0)
         texts = np.flatnonzero(keep_text)

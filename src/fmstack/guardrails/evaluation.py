@@ -150,7 +150,7 @@ def _is_attack(row: dict) -> bool:
 def _head(row: dict, head: str) -> str:
     if head != "auto":
         return head
-    return "injection" if row.get("kind") in ("injection", "document") else "input"
+    return "injection" if row.get("kind") in ("injection", "document") else "jailbreak"
 
 
 def evaluate_dataset(rows: list[dict], detector, head: str = "auto", fprs: Sequence[float] = (0.01, 0.05)) -> dict:
@@ -169,7 +169,7 @@ def evaluate_dataset(rows: list[dict], detector, head: str = "auto", fprs: Seque
         h = _head(row, head)
         t0 = time.perf_counter()
         fired, s = detector.fires(row["text"], head=h)
-        scored.append((row, "jailbreak" if h == "input" else h, fired, s.probability, time.perf_counter() - t0))
+        scored.append((row, h, fired, s.probability, time.perf_counter() - t0))
     out: dict = {"groups": [], "latency_ms": {}}
     langs = sorted({r.get("lang", "other") for r, *_ in scored})
     for lang in langs:

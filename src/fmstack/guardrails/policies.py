@@ -308,8 +308,9 @@ class AttackPolicy(BaseModel):
 
 
 class Attacks:
-    """On input (either head: a request may carry pasted data with orders in it) and on context the
-    model will read — passages, tool outputs — (the injection head), not on output. The score in the finding and in the trace is the head's
+    """On input (the jailbreak head: a request is an order by nature, the injection head would read
+    it as one) and on context the model will read — passages, tool outputs — (the injection head),
+    not on output. The score in the finding and in the trace is the head's
     calibrated probability."""
 
     def __init__(self, config: AttackPolicy, env: PolicyEnv):
@@ -322,10 +323,9 @@ class Attacks:
     def check(self, ctx: CheckContext) -> list[Finding]:
         if ctx.source not in ("input", "context"):
             return []
-        head = "input" if ctx.source == "input" else "injection"
+        head = "jailbreak" if ctx.source == "input" else "injection"
         fired, s = self.detector.fires(ctx.text, ctx.vectors if self.embeds else None, head=head)
-        reported = s.scores if head == "input" else {"injection": s.probability}
-        ctx.scores.setdefault("attacks", {}).update({h: round(p, 4) for h, p in reported.items()})
+        ctx.scores.setdefault("attacks", {})[head] = round(s.probability, 4)
         if not fired:
             return []
         above = s.probability >= s.threshold
