@@ -17,7 +17,7 @@ text: bounded work whatever the length); its score is its most attack-like windo
 
 from __future__ import annotations
 
-import threading
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -116,15 +116,7 @@ class AttackClassifier:
         return self.heads[head].threshold
 
 
-_shared: AttackClassifier | None = None
-_lock = threading.Lock()
-
-
+@functools.cache
 def shared() -> AttackClassifier:
     """The shipped classifier, loaded once per process."""
-    global _shared
-    if _shared is None:
-        with _lock:
-            if _shared is None:
-                _shared = AttackClassifier.load()
-    return _shared
+    return AttackClassifier.load()

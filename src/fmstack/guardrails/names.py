@@ -14,10 +14,9 @@ FakeNameGenerator's people (bench/pii.py), which it never saw.
 
 from __future__ import annotations
 
+import functools
 import re
-import threading
 import zlib
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -67,7 +66,7 @@ def _capitalised(word: str) -> bool:
     )
 
 
-@lru_cache(maxsize=65536)
+@functools.lru_cache(maxsize=65536)
 def _zipf(word: str) -> int:
     from wordfreq import zipf_frequency
 
@@ -169,14 +168,7 @@ class NameTagger:
         return sorted(out)
 
 
-_shared: NameTagger | None = None
-_lock = threading.Lock()
-
-
+@functools.cache
 def shared() -> NameTagger:
-    global _shared
-    if _shared is None:
-        with _lock:
-            if _shared is None:
-                _shared = NameTagger.load()
-    return _shared
+    """The shipped tagger, loaded once per process."""
+    return NameTagger.load()
