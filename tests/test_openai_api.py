@@ -163,8 +163,8 @@ def test_every_tool_choice_on_the_bundled_model(oai):
     """required (one tool and several), none, auto and a named function all answer; required
     and named ones always call, none never does."""
 
-    def ask(text, tools, choice, stream=False):
-        kw = dict(model="default", max_tokens=60, temperature=0, tools=tools, tool_choice=choice)
+    def ask(text, tools, choice, stream=False, max_tokens=60):
+        kw = dict(model="default", max_tokens=max_tokens, temperature=0, tools=tools, tool_choice=choice)
         kw["messages"] = [{"role": "user", "content": text}]
         if not stream:
             return oai.chat.completions.create(**kw).choices[0]
@@ -195,6 +195,14 @@ def test_every_tool_choice_on_the_bundled_model(oai):
     assert auto.message.tool_calls or auto.message.content
     named = ask("Hello!", [WEATHER, ADD], {"type": "function", "function": {"name": "add"}})
     assert named.message.tool_calls[0].function.name == "add"
+    # a call max_tokens cuts off is not a finished call: its arguments are not JSON, and it says so
+    cut = ask(
+        "What's the weather in Paris?",
+        [WEATHER],
+        {"type": "function", "function": {"name": "get_weather"}},
+        max_tokens=3,
+    )
+    assert cut.finish_reason == "length" and cut.message.tool_calls[0].function.name == "get_weather"
 
 
 def test_bad_tools_are_clear_errors_and_keep_the_connection(http):

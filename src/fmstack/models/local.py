@@ -114,6 +114,14 @@ def grammar_for(response_format: dict | None):
     )
 
 
+def _is_json(text: str) -> bool:
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
+
+
 class LlamaCppChatModel(ChatModel):
     """One GGUF file; loaded on first use. Text requests are decoded together, up to `parallel` at
     a time (models/batching.py); tool calls and label scoring take turns with them, first come
@@ -448,9 +456,10 @@ class LlamaCppChatModel(ChatModel):
             )
             choice = resp["choices"][0]
             msg = choice["message"]
+            calls = msg.get("tool_calls") or []
             if msg.get("content"):
                 yield TextDelta(msg["content"])
-            for i, call in enumerate(msg.get("tool_calls") or []):
+            for i, call in enumerate(calls):
                 yield ToolCallDelta(
                     index=i, id=call["id"], name=call["function"]["name"], arguments=call["function"]["arguments"]
                 )
@@ -461,7 +470,10 @@ class LlamaCppChatModel(ChatModel):
                     completion_tokens=usage.get("completion_tokens", 0),
                 )
             )
-            yield Finish("tool_calls" if msg.get("tool_calls") else choice.get("finish_reason") or "stop")
+            # arguments the token budget cut off are not JSON: the call was not finished (as OpenAI
+            # says when max_tokens ends a call: "length")
+            cut = any(not _is_json(c["function"]["arguments"]) for c in calls)
+            yield Finish("length" if cut else "tool_calls" if calls else choice.get("finish_reason") or "stop")
         except (ValueError, RuntimeError) as e:
             raise ModelError(f"{self.name}: {e}") from e
         finally:
