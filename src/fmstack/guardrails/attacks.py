@@ -195,9 +195,9 @@ class AttackScore:
 
 
 class AttackDetector:
-    """`head` is the classifier head to read ("jailbreak" for requests, "injection" for data);
-    `threshold` its probability threshold (None: the shipped default). `pattern_threshold` and
-    `margin` were chosen on the example bank, not on an evaluation set."""
+    """`thresholds`: each classifier head's probability threshold ("jailbreak" for requests,
+    "injection" for data; missing or None: the shipped default). `pattern_threshold` and `margin`
+    were chosen on the example bank, not on an evaluation set."""
 
     def __init__(
         self,
