@@ -299,7 +299,7 @@ class AttackPolicy(BaseModel):
     action: Action = "block"
     # the trained classifier's calibrated probability at which a request (jailbreak) or data the
     # model reads (injection: passages, tool outputs) is an attack; None: the shipped defaults,
-    # set for about 1% false positives on benign texts
+    # set for about 0.5% false positives on benign training texts
     jailbreak_threshold: float | None = Field(None, ge=0.0, le=1.0)
     injection_threshold: float | None = Field(None, ge=0.0, le=1.0)
     patterns: bool = True  # the hand-written attack phrasings fire too
@@ -310,8 +310,7 @@ class AttackPolicy(BaseModel):
 class Attacks:
     """On input (the jailbreak head: a request is an order by nature, the injection head would read
     it as one) and on context the model will read — passages, tool outputs — (the injection head),
-    not on output. The score in the finding and in the trace is the head's
-    calibrated probability."""
+    not on output. The score in the finding and in the trace is the head's calibrated probability."""
 
     def __init__(self, config: AttackPolicy, env: PolicyEnv):
         self.action = config.action
