@@ -189,6 +189,7 @@ def test_guardrails_from_yaml_apply_and_eval(env, tmp_path):
     p = run(env, "guardrails", "create", str(bad), check=False)
     assert p.returncode == 2 and "pii.types" in p.stderr
     report = json.loads(run(env, "guardrails", "eval", "--json").stdout)
+    assert report["trained_on"] == ["prompts.jsonl"]  # the classifier's training data, said so
     main = report["attacks"]["prompts.jsonl"]["all"]
     assert main["positives"] >= 200 and main["negatives"] >= 200
     assert main["tpr"] >= 0.9 and main["fpr"] <= 0.05
