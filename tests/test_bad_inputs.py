@@ -197,12 +197,14 @@ def test_a_model_failing_mid_stream_is_reported_and_the_turn_is_kept(tmp_path_fa
             with h.stream(
                 "POST",
                 f"/api/conversations/{conv['id']}/messages",
-                # no repetition penalty: the model counts on for a long stream instead of declining
+                # no repetition penalty and greedy: the model counts on ("1. 1\n2. 2\n…") for a long
+                # stream; sampled, it now and then declines or falls into a loop the turn stops
                 json={
                     "content": "Count from 1 to 3000.",
                     "max_tokens": 4000,
                     "stream": True,
                     "repetition_penalty": 1.0,
+                    "temperature": 0,
                 },
             ) as r:
                 for line in r.iter_lines():
