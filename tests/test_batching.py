@@ -215,3 +215,24 @@ def test_a_batch_job_sends_a_batching_model_its_lines_together(fm, model):
     tokens = sum(o["response"]["body"]["usage"]["completion_tokens"] for o in out)
     assert model.batcher.steps - steps < tokens  # the lines shared decode calls
     assert fm._concurrency(None) == model.parallel and fm._concurrency("smollm2-solo") == 1
+
+
+@pytest.mark.parametrize("parallel", [8, 1], ids=["batched", "one-at-a-time"])
+def test_a_stream_stopped_by_its_reader_reports_the_tokens_it_generated(model, parallel):
+    """The loop stopper stops a model by throwing StopGeneration into its stream: the model leaves
+    at once and still ends with its usage (metered and reported) and a finish."""
+    from fmstack.models.types import stop_early
+
+    model.parallel = parallel
+    long = GenerationParams(temperature=0.0, max_tokens=200)
+    events = model.stream([Message("user", "Tell a very long story about a castle.")], long)
+    read = [next(events) for _ in range(3)]
+    assert all(isinstance(e, TextDelta) for e in read)
+    ended = list(stop_early(events))
+    assert not any(isinstance(e, TextDelta) and e.text for e in ended)  # no text after the stop
+    usage = [e for e in ended if isinstance(e, UsageEvent)]
+    assert len(usage) == 1 and 3 <= usage[0].usage.completion_tokens < 200 and usage[0].usage.prompt_tokens > 10
+    assert isinstance(ended[-1], Finish) and ended[-1].reason == "stop"
+    _wait(lambda: model.lock.waiting == 0)  # the model is free: the next request runs
+    text, finish, _ = _collect(model.stream([Message("user", "Say hi.")], GREEDY))
+    assert text and finish in ("stop", "length")

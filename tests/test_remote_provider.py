@@ -278,3 +278,28 @@ def test_images_reach_a_model_that_takes_them_and_others_refuse_clearly(tmp_path
     assert (
         r.status_code == 400 and "smollm2" in r.json()["error"]["message"] and "image" in r.json()["error"]["message"]
     )
+
+
+def test_a_remote_stream_stopped_by_its_reader_closes_and_estimates_its_usage(server, tmp_path):
+    """The loop stopper stops a remote model as it stops a local one (StopGeneration): the
+    response is closed at once, and the usage the provider would have sent last is estimated."""
+    from conftest import LOOPBACK_ALLOW
+
+    from fmstack import Settings
+    from fmstack.models import GenerationParams, Message, ModelRegistry
+    from fmstack.models.types import Finish, TextDelta, UsageEvent, stop_early
+
+    config = {"models": {"upstream": {"provider": "openai", "base_url": f"{server.url}/v1", "model": "default"}}}
+    env = {"FMSTACK_DATA_DIR": str(tmp_path), "FMSTACK_OUTBOUND_ALLOW": LOOPBACK_ALLOW}
+    registry = ModelRegistry(Settings.from_env(env=env, config=config))
+    model = registry.chat("upstream")
+    prompt = [Message("user", "Tell a very long story about a castle.")]
+    events = model.stream(prompt, GenerationParams(max_tokens=200, temperature=0))
+    read = [next(events) for _ in range(3)]
+    assert all(isinstance(e, TextDelta) for e in read)
+    ended = list(stop_early(events))
+    usage = [e.usage for e in ended if isinstance(e, UsageEvent)]
+    assert not any(isinstance(e, TextDelta) for e in ended) and ended[-1] == Finish("stop")
+    said = "".join(e.text for e in read)
+    assert len(usage) == 1 and usage[0].completion_tokens == model.count_tokens(said) > 0
+    assert usage[0].prompt_tokens == model.count_message_tokens(prompt)

@@ -42,6 +42,7 @@ from .types import (
     Event,
     Finish,
     GenerationParams,
+    StopGeneration,
     TextDelta,
     TokenLogprob,
     TokenTrail,
@@ -176,12 +177,22 @@ class BatchedDecoder:
                         else:
                             break
                         later = None
-                    yield TextDelta(value, trail.take(len(value)))
+                    try:
+                        yield TextDelta(value, trail.take(len(value)))
+                    except StopGeneration:  # the reader has enough: leave now, say what was generated
+                        self._leave(req)
+                        done = True
+                        yield UsageEvent(Usage(prompt_tokens=len(req.tokens), completion_tokens=req.generated))
+                        yield Finish("stop")
+                        return
                 elif kind == "end":
                     done = True
                     cut = trail.rest()  # a token the text was cut in (by a stop sequence)
                     if cut:
-                        yield TextDelta("", cut)
+                        try:
+                            yield TextDelta("", cut)
+                        except StopGeneration:
+                            pass  # it has ended anyway
                     yield UsageEvent(Usage(prompt_tokens=len(req.tokens), completion_tokens=req.generated))
                     yield Finish(finish_reason(value))
                     return
@@ -189,16 +200,19 @@ class BatchedDecoder:
                     done = True
                     raise value
         finally:
-            if not done:  # the caller went away: its sequence leaves the batch before the next token
-                stops = self._stops
-                req.cancelled.set()
-                with self._changed:  # and, if it was the only one, the model is free when this returns
-                    self._changed.wait_for(
-                        lambda: (
-                            (req.left or req.seq < 0) and (self._active or self._stops != stops or not self._running)
-                        ),
-                        timeout=60,
-                    )
+            if not done:  # the caller went away
+                self._leave(req)
+
+    def _leave(self, req: _Request) -> None:
+        """Take a sequence out of the batch before its next token; if it was the only one, the
+        model is free when this returns."""
+        stops = self._stops
+        req.cancelled.set()
+        with self._changed:
+            self._changed.wait_for(
+                lambda: (req.left or req.seq < 0) and (self._active or self._stops != stops or not self._running),
+                timeout=60,
+            )
 
     # -- the loop --------------------------------------------------------------------------------
     def _start(self) -> None:

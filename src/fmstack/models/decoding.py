@@ -10,14 +10,16 @@ stopped itself.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterator
 
-from .types import Event, Finish, TextDelta, TokenTrail
+from .types import Event, Finish, StopGeneration, TextDelta, TokenTrail, stop_early
 
 CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"  # as knowledge/text.py
 
-_END = re.compile(r"(?<=[.!?。！？；;])[\"'”’」)\]]*(\s+|$)|\n")
+# a sentence ends at . ! ? ; before a space (or the end so far), at Chinese 。！？； before anything
+_END = re.compile(r"(?<=[。！？；])[\"'”’」)\]]*\s*|(?<=[.!?;])[\"'”’」)\]]*(\s+|$)|\n")
 _CJK = re.compile(f"[{CJK}]")
 _LATIN = re.compile(r"[A-Za-z]{2,}")
 _NORM = re.compile(r"[\W_]+")
@@ -86,6 +88,17 @@ def loops(text: str, min_repeats: int = 4) -> bool:
     return False
 
 
+def _ended(events: Iterator[Event], held: Event | None = None) -> Iterator[Event]:
+    """The model's stream stopped now: its usage (what it did generate), then Finish("stop").
+    `held`: an event already read from it and not yet passed on."""
+    finished = False
+    for ev in itertools.chain([held] if held is not None else [], stop_early(events)):
+        finished = finished or isinstance(ev, Finish)
+        yield ev
+    if not finished:
+        yield Finish("stop")
+
+
 def stop_loops(
     events: Iterator[Event], *, question: str | None = None, min_repeats: int = 4, language: bool = True
 ) -> Iterator[Event]:
@@ -105,6 +118,8 @@ def stop_loops(
     ready = ""  # passed the sentence checks, not yet sent
     sent = ""  # the last text sent (a phrase loop may have begun in it)
     stopped = False
+    dropped = False  # the model ended on a sentence that was not sent
+    held: Event | None = None  # read from the model, waiting for the text before it to go out
     fences = 0  # ``` seen so far: inside a code block lines may repeat and the language is code
 
     def prose(text: str) -> bool:
@@ -141,12 +156,15 @@ def stop_loops(
 
     try:
         for ev in events:
+            if dropped and isinstance(ev, TextDelta):
+                continue
             if not isinstance(ev, TextDelta):
                 if cur[out:].strip() and rejected(cur):  # the last sentence, unfinished: checked as a finished one is
-                    stopped = True
-                    break
+                    cur, out, dropped = "", 0, True  # not sent; the model has ended: its usage and finish go on
                 ready, cur, out, free = ready + cur[out:], "", 0, False
+                held = Finish("stop") if dropped and isinstance(ev, Finish) else ev
                 yield from send(len(ready), last=True)
+                ev, held = held, None
                 yield ev
                 continue
             trail.add(ev)
@@ -185,10 +203,12 @@ def stop_loops(
             yield from send(keep - len(sent))
         if stopped:
             yield from send(len(ready), last=True)
-            yield Finish("stop")
+            yield from _ended(events)
         else:
             ready += cur[out:]
             yield from send(len(ready), last=True)
+    except StopGeneration:  # the reader stopped first: so does the model
+        yield from _ended(events, held)
     except Exception:
         if not stopped:
             ready += cur[out:]

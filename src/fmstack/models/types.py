@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import collections
+import itertools
+from collections.abc import Iterator
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Literal, get_args
 
@@ -240,6 +242,33 @@ class ErrorEvent:
 
 
 Event = TextDelta | ToolCallDelta | UsageEvent | Finish | ErrorEvent
+
+
+class StopGeneration(Exception):
+    """Thrown into a model's event stream (`events.throw(StopGeneration())`) by a reader that has
+    read enough — a loop was stopped. The model stops decoding at once and ends the stream as it
+    ends any other: its UsageEvent (the tokens it did generate: they are metered and reported)
+    and a Finish. A stream that wraps another passes it on (`stop_early`)."""
+
+
+def stop_early(events: Iterator[Event]) -> Iterator[Event]:
+    """Stop a model's stream now (StopGeneration): the events it ends with — usage, finish, an
+    error — and never more text. A stream that does not know StopGeneration is just closed."""
+    throw = getattr(events, "throw", None)
+    try:
+        if throw is None:
+            return
+        try:
+            first = throw(StopGeneration())
+        except (StopGeneration, StopIteration):
+            return
+        for ev in itertools.chain([first], events):
+            if not isinstance(ev, TextDelta | ToolCallDelta):
+                yield ev
+    finally:
+        close = getattr(events, "close", None)
+        if close is not None:
+            close()
 
 
 @dataclass
