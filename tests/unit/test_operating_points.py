@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from fmstack.guardrails.evaluation import load_jsonl, operating_points, wilson
+from fmstack.evaluation.metrics import wilson
+from fmstack.guardrails.evaluation import load_jsonl, operating_points
 
 
 def test_threshold_is_set_on_the_negatives():

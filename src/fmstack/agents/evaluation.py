@@ -20,20 +20,24 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 
+from ..evaluation.metrics import wilson
 from ..models.base import ChatModel
 from ..models.types import GenerationParams, Message
 from .loop import REACT, parse_react
 
 
 def matches(expected: dict, actual: dict | None) -> bool:
+    """Every expected argument is given one of its accepted values; "" among them (BFCL's
+    convention) means the argument may also be left out."""
     if not isinstance(actual, dict):
         return False
     for key, want in expected.items():
-        if key not in actual:
-            return False
-        got = actual[key]
         options = want if isinstance(want, list) else [want]
-        if not any(_same(o, got) for o in options):
+        if key not in actual:
+            if "" in options or None in options:
+                continue
+            return False
+        if not any(_same(o, actual[key]) for o in options):
             return False
     return True
 
@@ -46,6 +50,10 @@ def _same(want, got) -> bool:
             return abs(float(got) - float(want)) < 1e-6
         except (TypeError, ValueError):
             return False
+    if isinstance(want, dict):  # a nested object: its fields, each with its accepted values
+        return matches(want, got)
+    if isinstance(want, list):  # a list value: the same items in order
+        return isinstance(got, list) and len(got) == len(want) and all(map(_same, want, got))
     return " ".join(str(want).split()).casefold() == " ".join(str(got).split()).casefold()
 
 
@@ -73,10 +81,13 @@ def _arguments(raw) -> dict | None:
 
 def predict(model: ChatModel, task: dict, tools: dict[str, dict], protocol: str) -> tuple[list, bool]:
     """The calls the model makes for a task, and whether its reply was readable."""
-    offered = [tools[name] for name in task["tools"]]
+    offered = task.get("functions") or [tools[name] for name in task["tools"]]
+    asked = [Message(m["role"], m["content"]) for m in task.get("messages") or []] or [
+        Message("user", task["question"])
+    ]
     if protocol == "native":
         params = GenerationParams(temperature=0.0, max_tokens=256, tools=offered, tool_choice="auto")
-        res = model.generate([Message("user", task["question"])], params)
+        res = model.generate(asked, params)
         return [(c.name, _arguments(c.arguments)) for c in res.tool_calls], True
     catalogue = "\n".join(
         f"- {t['function']['name']}: {t['function']['description']} Arguments (JSON schema): "
@@ -84,7 +95,7 @@ def predict(model: ChatModel, task: dict, tools: dict[str, dict], protocol: str)
         for t in offered
     )
     res = model.generate(
-        [Message("system", REACT.format(tools=catalogue)), Message("user", task["question"])],
+        [Message("system", REACT.format(tools=catalogue)), *[m for m in asked if m.role != "system"]],
         GenerationParams(temperature=0.0, max_tokens=256),
     )
     parsed = parse_react(res.text)
@@ -129,10 +140,13 @@ def evaluate(
     report = {}
     for group, rows in groups.items():
         n = len(rows)
+        selected, argued = sum(r[0] for r in rows), sum(r[1] for r in rows)
         report[group] = {
             "tasks": n,
-            "selection": sum(r[0] for r in rows) / n,
-            "arguments": sum(r[1] for r in rows) / n,
+            "selection": selected / n,
+            "selection_ci95": wilson(selected, n),
+            "arguments": argued / n,
+            "arguments_ci95": wilson(argued, n),
             "parsed": sum(r[2] for r in rows) / n,
             "seconds": sum(r[3] for r in rows) / n,
         }

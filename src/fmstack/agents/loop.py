@@ -50,6 +50,7 @@ class Step:
     tokens: int = 0
     latency_ms: float = 0.0
     call_id: str | None = None
+    decision: dict | None = None  # a model step of a model that decides on tools first: each option's scores
 
     def to_dict(self) -> dict:
         return {k: v for k, v in asdict(self).items() if v is not None}
@@ -263,7 +264,9 @@ class Agent:
         res = self.model.generate(prompt, params)
         used = (res.usage.prompt_tokens or 0) + (res.usage.completion_tokens or 0)
         run.tokens += used
-        yield run.step("model", res.text, tokens=used, latency_ms=(time.perf_counter() - t0) * 1000)
+        yield run.step(
+            "model", res.text, tokens=used, latency_ms=(time.perf_counter() - t0) * 1000, decision=res.tool_decision
+        )
         run.index += 1
         return res
 

@@ -113,6 +113,7 @@ def agents_eval(
     model: str | None = typer.Option(None, "--model", "-m"),
     protocol: str = typer.Option("native", help="native (the provider's tool calling) or text (ReAct)."),
     limit: int | None = typer.Option(None, help="Only the first N tasks."),
+    split: str | None = typer.Option(None, help="Only the tasks of this split (a task's 'split': dev, test)."),
     as_json: bool = typer.Option(False, "--json"),
 ):
     """Tool selection and argument accuracy per category (single, multiple, parallel, irrelevance)."""
@@ -127,14 +128,25 @@ def agents_eval(
     from .. import evalsets
 
     data = evalsets.path("agents")
-    tasks_path, tools_path = Path(tasks or data / "tasks.jsonl"), Path(tools or data / "tools.json")
-    if not tasks_path.exists() or not tools_path.exists():
-        raise InvalidInput(f"give --tasks and --tools (the bundled set is missing from {data})")
+    tasks_path = Path(tasks or data / "tasks.jsonl")
+    tools_path = Path(tools) if tools else None if tasks else data / "tools.json"
+    if not tasks_path.exists() or (tools_path is not None and not tools_path.exists()):
+        raise InvalidInput(f"give --tasks (and --tools, unless each task has its 'functions'); not found: {data}")
     try:
-        rows = [json.loads(line) for line in tasks_path.read_text(encoding="utf-8").splitlines() if line.strip()]
-        catalogue = json.loads(tools_path.read_text(encoding="utf-8"))
+        rows = [json.loads(line) for line in tasks_path.read_text(encoding="utf-8").split("\n") if line.strip()]
+        catalogue = json.loads(tools_path.read_text(encoding="utf-8")) if tools_path else []
     except ValueError as e:
         raise InvalidInput(f"cannot read the evaluation set: {e}") from None
+    bad = [
+        i + 1
+        for i, r in enumerate(rows)
+        if not isinstance(r, dict)
+        or not isinstance(r.get("expected"), list)
+        or not (r.get("functions") or (r.get("tools") and catalogue))
+    ]
+    if bad:
+        raise InvalidInput(f"tasks need 'expected' and 'functions' (or 'tools' with --tools): lines {bad[:5]}")
+    rows = [r for r in rows if split is None or r.get("split") == split]
     rows = rows[:limit] if limit else rows
     with Progress(
         TextColumn("{task.description}"),
@@ -166,8 +178,8 @@ def agents_eval(
         table.add_row(
             group,
             str(r["tasks"]),
-            f"{r['selection']:.3f}",
-            f"{r['arguments']:.3f}",
+            "{:.3f} [{:.2f}, {:.2f}]".format(r["selection"], *r["selection_ci95"]),
+            "{:.3f} [{:.2f}, {:.2f}]".format(r["arguments"], *r["arguments_ci95"]),
             f"{r['parsed']:.3f}",
             f"{r['seconds']:.2f}",
         )

@@ -15,6 +15,7 @@ the bundled embedding model gives one vector per text, not per token.
 
 from __future__ import annotations
 
+import math
 import re
 import string
 import unicodedata
@@ -181,3 +182,14 @@ def segment_score(embedder, prediction: str, reference: str) -> dict[str, float]
     recall = float(sims.max(axis=0).mean())
     f1 = 2 * precision * recall / (precision + recall) if precision + recall > 0 else 0.0
     return {"precision": precision, "recall": recall, "f1": f1}
+
+
+def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """The 95% Wilson score interval of a rate k/n ((0, 1) when n is 0: nothing is known)."""
+    if n == 0:
+        return (0.0, 1.0)
+    p = k / n
+    d = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / d
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / d
+    return (max(0.0, centre - half), min(1.0, centre + half))

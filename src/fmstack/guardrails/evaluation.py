@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InvalidInput
+from ..evaluation.metrics import wilson
 from . import pii
 
 
@@ -79,16 +80,6 @@ def evaluate_pii(rows: list[dict], detect: Callable[[str], list[pii.Span]] = pii
             "exact": round(c["exact"] / c["gold"], 4) if c["gold"] else 1.0,
         }
     return out
-
-
-def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    """95% Wilson score interval of a rate k/n."""
-    if n == 0:
-        return (0.0, 1.0)
-    p = k / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return (max(0.0, centre - half), min(1.0, centre + half))
 
 
 def operating_points(

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidInput
+from ..evaluation.metrics import wilson
 
 MODES = ("bm25", "dense", "hybrid")
 
@@ -139,17 +140,6 @@ def fact_in(answer: str, facts: list[str]) -> bool:
     return any(_norm(f) in a for f in facts if f.strip())
 
 
-def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    """The 95% Wilson score interval of a proportion k/n."""
-    if n == 0:
-        return (0.0, 0.0)
-    p = k / n
-    d = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / d
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / d
-    return (round(max(0.0, centre - half), 3), round(min(1.0, centre + half), 3))
-
-
 @dataclass
 class AnswerScores:
     """Per mode: over answerable questions, the share whose answer holds the fact, cites the right
@@ -177,7 +167,12 @@ class AnswerScores:
 
     def to_dict(self) -> dict[str, Any]:
         def rate(k: int, n: int) -> dict[str, Any]:
-            return {"rate": round(k / n, 3) if n else None, "ci95": wilson(k, n), "k": k, "n": n}
+            return {
+                "rate": round(k / n, 3) if n else None,
+                "ci95": tuple(round(x, 3) for x in wilson(k, n)) if n else (0.0, 0.0),
+                "k": k,
+                "n": n,
+            }
 
         out: dict[str, Any] = {
             "questions": self.answerable + self.unanswerable,

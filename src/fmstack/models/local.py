@@ -8,12 +8,15 @@ import json
 import os
 import queue
 import threading
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, ContextLengthExceeded, InvalidInput, ModelError
+from . import tooluse
 from .base import ChatModel, ModelInfo
 from .batching import BatchedDecoder
 from .decoding import stop_loops
@@ -26,8 +29,10 @@ from .types import (
     StopGeneration,
     TextDelta,
     ToolCallDelta,
+    ToolDecisionEvent,
     Usage,
     UsageEvent,
+    collect,
     finish_reason,
     stop_early,
 )
@@ -149,6 +154,7 @@ class LlamaCppChatModel(ChatModel):
         n_batch: int = 512,
         lora: str | None = None,
         parallel: int = 8,
+        tool_calling: str = "decide",
     ):
         self.info = info
         self.path = resolve_model_path(path)
@@ -162,6 +168,9 @@ class LlamaCppChatModel(ChatModel):
         self._llm: Any = None  # llama_cpp.Llama, loaded on first use
         self._formatter: Any = None
         self._load_lock = threading.Lock()
+        # tools: "decide" (models/tooluse.py) or "native" (llama-cpp-python's ChatML handler)
+        self.tool_calling = tool_calling
+        self.embedder: Callable[[], Any] | None = None  # the registry's embedding model, for the decide stage
 
     # -- loading ------------------------------------------------------------------------------
     @property
@@ -223,8 +232,14 @@ class LlamaCppChatModel(ChatModel):
         params = params.merged_over(self.info.defaults)
         if params.tools and params.tool_choice != "none":
             self.refuse_logprobs(params, "with tools")
+            if self.tool_calling == "decide" and self._template() is not None:
+                self._check_tool_choice(params)
+                return self._decide_and_fill(messages, params)
             choice = self._tool_choice(messages, params)
             return self._on_model_thread_stream(lambda: self._stream_tools(messages, params, choice))
+        return self._stream_plain(messages, params)
+
+    def _stream_plain(self, messages: Sequence[Message], params: GenerationParams) -> Iterator[Event]:
         if self.parallel > 1 and self._template() is not None:
             events = self._stream_batched(messages, params)
         else:
@@ -508,6 +523,64 @@ class LlamaCppChatModel(ChatModel):
             raise ModelError(f"{self.name}: {e}") from e
         finally:
             self.llm.__dict__.pop("create_completion", None)
+
+    # -- tool use in two stages (models/tooluse.py) ---------------------------------------------
+    def _check_tool_choice(self, params: GenerationParams) -> None:
+        if not self.info.supports_tools:
+            raise InvalidInput(f"model {self.name!r} does not support tools", param="tools")
+        names = [t["function"]["name"] for t in params.tools or []]
+        choice = params.tool_choice
+        if isinstance(choice, dict):
+            name = (choice.get("function") or {}).get("name")
+            if name not in names:
+                raise InvalidInput(f"tool_choice names {name!r}, which is not among the tools", param="tool_choice")
+        elif choice not in (None, "auto", "required", "none"):
+            raise InvalidInput("tool_choice must be auto, required, none or a named function", param="tool_choice")
+
+    def _decide_and_fill(self, messages: Sequence[Message], params: GenerationParams) -> Iterator[Event]:
+        """Decide (answer, or which tools), then fill each call's arguments under its schema."""
+        tools = list(params.tools or [])
+        by_name = {t["function"]["name"]: t for t in tools}
+        choice = params.tool_choice or "auto"
+        if isinstance(choice, dict):
+            decision = tooluse.ToolDecision({}, 1.0, [choice["function"]["name"]], "named by tool_choice")
+        else:
+            if self.embedder is None:
+                raise InvalidInput(f"model {self.name!r} decides on tools with an embedding model; none is set")
+            decision = tooluse.decide(self.embedder(), messages, tools, choice)
+        yield ToolDecisionEvent(decision.to_dict())
+        plain = replace(params, tools=None, tool_choice=None)
+        if not decision.calls:  # answer directly
+            yield from self._stream_plain(messages, plain)
+            return
+        used = Usage()
+        calls: list[tuple[str, dict]] = []
+        for name in decision.calls:
+            found, usage, _ = tooluse.fill(
+                lambda m, schema: self._json_answer(m, schema, plain), messages, by_name[name]
+            )
+            used.prompt_tokens += usage.prompt_tokens
+            used.completion_tokens += usage.completion_tokens
+            calls += [(name, args) for args in found]
+        for i, (name, args) in enumerate(calls):
+            yield ToolCallDelta(
+                index=i, id=f"call_{uuid.uuid4().hex[:24]}", name=name, arguments=json.dumps(args, ensure_ascii=False)
+            )
+        yield UsageEvent(used)
+        yield Finish("tool_calls" if calls else "stop")
+
+    def _json_answer(self, messages: Sequence[Message], schema: dict, params: GenerationParams) -> tuple[str, Usage]:
+        """The model's reply under a JSON-schema grammar (plain JSON where the schema cannot be a
+        grammar): its text and usage."""
+        try:
+            grammar_for({"type": "json_schema", "json_schema": {"schema": schema}})
+            fmt: dict = {"type": "json_schema", "json_schema": {"schema": schema}}
+        except InvalidInput:
+            fmt = {"type": "json_object"}
+        res = collect(self.name, self._stream_plain(messages, replace(params, temperature=0.0, response_format=fmt)))
+        if res.error:
+            raise ModelError(res.error)
+        return res.text, res.usage
 
     def _likeliest_tool(self, messages: Sequence[Message], tools: Sequence[dict]) -> str:
         names = [t["function"]["name"] for t in tools]

@@ -40,6 +40,9 @@ class ModelSpec(BaseModel):
     defaults: dict[str, Any] = Field(default_factory=dict)
     description: str = ""
     supports_tools: bool = False
+    # local: how tools are called — "decide" (score answer-or-tool, then fill the arguments under
+    # the tool's schema: models/tooluse.py) or "native" (the model writes the calls itself)
+    tool_calling: Literal["decide", "native"] = "decide"
     supports_images: bool = False  # image parts in messages go to this model (else: a clear 400)
     # how answers grounded in a knowledge base are made by default (knowledge/options.py)
     answer_mode: Literal["generate", "extract", "auto"] | None = None
@@ -146,6 +149,7 @@ def _local_chat(info: ModelInfo, spec: ModelSpec, settings: Settings) -> ChatMod
         max_queue=settings.max_queue,
         lora=spec.lora,
         parallel=spec.parallel,
+        tool_calling=spec.tool_calling,
     )
 
 
@@ -417,6 +421,8 @@ class ModelRegistry:
                         return inst
                     factories = CHAT_PROVIDERS if self.kinds[real] == "chat" else EMBEDDING_PROVIDERS
                     inst = factories[spec.provider](self._info(real, spec), spec, self.settings)
+                    if getattr(inst, "embedder", False) is None:  # it scores tools with embeddings too
+                        setattr(inst, "embedder", self.embedding)  # noqa: B010
                     self._instances[real] = inst
         return inst
 

@@ -241,7 +241,17 @@ class ErrorEvent:
     kind: Literal["error"] = "error"
 
 
-Event = TextDelta | ToolCallDelta | UsageEvent | Finish | ErrorEvent
+@dataclass
+class ToolDecisionEvent:
+    """Why a model that decides before it calls tools (models/tooluse.py) did or did not call
+    them: each option's scores. Comes before the answer or the calls; the APIs leave it out of
+    their shapes, the agent trace keeps it."""
+
+    decision: dict[str, Any]
+    kind: Literal["tool_decision"] = "tool_decision"
+
+
+Event = TextDelta | ToolCallDelta | UsageEvent | Finish | ErrorEvent | ToolDecisionEvent
 
 
 class StopGeneration(Exception):
@@ -282,6 +292,7 @@ class ChatResult:
     usage: Usage = field(default_factory=Usage)
     error: str | None = None
     logprobs: list[TokenLogprob] | None = None  # the answer's tokens, where they were asked for and given
+    tool_decision: dict[str, Any] | None = None  # why tools were or were not called (ToolDecisionEvent)
 
     def message(self) -> Message:
         return Message(role="assistant", content=self.text, tool_calls=self.tool_calls or None)
@@ -309,6 +320,8 @@ def collect(model: str, events) -> ChatResult:
         elif isinstance(ev, ErrorEvent):
             res.error = ev.message
             res.finish_reason = "error"
+        elif isinstance(ev, ToolDecisionEvent):
+            res.tool_decision = ev.decision
     res.text = "".join(parts)
     res.tool_calls = [calls[i] for i in sorted(calls)]
     return res
