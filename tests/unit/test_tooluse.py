@@ -43,12 +43,16 @@ def test_how_many_calls_a_request_can_ask_for():
 
 
 def test_arguments_are_grounded_in_the_conversation():
-    text = "What's a 15% tip on a $64.50 bill in Beijing? 北京的天气"
-    assert tooluse.grounded(64.5, text) and tooluse.grounded(15, text) and not tooluse.grounded(20, text)
-    assert tooluse.grounded("beijing", text) and tooluse.grounded("北京", text) and not tooluse.grounded("Tokyo", text)
+    text = "What's a 15% tip on a $1,064.50 bill in Beijing?"
+    assert tooluse.grounded(1064.5, text) and tooluse.grounded(15, text) and not tooluse.grounded(20, text)
+    assert tooluse.grounded("beijing", text) and tooluse.grounded("a Beijing bill", text)
+    assert tooluse.grounded("Tokyo", text) is False
     assert tooluse.grounded(True, text) is None and tooluse.grounded({"a": 1}, text) is None
-    assert tooluse.grounding({"bill": 64.5, "city": "Tokyo"}, text) == 0.5
+    assert tooluse.grounding({"bill": 1064.5, "city": "Tokyo"}, text) == 0.5
     assert tooluse.grounding({"flag": False}, text) is None
+    zh = "北京今天天气怎么样？"
+    assert tooluse.grounded("北京", zh) and tooluse.grounded("上海", zh) is False
+    assert tooluse.grounded("Beijing", zh) is False  # translated by the model: not the user's own value
 
 
 def test_the_fill_schema_bounds_strings_and_the_number_of_calls():
@@ -76,12 +80,21 @@ def test_fill_asks_again_with_the_problems_and_drops_invented_items():
 
     def generate(messages, schema):
         asked.append(messages[0].content)
-        return next(replies), Usage(10, 5)
+        return next(replies), Usage(10, 5), "stop"
 
     messages = [Message("user", "Weather in Paris and Rome, please.")]
-    calls, used, problems = tooluse.fill(generate, messages, WEATHER)
-    assert calls == [{"city": "Paris"}, {"city": "Rome"}] and problems is None  # Oslo was never asked for
-    assert used == Usage(20, 10) and "did not fit the schema" in asked[1] and "city" in asked[1]
+    filled = tooluse.fill(generate, messages, WEATHER)
+    assert filled.calls == [{"city": "Paris"}, {"city": "Rome"}] and filled.problems is None  # not Oslo
+    assert filled.usage == Usage(20, 10) and "did not fit the schema" in asked[1] and "city" in asked[1]
+
+
+def test_fill_leaves_out_optional_arguments_the_request_did_not_give():
+    def generate(messages, schema):
+        return '[{"city": "Paris", "unit": "f"}]', Usage(1, 1), "stop"
+
+    assert tooluse.fill(generate, [Message("user", "Weather in Paris?")], WEATHER).calls == [{"city": "Paris"}]
+    cut = tooluse.fill(lambda m, s: ('[{"ci', Usage(1, 3), "length"), [Message("user", "Paris?")], WEATHER)
+    assert cut.calls == [] and cut.cut == '{"ci'  # the token limit ended it: no second try
 
 
 def test_tools_called_since_the_request_are_not_chosen_again():

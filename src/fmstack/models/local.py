@@ -548,30 +548,39 @@ class LlamaCppChatModel(ChatModel):
             if self.embedder is None:
                 raise InvalidInput(f"model {self.name!r} decides on tools with an embedding model; none is set")
             decision = tooluse.decide(self.embedder(), messages, tools, choice)
-        yield ToolDecisionEvent(decision.to_dict())
         plain = replace(params, tools=None, tool_choice=None)
         if not decision.calls:  # answer directly
+            yield ToolDecisionEvent(decision.to_dict())
             yield from self._stream_plain(messages, plain)
             return
         used = Usage()
-        calls: list[tuple[str, dict]] = []
+        calls: list[tuple[str, str]] = []
+        cut = False
         for name in decision.calls:
-            found, usage, _ = tooluse.fill(
-                lambda m, schema: self._json_answer(m, schema, plain), messages, by_name[name]
-            )
-            used.prompt_tokens += usage.prompt_tokens
-            used.completion_tokens += usage.completion_tokens
-            calls += [(name, args) for args in found]
-        for i, (name, args) in enumerate(calls):
-            yield ToolCallDelta(
-                index=i, id=f"call_{uuid.uuid4().hex[:24]}", name=name, arguments=json.dumps(args, ensure_ascii=False)
-            )
+            filled = tooluse.fill(lambda m, schema: self._json_answer(m, schema, plain), messages, by_name[name])
+            if not calls and choice == "auto" and tooluse.unfounded(filled, messages):
+                decision.calls, decision.reason = [], "the arguments would have to be invented"
+                yield ToolDecisionEvent(decision.to_dict())
+                yield from self._stream_plain(messages, plain)
+                return
+            used.prompt_tokens += filled.usage.prompt_tokens
+            used.completion_tokens += filled.usage.completion_tokens
+            calls += [(name, json.dumps(args, ensure_ascii=False)) for args in filled.calls]
+            if filled.cut is not None:  # max_tokens ended it: an unfinished call, as OpenAI reports one
+                calls.append((name, filled.cut))
+                cut = True
+                break
+        yield ToolDecisionEvent(decision.to_dict())
+        for i, (name, arguments) in enumerate(calls):
+            yield ToolCallDelta(index=i, id=f"call_{uuid.uuid4().hex[:24]}", name=name, arguments=arguments)
         yield UsageEvent(used)
-        yield Finish("tool_calls" if calls else "stop")
+        yield Finish("length" if cut else "tool_calls" if calls else "stop")
 
-    def _json_answer(self, messages: Sequence[Message], schema: dict, params: GenerationParams) -> tuple[str, Usage]:
+    def _json_answer(
+        self, messages: Sequence[Message], schema: dict, params: GenerationParams
+    ) -> tuple[str, Usage, str]:
         """The model's reply under a JSON-schema grammar (plain JSON where the schema cannot be a
-        grammar): its text and usage."""
+        grammar): its text, usage and finish reason."""
         try:
             grammar_for({"type": "json_schema", "json_schema": {"schema": schema}})
             fmt: dict = {"type": "json_schema", "json_schema": {"schema": schema}}
@@ -580,7 +589,7 @@ class LlamaCppChatModel(ChatModel):
         res = collect(self.name, self._stream_plain(messages, replace(params, temperature=0.0, response_format=fmt)))
         if res.error:
             raise ModelError(res.error)
-        return res.text, res.usage
+        return res.text, res.usage, res.finish_reason
 
     def _likeliest_tool(self, messages: Sequence[Message], tools: Sequence[dict]) -> str:
         names = [t["function"]["name"] for t in tools]

@@ -1,0 +1,144 @@
+"""Two-stage tool use on the bundled models (models/tooluse.py): the embedding model decides
+whether and which tools to call, the chat model fills the arguments under each tool's schema —
+through the SDK, the OpenAI, Responses and Anthropic shapes and the agent loop."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+
+from fmstack.agents import function_tool
+from fmstack.agents.loop import Agent, Limits
+from fmstack.models.types import GenerationParams, Message
+
+
+def fn(name: str, description: str, props: dict, required: list[str]) -> dict:
+    params = {"type": "object", "properties": props, "required": required}
+    return {"type": "function", "function": {"name": name, "description": description, "parameters": params}}
+
+
+WEATHER = fn(
+    "get_weather",
+    "Get the current weather of a city.",
+    {
+        "city": {"type": "string", "description": "The city"},
+        "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]},
+    },
+    ["city"],
+)
+ADD = fn("add", "Add two integers.", {"a": {"type": "integer"}, "b": {"type": "integer"}}, ["a", "b"])
+EMAIL = fn(
+    "send_email",
+    "Send an email to someone.",
+    {"to": {"type": "string", "description": "Recipient address"}, "body": {"type": "string"}},
+    ["to", "body"],
+)
+TOOLS = [WEATHER, ADD, EMAIL]
+
+
+def ask(fm, text: str, choice="auto", tools=TOOLS, max_tokens=128):
+    params = GenerationParams(max_tokens=max_tokens, temperature=0, tools=tools, tool_choice=choice)
+    return fm.models.chat().generate([Message("user", text)], params)
+
+
+def test_auto_calls_the_tool_a_request_asks_for_with_its_values(fm):
+    weather = ask(fm, "What's the weather in Paris?")
+    assert [(c.name, json.loads(c.arguments)) for c in weather.tool_calls] == [("get_weather", {"city": "Paris"})]
+    assert weather.finish_reason == "tool_calls"
+    add = ask(fm, "Add 2 and 3.")
+    assert [(c.name, json.loads(c.arguments)) for c in add.tool_calls] == [("add", {"a": 2, "b": 3})]
+    zh = ask(fm, "上海明天会下雨吗？")
+    assert [(c.name, json.loads(c.arguments)) for c in zh.tool_calls] == [("get_weather", {"city": "上海"})]
+    # the decision is kept: every tool's similarity, the probability of a call, what was chosen
+    d = weather.tool_decision
+    assert set(d["similarity"]) == {"get_weather", "add", "send_email"} and d["calls"] == ["get_weather"]
+    assert d["similarity"]["get_weather"] == max(d["similarity"].values()) and d["call_probability"] > 0.5
+
+
+def test_a_request_no_tool_serves_is_answered_directly(fm):
+    for text in ("Write a haiku about autumn leaves.", "Tell me a joke."):
+        res = ask(fm, text)
+        assert not res.tool_calls and res.text.strip() and res.finish_reason in ("stop", "length")
+        assert res.tool_decision["calls"] == []
+
+
+def test_a_request_for_several_things_gets_several_calls(fm):
+    res = ask(fm, "What's the weather in Paris and in Rome?")
+    assert sorted((c.name, json.loads(c.arguments)["city"]) for c in res.tool_calls) == [
+        ("get_weather", "Paris"),
+        ("get_weather", "Rome"),
+    ]
+
+
+def test_required_named_and_none(fm):
+    forced = ask(fm, "Tell me a joke.", choice="required")
+    assert len(forced.tool_calls) >= 1 and forced.finish_reason == "tool_calls"
+    named = ask(fm, "Hello!", choice={"type": "function", "function": {"name": "add"}})
+    assert [c.name for c in named.tool_calls] == ["add"] and set(json.loads(named.tool_calls[0].arguments)) >= {
+        "a",
+        "b",
+    }
+    none = ask(fm, "What's the weather in Paris?", choice="none")
+    assert not none.tool_calls and none.text
+
+
+def test_the_agent_acts_on_the_bundled_model_and_its_trace_shows_the_decision(fm):
+    def get_weather(city: str) -> dict:
+        """Current weather in a city.
+
+        Args:
+            city: The city name
+        """
+        return {"city": city, "temp_c": 21, "sky": "sunny"}
+
+    agent = Agent(fm.models.chat(None), [function_tool(get_weather)], protocol="native", limits=Limits(max_steps=4))
+    result = agent.run("What's the weather in Paris?")
+    tools = [s for s in result.steps if s.kind == "tool"]
+    assert [s.tool for s in tools] == ["get_weather"] and json.loads(tools[0].arguments) == {"city": "Paris"}
+    first = next(s for s in result.steps if s.kind == "model")
+    assert first.decision["calls"] == ["get_weather"] and "get_weather" in first.decision["similarity"]
+    assert result.stopped == "answer" and result.steps[-1].kind == "final"  # no second call of the same tool
+
+
+def test_every_api_shape_gets_the_calls(server, oai):
+    tools = [WEATHER, ADD]
+    chat = oai.chat.completions.create(
+        model="default",
+        messages=[{"role": "user", "content": "What's the weather in Paris?"}],
+        tools=tools,
+        temperature=0,
+        max_tokens=128,
+    )
+    call = chat.choices[0].message.tool_calls[0]
+    assert call.function.name == "get_weather" and json.loads(call.function.arguments) == {"city": "Paris"}
+    with httpx.Client(base_url=server.url, timeout=120) as h:
+        resp = h.post(
+            "/v1/responses",
+            json={
+                "model": "default",
+                "input": "Add 2 and 3.",
+                "tools": [{"type": "function", **ADD["function"]}, {"type": "function", **WEATHER["function"]}],
+                "temperature": 0,
+            },
+        ).json()
+        calls = [o for o in resp["output"] if o["type"] == "function_call"]
+        assert [(c["name"], json.loads(c["arguments"])) for c in calls] == [("add", {"a": 2, "b": 3})]
+        msg = h.post(
+            "/v1/messages",
+            json={
+                "model": "default",
+                "max_tokens": 128,
+                "messages": [{"role": "user", "content": "我想知道广州的天气。"}],
+                "tools": [
+                    {
+                        "name": t["function"]["name"],
+                        "description": t["function"]["description"],
+                        "input_schema": t["function"]["parameters"],
+                    }
+                    for t in tools
+                ],
+            },
+        ).json()
+        uses = [b for b in msg["content"] if b["type"] == "tool_use"]
+        assert msg["stop_reason"] == "tool_use" and [u["name"] for u in uses] == ["get_weather"]
