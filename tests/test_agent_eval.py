@@ -29,6 +29,74 @@ def test_scoring_by_hand():
     assert score(weather, [("get_weather", {"city": "Tokyo"})]) == (False, False)  # one call short
     assert score(weather, [("get_weather", {"city": "Tokyo"}), ("get_weather", {"city": "Osaka"})]) == (True, False)
     assert score([{"name": "set_alarm", "arguments": {"on": True}}], [("set_alarm", {"on": 1})]) == (True, False)
+    # BFCL's possible answers: "" accepts a left-out argument; nested objects and lists by value
+    hotel = {"name": "book", "arguments": {"city": ["Rome"], "nights": ["", 1], "guests": [{"adults": [2]}]}}
+    assert score([hotel], [("book", {"city": "rome", "guests": {"adults": 2}})]) == (True, True)
+    assert score([hotel], [("book", {"city": "Rome", "nights": 3, "guests": {"adults": 2}})]) == (True, False)
+    assert score([hotel], [("book", {"city": "Rome", "guests": {"adults": 3}})]) == (True, False)
+    assert score([hotel], [("book", {"nights": 1, "guests": {"adults": 2}})]) == (True, False)  # city is needed
+    days = {"name": "plan", "arguments": {"days": [["Mon", "Tue"]]}}
+    assert score([days], [("plan", {"days": ["mon", "tue"]})]) == (True, True)
+    assert score([days], [("plan", {"days": ["Tue", "Mon"]})]) == (True, False)
+
+
+def test_bfcl_tasks_carry_their_own_tools_and_a_split(tmp_path):
+    """The converted public set's shape (bench/data/agents/make_bfcl.py): each task offers its own
+    functions; --split picks the development or test half; intervals come with every rate."""
+    sys.path.insert(0, str(DATA.parents[3] / "bench" / "data" / "agents"))
+    from make_bfcl import schema, tool
+
+    converted = tool({"name": "math.hypot", "parameters": {"type": "dict", "properties": {"x": {"type": "float"}}}})
+    assert converted["function"]["name"] == "math_hypot"
+    assert converted["function"]["parameters"] == {"type": "object", "properties": {"x": {"type": "number"}}}
+    assert schema({"type": "tuple", "items": {"type": "any"}}) == {"type": "array", "items": {}}
+    add = tool(
+        {
+            "name": "add",
+            "description": "Add two integers.",
+            "parameters": {
+                "type": "dict",
+                "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}},
+                "required": ["a", "b"],
+            },
+        }
+    )
+    rows = [
+        {
+            "id": "t1",
+            "category": "single",
+            "lang": "en",
+            "split": "test",
+            "question": "Add 2 and 3.",
+            "messages": [{"role": "user", "content": "Add 2 and 3."}],
+            "functions": [add],
+            "expected": [{"name": "add", "arguments": {"a": [2], "b": [3]}}],
+        },
+        {
+            "id": "t2",
+            "category": "irrelevance",
+            "lang": "en",
+            "split": "dev",
+            "question": "Tell me a joke.",
+            "messages": [{"role": "user", "content": "Tell me a joke."}],
+            "functions": [add],
+            "expected": [],
+        },
+    ]
+    path = tmp_path / "bfcl.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "FMSTACK_DATA_DIR": str(tmp_path / "data")}
+    cmd = [sys.executable, "-m", "fmstack", "agents", "eval", "--tasks", str(path), "--json"]
+    p = subprocess.run([*cmd, "--split", "test"], env=env, capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0, p.stderr
+    groups = json.loads(p.stdout)["groups"]
+    assert set(groups) == {"single", "lang:en", "all"} and groups["single"]["selection"] == 1.0
+    low, high = groups["single"]["selection_ci95"]
+    assert 0 < low < 1.0 and high == 1.0
+    bad = path.with_name("bad.jsonl")
+    bad.write_text(json.dumps({"id": "x", "question": "?"}), encoding="utf-8")
+    p = subprocess.run([*cmd[:-2], str(bad)], env=env, capture_output=True, text=True, timeout=120)
+    assert p.returncode == 2 and "lines [1]" in " ".join(p.stderr.split())
 
 
 def test_agents_eval_command_on_the_bundled_model(tmp_path):
@@ -91,4 +159,4 @@ def test_agents_eval_command_on_the_bundled_model(tmp_path):
         text=True,
         timeout=120,
     )
-    assert bad.returncode == 2 and "give --tasks and --tools" in bad.stderr
+    assert bad.returncode == 2 and "none.jsonl not found" in " ".join(bad.stderr.split())

@@ -130,8 +130,9 @@ def agents_eval(
     data = evalsets.path("agents")
     tasks_path = Path(tasks or data / "tasks.jsonl")
     tools_path = Path(tools) if tools else None if tasks else data / "tools.json"
-    if not tasks_path.exists() or (tools_path is not None and not tools_path.exists()):
-        raise InvalidInput(f"give --tasks (and --tools, unless each task has its 'functions'); not found: {data}")
+    for path in (tasks_path, tools_path):
+        if path is not None and not path.exists():
+            raise InvalidInput(f"{path} not found: give --tasks (and --tools, unless each task has its 'functions')")
     try:
         rows = [json.loads(line) for line in tasks_path.read_text(encoding="utf-8").split("\n") if line.strip()]
         catalogue = json.loads(tools_path.read_text(encoding="utf-8")) if tools_path else []

@@ -293,10 +293,21 @@ def fill(
     found = [_without_invented(args, required, text) for args in found]
     kept = found[:1]
     for args in found[1:]:
-        share = grounding(args, text)
-        if (share is None or share >= 0.5) and args not in kept:
+        if _another_item(args, kept, required, text):
             kept.append(args)
     return Filled(kept, used, problems)
+
+
+def _another_item(args: dict, kept: list[dict], required: set[str], text: str) -> bool:
+    """Whether a further argument object is a further thing the user asked for: its values come
+    from the conversation, and a required one is a value no kept call has (not the same call
+    with another option)."""
+    share = grounding(args, text)
+    if share is not None and share < 0.5:
+        return False
+    return any(
+        grounded(args[key], text) and all(k.get(key) != args[key] for k in kept) for key in required if key in args
+    )
 
 
 def _without_invented(args: dict, required: set[str], text: str) -> dict:
