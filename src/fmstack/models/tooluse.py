@@ -29,6 +29,7 @@ from __future__ import annotations
 import collections
 import json
 import re
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,11 +39,10 @@ import numpy as np
 from ..jsonschemas import checker
 from .types import Message, Usage
 
-ANSWER = "answer"
 MAX_CALLS = 4  # calls of one tool in one turn
 
-# Fitted on the development split of bench/data/agents/make_bfcl.py (see the closing figures in
-# README "Tool use"): P(call) = sigmoid(SLOPE * (best similarity - THRESHOLD)).
+# Set on the development split of bench/data/agents/make_bfcl.py (README, "Function calling,
+# measured"): P(call) = sigmoid(SLOPE * (best similarity - THRESHOLD)).
 THRESHOLD = 0.80
 SLOPE = 60.0
 GROUNDING_FLOOR = 0.5  # "auto": a call whose arguments mostly do not come from the conversation is not made
@@ -56,6 +56,7 @@ _CLAUSES = re.compile(
 )
 _TOOL_VECTORS: collections.OrderedDict[tuple[str, str], np.ndarray] = collections.OrderedDict()
 _TOOL_VECTORS_MAX = 2048
+_TOOL_VECTORS_LOCK = threading.Lock()
 
 
 @dataclass
@@ -106,13 +107,17 @@ def tool_vectors(embed_model: Any, tools: Sequence[dict]) -> np.ndarray:
     """The tools' description vectors, remembered (an agent offers the same tools every step)."""
     key = getattr(embed_model, "name", "")
     texts = [describe(t) for t in tools]
-    missing = [t for t in dict.fromkeys(texts) if (key, t) not in _TOOL_VECTORS]
+    with _TOOL_VECTORS_LOCK:
+        known = {t: _TOOL_VECTORS[(key, t)] for t in texts if (key, t) in _TOOL_VECTORS}
+    missing = [t for t in dict.fromkeys(texts) if t not in known]
     if missing:
-        for t, v in zip(missing, embed_model.embed(missing, "document"), strict=True):
-            _TOOL_VECTORS[(key, t)] = v
-        while len(_TOOL_VECTORS) > _TOOL_VECTORS_MAX:
-            _TOOL_VECTORS.popitem(last=False)
-    return np.stack([_TOOL_VECTORS[(key, t)] for t in texts])
+        known.update(zip(missing, embed_model.embed(missing, "document"), strict=True))
+        with _TOOL_VECTORS_LOCK:
+            for t in missing:
+                _TOOL_VECTORS[(key, t)] = known[t]
+            while len(_TOOL_VECTORS) > _TOOL_VECTORS_MAX:
+                _TOOL_VECTORS.popitem(last=False)
+    return np.stack([known[t] for t in texts])
 
 
 def decide(embed_model: Any, messages: Sequence[Message], tools: Sequence[dict], tool_choice: Any) -> ToolDecision:
@@ -130,9 +135,9 @@ def decide(embed_model: Any, messages: Sequence[Message], tools: Sequence[dict],
         sims = vectors @ tool_vectors(embed_model, tools).T
     whole = sims[0]
     similarity = {n: float(v) for n, v in zip(names, whole, strict=True)}
-    order = [i for i in np.argsort(-whole) if names[i] not in called]
+    order = [i for i in np.argsort(-whole) if names[i] not in called or tool_choice == "required"]
     if not order:
-        return ToolDecision(similarity, 0.0, [], "every fitting tool was called")
+        return ToolDecision(similarity, 0.0, [], "every tool was called for this request")
     best = int(order[0])
     p_call = float(1 / (1 + np.exp(-SLOPE * (whole[best] - THRESHOLD))))
     if tool_choice == "required":
