@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -20,12 +21,14 @@ def test_dive_holiday_example_runs_in_one_command(tmp_path):
         "--task",
         "Which dive trips are there in Egypt in May?",
     ]
-    first = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    # as a user runs it: no outbound allow-list set (the tests' own allows loopback)
+    env = {k: v for k, v in os.environ.items() if k != "FMSTACK_OUTBOUND_ALLOW"}
+    first = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env)
     assert first.returncode == 0, first.stderr[-3000:]
     assert "knowledge base dive-destinations: 4 added, 0 updated, 0 unchanged" in first.stdout
     assert re.search(r"^\s+0 model", first.stdout, re.M)  # the trace, step by step
     assert re.search(r"run run_\w+: (answer|max_steps|max_tool_calls|timeout|error)", first.stdout)
-    again = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    again = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env)
     assert again.returncode == 0, again.stderr[-3000:]
     assert "0 added, 0 updated, 4 unchanged" in again.stdout  # the knowledge base is kept, nothing re-embedded
     show = subprocess.run(

@@ -14,6 +14,7 @@ The runs are stored: `fmstack agents show-run ID` (same --data-dir) or the conso
 from __future__ import annotations
 
 import argparse
+import os
 import socket
 import sys
 import threading
@@ -77,7 +78,9 @@ def main() -> None:
 
     service = start_service()
     print(f"booking service: {service}/docs")
-    fm = Fmstack(data_dir=args.data_dir)
+    # the booking service is on this machine: fmstack fetches only public addresses unless allowed
+    allow = ",".join(filter(None, [os.environ.get("FMSTACK_OUTBOUND_ALLOW"), "127.0.0.1"]))
+    fm = Fmstack(data_dir=args.data_dir, outbound_allow=allow)
     try:
         if "dive-destinations" not in [kb.name for kb in fm.knowledge.list()]:
             fm.knowledge.create("dive-destinations", description="Dive destinations and seasons")
