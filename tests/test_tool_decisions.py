@@ -61,6 +61,10 @@ def test_a_request_no_tool_serves_is_answered_directly(fm):
         res = ask(fm, text)
         assert not res.tool_calls and res.text.strip() and res.finish_reason in ("stop", "length")
         assert res.tool_decision["calls"] == []
+        if res.tool_decision["reason"] == "the arguments would have to be invented":
+            # the arguments were written, then not used: their tokens are counted with the answer's
+            plain = fm.models.chat().count_message_tokens([Message("user", text)])
+            assert res.usage.prompt_tokens > plain + 50
 
 
 def test_a_request_for_several_things_gets_several_calls(fm):

@@ -131,6 +131,19 @@ def grammar_for(response_format: dict | None):
     )
 
 
+def _counting_also(events: Iterator[Event], earlier: Usage) -> Iterator[Event]:
+    """The events, their usage including tokens an earlier step of the same request spent."""
+    for ev in events:
+        if isinstance(ev, UsageEvent):
+            ev = UsageEvent(
+                Usage(
+                    ev.usage.prompt_tokens + earlier.prompt_tokens,
+                    ev.usage.completion_tokens + earlier.completion_tokens,
+                )
+            )
+        yield ev
+
+
 def _is_json(text: str) -> bool:
     try:
         json.loads(text)
@@ -558,13 +571,13 @@ class LlamaCppChatModel(ChatModel):
         cut = False
         for name in decision.calls:
             filled = tooluse.fill(lambda m, schema: self._json_answer(m, schema, plain), messages, by_name[name])
+            used.prompt_tokens += filled.usage.prompt_tokens
+            used.completion_tokens += filled.usage.completion_tokens
             if not calls and choice == "auto" and tooluse.unfounded(filled, messages):
                 decision.calls, decision.reason = [], "the arguments would have to be invented"
                 yield ToolDecisionEvent(decision.to_dict())
-                yield from self._stream_plain(messages, plain)
+                yield from _counting_also(self._stream_plain(messages, plain), used)  # the fill's tokens too
                 return
-            used.prompt_tokens += filled.usage.prompt_tokens
-            used.completion_tokens += filled.usage.completion_tokens
             calls += [(name, json.dumps(args, ensure_ascii=False)) for args in filled.calls]
             if filled.cut is not None:  # max_tokens ended it: an unfinished call, as OpenAI reports one
                 calls.append((name, filled.cut))
@@ -581,12 +594,15 @@ class LlamaCppChatModel(ChatModel):
     ) -> tuple[str, Usage, str]:
         """The model's reply under a JSON-schema grammar (plain JSON where the schema cannot be a
         grammar): its text, usage and finish reason."""
+        strict = replace(
+            params, temperature=0.0, response_format={"type": "json_schema", "json_schema": {"schema": schema}}
+        )
         try:
-            grammar_for({"type": "json_schema", "json_schema": {"schema": schema}})
-            fmt: dict = {"type": "json_schema", "json_schema": {"schema": schema}}
-        except InvalidInput:
-            fmt = {"type": "json_object"}
-        res = collect(self.name, self._stream_plain(messages, replace(params, temperature=0.0, response_format=fmt)))
+            res = collect(self.name, self._stream_plain(messages, strict))
+        except InvalidInput:  # raised before anything is generated: the schema cannot be a grammar
+            res = collect(
+                self.name, self._stream_plain(messages, replace(strict, response_format={"type": "json_object"}))
+            )
         if res.error:
             raise ModelError(res.error)
         return res.text, res.usage, res.finish_reason
