@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import copy
+import os
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -14,7 +16,7 @@ from sqlalchemy import func, select
 
 from fmstack import Fmstack, Settings
 from fmstack.errors import InvalidInput, NotFound
-from fmstack.jobs import OWNER, JobRunner
+from fmstack.jobs import OWNER
 from fmstack.store import Job, KbChunk
 
 DOCS = Path(__file__).parent.parent / "bench" / "data" / "retrieval" / "docs"
@@ -141,25 +143,157 @@ def test_uploads_in_the_background_and_unknown_jobs(app):
         app.start_ingest("no-such-kb", [str(DOCS)])
 
 
-def test_jobs_of_a_dead_process_are_marked_interrupted(app):
+def ingest_params(kb_id: str, folder: Path) -> dict:
+    return {
+        "kb": kb_id,
+        "paths": [str(folder)],
+        "uploads": [],
+        "include": None,
+        "exclude": None,
+        "sync": False,
+        "options": {},
+    }
+
+
+def test_jobs_whose_process_stopped_are_run_again_once(app, tmp_path):
+    """The queue's recovery: a job of a dead process (same host: its pid is gone; another host: its
+    lease ran out) is queued again and finished by this process; one that has used its runs is
+    interrupted; a cancel asked of a dead process ends it; a job of a live process is left alone."""
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
     host = OWNER.rpartition(":")[0]
+    kb = app.knowledge.create("orphans").id
+    past = datetime.now(UTC) - timedelta(minutes=5)
+    later = datetime.now(UTC) + timedelta(minutes=5)
+    rows = {
+        "job_deadpid": dict(owner=f"{host}:{dead.pid}", attempts=1, lease_until=later),
+        "job_lapsed": dict(owner="another-host:4242", attempts=1, lease_until=past),
+        "job_worn": dict(owner=f"{host}:{dead.pid}", attempts=3, lease_until=later),
+        "job_leased": dict(owner="another-host:4243", attempts=1, lease_until=later),
+        "job_alive": dict(owner=OWNER, attempts=1, lease_until=past),  # this very process: alive
+    }
     with app.db.session() as s:
+        for job_id, row in rows.items():
+            s.add(Job(id=job_id, kind="ingest", target=kb, status="running", params=ingest_params(kb, DOCS), **row))
         s.add(
             Job(
-                id="job_orphan",
+                id="job_stopping",
                 kind="ingest",
-                target=None,
-                owner=f"{host}:{dead.pid}",
-                status="running",
-                params={},
-                progress={"files_done": 3},
+                target=kb,
+                status="cancelling",
+                params=ingest_params(kb, DOCS),
+                owner="another-host:1",
+                attempts=1,
+                lease_until=past,
             )
         )
-        s.add(Job(id="job_alive", kind="ingest", target=None, owner=OWNER, status="running", params={}, progress={}))
-    JobRunner(app.db).close()
-    assert app.jobs.get("job_orphan").status == "interrupted"
+    app.jobs.start()
+    first = app.jobs.wait("job_deadpid", timeout=300)
+    second = app.jobs.wait("job_lapsed", timeout=300)
+    assert (first.status, first.attempts, first.owner) == ("succeeded", 2, OWNER), first.error
+    assert (second.status, second.attempts) == ("succeeded", 2), second.error
+    assert first.result["added"] == len(list(DOCS.glob("*"))) and second.result["unchanged"] == first.result["added"]
+    worn = app.jobs.get("job_worn")
+    assert worn.status == "interrupted" and "3 times" in (worn.error or "")
+    assert app.jobs.get("job_stopping").status == "cancelled"
+    assert app.jobs.get("job_leased").status == "running"  # its lease holds: its process may be working
     assert app.jobs.get("job_alive").status == "running"  # its process (this one) lives
+    assert no_duplicates(app)
     with app.db.session() as s:
-        s.get(Job, "job_alive").status = "failed"
+        for job_id in ("job_alive", "job_leased"):
+            s.get(Job, job_id).status = "failed"
+
+
+def test_a_stopping_process_hands_its_job_back_and_another_finishes_it(tmp_path, many):
+    first = Fmstack(settings_for(tmp_path))
+    first.knowledge.create("handover", chunking={"chunk_size": 80})
+    job = first.start_ingest("handover", [str(many)])
+    wait_for(lambda: first.jobs.get(job.id).progress.get("files_done", 0) >= 2)
+    first.close()  # between two files: the job is queued again, not lost and not cancelled
+    second = Fmstack(settings_for(tmp_path))
+    try:
+        handed = second.jobs.get(job.id)
+        assert (handed.status, handed.attempts, handed.owner) == ("queued", 1, "")
+        done_before = len(second.knowledge.documents("handover"))
+        assert 2 <= done_before < 120
+        second.start_jobs()
+        final = second.jobs.wait(job.id, timeout=600)
+        assert (final.status, final.attempts) == ("succeeded", 2), final.error
+        assert final.result["unchanged"] == done_before and final.result["added"] == 120 - done_before
+        assert second.knowledge.get("handover").documents == 120 and no_duplicates(second)
+    finally:
+        second.close()
+
+
+def test_a_queued_job_is_cancelled_before_it_runs_and_a_queue_only_process_runs_nothing(app, many):
+    app.leave_jobs_to_workers()
+    app.knowledge.create("waiting")
+    job = app.start_ingest("waiting", [str(many)])
+    time.sleep(0.5)  # give a (wrongly) started runner the time to claim it; nothing is timed
+    assert app.jobs.get(job.id).status == "queued" and not app.jobs.running
+    cancelled = app.jobs.cancel(job.id)
+    assert cancelled.status == "cancelled" and cancelled.attempts == 0
+    app.jobs.start()
+    again = app.start_ingest("waiting", [str(DOCS)])
+    assert app.jobs.wait(again.id, timeout=300).status == "succeeded"
+    assert app.jobs.get(job.id).status == "cancelled"  # the cancelled one never ran
+    assert app.knowledge.get("waiting").documents == len(list(DOCS.glob("*")))
+
+
+def test_jobs_spread_over_worker_processes_and_a_killed_workers_job_is_done_once(tmp_path):
+    """Two `fmstack worker` processes share the queue; one is killed mid-job: its job is finished by
+    the other, every job succeeds once and no chunk is stored twice."""
+    import re
+
+    settings = settings_for(tmp_path / "data")
+    app = Fmstack(settings)
+    app.leave_jobs_to_workers()  # this process only queues
+    jobs = []
+    for n in range(4):
+        folder = tmp_path / f"set{n}"
+        folder.mkdir()
+        for edition in range(3):
+            for doc in sorted(DOCS.glob("*.md")):
+                text = re.sub(r"\d+", lambda m, e=edition + 3 * n: str(int(m.group()) + 7 * e), doc.read_text())
+                (folder / f"{doc.stem}-{edition}.md").write_text(f"Set {n} edition {edition}\n{text}")
+        app.knowledge.create(f"set{n}", chunking={"chunk_size": 80})
+        jobs.append(app.start_ingest(f"set{n}", [str(folder)]).id)
+    env = {**os.environ, "FMSTACK_DATA_DIR": str(tmp_path / "data"), "FMSTACK_DATABASE_URL": settings.db_url}
+    env.pop("FMSTACK_CONFIG", None)
+    logs = [open(tmp_path / f"worker{i}.log", "wb") for i in range(2)]
+    workers = [
+        subprocess.Popen([sys.executable, "-m", "fmstack", "worker"], env=env, stdout=log, stderr=subprocess.STDOUT)
+        for log in logs
+    ]
+    try:
+        owners = {f"{OWNER.rpartition(':')[0]}:{w.pid}": w for w in workers}
+
+        def a_job_part_done():
+            for job_id in jobs:
+                j = app.jobs.get(job_id)
+                if j.status == "running" and j.owner in owners and j.progress.get("files_done", 0) >= 2:
+                    return j
+            return None
+
+        victim_job = wait_for(a_job_part_done, timeout=300, every=0.05)
+        victim = owners[victim_job.owner]
+        victim.kill()
+        victim.wait(10)
+        finals = [app.jobs.wait(job_id, timeout=600) for job_id in jobs]
+        logs_text = "".join((tmp_path / f"worker{i}.log").read_text(errors="replace")[-2000:] for i in range(2))
+        assert all(j.status == "succeeded" for j in finals), (finals, logs_text)
+        redone = next(j for j in finals if j.id == victim_job.id)
+        assert redone.attempts == 2 and redone.owner != victim_job.owner
+        assert redone.result["unchanged"] >= 2 and redone.result["added"] + redone.result["unchanged"] == 3 * 20
+        assert {j.owner for j in finals} <= set(owners)  # the workers ran them, not this process
+        for n in range(4):
+            assert app.knowledge.get(f"set{n}").documents == 3 * 20
+        assert no_duplicates(app)
+    finally:
+        for w in workers:
+            if w.poll() is None:
+                w.terminate()
+                w.wait(30)
+        for log in logs:
+            log.close()
+        app.close()

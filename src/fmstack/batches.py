@@ -31,7 +31,7 @@ from sqlalchemy import select
 
 from .errors import InvalidInput, NotFound
 from .files import FileStore, page
-from .jobs import JobContext, JobRunner
+from .jobs import JobContext, JobRunner, once
 from .store import Database, in_workspace
 from .store.tables import BatchResult, BatchRow, utcnow
 
@@ -154,6 +154,7 @@ class BatchService:
         self.db = db
         self.files = files
         self.jobs = jobs
+        jobs.register("batch", self._run)
         self._dispatch = dispatch  # made on first use: the application the lines go through
         self.concurrency = concurrency  # a model name -> how many of its lines run at once
 
@@ -213,7 +214,7 @@ class BatchService:
         return self._start(batch_id)
 
     def _start(self, batch_id: str) -> BatchRecord:
-        job = self.jobs.submit("batch", batch_id, {"batch": batch_id}, lambda ctx: self._run(ctx, batch_id))
+        job = self.jobs.submit("batch", batch_id, {"batch": batch_id})
         self._update(batch_id, job_id=job.id)
         return self.get(batch_id)
 
@@ -245,12 +246,16 @@ class BatchService:
                             continue  # still running somewhere
                     except NotFound:
                         pass
-                self._start(batch_id)
+                restart = once("batch", batch_id, job_id or "")  # one restart however many processes ask
+                if self.jobs.submit_once("batch", batch_id, {"batch": batch_id}, restart) is None:
+                    continue
+                self._update(batch_id, job_id=restart)
                 resumed.append(batch_id)
         return resumed
 
     # -- running -----------------------------------------------------------------------------------
-    def _run(self, ctx: JobContext, batch_id: str) -> dict[str, Any]:
+    def _run(self, ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
+        batch_id = params["batch"]
         b = self.get(batch_id)
         requests, problems = parse_input(self.files.content(b.input_file_id), b.endpoint)
         if problems:
@@ -270,7 +275,9 @@ class BatchService:
             self._update(batch_id, status="in_progress", in_progress_at=b.in_progress_at or utcnow(), counts=counts)
             todo = [(i, r) for i, r in enumerate(requests) if i not in done]
             asyncio.run(self._lines(ctx, batch_id, todo, counts, caller))
-        cancelled = ctx.cancelled or self.get(batch_id).status == "cancelling"
+        cancelled = self.get(batch_id).status == "cancelling" or (ctx.cancelled and not ctx.stopping)
+        if ctx.stopping and not cancelled:  # this process stops: the job is queued again and goes on
+            return counts
         self._update(batch_id, status="finalizing", finalizing_at=utcnow(), counts=counts)
         output, errors = self._write_files(batch_id, requests)
         final = {"output_file_id": output, "error_file_id": errors, "counts": counts}

@@ -130,3 +130,11 @@ class KeyStore:
             row.last_used_at = utcnow()
             s.flush()
             return ApiKeyRecord.model_validate(row)
+
+    def by_id(self, key_id: str) -> ApiKeyRecord | None:
+        """A key by its id, revoked or not (work queued with a key is metered to it)."""
+        if key_id == "env":
+            return ApiKeyRecord(id="env", name="FMSTACK_API_KEYS", prefix="", created_at=utcnow(), server_admin=True)
+        with self.db.session() as s:
+            row = s.scalar(select(ApiKey).where(ApiKey.id == key_id).execution_options(all_workspaces=True))
+            return None if row is None else ApiKeyRecord.model_validate(row)

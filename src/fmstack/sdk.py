@@ -7,12 +7,14 @@ base's)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, Literal
 
 import numpy as np
 
 from . import plugins
 from .access import Accounting, AuditLog
+from .access.limits import KeyMeter
 from .access.oidc import OidcConfig, OidcLogin
 from .access.teams import Teams
 from .agents.service import AgentService
@@ -33,6 +35,7 @@ from .knowledge.options import Retrieval
 from .knowledge.service import Retrieved
 from .models import ChatResult, Event, GenerationParams, Message, ModelRegistry
 from .models.aliases import AliasBook
+from .models.metering import METER
 from .prompts import PromptService
 from .security import SecretBox, UrlPolicy
 from .store import Database
@@ -140,6 +143,8 @@ class Fmstack:
             self.evaluations,
         )
         self.tuning.load()  # tuned models are served like configured ones
+        for runner in self.runners:
+            runner.capture, runner.restore = self._job_caller, self._as_caller
         self.aliases = AliasBook(self.db, self.models)
         self.aliases.load()  # aliases a workspace pointed elsewhere (promotions)
         self.asgi_app: Any = None  # the server's application, when this Fmstack serves one
@@ -275,9 +280,45 @@ class Fmstack:
             guardrail=guardrail,
         )
 
+    @property
+    def runners(self) -> tuple[JobRunner, ...]:
+        """The job queues' runners: background work, and fine-tuning on its own."""
+        return (self.jobs, self.tuning.jobs)
+
+    def resume_unfinished(self) -> None:
+        """Batches and fine-tuning jobs whose job ended before they did (a process stopped more
+        often than the queue retries) start again where they were; once, however many processes ask."""
+        self.batches.resume_unfinished()
+        self.tuning.resume_unfinished()
+
+    def leave_jobs_to_workers(self) -> None:
+        """Queue jobs without running them here (`fmstack serve --no-jobs`): `fmstack worker`s run them."""
+        for runner in self.runners:
+            runner.local = False
+
+    def start_jobs(self) -> None:
+        """Run queued jobs in this process (a server, `fmstack worker`): any process's, any workspace's."""
+        for runner in self.runners:
+            runner.start()
+
+    @staticmethod
+    def _job_caller() -> str | None:
+        """The API key of the request queuing a job: the job is metered to it wherever it runs."""
+        key = getattr(METER.get(), "key", None)
+        return getattr(key, "id", None)
+
+    @contextmanager
+    def _as_caller(self, key_id: str | None) -> Iterator[None]:
+        key = self.keys.by_id(key_id) if key_id else None
+        token = METER.set(KeyMeter(self.accounting, key) if key is not None else None)
+        try:
+            yield
+        finally:
+            METER.reset(token)
+
     def close(self) -> None:
-        self.tuning.jobs.close()
-        self.jobs.close()
+        for runner in self.runners:
+            runner.close()
         self.models.close()
         self.db.close()
 

@@ -3,6 +3,8 @@ per command group; this one puts them together."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
 
 from ..errors import FmstackError
@@ -51,9 +53,16 @@ def serve(
     insecure: bool = typer.Option(
         False, "--insecure", help="Listen on a public interface even though no API key is configured."
     ),
+    workers: int = typer.Option(
+        1, "--workers", min=1, help="Server processes sharing the port and the database (each loads its models)."
+    ),
+    jobs: bool = typer.Option(
+        True, "--jobs/--no-jobs", help="Also run queued jobs here; --no-jobs leaves them to `fmstack worker`s."
+    ),
 ):
     """Run the OpenAI-compatible and platform API server."""
     import ipaddress
+    import os
 
     import uvicorn
 
@@ -72,16 +81,50 @@ def serve(
             highlight=False,
         )
         raise SystemExit(2)
-    configure_tracing()
-    application = create_app(fm())
     typer.echo(
         f"fmstack serving on http://{host}:{port}  (OpenAI base_url: http://{host}:{port}/v1, "
-        f"data: {fm().settings.data_dir})",
+        f"data: {fm().settings.data_dir}{f', {workers} processes' if workers > 1 else ''}"
+        f"{'' if jobs else ', jobs left to fmstack worker'})",
         err=True,
     )
     # FMSTACK_LOG_FORMAT=json: every log line (uvicorn's and fmstack's) one JSON object
     logs = json_logging(log_level) if fm().settings.log_format == "json" else uvicorn.config.LOGGING_CONFIG
-    uvicorn.run(application, host=host, port=port, log_level=log_level, log_config=logs, timeout_graceful_shutdown=5)
+    run: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "log_level": log_level,
+        "log_config": logs,
+        "timeout_graceful_shutdown": 5,
+    }
+    if workers > 1:  # each process makes its own application from the environment
+        os.environ["FMSTACK_SERVE_JOBS"] = "1" if jobs else "0"
+        fm().close()
+        uvicorn.run("fmstack.server.app:from_environment", factory=True, workers=workers, **run)
+        return
+    configure_tracing()
+    uvicorn.run(create_app(fm(), run_jobs=jobs), **run)
+
+
+@app.command()
+def worker():
+    """Run queued jobs — ingestion, evaluation, fine-tuning, batches — for the servers and clients
+    sharing this database, until stopped (SIGTERM / Ctrl-C: the running job is queued again)."""
+    import signal
+    import threading
+
+    from ..jobs import OWNER
+
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    f = fm()
+    f.resume_unfinished()
+    f.start_jobs()
+    database = f.db.engine.url.render_as_string(hide_password=True)
+    typer.echo(f"fmstack worker {OWNER}: running jobs queued in {database}", err=True)
+    stop.wait()
+    typer.echo("fmstack worker: stopping; a job still running is queued again for another process", err=True)
+    f.close()
 
 
 # the top-level commands, in the order `fmstack --help` lists them

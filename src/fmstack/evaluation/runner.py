@@ -36,7 +36,7 @@ from sqlalchemy import select
 
 from ..chat.conversations import ConversationStore
 from ..errors import InvalidInput, NotFound
-from ..jobs import JobRunner
+from ..jobs import JobContext, JobRunner
 from ..knowledge.options import Retrieval
 from ..models.registry import ModelRegistry
 from ..models.types import GenerationParams, Message
@@ -210,6 +210,7 @@ class EvaluationService:
         self.prompts = prompts
         self.conversations = conversations
         self.jobs = jobs
+        jobs.register("evaluation", self._work)
 
     # -- running ------------------------------------------------------------------------------
     def run(
@@ -262,22 +263,23 @@ class EvaluationService:
         return self._job([run_id])
 
     def _job(self, ids: list[str]):
+        return self.jobs.submit("evaluation", ids[0], {"runs": ids})
+
+    def _work(self, ctx: JobContext, params: dict[str, Any]) -> dict:
+        """The job of `_job`: each run in turn (a run stopped part-way carries on where it was)."""
+        ids = params["runs"]
         total = sum(self.get(i)["total"] for i in ids)
+        done_before = {"n": 0}
 
-        def work(ctx) -> dict:
-            done_before = {"n": 0}
+        def progress(cfg: str, done: int, of: int) -> None:
+            ctx.report({"runs": ids, "configuration": cfg, "done": done_before["n"] + done, "total": total})
 
-            def progress(cfg: str, done: int, of: int) -> None:
-                ctx.report({"runs": ids, "configuration": cfg, "done": done_before["n"] + done, "total": total})
-
-            for run_id in ids:
-                self._execute(run_id, progress, ctx.cancel_event)
-                done_before["n"] += self.get(run_id)["total"]
-                if ctx.cancelled:
-                    break
-            return {"runs": ids}
-
-        return self.jobs.submit("evaluation", ids[0], {"runs": ids}, work)
+        for run_id in ids:
+            self._execute(run_id, progress, ctx.cancel_event)
+            done_before["n"] += self.get(run_id)["total"]
+            if ctx.cancelled:
+                break
+        return {"runs": ids}
 
     def resume(self, run_id: str, progress: Callable[[str, int, int], None] | None = None) -> str:
         """Carry on a run that stopped (examples already stored are kept)."""

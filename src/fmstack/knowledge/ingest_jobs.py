@@ -21,6 +21,7 @@ class IngestionJobs:
         self.knowledge = knowledge
         self.jobs = jobs
         self.data_dir = data_dir
+        jobs.register("ingest", self._run)
 
     def start(
         self,
@@ -55,7 +56,7 @@ class IngestionJobs:
             "sync": sync,
             "options": options or {},
         }
-        return self.jobs.submit("ingest", record.id, params, lambda ctx: self._run(ctx, params))
+        return self.jobs.submit("ingest", record.id, params)
 
     def resume(self, job_id: str) -> JobRecord:
         """Run an interrupted or cancelled ingestion again; files already stored are skipped."""
@@ -64,7 +65,7 @@ class IngestionJobs:
             raise InvalidInput(f"job {job_id} ({old.kind}, {old.status}) cannot be resumed", param="job")
         params = dict(old.params)
         params["uploads"] = [u for u in params.get("uploads", []) if Path(u["path"]).exists()]
-        return self.jobs.submit("ingest", old.target, params, lambda ctx: self._run(ctx, params))
+        return self.jobs.submit("ingest", old.target, params)
 
     def _run(self, ctx: JobContext, params: dict[str, Any]) -> dict:
         def progress(state, result):

@@ -32,8 +32,12 @@ from . import (
 from .middleware import Access, BodyLimit
 
 
-def create_app(fm: Fmstack | None = None, settings: Settings | None = None) -> FastAPI:
+def create_app(fm: Fmstack | None = None, settings: Settings | None = None, *, run_jobs: bool = True) -> FastAPI:
+    """The application over `fm` (made from `settings` if not given). With `run_jobs` the server also
+    runs queued jobs — its own and other processes' — else it only queues them for `fmstack worker`s."""
     fm = fm or Fmstack(settings)
+    if not run_jobs:
+        fm.leave_jobs_to_workers()
 
     collector = FmstackCollector(fm)
 
@@ -41,8 +45,9 @@ def create_app(fm: Fmstack | None = None, settings: Settings | None = None) -> F
     async def lifespan(app: FastAPI):
         REGISTRY.register(collector)
         fm.audit.prune()
-        fm.batches.resume_unfinished()  # batches a stopped server left running go on where they were
-        fm.tuning.resume_unfinished()  # and fine-tuning jobs, from their last checkpoint
+        if run_jobs:
+            fm.resume_unfinished()
+            fm.start_jobs()
         try:
             yield
         finally:
@@ -82,3 +87,14 @@ def create_app(fm: Fmstack | None = None, settings: Settings | None = None) -> F
     app.add_middleware(BodyLimit, max_bytes=fm.settings.max_body_bytes, upload_bytes=fm.settings.max_upload_bytes)
     app.add_middleware(errors.Unexpected)
     return app
+
+
+def from_environment() -> FastAPI:
+    """The application of one `fmstack serve --workers N` process (uvicorn calls this in each):
+    settings from the environment, jobs run here unless FMSTACK_SERVE_JOBS=0."""
+    import os
+
+    from ..observability import configure_tracing
+
+    configure_tracing()
+    return create_app(run_jobs=os.environ.get("FMSTACK_SERVE_JOBS", "1") != "0")

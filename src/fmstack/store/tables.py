@@ -284,7 +284,7 @@ class Job(WorkspaceScoped, Base):
     """Long work run in the background (ingestion, evaluation…): its progress and outcome."""
 
     __tablename__ = "jobs"
-    __table_args__ = (Index("ix_jobs_kind_target", "kind", "target"),)
+    __table_args__ = (Index("ix_jobs_kind_target", "kind", "target"), Index("ix_jobs_queue", "status", "created_at"))
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("job"))
     kind: Mapped[str] = mapped_column(String(40))
@@ -292,6 +292,9 @@ class Job(WorkspaceScoped, Base):
     # queued | running | cancelling | succeeded | failed | cancelled | interrupted (the process stopped under it)
     status: Mapped[str] = mapped_column(String(20), default="queued", index=True)
     owner: Mapped[str] = mapped_column(String(200), default="")  # host:pid of the process running it
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # runs started
+    lease_until: Mapped[datetime | None] = mapped_column()  # its process renews this while it runs
+    key_id: Mapped[str | None] = mapped_column(String(40))  # the API key that queued it (metered to it)
     params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     progress: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON)

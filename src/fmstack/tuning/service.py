@@ -24,7 +24,7 @@ from sqlalchemy import select
 
 from ..errors import ConfigError, InvalidInput, NotFound
 from ..files import page
-from ..jobs import JobContext, JobRunner
+from ..jobs import JobContext, JobRunner, once
 from ..models.local import resolve_model_path
 from ..models.registry import ModelRegistry, ModelSpec, scoped_name
 from ..store import Database, in_workspace
@@ -103,6 +103,7 @@ class TuningService:
         self.models = models
         self.datasets = datasets
         self.jobs = jobs
+        jobs.register("fine-tune", self._run)
         self.threads = threads
         self.evaluations = evaluations  # evaluation/runner.py: EvaluationService
 
@@ -203,7 +204,7 @@ class TuningService:
             )
 
     def _start(self, job_id: str) -> TuningJobRecord:
-        job = self.jobs.submit("fine-tune", job_id, {"tuning_job": job_id}, lambda ctx: self._run(ctx, job_id))
+        job = self.jobs.submit("fine-tune", job_id, {"tuning_job": job_id})
         self._update(job_id, job_id=job.id)
         return self.get(job_id)
 
@@ -284,13 +285,17 @@ class TuningService:
                             continue  # still running somewhere
                     except NotFound:
                         pass
+                restart = once("fine-tune", job_id, runner_id or "")  # one restart however many processes ask
+                if self.jobs.submit_once("fine-tune", job_id, {"tuning_job": job_id}, restart) is None:
+                    continue  # another process restarted it already
                 self._event(job_id, "The server restarted: resuming from the last checkpoint")
-                self._start(job_id)
+                self._update(job_id, job_id=restart)
                 resumed.append(job_id)
         return resumed
 
     # -- running -----------------------------------------------------------------------------
-    def _run(self, ctx: JobContext, job_id: str) -> dict[str, Any]:
+    def _run(self, ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
+        job_id = params["tuning_job"]
         from .trainer import Trainer
 
         record = self.get(job_id)
