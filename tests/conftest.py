@@ -8,7 +8,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -109,7 +109,8 @@ def wait_until_answers(url: str, timeout: float = 10) -> None:
 class Server:
     """`fmstack serve` in a subprocess, as a user would run it."""
 
-    def __init__(self, data_dir: Path, config: dict | None = None, env: dict | None = None):
+    def __init__(self, data_dir: Path, config: dict | None = None, env: dict | None = None, args: Sequence[str] = ()):
+        self.args = list(args)  # more options of `fmstack serve`
         self.data_dir = Path(data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
@@ -139,7 +140,7 @@ class Server:
     def start(self, timeout: float = 60) -> Server:
         self.port = self.port if self.proc is None else free_port()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "fmstack", "serve", "--port", str(self.port), "--log-level", "warning"],
+            [sys.executable, "-m", "fmstack", "serve", "--port", str(self.port), "--log-level", "warning", *self.args],
             env=self.env,
             stdout=open(self.log, "ab"),
             stderr=subprocess.STDOUT,

@@ -205,12 +205,13 @@ def test_jobs_whose_process_stopped_are_run_again_once(app, tmp_path):
 
 
 def test_a_stopping_process_hands_its_job_back_and_another_finishes_it(tmp_path, many):
-    first = Fmstack(settings_for(tmp_path))
+    settings = settings_for(tmp_path)  # one database for both processes
+    first = Fmstack(settings)
     first.knowledge.create("handover", chunking={"chunk_size": 80})
     job = first.start_ingest("handover", [str(many)])
     wait_for(lambda: first.jobs.get(job.id).progress.get("files_done", 0) >= 2)
     first.close()  # between two files: the job is queued again, not lost and not cancelled
-    second = Fmstack(settings_for(tmp_path))
+    second = Fmstack(settings)
     try:
         handed = second.jobs.get(job.id)
         assert (handed.status, handed.attempts, handed.owner) == ("queued", 1, "")
@@ -297,3 +298,57 @@ def test_jobs_spread_over_worker_processes_and_a_killed_workers_job_is_done_once
         for log in logs:
             log.close()
         app.close()
+
+
+def server_processes(pid: int) -> list[int]:
+    """The live processes `pid` started to serve requests (from /proc; not multiprocessing's helper)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            command = (stat.parent / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z" and b"spawn_main" in command:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def test_serve_with_workers_leaves_jobs_to_a_job_process(tmp_path):
+    """`fmstack serve --workers 2 --no-jobs` + `fmstack worker` over one database: two server
+    processes answer requests, and a job queued through the API is run by the job process."""
+    import httpx
+    from conftest import Server
+
+    server = Server(tmp_path / "data", args=["--workers", "2", "--no-jobs"]).start(timeout=180)
+    worker = None
+    try:
+        assert wait_for(lambda: len(server_processes(server.proc.pid)) == 2, timeout=120)  # the supervisor's two
+        api = httpx.Client(base_url=server.url, timeout=120)
+        assert api.post("/api/knowledge-bases", json={"name": "shared"}).status_code == 201
+        files = [("files", (p.name, p.read_bytes(), "text/markdown")) for p in sorted(DOCS.glob("*.md"))[:6]]
+        queued = api.post("/api/knowledge-bases/shared/documents", files=files, data={"background": "true"})
+        assert queued.status_code == 202, queued.text
+        job_id = queued.json()["id"]
+        time.sleep(1)  # no process of the server runs it (nothing is timed: it must still be queued)
+        assert api.get(f"/api/jobs/{job_id}").json()["status"] == "queued"
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "fmstack", "worker"],
+            env=server.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        done = wait_for(lambda: (j := api.get(f"/api/jobs/{job_id}").json())["status"] in ("succeeded", "failed") and j)
+        assert done["status"] == "succeeded" and done["result"]["added"] == 6, done
+        assert done["owner"].endswith(f":{worker.pid}")
+        # every server process sees what the job process stored
+        hits = [
+            api.post("/api/knowledge-bases/shared/retrieve", json={"query": "coral reefs", "top_k": 3})
+            for _ in range(8)
+        ]
+        assert all(h.status_code == 200 and h.json()["data"] for h in hits), [h.text for h in hits]
+    finally:
+        if worker is not None:
+            worker.terminate()
+            worker.wait(30)
+        server.stop()
