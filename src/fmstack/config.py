@@ -32,6 +32,7 @@ class Settings:
     # where knowledge bases are searched: "auto" (pgvector when the database is PostgreSQL with the
     # extension, else in-process), "memory" or "pgvector"
     search_backend: str = "auto"
+    ray_address: str | None = None  # a Ray cluster that embeds ingestion's batches (models/ray_cluster.py)
     config_file: Path | None = None
     api_keys: list[str] = field(default_factory=list)
     max_body_bytes: int = 8 * 1024 * 1024
@@ -66,6 +67,7 @@ class Settings:
             if v not in ("auto", "memory", "pgvector"):
                 raise ConfigError(f"FMSTACK_SEARCH_BACKEND must be auto, memory or pgvector, not {v!r}")
             s.search_backend = v
+        s.ray_address = env.get("FMSTACK_RAY_ADDRESS") or None
         if v := env.get("FMSTACK_CONFIG"):
             s.config_file = Path(v).expanduser()
         if v := env.get("FMSTACK_API_KEYS"):

@@ -280,11 +280,13 @@ def jobs_list(kind: str | None = None, as_json: bool = typer.Option(False, "--js
     jobs = fm().jobs.list(kind=kind)
     if as_json:
         return emit_json([j.model_dump(mode="json") for j in jobs])
-    table = Table("id", "kind", "status", "progress", "created")
+    table = Table("id", "kind", "status", "progress", "runs", "process", "created")
     for j in jobs:
         p = j.progress
         done = f"{p.get('files_done', 0)}/{p.get('files_total', 0)} files, {p.get('chunks', 0)} chunks" if p else ""
-        table.add_row(j.id, j.kind, j.status, done, j.created_at.strftime("%Y-%m-%d %H:%M:%S"))
+        table.add_row(
+            j.id, j.kind, j.status, done, str(j.attempts), j.owner, j.created_at.strftime("%Y-%m-%d %H:%M:%S")
+        )
     out.print(table)
 
 

@@ -433,6 +433,15 @@ class Ingestion:
         cancel: threading.Event | None = None,
     ) -> np.ndarray:
         model = self.models.embedding(model_name)
+        cluster = self.models.cluster()
+        if cluster is not None:  # spread over the nodes of a Ray cluster; stored here, once
+            try:
+                vectors = cluster.embed(
+                    model_name, texts, EMBED_BATCH, on_batch, cancel.is_set if cancel else lambda: False
+                )
+            except InterruptedError:
+                raise _Cancelled from None
+            return vectors if vectors is not None else np.zeros((0, model.dimensions), dtype=np.float32)
         out = []
         for i in range(0, len(texts), EMBED_BATCH):
             if cancel is not None and cancel.is_set():

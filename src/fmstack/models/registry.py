@@ -222,6 +222,8 @@ def _size(spec: ModelSpec) -> int | None:
 class ModelRegistry:
     def __init__(self, settings: Settings):
         self.settings = settings
+        self._cluster: Any = None
+        self._cluster_lock = threading.Lock()
         config = settings.config or {}
         unknown = set(config) - {"models", "embeddings", "aliases"}
         if unknown:
@@ -440,10 +442,24 @@ class ModelRegistry:
             out[name] = {"loaded": True, "in_flight": lock.waiting if lock is not None else None}
         return out
 
+    def cluster(self) -> Any:
+        """The Ray cluster that embeds ingestion's batches (`FMSTACK_RAY_ADDRESS`), or None."""
+        if not self.settings.ray_address:
+            return None
+        with self._cluster_lock:
+            if self._cluster is None:
+                from .ray_cluster import RayEmbedding
+
+                self._cluster = RayEmbedding(self.settings.ray_address, self.settings)
+            return self._cluster
+
     def close(self) -> None:
         for inst in self._instances.values():
             inst.close()
         self._instances.clear()
+        if self._cluster is not None:
+            self._cluster.close()
+            self._cluster = None
 
 
 def _first_error(e: ValidationError) -> str:

@@ -1,0 +1,88 @@
+"""Ingestion embedded on a real Ray cluster (a head and a second node on loopback): the same chunks
+and vectors as a local run, with batches embedded on both nodes."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import TEST_CONFIG
+
+from fmstack import Fmstack, Settings
+from fmstack.errors import ConfigError
+
+ray = pytest.importorskip("ray")
+pytestmark = [pytest.mark.model, pytest.mark.slow]
+
+DATA = Path(__file__).parent.parent / "bench" / "data"
+CORPUS = [DATA / "retrieval" / "docs", DATA / "answers" / "docs"]  # English and Chinese
+
+
+def settings(data: Path, **env: str) -> Settings:
+    return Settings.from_env(env={"FMSTACK_DATA_DIR": str(data), **env}, config=copy.deepcopy(TEST_CONFIG))
+
+
+def chunks(fm: Fmstack, kb: str) -> dict[tuple[str, int], tuple[str, np.ndarray]]:
+    """Each chunk's text and vector, by file name and position."""
+    from sqlalchemy import select
+
+    from fmstack.store import KbChunk, KbDocument
+
+    with fm.db.session() as s:
+        rows = s.execute(
+            select(KbDocument.source, KbChunk.seq, KbChunk.text, KbChunk.embedding)
+            .join(KbDocument, KbDocument.id == KbChunk.document_id)
+            .where(KbChunk.kb_id == fm.knowledge.get(kb).id)
+        ).all()
+    return {
+        (Path(source).name, seq): (text, np.frombuffer(vec, dtype=np.float32) if vec else None)
+        for source, seq, text, vec in rows
+    }
+
+
+def test_ingestion_on_a_two_node_ray_cluster_matches_a_local_run(tmp_path):
+    from ray.cluster_utils import Cluster
+
+    cluster = Cluster(
+        initialize_head=True,
+        head_node_args={"num_cpus": 1, "include_dashboard": False},
+    )
+    cluster.add_node(num_cpus=1)  # a second node (its own raylet and object store) on this machine
+    cluster.wait_for_nodes()
+    remote = Fmstack(settings(tmp_path / "ray", FMSTACK_RAY_ADDRESS=cluster.address))
+    local = Fmstack(settings(tmp_path / "local"))
+    try:
+        for fm in (local, remote):
+            fm.knowledge.create("corpus", chunking={"chunk_size": 60})
+            report = fm.knowledge.ingest("corpus", [str(p) for p in CORPUS])
+            assert report.count("failed") == 0 and fm.knowledge.get("corpus").documents >= 30
+        here, there = chunks(local, "corpus"), chunks(remote, "corpus")
+        assert here.keys() == there.keys() and len(here) > 128  # more than two embedding batches
+        for key, (text, vec) in here.items():
+            assert there[key][0] == text
+            if vec is None:  # a parent chunk: not embedded
+                assert there[key][1] is None
+            else:
+                assert np.allclose(there[key][1], vec, atol=1e-5), key
+        per_node = remote.models.cluster().stats(remote.knowledge.get("corpus").embedding_model)
+        assert len({s["node"] for s in per_node}) == 2 and all(s["batches"] > 0 for s in per_node), per_node
+        # searched like any other knowledge base
+        hit = remote.knowledge.retrieve("corpus", "coral reef bleaching")[0]
+        assert hit.text == local.knowledge.retrieve("corpus", "coral reef bleaching")[0].text
+    finally:
+        remote.close()
+        local.close()
+        ray.shutdown()
+        cluster.shutdown()
+
+
+def test_a_ray_address_nothing_answers_at_is_a_clear_error(tmp_path):
+    fm = Fmstack(settings(tmp_path, FMSTACK_RAY_ADDRESS="127.0.0.1:1"))
+    try:
+        fm.knowledge.create("kb")
+        with pytest.raises(ConfigError, match="Ray cluster at 127.0.0.1:1"):
+            fm.models.cluster()
+    finally:
+        fm.close()
