@@ -225,6 +225,42 @@ def jobs(env: dict, settings: Settings, tmp: Path, args) -> None:
         fm.close()
 
 
+def ray_ingest(tmp: Path, args) -> None:
+    """Ingestion embedded in process, then on a local Ray cluster of 1 and of 2 nodes."""
+    import ray
+    from ray.cluster_utils import Cluster
+
+    folder = corpus(tmp / "ray-corpus", args.editions)
+    print(f"\n== ingestion of {args.editions * 20} files through Ray (nodes on this machine) ==")
+    base = None
+    for nodes in (0, 1, 2):
+        cluster = None
+        env = {"FMSTACK_DATA_DIR": str(tmp / f"ray-{nodes}")}
+        if nodes:
+            cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False})
+            for _ in range(nodes - 1):
+                cluster.add_node(num_cpus=1)
+            cluster.wait_for_nodes()
+            env["FMSTACK_RAY_ADDRESS"] = cluster.address
+        try:
+            with Fmstack(Settings.from_env(env=env)) as fm:
+                fm.knowledge.create("r", chunking={"chunk_size": 80})
+                if nodes:  # actors started and models loaded before the clock starts, as in a long run
+                    fm.models.cluster().embed(fm.knowledge.get("r").embedding_model, ["warm up"] * 2, 1)
+                started = time.perf_counter()
+                fm.knowledge.ingest("r", [str(folder)])
+                wall = time.perf_counter() - started
+                chunks = fm.knowledge.get("r").chunks
+        finally:
+            if cluster is not None:
+                ray.shutdown()
+                cluster.shutdown()
+        rate = chunks / wall
+        base = base or rate
+        label = f"Ray, {nodes} node{'s' if nodes > 1 else ''}" if nodes else "in process (no Ray)"
+        print(f"{label:>22}: {chunks} chunks in {wall:.1f} s, {rate:.1f} chunks/s ({rate / base:.2f}x)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--database-url", help="a PostgreSQL admin URL (else SQLite in a temporary folder)")
@@ -234,6 +270,8 @@ def main() -> None:
     ap.add_argument("--editions", type=int, default=5, help="copies of the 20 bench documents per knowledge base")
     ap.add_argument("--jobs", type=int, default=4)
     ap.add_argument("--skip-retrieval", action="store_true")
+    ap.add_argument("--skip-jobs", action="store_true")
+    ap.add_argument("--ray", action="store_true", help="also ingestion through a local Ray cluster of 1 and 2 nodes")
     args = ap.parse_args()
     url, drop = fresh_database(args.database_url)
     with tempfile.TemporaryDirectory() as tmp_name:
@@ -253,7 +291,10 @@ def main() -> None:
                         f"knowledge base: {fm.knowledge.get('scale').documents} documents, {fm.knowledge.get('scale').chunks} chunks"
                     )
                 retrieval(env, tmp, args)
-            jobs(env, settings, tmp, args)
+            if not args.skip_jobs:
+                jobs(env, settings, tmp, args)
+            if args.ray:
+                ray_ingest(tmp, args)
         finally:
             drop()
 
