@@ -225,11 +225,13 @@ class BatchService:
                 f"batch {batch_id} is {b.status}; only a validating or running batch can be cancelled", param="batch_id"
             )
         self._update(batch_id, status="cancelling", cancelling_at=utcnow())
-        if b.job_id:
-            try:
+        # A running job stops between lines; a queued one is left to run: it sees the batch
+        # cancelling and writes what was done (cancelling the job itself would leave the batch so).
+        try:
+            if b.job_id and self.jobs.get(b.job_id).status == "running":
                 self.jobs.cancel(b.job_id)
-            except InvalidInput:
-                pass  # its job had finished: the batch is finalised below
+        except (InvalidInput, NotFound):
+            pass  # it finished meanwhile, having seen the batch cancelling or not
         return self.get(batch_id)
 
     def resume_unfinished(self) -> builtins.list[str]:

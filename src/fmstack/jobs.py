@@ -116,13 +116,20 @@ class JobContext:
         self._cancel = threading.Event()
         self._last_write = 0.0
         self.progress: dict[str, Any] = {}
-        self.stopping = False  # the process is stopping (or lost the job): not a user's cancel
+        self.requested = False  # someone asked to cancel the job (here or from another process)
+        self._stopping = False  # the process stops, or lost the job
         self.lost = False  # another process holds the job now: nothing more may be written
 
     @property
     def cancelled(self) -> bool:
         """Stop between units of work: a user cancelled, or the process is stopping."""
         return self._cancel.is_set()
+
+    @property
+    def stopping(self) -> bool:
+        """The process stops (or lost the job) and nobody cancelled it: the job goes on elsewhere,
+        so leave the work as it is — resumable — rather than finishing it as cancelled."""
+        return self._stopping and not self.requested
 
     @property
     def cancel_event(self) -> threading.Event:
@@ -137,8 +144,12 @@ class JobContext:
             self._runner._renew(self, progress=progress)
 
     def _stop(self, *, lost: bool = False) -> None:
-        self.stopping = True
+        self._stopping = True
         self.lost = self.lost or lost
+        self._cancel.set()
+
+    def _cancel_asked(self) -> None:
+        self.requested = True
         self._cancel.set()
 
 
@@ -343,7 +354,7 @@ class JobRunner:
             log.warning("job %s: another process holds it now; this run stops", ctx.id)
             ctx._stop(lost=True)
         elif status == "cancelling":
-            ctx._cancel.set()
+            ctx._cancel_asked()
 
     def _heartbeat(self) -> None:
         while not self._halt.wait(self.lease_s / 3):
@@ -391,7 +402,7 @@ class JobRunner:
             raise InvalidInput(f"job {job_id} has already finished ({record.status})", param="job", code="job_finished")
         ctx = self._live.get(job_id)
         if ctx is not None:
-            ctx._cancel.set()
+            ctx._cancel_asked()
             return self.get(job_id)
         with self.db.session() as s:
             # a queued job is cancelled before it starts; a running one, by the process running it
