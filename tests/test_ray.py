@@ -4,6 +4,8 @@ and vectors as a local run, with batches embedded on both nodes."""
 from __future__ import annotations
 
 import copy
+import json
+import time
 from pathlib import Path
 
 import numpy as np
@@ -42,16 +44,22 @@ def chunks(fm: Fmstack, kb: str) -> dict[tuple[str, int], tuple[str, np.ndarray]
     }
 
 
-def test_ingestion_on_a_two_node_ray_cluster_matches_a_local_run(tmp_path):
+@pytest.fixture(scope="module")
+def cluster():
+    """A real Ray cluster of two nodes on this machine: a head and a second node (its own raylet
+    and object store), one CPU each."""
     from ray.cluster_utils import Cluster
 
-    cluster = Cluster(
-        initialize_head=True,
-        head_node_args={"num_cpus": 1, "include_dashboard": False},
-    )
-    cluster.add_node(num_cpus=1)  # a second node (its own raylet and object store) on this machine
-    cluster.wait_for_nodes()
-    remote = Fmstack(settings(tmp_path / "ray", FMSTACK_RAY_ADDRESS=cluster.address))
+    c = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False})
+    c.add_node(num_cpus=1)
+    c.wait_for_nodes()
+    yield c.address
+    ray.shutdown()
+    c.shutdown()
+
+
+def test_ingestion_on_a_two_node_ray_cluster_matches_a_local_run(tmp_path, cluster):
+    remote = Fmstack(settings(tmp_path / "ray", FMSTACK_RAY_ADDRESS=cluster))
     local = Fmstack(settings(tmp_path / "local"))
     try:
         for fm in (local, remote):
@@ -74,8 +82,53 @@ def test_ingestion_on_a_two_node_ray_cluster_matches_a_local_run(tmp_path):
     finally:
         remote.close()
         local.close()
-        ray.shutdown()
-        cluster.shutdown()
+
+
+def test_a_batch_answered_on_a_two_node_ray_cluster_matches_a_local_run(tmp_path, cluster):
+    """Each node answers lines through its own fmstack application; the job records them once."""
+    questions = ["Name a fruit.", "Name a color.", "Name an animal.", "Name a city.", "2+2=?", "Say hi."]
+    lines = [
+        {
+            "custom_id": f"q{i}",
+            "method": "POST",
+            "url": "/v1/chat/completions",
+            "body": {
+                "model": "smollm2-solo",  # one request at a time: greedy answers independent of the mix
+                "messages": [{"role": "user", "content": q}],
+                "max_tokens": 12,
+                "temperature": 0,
+            },
+        }
+        for i, q in enumerate(questions)
+    ]
+    lines.append({**lines[0], "custom_id": "bad", "body": {"model": "no-such-model", "messages": []}})
+    data = ("\n".join(json.dumps(x) for x in lines) + "\n").encode()
+    answers = {}
+    for where, env in (("local", {}), ("ray", {"FMSTACK_RAY_ADDRESS": cluster})):
+        fm = Fmstack(settings(tmp_path / where, **env))
+        try:
+            batch = fm.batches.create(fm.files.create("in.jsonl", "batch", data).id, "/v1/chat/completions")
+            done = wait_for_batch(fm, batch.id)
+            assert done.status == "completed" and done.counts == {"total": 7, "completed": 6, "failed": 1}, done
+            out = [json.loads(x) for x in fm.files.content(done.output_file_id).decode().splitlines()]
+            answers[where] = {r["custom_id"]: r["response"]["body"]["choices"][0]["message"]["content"] for r in out}
+            if env:
+                from fmstack.server.internal import LineServer
+
+                nodes = fm.models.cluster()
+                per_node = nodes.stats_of(nodes.pool("lines", LineServer, fm.settings))  # the pool the batch used
+                assert len({s["node"] for s in per_node}) == 2 and all(s["lines"] > 0 for s in per_node), per_node
+        finally:
+            fm.close()
+    assert answers["ray"] == answers["local"] and len(answers["local"]) == 6
+
+
+def wait_for_batch(fm: Fmstack, batch_id: str, timeout: float = 600):
+    deadline = time.monotonic() + timeout
+    while (b := fm.batches.get(batch_id)).status not in ("completed", "failed", "cancelled"):
+        assert time.monotonic() < deadline, b
+        time.sleep(0.2)
+    return b
 
 
 def test_a_ray_address_nothing_answers_at_is_a_clear_error(tmp_path):

@@ -150,11 +150,14 @@ class Fmstack:
         self.asgi_app: Any = None  # the server's application, when this Fmstack serves one
 
     def _batch_dispatch(self):
-        """Batch lines go through the server's routes: the running server's application, or one
-        made for this process (the CLI submitting a batch without a server)."""
+        """Batch lines go through the server's routes: on a Ray cluster (FMSTACK_RAY_ADDRESS) each
+        node's own application; else the running server's application, or one made for this process
+        (the CLI submitting a batch without a server)."""
         from .server.app import create_app
-        from .server.internal import dispatcher
+        from .server.internal import dispatcher, ray_dispatcher
 
+        if (cluster := self.models.cluster()) is not None:  # lines answered on the cluster's nodes
+            return ray_dispatcher(cluster, self.settings)
         if self.asgi_app is None:
             self.asgi_app = create_app(self)
         return dispatcher(self.asgi_app)
@@ -184,9 +187,11 @@ class Fmstack:
             info = self.models.info(model or "default")
             if info.provider == "openai":
                 return REMOTE_CONCURRENCY
-            return int(getattr(self.models.chat(model), "parallel", 1)) if info.provider == "local" else 1
+            each = int(getattr(self.models.chat(model), "parallel", 1)) if info.provider == "local" else 1
         except Exception:  # an unknown model: the line's request says so itself
             return 1
+        cluster = self.models.cluster()
+        return each * len(cluster.nodes()) if cluster is not None else each  # a copy of the model per node
 
     # -- models ---------------------------------------------------------------------------------
     def stream(

@@ -1,10 +1,14 @@
-"""Embedding on a Ray cluster, for ingestion larger than one machine (`FMSTACK_RAY_ADDRESS`).
+"""Work larger than one machine on a Ray cluster (`FMSTACK_RAY_ADDRESS`): one actor per node of
+the cluster, made from the same configuration as this process (bundled models come from their
+packages on every node), loads its models once and is sent work in turn.
 
-One actor per node of the cluster loads the embedding model once (from the same configuration as
-this process: bundled models come from their packages on every node) and embeds the batches it is
-sent. The process that runs the ingestion job sends batches to the actors in turn, reads the
-vectors back in order and stores them itself — results are written once, by the job, as in a local
-run. `pip install 'fmstack[ray]'`; a node joins with `ray start --address HEAD:PORT`.
+- Ingestion: each actor holds the embedding model; the ingestion job sends it batches, reads the
+  vectors back in order and stores them itself.
+- Batch inference: each actor holds an fmstack application (server/internal.py `LineServer`) and
+  answers batch lines through the same routes; the batch job records the answers itself.
+
+Results are written once, by the coordinating job, as in a local run. `pip install 'fmstack[ray]'`;
+a node joins with `ray start --address HEAD:PORT`.
 """
 
 from __future__ import annotations
@@ -57,8 +61,8 @@ class _Embedder:
         return {"node": ray.get_runtime_context().get_node_id(), "batches": self.batches}
 
 
-class RayEmbedding:
-    """Embeds batches on every node of the cluster at `address`."""
+class RayCluster:
+    """The cluster at `address`: pools of one actor per node."""
 
     def __init__(self, address: str, settings: Settings):
         try:
@@ -75,26 +79,28 @@ class RayEmbedding:
             except Exception as e:  # no cluster answers there
                 raise ConfigError(f"cannot join the Ray cluster at {address}: {e}") from None
         self.settings = settings
-        self._actors: dict[str, list[Any]] = {}  # per embedding model: one actor per node
+        self._actors: dict[str, list[Any]] = {}  # per pool (an embedding model, "lines"): one actor per node
         self._lock = threading.Lock()
         self._turn = 0  # the next batch goes to the node after the last one's
 
     def nodes(self) -> list[str]:
         return [n["NodeID"] for n in self._ray.nodes() if n.get("Alive")]
 
-    def _pool(self, model: str) -> list[Any]:
+    def pool(self, name: str, cls: type, *args: Any) -> list[Any]:
+        """One actor of `cls(*args)` per node, made on first use and kept under `name`."""
         with self._lock:
-            if model not in self._actors:
+            if name not in self._actors:
                 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
-                actor = self._ray.remote(num_cpus=0)(_Embedder)
-                self._actors[model] = [
-                    actor.options(scheduling_strategy=NodeAffinitySchedulingStrategy(node, soft=False)).remote(
-                        self.settings, model
-                    )
+                actor: Any = self._ray.remote(num_cpus=0)(cls)
+                self._actors[name] = [
+                    actor.options(scheduling_strategy=NodeAffinitySchedulingStrategy(node, soft=False)).remote(*args)
                     for node in self.nodes()
                 ]
-            return self._actors[model]
+            return self._actors[name]
+
+    def _pool(self, model: str) -> list[Any]:
+        return self.pool(f"embed:{model}", _Embedder, self.settings, model)
 
     def embed(
         self,
@@ -130,7 +136,10 @@ class RayEmbedding:
 
     def stats(self, model: str) -> list[dict[str, Any]]:
         """Per node: the batches its actor embedded."""
-        return self._ray.get([a.stats.remote() for a in self._pool(model)])
+        return self.stats_of(self._pool(model))
+
+    def stats_of(self, actors: list[Any]) -> list[dict[str, Any]]:
+        return self._ray.get([a.stats.remote() for a in actors])
 
     def close(self) -> None:
         with self._lock:

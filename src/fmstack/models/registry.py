@@ -443,14 +443,15 @@ class ModelRegistry:
         return out
 
     def cluster(self) -> Any:
-        """The Ray cluster that embeds ingestion's batches (`FMSTACK_RAY_ADDRESS`), or None."""
+        """The Ray cluster that embeds ingestion's batches and answers batch lines
+        (`FMSTACK_RAY_ADDRESS`), or None."""
         if not self.settings.ray_address:
             return None
         with self._cluster_lock:
             if self._cluster is None:
-                from .ray_cluster import RayEmbedding
+                from .ray_cluster import RayCluster
 
-                self._cluster = RayEmbedding(self.settings.ray_address, self.settings)
+                self._cluster = RayCluster(self.settings.ray_address, self.settings)
             return self._cluster
 
     def close(self) -> None:

@@ -71,3 +71,46 @@ def dispatcher(app: ASGIApp):
             return status, {"error": {"message": raw.decode("utf-8", "replace")[:2000], "type": "server_error"}}
 
     return dispatch
+
+
+class LineServer:
+    """A Ray actor (models/ray_cluster.py): one fmstack application on one node of a cluster; batch
+    lines sent to it go through its routes as they would on the coordinating server. It reads the
+    same database as the coordinator (keys, limits, guardrails), so nodes must reach it."""
+
+    def __init__(self, settings: Any):
+        from ..sdk import Fmstack
+        from .app import create_app
+
+        self.fm = Fmstack(settings)
+        self.fm.leave_jobs_to_workers()
+        self.dispatch = dispatcher(create_app(self.fm, run_jobs=False))
+        self.lines = 0
+
+    async def line(self, path: str, body: dict[str, Any], caller: dict[str, Any] | None, workspace: str):
+        from ..store.scope import in_workspace
+
+        self.lines += 1
+        with in_workspace(workspace):
+            return await self.dispatch(path, body, caller)
+
+    def stats(self) -> dict[str, Any]:
+        import ray
+
+        return {"node": ray.get_runtime_context().get_node_id(), "lines": self.lines}
+
+
+def ray_dispatcher(cluster: Any, settings: Any):
+    """Like `dispatcher`, but each line is answered by the next node's LineServer."""
+    import itertools
+
+    from ..store import current_workspace
+
+    actors = cluster.pool("lines", LineServer, settings)
+    turn = itertools.count()
+
+    async def dispatch(path: str, body: dict[str, Any], caller: dict[str, Any] | None) -> tuple[int, Any]:
+        actor = actors[next(turn) % len(actors)]
+        return await actor.line.remote(path, body, caller, current_workspace())
+
+    return dispatch
