@@ -342,11 +342,28 @@ def test_serve_with_workers_leaves_jobs_to_a_job_process(tmp_path):
         assert done["status"] == "succeeded" and done["result"]["added"] == 6, done
         assert done["owner"].endswith(f":{worker.pid}")
         # every server process sees what the job process stored
-        hits = [
-            api.post("/api/knowledge-bases/shared/retrieve", json={"query": "coral reefs", "top_k": 3})
+        hits = [  # a connection each: the server processes take turns accepting them
+            httpx.post(
+                f"{server.url}/api/knowledge-bases/shared/retrieve",
+                json={"query": "coral reefs", "top_k": 3},
+                timeout=60,
+            )
             for _ in range(8)
         ]
         assert all(h.status_code == 200 and h.json()["data"] for h in hits), [h.text for h in hits]
+        # whichever process answers a scrape counts every process's requests
+        from prometheus_client.parser import text_string_to_metric_families
+
+        def retrieved() -> float:
+            families = text_string_to_metric_families(httpx.get(f"{server.url}/metrics", timeout=60).text)
+            return sum(
+                sample.value
+                for family in families
+                for sample in family.samples
+                if sample.name == "fmstack_http_requests_total" and sample.labels["route"].endswith("/retrieve")
+            )
+
+        assert [retrieved() for _ in range(6)] == [8.0] * 6
     finally:
         if worker is not None:
             worker.terminate()

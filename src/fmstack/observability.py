@@ -1,7 +1,10 @@
 """Metrics for Prometheus (served at /metrics), traces for OpenTelemetry, and structured logs.
 
-The counters and histograms live in one registry of this process; what is a state rather than an
-event (requests waiting for a model, jobs per status) is read when scraped (`FmstackCollector`)."""
+The counters and histograms live in one registry of this process — or, under `fmstack serve
+--workers N`, in files every server process writes (prometheus_client's multiprocess mode, chosen
+by PROMETHEUS_MULTIPROC_DIR before the processes start), so that any process answers a scrape with
+the whole server's counts. What is a state rather than an event (requests waiting for a model, jobs
+per status) is read when scraped (`FmstackCollector`)."""
 
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from opentelemetry import trace
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -45,6 +48,17 @@ GUARDRAIL_ACTIONS = Counter(
     "fmstack_guardrail_actions", "Guardrail checks by outcome", ["guardrail", "source", "action"], registry=REGISTRY
 )
 ERRORS = Counter("fmstack_errors", "Errors answered to callers, by type and code", ["type", "code"], registry=REGISTRY)
+
+
+def exposition(collector: Collector | None) -> bytes:
+    """The text a scrape gets: this process's registry, or every server process's counts."""
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return generate_latest(REGISTRY)
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)
+    if collector is not None:
+        registry.register(collector)
+    return generate_latest(registry)
 
 
 class FmstackCollector(Collector):

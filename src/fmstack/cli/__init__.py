@@ -97,9 +97,18 @@ def serve(
         "timeout_graceful_shutdown": 5,
     }
     if workers > 1:  # each process makes its own application from the environment
+        import shutil
+        import tempfile
+
         os.environ["FMSTACK_SERVE_JOBS"] = "1" if jobs else "0"
+        # counters every process writes and any process reads for /metrics (set before they start)
+        counts = tempfile.mkdtemp(prefix="fmstack-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = counts
         fm().close()
-        uvicorn.run("fmstack.server.app:from_environment", factory=True, workers=workers, **run)
+        try:
+            uvicorn.run("fmstack.server.app:from_environment", factory=True, workers=workers, **run)
+        finally:
+            shutil.rmtree(counts, ignore_errors=True)
         return
     configure_tracing()
     uvicorn.run(create_app(fm(), run_jobs=jobs), **run)

@@ -61,6 +61,7 @@ def create_app(fm: Fmstack | None = None, settings: Settings | None = None, *, r
         lifespan=lifespan,
     )
     app.state.fm = fm
+    app.state.collector = collector
     fm.asgi_app = app  # batch lines go through this application's routes
     app.state.started = int(time.time())
     app.state.revision = fm.db.revision()

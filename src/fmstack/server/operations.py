@@ -8,19 +8,19 @@ from datetime import datetime
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 
-from ..observability import REGISTRY
+from ..observability import exposition
 from .deps import fm
 
 router = APIRouter()
 
 
 @router.get("/metrics", include_in_schema=False)
-async def metrics() -> PlainTextResponse:
-    data = await run_in_threadpool(generate_latest, REGISTRY)
+async def metrics(request: Request) -> PlainTextResponse:
+    data = await run_in_threadpool(exposition, getattr(request.app.state, "collector", None))
     return PlainTextResponse(data, media_type=CONTENT_TYPE_LATEST)
 
 
