@@ -72,8 +72,8 @@ class RayCluster:
                 "FMSTACK_RAY_ADDRESS is set but Ray is not installed: pip install 'fmstack[ray]'"
             ) from None
         self._ray = ray
+        _answers(address)
         if not ray.is_initialized():
-            _answers(address)
             try:
                 ray.init(address=address, namespace="fmstack", log_to_driver=False)
             except Exception as e:  # no cluster answers there
