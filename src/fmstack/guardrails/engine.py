@@ -183,8 +183,10 @@ class Guardrail:
         elapsed = (time.perf_counter() - started) * 1000
         GUARDRAIL_ACTIONS.labels(self.name, source, action).inc()
         scores = {k: v for k, v in ctx.scores.items() if k in ("grounding", "relevance")}
-        for head, p in (ctx.scores.get("attacks") or {}).items():  # the classifier's calibrated scores
+        for head, p in (ctx.scores.get("attacks") or {}).items():  # the classifiers' calibrated scores
             scores[head] = p
+        for category, p in (ctx.scores.get("harm") or {}).items():
+            scores[f"harm_{category}"] = p
         per_sentence = list(ctx.scores.get("sentences") or [])
         return Assessment(action, out, findings, self.name, self.version, elapsed, scores, per_sentence)
 

@@ -25,15 +25,16 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from ..errors import InvalidInput
 from ..knowledge.text import CJK, count_tokens, normalize, sentence_spans, terms
 from ..models.base import embed_queries
-from . import pii
+from . import harm, pii
 from .attacks import AttackDetector
 from .lexicons import HARM_EXAMPLES, NEUTRAL_EXAMPLES, PROFANITY
 
 Action = Literal["block", "mask", "flag"]
 Source = Literal["input", "output", "context"]
 Strength = Literal["none", "low", "medium", "high"]
-# How much closer than everyday sentences a text must be to a category's examples to fire: a low
-# strength filters only what is very close, a high one also what is merely near.
+# Example detector: how much closer than everyday sentences a text must be to a category's examples
+# to fire (a low strength filters only what is very close, a high one also what is merely near).
+# Classifier: the operating points of harm.py.
 STRENGTHS = {"low": 0.10, "medium": 0.06, "high": 0.03}
 
 
@@ -340,43 +341,61 @@ def _attacks(config: AttackPolicy, env: PolicyEnv) -> Policy:
 
 # -- harm categories ---------------------------------------------------------------------------------------
 class HarmPolicy(BaseModel):
+    """Harmful-content categories and each one's strength (`high` filters the most, `none` is
+    off). `detector`: `examples` (the default) compares the text's windows with a few example
+    sentences per category; `classifier` uses the trained classifier of harm.py (far higher recall
+    on sources it never saw, at a measured false-positive rate: see the README)."""
+
     model_config = ConfigDict(extra="forbid")
-    categories: dict[str, Strength] = Field(default_factory=lambda: _every(HARM_EXAMPLES, "medium"))
+    categories: dict[str, Strength] = Field(default_factory=lambda: _every(harm.CATEGORIES, "medium"))
+    detector: Literal["examples", "classifier"] = "examples"
     action: Action = "block"
 
     @field_validator("categories")
     @classmethod
     def _known(cls, v: dict[str, str]) -> dict[str, str]:
-        unknown = set(v) - set(HARM_EXAMPLES)
+        unknown = set(v) - set(harm.CATEGORIES)
         if unknown:
-            raise ValueError(f"unknown categories {sorted(unknown)}; known: {', '.join(HARM_EXAMPLES)}")
+            raise ValueError(f"unknown categories {sorted(unknown)}; known: {', '.join(harm.CATEGORIES)}")
         return v
 
 
 class Harm:
+    """Each category's score from the text's window embeddings (shared by every meaning-based
+    policy of the check): by example similarity, or by the trained classifier's calibrated
+    probability against its strength's operating point."""
+
     def __init__(self, config: HarmPolicy, env: PolicyEnv):
         embedder = env.need_embedder("harm categories")
         self.config = config
-        self.vecs = {
-            cat: embedder.embed(HARM_EXAMPLES[cat], input_type="query")
-            for cat, level in config.categories.items()
-            if level != "none"
-        }
+        self.levels = {cat: level for cat, level in config.categories.items() if level != "none"}
+        self.model = harm.shared() if self.levels and config.detector == "classifier" else None
+        self.vecs = {}
+        if self.levels and self.model is None:
+            self.vecs = {cat: embedder.embed(HARM_EXAMPLES[cat], input_type="query") for cat in self.levels}
         self.neutral = env.neutral if self.vecs else np.zeros((0, 1), dtype=np.float32)
 
-    def check(self, ctx: CheckContext) -> list[Finding]:
-        if not self.vecs:
-            return []
-        vecs = ctx.vectors
+    def scores(self, vecs: np.ndarray) -> dict[str, tuple[float, float]]:
+        """{category: (score, threshold)}"""
+        if self.model is not None:
+            probs = self.model.scores(vecs)
+            return {cat: (probs[cat], self.model.threshold(cat, level)) for cat, level in self.levels.items()}
         neutral = (vecs @ self.neutral.T).max(axis=1)
+        return {
+            cat: (float(((vecs @ hv.T).max(axis=1) - neutral).max()), STRENGTHS[self.levels[cat]])
+            for cat, hv in self.vecs.items()
+        }
+
+    def check(self, ctx: CheckContext) -> list[Finding]:
+        if not self.levels:
+            return []
+        found = self.scores(ctx.vectors)
+        ctx.scores["harm"] = {cat: round(score, 4) for cat, (score, _) in found.items()}
         out = []
-        for cat, hv in self.vecs.items():
-            level = self.config.categories[cat]
-            score = float(((vecs @ hv.T).max(axis=1) - neutral).max())
-            if score >= STRENGTHS[level]:
-                out.append(
-                    Finding("harm", cat, self.config.action, ctx.source, round(score, 3), detail=f"strength {level}")
-                )
+        for cat, (score, threshold) in found.items():
+            if score >= threshold:
+                detail = f"score {score:.3f} (strength {self.levels[cat]}: threshold {threshold:.3f})"
+                out.append(Finding("harm", cat, self.config.action, ctx.source, round(score, 4), detail=detail))
         return out
 
 
