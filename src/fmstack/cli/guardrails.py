@@ -97,13 +97,21 @@ def guard_eval(
     head: str = typer.Option(
         "auto", "--head", help="With --dataset: jailbreak | injection | auto (by each row's kind)."
     ),
+    harm_detector: str = typer.Option(
+        "classifier",
+        "--harm-detector",
+        help="With a --dataset labelled by harm category: classifier | examples (the harm policy's detector).",
+    ),
+    harm_strength: str = typer.Option(
+        "low", "--harm-strength", help="With a harm --dataset: the strength every category is checked at."
+    ),
     as_json: bool = typer.Option(False, "--json"),
 ):
     """Prompt-attack TPR/FPR and PII span precision/recall on labelled sets (default: the bundled ones)."""
     from pathlib import Path
 
     if dataset is not None:
-        return _eval_dataset(dataset, head, as_json)
+        return _eval_dataset(dataset, head, as_json, harm_detector, harm_strength)
 
     from .. import evalsets
     from ..guardrails import Guardrail, parse_config
@@ -171,20 +179,58 @@ def guard_eval(
         out.print(table)
 
 
-def _eval_dataset(path: str, head: str, as_json: bool) -> None:
-    from ..guardrails.attacks import AttackDetector
-    from ..guardrails.evaluation import evaluate_dataset, load_jsonl
+def _at(g: dict, f: str) -> str:
+    p = (g.get("at_fpr") or {}).get(f)
+    return f"{p['tpr']:.3f} [{p['low']:.3f}, {p['high']:.3f}]" if p else "–"
 
+
+def _eval_harm(rows: list[dict], detector: str, strength: str, as_json: bool) -> None:
+    from ..guardrails import Guardrail, parse_config
+    from ..guardrails.evaluation import evaluate_harm
+    from ..guardrails.harm import CATEGORIES
+
+    if detector not in ("classifier", "examples") or strength not in ("low", "medium", "high"):
+        raise InvalidInput("--harm-detector is classifier or examples; --harm-strength low, medium or high")
+    config = {"name": "eval-harm", "harm": {"detector": detector, "categories": dict.fromkeys(CATEGORIES, strength)}}
+    report = evaluate_harm(rows, Guardrail(parse_config(config), fm().models.embedding(None)))
+    report["detector"], report["strength"] = detector, strength
+    if as_json:
+        return emit_json(report)
+    table = Table("lang", "category", "source", "harmful", "benign", f"TPR ({strength})", "FPR", "TPR @1% FPR",
+                  "TPR @5% FPR")  # fmt: skip
+    for g in report["groups"]:
+        table.add_row(
+            g["lang"],
+            g["category"],
+            g["source"],
+            str(g["positives"]),
+            str(g["negatives"]),
+            f"{g['tpr']:.3f}",
+            f"{g['fpr']:.3f}" if g["fpr"] is not None else "–",
+            _at(g, "0.01"),
+            _at(g, "0.05"),
+        )
+    out.print(table)
+    lat = report["latency_ms"]
+    out.print(
+        f"detector {detector}; latency of one check: p50 {lat['p50']} ms, p90 {lat['p90']} ms, p99 {lat['p99']} ms"
+    )
+
+
+def _eval_dataset(path: str, head: str, as_json: bool, detector: str = "classifier", strength: str = "low") -> None:
+    from ..guardrails.attacks import AttackDetector
+    from ..guardrails.evaluation import evaluate_dataset, is_harm_dataset, load_jsonl
+
+    rows = load_jsonl(path)
+    if is_harm_dataset(rows):
+        return _eval_harm(rows, detector, strength, as_json)
     if head not in ("auto", "jailbreak", "injection"):
         raise InvalidInput("--head is jailbreak, injection or auto")
-    report = evaluate_dataset(load_jsonl(path), AttackDetector(), head)
+    report = evaluate_dataset(rows, AttackDetector(), head)
     if as_json:
         return emit_json(report)
     table = Table("lang", "head", "attack source", "attacks", "benign", "TPR", "FPR", "TPR @1% FPR", "TPR @5% FPR")
-
-    def at(g: dict, f: str) -> str:
-        p = (g.get("at_fpr") or {}).get(f)
-        return f"{p['tpr']:.3f} [{p['low']:.3f}, {p['high']:.3f}]" if p else "–"
+    at = _at
 
     for g in report["groups"]:
         table.add_row(

@@ -184,6 +184,59 @@ def evaluate_dataset(rows: list[dict], detector, head: str = "auto", fprs: Seque
     return out
 
 
+def is_harm_dataset(rows: list[dict]) -> bool:
+    """Rows labelled with harm categories ({"label": "hate" | … | "benign"}) rather than attacks."""
+    from .harm import CATEGORIES
+
+    return any(r.get("label") in CATEGORIES for r in rows)
+
+
+def evaluate_harm(rows: list[dict], guardrail, fprs: Sequence[float] = (0.01, 0.05)) -> dict:
+    """A guardrail's harm policy on a labelled JSONL ({"text", "label": a category or "benign",
+    optional "kind", "source", "lang"}). For each language, category and source of that category's
+    texts: the TPR at each fixed FPR (threshold set on that language's benign rows, on the
+    category's score) with a 95% interval, and TPR / FPR at the guardrail's own strengths (a
+    positive counts when its own category fires; a benign row when that category fires);
+    latency percentiles of one check."""
+    import time
+
+    from .harm import CATEGORIES
+
+    scored = []
+    for row in rows:
+        if not isinstance(row.get("text"), str):
+            raise InvalidInput('every row needs a "text" string')
+        if row.get("label") not in (*CATEGORIES, "benign"):
+            raise InvalidInput(
+                f"a harm row's label is one of {', '.join(CATEGORIES)} or benign, not {row.get('label')!r}"
+            )
+        t0 = time.perf_counter()
+        res = guardrail.check(row["text"], "input")
+        fired = {f.name for f in res.findings if f.policy == "harm"}
+        scored.append((row, res.scores, fired, time.perf_counter() - t0))
+    out: dict = {"groups": [], "latency_ms": {}}
+    for lang in sorted({r.get("lang", "other") for r, *_ in scored}):
+        mine = [x for x in scored if x[0].get("lang", "other") == lang]
+        neg = [x for x in mine if x[0]["label"] == "benign"]
+        for cat in (c for c in CATEGORIES if any(x[0]["label"] == c for x in mine)):
+            key = f"harm_{cat}"
+            if not all(key in x[1] for x in mine):
+                continue  # the category is off in this guardrail
+            sources = sorted({x[0].get("source", "all") for x in mine if x[0]["label"] == cat})
+            for source in ["all"] + (sources if len(sources) > 1 else []):
+                pos = [x for x in mine if x[0]["label"] == cat and source in ("all", x[0].get("source", "all"))]
+                group = {"lang": lang, "category": cat, "source": source, "positives": len(pos), "negatives": len(neg)}
+                group["tpr"] = sum(cat in x[2] for x in pos) / len(pos)
+                group["fpr"] = sum(cat in x[2] for x in neg) / len(neg) if neg else None
+                if neg:
+                    pts = operating_points([x[1][key] for x in pos], [x[1][key] for x in neg], fprs)
+                    group["at_fpr"] = {f"{f:g}": {k: round(v, 4) for k, v in p.items()} for f, p in pts.items()}
+                out["groups"].append(group)
+    times = np.array([x[3] for x in scored]) * 1000
+    out["latency_ms"] = {q: round(float(np.percentile(times, int(q[1:]))), 2) for q in ("p50", "p90", "p99")}
+    return out
+
+
 # The guardrail `fmstack guardrails eval` measures the other policies with (policies.jsonl).
 EVAL_GUARDRAIL = {
     "name": "eval",
