@@ -28,6 +28,10 @@ from stdnum import iban as stdnum_iban
 from stdnum import luhn
 from stdnum.us import ssn as stdnum_ssn
 
+from ..knowledge.text import CJK
+
+_CJK = re.compile(f"[{CJK}]")
+
 TYPES = ("email", "phone", "credit_card", "iban", "cn_id", "us_ssn", "address", "ip_address", "url", "secret")
 OPTIONAL_TYPES = ("cn_name", "cn_address", "person")  # opt-in per guardrail
 ALL_TYPES = TYPES + OPTIONAL_TYPES
@@ -160,15 +164,58 @@ _THOUSANDS = re.compile(r"^\d{1,3}(?:([ ,.])\d{3})(?:\1\d{3})*$")  # 1 400 000, 
 _DATE_SHAPE = re.compile(r"^\d{1,4}([-/.])\d{1,2}\1\d{1,4}$|^\d{1,2}:\d{2}")
 
 
+_DIGIT_RUN = re.compile(r"(?:\+|\b00)?\d[\d\s().\-/–]*\d")
+_SPACE = re.compile(r"\s")
+_DOTTED_QUAD = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
+
+
+def _widen(text: str, start: int, end: int, reach: int) -> tuple[int, int]:
+    """`reach` characters each side of text[start:end], out to whole words, and no further than the
+    nearest Chinese character (one is kept: the matcher reads the character next to a number)."""
+    a, b = max(0, start - reach), min(len(text), end + reach)
+    while a > 0 and a > start - 2 * reach and not text[a - 1].isspace():
+        a -= 1
+    while b < len(text) and b < end + 2 * reach and not text[b].isspace():
+        b += 1
+    before = [x.start() for x in _CJK.finditer(text, a, start)]
+    after = _CJK.search(text, end, b)
+    return (before[-1] if before else a), (after.end() if after else b)
+
+
+def _digit_stretches(text: str, reach: int = 24) -> list[tuple[int, int, bool]]:
+    """Stretches of `text` around runs holding 5 or more digits (a phone number's shortest; not an
+    IPv4 address), widened to whitespace `reach` characters out and merged — the rest of a text
+    cannot hold a number —, each with whether all its runs are international (+ or 00: one region
+    reads them as well as every region)."""
+    out: list[list] = []
+    for m in _DIGIT_RUN.finditer(text):
+        run = m.group()
+        if sum(c.isdigit() for c in run) < 5 or _DOTTED_QUAD.fullmatch(run.strip()):
+            continue
+        international = run.startswith(("+", "00"))
+        a, b = _widen(text, m.start(), m.end(), reach)
+        if out and a <= out[-1][1]:
+            out[-1][1] = max(out[-1][1], b)
+            out[-1][2] = out[-1][2] and international
+        else:
+            out.append([a, b, international])
+    return [(a, b, i) for a, b, i in out]
+
+
 def _phones(text: str, regions: tuple[str, ...] = PHONE_REGIONS) -> list[Span]:
     """Phone numbers as people write them. Numbers libphonenumber finds valid (international ones
     anywhere, national ones of `regions`); and any number shaped like a phone number — with a
     country code, or 10 or more digits in groups, or 6 or more where a word near it says it is one
     to call ("call me at", "Fax:", "电话") — whether or not its area code is assigned."""
     found: dict[tuple[int, int], Span] = {}
-    for region in regions:
-        for m in phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.VALID):
-            found.setdefault((m.start, m.end), Span("phone", m.start, m.end, m.raw_string))
+    for a, b, international in _digit_stretches(text):  # libphonenumber reads only where a number may be
+        piece = text[a:b]
+        # one region reads an international number; a number in Chinese text is read as Chinese (a
+        # foreign national number there is still found by its shape below)
+        chinese = "CN" in regions and _CJK.search(piece)
+        for region in regions[:1] if international else ("CN",) if chinese else regions:
+            for m in phonenumbers.PhoneNumberMatcher(piece, region, leniency=phonenumbers.Leniency.VALID):
+                found.setdefault((a + m.start, a + m.end), Span("phone", a + m.start, a + m.end, m.raw_string))
     for shape in _PHONE_SHAPE.finditer(text):
         raw = shape.group().strip(" ,")
         start = shape.start() + (len(shape.group()) - len(shape.group().lstrip(" ,")))
