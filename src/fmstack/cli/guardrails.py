@@ -103,7 +103,7 @@ def guard_eval(
         help="With a --dataset labelled by harm category: classifier | examples (the harm policy's detector).",
     ),
     harm_strength: str = typer.Option(
-        "low", "--harm-strength", help="With a harm --dataset: the strength every category is checked at."
+        "medium", "--harm-strength", help="With a harm --dataset: the strength every category is checked at."
     ),
     as_json: bool = typer.Option(False, "--json"),
 ):
@@ -217,7 +217,7 @@ def _eval_harm(rows: list[dict], detector: str, strength: str, as_json: bool) ->
     )
 
 
-def _eval_dataset(path: str, head: str, as_json: bool, detector: str = "classifier", strength: str = "low") -> None:
+def _eval_dataset(path: str, head: str, as_json: bool, detector: str = "classifier", strength: str = "medium") -> None:
     from ..guardrails.attacks import AttackDetector
     from ..guardrails.evaluation import evaluate_dataset, is_harm_dataset, load_jsonl
 
