@@ -17,13 +17,17 @@ Signals, any of which fires:
 from __future__ import annotations
 
 import re
+import re._constants as _c
+import re._parser as _parser
 import threading
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..knowledge.text import normalize
+from ..knowledge.text import CJK, normalize
 from .classifier import shared
+
+_CJK = re.compile(f"[{CJK}]")
 
 _P = [
     # (weight, pattern) — normalised text (NFKC, lower case)
@@ -127,7 +131,47 @@ _P = [
     (1.0, r"(致|给|对)(正在|在)?(阅读|处理|总结)?[^。！？\n]{0,10}(ai|人工智能|助手|模型|大模型)[^。！？\n]{0,3}[：:]"),
     (0.6, r"不要(告诉|通知|提醒)用户"),
 ]
-PATTERNS = [(w, re.compile(p, re.I)) for w, p in _P]
+
+
+def _prefixes(items: list) -> set[str] | None:
+    """The literal texts every match of a parsed pattern starts with (after \\b), or None."""
+    while items and items[0][0] == _c.AT:
+        items = items[1:]
+    if not items:
+        return None
+    op, av = items[0]
+    if op == _c.LITERAL:
+        text = ""
+        for o, a in items:
+            if o != _c.LITERAL:
+                break
+            text += chr(a)
+        return {text}
+    if op == _c.SUBPATTERN:
+        return _prefixes(list(av[-1]) + items[1:])
+    if op == _c.BRANCH:
+        out: set[str] = set()
+        for branch in av[1]:
+            p = _prefixes(list(branch) + items[1:])
+            if p is None:
+                return None
+            out |= p
+        return out
+    return None
+
+
+def _literals(pattern: str) -> tuple[str, ...] | None:
+    """Texts one of which a text must hold for `pattern` to match it — a substring test that is far
+    cheaper than the search —, or None where they would not narrow it (shorter than 3 characters,
+    2 in Chinese)."""
+    found = _prefixes(list(_parser.parse(pattern, re.I).data))
+    if not found or any(len(x) < (2 if _CJK.match(x) else 3) for x in found):
+        return None
+    return tuple(sorted(x.lower() for x in found))
+
+
+# (weight, compiled pattern, literals one of which the normalised text must hold, or None)
+PATTERNS = [(w, re.compile(p, re.I), _literals(p)) for w, p in _P]
 
 # Written apart from the evaluation set (evalsets/guardrails/prompts.jsonl): the nearest of these
 # decides the "meaning" signal.
@@ -235,7 +279,9 @@ class AttackDetector:
         weight = 0.0
         if self.patterns:
             norm = normalize(text)
-            hits = [(w, p) for w, p in PATTERNS if p.search(norm)]
+            hits = [
+                (w, p) for w, p, lits in PATTERNS if (lits is None or any(x in norm for x in lits)) and p.search(norm)
+            ]
             matched = [p.pattern[:40] for _, p in hits]
             weight = sum(w for w, _ in hits)
         sim = 0.0
