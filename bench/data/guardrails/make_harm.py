@@ -300,19 +300,7 @@ def main() -> None:
         for text, category, kind, _lang in fam.generated(split, rng):
             rows.append(rec(text, category, kind, "generated", split))
         rows += [rec(text, "benign", "request", "look-alikes", split) for text, _ in fam.lookalikes(split, rng)]
-    # one text, one row: the evaluation split wins, so a text in it is never trained on
-    seen: dict[str, dict] = {}
-    for r in sorted(rows, key=lambda r: r["split"] != "eval"):
-        key = hashlib.sha1(re.sub(r"\W+", "", r["text"].lower()).encode()).hexdigest()
-        if r["text"] and key not in seen:
-            seen[key] = r
-    rows = list(seen.values())
-    rng.shuffle(rows)
-    for split in ("train", "eval"):
-        with open(out / f"{split}.jsonl", "w", encoding="utf-8") as f:
-            for r in rows:
-                if r["split"] == split:
-                    f.write(json.dumps(r, ensure_ascii=False) + "\n")
+    rows = att.write_splits(rows, out, rng)
     counts = Counter((r["split"], r["label"], r["lang"]) for r in rows)
     for k in sorted(counts):
         print(*k, counts[k], sep="\t")

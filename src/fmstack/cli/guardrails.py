@@ -184,6 +184,24 @@ def _at(g: dict, f: str) -> str:
     return f"{p['tpr']:.3f} [{p['low']:.3f}, {p['high']:.3f}]" if p else "–"
 
 
+def _rates(report: dict, keys: tuple[str, ...], counts: tuple[str, str, str], lead: str = "") -> None:
+    """The groups of an evaluate_dataset / evaluate_harm report as a table, and its latency."""
+    table = Table(*keys, *counts, "FPR", "TPR @1% FPR", "TPR @5% FPR")
+    for g in report["groups"]:
+        table.add_row(
+            *(str(g[k]) for k in keys),
+            str(g["positives"]),
+            str(g["negatives"]),
+            f"{g['tpr']:.3f}",
+            f"{g['fpr']:.3f}" if g["fpr"] is not None else "–",
+            _at(g, "0.01"),
+            _at(g, "0.05"),
+        )
+    out.print(table)
+    lat = report["latency_ms"]
+    out.print(f"{lead}latency of one check: p50 {lat['p50']} ms, p90 {lat['p90']} ms, p99 {lat['p99']} ms")
+
+
 def _eval_harm(rows: list[dict], detector: str, strength: str, as_json: bool) -> None:
     from ..guardrails import Guardrail, parse_config
     from ..guardrails.evaluation import evaluate_harm
@@ -196,25 +214,7 @@ def _eval_harm(rows: list[dict], detector: str, strength: str, as_json: bool) ->
     report["detector"], report["strength"] = detector, strength
     if as_json:
         return emit_json(report)
-    table = Table("lang", "category", "source", "harmful", "benign", f"TPR ({strength})", "FPR", "TPR @1% FPR",
-                  "TPR @5% FPR")  # fmt: skip
-    for g in report["groups"]:
-        table.add_row(
-            g["lang"],
-            g["category"],
-            g["source"],
-            str(g["positives"]),
-            str(g["negatives"]),
-            f"{g['tpr']:.3f}",
-            f"{g['fpr']:.3f}" if g["fpr"] is not None else "–",
-            _at(g, "0.01"),
-            _at(g, "0.05"),
-        )
-    out.print(table)
-    lat = report["latency_ms"]
-    out.print(
-        f"detector {detector}; latency of one check: p50 {lat['p50']} ms, p90 {lat['p90']} ms, p99 {lat['p99']} ms"
-    )
+    _rates(report, ("lang", "category", "source"), ("harmful", "benign", f"TPR ({strength})"), f"detector {detector}; ")
 
 
 def _eval_dataset(path: str, head: str, as_json: bool, detector: str = "classifier", strength: str = "medium") -> None:
@@ -229,24 +229,7 @@ def _eval_dataset(path: str, head: str, as_json: bool, detector: str = "classifi
     report = evaluate_dataset(rows, AttackDetector(), head)
     if as_json:
         return emit_json(report)
-    table = Table("lang", "head", "attack source", "attacks", "benign", "TPR", "FPR", "TPR @1% FPR", "TPR @5% FPR")
-    at = _at
-
-    for g in report["groups"]:
-        table.add_row(
-            g["lang"],
-            g["head"],
-            g["source"],
-            str(g["positives"]),
-            str(g["negatives"]),
-            f"{g['tpr']:.3f}",
-            f"{g['fpr']:.3f}" if g["fpr"] is not None else "–",
-            at(g, "0.01"),
-            at(g, "0.05"),
-        )
-    out.print(table)
-    lat = report["latency_ms"]
-    out.print(f"latency of one check: p50 {lat['p50']} ms, p90 {lat['p90']} ms, p99 {lat['p99']} ms")
+    _rates(report, ("lang", "head", "source"), ("attacks", "benign", "TPR"))
 
 
 # -- prompts ----------------------------------------------------------------------------------------
