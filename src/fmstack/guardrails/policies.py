@@ -394,7 +394,7 @@ class Harm:
         out = []
         for cat, (score, threshold) in found.items():
             if score >= threshold:
-                detail = f"score {score:.3f} (strength {self.levels[cat]}: threshold {threshold:.3f})"
+                detail = f"strength {self.levels[cat]}: threshold {threshold:.3f}"
                 out.append(Finding("harm", cat, self.config.action, ctx.source, round(score, 4), detail=detail))
         return out
 
