@@ -1,7 +1,8 @@
 """Latency a guardrail adds per request: each policy alone and the full non-LLM set, on a
 1,000-character input (English and Chinese), p50/p99 over repeated checks, with no embedding of the
 text at hand and (last columns) with it at hand, as after retrieval; and the full guardrail on 5
-retrieved passages (context screening). "-before" rows: the
+retrieved passages (context screening). "harm-classifier": the trained harm heads (opt-in) instead of
+the example detector. "-before" rows: the
 prompt-attack policy with the embedding example bank as well (how it ran before the trained
 classifier), in the same run.
 
@@ -78,9 +79,15 @@ def main() -> None:
     )
     print(f"{'policy':<14} {'input':<7} {'p50 ms':>8} {'p99 ms':>8}   (embedding at hand: p50, p99)")
     before = {"attacks": {"embeddings": True}}  # the example-bank signal: an e5 embedding per window
-    runs = [*POLICIES.items(), ("attacks-before", before["attacks"]), ("full", None), ("full-before", None)]
+    runs = [
+        *POLICIES.items(),
+        ("harm-classifier", {"detector": "classifier"}),  # the trained harm heads (opt-in)
+        ("attacks-before", before["attacks"]),
+        ("full", None),
+        ("full-before", None),
+    ]
     for name, cfg in runs:
-        policy = name.removesuffix("-before")
+        policy = name.removesuffix("-before").removesuffix("-classifier")
         if name == "full":
             config = {"name": name, **POLICIES}
         elif name == "full-before":
@@ -91,7 +98,7 @@ def main() -> None:
         for lang, text in texts.items():
             p50, p99 = measure(g, text, args.rounds)
             line = f"{name:<14} {lang:<7} {p50:>8.2f} {p99:>8.2f}"
-            if name in ("topics", "harm", "full"):
+            if name in ("topics", "harm", "harm-classifier", "full"):
                 w50, w99 = measure(g, text, args.rounds, warm=True)
                 line += f"   {w50:>8.2f} {w99:>8.2f}"
             print(line)
