@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -281,3 +282,17 @@ def test_an_error_no_handler_knew_keeps_the_connection():
         status, body = get("/stream")
         assert status == 200 and body == b"data: 1\n\n"
         assert get("/ok") == (200, b'{"ok":true}')
+
+
+def test_nul_characters_are_a_clear_400_not_a_server_error(http):
+    """PostgreSQL cannot hold a NUL character in text (SQLite can): in the URL it is refused alike on
+    every database, and in a body it is stored or refused with a 400 that says why — never a 500."""
+    r = http.get("/v1/files", params={"purpose": "batch\x00"})
+    assert r.status_code == 400 and "NUL" in error_of(r)["message"], r.text
+    r = http.get("/api/conversations/a%00b")
+    assert r.status_code == 400, r.text
+    r = http.post("/api/conversations", json={"title": "two\u0000parts"})
+    assert r.status_code == (400 if os.environ.get("FMSTACK_TEST_POSTGRES") else 201), r.text
+    if r.status_code == 400:
+        assert "NUL" in error_of(r)["message"] and "SELECT" not in r.text and "INSERT" not in r.text
+    assert http.get("/v1/files", params={"purpose": "batch"}).status_code == 200  # the server is fine after

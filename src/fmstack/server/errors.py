@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -88,6 +89,15 @@ def install(app: FastAPI) -> None:
             message += f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
         return json_error(request, 422, error_body(message, 422, param=param))
 
+    @app.exception_handler(DataError)
+    async def _data(request: Request, e: DataError):
+        # a value the database cannot hold or compare (PostgreSQL: a NUL character in text, a number
+        # out of range): the request's, so a 400 that says why (the SQL is not shown)
+        reason = str(getattr(e, "orig", "") or "").strip().splitlines()
+        message = "the database refused a value of this request" + (f": {reason[0]}" if reason else "")
+        ERRORS.labels("invalid_request_error", "data_error").inc()
+        return json_error(request, 400, error_body(message, 400))
+
     @app.exception_handler(HTTPException)
     async def _http(request: Request, e: HTTPException):
         message = e.detail if isinstance(e.detail, str) else str(e.detail)
@@ -105,6 +115,9 @@ class Unexpected:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        if b"%00" in scope.get("query_string", b"") or "\x00" in scope.get("path", ""):
+            # the same answer on every database (PostgreSQL cannot hold a NUL in text, SQLite can)
+            return await _refuse(scope, send, 400, "NUL characters are not allowed in the URL")
         state = {"started": False, "ended": False}
 
         async def watch(message: Message) -> None:
@@ -120,12 +133,15 @@ class Unexpected:
             log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
             ERRORS.labels("server_error", type(e).__name__).inc()
             if not state["started"]:
-                status, shape = shaped(
-                    scope.get("path", ""), 500, error_body(f"internal error: {type(e).__name__}: {e}", 500)
-                )
-                body = json.dumps(shape).encode()
-                headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-                await send({"type": "http.response.start", "status": status, "headers": headers})
-                await send({"type": "http.response.body", "body": body})
+                await _refuse(scope, send, 500, f"internal error: {type(e).__name__}: {e}")
             elif not state["ended"]:
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+async def _refuse(scope: Scope, send: Send, status: int, message: str) -> None:
+    """An error response in the API's shape, sent straight from the ASGI layer."""
+    status, shape = shaped(scope.get("path", ""), status, error_body(message, status))
+    body = json.dumps(shape).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
