@@ -34,6 +34,8 @@ from sklearn.model_selection import StratifiedKFold
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
+from train_attack_classifier import per_text  # a text's score: its windows' best
+
 from fmstack.guardrails import classifier as C
 from fmstack.guardrails import harm as H
 from fmstack.guardrails.evaluation import operating_points
@@ -84,12 +86,6 @@ def embedding_matrix(texts: list[str], cache: Path) -> tuple[np.ndarray, np.ndar
     print(f"embedded {len(pieces)} windows in {time.perf_counter() - started:.0f} s")
     np.savez(path, E=E.astype(np.float32), owner=np.array(owner))
     return E.astype(np.float32), np.array(owner)
-
-
-def per_text(margins: np.ndarray, owner: np.ndarray, n: int) -> np.ndarray:
-    out = np.full(n, -np.inf)
-    np.maximum.at(out, owner, margins)
-    return out
 
 
 def fit(X, y, c):

@@ -277,8 +277,8 @@ class AttackDetector:
     def score(self, text: str, vector: np.ndarray | None = None, head: str = "jailbreak") -> AttackScore:
         matched: list[str] = []
         weight = 0.0
+        norm = normalize(text)  # once, for the patterns and the classifier
         if self.patterns:
-            norm = normalize(text)
             hits = [
                 (w, p) for w, p, lits in PATTERNS if (lits is None or any(x in norm for x in lits)) and p.search(norm)
             ]
@@ -290,7 +290,7 @@ class AttackDetector:
             v = vector if vector is not None else self.embedder.embed([text[:2000]], input_type="query")[0]
             v = np.atleast_2d(v)  # one row per window of a long text: the most attack-like decides
             sim = float(((v @ attack.T).max(axis=1) - (v @ benign.T).max(axis=1)).max())
-        scores = shared().scores(text)
+        scores = shared().scores(text, norm)
         return AttackScore(weight, sim, matched, scores[head], head, self.threshold(head), scores)
 
     def fires(self, text: str, vector: np.ndarray | None = None, head: str = "jailbreak") -> tuple[bool, AttackScore]:

@@ -104,9 +104,10 @@ class AttackClassifier:
             }
         return cls(heads)
 
-    def scores(self, text: str) -> dict[str, float]:
+    def scores(self, text: str, norm: str | None = None) -> dict[str, float]:
+        """Each head's probability; `norm`: the text already normalised, where the caller has it."""
         best = {name: -np.inf for name in self.heads}
-        for window in windows(normalize(text)):
+        for window in windows(normalize(text) if norm is None else norm):
             idx, values = features(window)
             for name, head in self.heads.items():
                 best[name] = max(best[name], head.margin(idx, values))
