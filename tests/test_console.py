@@ -381,6 +381,21 @@ def test_guardrails_page_creates_a_version_and_tests_text(page):
     page.wait_for_function("document.querySelector('[data-testid=guard-action]')?.innerText === 'none'")
 
 
+def test_guardrail_form_picks_the_trained_harm_classifier(page):
+    goto(page, "guardrails")
+    page.get_by_test_id("guard-name").fill("console-harm")
+    page.get_by_test_id("policy-harm").check()
+    page.get_by_label("harm detector").select_option("classifier")
+    page.get_by_text("Configuration as JSON").click()
+    assert '"detector": "classifier"' in page.get_by_test_id("guard-config").input_value()
+    page.get_by_test_id("guard-save").click()
+    arrived(page, "guardrails/console-harm")
+    page.get_by_test_id("guard-text").fill("这帮外来的全是寄生虫，滚回你们的穷地方去。")
+    page.get_by_test_id("guard-test").click()
+    page.wait_for_function("document.querySelector('[data-testid=guard-action]')?.innerText === 'blocked'")
+    assert "hate" in page.get_by_test_id("guard-result").inner_text()
+
+
 def test_agents_page_runs_streams_the_trace_approves_and_replays(page):
     import json
 

@@ -85,7 +85,9 @@ export function policyForm(root, config, changed) {
   if (config.harm) {
     const cats = config.harm.categories || (config.harm.categories = {});
     harm.append(h("div", { class: "policy-grid" }, ...HARM.map((c) => h("label", {}, h("span", {}, c),
-      select(STRENGTHS, cats[c] || "none", edit((v) => { cats[c] = v; }), `harm ${c}`)))));
+      select(STRENGTHS, cats[c] || "none", edit((v) => { cats[c] = v; }), `harm ${c}`))),
+      h("label", {}, h("span", {}, "detector"),  // examples (default) or the trained classifier
+        select(["examples", "classifier"], config.harm.detector || "examples", edit((v) => { config.harm.detector = v; }), "harm detector"))));
   }
   sections.push(harm);
 
