@@ -324,7 +324,9 @@ def test_settings_add_an_endpoint_after_testing_it(page, console_server, server)
 
 def test_stop_keeps_the_partial_answer_and_conversations_can_be_managed(page):
     goto(page, "chat")
-    page.get_by_label("message").fill("Count from 1 to 500, separated by commas.")
+    # a long answer (the bundled model writes ~450 tokens, seconds): the stop lands mid-answer even
+    # on a loaded machine (a counting request was answered in 36 tokens, before the click)
+    page.get_by_label("message").fill("Write a long story about a lighthouse keeper and his dog.")
     page.get_by_test_id("send").click()
     page.wait_for_function("(document.querySelector('[data-testid=streaming]')?.innerText || '').length > 10")
     page.get_by_test_id("stop").click()
@@ -342,15 +344,15 @@ def test_stop_keeps_the_partial_answer_and_conversations_can_be_managed(page):
     page.wait_for_selector("body[data-ready=chat]")
     page.locator(".msg.assistant .status").first.wait_for()  # stored as cancelled, shown so after a reload
     item = page.locator(f"[data-testid=conversations] li[data-id='{conv_id}']")
-    page.once("dialog", lambda d: d.accept("Counting drill"))
+    page.once("dialog", lambda d: d.accept("Lighthouse story"))
     item.get_by_role("button", name="Rename").click()
-    page.locator(f"[data-testid=conversations] li[data-id='{conv_id}'] a", has_text="Counting drill").wait_for()
-    page.get_by_label("search").fill("Counting drill")
+    page.locator(f"[data-testid=conversations] li[data-id='{conv_id}'] a", has_text="Lighthouse story").wait_for()
+    page.get_by_label("search").fill("Lighthouse story")
     page.wait_for_function("document.querySelectorAll('[data-testid=conversations] li').length === 1")
     page.once("dialog", lambda d: d.accept())
     page.locator(f"[data-testid=conversations] li[data-id='{conv_id}']").get_by_role("button", name="Delete").click()
     arrived(page, "chat")
-    page.get_by_label("search").fill("Counting drill")
+    page.get_by_label("search").fill("Lighthouse story")
     page.wait_for_function("document.querySelectorAll('[data-testid=conversations] li').length === 0")
 
 
