@@ -578,10 +578,25 @@ class LlamaCppChatModel(ChatModel):
                 yield ToolDecisionEvent(decision.to_dict())
                 yield from _counting_also(self._stream_plain(messages, plain), used)  # the fill's tokens too
                 return
+            first = (
+                tooluse.prerequisite(self.embedder(), tools, by_name[name], filled.calls[0], messages)
+                if not calls and filled.calls and not isinstance(choice, dict) and self.embedder is not None
+                else None
+            )
+            if first is not None:  # a reference the conversation lacks: the tool that gives it goes first
+                other, reference = first
+                decision.calls = [other]
+                decision.reason = f"{name} needs {reference}, which the conversation does not hold: {other} first"
+                filled = tooluse.fill(lambda m, schema: self._json_answer(m, schema, plain), messages, by_name[other])
+                used.prompt_tokens += filled.usage.prompt_tokens
+                used.completion_tokens += filled.usage.completion_tokens
+                name = other
             calls += [(name, json.dumps(args, ensure_ascii=False)) for args in filled.calls]
             if filled.cut is not None:  # max_tokens ended it: an unfinished call, as OpenAI reports one
                 calls.append((name, filled.cut))
                 cut = True
+                break
+            if first is not None:  # the others wait for what it gives
                 break
         yield ToolDecisionEvent(decision.to_dict())
         for i, (name, arguments) in enumerate(calls):

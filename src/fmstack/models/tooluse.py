@@ -47,6 +47,7 @@ THRESHOLD = 0.80
 SLOPE = 60.0
 GROUNDING_FLOOR = 0.5  # "auto": a call whose arguments mostly do not come from the conversation is not made
 CLAUSE_THRESHOLD = 0.82  # a clause of the request adds its own best tool from this similarity up
+PREREQUISITE_THRESHOLD = 0.80  # a tool that gives a missing reference: as like it as a tool that fits a request
 
 # where a request asking for several things splits (English and Chinese)
 _CLAUSES = re.compile(
@@ -295,12 +296,65 @@ def fill(
         if found and problems is None:
             break
     required = set((tool["function"].get("parameters") or {}).get("required") or [])
-    found = [_without_invented(args, required, text) for args in found]
+    schema = tool["function"].get("parameters") or {}
+    found = [_with_months(_without_invented(args, required, text), schema, request) for args in found]
     kept = found[:1]
     for args in found[1:]:
         if _another_item(args, kept, required, text):
             kept.append(args)
     return Filled(kept, used, problems)
+
+
+_MONTH_NAMES = "january february march april may june july august september october november december".split()
+# "May" only as a name (capitalised, not "May I"); the others also abbreviated; 五月 / 5月
+_MONTH = re.compile(
+    r"\b(?:(May)\b(?!\s+(?:I|we|you)\b)|(?i:(january|february|march|april|june|july|august|september|"
+    r"october|november|december|jan|feb|mar|apr|jun|jul|aug|sept?|oct|nov|dec))\b\.?)"
+    r"|(十[一二]?|[一二三四五六七八九]|1[0-2]|0?[1-9])\s*月"
+)
+_ZH_NUMBER = {c: i for i, c in enumerate("一二三四五六七八九十", 1)}
+
+
+def request_month(request: str) -> int | None:
+    """The month (1-12) a request names, when it names exactly one: "in May", "on 3 Sept.", "五月", "5月"."""
+    found = set()
+    for may, name, zh in _MONTH.findall(request):
+        if may or name:
+            word = (may or name).lower()
+            found.add(next(i for i, m in enumerate(_MONTH_NAMES, 1) if m.startswith(word)))
+        elif zh.isdigit():
+            found.add(int(zh))
+        else:
+            found.add(_ZH_NUMBER[zh] if len(zh) == 1 else 10 + _ZH_NUMBER.get(zh[1], 0))
+    return found.pop() if len(found) == 1 else None
+
+
+def _with_months(args: dict, schema: dict, request: str) -> dict:
+    """A month number the request gives by name: an integer parameter for a month ("month": "Month
+    of travel, 1-12") takes the month the request names ("in May" -> 5), not the model's guess."""
+    month = request_month(request)
+    if month is None:
+        return args
+    props = schema.get("properties") or {}
+    out = dict(args)
+    for key, value in args.items():
+        prop = props.get(key)
+        if not isinstance(prop, dict):
+            continue
+        if prop.get("type") == "object" and isinstance(value, dict):
+            out[key] = _with_months(value, prop, request)
+        elif _integer(prop) and re.search(r"month(?!s)|月份?$", f"{key} {prop.get('title', '')}", re.I):
+            out[key] = month
+    return out
+
+
+def _integer(prop: dict) -> bool:
+    """An integer parameter, also one that may be null (`anyOf: [integer, null]`)."""
+    kinds = [
+        prop.get("type"),
+        *(b.get("type") for b in prop.get("anyOf") or prop.get("oneOf") or [] if isinstance(b, dict)),
+    ]
+    return "integer" in kinds or (isinstance(kinds[0], list) and "integer" in kinds[0])
 
 
 def _another_item(args: dict, kept: list[dict], required: set[str], text: str) -> bool:
@@ -325,6 +379,69 @@ def _without_invented(args: dict, required: set[str], text: str) -> dict:
             continue
         out[key] = value
     return out
+
+
+# a parameter that names a record (trip_id, userId, order_no): its value comes from somewhere, not
+# from the model's imagination
+_REFERENCE = re.compile(r"(?:^|_)(?:id|ids|uuid|key|code|no)$|[a-z0-9](?:Id|ID|Ids|IDs)$")
+
+
+def references(schema: Any, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """The paths of a parameters schema's required reference arguments (into required objects,
+    as an OpenAPI operation's `body`)."""
+    if not isinstance(schema, dict):
+        return []
+    props = schema.get("properties") or {}
+    out: list[tuple[str, ...]] = []
+    for key in schema.get("required") or []:
+        prop = props.get(key)
+        if not isinstance(prop, dict) or "enum" in prop:
+            continue
+        if prop.get("type") == "object":
+            out += references(prop, (*path, key))
+        elif _REFERENCE.search(key) and prop.get("type") in ("string", "integer", None):
+            out.append((*path, key))
+    return out
+
+
+def _at(value: Any, path: tuple[str, ...]) -> Any:
+    """The value at `path` in an argument object (None: not given)."""
+    for key in path:
+        value = value.get(key) if isinstance(value, dict) else None
+    return value
+
+
+def prerequisite(
+    embed_model: Any, tools: Sequence[dict], tool: dict, arguments: dict, messages: Sequence[Message]
+) -> tuple[str, str] | None:
+    """A tool to call first: when `tool`'s call needs a reference (a trip id, a user id) that the
+    conversation does not hold, the offered tool most like that reference which needs no
+    reference itself (find_trips for book_trip's trip_id) — so the id is looked up, not invented.
+    Returns (the tool's name, the reference's name), or None."""
+    text = conversation_text(messages)
+    _, called = _current_request(messages)
+    schema = tool["function"].get("parameters") or {}
+    for path in references(schema):
+        value = _at(arguments, path)
+        if value is not None and grounded(value, text):
+            continue
+        others = [
+            t
+            for t in tools
+            if t["function"]["name"] not in (tool["function"]["name"], *called)
+            and not references(t["function"].get("parameters") or {})
+        ]
+        if not others:
+            return None
+        prop = schema
+        for key in path:
+            prop = (prop.get("properties") or {}).get(key) or {}
+        query = embed_model.embed_queries([f"{path[-1]}: {prop.get('description') or ''}".strip()])[0]
+        sims = tool_vectors(embed_model, others) @ query
+        best = int(np.argmax(sims))
+        if sims[best] >= PREREQUISITE_THRESHOLD:
+            return others[best]["function"]["name"], path[-1]
+    return None
 
 
 def unfounded(filled: Filled, messages: Sequence[Message]) -> bool:
