@@ -19,7 +19,7 @@ def test_dive_holiday_example_runs_in_one_command(tmp_path):
         "--data-dir",
         str(tmp_path),
         "--task",
-        "Which dive trips are there in Egypt in May?",
+        "Book the Great Blue Hole day trip for 2 divers in May, the name is Ana Silva.",
     ]
     # as a user runs it: no outbound allow-list set (the tests' own allows loopback)
     env = {k: v for k, v in os.environ.items() if k != "FMSTACK_OUTBOUND_ALLOW"}
@@ -28,6 +28,14 @@ def test_dive_holiday_example_runs_in_one_command(tmp_path):
     assert "knowledge base dive-destinations: 4 added, 0 updated, 0 unchanged" in first.stdout
     assert re.search(r"^\s+0 model", first.stdout, re.M)  # the trace, step by step
     assert re.search(r"run run_\w+: (answer|max_steps|max_tool_calls|timeout|error)", first.stdout)
+    # booked without help on the bundled model: the trip's id looked up first (find_trips), then the
+    # right trip, month and party — and the service's booking came back
+    trace = first.stdout
+    assert trace.index("tool find_trips") < trace.index("tool book_trip"), trace
+    assert re.search(
+        r'tool book_trip \{"body": \{"trip_id": "BZ-BH-DAY", "divers": 2, "name": "Ana Silva", "month": 5\}\}: \{"id": "BK-',
+        trace,
+    ), trace
     again = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env)
     assert again.returncode == 0, again.stderr[-3000:]
     assert "0 added, 0 updated, 4 unchanged" in again.stdout  # the knowledge base is kept, nothing re-embedded

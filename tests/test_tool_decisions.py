@@ -146,3 +146,63 @@ def test_every_api_shape_gets_the_calls(server, oai):
         ).json()
         uses = [b for b in msg["content"] if b["type"] == "tool_use"]
         assert msg["stop_reason"] == "tool_use" and [u["name"] for u in uses] == ["get_weather"]
+
+
+FIND_TRIPS = fn(
+    "find_trips",
+    "Find dive trips, by destination and/or month of travel",
+    {"destination": {"type": "string"}, "month": {"anyOf": [{"type": "integer"}, {"type": "null"}], "title": "Month"}},
+    [],
+)
+BOOK_TRIP = fn(
+    "book_trip",
+    "Book a dive trip for a number of divers",
+    {
+        "body": {
+            "type": "object",
+            "properties": {
+                "trip_id": {"type": "string", "description": "The id of a trip from /trips"},
+                "divers": {"type": "integer", "description": "How many divers"},
+                "name": {"type": "string", "description": "Name of the person booking"},
+                "month": {"type": "integer", "title": "Month", "description": "Month of travel, 1-12"},
+            },
+            "required": ["trip_id", "divers", "name", "month"],
+        }
+    },
+    ["body"],
+)
+TRIPS = [
+    {"id": "EG-LOB-05", "destination": "Red Sea, Egypt", "title": "5-night Red Sea liveaboard", "months": [3, 4, 5]},
+    {"id": "BZ-BH-DAY", "destination": "Belize", "title": "Great Blue Hole day trip, 3 dives", "months": [1, 5, 12]},
+    {"id": "MY-SIP-3D", "destination": "Sipadan, Malaysia", "title": "3 days Sipadan and Mabul", "months": [5, 6]},
+]
+
+
+def test_an_id_the_request_lacks_is_looked_up_first_then_taken_from_the_results(fm):
+    request = [Message("user", "Book the Great Blue Hole day trip for 2 divers in May, the name is Ana Silva.")]
+    params = GenerationParams(max_tokens=200, temperature=0, tools=[FIND_TRIPS, BOOK_TRIP], tool_choice="auto")
+    first = fm.models.chat().generate(request, params)
+    # book_trip fits the request best, but its trip_id would be invented: find_trips goes first
+    assert [c.name for c in first.tool_calls] == ["find_trips"]
+    assert json.loads(first.tool_calls[0].arguments).get("month") == 5  # "May", as the tool's integer
+    assert (
+        first.tool_decision["reason"]
+        == "book_trip needs trip_id, which the conversation does not hold: find_trips first"
+    )
+    found = [
+        *request,
+        Message("assistant", "", tool_calls=first.tool_calls),
+        Message("tool", json.dumps(TRIPS), tool_call_id=first.tool_calls[0].id, name="find_trips"),
+    ]
+    second = fm.models.chat().generate(found, params)
+    assert [c.name for c in second.tool_calls] == ["book_trip"]
+    body = json.loads(second.tool_calls[0].arguments)["body"]
+    # of three trips the one the request is about (not the first listed); the month by name
+    assert body["trip_id"] == "BZ-BH-DAY" and body["month"] == 5 and body["divers"] == 2
+    booked = [
+        *found,
+        Message("assistant", "", tool_calls=second.tool_calls),
+        Message("tool", json.dumps({"id": "BK-0001", "trip_id": "BZ-BH-DAY"}), tool_call_id=second.tool_calls[0].id),
+    ]
+    done = fm.models.chat().generate(booked, params)  # both called: the results are answered, no further call
+    assert not done.tool_calls and done.tool_decision["calls"] == []

@@ -107,3 +107,99 @@ def test_tools_called_since_the_request_are_not_chosen_again():
     ]
     request, called = tooluse._current_request(messages)
     assert request == "Weather in Paris?" and called == {"get_weather"}
+
+
+# An OpenAPI operation's shape (FastAPI): the ids sit in a required `body`, an optional month may be null.
+BOOK = {
+    "type": "function",
+    "function": {
+        "name": "book_trip",
+        "description": "Book a dive trip",
+        "parameters": {
+            "type": "object",
+            "properties": {
+                "body": {
+                    "type": "object",
+                    "properties": {
+                        "trip_id": {"type": "string", "description": "The id of a trip from /trips"},
+                        "divers": {"type": "integer"},
+                        "month": {"type": "integer", "title": "Month"},
+                    },
+                    "required": ["trip_id", "divers", "month"],
+                }
+            },
+            "required": ["body"],
+        },
+    },
+}
+FIND = {
+    "type": "function",
+    "function": {
+        "name": "find_trips",
+        "description": "Find dive trips by destination and month",
+        "parameters": {
+            "type": "object",
+            "properties": {
+                "destination": {"type": "string"},
+                "month": {"anyOf": [{"type": "integer"}, {"type": "null"}], "title": "Month"},
+                "months": {"type": "integer", "description": "how many months ahead"},
+            },
+        },
+    },
+}
+
+
+def test_reference_arguments_are_found_also_inside_required_objects():
+    assert tooluse.references(BOOK["function"]["parameters"]) == [("body", "trip_id")]
+    assert tooluse.references(FIND["function"]["parameters"]) == []
+    user = {"type": "object", "properties": {"userId": {"type": "integer"}, "order_no": {}}, "required": ["userId"]}
+    assert tooluse.references(user) == [("userId",)]  # optional ones are not needed first
+
+
+def test_the_month_a_request_names():
+    month = tooluse.request_month
+    assert month("Book the Blue Hole trip for 2 divers in May, name Ana.") == 5
+    assert month("on 3 Sept. please") == 9 and month("Mar 5") == 3
+    assert month("我想五月去三亚") == 5 and month("12月出发") == 12 and month("十一月份") == 11
+    assert month("May I book a trip?") is None  # the verb, not the month
+    assert month("between May and June") is None  # two months: not ours to pick
+    assert month("a 3个月 course, may be") is None and month("marvel at it") is None
+
+
+def test_an_integer_month_parameter_takes_the_month_the_request_names():
+    args = {"body": {"trip_id": "BZ-1", "divers": 2, "month": 12}}
+    fixed = tooluse._with_months(args, BOOK["function"]["parameters"], "Book it for 2 in May")
+    assert fixed == {"body": {"trip_id": "BZ-1", "divers": 2, "month": 5}}
+    assert args["body"]["month"] == 12  # the model's output is not changed in place
+    # a nullable month too; `months` (a count) is not a month
+    found = tooluse._with_months({"month": 2, "months": 3}, FIND["function"]["parameters"], "五月的行程")
+    assert found == {"month": 5, "months": 3}
+    assert tooluse._with_months({"month": 2}, FIND["function"]["parameters"], "next trip") == {"month": 2}
+    assert tooluse._with_months({}, FIND["function"]["parameters"], "a trip in May") == {"month": 5}  # left out
+
+
+def test_after_tool_results_a_tool_the_request_fits_less_is_not_called():
+    import numpy as np
+
+    class Embedder:  # scripted: the request fits book_trip best, then find_trips, then look_up
+        name = "scripted"
+
+        def embed_queries(self, texts):
+            return np.array([[1.0, 0.0]] * len(texts))
+
+        def embed(self, texts, kind):
+            return np.array([[{"book": 0.95, "find": 0.9, "look": 0.85}[t.split("_")[0]], 0.0] for t in texts])
+
+    look = json.loads(json.dumps(FIND).replace("find_trips", "look_up"))
+    tools = [BOOK, FIND, look]
+    asked = [Message("user", "Book the Blue Hole trip")]
+    first = tooluse.decide(Embedder(), asked, tools, "auto")
+    assert first.calls == ["book_trip"]
+    called = ToolCall(id="1", name="find_trips", arguments="{}")
+    after_find = [*asked, Message("assistant", "", tool_calls=[called]), Message("tool", "[]")]
+    assert tooluse.decide(Embedder(), after_find, tools, "auto").calls == ["book_trip"]  # it fits better: called
+    booked = ToolCall(id="2", name="book_trip", arguments="{}")
+    after_book = [*after_find, Message("assistant", "", tool_calls=[booked]), Message("tool", '{"id": "BK-1"}')]
+    last = tooluse.decide(Embedder(), after_book, tools, "auto")
+    assert last.calls == [] and last.reason == "the tools called serve the request"
+    assert tooluse.decide(Embedder(), after_book, tools, "required").calls  # required: a call all the same

@@ -591,6 +591,10 @@ class LlamaCppChatModel(ChatModel):
                 used.prompt_tokens += filled.usage.prompt_tokens
                 used.completion_tokens += filled.usage.completion_tokens
                 name = other
+            if self.embedder is not None:  # ids from the tools' results, the record the request is about
+                filled.calls = [
+                    tooluse.pick_references(self.embedder(), by_name[name], args, messages) for args in filled.calls
+                ]
             calls += [(name, json.dumps(args, ensure_ascii=False)) for args in filled.calls]
             if filled.cut is not None:  # max_tokens ended it: an unfinished call, as OpenAI reports one
                 calls.append((name, filled.cut))

@@ -141,6 +141,12 @@ def decide(embed_model: Any, messages: Sequence[Message], tools: Sequence[dict],
         return ToolDecision(similarity, 0.0, [], "every tool was called for this request")
     best = int(order[0])
     p_call = float(1 / (1 + np.exp(-SLOPE * (whole[best] - THRESHOLD))))
+    done = [whole[i] for i, n in enumerate(names) if n in called]
+    further = {int(np.argmax(row)) for row in sims[1:] if row.max() >= CLAUSE_THRESHOLD}
+    if done and tool_choice == "auto" and whole[best] < max(done) and best not in further:
+        # after tool results: a tool the request fits less than what was called, and no part of
+        # the request asks for, is not called (a lookup after a booking); the results are answered
+        return ToolDecision(similarity, p_call, [], "the tools called serve the request")
     if tool_choice == "required":
         chosen = [names[best]]
         reason = "required"
@@ -331,14 +337,14 @@ def request_month(request: str) -> int | None:
 
 def _with_months(args: dict, schema: dict, request: str) -> dict:
     """A month number the request gives by name: an integer parameter for a month ("month": "Month
-    of travel, 1-12") takes the month the request names ("in May" -> 5), not the model's guess."""
+    of travel, 1-12") takes the month the request names ("in May" -> 5), not the model's guess,
+    and is given it where the model left it out."""
     month = request_month(request)
     if month is None:
         return args
-    props = schema.get("properties") or {}
     out = dict(args)
-    for key, value in args.items():
-        prop = props.get(key)
+    for key, prop in (schema.get("properties") or {}).items():
+        value = args.get(key)
         if not isinstance(prop, dict):
             continue
         if prop.get("type") == "object" and isinstance(value, dict):
@@ -442,6 +448,56 @@ def prerequisite(
         if sims[best] >= PREREQUISITE_THRESHOLD:
             return others[best]["function"]["name"], path[-1]
     return None
+
+
+def _records(messages: Sequence[Message]) -> list[dict]:
+    """The JSON objects the tools returned since the current request (a list of trips, a user)."""
+    out: list[dict] = []
+    for m in reversed(messages):
+        if m.role == "user":
+            break
+        if m.role != "tool" or not m.content:
+            continue
+        try:
+            value = json.loads(m.content)
+        except ValueError:
+            continue
+        items = value if isinstance(value, list) else [value]
+        out += [x for x in items if isinstance(x, dict)]
+    return out
+
+
+def pick_references(embed_model: Any, tool: dict, arguments: dict, messages: Sequence[Message]) -> dict:
+    """Reference arguments taken from what the tools returned: where several returned records
+    carry such an id (find_trips' trips), the one most like the request (by embedding; a Chinese
+    request finds an English record) — the model copies the first id it sees."""
+    records = _records(messages)
+    if not records:
+        return arguments
+    request, _ = _current_request(messages)
+    out = json.loads(json.dumps(arguments))
+    for path in references(tool["function"].get("parameters") or {}):
+        key = path[-1]
+        keys = (key, "id") if re.search(r"(?:_id|Id|ID)$", key) else (key,)
+        found = [(r, r[k]) for r in records for k in keys[:1] if isinstance(r.get(k), str | int)] or [
+            (r, r[k]) for r in records for k in keys[1:] if isinstance(r.get(k), str | int)
+        ]
+        values = list(dict.fromkeys(v for _, v in found))
+        given = _at(out, path)
+        if not values or not request or (given is not None and grounded(given, request)):
+            continue  # (an id the user wrote stays)
+        if len(values) == 1:
+            pick = values[0]
+        else:
+            texts = [json.dumps(r, ensure_ascii=False)[:1000] for r, _ in found]
+            sims = embed_model.embed(texts, "document") @ embed_model.embed_queries([request])[0]
+            pick = found[int(np.argmax(sims))][1]
+        holder = out
+        for k in path[:-1]:
+            holder = holder.setdefault(k, {}) if isinstance(holder, dict) else {}
+        if isinstance(holder, dict):
+            holder[key] = pick
+    return out
 
 
 def unfounded(filled: Filled, messages: Sequence[Message]) -> bool:
