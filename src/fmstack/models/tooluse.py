@@ -18,7 +18,12 @@ grammar holds to a schema — so a request with `tools` is answered in two stage
    grammar (it cannot write anything else), as a list with room for one object per item the
    request lists; the arguments are checked against the schema and, if they do not fit, asked for
    once more with the problems named. Beyond the first, an object whose values are not in the
-   conversation is dropped.
+   conversation is dropped. An integer month parameter takes the month the request names.
+3. references — a call that needs a record's id (book_trip's trip_id, in a required argument) the
+   conversation does not hold is not made with an invented one: the offered tool most like that id
+   which needs none itself (find_trips) is called first; once tools have returned records, an id
+   argument takes the id of the returned record most like the request. After tool results, a tool
+   the request fits less than the tools already called is not called: the results are answered.
 
 `tool_choice`: "none" never calls; "auto" calls when the decision says so; "required" calls the
 best tool even when no tool fits well; a named function skips the decision.
@@ -469,8 +474,8 @@ def _records(messages: Sequence[Message]) -> list[dict]:
 
 def pick_references(embed_model: Any, tool: dict, arguments: dict, messages: Sequence[Message]) -> dict:
     """Reference arguments taken from what the tools returned: where several returned records
-    carry such an id (find_trips' trips), the one most like the request (by embedding; a Chinese
-    request finds an English record) — the model copies the first id it sees."""
+    carry such an id (find_trips' trips), the one most like the request by embedding — the model
+    copies the first id it sees."""
     records = _records(messages)
     if not records:
         return arguments
