@@ -52,6 +52,7 @@ THRESHOLD = 0.80
 SLOPE = 60.0
 GROUNDING_FLOOR = 0.5  # "auto": a call whose arguments mostly do not come from the conversation is not made
 CLAUSE_THRESHOLD = 0.82  # a clause of the request adds its own best tool from this similarity up
+MAX_RECORDS = 32  # returned records an id is picked from (each is embedded)
 PREREQUISITE_THRESHOLD = 0.80  # a tool that gives a missing reference: as like it as a tool that fits a request
 
 # where a request asking for several things splits (English and Chinese)
@@ -487,6 +488,7 @@ def pick_references(embed_model: Any, tool: dict, arguments: dict, messages: Seq
         found = [(r, r[k]) for r in records for k in keys[:1] if isinstance(r.get(k), str | int)] or [
             (r, r[k]) for r in records for k in keys[1:] if isinstance(r.get(k), str | int)
         ]
+        found = found[:MAX_RECORDS]  # bounded work: a tool that lists hundreds is read from the top
         values = list(dict.fromkeys(v for _, v in found))
         given = _at(out, path)
         if not values or not request or (given is not None and grounded(given, request)):
@@ -494,7 +496,7 @@ def pick_references(embed_model: Any, tool: dict, arguments: dict, messages: Seq
         if len(values) == 1:
             pick = values[0]
         else:
-            texts = [json.dumps(r, ensure_ascii=False)[:1000] for r, _ in found]
+            texts = [json.dumps(r, ensure_ascii=False)[:500] for r, _ in found]
             sims = embed_model.embed(texts, "document") @ embed_model.embed_queries([request])[0]
             pick = found[int(np.argmax(sims))][1]
         holder = out
