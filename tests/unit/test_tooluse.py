@@ -203,3 +203,48 @@ def test_after_tool_results_a_tool_the_request_fits_less_is_not_called():
     last = tooluse.decide(Embedder(), after_book, tools, "auto")
     assert last.calls == [] and last.reason == "the tools called serve the request"
     assert tooluse.decide(Embedder(), after_book, tools, "required").calls  # required: a call all the same
+
+
+def test_an_integer_parameter_takes_the_count_the_request_puts_before_its_noun():
+    args = {"body": {"trip_id": "MY-SIP-3D", "divers": 1, "month": 6}}
+    fixed = tooluse._with_counts(args, BOOK["function"]["parameters"], "Book Sipadan for 3 divers in June")
+    assert fixed["body"] == {"trip_id": "MY-SIP-3D", "divers": 3, "month": 6} and args["body"]["divers"] == 1
+    params = {
+        "type": "object",
+        "properties": {
+            "passengers": {"type": "integer"},
+            "numAdults": {"type": "integer", "description": "Number of adults"},
+            "nights": {"type": "integer", "description": "stay length"},
+        },
+    }
+    got = tooluse._with_counts(
+        {"passengers": 1, "numAdults": 3, "nights": 1}, params, "2 passengers, 2 adults, 4 nights"
+    )
+    assert got == {"passengers": 2, "numAdults": 2, "nights": 4}
+    # two counts for one noun, or none: the model's number stays; a left-out argument is not added
+    assert tooluse._with_counts({"passengers": 1}, params, "2 passengers or 3 passengers") == {"passengers": 1}
+    assert tooluse._with_counts({}, params, "for 2 passengers") == {}
+
+
+def test_the_name_a_user_gives_as_theirs_fills_a_person_name_parameter():
+    params = {
+        "type": "object",
+        "properties": {
+            "body": {
+                "type": "object",
+                "properties": {"name": {"type": "string", "description": "Name of the person booking"}},
+            },
+            "file_name": {"type": "string", "description": "the file"},
+        },
+    }
+    given = {"body": {"name": "Sipadan, Malaysia"}, "file_name": "a.txt"}
+    for request, name in [
+        ("Book Sipadan for 3 divers in June. My name is Li Wei.", "Li Wei"),
+        ("Book it, the name is Ana Silva.", "Ana Silva"),
+        ("我想预订五月的大蓝洞一日游，名字是王芳。", "王芳"),
+        ("我叫李伟，订三亚", "李伟"),
+    ]:
+        assert tooluse._with_name(given, params, request) == {"body": {"name": name}, "file_name": "a.txt"}
+    # no name given as the user's (or two): the model's value stays
+    assert tooluse._with_name(given, params, "Book Sipadan for Li Wei") == given
+    assert tooluse._with_name(given, params, "my name is Ana Silva, name: Bo Li") == given

@@ -18,7 +18,8 @@ grammar holds to a schema — so a request with `tools` is answered in two stage
    grammar (it cannot write anything else), as a list with room for one object per item the
    request lists; the arguments are checked against the schema and, if they do not fit, asked for
    once more with the problems named. Beyond the first, an object whose values are not in the
-   conversation is dropped. An integer month parameter takes the month the request names.
+   conversation is dropped. Values the request states outright replace the model's: a month
+   by name, a count before its noun, the name the user gives as theirs.
 3. references — a call that needs a record's id (book_trip's trip_id, in a required argument) the
    conversation does not hold is not made with an invented one: the offered tool most like that id
    which needs none itself (find_trips) is called first; once tools have returned records, an id
@@ -309,7 +310,7 @@ def fill(
             break
     required = set((tool["function"].get("parameters") or {}).get("required") or [])
     schema = tool["function"].get("parameters") or {}
-    found = [_with_months(_without_invented(args, required, text), schema, request) for args in found]
+    found = [_from_request(_without_invented(args, required, text), schema, request) for args in found]
     kept = found[:1]
     for args in found[1:]:
         if _another_item(args, kept, required, text):
@@ -357,6 +358,83 @@ def _with_months(args: dict, schema: dict, request: str) -> dict:
             out[key] = _with_months(value, prop, request)
         elif _integer(prop) and re.search(r"month(?!s)|月份?$", f"{key} {prop.get('title', '')}", re.I):
             out[key] = month
+    return out
+
+
+def _from_request(args: dict, schema: dict, request: str) -> dict:
+    """Values the request states outright, over the model's: a month by name, a count before its
+    noun, the name the user gives as theirs."""
+    return _with_name(_with_counts(_with_months(args, schema, request), schema, request), schema, request)
+
+
+# "my name is Li Wei", "name: Ana Silva", "我叫王芳", "名字是王芳"
+_STATED_NAME = re.compile(
+    r"\b(?:[Mm]y name is|[Nn]ame is|[Nn]ame:)\s+([A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+){0,3})"
+    r"|(?:我叫|名字是|名字叫|姓名是?[:：]?)\s*([\u4e00-\u9fff·]{2,4}?)(?=[，。,.!！?？\s]|$)"
+)
+_PERSON = re.compile(
+    r"person|customer|guest|passenger|traveller|traveler|contact|holder|booking|user|姓名|联系人", re.I
+)
+
+
+def _with_name(args: dict, schema: dict, request: str) -> dict:
+    """The name the user gives as theirs ("the name is Ana Silva", "我叫王芳") fills a parameter
+    for a person's name ("name": "Name of the person booking") — not a place the model copied
+    from a tool's result."""
+    stated = {a or b for a, b in _STATED_NAME.findall(request)}
+    if len(stated) != 1:
+        return args
+    name = stated.pop()
+    out = dict(args)
+    for key, prop in (schema.get("properties") or {}).items():
+        value = args.get(key)
+        if not isinstance(prop, dict):
+            continue
+        if prop.get("type") == "object" and isinstance(value, dict):
+            out[key] = _with_name(value, prop, request)
+        elif (
+            key in args
+            and prop.get("type") == "string"
+            and re.search(r"(?:^|_)name$|[a-z]Name$", key)
+            and _PERSON.search(f"{key} {prop.get('title', '')} {prop.get('description', '')}")
+        ):
+            out[key] = name
+    return out
+
+
+_COUNTED = re.compile(r"\b(\d{1,6})\s+([A-Za-z][a-z]+)")
+_STOP = {"the", "and", "for", "how", "many", "number", "of", "with", "from", "per", "each", "that", "this"}
+
+
+def _stem(word: str) -> str:
+    word = word.lower()
+    return word[:-3] + "y" if word.endswith("ies") else word[:-1] if word.endswith("s") and len(word) > 3 else word
+
+
+def _with_counts(args: dict, schema: dict, request: str) -> dict:
+    """A count the request gives next to its noun: an integer parameter about divers ("divers": "How
+    many divers") takes the number the request puts before that noun ("for 3 divers" -> 3), when
+    it puts exactly one there — the model's own number was off (1 for 3)."""
+    counted: dict[str, set[int]] = {}
+    for number, noun in _COUNTED.findall(request):
+        counted.setdefault(_stem(noun), set()).add(int(number))
+    if not counted:
+        return args
+    out = dict(args)
+    for key, prop in (schema.get("properties") or {}).items():
+        value = args.get(key)
+        if not isinstance(prop, dict):
+            continue
+        if prop.get("type") == "object" and isinstance(value, dict):
+            out[key] = _with_counts(value, prop, request)
+            continue
+        if key not in args or not _integer(prop):
+            continue
+        words = re.findall(r"[A-Za-z]+", re.sub(r"(?<=[a-z])(?=[A-Z])|_", " ", f"{key} {prop.get('description', '')}"))
+        stems = {_stem(w) for w in words if len(w) > 2 and w.lower() not in _STOP}
+        numbers = set().union(*(counted.get(st, set()) for st in stems))
+        if len(numbers) == 1:
+            out[key] = numbers.pop()
     return out
 
 
