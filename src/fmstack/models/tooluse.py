@@ -349,15 +349,30 @@ def _with_months(args: dict, schema: dict, request: str) -> dict:
     month = request_month(request)
     if month is None:
         return args
+    return _replaced(
+        args,
+        schema,
+        lambda key, prop, given: (
+            month
+            if _integer(prop) and re.search(r"month(?!s)|月份?$", f"{key} {prop.get('title', '')}", re.I)
+            else given
+        ),
+    )
+
+
+def _replaced(args: dict, schema: dict, value: Callable[[str, dict, Any], Any]) -> dict:
+    """The argument object with each parameter's value as `value(name, schema, given)` returns
+    it (`given` is the model's, None if left out; a left-out one stays out when None comes
+    back), into nested objects."""
     out = dict(args)
     for key, prop in (schema.get("properties") or {}).items():
-        value = args.get(key)
+        given = args.get(key)
         if not isinstance(prop, dict):
             continue
-        if prop.get("type") == "object" and isinstance(value, dict):
-            out[key] = _with_months(value, prop, request)
-        elif _integer(prop) and re.search(r"month(?!s)|月份?$", f"{key} {prop.get('title', '')}", re.I):
-            out[key] = month
+        if prop.get("type") == "object" and isinstance(given, dict):
+            out[key] = _replaced(given, prop, value)
+        elif (new := value(key, prop, given)) is not None:
+            out[key] = new
     return out
 
 
@@ -385,21 +400,13 @@ def _with_name(args: dict, schema: dict, request: str) -> dict:
     if len(stated) != 1:
         return args
     name = stated.pop()
-    out = dict(args)
-    for key, prop in (schema.get("properties") or {}).items():
-        value = args.get(key)
-        if not isinstance(prop, dict):
-            continue
-        if prop.get("type") == "object" and isinstance(value, dict):
-            out[key] = _with_name(value, prop, request)
-        elif (
-            key in args
-            and prop.get("type") == "string"
-            and re.search(r"(?:^|_)name$|[a-z]Name$", key)
-            and _PERSON.search(f"{key} {prop.get('title', '')} {prop.get('description', '')}")
-        ):
-            out[key] = name
-    return out
+
+    def person(key: str, prop: dict, given: Any) -> Any:
+        about = f"{key} {prop.get('title', '')} {prop.get('description', '')}"
+        person_name = prop.get("type") == "string" and re.search(r"(?:^|_)name$|[a-z]Name$", key)
+        return name if given is not None and person_name and _PERSON.search(about) else given
+
+    return _replaced(args, schema, person)
 
 
 _COUNTED = re.compile(r"\b(\d{1,6})\s+([A-Za-z][a-z]+)")
@@ -420,22 +427,16 @@ def _with_counts(args: dict, schema: dict, request: str) -> dict:
         counted.setdefault(_stem(noun), set()).add(int(number))
     if not counted:
         return args
-    out = dict(args)
-    for key, prop in (schema.get("properties") or {}).items():
-        value = args.get(key)
-        if not isinstance(prop, dict):
-            continue
-        if prop.get("type") == "object" and isinstance(value, dict):
-            out[key] = _with_counts(value, prop, request)
-            continue
-        if key not in args or not _integer(prop):
-            continue
+
+    def count(key: str, prop: dict, given: Any) -> Any:
+        if given is None or not _integer(prop):
+            return given
         words = re.findall(r"[A-Za-z]+", re.sub(r"(?<=[a-z])(?=[A-Z])|_", " ", f"{key} {prop.get('description', '')}"))
         stems = {_stem(w) for w in words if len(w) > 2 and w.lower() not in _STOP}
         numbers = set().union(*(counted.get(st, set()) for st in stems))
-        if len(numbers) == 1:
-            out[key] = numbers.pop()
-    return out
+        return numbers.pop() if len(numbers) == 1 else given
+
+    return _replaced(args, schema, count)
 
 
 def _integer(prop: dict) -> bool:
