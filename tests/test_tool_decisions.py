@@ -7,10 +7,12 @@ from __future__ import annotations
 import json
 
 import httpx
+import pytest
 
 from fmstack.agents import function_tool
 from fmstack.agents.loop import Agent, Limits
-from fmstack.models.types import GenerationParams, Message
+from fmstack.errors import ModelError
+from fmstack.models.types import GenerationParams, Message, Usage
 
 
 def fn(name: str, description: str, props: dict, required: list[str]) -> dict:
@@ -206,3 +208,16 @@ def test_an_id_the_request_lacks_is_looked_up_first_then_taken_from_the_results(
     ]
     done = fm.models.chat().generate(booked, params)  # both called: the results are answered, no further call
     assert not done.tool_calls and done.tool_decision["calls"] == []
+
+
+def test_arguments_that_never_parse_end_in_a_direct_answer_or_a_clear_error(fm, monkeypatch):
+    # the fill is scripted here (a model whose output is no JSON, twice); the decision is the real one
+    chat = fm.models.chat()
+    monkeypatch.setattr(chat, "_json_answer", lambda messages, schema, params: ("{oops", Usage(7, 3), "stop"))
+    res = ask(fm, "What's the weather in Paris?")
+    assert not res.tool_calls and res.text.strip() and res.finish_reason in ("stop", "length")
+    assert res.tool_decision["calls"] == [] and "did not fit its schema" in res.tool_decision["reason"]
+    assert res.usage.prompt_tokens > 14  # the two tries are counted with the answer
+    named = {"type": "function", "function": {"name": "get_weather"}}
+    with pytest.raises(ModelError, match="get_weather did not fit its schema"):
+        ask(fm, "What's the weather in Paris?", choice=named)

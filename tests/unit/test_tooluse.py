@@ -50,6 +50,11 @@ def test_arguments_are_grounded_in_the_conversation():
     assert tooluse.grounded(True, text) is None and tooluse.grounded({"a": 1}, text) is None
     assert tooluse.grounding({"bill": 1064.5, "city": "Tokyo"}, text) == 0.5
     assert tooluse.grounding({"flag": False}, text) is None
+    # numbers in words and Chinese numerals; a snake_case value of words the request writes apart
+    dice = "What's the probability of rolling a six twice in a row? 掷两次，十二面"
+    assert all(tooluse.grounded(n, dice) for n in (6, 2, 12)) and tooluse.grounded(3, dice) is False
+    assert tooluse.numbers_in("三十五个, 二十, 1,200.5 and a dozen") == {35.0, 20.0, 1200.5, 12.0}
+    assert tooluse.grounded("plasma_membrane", "proteins of the plasma membrane")
     zh = "北京今天天气怎么样？"
     assert tooluse.grounded("北京", zh) and tooluse.grounded("上海", zh) is False
     assert tooluse.grounded("Beijing", zh) is False  # translated by the model: not the user's own value
@@ -61,6 +66,25 @@ def test_the_fill_schema_bounds_strings_and_the_number_of_calls():
     assert schema["items"]["properties"]["city"]["maxLength"] == tooluse.MAX_STRING
     assert "maxLength" not in schema["items"]["properties"]["unit"]  # an enum is bounded already
     assert "maxLength" not in WEATHER["function"]["parameters"]["properties"]["city"]  # the tool is left as it was
+    # one call: the arguments object itself; a list argument without a bound gets one (a loop ends)
+    listing = {"type": "function", "function": {"name": "f", "parameters": {"type": "object", "properties": {
+        "items": {"type": "array", "items": {"type": "string"}}}}}}  # fmt: skip
+    one = tooluse.calls_schema(listing, 1)
+    assert one["type"] == "object" and one["properties"]["items"]["maxItems"] == tooluse.MAX_ITEMS
+
+
+def test_a_schema_grammar_keeps_raw_control_characters_out_of_strings():
+    # llama-cpp-python's converter lets a string hold a raw newline, which no JSON parser accepts
+    import re
+
+    from llama_cpp import llama_grammar
+
+    from fmstack.models.local import schema_gbnf
+
+    gbnf = schema_gbnf({"type": "object", "properties": {"a": {"type": "string", "maxLength": 5}}})
+    char = re.search(r"^char ::= (.*)$", gbnf, re.M)
+    assert char and char.group(1).startswith('[^"\\\\\\x7F\\x00-\\x1F]')
+    llama_grammar.LlamaGrammar.from_string(gbnf, verbose=False)  # and llama.cpp reads it
 
 
 def test_the_fill_output_is_checked_against_the_tool_s_schema():
@@ -248,3 +272,15 @@ def test_the_name_a_user_gives_as_theirs_fills_a_person_name_parameter():
     # no name given as the user's (or two): the model's value stays
     assert tooluse._with_name(given, params, "Book Sipadan for Li Wei") == given
     assert tooluse._with_name(given, params, "my name is Ana Silva, name: Bo Li") == given
+
+
+def test_a_chinese_name_copied_with_the_words_after_it_is_cut_to_the_name():
+    request = "我想知道上海明天会下雨吗？帮我查一下北京后天的天气。我明天会来。"
+    assert tooluse.zh_core("上海明天会", request) == "上海"
+    assert tooluse.zh_core("帮我查一下北京", request) == "北京"
+    assert tooluse.zh_core("北京后天的", request) == "北京"
+    assert tooluse.zh_core("明天会来", request) == "明天会来"  # no name in it: a message stays whole
+    assert tooluse.zh_core("上海", request) == "上海" and tooluse.zh_core("Shanghai", request) == "Shanghai"
+    assert tooluse.zh_core("广州明天", request) == "广州明天"  # not copied from the request: left alone
+    args = tooluse._from_request({"city": "上海明天会"}, {"properties": {"city": {"type": "string"}}}, request)
+    assert args == {"city": "上海"}

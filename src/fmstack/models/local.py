@@ -111,7 +111,7 @@ def grammar_for(response_format: dict | None):
     if kind == "json_object":
         schema = response_format.get("schema")
         if schema:
-            return llama_grammar.LlamaGrammar.from_json_schema(json.dumps(schema), verbose=False)
+            return _schema_grammar(schema)
         return llama_grammar.LlamaGrammar.from_string(llama_grammar.JSON_GBNF, verbose=False)
     if kind == "json_schema":
         spec = response_format.get("json_schema") or {}
@@ -121,7 +121,7 @@ def grammar_for(response_format: dict | None):
                 "response_format.json_schema.schema must be a JSON schema object", param="response_format"
             )
         try:
-            return llama_grammar.LlamaGrammar.from_json_schema(json.dumps(schema), verbose=False)
+            return _schema_grammar(schema)
         except Exception as e:  # the converter raises plain exceptions on schemas it cannot express
             raise InvalidInput(
                 f"response_format.json_schema cannot be enforced: {e}", param="response_format"
@@ -129,6 +129,25 @@ def grammar_for(response_format: dict | None):
     raise InvalidInput(
         f"response_format type {kind!r} is not supported (text, json_object, json_schema)", param="response_format"
     )
+
+
+# llama-cpp-python's schema converter lets a string hold raw control characters (a newline), which
+# JSON does not allow: the output would not parse. Its plain JSON grammar keeps them out; so does this.
+_ANY_CHAR = 'char ::= [^"\\\\]'
+_JSON_CHAR = 'char ::= [^"\\\\\\x7F\\x00-\\x1F]'
+
+
+def schema_gbnf(schema: dict) -> str:
+    """The GBNF grammar of a JSON schema, its strings without raw control characters."""
+    from llama_cpp import llama_grammar
+
+    return llama_grammar.json_schema_to_gbnf(json.dumps(schema)).replace(_ANY_CHAR, _JSON_CHAR)
+
+
+def _schema_grammar(schema: dict):
+    from llama_cpp import llama_grammar
+
+    return llama_grammar.LlamaGrammar.from_string(schema_gbnf(schema), verbose=False)
 
 
 def _counting_also(events: Iterator[Event], earlier: Usage) -> Iterator[Event]:
@@ -602,6 +621,14 @@ class LlamaCppChatModel(ChatModel):
                 break
             if first is not None:  # the others wait for what it gives
                 break
+        if not calls:  # the model wrote no arguments that fit the schema, even when told what was wrong
+            problem = f"the arguments for {decision.calls[0]} did not fit its schema ({filled.problems})"
+            if choice != "auto":
+                raise ModelError(f"model {self.name!r}: {problem}")
+            decision.calls, decision.reason = [], problem
+            yield ToolDecisionEvent(decision.to_dict())
+            yield from _counting_also(self._stream_plain(messages, plain), used)
+            return
         yield ToolDecisionEvent(decision.to_dict())
         for i, (name, arguments) in enumerate(calls):
             yield ToolCallDelta(index=i, id=f"call_{uuid.uuid4().hex[:24]}", name=name, arguments=arguments)
@@ -614,7 +641,14 @@ class LlamaCppChatModel(ChatModel):
         """The model's reply under a JSON-schema grammar (plain JSON where the schema cannot be a
         grammar): its text, usage and finish reason."""
         strict = replace(
-            params, temperature=0.0, response_format={"type": "json_schema", "json_schema": {"schema": schema}}
+            params,
+            temperature=0.0,
+            # arguments are copied from the request: a penalty on repeated tokens turns "Brazil" into
+            # "Bahia" and a string's opening quote into "]["
+            repetition_penalty=1.0,
+            frequency_penalty=0.0,
+            presence_penalty=0.0,
+            response_format={"type": "json_schema", "json_schema": {"schema": schema}},
         )
         try:
             res = collect(self.name, self._stream_plain(messages, strict))

@@ -185,6 +185,7 @@ def fill_prompt(messages: Sequence[Message], tool: dict, problems: str | None = 
 
 _ENUMERATION = re.compile(r",|;|、|，|；|\band\b|\bor\b|\bvs\.?|\bversus\b|和|与|及|跟|还有|以及|或", re.I)
 MAX_STRING = 120  # characters a generated string argument may take (the grammar stops a runaway string)
+MAX_ITEMS = 16  # items a generated list argument may take (a model caught in a loop repeats one forever)
 
 
 def most_calls(request: str) -> int:
@@ -202,6 +203,8 @@ def _bounded(schema: Any) -> Any:
     out = {k: _bounded(v) for k, v in schema.items()}
     if out.get("type") == "string" and "maxLength" not in out and "enum" not in out:
         out["maxLength"] = MAX_STRING
+    if out.get("type") == "array" and "maxItems" not in out:
+        out["maxItems"] = MAX_ITEMS
     return out
 
 
@@ -209,6 +212,8 @@ def calls_schema(tool: dict, most: int = MAX_CALLS) -> dict:
     """The fill stage's output: a list of 1..`most` argument objects of the tool."""
     params = dict(tool["function"].get("parameters") or {"type": "object", "properties": {}})
     params.setdefault("type", "object")
+    if most == 1:
+        return _bounded(params)
     return {"type": "array", "items": _bounded(params), "minItems": 1, "maxItems": most}
 
 
@@ -237,18 +242,48 @@ def check_calls(tool: dict, text: str) -> tuple[list[dict], str | None]:
 _NUMBER = re.compile(r"-?\d+(?:,\d{3})*(?:\.\d+)?")
 
 
+_NUMBER_WORDS = {
+    w: i
+    for i, w in enumerate(
+        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
+        "sixteen seventeen eighteen nineteen twenty".split()
+    )
+} | {"once": 1, "twice": 2, "thrice": 3, "single": 1, "double": 2, "triple": 3, "dozen": 12, "hundred": 100}
+_WORD_NUMBER = re.compile(r"\b(" + "|".join(_NUMBER_WORDS) + r")\b", re.I)
+_ZH_DIGITS = {c: i for i, c in enumerate("零一二三四五六七八九十", 0)} | {"两": 2, "俩": 2}
+_ZH_NUMBER_RUN = re.compile(r"[零一二两俩三四五六七八九十]+")
+
+
+def _zh_number(run: str) -> int | None:
+    """一 2, 十二 12, 二十 20, 三十五 35 (up to 99)."""
+    if "十" not in run:
+        return _ZH_DIGITS[run] if len(run) == 1 else None
+    tens, _, ones = run.partition("十")
+    if len(tens) > 1 or len(ones) > 1 or "十" in ones:
+        return None
+    return (_ZH_DIGITS[tens] if tens else 1) * 10 + (_ZH_DIGITS[ones] if ones else 0)
+
+
+def numbers_in(text: str) -> set[float]:
+    """The numbers a text states: in digits ("1,200", "2.5"), as English words ("six", "twice") or
+    Chinese numerals (两, 十二)."""
+    found = {float(n.replace(",", "")) for n in _NUMBER.findall(text)}
+    found |= {float(_NUMBER_WORDS[w.lower()]) for w in _WORD_NUMBER.findall(text)}
+    found |= {float(n) for run in _ZH_NUMBER_RUN.findall(text) if (n := _zh_number(run)) is not None}
+    return found
+
+
 def grounded(value: Any, text: str) -> bool | None:
     """Whether an argument's value comes from the conversation's text: a number written there, a
     string found there (or most of its words). None for values that are not (only) numbers or
     strings, or booleans, which a request rarely spells out."""
     if isinstance(value, bool) or value is None:
         return None
-    folded = " ".join(text.split()).casefold()
+    folded = " ".join(text.replace("_", " ").split()).casefold()
     if isinstance(value, int | float):
-        numbers = {float(n.replace(",", "")) for n in _NUMBER.findall(text)}
-        return float(value) in numbers
+        return float(value) in numbers_in(text)
     if isinstance(value, str):
-        v = " ".join(value.split()).casefold()
+        v = " ".join(value.replace("_", " ").split()).casefold()
         if not v:
             return None
         if v in folded:
@@ -378,8 +413,40 @@ def _replaced(args: dict, schema: dict, value: Callable[[str, dict, Any], Any]) 
 
 def _from_request(args: dict, schema: dict, request: str) -> dict:
     """Values the request states outright, over the model's: a month by name, a count before its
-    noun, the name the user gives as theirs."""
-    return _with_name(_with_counts(_with_months(args, schema, request), schema, request), schema, request)
+    noun, the name the user gives as theirs; and a Chinese name the model copied with the words
+    around it, without them."""
+    args = _with_name(_with_counts(_with_months(args, schema, request), schema, request), schema, request)
+    return _replaced(
+        args, schema, lambda key, prop, given: zh_core(given, request) if isinstance(given, str) else given
+    )
+
+
+# words a copied Chinese value spills over into: time words, verbs, adverbs, particles, pronouns,
+# prepositions, conjunctions, modal particles, punctuation (jieba's part-of-speech tags)
+_SPILL = ("t", "v", "d", "u", "p", "r", "c", "y", "x", "e", "o")
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def zh_core(value: str, request: str) -> str:
+    """A Chinese value copied from the request without the words it spilled over into, when what
+    is left is a noun ("上海明天会" -> "上海", "帮我查一下北京" -> "北京"); otherwise as it was ("明天会来"
+    stays: a message is not a name)."""
+    if not _CJK.search(value) or value not in request:
+        return value
+    import jieba
+    import jieba.posseg
+
+    jieba.setLogLevel(60)
+    words = [(w.word, w.flag) for w in jieba.posseg.cut(value)]
+    start, end = 0, len(words)
+    while start < end and (words[start][1].startswith(_SPILL) or words[start][0] in ("一下", "一些", "一点")):
+        start += 1
+    while end > start and (words[end - 1][1].startswith(_SPILL) or words[end - 1][1] == "m"):
+        end -= 1
+    core = words[start:end]
+    if not core or len(core) == len(words) or not all(f.startswith(("n", "j", "l", "a")) for _, f in core):
+        return value
+    return "".join(w for w, _ in core)
 
 
 # "my name is Li Wei", "name: Ana Silva", "我叫王芳", "名字是王芳"
