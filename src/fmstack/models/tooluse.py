@@ -48,6 +48,7 @@ from typing import Any
 import numpy as np
 
 from ..jsonschemas import checker
+from .decoding import CJK
 from .types import Message, Usage
 
 MAX_CALLS = 4  # calls of one tool in one turn
@@ -365,7 +366,6 @@ _MONTH = re.compile(
     r"october|november|december|jan|feb|mar|apr|jun|jul|aug|sept?|oct|nov|dec))\b\.?)"
     r"|(十[一二]?|[一二三四五六七八九]|1[0-2]|0?[1-9])\s*月"
 )
-_ZH_NUMBER = {c: i for i, c in enumerate("一二三四五六七八九十", 1)}
 
 
 def request_month(request: str) -> int | None:
@@ -375,10 +375,8 @@ def request_month(request: str) -> int | None:
         if may or name:
             word = (may or name).lower()
             found.add(next(i for i, m in enumerate(_MONTH_NAMES, 1) if m.startswith(word)))
-        elif zh.isdigit():
-            found.add(int(zh))
-        else:
-            found.add(_ZH_NUMBER[zh] if len(zh) == 1 else 10 + _ZH_NUMBER.get(zh[1], 0))
+        elif (n := int(zh) if zh.isdigit() else _zh_number(zh)) is not None:
+            found.add(n)
     return found.pop() if len(found) == 1 else None
 
 
@@ -463,11 +461,12 @@ def in_place_format(value: str, prop: dict) -> str:
     description = f"{prop.get('description') or ''} {prop.get('title') or ''}"
     if prop.get("type") != "string" or not value.strip() or _CJK.search(value):
         return value
+    asks = _CITY_STATE.search(description) is not None
     examples = set(_STATE_EXAMPLE.findall(description))
-    if not _CITY_STATE.search(description) and not examples:
+    if not asks and not examples:
         return value
     cities, states, countries = _places()
-    if not _CITY_STATE.search(description) and not examples & set(states.values()):
+    if not asks and not examples & set(states.values()):
         return value  # 'Xbox, PC': not a state
     place, _, rest = (part.strip() for part in value.partition(","))
     if rest:
@@ -504,7 +503,20 @@ def as_written(value: str, request: str) -> str:
 # words a copied Chinese value spills over into: time words, verbs, adverbs, particles, pronouns,
 # prepositions, conjunctions, modal particles, punctuation (jieba's part-of-speech tags)
 _SPILL = ("t", "v", "d", "u", "p", "r", "c", "y", "x", "e", "o")
-_CJK = re.compile(r"[\u4e00-\u9fff]")
+_CJK = re.compile(f"[{CJK}]")
+
+
+@functools.cache
+def _tagger() -> Any:
+    """jieba's part-of-speech tagger, its dictionary loaded once and quietly."""
+    import logging
+
+    import jieba
+    import jieba.posseg
+
+    jieba.setLogLevel(logging.WARNING)
+    jieba.initialize()
+    return jieba.posseg
 
 
 def zh_core(value: str, request: str) -> str:
@@ -513,11 +525,7 @@ def zh_core(value: str, request: str) -> str:
     stays: a message is not a name)."""
     if not _CJK.search(value) or value not in request:
         return value
-    import jieba
-    import jieba.posseg
-
-    jieba.setLogLevel(60)
-    words = [(w.word, w.flag) for w in jieba.posseg.cut(value)]
+    words = [(w.word, w.flag) for w in _tagger().cut(value)]
     start, end = 0, len(words)
     while start < end and (words[start][1].startswith(_SPILL) or words[start][0] in ("一下", "一些", "一点")):
         start += 1
