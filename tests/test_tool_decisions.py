@@ -77,6 +77,16 @@ def test_a_request_for_several_things_gets_several_calls(fm):
     ]
 
 
+def test_several_tools_each_fill_from_their_own_part_of_the_request(fm):
+    res = ask(fm, "Email bob@example.com that the report is ready, and check the weather in Oslo.")
+    calls = sorted((c.name, json.loads(c.arguments)) for c in res.tool_calls)
+    assert [name for name, _ in calls] == ["get_weather", "send_email"]  # one each
+    assert calls[0][1]["city"] == "Oslo" and calls[1][1]["to"] == "bob@example.com"
+    parts = res.tool_decision["parts"]
+    assert "Oslo" in parts["get_weather"] and "bob@example.com" not in parts["get_weather"]
+    assert "bob@example.com" in parts["send_email"] and "Oslo" not in parts["send_email"]
+
+
 def test_required_named_and_none(fm):
     forced = ask(fm, "Tell me a joke.", choice="required")
     assert len(forced.tool_calls) >= 1 and forced.finish_reason == "tool_calls"

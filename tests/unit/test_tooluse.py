@@ -314,3 +314,124 @@ def test_a_city_takes_the_city_state_form_its_parameter_asks_for():
     assert tooluse.in_place_format("Xbox", {"type": "string", "description": "The platform, e.g. Xbox, PC."}) == "Xbox"
     schema = {"properties": {"location": asks}}
     assert tooluse._from_request({"location": "Boston"}, schema, "Weather in Boston?") == {"location": "Boston, MA"}
+
+
+def test_several_tools_each_get_the_part_of_the_request_that_asks_for_them():
+    request = "Find lawsuits against TechCorp in 2018. Also, check Hilton hotels in New York and Boston for 2 adults."
+    parts = tooluse.clauses(request)
+    # one row per clause, one column per tool: the first clause is like "law", the others like "hotel"
+    sims = [[0.9, 0.1] if "lawsuits" in p else [0.2, 0.8] for p in parts]
+    import numpy as np
+
+    found = tooluse.request_parts(request, np.array(sims), ["law", "hotel"], ["hotel", "law"])
+    assert found["law"].startswith("Find lawsuits against TechCorp in 2018.") and "Hilton" not in found["law"]
+    assert found["hotel"] == "check Hilton hotels in New York and Boston for 2 adults."
+    assert tooluse.most_calls(found["law"]) == 1  # the hotel part's "and" does not multiply lawsuits
+
+
+def test_a_further_call_is_a_further_thing_the_part_writes_out_not_the_same_values_swapped():
+    flight = {
+        "type": "function",
+        "function": {
+            "name": "book_flight",
+            "parameters": {
+                "type": "object",
+                "properties": {"origin": {"type": "string"}, "destination": {"type": "string"}},
+                "required": ["origin", "destination"],
+            },
+        },
+    }
+
+    def generate(messages, schema):
+        return (
+            '[{"origin": "London", "destination": "New York"}, {"origin": "New York", "destination": "London"},'
+            ' {"origin": "Hilton City", "destination": "London"}]',
+            Usage(1, 1),
+            "stop",
+        )
+
+    messages = [Message("user", "Book a flight from London to New York, and a Hilton room in New York City.")]
+    filled = tooluse.fill(generate, messages, flight, part="Book a flight from London to New York")
+    assert filled.calls == [{"origin": "London", "destination": "New York"}]
+    # two trips the part writes out are two calls
+    two = "Fly London to New York and Paris to Rome"
+    replies = '[{"origin": "London", "destination": "New York"}, {"origin": "Paris", "destination": "Rome"}]'
+    filled = tooluse.fill(lambda m, s: (replies, Usage(1, 1), "stop"), [Message("user", two)], flight, part=two)
+    assert len(filled.calls) == 2
+
+
+def test_a_number_with_thousands_separators_is_taken_whole():
+    schema = {"properties": {"cost": {"type": "integer"}, "sum": {"type": "number"}, "years": {"type": "integer"}}}
+    request = "You bought a property for $500,000; a sum of $200,000.50 over 5 years."
+    assert tooluse._from_request({"cost": 500, "sum": 200, "years": 5}, schema, request) == {
+        "cost": 500000,
+        "sum": 200000.5,
+        "years": 5,
+    }
+    # a number the request also writes on its own stays
+    assert tooluse._from_request({"cost": 500}, schema, "500 units at $500,000") == {"cost": 500}
+
+
+def test_the_pieces_of_a_request_a_value_can_be_copied_from():
+    pieces = tooluse.request_pieces("Get me two tickets for the next Eminem concert in 'New York City'.")
+    assert "New York City" in pieces and "Eminem" in pieces and "Eminem concert" in pieces
+    assert "the next" not in pieces and "for" not in pieces  # no piece starts or ends on a function word
+    assert "2023-04-02 07:30:00" in tooluse.request_pieces("Set an alarm for 2023-04-02 07:30:00, please")
+    zh = tooluse.request_pieces("帮我查一下上海明天的天气")
+    assert "上海" in zh and all("，" not in p for p in zh)
+    assert len(tooluse.request_pieces(" ".join(f"word{i}" for i in range(500)))) == tooluse.MAX_PIECES
+
+
+CONCERT = {
+    "type": "function",
+    "function": {
+        "name": "book_concert",
+        "parameters": {
+            "type": "object",
+            "properties": {"artist": {"type": "string"}, "city": {"type": "string"}, "tickets": {"type": "integer"}},
+            "required": ["artist", "city"],
+        },
+    },
+}
+
+
+def test_a_required_value_the_model_made_up_is_written_again_from_the_request():
+    # scripted model: the first reply makes the artist up, the second picks among the request's pieces
+    asked: list[dict] = []
+    replies = iter(['{"artist": "The Bigger White Calf", "city": "New York City"}', '{"artist": "Eminem"}'])
+
+    def generate(messages, schema):
+        asked.append(schema)
+        return next(replies), Usage(10, 5), "stop"
+
+    request = [Message("user", "Get me two tickets for the next Eminem concert in New York City.")]
+    filled = tooluse.fill(generate, request, CONCERT)
+    assert filled.calls == [{"artist": "Eminem", "city": "New York City"}]
+    assert set(asked[1]["properties"]) == {"artist"} and "Eminem" in asked[1]["properties"]["artist"]["enum"]
+    assert filled.usage == Usage(20, 10)
+    assert filled.grounding == 0.5  # as the model first wrote it: what decides whether a call is made at all
+
+    # mostly made up: not rewritten (the request does not ask for this tool), and the gate sees it
+    replies = iter(['{"artist": "Coldplay", "city": "London"}'])
+    filled = tooluse.fill(generate, [Message("user", "What is a cello?")], CONCERT)
+    assert filled.calls == [{"artist": "Coldplay", "city": "London"}] and tooluse.unfounded(filled, [])
+
+
+def test_a_copied_value_takes_the_request_s_spelling_but_not_over_its_schema():
+    schema = {
+        "properties": {
+            "to": {"type": "string"},
+            "city": {"type": "string"},
+            "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]},
+        }
+    }
+    request = "Email bob@example.com the weather in Paris, in Celsius."
+    given = {"to": "example.com", "city": "paris", "unit": "celsius"}
+    assert tooluse._from_request(given, schema, request) == {
+        "to": "bob@example.com",
+        "city": "Paris",
+        "unit": "celsius",
+    }
+    assert tooluse.as_written("CA", "in California") == "CA"  # a match inside a word is not the value
+    late = "Email ana@example.com: I will be late."
+    assert tooluse.as_written("I will be late. I will be late. I will be late. I will", late) == "I will be late."

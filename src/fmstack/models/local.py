@@ -589,7 +589,12 @@ class LlamaCppChatModel(ChatModel):
         calls: list[tuple[str, str]] = []
         cut = False
         for name in decision.calls:
-            filled = tooluse.fill(lambda m, schema: self._json_answer(m, schema, plain), messages, by_name[name])
+            filled = tooluse.fill(
+                lambda m, schema: self._json_answer(m, schema, plain),
+                messages,
+                by_name[name],
+                decision.parts.get(name),
+            )
             used.prompt_tokens += filled.usage.prompt_tokens
             used.completion_tokens += filled.usage.completion_tokens
             if not calls and choice == "auto" and tooluse.unfounded(filled, messages):

@@ -64,7 +64,7 @@ PREREQUISITE_THRESHOLD = 0.80  # a tool that gives a missing reference: as like 
 
 # where a request asking for several things splits (English and Chinese)
 _CLAUSES = re.compile(
-    r"(?:[.;?!。；？！，,]\s*(?:and\s+|then\s+|also\s+)?"
+    r"(?:(?:[.;?!,](?=\s|$)|[。；？！，])\s*(?:and\s+|then\s+|also\s+)?"
     r"|\s+(?:and then|and also|then|also|as well as|plus|and)\s+|还有|然后|并且|以及|同时|另外)",
     re.I,
 )
@@ -82,14 +82,18 @@ class ToolDecision:
     call_probability: float
     calls: list[str] = field(default_factory=list)
     reason: str = ""
+    parts: dict[str, str] = field(default_factory=dict)  # several tools: the part of the request each serves
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "similarity": {k: round(v, 4) for k, v in self.similarity.items()},
             "call_probability": round(self.call_probability, 4),
             "calls": self.calls,
             "reason": self.reason,
         }
+        if self.parts:
+            out["parts"] = self.parts
+        return out
 
 
 def describe(tool: dict) -> str:
@@ -104,6 +108,39 @@ def describe(tool: dict) -> str:
 def clauses(text: str) -> list[str]:
     """The parts of a request that may each ask for something (at least 8 characters)."""
     return [p.strip() for p in _CLAUSES.split(text) if p and len(p.strip()) >= 8]
+
+
+# what a part of a request may end on that belongs to the next one ("…in 2018. Also,")
+_TRAILING = re.compile(
+    r"(?:[\s,;，；、]|\b(?:also|then|and|or|plus|first(?:ly)?|second(?:ly)?|third(?:ly)?|next|finally|lastly"
+    r"|additionally)\b|还有|然后|并且|以及|同时|另外)+$",
+    re.I,
+)
+
+
+def request_parts(request: str, clause_sims: np.ndarray, names: Sequence[str], chosen: Sequence[str]) -> dict[str, str]:
+    """The part of a request each of several chosen tools serves: every clause goes to the chosen
+    tool it is most like (`clause_sims`: one row per clause of `clauses(request)`), a short piece
+    ("Bordeaux?") to the clause before it, and the pieces stay in the request's order with their
+    separators ("Paris and Bordeaux")."""
+    pieces = re.split(f"({_CLAUSES.pattern})", request, flags=re.I)
+    columns = [names.index(n) for n in chosen]
+    owners: list[str | None] = []
+    row = 0
+    for piece in pieces[::2]:
+        if len(piece.strip()) >= 8 and row < len(clause_sims):
+            owners.append(chosen[int(np.argmax(clause_sims[row][columns]))])
+            row += 1
+        else:
+            owners.append(owners[-1] if owners else None)
+    first = next((o for o in owners if o is not None), None)
+    parts: dict[str, str] = {}
+    for i, piece in enumerate(pieces[::2]):
+        owner = owners[i] or first
+        if owner is not None:
+            parts[owner] = parts.get(owner, "") + piece + (pieces[2 * i + 1] or "" if 2 * i + 1 < len(pieces) else "")
+    parts = {name: _TRAILING.sub("", part).strip() for name, part in parts.items()}
+    return {name: part for name, part in parts.items() if part}
 
 
 def _current_request(messages: Sequence[Message]) -> tuple[str, set[str]]:
@@ -172,10 +209,13 @@ def decide(embed_model: Any, messages: Sequence[Message], tools: Sequence[dict],
         j = int(np.argmax(row))
         if row[j] >= CLAUSE_THRESHOLD and names[j] not in chosen and names[j] not in called:
             chosen.append(names[j])
-    return ToolDecision(similarity, p_call, chosen, reason)
+    parts = request_parts(request, sims[1:], names, chosen) if len(chosen) > 1 else {}
+    return ToolDecision(similarity, p_call, chosen, reason, parts)
 
 
-def fill_prompt(messages: Sequence[Message], tool: dict, problems: str | None = None) -> list[Message]:
+def fill_prompt(
+    messages: Sequence[Message], tool: dict, problems: str | None = None, part: str | None = None
+) -> list[Message]:
     fn = tool["function"]
     schema = json.dumps(fn.get("parameters") or {}, ensure_ascii=False)
     ask = (
@@ -186,7 +226,11 @@ def fill_prompt(messages: Sequence[Message], tool: dict, problems: str | None = 
     )
     if problems:
         ask += f"\nYour last arguments did not fit the schema: {problems}"
-    return [Message("system", ask), *[m for m in messages if m.role != "system"]]
+    shown = [m for m in messages if m.role != "system"]
+    if part is not None:
+        last = max(i for i, m in enumerate(shown) if m.role == "user")
+        shown[last] = Message("user", part)
+    return [Message("system", ask), *shown]
 
 
 _ENUMERATION = re.compile(r",|;|、|，|；|\band\b|\bor\b|\bvs\.?|\bversus\b|和|与|及|跟|还有|以及|或", re.I)
@@ -323,12 +367,16 @@ class Filled:
     usage: Usage
     problems: str | None = None  # what still did not fit the schema after asking twice
     cut: str | None = None  # the unfinished output, where the token limit cut it off
+    # the share of the first call's values the model took from the conversation, as it wrote them
+    # (before a required value it made up was written again from the request)
+    grounding: float | None = None
 
 
 def fill(
     generate_json: Callable[[list[Message], dict], tuple[str, Usage, str]],
     messages: Sequence[Message],
     tool: dict,
+    part: str | None = None,
 ) -> Filled:
     """The calls of one tool a request asks for. Optional arguments the request did not give are
     left out; beyond the first, an object whose values do not come from the conversation is
@@ -340,7 +388,7 @@ def fill(
     found: list[dict] = []
     for _ in range(2):  # once more, with the problems named, if the arguments do not fit
         out, usage, finish = generate_json(
-            fill_prompt(messages, tool, problems), calls_schema(tool, most_calls(request))
+            fill_prompt(messages, tool, problems, part), calls_schema(tool, most_calls(part or request))
         )
         used.prompt_tokens += usage.prompt_tokens
         used.completion_tokens += usage.completion_tokens
@@ -352,11 +400,99 @@ def fill(
     required = set((tool["function"].get("parameters") or {}).get("required") or [])
     schema = tool["function"].get("parameters") or {}
     found = [_from_request(_without_invented(args, required, text), schema, request) for args in found]
+    share = grounding(found[0], text) if found else None
+    if found and (share is None or share >= GROUNDING_FLOOR):
+        found[0] = _rewritten(generate_json, messages, tool, found[0], text, part or request, used)
     kept = found[:1]
     for args in found[1:]:
-        if _another_item(args, kept, required, text):
+        if _another_item(args, kept, required, text, part or text):
             kept.append(args)
-    return Filled(kept, used, problems)
+    return Filled(kept, used, problems, grounding=share)
+
+
+def _rewritten(
+    generate_json: Callable[[list[Message], dict], tuple[str, Usage, str]],
+    messages: Sequence[Message],
+    tool: dict,
+    args: dict,
+    text: str,
+    request: str,
+    used: Usage,
+) -> dict:
+    """The call with each required free-text string the model made up ("The Bigger White Calf" for
+    "Eminem", "Palaa" for "Plaza Hotel") written again, this time as one of the request's own
+    pieces (its grammar allows only those)."""
+    schema = tool["function"].get("parameters") or {}
+    props = schema.get("properties") or {}
+    made_up = [
+        key
+        for key in schema.get("required") or []
+        if isinstance(args.get(key), str)
+        and isinstance(props.get(key), dict)
+        and props[key].get("type") == "string"
+        and not {"enum", "const", "format", "pattern"} & set(props[key])
+        and grounded(args[key], text) is False
+    ]
+    pieces = request_pieces(request)
+    if not made_up or not pieces:
+        return args
+    ask = {
+        "type": "object",
+        "properties": {key: {**props[key], "enum": pieces} for key in made_up},
+        "required": made_up,
+    }
+    out, usage, _ = generate_json(fill_prompt(messages, tool, part=request), ask)
+    used.prompt_tokens += usage.prompt_tokens
+    used.completion_tokens += usage.completion_tokens
+    try:
+        value = json.loads(out)
+    except ValueError:
+        return args
+    if not isinstance(value, dict):
+        return args
+    return {**args, **{k: v for k, v in value.items() if k in made_up and v in pieces}}
+
+
+_WORD = re.compile(r"\w(?:[\w'’\-./:@#]*\w)?")
+_QUOTED = re.compile(r"['\"‘“「『]([^'\"’”」』\n]{1,80})['\"’”」』]")
+_EDGE_WORDS = set(
+    "a an the of to in on at for and or by with from is are was were be been this that these those it its as "
+    "your my me i you we he she they what which who how when where why can could would should will do does "
+    "did please find get check tell show give set want need like know help some any all about into than then "
+    "there here also just only more most very so if but not no".split()
+)
+MAX_PIECES = 400
+
+
+def request_pieces(request: str, most_words: int = 8) -> list[str]:
+    """The pieces of a request a value can be copied from: what it quotes, and each run of up to
+    `most_words` words within a sentence that neither starts nor ends on a function word ("Plaza
+    Hotel", "Gibson Les Paul", "2023-04-02 07:30:00"); in Chinese, jieba's words and runs of them."""
+    pieces = [m.group(1).strip() for m in _QUOTED.finditer(request)]
+    for sentence in re.split(r"(?<=[.!?;])\s+|\n+|[。！？；]", request):
+        if _CJK.search(sentence):
+            words = [(m.start(), m.end()) for m in _zh_words(sentence)]
+        else:
+            words = [(m.start(), m.end()) for m in _WORD.finditer(sentence)]
+        for i in range(len(words)):
+            for j in range(i, min(len(words), i + most_words)):
+                piece = sentence[words[i][0] : words[j][1]].strip()
+                first, last = sentence[slice(*words[i])].casefold(), sentence[slice(*words[j])].casefold()
+                if piece and first not in _EDGE_WORDS and last not in _EDGE_WORDS:
+                    pieces.append(piece)
+    return list(dict.fromkeys(p for p in pieces if p))[:MAX_PIECES]
+
+
+def _zh_words(sentence: str) -> list[re.Match]:
+    """A Chinese sentence's words (jieba), as spans; punctuation and spaces left out."""
+    import jieba
+
+    _tagger()  # the dictionary, loaded once and quietly
+    found = []
+    for word, start, end in jieba.tokenize(sentence):
+        if re.search(r"\w", word):
+            found.append(re.compile(re.escape(word)).match(sentence, start, end))
+    return [m for m in found if m is not None]
 
 
 _MONTH_NAMES = "january february march april may june july august september october november december".split()
@@ -419,13 +555,39 @@ def _from_request(args: dict, schema: dict, request: str) -> dict:
     noun, the name the user gives as theirs; and a string the model copied, as the request writes
     it (as_written, zh_core)."""
     args = _with_name(_with_counts(_with_months(args, schema, request), schema, request), schema, request)
+    args = _with_whole_numbers(args, schema, request)
 
     def spelled(key: str, prop: dict, given: Any) -> Any:
-        if not isinstance(given, str):
-            return given
+        if not isinstance(given, str) or {"enum", "const", "format", "pattern"} & set(prop):
+            return given  # a value the schema fixes the form of
         return in_place_format(zh_core(as_written(given, request), request), prop)
 
     return _replaced(args, schema, spelled)
+
+
+_GROUPED = re.compile(r"(?<![\d.])(\d{1,3})((?:,\d{3})+)(?:\.\d+)?(?![\d,])")
+
+
+def _with_whole_numbers(args: dict, schema: dict, request: str) -> dict:
+    """A number the request writes with thousands separators, whole: the model stops a JSON number
+    at the comma ("$500,000" -> 500), and 500,000 is what the request gives."""
+    grouped: dict[float, set[float]] = {}
+    for m in _GROUPED.finditer(request):
+        grouped.setdefault(float(m.group(1)), set()).add(float(m.group(0).replace(",", "")))
+    if not grouped:
+        return args
+    stated = numbers_in(request)
+
+    def whole(key: str, prop: dict, given: Any) -> Any:
+        if isinstance(given, bool) or not isinstance(given, int | float) or float(given) in stated:
+            return given
+        found = grouped.get(float(given), set())
+        if len(found) != 1:
+            return given
+        value = found.pop()
+        return int(value) if value.is_integer() and isinstance(given, int) else value
+
+    return _replaced(args, schema, whole)
 
 
 # a parameter that asks for 'City, State': its description says so or gives an example ('Berkeley, CA')
@@ -482,12 +644,29 @@ def in_place_format(value: str, prop: dict) -> str:
     return value
 
 
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+
+
+def _email_of(value: str, request: str) -> str | None:
+    """The request's email address a value is part of ("example.com" of "bob@example.com": the
+    model dropped the name), when it is part of exactly one."""
+    if "@" in value or len(value) < 3:
+        return None
+    found = {a for a in _EMAIL.findall(request) if value.casefold() in a.casefold()}
+    return found.pop() if len(found) == 1 else None
+
+
 def as_written(value: str, request: str) -> str:
     """A string the model copied from the request, as the request writes it: "plasma_membrane" for
-    the request's "plasma membrane"; and a copy that ran on, repeating itself, cut where the copy
+    the request's "plasma membrane", "Bob@example.com" for "bob@example.com", the whole address
+    for its domain ("example.com"); and a copy that ran on, repeating itself, cut where the copy
     ends ("…cannot answer this question. The text does not define" -> "…cannot answer this
     question.")."""
     folded = request.casefold()
+    if value and (address := _email_of(value, request)) is not None:
+        return address
+    if value and value not in request and (m := re.search(rf"(?<!\w){re.escape(value)}(?!\w)", request, re.I)):
+        return m.group(0)  # "Bob@example.com" for the request's "bob@example.com"
     if not value or value.casefold() in folded:
         return value
     spaced = value.replace("_", " ").casefold()
@@ -495,9 +674,17 @@ def as_written(value: str, request: str) -> str:
         return request[at : at + len(spaced)]
     for cut in sorted((m.end() for m in re.finditer(r"\S(?=\s|$)", value)), reverse=True):
         head, rest = value[:cut].strip(), value[cut:].strip()
-        if len(head) >= 12 and head.casefold() in folded and rest and rest.casefold() in head.casefold():
+        if len(head) >= 12 and head.casefold() in folded and rest and _repeating(rest, head):
             return head
     return value
+
+
+def _repeating(rest: str, head: str) -> bool:
+    """Whether what follows a copy only repeats it: part of it again, or it again and again."""
+    rest, head = rest.casefold(), head.casefold()
+    while rest.startswith(head):
+        rest = rest[len(head) :].strip()
+    return rest in head
 
 
 # words a copied Chinese value spills over into: time words, verbs, adverbs, particles, pronouns,
@@ -603,16 +790,24 @@ def _integer(prop: dict) -> bool:
     return "integer" in kinds or (isinstance(kinds[0], list) and "integer" in kinds[0])
 
 
-def _another_item(args: dict, kept: list[dict], required: set[str], text: str) -> bool:
+def _another_item(args: dict, kept: list[dict], required: set[str], text: str, part: str) -> bool:
     """Whether a further argument object is a further thing the user asked for: its values come
-    from the conversation, and a required one is a value no kept call has (not the same call
-    with another option)."""
+    from the conversation, and a required one is a value the request's part for this tool writes
+    out and no kept call has, under any parameter (not the same call with another option, nor
+    the same values swapped: London -> New York and back)."""
     share = grounding(args, text)
     if share is not None and share < 0.5:
         return False
-    return any(
-        grounded(args[key], text) and all(k.get(key) != args[key] for k in kept) for key in required if key in args
-    )
+    seen = [v for k in kept for v in k.values()]
+    return any(_written(args[key], part) and args[key] not in seen for key in required if key in args)
+
+
+def _written(value: Any, text: str) -> bool:
+    """A value the text writes out: a number it states, a string found in it whole."""
+    if isinstance(value, str):
+        v = " ".join(value.replace("_", " ").split()).casefold()
+        return bool(v) and v in " ".join(text.replace("_", " ").split()).casefold()
+    return bool(grounded(value, text))
 
 
 def _without_invented(args: dict, required: set[str], text: str) -> dict:
@@ -746,5 +941,5 @@ def unfounded(filled: Filled, messages: Sequence[Message]) -> bool:
     looked like the tool, but is not asking for it (the model had to invent what to pass)."""
     if not filled.calls:
         return False
-    share = grounding(filled.calls[0], conversation_text(messages))
+    share = filled.grounding
     return share is not None and share < GROUNDING_FLOOR
