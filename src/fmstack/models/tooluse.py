@@ -209,8 +209,8 @@ def decide(embed_model: Any, messages: Sequence[Message], tools: Sequence[dict],
         j = int(np.argmax(row))
         if row[j] >= CLAUSE_THRESHOLD and names[j] not in chosen and names[j] not in called:
             chosen.append(names[j])
-    parts = request_parts(request, sims[1:], names, chosen) if len(chosen) > 1 else {}
-    return ToolDecision(similarity, p_call, chosen, reason, parts)
+    served = request_parts(request, sims[1:], names, chosen) if len(chosen) > 1 else {}
+    return ToolDecision(similarity, p_call, chosen, reason, served)
 
 
 def fill_prompt(
