@@ -358,6 +358,7 @@ def test_a_further_call_is_a_further_thing_the_part_writes_out_not_the_same_valu
     replies = '[{"origin": "London", "destination": "New York"}, {"origin": "Paris", "destination": "Rome"}]'
     filled = tooluse.fill(lambda m, s: (replies, Usage(1, 1), "stop"), [Message("user", two)], flight, part=two)
     assert len(filled.calls) == 2
+    assert tooluse._written("San Francisco, CA", "Boston and San Francisco?")  # the place, its state added
 
 
 def test_a_number_with_thousands_separators_is_taken_whole():

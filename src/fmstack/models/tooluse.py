@@ -803,10 +803,12 @@ def _another_item(args: dict, kept: list[dict], required: set[str], text: str, p
 
 
 def _written(value: Any, text: str) -> bool:
-    """A value the text writes out: a number it states, a string found in it whole."""
+    """A value the text writes out: a number it states, a string found in it whole (a place, also
+    with the state or country it was given: "San Francisco, CA" for "San Francisco")."""
     if isinstance(value, str):
         v = " ".join(value.replace("_", " ").split()).casefold()
-        return bool(v) and v in " ".join(text.replace("_", " ").split()).casefold()
+        folded = " ".join(text.replace("_", " ").split()).casefold()
+        return bool(v) and (v in folded or v.partition(",")[0].strip() in folded)
     return bool(grounded(value, text))
 
 
