@@ -138,7 +138,8 @@ def request_parts(request: str, clause_sims: np.ndarray, names: Sequence[str], c
     for i, piece in enumerate(pieces[::2]):
         owner = owners[i] or first
         if owner is not None:
-            parts[owner] = parts.get(owner, "") + piece + (pieces[2 * i + 1] or "" if 2 * i + 1 < len(pieces) else "")
+            separator = pieces[2 * i + 1] if 2 * i + 1 < len(pieces) else ""
+            parts[owner] = parts.get(owner, "") + piece + separator
     parts = {name: _TRAILING.sub("", part).strip() for name, part in parts.items()}
     return {name: part for name, part in parts.items() if part}
 
@@ -323,17 +324,22 @@ def numbers_in(text: str) -> set[float]:
     return found
 
 
+def _folded(text: str) -> str:
+    """Text as values are compared: case folded, "_" as a space, runs of spaces as one."""
+    return " ".join(text.replace("_", " ").split()).casefold()
+
+
 def grounded(value: Any, text: str) -> bool | None:
     """Whether an argument's value comes from the conversation's text: a number written there, a
     string found there (or most of its words). None for values that are not (only) numbers or
     strings, or booleans, which a request rarely spells out."""
     if isinstance(value, bool) or value is None:
         return None
-    folded = " ".join(text.replace("_", " ").split()).casefold()
+    folded = _folded(text)
     if isinstance(value, int | float):
         return float(value) in numbers_in(text)
     if isinstance(value, str):
-        v = " ".join(value.replace("_", " ").split()).casefold()
+        v = _folded(value)
         if not v:
             return None
         if v in folded:
@@ -433,8 +439,10 @@ def _rewritten(
         and not {"enum", "const", "format", "pattern"} & set(props[key])
         and grounded(args[key], text) is False
     ]
+    if not made_up:
+        return args
     pieces = request_pieces(request)
-    if not made_up or not pieces:
+    if not pieces:
         return args
     ask = {
         "type": "object",
@@ -471,7 +479,7 @@ def request_pieces(request: str, most_words: int = 8) -> list[str]:
     pieces = [m.group(1).strip() for m in _QUOTED.finditer(request)]
     for sentence in re.split(r"(?<=[.!?;])\s+|\n+|[。！？；]", request):
         if _CJK.search(sentence):
-            words = [(m.start(), m.end()) for m in _zh_words(sentence)]
+            words = _zh_words(sentence)
         else:
             words = [(m.start(), m.end()) for m in _WORD.finditer(sentence)]
         for i in range(len(words)):
@@ -483,16 +491,12 @@ def request_pieces(request: str, most_words: int = 8) -> list[str]:
     return list(dict.fromkeys(p for p in pieces if p))[:MAX_PIECES]
 
 
-def _zh_words(sentence: str) -> list[re.Match]:
-    """A Chinese sentence's words (jieba), as spans; punctuation and spaces left out."""
+def _zh_words(sentence: str) -> list[tuple[int, int]]:
+    """A Chinese sentence's words (jieba) as (start, end); punctuation and spaces left out."""
     import jieba
 
     _tagger()  # the dictionary, loaded once and quietly
-    found = []
-    for word, start, end in jieba.tokenize(sentence):
-        if re.search(r"\w", word):
-            found.append(re.compile(re.escape(word)).match(sentence, start, end))
-    return [m for m in found if m is not None]
+    return [(start, end) for word, start, end in jieba.tokenize(sentence) if re.search(r"\w", word)]
 
 
 _MONTH_NAMES = "january february march april may june july august september october november december".split()
@@ -806,8 +810,7 @@ def _written(value: Any, text: str) -> bool:
     """A value the text writes out: a number it states, a string found in it whole (a place, also
     with the state or country it was given: "San Francisco, CA" for "San Francisco")."""
     if isinstance(value, str):
-        v = " ".join(value.replace("_", " ").split()).casefold()
-        folded = " ".join(text.replace("_", " ").split()).casefold()
+        v, folded = _folded(value), _folded(text)
         return bool(v) and (v in folded or v.partition(",")[0].strip() in folded)
     return bool(grounded(value, text))
 
