@@ -117,7 +117,7 @@ def test_fill_leaves_out_optional_arguments_the_request_did_not_give():
         return '[{"city": "Paris", "unit": "f"}]', Usage(1, 1), "stop"
 
     assert tooluse.fill(generate, [Message("user", "Weather in Paris?")], WEATHER).calls == [{"city": "Paris"}]
-    cut = tooluse.fill(lambda m, s: ('[{"ci', Usage(1, 3), "length"), [Message("user", "Paris?")], WEATHER)
+    cut = tooluse.fill(lambda m, s: ('{"ci', Usage(1, 3), "length"), [Message("user", "Paris?")], WEATHER)
     assert cut.calls == [] and cut.cut == '{"ci'  # the token limit ended it: no second try
 
 
@@ -353,11 +353,18 @@ def test_a_further_call_is_a_further_thing_the_part_writes_out_not_the_same_valu
     messages = [Message("user", "Book a flight from London to New York, and a Hilton room in New York City.")]
     filled = tooluse.fill(generate, messages, flight, part="Book a flight from London to New York")
     assert filled.calls == [{"origin": "London", "destination": "New York"}]
-    # two trips the part writes out are two calls
-    two = "Fly London to New York and Paris to Rome"
-    replies = '[{"origin": "London", "destination": "New York"}, {"origin": "Paris", "destination": "Rome"}]'
-    filled = tooluse.fill(lambda m, s: (replies, Usage(1, 1), "stop"), [Message("user", two)], flight, part=two)
-    assert len(filled.calls) == 2
+    # two trips, one in each sentence, are two calls: each sentence is filled on its own
+    two = "Fly London to New York on Monday. Then Paris to Rome on Friday."
+    by_sentence = {
+        two: '{"origin": "London", "destination": "New York"}',
+        "Fly London to New York on Monday.": '{"origin": "London", "destination": "New York"}',
+        "Then Paris to Rome on Friday.": '{"origin": "Paris", "destination": "Rome"}',
+    }
+    filled = tooluse.fill(
+        lambda m, s: (by_sentence[m[-1].content], Usage(1, 1), "stop"), [Message("user", two)], flight, part=two
+    )
+    assert filled.calls == [{"origin": "London", "destination": "New York"}, {"origin": "Paris", "destination": "Rome"}]
+    assert filled.usage == Usage(3, 3)  # the whole part, then each sentence
     assert tooluse._written("San Francisco, CA", "Boston and San Francisco?")  # the place, its state added
 
 
@@ -436,3 +443,46 @@ def test_a_copied_value_takes_the_request_s_spelling_but_not_over_its_schema():
     assert tooluse.as_written("CA", "in California") == "CA"  # a match inside a word is not the value
     late = "Email ana@example.com: I will be late."
     assert tooluse.as_written("I will be late. I will be late. I will be late. I will", late) == "I will be late."
+
+
+def test_each_listed_item_is_one_more_call_unless_the_call_holds_the_list_already():
+    gcd = {
+        "type": "function",
+        "function": {
+            "name": "math_gcd",
+            "parameters": {
+                "type": "object",
+                "properties": {"num1": {"type": "integer"}, "num2": {"type": "integer"}},
+                "required": ["num1", "num2"],
+            },
+        },
+    }
+    asked: list[dict] = []
+
+    def generate(messages, schema):
+        asked.append(schema)
+        return '{"num1": 12, "num2": 18}', Usage(1, 1), "stop"
+
+    filled = tooluse.fill(generate, [Message("user", "Find the GCD of 12 and 18")], gcd)
+    assert filled.calls == [{"num1": 12, "num2": 18}]  # 18 is this call's already: not GCD(18, 18)
+    assert len(asked) == 1  # an enumeration the call holds: the model is not asked for a list
+
+    def weather(messages, schema):
+        return '{"city": "Beijing"}', Usage(1, 1), "stop"
+
+    filled = tooluse.fill(weather, [Message("user", "Weather in Beijing, Shanghai and Guangzhou?")], WEATHER)
+    assert filled.calls == [{"city": "Beijing"}, {"city": "Shanghai"}, {"city": "Guangzhou"}]
+
+
+def test_where_no_list_is_found_the_model_lists_the_calls_and_each_must_be_written_out():
+    asked: list[dict] = []
+    replies = iter(['{"city": "Paris"}', '[{"city": "Paris"}, {"city": "the Rhine valley"}, {"city": "Oslo"}]'])
+
+    def generate(messages, schema):
+        asked.append(schema)
+        return next(replies), Usage(1, 1), "stop"
+
+    request = "Weather in Paris this morning, and what about the Rhine valley"
+    filled = tooluse.fill(generate, [Message("user", request)], WEATHER)
+    assert asked[1]["type"] == "array"  # the second ask is for a list
+    assert filled.calls == [{"city": "Paris"}, {"city": "the Rhine valley"}]  # Oslo is not in the request

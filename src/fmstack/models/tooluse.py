@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import collections
 import functools
+import itertools
 import json
 import re
 import threading
@@ -49,6 +50,7 @@ import numpy as np
 
 from ..jsonschemas import checker
 from .decoding import CJK
+from .enumerated import siblings
 from .types import Message, Usage
 
 MAX_CALLS = 4  # calls of one tool in one turn
@@ -215,14 +217,19 @@ def decide(embed_model: Any, messages: Sequence[Message], tools: Sequence[dict],
 
 
 def fill_prompt(
-    messages: Sequence[Message], tool: dict, problems: str | None = None, part: str | None = None
+    messages: Sequence[Message],
+    tool: dict,
+    problems: str | None = None,
+    part: str | None = None,
 ) -> list[Message]:
+    """The fill stage's conversation: the function, its schema and the request (or the tool's part
+    of it)."""
     fn = tool["function"]
     schema = json.dumps(fn.get("parameters") or {}, ensure_ascii=False)
     ask = (
         f"Call the function {fn['name']}: {fn.get('description') or ''}\n"
         f"Its arguments (JSON schema): {schema}\n"
-        "Write a JSON list of arguments objects: one object for each thing the user asks for. "
+        "Write the JSON arguments object for the first thing the user asks for. "
         "Copy names, places, numbers and dates from the request exactly as the user wrote them."
     )
     if problems:
@@ -389,31 +396,125 @@ def fill(
     dropped (a small model asked for a list invents more items)."""
     request, _ = _current_request(messages)
     text = conversation_text(messages)
+    schema = tool["function"].get("parameters") or {}
+    required = set(schema.get("required") or [])
     used = Usage()
     problems: str | None = None
     found: list[dict] = []
     for _ in range(2):  # once more, with the problems named, if the arguments do not fit
-        out, usage, finish = generate_json(
-            fill_prompt(messages, tool, problems, part), calls_schema(tool, most_calls(part or request))
-        )
+        out, usage, finish = generate_json(fill_prompt(messages, tool, problems, part), calls_schema(tool, 1))
         used.prompt_tokens += usage.prompt_tokens
         used.completion_tokens += usage.completion_tokens
         found, problems = check_calls(tool, out)
         if not found and finish == "length":
-            return Filled([], used, problems, cut=out.lstrip("[ \n"))
+            return Filled([], used, problems, cut=out.strip())
         if found and problems is None:
             break
-    required = set((tool["function"].get("parameters") or {}).get("required") or [])
-    schema = tool["function"].get("parameters") or {}
-    found = [_from_request(_without_invented(args, required, text), schema, request) for args in found]
-    share = grounding(found[0], text) if found else None
-    if found and (share is None or share >= GROUNDING_FLOOR):
-        found[0] = _rewritten(generate_json, messages, tool, found[0], text, part or request, used)
-    kept = found[:1]
-    for args in found[1:]:
-        if _another_item(args, kept, required, text, part or text):
+    if not found:
+        return Filled([], used, problems)
+    first = _from_request(_without_invented(found[0], required, text), schema, request)
+    share = grounding(first, text)
+    if share is None or share >= GROUNDING_FLOOR:
+        first = _rewritten(generate_json, messages, tool, first, text, part or request, used)
+    kept = [first]
+    where = part or request
+
+    def add(args: dict) -> None:
+        if len(kept) < MAX_CALLS and args not in kept:
             kept.append(args)
+
+    def fill_more(said: str, most: int) -> list[dict]:
+        out, usage, finish = generate_json(fill_prompt(messages, tool, None, said), calls_schema(tool, most))
+        used.prompt_tokens += usage.prompt_tokens
+        used.completion_tokens += usage.completion_tokens
+        more, wrong = check_calls(tool, out)
+        if finish == "length" or wrong is not None:
+            return []
+        return [_from_request(_without_invented(args, required, text), schema, request) for args in more]
+
+    # one more call for each further item of a list a value stands in ("Paris and Bordeaux")
+    others, held = _listed(first, required, where)
+    for other in others:
+        add(_from_request(other, schema, request))
+    # a request in several sentences may ask for one call in each ("First, book the Sheraton …
+    # Then, reserve the Marriott …"): each is filled on its own, and kept if it is another call
+    sentences = [c for c in _SENTENCES.split(where) if len(c.strip()) >= 8]
+    for sentence in sentences if len(sentences) > 1 else []:
+        if len(kept) >= MAX_CALLS:
+            break
+        if not _writes_new_values(sentence, kept):
+            continue  # "Can you help me plan my trip?": nothing to fill a further call with
+        for args in fill_more(sentence, 1):
+            own = grounding(args, sentence)  # mostly from its sentence, or it was not asked for there
+            if own is None or own < GROUNDING_FLOOR:
+                continue
+            args = _rewritten(generate_json, messages, tool, args, text, sentence, used)
+            if all(grounded(args[key], text) is not False for key in required if key in args) and _another_item(
+                args, kept, required, text, sentence, replacing=True
+            ):
+                add(args)
+                for other in _listed(args, required, sentence)[0]:
+                    add(_from_request(other, schema, request))
+    # nothing found yet where the request enumerates: the model lists the calls itself, and each
+    # further one must be a further thing the request writes out
+    most = most_calls(where)
+    if len(kept) == 1 and most > 1 and not held:
+        for args in fill_more(where, most):
+            if _another_item(args, kept, required, text, where):
+                add(args)
     return Filled(kept, used, problems, grounding=share)
+
+
+_VALUE_LIKE = re.compile(rf"\d[\d.,:/-]*|(?<=\s)[A-Z][\w'’-]*|['\"‘“「『][^'\"’”」』]+['\"’”」』]|[{CJK}]{{2,}}")
+
+
+def _writes_new_values(sentence: str, kept: list[dict]) -> bool:
+    """Whether a sentence writes something that looks like a value (a number, a name after the
+    sentence's first word, a quote, Chinese words) and that no call so far holds."""
+    given = _folded(json.dumps(kept, ensure_ascii=False))
+    return any(
+        m.group() != "I" and _folded(m.group().strip("'\"‘“「『’”」』")) not in given
+        for m in _VALUE_LIKE.finditer(sentence)
+    )
+
+
+# where a request's sentences end (and ", and then" / ", also" between two asks)
+_SENTENCES = re.compile(r"(?<=[.?!;。？！；])\s+|[。？！；]|,?\s+and (?:then|also)\s+|,\s+(?=(?:also|then)\b)", re.I)
+
+
+def _listed(args: dict, required: set[str], text: str) -> tuple[list[dict], bool]:
+    """The calls a list in the request asks for beyond `args`: each required value (any value, for a
+    tool with none required) that is an item of a list in `text`, replaced by the list's other
+    items; with two such values, every pairing (capped at MAX_CALLS). And whether the call holds
+    a list's items already ("the GCD of 12 and 18": one call)."""
+    held = False
+    options: list[list[tuple[str, Any]]] = []
+    given = {_folded(v) for v in args.values() if isinstance(v, str)}
+    for key, value in args.items():
+        if (required and key not in required) or isinstance(value, bool):
+            continue
+        if isinstance(value, (int, float)):
+            found = [v for v in siblings(value, text) if isinstance(v, (int, float))]
+            if any(v in args.values() for v in found):
+                held = True  # "the GCD of 12 and 18": both are this call's already
+                continue
+            options.append([(key, v) for v in found])
+        elif isinstance(value, str) and value.strip():
+            folded = _folded(text)
+            core = value if _folded(value) in folded else value.partition(",")[0].strip()
+            if not core or _folded(core) not in folded:
+                continue
+            names = [v for v in siblings(core, text) if isinstance(v, str)]
+            if any(_folded(v) in given for v in names):
+                held = True  # the list's other items are already this call's other values
+                continue
+            options.append([(key, value.replace(core, v, 1) if core != value else v) for v in names])
+    options = [o for o in options if o]
+    if not options:
+        return [], held
+    combos = itertools.product(*[[None, *o] for o in options])
+    out = [{**args, **dict(c for c in combo if c is not None)} for combo in combos if any(combo)]
+    return out[:MAX_CALLS], held
 
 
 def _rewritten(
@@ -794,16 +895,42 @@ def _integer(prop: dict) -> bool:
     return "integer" in kinds or (isinstance(kinds[0], list) and "integer" in kinds[0])
 
 
-def _another_item(args: dict, kept: list[dict], required: set[str], text: str, part: str) -> bool:
+def _another_item(
+    args: dict, kept: list[dict], required: set[str], text: str, part: str, replacing: bool = False
+) -> bool:
     """Whether a further argument object is a further thing the user asked for: its values come
     from the conversation, and a required one is a value the request's part for this tool writes
     out and no kept call has, under any parameter (not the same call with another option, nor
-    the same values swapped: London -> New York and back)."""
+    the same values swapped: London -> New York and back). `replacing`: that value also replaces
+    one the first call gives (not one it left out: the budget a later sentence states)."""
     share = grounding(args, text)
     if share is not None and share < 0.5:
         return False
     seen = [v for k in kept for v in k.values()]
-    return any(_written(args[key], part) and args[key] not in seen for key in required if key in args)
+    if replacing:  # nor a value that holds one given already, or is held in one ("Sheraton Hotel")
+        seen += [
+            value
+            for value in args.values()
+            if isinstance(value, str)
+            and any(isinstance(v, str) and (_folded(v) in _folded(value) or _folded(value) in _folded(v)) for v in seen)
+        ]
+    return any(
+        _written(args[key], part)
+        and args[key] not in seen
+        and (not replacing or _replaces(args[key], kept[0].get(key), text))
+        for key in required
+        if key in args
+    )
+
+
+def _replaces(value: Any, old: Any, text: str) -> bool:
+    """Whether a value can stand where another one the request writes stood: of the same kind (a
+    number for a number; a code with digits for one: "rs1800497", not "Homo sapiens")."""
+    if old is None or not _written(old, text):
+        return False
+    if isinstance(value, str) and isinstance(old, str):
+        return any(c.isdigit() for c in value) == any(c.isdigit() for c in old)
+    return isinstance(value, str) == isinstance(old, str)
 
 
 def _written(value: Any, text: str) -> bool:
