@@ -406,7 +406,9 @@ CONCERT = {
 def test_a_required_value_the_model_made_up_is_written_again_from_the_request():
     # scripted model: the first reply makes the artist up, the second picks among the request's pieces
     asked: list[dict] = []
-    replies = iter(['{"artist": "The Bigger White Calf", "city": "New York City"}', '{"artist": "Eminem"}'])
+    replies = iter(
+        ['{"artist": "The Bigger White Calf", "city": "New York City", "tickets": 2}', '{"artist": "Eminem"}']
+    )
 
     def generate(messages, schema):
         asked.append(schema)
@@ -414,10 +416,10 @@ def test_a_required_value_the_model_made_up_is_written_again_from_the_request():
 
     request = [Message("user", "Get me two tickets for the next Eminem concert in New York City.")]
     filled = tooluse.fill(generate, request, CONCERT)
-    assert filled.calls == [{"artist": "Eminem", "city": "New York City"}]
+    assert filled.calls == [{"artist": "Eminem", "city": "New York City", "tickets": 2}]
     assert set(asked[1]["properties"]) == {"artist"} and "Eminem" in asked[1]["properties"]["artist"]["enum"]
     assert filled.usage == Usage(20, 10)
-    assert filled.grounding == 0.5  # as the model first wrote it: what decides whether a call is made at all
+    assert filled.grounding == 2 / 3  # as the model first wrote it: what decides whether a call is made at all
 
     # mostly made up: not rewritten (the request does not ask for this tool), and the gate sees it
     replies = iter(['{"artist": "Coldplay", "city": "London"}'])

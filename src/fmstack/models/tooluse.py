@@ -59,7 +59,7 @@ MAX_CALLS = 4  # calls of one tool in one turn
 # measured"): P(call) = sigmoid(SLOPE * (best similarity - THRESHOLD)).
 THRESHOLD = 0.80
 SLOPE = 60.0
-GROUNDING_FLOOR = 0.5  # "auto": a call whose arguments mostly do not come from the conversation is not made
+GROUNDING_FLOOR = 0.6  # "auto": a call whose arguments mostly do not come from the conversation is not made
 CLAUSE_THRESHOLD = 0.82  # a clause of the request adds its own best tool from this similarity up
 MAX_RECORDS = 32  # returned records an id is picked from (each is embedded)
 PREREQUISITE_THRESHOLD = 0.80  # a tool that gives a missing reference: as like it as a tool that fits a request
@@ -458,9 +458,10 @@ def fill(
     # nothing found yet where the request enumerates: the model lists the calls itself, and each
     # further one must be a further thing the request writes out
     most = most_calls(where)
+    held = held or any(isinstance(v, list) and len(v) > 1 for v in first.values())  # "tomatoes and lettuce"
     if len(kept) == 1 and most > 1 and not held:
         for args in fill_more(where, most):
-            if _another_item(args, kept, required, text, where):
+            if _another_item(args, kept, required, text, where, replacing=True):
                 add(args)
     return Filled(kept, used, problems, grounding=share)
 
