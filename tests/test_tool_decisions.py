@@ -78,10 +78,10 @@ def test_a_request_for_several_things_gets_several_calls(fm):
 
 
 def test_each_item_a_request_lists_is_a_call_in_english_and_chinese(fm):
-    res = ask(fm, "What's the weather in Beijing, Shanghai and Guangzhou?", tools=[WEATHER])
-    assert [json.loads(c.arguments)["city"] for c in res.tool_calls] == ["Beijing", "Shanghai", "Guangzhou"]
+    res = ask(fm, "What's the weather in Paris, Rome and Berlin?", tools=[WEATHER])
+    assert sorted(json.loads(c.arguments)["city"] for c in res.tool_calls) == ["Berlin", "Paris", "Rome"]
     zh = ask(fm, "北京、上海和广州的天气怎么样？", tools=[WEATHER])
-    assert [json.loads(c.arguments)["city"] for c in zh.tool_calls] == ["北京", "上海", "广州"]
+    assert sorted(json.loads(c.arguments)["city"] for c in zh.tool_calls) == sorted(["北京", "上海", "广州"])
     # two numbers one call holds are one call; another sentence with new numbers is another
     add = ask(fm, "Add 2 and 3, then add 10 and 20.", tools=[ADD])
     assert [json.loads(c.arguments) for c in add.tool_calls] == [{"a": 2, "b": 3}, {"a": 10, "b": 20}]
