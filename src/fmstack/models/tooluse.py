@@ -353,8 +353,8 @@ def grounded(value: Any, text: str) -> bool | None:
         if v in folded:
             return True
         words = re.findall(r"\w+", v)
-        if any(w.isdigit() and w not in folded for w in words):
-            return False  # "May 2022" for "in May": a number the request never wrote
+        if any(w.isdigit() and len(w) > 2 and w not in folded for w in words):
+            return False  # "May 2022" for "in May": a year the request never wrote ("04" in a date it did)
         # (a value the model translated, "北京" -> "Beijing", counts as not from the request: on
         # the development split, letting it pass made Chinese requests no tool serves get calls)
         return bool(words) and sum(w in folded for w in words) / len(words) >= 0.5
