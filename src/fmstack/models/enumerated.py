@@ -45,8 +45,10 @@ def _number(token: str) -> float | None:
         return None
 
 
-def _stem(word: str) -> str:
-    return word.casefold().rstrip("s")
+def stem(word: str) -> str:
+    """A word without its plural ending ("meters" -> "meter", "cities" -> "city")."""
+    word = word.casefold()
+    return word[:-3] + "y" if word.endswith("ies") else word[:-1] if word.endswith("s") and len(word) > 3 else word
 
 
 class _List:
@@ -120,7 +122,7 @@ class _List:
         """The word after a number (its unit), if any."""
         word = self.words[j] if j < len(self.words) else ""
         if re.match(r"[^\W\d_]", word) and word.casefold() not in _JOINERS | _FUNCTION:
-            return _stem(self.words[j])
+            return stem(self.words[j])
         return None
 
 

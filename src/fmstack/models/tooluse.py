@@ -50,7 +50,7 @@ import numpy as np
 
 from ..jsonschemas import checker
 from .decoding import CJK
-from .enumerated import siblings
+from .enumerated import siblings, stem
 from .types import Message, Usage
 
 MAX_CALLS = 4  # calls of one tool in one turn
@@ -59,8 +59,9 @@ MAX_CALLS = 4  # calls of one tool in one turn
 # measured"): P(call) = sigmoid(SLOPE * (best similarity - THRESHOLD)).
 THRESHOLD = 0.80
 SLOPE = 60.0
-GROUNDING_FLOOR = 0.5  # "auto": a call whose arguments mostly do not come from the conversation is not made
-REWRITE_FLOOR = 0.5  # a call at least half from the conversation has its made-up required strings written again
+# "auto": a call whose arguments mostly do not come from the conversation is not made; one at least
+# this much from it has its made-up required strings written again from the request
+GROUNDING_FLOOR = 0.5
 CLAUSE_THRESHOLD = 0.82  # a clause of the request adds its own best tool from this similarity up
 MAX_RECORDS = 32  # returned records an id is picked from (each is embedded)
 PREREQUISITE_THRESHOLD = 0.80  # a tool that gives a missing reference: as like it as a tool that fits a request
@@ -417,7 +418,7 @@ def fill(
         return Filled([], used, problems)
     first = _from_request(_without_invented(found[0], required, text), schema, request)
     share = grounding(first, text)
-    if share is None or share >= REWRITE_FLOOR:
+    if share is None or share >= GROUNDING_FLOOR:
         first = _rewritten(generate_json, messages, tool, first, text, part or request, used)
     kept = [first]
     where = part or request
@@ -449,7 +450,7 @@ def fill(
             continue  # "Can you help me plan my trip?": nothing to fill a further call with
         for args in fill_more(sentence, 1):
             own = grounding(args, sentence)  # mostly from its sentence, or it was not asked for there
-            if own is None or own < REWRITE_FLOOR:
+            if own is None or own < GROUNDING_FLOOR:
                 continue
             args = _rewritten(generate_json, messages, tool, args, text, sentence, used)
             if all(grounded(args[key], text) is not False for key in required if key in args) and _another_item(
@@ -494,6 +495,7 @@ def _listed(args: dict, required: set[str], text: str) -> tuple[list[dict], bool
     held = False
     options: list[list[tuple[str, Any]]] = []
     given = {_folded(v) for v in args.values() if isinstance(v, str)}
+    folded = _folded(text)
     for key, value in args.items():
         if (required and key not in required) or isinstance(value, bool):
             continue
@@ -504,7 +506,6 @@ def _listed(args: dict, required: set[str], text: str) -> tuple[list[dict], bool
                 continue
             options.append([(key, v) for v in found])
         elif isinstance(value, str) and value.strip():
-            folded = _folded(text)
             core = value if _folded(value) in folded else value.partition(",")[0].strip()
             if not core or _folded(core) not in folded:
                 continue
@@ -864,18 +865,13 @@ _COUNTED = re.compile(r"\b(\d{1,6})\s+([A-Za-z][a-z]+)")
 _STOP = {"the", "and", "for", "how", "many", "number", "of", "with", "from", "per", "each", "that", "this"}
 
 
-def _stem(word: str) -> str:
-    word = word.lower()
-    return word[:-3] + "y" if word.endswith("ies") else word[:-1] if word.endswith("s") and len(word) > 3 else word
-
-
 def _with_counts(args: dict, schema: dict, request: str) -> dict:
     """A count the request gives next to its noun: an integer parameter about divers ("divers": "How
     many divers") takes the number the request puts before that noun ("for 3 divers" -> 3), when
     it puts exactly one there — the model's own number was off (1 for 3)."""
     counted: dict[str, set[int]] = {}
     for number, noun in _COUNTED.findall(request):
-        counted.setdefault(_stem(noun), set()).add(int(number))
+        counted.setdefault(stem(noun), set()).add(int(number))
     if not counted:
         return args
 
@@ -883,7 +879,7 @@ def _with_counts(args: dict, schema: dict, request: str) -> dict:
         if given is None or not _integer(prop):
             return given
         words = re.findall(r"[A-Za-z]+", re.sub(r"(?<=[a-z])(?=[A-Z])|_", " ", f"{key} {prop.get('description', '')}"))
-        stems = {_stem(w) for w in words if len(w) > 2 and w.lower() not in _STOP}
+        stems = {stem(w) for w in words if len(w) > 2 and w.lower() not in _STOP}
         numbers = set().union(*(counted.get(st, set()) for st in stems))
         return numbers.pop() if len(numbers) == 1 else given
 
