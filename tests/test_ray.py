@@ -73,7 +73,10 @@ def test_ingestion_on_a_two_node_ray_cluster_matches_a_local_run(tmp_path, clust
             if vec is None:  # a parent chunk: not embedded
                 assert there[key][1] is None
             else:
-                assert np.allclose(there[key][1], vec, atol=1e-5), key
+                # batches split differently on the nodes: in bfloat16 (CPUs with AMX) the padding
+                # changes the last bits, so the vectors agree in direction, not bit for bit
+                cosine = float(there[key][1] @ vec / (np.linalg.norm(there[key][1]) * np.linalg.norm(vec)))
+                assert cosine > 0.9995, (key, cosine)
         per_node = remote.models.cluster().stats(remote.knowledge.get("corpus").embedding_model)
         assert len({s["node"] for s in per_node}) == 2 and all(s["batches"] > 0 for s in per_node), per_node
         # searched like any other knowledge base
