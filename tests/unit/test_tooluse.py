@@ -119,6 +119,13 @@ def test_fill_leaves_out_optional_arguments_the_request_did_not_give():
     assert tooluse.fill(generate, [Message("user", "Weather in Paris?")], WEATHER).calls == [{"city": "Paris"}]
     cut = tooluse.fill(lambda m, s: ('{"ci', Usage(1, 3), "length"), [Message("user", "Paris?")], WEATHER)
     assert cut.calls == [] and cut.cut == '{"ci'  # the token limit ended it: no second try
+    # under auto a cut call counts as invented unless the values finished before the cut are the request's
+    asked = [Message("user", "Weather in Paris?")]
+    assert tooluse.unfounded(cut, asked)  # nothing finished: a runaway value
+    runaway = tooluse.Filled([], Usage(1, 3), cut='{"url": "https://api.example.com/v1/aaaaaaaa')
+    assert tooluse.unfounded(runaway, asked)
+    begun = tooluse.Filled([], Usage(1, 3), cut='{"city": "Paris", "note": "It is a long wa')
+    assert not tooluse.unfounded(begun, asked)
 
 
 def test_tools_called_since_the_request_are_not_chosen_again():
@@ -245,9 +252,13 @@ def test_an_integer_parameter_takes_the_count_the_request_puts_before_its_noun()
         {"passengers": 1, "numAdults": 3, "nights": 1}, params, "2 passengers, 2 adults, 4 nights"
     )
     assert got == {"passengers": 2, "numAdults": 2, "nights": 4}
-    # two counts for one noun, or none: the model's number stays; a left-out argument is not added
+    # two counts for one noun, or none: the model's number stays
     assert tooluse._with_counts({"passengers": 1}, params, "2 passengers or 3 passengers") == {"passengers": 1}
-    assert tooluse._with_counts({}, params, "for 2 passengers") == {}
+    # a left-out argument is added when its own name is the noun ("two tickets" -> num_tickets), not
+    # when only its description is
+    assert tooluse._with_counts({}, params, "for two passengers and 4 adults") == {"passengers": 2, "numAdults": 4}
+    guests = {"properties": {"size": {"type": "integer", "description": "number of guests"}}}
+    assert tooluse._with_counts({}, guests, "a table for 5 guests") == {}
 
 
 def test_the_name_a_user_gives_as_theirs_fills_a_person_name_parameter():
@@ -484,7 +495,75 @@ def test_where_no_list_is_found_the_model_lists_the_calls_and_each_must_be_writt
         asked.append(schema)
         return next(replies), Usage(1, 1), "stop"
 
-    request = "Weather in Paris this morning, and what about the Rhine valley"
+    request = "Weather in Paris this morning or what about the Rhine valley"
     filled = tooluse.fill(generate, [Message("user", request)], WEATHER)
     assert asked[1]["type"] == "array"  # the second ask is for a list
     assert filled.calls == [{"city": "Paris"}, {"city": "the Rhine valley"}]  # Oslo is not in the request
+
+
+def test_a_sentence_that_refers_back_takes_the_first_call_s_values():
+    lawsuits = {
+        "type": "function",
+        "function": {
+            "name": "lawsuit_lookup",
+            "parameters": {
+                "type": "object",
+                "properties": {"company_name": {"type": "string"}, "year": {"type": "integer"}},
+                "required": ["company_name", "year"],
+            },
+        },
+    }
+    request = "List cases against a company named 'Dara Inc' filed in 2019. Also list cases filed in 2018 against the same company."
+    by_sentence = {
+        request: '{"company_name": "Dara Inc", "year": 2019}',
+        "List cases against a company named 'Dara Inc' filed in 2019.": '{"company_name": "Dara Inc", "year": 2019}',
+        "Also list cases filed in 2018 against the same company.": '{"company_name": "company", "year": 2018}',
+    }
+    filled = tooluse.fill(
+        lambda m, s: (by_sentence[m[-1].content], Usage(1, 1), "stop"), [Message("user", request)], lawsuits
+    )
+    assert filled.calls == [{"company_name": "Dara Inc", "year": 2019}, {"company_name": "Dara Inc", "year": 2018}]
+
+    # "do the same for …": what the sentence does not restate is the first call's
+    restaurants = {
+        "type": "function",
+        "function": {
+            "name": "find_restaurants",
+            "parameters": {
+                "type": "object",
+                "properties": {"location": {"type": "string"}, "closing_hour": {"type": "integer"}},
+                "required": ["location"],
+            },
+        },
+    }
+    first = {"location": "Los Angeles, CA", "closing_hour": 22}
+    again = tooluse._referring_back(
+        {"location": "Seattle, WA"},
+        first,
+        "and then do the same for Seattle, WA",
+        restaurants["function"]["parameters"],
+    )
+    assert again == {"location": "Seattle, WA", "closing_hour": 22}
+    # a sentence that does not refer back keeps only its own values
+    assert tooluse._referring_back(
+        {"location": "Seattle, WA"}, first, "Then Seattle, WA.", restaurants["function"]["parameters"]
+    ) == {"location": "Seattle, WA"}
+
+
+def test_a_listed_place_takes_its_own_state_and_the_request_s_code_wins():
+    schema = {
+        "properties": {"location": {"type": "string", "description": "The city and state, e.g. San Francisco, CA"}}
+    }
+
+    def weather(messages, s):
+        return '{"location": "Boston, MA"}', Usage(1, 1), "stop"
+
+    tool = {
+        "type": "function",
+        "function": {"name": "get_current_weather", "parameters": {**schema, "required": ["location"]}},
+    }
+    filled = tooluse.fill(weather, [Message("user", "What's the weather like in Boston and San Francisco?")], tool)
+    assert filled.calls == [{"location": "Boston, MA"}, {"location": "San Francisco, CA"}]  # not "San Francisco, MA"
+    # the request's own "City, QR" over the model's "City, Mexico"
+    request = "¿Qué tiempo hace en Cancún, QR y Tulum, QR?"
+    assert tooluse._from_request({"location": "Cancún, Mexico"}, schema, request) == {"location": "Cancún, QR"}

@@ -452,6 +452,7 @@ def fill(
             own = grounding(args, sentence)  # mostly from its sentence, or it was not asked for there
             if own is None or own < GROUNDING_FLOOR:
                 continue
+            args = _referring_back(args, first, sentence, schema)
             args = _rewritten(generate_json, messages, tool, args, text, sentence, used)
             if all(grounded(args[key], text) is not False for key in required if key in args) and _another_item(
                 args, kept, required, text, sentence, replacing=True
@@ -470,6 +471,27 @@ def fill(
     return Filled(kept, used, problems, grounding=share)
 
 
+_SAME = re.compile(r"\b(?:the )?same ([a-z]+)|\b(?:the )?same\b|\bas well\b|\btoo\b|同样|一样", re.I)
+
+
+def _referring_back(args: dict, first: dict, sentence: str, schema: dict) -> dict:
+    """A further sentence's call with what it takes from the first: "…against the same company"
+    is the first call's company, and a sentence that asks for "the same" again ("and then do the
+    same for San Francisco") keeps the first call's values it does not restate."""
+    said = list(_SAME.finditer(sentence))
+    if not said:
+        return args
+    out = dict(args)
+    nouns = {stem(m.group(1)) for m in said if m.group(1)}
+    for key, value in first.items():
+        words = {stem(w) for w in re.findall(r"[A-Za-z][a-z]*", key)}
+        if key in args and words & nouns:
+            out[key] = value  # "the same company": not a company named "company"
+        elif key not in args and key in (schema.get("properties") or {}):
+            out[key] = value
+    return out
+
+
 _VALUE_LIKE = re.compile(rf"\d[\d.,:/-]*|(?<=\s)[A-Z][\w'’-]*|['\"‘“「『][^'\"’”」』]+['\"’”」』]|[{CJK}]{{2,}}")
 
 
@@ -483,8 +505,12 @@ def _writes_new_values(sentence: str, kept: list[dict]) -> bool:
     )
 
 
-# where a request's sentences end (and ", and then" / ", also" between two asks)
-_SENTENCES = re.compile(r"(?<=[.?!;。？！；])\s+|[。？！；]|,?\s+and (?:then|also)\s+|,\s+(?=(?:also|then)\b)", re.I)
+# where a request's sentences end (and ", and" / "and then" / ", also" / "，然后" between two asks)
+_SENTENCES = re.compile(
+    r"(?<=[.?!;。？！；])\s+|[。？！；]|,?\s+and (?:then|also)\s+|,\s+and\s+|,\s+(?=(?:also|then)\b)"
+    r"|[，,]\s*(?=然后|还有|另外|以及|再)",
+    re.I,
+)
 
 
 def _listed(args: dict, required: set[str], text: str) -> tuple[list[dict], bool]:
@@ -513,7 +539,9 @@ def _listed(args: dict, required: set[str], text: str) -> tuple[list[dict], bool
             if any(_folded(v) in given for v in names):
                 held = True  # the list's other items are already this call's other values
                 continue
-            options.append([(key, value.replace(core, v, 1) if core != value else v) for v in names])
+            # "Boston, MA" where the request wrote "Boston": the ", MA" is Boston's (added for the
+            # parameter's form), so "San Francisco" goes on alone and takes its own form later
+            options.append([(key, v) for v in names])
     options = [o for o in options if o]
     if not options:
         return [], held
@@ -670,9 +698,20 @@ def _from_request(args: dict, schema: dict, request: str) -> dict:
     def spelled(key: str, prop: dict, given: Any) -> Any:
         if not isinstance(given, str) or {"enum", "const", "format", "pattern"} & set(prop):
             return given  # a value the schema fixes the form of
-        return in_place_format(zh_core(as_written(given, request), request), prop)
+        return in_place_format(_with_written_code(zh_core(as_written(given, request), request), request), prop)
 
     return _replaced(args, schema, spelled)
+
+
+def _with_written_code(value: str, request: str) -> str:
+    """A place with the code the request writes after it: "Cancún, QR" for the model's "Cancún,
+    Mexico" where the request says "Cancún, QR"."""
+    place, comma, rest = value.partition(",")
+    place, rest = place.strip(), rest.strip()
+    if not comma or not place or not rest or _folded(value) in _folded(request):
+        return value
+    m = re.search(rf"(?<!\w){re.escape(place)},\s*([A-Z]{{2,3}})\b", request)
+    return f"{place}, {m.group(1)}" if m else value
 
 
 _GROUPED = re.compile(r"(?<![\d.])(\d{1,3})((?:,\d{3})+)(?:\.\d+)?(?![\d,])")
@@ -861,25 +900,32 @@ def _with_name(args: dict, schema: dict, request: str) -> dict:
     return _replaced(args, schema, person)
 
 
-_COUNTED = re.compile(r"\b(\d{1,6})\s+([A-Za-z][a-z]+)")
+_COUNTED = re.compile(
+    r"\b(\d{1,6}|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)\s+([A-Za-z][a-z]+)", re.I
+)
 _STOP = {"the", "and", "for", "how", "many", "number", "of", "with", "from", "per", "each", "that", "this"}
 
 
 def _with_counts(args: dict, schema: dict, request: str) -> dict:
     """A count the request gives next to its noun: an integer parameter about divers ("divers": "How
     many divers") takes the number the request puts before that noun ("for 3 divers" -> 3), when
-    it puts exactly one there — the model's own number was off (1 for 3)."""
+    it puts exactly one there — the model's own number was off (1 for 3). One the model left out
+    is added when the parameter's own name is that noun ("two tickets" -> num_tickets=2)."""
     counted: dict[str, set[int]] = {}
     for number, noun in _COUNTED.findall(request):
-        counted.setdefault(stem(noun), set()).add(int(number))
+        value = int(number) if number.isdigit() else _NUMBER_WORDS[number.casefold()]
+        counted.setdefault(stem(noun), set()).add(value)
     if not counted:
         return args
 
+    def stems_of(text: str) -> set[str]:
+        words = re.findall(r"[A-Za-z]+", re.sub(r"(?<=[a-z])(?=[A-Z])|_", " ", text))
+        return {stem(w) for w in words if len(w) > 2 and w.lower() not in _STOP}
+
     def count(key: str, prop: dict, given: Any) -> Any:
-        if given is None or not _integer(prop):
+        if not _integer(prop) or isinstance(given, bool):
             return given
-        words = re.findall(r"[A-Za-z]+", re.sub(r"(?<=[a-z])(?=[A-Z])|_", " ", f"{key} {prop.get('description', '')}"))
-        stems = {stem(w) for w in words if len(w) > 2 and w.lower() not in _STOP}
+        stems = stems_of(key) if given is None else stems_of(f"{key} {prop.get('description', '')}")
         numbers = set().union(*(counted.get(st, set()) for st in stems))
         return numbers.pop() if len(numbers) == 1 else given
 
@@ -1070,8 +1116,24 @@ def pick_references(embed_model: Any, tool: dict, arguments: dict, messages: Seq
 
 def unfounded(filled: Filled, messages: Sequence[Message]) -> bool:
     """Whether the first call's arguments mostly do not come from the conversation: the request
-    looked like the tool, but is not asking for it (the model had to invent what to pass)."""
+    looked like the tool, but is not asking for it (the model had to invent what to pass). Where
+    the token limit cut the arguments off, the values finished before the cut are judged, and a cut
+    with none finished is a runaway value: mostly not the request's either."""
+    if filled.cut is not None and not filled.calls:
+        values = []
+        for m in _FINISHED_VALUE.finditer(filled.cut):
+            try:
+                values.append(json.loads(m.group(1)))
+            except ValueError:
+                continue
+        share = grounding(dict(enumerate(values)), conversation_text(messages))
+        return share is None or share < GROUNDING_FLOOR
     if not filled.calls:
         return False
     share = filled.grounding
     return share is not None and share < GROUNDING_FLOOR
+
+
+# a value the model finished before the token limit: a string or a number after a key, before the
+# next key or the object's end
+_FINISHED_VALUE = re.compile(r':\s*("(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)\s*(?=[,}\]])')
