@@ -87,6 +87,37 @@ def test_each_item_a_request_lists_is_a_call_in_english_and_chinese(fm):
     assert [json.loads(c.arguments) for c in add.tool_calls] == [{"a": 2, "b": 3}, {"a": 10, "b": 20}]
 
 
+def test_further_calls_keep_what_the_request_says_of_them(fm):
+    # a listed place takes its own state, not the first one's
+    located = fn(
+        "get_current_weather",
+        "Get the current weather in a given location.",
+        {"location": {"type": "string", "description": "The city and state, e.g. San Francisco, CA"}},
+        ["location"],
+    )
+    res = ask(fm, "What's the weather like in the two cities of Boston and San Francisco?", tools=[located])
+    assert [json.loads(c.arguments)["location"] for c in res.tool_calls] == ["Boston, MA", "San Francisco, CA"]
+    # "the same company" is the first call's company, not a company named "company"
+    lawsuits = fn(
+        "lawsuit_lookup",
+        "Look up lawsuit cases against a company by year.",
+        {"company_name": {"type": "string", "description": "The name of the company."}, "year": {"type": "integer"}},
+        ["company_name", "year"],
+    )
+    res = ask(
+        fm,
+        "List all cases against a company named 'Dara Inc' filed in 2019, Also list cases filed in the year 2018 "
+        "against the same company.",
+        tools=[lawsuits],
+    )
+    assert sorted(
+        (json.loads(c.arguments)["company_name"], json.loads(c.arguments)["year"]) for c in res.tool_calls
+    ) == [
+        ("Dara Inc", 2018),
+        ("Dara Inc", 2019),
+    ]
+
+
 def test_several_tools_each_fill_from_their_own_part_of_the_request(fm):
     res = ask(fm, "Email bob@example.com that the report is ready, and check the weather in Oslo.")
     calls = sorted((c.name, json.loads(c.arguments)) for c in res.tool_calls)

@@ -454,6 +454,8 @@ def test_a_copied_value_takes_the_request_s_spelling_but_not_over_its_schema():
         "unit": "celsius",
     }
     assert tooluse.as_written("CA", "in California") == "CA"  # a match inside a word is not the value
+    assert tooluse.as_written("Dara Inc.", "against 'Dara Inc' in 2019") == "Dara Inc"  # not the stop after it
+    assert tooluse.as_written("St. Louis", "flights to St. Louis.") == "St. Louis"
     late = "Email ana@example.com: I will be late."
     assert tooluse.as_written("I will be late. I will be late. I will be late. I will", late) == "I will be late."
 

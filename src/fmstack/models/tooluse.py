@@ -14,11 +14,13 @@ grammar holds to a schema — so a request with `tools` is answered in two stage
    on that split they chose the right one of several tools 41% of the time (embeddings: 93%), told
    relevant from irrelevant requests at AUC 0.58-0.62 (embeddings: 0.85), and cost 0.4-2.4 s a
    request on 2 cores (embeddings: tens of milliseconds).
-2. fill — for each chosen tool the model writes the arguments under the tool's JSON-schema
-   grammar (it cannot write anything else), as a list with room for one object per item the
-   request lists; the arguments are checked against the schema and, if they do not fit, asked for
-   once more with the problems named. Beyond the first, an object whose values are not in the
-   conversation is dropped. Values the request states outright replace the model's: a month
+2. fill — for each chosen tool the model writes one arguments object under the tool's
+   JSON-schema grammar (it cannot write anything else); the arguments are checked against the
+   schema and, if they do not fit, asked for once more with the problems named. Further calls of
+   the tool come from what the request writes out: the other items of a list a value stands in
+   (enumerated.py), and each further sentence that writes new values, filled on its own (one that
+   refers back, "the same company", keeps the first call's values). Beyond the first, an object
+   whose values are not in the conversation is dropped. Values the request states outright replace the model's: a month
    by name, a count before its noun, the name the user gives as theirs. A string the model copied
    takes the request's spelling and ends where the copy ends ("plasma_membrane" -> "plasma
    membrane"; "上海明天会" -> "上海"), and a city takes the 'City, State' form its parameter asks
@@ -814,6 +816,9 @@ def as_written(value: str, request: str) -> str:
     folded = request.casefold()
     if value and (address := _email_of(value, request)) is not None:
         return address
+    bare = value.rstrip(".,;:!?。，；：！？")
+    if bare and bare != value and value.casefold() not in folded and bare.casefold() in folded:
+        value = bare  # "Dara Inc." for the request's 'Dara Inc'
     if value and value not in request and (m := re.search(rf"(?<!\w){re.escape(value)}(?!\w)", request, re.I)):
         return m.group(0)  # "Bob@example.com" for the request's "bob@example.com"
     if not value or value.casefold() in folded:
