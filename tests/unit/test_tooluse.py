@@ -569,3 +569,19 @@ def test_a_listed_place_takes_its_own_state_and_the_request_s_code_wins():
     # the request's own "City, QR" over the model's "City, Mexico"
     request = "¿Qué tiempo hace en Cancún, QR y Tulum, QR?"
     assert tooluse._from_request({"location": "Cancún, Mexico"}, schema, request) == {"location": "Cancún, QR"}
+
+
+def test_where_a_request_s_further_asks_begin():
+    def asks(text: str) -> list[str]:
+        return [x for x in tooluse._SENTENCES.split(text) if x]
+
+    two = "Find the president in 1980 and 2016, and the vice president in 1975 and 2011."
+    assert asks(two) == ["Find the president in 1980 and 2016", "the vice president in 1975 and 2011."]
+    assert asks("Book it for Monday, and then email me the receipt") == ["Book it for Monday", "email me the receipt"]
+    assert asks("北京明天的天气，然后帮我订酒店") == ["北京明天的天气", "然后帮我订酒店"]
+    # a list's last item is not a further ask
+    for listed in (
+        "Tags 'Taj Mahal', 'India', and 'architecture'.",
+        "Weather in New York, Los Angeles, and San Francisco",
+    ):
+        assert asks(listed) == [listed]

@@ -509,7 +509,9 @@ def _writes_new_values(sentence: str, kept: list[dict]) -> bool:
 
 # where a request's sentences end (and ", and" / "and then" / ", also" / "，然后" between two asks)
 _SENTENCES = re.compile(
-    r"(?<=[.?!;。？！；])\s+|[。？！；]|,?\s+and (?:then|also)\s+|,\s+and\s+|,\s+(?=(?:also|then)\b)"
+    r"(?<=[.?!;。？！；])\s+|[。？！；]|,?\s+and (?:then|also)\s+|,\s+(?=(?:also|then)\b)"
+    # ", and" before a further ask, not before a list's last item (", 'India', and 'architecture'.")
+    r"|,\s+and\s+(?!['\"‘“]?[\w-]+(?:\s+[\w-]+){0,2}['\"’”]?\s*(?:[.?!,;]|$))"
     r"|[，,]\s*(?=然后|还有|另外|以及|再)",
     re.I,
 )
