@@ -259,6 +259,9 @@ def test_an_integer_parameter_takes_the_count_the_request_puts_before_its_noun()
     assert tooluse._with_counts({}, params, "for two passengers and 4 adults") == {"passengers": 2, "numAdults": 4}
     guests = {"properties": {"size": {"type": "integer", "description": "number of guests"}}}
     assert tooluse._with_counts({}, guests, "a table for 5 guests") == {}
+    # a count in words counts things; it does not replace a value the model took from the request
+    charges = {"properties": {"charge1": {"type": "integer", "description": "the first charge"}}}
+    assert tooluse._with_counts({"charge1": 5}, charges, "two charges of 5C and 7C") == {"charge1": 5}
 
 
 def test_the_name_a_user_gives_as_theirs_fills_a_person_name_parameter():

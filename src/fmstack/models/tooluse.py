@@ -918,11 +918,14 @@ def _with_counts(args: dict, schema: dict, request: str) -> dict:
     many divers") takes the number the request puts before that noun ("for 3 divers" -> 3), when
     it puts exactly one there — the model's own number was off (1 for 3). One the model left out
     is added when the parameter's own name is that noun ("two tickets" -> num_tickets=2)."""
-    counted: dict[str, set[int]] = {}
+    counted: dict[str, set[int]] = {}  # in digits: "for 3 divers"
+    spelled: dict[str, set[int]] = {}  # in digits or words: "two tickets" ("two charges of 5C and 7C"
+    # counts the charges, not a value: only a left-out parameter named for the noun takes it)
     for number, noun in _COUNTED.findall(request):
-        value = int(number) if number.isdigit() else _NUMBER_WORDS[number.casefold()]
-        counted.setdefault(stem(noun), set()).add(value)
-    if not counted:
+        if number.isdigit():
+            counted.setdefault(stem(noun), set()).add(int(number))
+        spelled.setdefault(stem(noun), set()).add(int(number) if number.isdigit() else _NUMBER_WORDS[number.casefold()])
+    if not spelled:
         return args
 
     def stems_of(text: str) -> set[str]:
@@ -932,8 +935,10 @@ def _with_counts(args: dict, schema: dict, request: str) -> dict:
     def count(key: str, prop: dict, given: Any) -> Any:
         if not _integer(prop) or isinstance(given, bool):
             return given
-        stems = stems_of(key) if given is None else stems_of(f"{key} {prop.get('description', '')}")
-        numbers = set().union(*(counted.get(st, set()) for st in stems))
+        if given is None:
+            numbers = set().union(*(spelled.get(st, set()) for st in stems_of(key)))
+        else:
+            numbers = set().union(*(counted.get(st, set()) for st in stems_of(f"{key} {prop.get('description', '')}")))
         return numbers.pop() if len(numbers) == 1 else given
 
     return _replaced(args, schema, count)
