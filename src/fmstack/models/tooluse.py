@@ -462,11 +462,12 @@ def fill(
                 add(args)
                 for other in _listed(args, required, sentence)[0]:
                     add(_from_request(other, schema, request))
-    # nothing found yet where the request enumerates: the model lists the calls itself, and each
-    # further one must be a further thing the request writes out
+    # no list found where the request enumerates more than the calls so far (the sentences may
+    # have found some: "…, the third has a radius of 15m, and the fourth 20m"): the model lists the
+    # calls itself, and each further one must be a further thing the request writes out
     most = most_calls(where)
     held = held or any(isinstance(v, list) and len(v) > 1 for v in first.values())  # "tomatoes and lettuce"
-    if len(kept) == 1 and most > 1 and not held:
+    if not others and len(kept) < most and not held:
         for args in fill_more(where, most):
             if _another_item(args, kept, required, text, where, replacing=True):
                 add(args)
