@@ -20,11 +20,11 @@ grammar holds to a schema — so a request with `tools` is answered in two stage
    the tool come from what the request writes out: the other items of a list a value stands in
    (enumerated.py), and each further sentence that writes new values, filled on its own (one that
    refers back, "the same company", keeps the first call's values). Beyond the first, an object
-   whose values are not in the conversation is dropped. Values the request states outright replace the model's: a month
-   by name, a count before its noun, the name the user gives as theirs. A string the model copied
-   takes the request's spelling and ends where the copy ends ("plasma_membrane" -> "plasma
-   membrane"; "上海明天会" -> "上海"), and a city takes the 'City, State' form its parameter asks
-   for ("Boston" -> "Boston, MA"). The model writes arguments without a repetition penalty: it
+   whose values are not in the conversation is dropped. Values the request states outright replace
+   the model's: a month by name, a count before its noun, the name the user gives as theirs. A
+   string the model copied takes the request's spelling and ends where the copy ends
+   ("plasma_membrane" -> "plasma membrane"; "上海明天会" -> "上海"), and a city takes the 'City,
+   State' form its parameter asks for ("Boston" -> "Boston, MA"). The model writes arguments without a repetition penalty: it
    would push a copied value away from the request ("Brazil" became "Bahia").
 3. references — a call that needs a record's id (book_trip's trip_id, in a required argument) the
    conversation does not hold is not made with an invented one: the offered tool most like that id
