@@ -119,13 +119,17 @@ def test_fill_leaves_out_optional_arguments_the_request_did_not_give():
     assert tooluse.fill(generate, [Message("user", "Weather in Paris?")], WEATHER).calls == [{"city": "Paris"}]
     cut = tooluse.fill(lambda m, s: ('{"ci', Usage(1, 3), "length"), [Message("user", "Paris?")], WEATHER)
     assert cut.calls == [] and cut.cut == '{"ci'  # the token limit ended it: no second try
-    # under auto a cut call counts as invented unless the values finished before the cut are the request's
+    # under auto a cut call counts as invented when what it wrote before the cut is not the request's
     asked = [Message("user", "Weather in Paris?")]
-    assert tooluse.unfounded(cut, asked)  # nothing finished: a runaway value
+    assert not tooluse.unfounded(cut, asked)  # nothing written yet: it stands, unfinished
     runaway = tooluse.Filled([], Usage(1, 3), cut='{"url": "https://api.example.com/v1/aaaaaaaa')
     assert tooluse.unfounded(runaway, asked)
-    begun = tooluse.Filled([], Usage(1, 3), cut='{"city": "Paris", "note": "It is a long wa')
+    half = tooluse.Filled([], Usage(1, 3), cut='{"city": "Pari')  # a small max_tokens, the value cut in half
+    assert not tooluse.unfounded(half, asked)
+    begun = tooluse.Filled([], Usage(1, 3), cut='{"city": "Paris", "days": 3, "note": "Paris')
     assert not tooluse.unfounded(begun, asked)
+    invented = tooluse.Filled([], Usage(1, 3), cut='{"city": "Lyon", "days": 12, "note": "Paris')
+    assert tooluse.unfounded(invented, asked)
 
 
 def test_tools_called_since_the_request_are_not_chosen_again():
@@ -549,10 +553,11 @@ def test_a_sentence_that_refers_back_takes_the_first_call_s_values():
         restaurants["function"]["parameters"],
     )
     assert again == {"location": "Seattle, WA", "closing_hour": 22}
-    # a sentence that does not refer back keeps only its own values
-    assert tooluse._referring_back(
-        {"location": "Seattle, WA"}, first, "Then Seattle, WA.", restaurants["function"]["parameters"]
-    ) == {"location": "Seattle, WA"}
+    # a sentence that does not refer back keeps only its own values ("as well as" joins a list)
+    for alone in ("Then Seattle, WA.", "Then Seattle, WA as well as Tacoma, WA."):
+        assert tooluse._referring_back(
+            {"location": "Seattle, WA"}, first, alone, restaurants["function"]["parameters"]
+        ) == {"location": "Seattle, WA"}
 
 
 def test_a_listed_place_takes_its_own_state_and_the_request_s_code_wins():

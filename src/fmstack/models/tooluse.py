@@ -24,8 +24,9 @@ grammar holds to a schema — so a request with `tools` is answered in two stage
    the model's: a month by name, a count before its noun, the name the user gives as theirs. A
    string the model copied takes the request's spelling and ends where the copy ends
    ("plasma_membrane" -> "plasma membrane"; "上海明天会" -> "上海"), and a city takes the 'City,
-   State' form its parameter asks for ("Boston" -> "Boston, MA"). The model writes arguments without a repetition penalty: it
-   would push a copied value away from the request ("Brazil" became "Bahia").
+   State' form its parameter asks for ("Boston" -> "Boston, MA"). The model writes arguments
+   without a repetition penalty: it would push a copied value away from the request ("Brazil"
+   became "Bahia").
 3. references — a call that needs a record's id (book_trip's trip_id, in a required argument) the
    conversation does not hold is not made with an invented one: the offered tool most like that id
    which needs none itself (find_trips) is called first; once tools have returned records, an id
@@ -474,7 +475,8 @@ def fill(
     return Filled(kept, used, problems, grounding=share)
 
 
-_SAME = re.compile(r"\b(?:the )?same ([a-z]+)|\b(?:the )?same\b|\bas well\b|\btoo\b|同样|一样", re.I)
+# "as well" refers back; "as well as" only joins a list
+_SAME = re.compile(r"\b(?:the )?same ([a-z]+)|\b(?:the )?same\b|\bas well\b(?! as)|\btoo\b|同样|一样", re.I)
 
 
 def _referring_back(args: dict, first: dict, sentence: str, schema: dict) -> dict:
@@ -487,8 +489,7 @@ def _referring_back(args: dict, first: dict, sentence: str, schema: dict) -> dic
     out = dict(args)
     nouns = {stem(m.group(1)) for m in said if m.group(1)}
     for key, value in first.items():
-        words = {stem(w) for w in re.findall(r"[A-Za-z][a-z]*", key)}
-        if key in args and words & nouns:
+        if key in args and _name_stems(key) & nouns:
             out[key] = value  # "the same company": not a company named "company"
         elif key not in args and key in (schema.get("properties") or {}):
             out[key] = value
@@ -914,6 +915,13 @@ _COUNTED = re.compile(
 _STOP = {"the", "and", "for", "how", "many", "number", "of", "with", "from", "per", "each", "that", "this"}
 
 
+def _name_stems(text: str) -> set[str]:
+    """The words of a parameter's name (and description), singular: "num_tickets" -> {num, ticket},
+    "companyName" -> {company, name}."""
+    words = re.findall(r"[A-Za-z]+", re.sub(r"(?<=[a-z])(?=[A-Z])|_", " ", text))
+    return {stem(w) for w in words if len(w) > 2 and w.lower() not in _STOP}
+
+
 def _with_counts(args: dict, schema: dict, request: str) -> dict:
     """A count the request gives next to its noun: an integer parameter about divers ("divers": "How
     many divers") takes the number the request puts before that noun ("for 3 divers" -> 3), when
@@ -929,17 +937,15 @@ def _with_counts(args: dict, schema: dict, request: str) -> dict:
     if not spelled:
         return args
 
-    def stems_of(text: str) -> set[str]:
-        words = re.findall(r"[A-Za-z]+", re.sub(r"(?<=[a-z])(?=[A-Z])|_", " ", text))
-        return {stem(w) for w in words if len(w) > 2 and w.lower() not in _STOP}
-
     def count(key: str, prop: dict, given: Any) -> Any:
         if not _integer(prop) or isinstance(given, bool):
             return given
         if given is None:
-            numbers = set().union(*(spelled.get(st, set()) for st in stems_of(key)))
+            numbers = set().union(*(spelled.get(st, set()) for st in _name_stems(key)))
         else:
-            numbers = set().union(*(counted.get(st, set()) for st in stems_of(f"{key} {prop.get('description', '')}")))
+            numbers = set().union(
+                *(counted.get(st, set()) for st in _name_stems(f"{key} {prop.get('description', '')}"))
+            )
         return numbers.pop() if len(numbers) == 1 else given
 
     return _replaced(args, schema, count)
@@ -1130,8 +1136,9 @@ def pick_references(embed_model: Any, tool: dict, arguments: dict, messages: Seq
 def unfounded(filled: Filled, messages: Sequence[Message]) -> bool:
     """Whether the first call's arguments mostly do not come from the conversation: the request
     looked like the tool, but is not asking for it (the model had to invent what to pass). Where
-    the token limit cut the arguments off, the values finished before the cut are judged, and a cut
-    with none finished is a runaway value: mostly not the request's either."""
+    the token limit cut the arguments off, what was written before the cut is judged, the value cut
+    in half too: a runaway URL is not the request's, '{"company_name": "Dara' under a small
+    max_tokens is (that call stands, unfinished, as OpenAI reports one)."""
     if filled.cut is not None and not filled.calls:
         values = []
         for m in _FINISHED_VALUE.finditer(filled.cut):
@@ -1139,8 +1146,10 @@ def unfounded(filled: Filled, messages: Sequence[Message]) -> bool:
                 values.append(json.loads(m.group(1)))
             except ValueError:
                 continue
+        if (half := _HALF_VALUE.search(filled.cut)) is not None and half.group(1).strip():
+            values.append(half.group(1))
         share = grounding(dict(enumerate(values)), conversation_text(messages))
-        return share is None or share < GROUNDING_FLOOR
+        return share is not None and share < GROUNDING_FLOOR
     if not filled.calls:
         return False
     share = filled.grounding
@@ -1149,4 +1158,5 @@ def unfounded(filled: Filled, messages: Sequence[Message]) -> bool:
 
 # a value the model finished before the token limit: a string or a number after a key, before the
 # next key or the object's end
+_HALF_VALUE = re.compile(r':\s*"((?:[^"\\]|\\.)*)$')  # a string the cut ended inside
 _FINISHED_VALUE = re.compile(r':\s*("(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)\s*(?=[,}\]])')
