@@ -118,6 +118,39 @@ def test_further_calls_keep_what_the_request_says_of_them(fm):
     ]
 
 
+def test_values_take_the_form_their_parameters_ask_for(fm):
+    # a date and a time in the form the descriptions ask for, an option and a flag the request names
+    book = fn(
+        "book_table",
+        "Book a table at a restaurant.",
+        {
+            "restaurant": {"type": "string", "description": "The restaurant's name."},
+            "date": {"type": "string", "description": "The date, in the format YYYY-MM-DD."},
+            "time": {"type": "string", "description": "The time, in 24-hour format 'HH:MM'."},
+            "seating": {"type": "string", "enum": ["indoor", "outdoor", "bar"]},
+            "private_room": {"type": "boolean", "description": "Whether to book a private room."},
+        },
+        ["restaurant", "date", "time"],
+    )
+    res = ask(
+        fm,
+        "Book a table at Luigi's for 7 PM on June 1st, 2024, seated outdoor, in a private room.",
+        tools=[book],
+    )
+    assert [(c.name, json.loads(c.arguments)) for c in res.tool_calls] == [
+        (
+            "book_table",
+            {
+                "restaurant": "Luigi's",
+                "date": "2024-06-01",
+                "time": "19:00",
+                "seating": "outdoor",
+                "private_room": True,
+            },
+        )
+    ]
+
+
 def test_several_tools_each_fill_from_their_own_part_of_the_request(fm):
     res = ask(fm, "Email bob@example.com that the report is ready, and check the weather in Oslo.")
     calls = sorted((c.name, json.loads(c.arguments)) for c in res.tool_calls)

@@ -593,3 +593,124 @@ def test_where_a_request_s_further_asks_begin():
         "Weather in New York, Los Angeles, and San Francisco",
     ):
         assert asks(listed) == [listed]
+
+
+def test_an_option_the_request_names_is_set_where_the_model_left_it_out():
+    schema = {
+        "properties": {
+            "text": {"type": "string"},
+            "gender": {"type": "string", "enum": ["male", "female"]},
+            "format": {"type": "string", "enum": ["mp3", "wav", "ogg"]},
+            "speed": {"type": "string", "enum": ["slow", "normal", "fast"]},
+            "private_visibility": {"type": "boolean"},
+            "good_for_kids": {"type": "boolean"},
+            "free_entry": {"type": "boolean"},
+        }
+    }
+    request = "Say 'hello' in a male voice as a WAV file; keep it private, fine for kids, not free entry."
+    assert tooluse._from_request({"text": "hello"}, schema, request) == {
+        "text": "hello",
+        "gender": "male",
+        "format": "wav",
+        "private_visibility": True,
+        "good_for_kids": True,
+        "free_entry": False,
+    }
+    # what the model gave stays; an option the request does not name stays out ("female" holds "male"
+    # only inside a word: one whole word each)
+    assert tooluse._from_request({"text": "hi", "gender": "female"}, schema, "Say 'hi' in a female voice") == {
+        "text": "hi",
+        "gender": "female",
+    }
+    # two values named: which one is meant is not known
+    assert "speed" not in tooluse._from_request({"text": "a"}, schema, "not slow, not fast: say 'a'")
+
+
+def test_a_date_takes_the_form_its_parameter_asks_for_when_it_has_a_year():
+    iso = {"type": "string", "description": "The check-in date, in the format YYYY-MM-DD."}
+    assert tooluse.in_date_format("10th December 2022", iso) == "2022-12-10"
+    assert tooluse.in_date_format("May 12, 2022", {"type": "string", "format": "date"}) == "2022-05-12"
+    assert tooluse.in_date_format("June 1st 2022", {"description": "Date (MM/DD/YYYY)"}) == "06/01/2022"
+    assert tooluse.in_date_format("2022-12-10", iso) is None  # already in form
+    assert tooluse.in_date_format("March 9th", iso) is None  # no year: not guessed
+    assert tooluse.in_date_format("2022", iso) is None
+    assert tooluse.in_date_format("next week", iso) is None
+    assert tooluse.in_date_format("10th December 2022", {"type": "string"}) is None  # no form asked for
+    hours = {"type": "string", "description": "The pickup time, in 24-hour format 'HH:MM'."}
+    assert tooluse.in_date_format("7 PM", hours) == "19:00"
+    assert tooluse.in_date_format("2023-05-10 15:00:00", hours) == "15:00"
+    assert tooluse.in_date_format("after lunch", hours) is None
+    # a form with more to it than the ones known is left to the model
+    assert tooluse.in_date_format("May 1, 2022 7 PM", {"description": "ISO 8601, 'YYYY-MM-DDTHH:MM:SSZ'"}) is None
+    schema = {"properties": {"day": iso, "city": {"type": "string"}}}
+    assert tooluse._from_request({"day": "1st June 2022", "city": "Oslo"}, schema, "Oslo on 1st June 2022") == {
+        "day": "2022-06-01",
+        "city": "Oslo",
+    }
+
+
+def test_a_rate_in_percent_becomes_a_fraction_where_the_parameter_takes_one():
+    schema = {
+        "properties": {
+            "rate": {"type": "number", "description": "Enter as a decimal."},
+            "interest_rate": {"type": "number", "description": "The annual interest rate."},
+            "annual_rate": {"type": "number", "description": "Interest rate in percentage."},
+            "years": {"type": "integer"},
+        }
+    }
+    request = "At 5% a year, or 4.5 percent, and 2.5% for 10 years"
+    assert tooluse._from_request(
+        {"rate": 5, "interest_rate": 4.5, "annual_rate": 2.5, "years": 10}, schema, request
+    ) == {
+        "rate": 0.05,
+        "interest_rate": 0.045,
+        "annual_rate": 2.5,
+        "years": 10,
+    }
+    # a number the request does not write in percent stays
+    assert tooluse._from_request({"rate": 5}, schema, "rate 5") == {"rate": 5}
+
+
+def test_a_value_loses_the_phrase_that_holds_another_argument():
+    schema = {"properties": {"hotel_name": {"type": "string"}, "location": {"type": "string"}}}
+    request = "Book the Hilton Hotel in Chicago"
+    args = {"hotel_name": "the Hilton Hotel in Chicago", "location": "Chicago"}
+    assert tooluse._from_request(args, schema, request) == {"hotel_name": "Hilton Hotel", "location": "Chicago"}
+    # a phrase of its own stays ("Bank of America" holds no other value)
+    args = {"hotel_name": "Bank of America Plaza", "location": "Dallas"}
+    assert tooluse._from_request(args, schema, "Bank of America Plaza in Dallas") == args
+
+
+def test_a_list_of_strings_holds_the_request_s_list():
+    schema = {"properties": {"location": {"type": "string"}, "items": {"type": "array", "items": {"type": "string"}}}}
+    request = "Check the price of tomatoes and lettuce at the Whole Foods in Los Angeles."
+    for given in (["Tomatoes", "Lemon-Chicken Salad"], ["tomatoes"], ["lettuce", "tomatoes"]):
+        args = tooluse._from_request({"location": "Los Angeles", "items": given}, schema, request)
+        assert args == {"location": "Los Angeles", "items": ["tomatoes", "lettuce"]}
+    # a list the request does not write stays the model's
+    assert tooluse._from_request({"items": ["carrots"]}, schema, request) == {"items": ["carrots"]}
+
+
+def test_an_optional_value_made_up_around_another_argument_is_left_out():
+    request = "Can you find me some music from 2021?"
+    assert tooluse._without_invented({"album": "Songbird 2021", "year": "2021"}, {"year"}, request) == {"year": "2021"}
+    # the same place written two ways is the request's, both times
+    args = {"city": "New York", "location": "New York, NY"}
+    assert tooluse._without_invented(args, set(), "Weather in New York, NY tomorrow") == args
+
+
+def test_a_date_or_time_the_request_does_not_write_is_taken_from_the_request():
+    request = "Book a table at Luigi's for 7 PM on June 1st, 2024."
+    day = {"type": "string", "description": "The date, in the format YYYY-MM-DD."}
+    hour = {"type": "string", "description": "The time, in 24-hour format 'HH:MM'."}
+    assert tooluse.written_moments(request) == (("2024-06-01",), ("19:00",))
+    assert tooluse.in_date_format("June 1st", day, request) == "2024-06-01"  # the same day, with its year
+    assert tooluse.in_date_format("2024-06-10", day, request) == "2024-06-01"  # the only date
+    assert tooluse.in_date_format("2024-06-10", hour, request) == "19:00"  # the only time
+    # two dates: the model's, where the request writes it; else nothing better is known
+    stay = "Check in on May 1, 2022 and check out on 5 May 2022"
+    assert tooluse.in_date_format("May 5, 2022", day, stay) == "2022-05-05"
+    assert tooluse.in_date_format("2022-05-09", day, stay) is None
+    # a date or time written in another form is the request's, not made up
+    assert tooluse.grounded("2024-06-01", request) and tooluse.grounded("19:00", request)
+    assert tooluse.grounded("2024-06-02", request) is False

@@ -356,6 +356,9 @@ def grounded(value: Any, text: str) -> bool | None:
             return None
         if v in folded:
             return True
+        if (moment := _moment(value)) is not None:  # "2024-06-01" for the request's "June 1st, 2024"
+            dates, times = written_moments(text)
+            return (moment[0] is None or moment[0] in dates) and (moment[1] is None or moment[1] in times)
         words = re.findall(r"\w+", v)
         if any(w.isdigit() and len(w) > 2 and w not in folded for w in words):
             return False  # "May 2022" for "in May": a year the request never wrote ("04" in a date it did)
@@ -577,6 +580,7 @@ def _rewritten(
         and isinstance(props.get(key), dict)
         and props[key].get("type") == "string"
         and not {"enum", "const", "format", "pattern"} & set(props[key])
+        and _asked_form(props[key]) is None  # a date or time: taken from the request's own (in_date_format)
         and grounded(args[key], text) is False
     ]
     if not made_up:
@@ -699,14 +703,20 @@ def _from_request(args: dict, schema: dict, request: str) -> dict:
     noun, the name the user gives as theirs; and a string the model copied, as the request writes
     it (as_written, zh_core)."""
     args = _with_name(_with_counts(_with_months(args, schema, request), schema, request), schema, request)
-    args = _with_whole_numbers(args, schema, request)
+    args = _with_options(_with_whole_numbers(args, schema, request), schema, request)
+    args = _with_list_items(args, schema, request)
 
     def spelled(key: str, prop: dict, given: Any) -> Any:
-        if not isinstance(given, str) or {"enum", "const", "format", "pattern"} & set(prop):
+        if not isinstance(given, str) or {"enum", "const", "pattern"} & set(prop):
             return given  # a value the schema fixes the form of
+        if (day := in_date_format(given, prop, request)) is not None:
+            return day
+        if "format" in prop:
+            return given
         return in_place_format(_with_written_code(zh_core(as_written(given, request), request), request), prop)
 
-    return _replaced(args, schema, spelled)
+    args = _replaced(args, schema, spelled)
+    return _without_others(_as_decimals(args, schema, request), schema)
 
 
 def _with_written_code(value: str, request: str) -> str:
@@ -743,6 +753,228 @@ def _with_whole_numbers(args: dict, schema: dict, request: str) -> dict:
         return int(value) if value.is_integer() and isinstance(given, int) else value
 
     return _replaced(args, schema, whole)
+
+
+_NEGATED = re.compile(
+    r"\b(?:not|no|non|without|never|exclude|excluding|don't|doesn't|isn't|aren't|won't)\W+(?:\w+\W+)?$|[不没无非别]$",
+    re.I,
+)
+# words a flag's name shares with most requests: they say nothing of whether the user asked for it
+_FLAG_WORDS = {
+    "include",
+    "enable",
+    "use",
+    "show",
+    "return",
+    "allow",
+    "flag",
+    "get",
+    "set",
+    "only",
+    "all",
+    "has",
+    "mode",
+}
+
+
+def _with_options(args: dict, schema: dict, request: str) -> dict:
+    """Options the request names that the model left out: an enum parameter takes the one value the
+    request writes as a word ("in a male voice" -> gender "male", "WAV format" -> "wav"), and a
+    flag whose name the request writes is set ("make sure it's private" -> private_visibility true;
+    "not private" -> false)."""
+    folded = request.casefold()
+
+    def written(word: str) -> re.Match | None:
+        return re.search(rf"(?<!\w){re.escape(word.casefold())}(?!\w)", folded)
+
+    def option(key: str, prop: dict, given: Any) -> Any:
+        if given is not None:
+            return given
+        values = prop.get("enum")
+        if isinstance(values, list) and values and all(isinstance(v, str) for v in values):
+            named = [
+                v
+                for v in values
+                if (len(v) >= 3 or _CJK.search(v)) and v.casefold() not in _EDGE_WORDS and written(v.replace("_", " "))
+            ]
+            return named[0] if len(named) == 1 else None
+        if prop.get("type") != "boolean":
+            return None
+        for word in _name_stems(key) - _FLAG_WORDS:
+            if m := re.search(rf"(?<!\w){re.escape(word)}(?:s|es)?(?!\w)", folded):
+                return not _NEGATED.search(folded[: m.start()])
+        return None
+
+    return _replaced(args, schema, option)
+
+
+def _with_list_items(args: dict, schema: dict, request: str) -> dict:
+    """A list of strings holds the items of the request's list it takes one item from ("tomatoes and
+    lettuce" -> ["tomatoes", "lettuce"] where the model wrote ["Tomatoes", "Lemon-Chicken Salad"] or
+    ["tomatoes"]): items the request does not write are dropped, the list's others added, in the
+    request's order and spelling."""
+    folded = _folded(request)
+
+    def items(key: str, prop: dict, given: Any) -> Any:
+        inner: dict = prop["items"] if isinstance(prop.get("items"), dict) else {}
+        if (
+            prop.get("type") != "array"
+            or inner.get("type") != "string"
+            or {"enum", "const", "format", "pattern"} & set(inner)
+            or not isinstance(given, list)
+            or not given
+            or not all(isinstance(v, str) for v in given)
+        ):
+            return given
+        written = [v for v in given if v.strip() and _folded(v) in folded]
+        if not written:
+            return given
+        others = [v for v in siblings(written[0], request) if isinstance(v, str)]
+        if not others:
+            return given
+        listed = [as_written(v, request) for v in [written[0], *others]]
+        at = {v: folded.find(_folded(v)) for v in listed}
+        return sorted(dict.fromkeys(listed), key=lambda v: at[v])
+
+    return _replaced(args, schema, items)
+
+
+# the forms a parameter's description asks a date or time in, longest first
+_DATE_FORMATS = {
+    "yyyy-mm-dd hh:mm:ss": "%Y-%m-%d %H:%M:%S",
+    "yyyy-mm-dd": "%Y-%m-%d",
+    "mm/dd/yyyy": "%m/%d/%Y",
+    "hh:mm": "%H:%M",
+}
+# (not a form with more to it: 'YYYY-MM-DDTHH:MM:SSZ', 'HH:MM:SS')
+_DATE_FORMAT = re.compile("(?:" + "|".join(re.escape(f) for f in _DATE_FORMATS) + r")(?![\w:])", re.I)
+_YEAR = re.compile(r"(?<!\d)(?:1[89]|20)\d\d(?!\d)")
+_TIME = re.compile(r"\b\d{1,2}(?::\d\d)+\b|\b\d{1,2}\s*[ap]\.?m\b", re.I)
+
+
+_MONTH_WORD = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
+# dates with their year as requests write them: 2024-06-01, 06/01/2024, June 1st, 2024, 1 June 2024
+_DATE_SPAN = re.compile(
+    rf"\b\d{{4}}-\d{{1,2}}-\d{{1,2}}\b|\b\d{{1,2}}/\d{{1,2}}/\d{{4}}\b"
+    rf"|\b{_MONTH_WORD}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}\b"
+    rf"|\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH_WORD},?\s+\d{{4}}\b",
+    re.I,
+)
+_TIME_SPAN = re.compile(r"\b\d{1,2}:\d{2}(?::\d{2})?(?:\s*[ap]\.?m\b\.?)?|\b\d{1,2}\s*[ap]\.?m\b\.?", re.I)
+
+
+def _parsed(value: str) -> Any:
+    from dateutil import parser
+
+    try:
+        return parser.parse(value, dayfirst=False)
+    except (ValueError, OverflowError):
+        return None
+
+
+@functools.lru_cache(maxsize=256)
+def written_moments(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The dates (YYYY-MM-DD) and times of day (HH:MM) a text writes, in its order."""
+    dates = [d.strftime("%Y-%m-%d") for m in _DATE_SPAN.finditer(text) if (d := _parsed(m.group(0)))]
+    times = [d.strftime("%H:%M") for m in _TIME_SPAN.finditer(text) if (d := _parsed(m.group(0)))]
+    return tuple(dict.fromkeys(dates)), tuple(dict.fromkeys(times))
+
+
+def _moment(value: str) -> tuple[str | None, str | None] | None:
+    """The date (with its year) and time of day a value writes, or None where it writes neither."""
+    rest = _YEAR.sub("", value, count=1)
+    dated = rest != value and bool(re.search(r"\d", rest) or request_month(rest))
+    timed = bool(_TIME.search(value))
+    if not (dated or timed) or (when := _parsed(value)) is None:
+        return None
+    return (when.strftime("%Y-%m-%d") if dated else None, when.strftime("%H:%M") if timed else None)
+
+
+def _asked_form(prop: dict) -> str | None:
+    """The strftime form a date or time parameter asks for (its description or `format`)."""
+    if prop.get("format") == "date":
+        return "%Y-%m-%d"
+    about = f"{prop.get('description', '')} {prop.get('title', '')}"
+    if prop.get("format") == "date-time" or not (m := _DATE_FORMAT.search(about)):
+        return None
+    return _DATE_FORMATS[m.group(0).casefold()]
+
+
+def in_date_format(value: str, prop: dict, request: str = "") -> str | None:
+    """A date or time in the form its parameter asks for ("10th December 2022" -> "2022-12-10" where
+    the description says YYYY-MM-DD, or the schema's `format` is date; "7 PM" -> "19:00" for
+    'HH:MM'); None where it asks for none or nothing better is known. A date needs its year (the
+    model would have to guess it), a time its hour. Where the value is not a date (time) the
+    request writes, the request's own is taken: the one of the same day ("June 1st" for the
+    request's "June 1st, 2024"), or the only one."""
+    form = _asked_form(prop)
+    if form is None:
+        return None
+    dates, times = written_moments(request)
+    found = _moment(value)
+    day, hour = found if found else (None, None)
+    if form == "%H:%M":
+        if hour is None or (times and hour not in times):
+            hour = times[0] if len(times) == 1 else hour
+        written = hour
+    elif form in ("%Y-%m-%d", "%m/%d/%Y"):
+        if day is None or (dates and day not in dates):
+            month_day = _parsed(value) if re.search(r"\d", value) and not _YEAR.search(value) else None
+            same = [d for d in dates if month_day and d[5:] == month_day.strftime("%m-%d")]
+            day = same[0] if len(same) == 1 else dates[0] if len(dates) == 1 else day
+        written = None if day is None else f"{day[5:7]}/{day[8:]}/{day[:4]}" if form == "%m/%d/%Y" else day
+    else:  # a date with its time: the model's value, written in the form
+        when = _parsed(value) if day is not None else None
+        written = when.strftime(form) if when is not None else None
+    if written is None:
+        return None
+    return written if written != value else None
+
+
+_PERCENT = re.compile(r"(-?\d+(?:\.\d+)?)\s*(?:%|percent\b|per cent\b)", re.I)
+
+
+def _as_decimals(args: dict, schema: dict, request: str) -> dict:
+    """A rate the request gives in percent, as a fraction where the parameter takes one: "5%" -> 0.05
+    for a rate "as a decimal" (or a rate that does not say it is in percent)."""
+    percents = {float(n) for n in _PERCENT.findall(request)}
+    if not percents:
+        return args
+
+    def fraction(key: str, prop: dict, given: Any) -> Any:
+        if isinstance(given, bool) or not isinstance(given, int | float) or float(given) not in percents:
+            return given
+        about = f"{key} {prop.get('description', '')}".casefold()
+        if prop.get("type") == "integer" or re.search(r"percent|百分", about):
+            return given
+        if re.search(r"decimal|fraction|0\.\d", about) or re.search(r"rate", key, re.I):
+            return round(float(given) / 100, 10)
+        return given
+
+    return _replaced(args, schema, fraction)
+
+
+_PREPOSITION = re.compile(r"\s+(?:in|at|on|near|from|with|for|of)\s+", re.I)
+
+
+def _without_others(args: dict, schema: dict) -> dict:
+    """Each free-text value without the phrase that holds another argument's value: "the Hilton Hotel
+    in Chicago" -> "Hilton Hotel" where the location is "Chicago"."""
+    props = schema.get("properties") or {}
+    strings = {k: v for k, v in args.items() if isinstance(v, str) and v.strip()}
+    out = dict(args)
+    for key, value in strings.items():
+        prop: dict = props[key] if isinstance(props.get(key), dict) else {}
+        if {"enum", "const", "format", "pattern"} & set(prop) or len(value.split()) < 3:
+            continue
+        others = [v.casefold() for k, v in strings.items() if k != key and v.casefold() != value.casefold()]
+        for m in _PREPOSITION.finditer(value):
+            tail = value[m.end() :].casefold()
+            head = value[: m.start()].strip()
+            if head and any(re.search(rf"(?<!\w){re.escape(o)}(?!\w)", tail) for o in others if o):
+                out[key] = re.sub(r"^(?:the|a|an)\s+", "", head, flags=re.I)
+                break
+    return out
 
 
 # a parameter that asks for 'City, State': its description says so or gives an example ('Berkeley, CA')
@@ -1013,10 +1245,25 @@ def _without_invented(args: dict, required: set[str], text: str) -> dict:
     out = {}
     for key, value in args.items():
         empty = value is None or value is False or value in ("", [], {})
-        if key not in required and (empty or grounded(value, text) is False):
+        if key not in required and (empty or grounded(value, text) is False or _borrowed(key, args, text)):
             continue
         out[key] = value
     return out
+
+
+def _borrowed(key: str, args: dict, text: str) -> bool:
+    """Whether a string is made up around another argument's value ("Songbird 2021" for an album
+    where the year is 2021): without that value, what is left is not in the conversation."""
+    value = args[key]
+    if not isinstance(value, str):
+        return False
+    rest = value
+    for k, v in args.items():
+        if k != key and not isinstance(v, bool) and isinstance(v, str | int | float) and str(v).strip():
+            if _folded(str(v)) != _folded(value):
+                rest = re.sub(rf"(?<!\w){re.escape(str(v))}(?!\w)", " ", rest, flags=re.I)
+    rest = rest.strip(" ,.;:-_/")
+    return rest != value.strip() and bool(re.search(r"\w", rest)) and grounded(rest, text) is False
 
 
 # a parameter that names a record (trip_id, userId, order_no): its value comes from somewhere, not
