@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
+
 from fmstack.models import tooluse
 from fmstack.models.types import Message, ToolCall, Usage
 
@@ -33,6 +35,24 @@ def test_a_request_for_several_things_splits_into_clauses_in_english_and_chinese
         "订一张去上海的火车票",
     ]
     assert tooluse.clauses("What's the weather?") == ["What's the weather"]
+    # not inside a literal or a quotation, and a list's item is no clause of its own
+    assert tooluse.clauses("Average the scores {'math': 90, 'science': 75} and plot them as bars.") == [
+        "Average the scores {'math': 90, 'science': 75}",
+        "plot them as bars",
+    ]
+    assert tooluse.clauses("Find the distance between New York City and Los Angeles.") == [
+        "Find the distance between New York City"
+    ]
+    parts = tooluse.request_parts(
+        "Find the distance between New York City and Los Angeles, then book a flight there",
+        np.array([[0.9, 0.1], [0.1, 0.9]]),
+        ["distance", "flight"],
+        ["distance", "flight"],
+    )
+    assert parts == {
+        "distance": "Find the distance between New York City and Los Angeles",
+        "flight": "book a flight there",
+    }
 
 
 def test_how_many_calls_a_request_can_ask_for():
@@ -714,3 +734,12 @@ def test_a_date_or_time_the_request_does_not_write_is_taken_from_the_request():
     # a date or time written in another form is the request's, not made up
     assert tooluse.grounded("2024-06-01", request) and tooluse.grounded("19:00", request)
     assert tooluse.grounded("2024-06-02", request) is False
+
+
+def test_a_state_takes_its_code_where_the_parameter_asks_for_one():
+    code = {"type": "string", "description": "The U.S. state abbreviation, such as 'CA' for California."}
+    assert tooluse.in_place_format("New York", code) == "NY"
+    assert tooluse.in_place_format("Texas", {"type": "string", "description": "Two-letter state code"}) == "TX"
+    # a state's name where the name is asked for; a place that is no state stays
+    assert tooluse.in_place_format("New York", {"type": "string", "description": "The U.S. state."}) == "New York"
+    assert tooluse.in_place_format("Gotham", code) == "Gotham"

@@ -112,9 +112,35 @@ def describe(tool: dict) -> str:
     return f"{fn['name']}: {fn.get('description') or ''} {params}".strip()
 
 
+# what a request's clauses are not split inside: a literal ({'math': 90, 'science': 75}, [1, 2]) or a
+# quotation ("'Taj Mahal', 'India', and 'architecture'" is one clause's values)
+_PROTECTED = re.compile(
+    r"\{[^{}]*\}|\[[^\[\]]*\]|(?<!\w)'[^'\n]{1,200}'(?!\w)|\"[^\"\n]{1,200}\"|“[^”]{1,200}”|「[^」]{1,200}」"
+)
+
+
+def _pieces(text: str) -> list[str]:
+    """The request split at its clause boundaries, outside literals and quotations: pieces and the
+    separators between them, alternately (as `re.split` with the pattern in a group)."""
+    masked = _PROTECTED.sub(lambda m: "x" * len(m.group(0)), text)
+    out, at = [], 0
+    for m in _CLAUSES.finditer(masked):
+        out += [text[at : m.start()], text[m.start() : m.end()]]
+        at = m.end()
+    return [*out, text[at:]]
+
+
+def _is_clause(piece: str) -> bool:
+    """Whether a piece of a request may ask for something of its own: 8 characters or more, and
+    (outside Chinese) three words or more — "Los Angeles." in "the distance between New York City
+    and Los Angeles" is a list's item."""
+    piece = piece.strip()
+    return len(piece) >= 8 and (bool(_CJK.search(piece)) or len(re.findall(r"\w+", piece)) >= 3)
+
+
 def clauses(text: str) -> list[str]:
-    """The parts of a request that may each ask for something (at least 8 characters)."""
-    return [p.strip() for p in _CLAUSES.split(text) if p and len(p.strip()) >= 8]
+    """The parts of a request that may each ask for something."""
+    return [p.strip() for p in _pieces(text)[::2] if _is_clause(p)]
 
 
 # what a part of a request may end on that belongs to the next one ("…in 2018. Also,")
@@ -130,12 +156,12 @@ def request_parts(request: str, clause_sims: np.ndarray, names: Sequence[str], c
     tool it is most like (`clause_sims`: one row per clause of `clauses(request)`), a short piece
     ("Bordeaux?") to the clause before it, and the pieces stay in the request's order with their
     separators ("Paris and Bordeaux")."""
-    pieces = re.split(f"({_CLAUSES.pattern})", request, flags=re.I)
+    pieces = _pieces(request)
     columns = [names.index(n) for n in chosen]
     owners: list[str | None] = []
     row = 0
     for piece in pieces[::2]:
-        if len(piece.strip()) >= 8 and row < len(clause_sims):
+        if _is_clause(piece) and row < len(clause_sims):
             owners.append(chosen[int(np.argmax(clause_sims[row][columns]))])
             row += 1
         else:
@@ -980,6 +1006,7 @@ def _without_others(args: dict, schema: dict) -> dict:
 # a parameter that asks for 'City, State': its description says so or gives an example ('Berkeley, CA')
 _STATE_EXAMPLE = re.compile(r"\b[A-Z][\w.'-]*(?: [A-Z][\w.'-]*)*, ([A-Z]{2})\b")
 _CITY_STATE = re.compile(r"\bcity,? (?:and )?state\b", re.I)
+_STATE_CODE = re.compile(r"\bstate(?:'s)? (?:abbreviation|code)\b|\bstate\b.*['\"](?-i:[A-Z]{2})['\"]", re.I | re.S)
 _CITY_COUNTRY = re.compile(r"\bcity,? (?:and )?country\b", re.I)
 
 
@@ -1002,7 +1029,8 @@ def _places() -> tuple[dict[str, dict], dict[str, str], dict[str, str]]:
 
 
 def in_place_format(value: str, prop: dict) -> str:
-    """A city in the form its parameter asks for: "Boston" -> "Boston, MA" where the description
+    """A place in the form its parameter asks for: a US state as its code where the description asks
+    for one ("New York" -> "NY"); a city: "Boston" -> "Boston, MA" where the description
     wants 'City, State' ("such as 'Berkeley, CA'"), "Boston, Massachusetts" -> "Boston, MA"; and,
     where it also allows 'City, Country', "Paris" -> "Paris, France". A place GeoNames does not know,
     or a name most people of which live outside the US (Paris, not Paris, Texas), stays as written
@@ -1010,6 +1038,8 @@ def in_place_format(value: str, prop: dict) -> str:
     description = f"{prop.get('description') or ''} {prop.get('title') or ''}"
     if prop.get("type") != "string" or not value.strip() or _CJK.search(value):
         return value
+    if _STATE_CODE.search(description) and (code := _places()[1].get(value.strip().casefold())):
+        return code  # "New York" -> "NY" for 'The U.S. state abbreviation, such as 'CA''
     asks = _CITY_STATE.search(description) is not None
     examples = set(_STATE_EXAMPLE.findall(description))
     if not asks and not examples:
