@@ -696,6 +696,9 @@ def test_a_value_loses_the_phrase_that_holds_another_argument():
     request = "Book the Hilton Hotel in Chicago"
     args = {"hotel_name": "the Hilton Hotel in Chicago", "location": "Chicago"}
     assert tooluse._from_request(args, schema, request) == {"hotel_name": "Hilton Hotel", "location": "Chicago"}
+    # a place also where its parameter's form added a state
+    args = {"hotel_name": "Plaza Hotel in New York", "location": "New York, NY"}
+    assert tooluse._without_others(args, schema) == {"hotel_name": "Plaza Hotel", "location": "New York, NY"}
     # a phrase of its own stays ("Bank of America" holds no other value)
     args = {"hotel_name": "Bank of America Plaza", "location": "Dallas"}
     assert tooluse._from_request(args, schema, "Bank of America Plaza in Dallas") == args
@@ -743,3 +746,25 @@ def test_a_state_takes_its_code_where_the_parameter_asks_for_one():
     # a state's name where the name is asked for; a place that is no state stays
     assert tooluse.in_place_format("New York", {"type": "string", "description": "The U.S. state."}) == "New York"
     assert tooluse.in_place_format("Gotham", code) == "Gotham"
+
+
+def test_a_flag_is_set_by_a_word_only_its_own_name_has():
+    schema = {
+        "properties": {
+            "purchase_amount": {"type": "number"},
+            "tax_exempt": {"type": "boolean"},
+            "apply_special_tax": {"type": "boolean"},
+        }
+    }
+    request = "I made a purchase of $59.99. How much sales tax will it be?"
+    assert tooluse._from_request({"purchase_amount": 59.99}, schema, request) == {"purchase_amount": 59.99}
+    assert tooluse._from_request({"purchase_amount": 5}, schema, "$5, tax exempt")["tax_exempt"] is True
+
+
+def test_an_optional_number_that_is_a_required_one_again_is_left_out():
+    required = {"amount", "years"}
+    request = "The interest on 1500 over 2 years"
+    args = {"amount": 1500, "years": 2, "compound_freq": 2}
+    assert tooluse._without_invented(args, required, request) == {"amount": 1500, "years": 2}
+    # written twice, it may be both
+    assert tooluse._without_invented(args, required, "1500 over 2 years, compounded 2 times a year") == args

@@ -628,7 +628,7 @@ def _rewritten(
         return args
     if not isinstance(value, dict):
         return args
-    return {**args, **{k: v for k, v in value.items() if k in made_up and v in pieces}}
+    return _without_others({**args, **{k: v for k, v in value.items() if k in made_up and v in pieces}}, schema)
 
 
 _WORD = re.compile(r"\w(?:[\w'’\-./:@#]*\w)?")
@@ -786,29 +786,19 @@ _NEGATED = re.compile(
     re.I,
 )
 # words a flag's name shares with most requests: they say nothing of whether the user asked for it
-_FLAG_WORDS = {
-    "include",
-    "enable",
-    "use",
-    "show",
-    "return",
-    "allow",
-    "flag",
-    "get",
-    "set",
-    "only",
-    "all",
-    "has",
-    "mode",
-}
+_FLAG_WORDS = set("include enable use show return allow flag get set only all has mode".split())
 
 
 def _with_options(args: dict, schema: dict, request: str) -> dict:
     """Options the request names that the model left out: an enum parameter takes the one value the
     request writes as a word ("in a male voice" -> gender "male", "WAV format" -> "wav"), and a
     flag whose name the request writes is set ("make sure it's private" -> private_visibility true;
-    "not private" -> false)."""
+    "not private" -> false) — a word of its name no other parameter's name has."""
     folded = request.casefold()
+    names = list(schema.get("properties") or {})
+
+    def shared(key: str) -> set[str]:  # "tax" of tax_exempt, also in apply_special_tax: the tool's subject
+        return set().union(*(_name_stems(other) for other in names if other != key))
 
     def written(word: str) -> re.Match | None:
         return re.search(rf"(?<!\w){re.escape(word.casefold())}(?!\w)", folded)
@@ -826,7 +816,7 @@ def _with_options(args: dict, schema: dict, request: str) -> dict:
             return named[0] if len(named) == 1 else None
         if prop.get("type") != "boolean":
             return None
-        for word in _name_stems(key) - _FLAG_WORDS:
+        for word in _name_stems(key) - _FLAG_WORDS - shared(key):
             if m := re.search(rf"(?<!\w){re.escape(word)}(?:s|es)?(?!\w)", folded):
                 return not _NEGATED.search(folded[: m.start()])
         return None
@@ -993,7 +983,13 @@ def _without_others(args: dict, schema: dict) -> dict:
         prop: dict = props[key] if isinstance(props.get(key), dict) else {}
         if {"enum", "const", "format", "pattern"} & set(prop) or len(value.split()) < 3:
             continue
-        others = [v.casefold() for k, v in strings.items() if k != key and v.casefold() != value.casefold()]
+        # (a place's name also without the state or country its parameter's form added: "New York, NY")
+        others = {
+            o
+            for k, v in strings.items()
+            if k != key and v.casefold() != value.casefold()
+            for o in (v.casefold(), v.partition(",")[0].strip().casefold())
+        }
         for m in _PREPOSITION.finditer(value):
             tail = value[m.end() :].casefold()
             head = value[: m.start()].strip()
@@ -1275,10 +1271,28 @@ def _without_invented(args: dict, required: set[str], text: str) -> dict:
     out = {}
     for key, value in args.items():
         empty = value is None or value is False or value in ("", [], {})
-        if key not in required and (empty or grounded(value, text) is False or _borrowed(key, args, text)):
+        if key not in required and (empty or grounded(value, text) is False):
             continue
         out[key] = value
-    return out
+    return {
+        k: v
+        for k, v in out.items()
+        if k in required or not (_borrowed(k, out, text) or _reused(k, out, required, text))
+    }
+
+
+def _reused(key: str, args: dict, required: set[str], text: str) -> bool:
+    """Whether an optional number is a required argument's number again, where the conversation
+    writes that number once ("compound_freq": 2 beside "duration": 2 for "over 2 years")."""
+    value = args[key]
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    again = any(
+        k in required and k != key and not isinstance(v, bool) and isinstance(v, int | float) and v == value
+        for k, v in args.items()
+    )
+    written = [m for m in _NUMBER.findall(text) if float(m.replace(",", "")) == float(value)]
+    return again and len(written) == 1
 
 
 def _borrowed(key: str, args: dict, text: str) -> bool:
