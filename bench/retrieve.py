@@ -280,14 +280,26 @@ def against_pgvector(
             f"{p50s['pgvector'] / p50s['in-process']:.2f}x"
         )
         words = [terms(t)[:6] for t in texts[:100]]
+        found_by: dict[str, list[list[float]]] = {}
         for label, index in (("in-process", memory), ("pgvector", pg)):
-            times = []
+            times, found_by[label] = [], []
             for w in words:
                 t = time.perf_counter()
-                index.keyword(kb_id, w, k)
+                found = index.keyword(kb_id, w, k)
                 times.append(time.perf_counter() - t)
+                found_by[label].append([h.score for h in found])
             p50, p99 = percentiles(times)
+            p50s[f"keyword {label}"] = p50
             print(f"keyword (BM25, {len(words)} queries of up to 6 terms) {label}: p50 {p50:.1f} ms, p99 {p99:.1f} ms")
+        # (the same scores: the chunks may differ among equal scores, the corpus repeats its passages)
+        same = sum(
+            len(a) == len(b) and np.allclose(a, b, atol=1e-4)
+            for a, b in zip(found_by["in-process"], found_by["pgvector"], strict=True)
+        )
+        print(
+            f"keyword p50 pgvector / in-process: {p50s['keyword pgvector'] / p50s['keyword in-process']:.2f}x; "
+            f"the same top-{k} scores for {same} of {len(words)} queries"
+        )
         # An append through ingestion (the writer indexes it), then the first query of a reader.
         t = time.perf_counter()
         fm.knowledge.ingest_bytes(

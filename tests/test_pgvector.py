@@ -63,7 +63,13 @@ def test_the_database_index_finds_what_the_in_process_one_finds(sdk, tmp_path):
     kb = fm.knowledge.settings("facts").id
     pg, memory = fm.knowledge.index, ChunkIndex(fm.db)
     docs = {d.source.rsplit("/", 1)[-1]: d.id for d in fm.knowledge.documents("facts")}
-    for terms in (["eiffel", "tower", "tall"], ["长城", "多长"], ["programming", "language"], ["the", "turtles"]):
+    for terms in (
+        ["eiffel", "tower", "tall"],
+        ["长城", "多长"],
+        ["programming", "language"],
+        ["the", "turtles"],
+        ["reef", "turtles", "reef"],  # a word the query repeats counts as often
+    ):
         ours, theirs = pg.keyword(kb, terms, 5), memory.keyword(kb, terms, 5)
         assert [h.chunk_id for h in ours] == [h.chunk_id for h in theirs] and ours, terms
         assert np.allclose([h.score for h in ours], [h.score for h in theirs], atol=1e-4)  # the same BM25
@@ -124,6 +130,11 @@ def test_the_index_is_derived_data(sdk, tmp_path):
     with fm.db.engine.begin() as conn:  # lost: built again from the chunks at the next search
         conn.execute(text("DROP TABLE kb_vectors, kb_vector_state"))
     assert fm.knowledge.retrieve("facts", "长城有多长")[0].source.endswith("wall.md")  # even by this process
+    kb = fm.knowledge.settings("facts").id
+    before = fm.knowledge.index.keyword(kb, ["reef", "turtles", "长城"], 5)
+    with fm.db.engine.begin() as conn:  # the inverted index alone, lost: built again from the indexed rows
+        conn.execute(text("DROP TABLE kb_postings"))
+    assert fm.knowledge.index.keyword(kb, ["reef", "turtles", "长城"], 5) == before and len(before) == 2
     with fm.db.engine.begin() as conn:
         conn.execute(text("DROP TABLE kb_vectors, kb_vector_state"))
     again = Fmstack(Settings.from_env(env={"FMSTACK_DATA_DIR": str(tmp_path / "again"), "FMSTACK_DATABASE_URL": url}))

@@ -3,10 +3,11 @@ with PostgreSQL's full-text machinery over the same jieba terms, both inside the
 
 Every process that opens the database searches the same index, and a write is searchable as soon
 as it is indexed (no snapshot to rebuild). The index is derived data: `kb_chunks` stays the record
-(its vectors as bytes, its terms as text), and two tables of this backend's own hold the searchable
+(its vectors as bytes, its terms as text), and tables of this backend's own hold the searchable
 copy — `kb_vectors` (one row per searchable chunk: its vector, its terms as a `tsvector`, the
-number of terms) and `kb_vector_state` (the knowledge-base revision each knowledge base is indexed
-up to). A chunk that is deleted leaves the index with it (a cascading foreign key); chunks that
+number of terms), `kb_postings` (the inverted index: one row per term of each searchable chunk,
+with the term's frequency there) and `kb_vector_state` (the knowledge-base revision each knowledge
+base is indexed up to). A chunk that is deleted leaves the index with it (a cascading foreign key); chunks that
 were added are indexed by the process that wrote them right after its transaction, or else by the
 first search that finds the knowledge base's revision ahead of the index. Dropping both tables
 loses nothing: they are built again from `kb_chunks`.
@@ -16,7 +17,8 @@ the vectors of every knowledge base's model) over half-precision copies of the v
 memory to walk; the hits are scored with the full vectors), with pgvector's iterative scan so that filters
 (one knowledge base, allowed documents) still return k rows. Keyword scores are BM25 as the
 in-process index computes them (Lucene's form, k1 = 1.5, b = 0.75), computed in SQL from the
-tsvector's term frequencies and a document frequency per query term from the GIN index.
+postings of the query's terms alone (an index range per term: the work grows with how many
+chunks hold the query's words, not with how long those chunks are).
 """
 
 from __future__ import annotations
@@ -54,7 +56,18 @@ SCHEMA = [
         n_terms integer NOT NULL
     )""",
     "CREATE INDEX IF NOT EXISTS ix_kb_vectors_kb ON kb_vectors (kb_id, dim)",
-    "CREATE INDEX IF NOT EXISTS ix_kb_vectors_tsv ON kb_vectors USING gin (tsv)",
+    # (keyword search reads kb_postings; the full-text index it once read is not kept up)
+    "DROP INDEX IF EXISTS ix_kb_vectors_tsv",
+    """CREATE TABLE IF NOT EXISTS kb_postings (
+        kb_id varchar(40) NOT NULL,
+        term text NOT NULL,
+        chunk_id integer NOT NULL REFERENCES kb_chunks(id) ON DELETE CASCADE,
+        document_id varchar(40) NOT NULL,
+        tf integer NOT NULL,
+        n_terms integer NOT NULL,
+        PRIMARY KEY (kb_id, term, chunk_id)
+    )""",
+    "CREATE INDEX IF NOT EXISTS ix_kb_postings_chunk ON kb_postings (chunk_id)",
     """CREATE TABLE IF NOT EXISTS kb_vector_state (
         kb_id varchar(40) PRIMARY KEY REFERENCES knowledge_bases(id) ON DELETE CASCADE,
         revision integer NOT NULL
@@ -84,26 +97,32 @@ _INSERT = text(
        ON CONFLICT (chunk_id) DO NOTHING"""
 )
 
-# BM25 in SQL. `q`: the query's lexemes, parsed as the chunks' terms were; `df`: in how many of the
-# knowledge base's chunks each occurs (a GIN lookup each); the candidates: chunks holding any of them.
+# A chunk's postings, from its row in kb_vectors: each lexeme of its tsvector with how often it occurs
+# (the tsvector's positions, as the in-process index counts terms).
+_POSTINGS = """
+INSERT INTO kb_postings (kb_id, term, chunk_id, document_id, tf, n_terms)
+SELECT v.kb_id, u.lexeme, v.chunk_id, v.document_id, coalesce(array_length(u.positions, 1), 1), v.n_terms
+FROM kb_vectors v, unnest(v.tsv) u WHERE {which}
+ON CONFLICT DO NOTHING
+"""
+
+# BM25 in SQL. `q`: the query's lexemes, parsed as the chunks' terms were, each with how often the
+# query has it (a word the query repeats counts as often, as in the in-process index); `idf`: from
+# in how many of the knowledge base's chunks each occurs (counted on the postings' index); the
+# scores: a sum over the postings of the query's terms.
 _KEYWORD = """
-WITH q AS MATERIALIZED (SELECT DISTINCT lexeme AS term FROM unnest(to_tsvector('simple', :query))),
-df AS MATERIALIZED (
-    SELECT q.term, (SELECT count(*) FROM kb_vectors v
-                    WHERE v.kb_id = :kb AND v.tsv @@ to_tsquery('simple', quote_literal(q.term))) AS n
-    FROM q
+WITH q AS MATERIALIZED (
+    SELECT lexeme AS term, coalesce(array_length(positions, 1), 1) AS times
+    FROM unnest(to_tsvector('simple', :query))
 ),
-idf AS MATERIALIZED (SELECT term, ln(1 + (:total - n + 0.5) / (n + 0.5)) AS w FROM df WHERE n > 0),
-hits AS (
-    SELECT v.chunk_id, v.n_terms, u.lexeme, coalesce(array_length(u.positions, 1), 1) AS tf
-    FROM kb_vectors v, unnest(v.tsv) u
-    WHERE v.kb_id = :kb {allowed}
-      AND v.tsv @@ to_tsquery('simple', (SELECT string_agg(quote_literal(term), ' | ') FROM idf))
-      AND u.lexeme IN (SELECT term FROM idf)
+idf AS MATERIALIZED (
+    SELECT p.term, max(q.times) * ln(1 + (:total - count(*) + 0.5) / (count(*) + 0.5)) AS w
+    FROM kb_postings p JOIN q ON p.term = q.term WHERE p.kb_id = :kb GROUP BY p.term
 )
-SELECT hits.chunk_id, sum(idf.w * hits.tf / (hits.tf + :k1 * (1 - :b + :b * hits.n_terms / :avg))) AS score
-FROM hits JOIN idf ON idf.term = hits.lexeme
-GROUP BY hits.chunk_id ORDER BY score DESC, hits.chunk_id LIMIT :k
+SELECT p.chunk_id, sum(idf.w * p.tf / (p.tf + :k1 * (1 - :b + :b * p.n_terms / :avg))) AS score
+FROM kb_postings p JOIN idf ON p.term = idf.term
+WHERE p.kb_id = :kb {allowed}
+GROUP BY p.chunk_id ORDER BY score DESC, p.chunk_id LIMIT :k
 """
 
 
@@ -144,8 +163,11 @@ class PgVectorIndex:
                 return
             with self.db.engine.begin() as conn:
                 conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('fmstack.kb_vectors'))"))  # one DDL at a time
+                had_postings = conn.execute(text("SELECT to_regclass('kb_postings')")).scalar() is not None
                 for stmt in SCHEMA:
                     conn.execute(text(stmt))
+                if not had_postings:  # new, or lost: the postings of what is indexed already
+                    conn.execute(text(_POSTINGS.format(which="true")))
                 rows = conn.execute(text("SELECT DISTINCT dim FROM kb_vectors WHERE dim > 0")).scalars()
                 for dim in rows:
                     self._graph(conn, dim)
@@ -215,15 +237,24 @@ class PgVectorIndex:
                     }
                 )
                 if len(batch) >= 500:
-                    conn.execute(_INSERT, batch)
-                    added, batch = added + len(batch), []
+                    added += self._insert(conn, batch)
+                    batch = []
             if batch:
-                conn.execute(_INSERT, batch)
-                added += len(batch)
+                added += self._insert(conn, batch)
             conn.execute(
                 text("UPDATE kb_vector_state SET revision = :rev WHERE kb_id = :kb"), {"rev": revision, "kb": kb_id}
             )
             return added
+
+    @staticmethod
+    def _insert(conn: Any, batch: list[dict]) -> int:
+        """Index a batch of chunks: their rows, then their postings."""
+        conn.execute(_INSERT, batch)
+        postings = text(_POSTINGS.format(which="v.chunk_id = ANY(:ids)")).bindparams(
+            bindparam("ids", type_=ARRAY(Integer))
+        )
+        conn.execute(postings, {"ids": [row["id"] for row in batch]})
+        return len(batch)
 
     def rebuild(self, kb_id: str) -> int:
         """Index the knowledge base again from its chunks (after a restore, or to move a knowledge
@@ -231,6 +262,7 @@ class PgVectorIndex:
         self._schema()
         with self.db.engine.begin() as conn:
             conn.execute(text("DELETE FROM kb_vectors WHERE kb_id = :kb"), {"kb": kb_id})
+            conn.execute(text("DELETE FROM kb_postings WHERE kb_id = :kb"), {"kb": kb_id})
             conn.execute(text("DELETE FROM kb_vector_state WHERE kb_id = :kb"), {"kb": kb_id})
         return self.refresh(kb_id)
 
@@ -288,7 +320,7 @@ class PgVectorIndex:
         total, mean = self._corpus(kb_id)
         if not total:
             return []
-        where = "AND v.document_id = ANY(:allowed)" if allowed is not None else ""
+        where = "AND p.document_id = ANY(:allowed)" if allowed is not None else ""
         stmt = text(_KEYWORD.format(allowed=where))
         params: dict[str, Any] = {
             "kb": kb_id,
