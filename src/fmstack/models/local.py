@@ -7,6 +7,7 @@ import importlib.util
 import json
 import os
 import queue
+import re
 import threading
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -138,10 +139,25 @@ _JSON_CHAR = 'char ::= [^"\\\\\\x7F\\x00-\\x1F]'
 
 
 def schema_gbnf(schema: dict) -> str:
-    """The GBNF grammar of a JSON schema, its strings without raw control characters."""
+    """The GBNF grammar of a JSON schema, its strings without raw control characters.
+
+    Its literals escape backslashes too, as llama.cpp's own converter does: the copy in
+    llama-cpp-python escapes only quotes and line breaks, so an enum value with a quote or a
+    backslash ('say "hi"', 'C:\\temp') made a grammar that does not parse — and llama.cpp
+    crashes the process on a grammar it cannot parse."""
     from llama_cpp import llama_grammar
 
-    return llama_grammar.json_schema_to_gbnf(json.dumps(schema)).replace(_ANY_CHAR, _JSON_CHAR)
+    class Converter(llama_grammar.SchemaConverter):
+        def _format_literal(self, literal: str) -> str:
+            escaped = re.sub(r'[\r\n"\\]', lambda m: _LITERAL_ESCAPES[m.group(0)], literal)
+            return f'"{escaped}"'
+
+    converter = Converter(prop_order={}, allow_fetch=False, dotall=False, raw_pattern=False)
+    converter.visit(converter.resolve_refs(json.loads(json.dumps(schema)), "stdin"), "")
+    return converter.format_grammar().replace(_ANY_CHAR, _JSON_CHAR)
+
+
+_LITERAL_ESCAPES = {"\r": "\\r", "\n": "\\n", '"': '\\"', "\\": "\\\\"}
 
 
 def _schema_grammar(schema: dict):
@@ -285,7 +301,7 @@ class LlamaCppChatModel(ChatModel):
     def _stream_batched(self, messages: Sequence[Message], params: GenerationParams) -> Iterator[Event]:
         """The chat template applied as llama-cpp-python's handler does, then decoded with the
         other requests of the moment (models/batching.py)."""
-        grammar = grammar_for(params.response_format)
+        grammar = self._parsed(grammar_for(params.response_format))
         tokens, template_stops = self._chat_prompt(messages)
         max_tokens = self._max_tokens(len(tokens), params, "messages")
         return self.batcher.stream(tokens, max_tokens, params, _listed(params.stop) + template_stops, grammar)
@@ -388,8 +404,28 @@ class LlamaCppChatModel(ChatModel):
             raise
         return future.result()
 
+    def _parsed(self, grammar: Any) -> Any:
+        """The grammar, once llama.cpp has parsed it: a grammar it cannot parse would crash the
+        process when sampling starts (llama-cpp-python passes the null sampler on), so it is an
+        error here instead."""
+        if grammar is None:
+            return None
+        import llama_cpp
+
+        sampler = llama_cpp.llama_sampler_init_grammar(
+            self.llm._model.vocab, grammar._grammar.encode("utf-8"), grammar._root.encode("utf-8")
+        )
+        if not sampler:
+            raise InvalidInput(
+                "response_format cannot be enforced: the grammar made of its schema does not parse "
+                "(a pattern with escapes such as \\d is not supported; use a character class: [0-9])",
+                param="response_format",
+            )
+        llama_cpp.llama_sampler_free(sampler)
+        return grammar
+
     def _stream_text(self, messages: Sequence[Message], params: GenerationParams) -> Iterator[Event]:
-        grammar = grammar_for(params.response_format)
+        grammar = self._parsed(grammar_for(params.response_format))
         try:
             prompt_tokens, max_tokens = self._budget(messages, params)
             kwargs = self._sampling_kwargs(params)
