@@ -7,10 +7,10 @@ as it is indexed (no snapshot to rebuild). The index is derived data: `kb_chunks
 copy — `kb_vectors` (one row per searchable chunk: its vector, its terms as a `tsvector`, the
 number of terms), `kb_postings` (the inverted index: one row per term of each searchable chunk,
 with the term's frequency there) and `kb_vector_state` (the knowledge-base revision each knowledge
-base is indexed up to). A chunk that is deleted leaves the index with it (a cascading foreign key); chunks that
-were added are indexed by the process that wrote them right after its transaction, or else by the
-first search that finds the knowledge base's revision ahead of the index. Dropping both tables
-loses nothing: they are built again from `kb_chunks`.
+base is indexed up to). A chunk that is deleted leaves the index with it (cascading foreign keys);
+chunks that were added are indexed by the process that wrote them right after its transaction, or
+else by the first search that finds the knowledge base's revision ahead of the index. Dropping
+these tables loses nothing: they are built again from `kb_chunks` (the postings from `kb_vectors`).
 
 Dense search is an HNSW index per vector dimension (a partial expression index, as one column holds
 the vectors of every knowledge base's model) over half-precision copies of the vectors (half the
