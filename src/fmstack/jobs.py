@@ -177,6 +177,7 @@ class JobRunner:
         self.capture: Callable[[], str | None] = lambda: None
         self.restore: Callable[[str | None], contextlib.AbstractContextManager] = lambda key: contextlib.nullcontext()
         self._handlers: dict[str, Handler] = {}
+        self._ended: dict[str, Callable[[dict[str, Any]], None]] = {}
         self._live: dict[str, JobContext] = {}
         self._lock = threading.Lock()
         self._wake = threading.Event()
@@ -185,8 +186,22 @@ class JobRunner:
         self._threads: list[threading.Thread] = []
 
     # -- the queue ---------------------------------------------------------------------------
-    def register(self, kind: str, handler: Handler) -> None:
+    def register(self, kind: str, handler: Handler, ended: Callable[[dict[str, Any]], None] | None = None) -> None:
+        """`handler` runs a job of `kind`; `ended(params)`, if given, is told of a job of that kind
+        that finished without its handler seeing it through — cancelled before it started, or given
+        up after its process stopped — so the records the job was for do not stay "running"."""
         self._handlers[kind] = handler
+        if ended is not None:
+            self._ended[kind] = ended
+
+    def _tell_ended(self, kind: str, params: dict[str, Any] | None) -> None:
+        hook = self._ended.get(kind)
+        if hook is None:
+            return
+        try:
+            hook(dict(params or {}))
+        except Exception:  # the job's own record is right already; its targets' is best effort
+            log.exception("a %s job ended early and updating what it was for failed", kind)
 
     def submit(self, kind: str, target: str | None, params: dict[str, Any]) -> JobRecord:
         """Queue a job; this process starts running jobs if it was not (it submitted work)."""
@@ -286,10 +301,11 @@ class JobRunner:
         """Jobs whose process stopped: queued again (or, after max_attempts runs, interrupted)."""
         now = utcnow()
         with self.db.session() as s:
-            stmt = select(Job.id, Job.owner, Job.attempts, Job.status, Job.lease_until).where(
+            stmt = select(Job.id, Job.owner, Job.attempts, Job.status, Job.lease_until, Job.kind, Job.params).where(
                 Job.status.in_(ACTIVE), Job.kind.in_(list(self._handlers))
             )
-            for job_id, owner, attempts, status, lease in s.execute(self._statement(stmt)).all():
+            ended = []
+            for job_id, owner, attempts, status, lease, kind, params in s.execute(self._statement(stmt)).all():
                 if owner == OWNER or not (_owner_gone(owner) or lease is None or lease < now):
                     continue
                 if status == "cancelling":
@@ -305,7 +321,10 @@ class JobRunner:
                     values = {"status": "queued", "owner": "", "lease_until": None}
                     log.warning("job %s: its process (%s) stopped; queued again", job_id, owner)
                 same = update(Job).where(Job.id == job_id, Job.owner == owner, Job.attempts == attempts)
-                s.execute(self._statement(same.values(**values)))
+                if s.execute(self._statement(same.values(**values))).rowcount == 1 and values["status"] != "queued":  # type: ignore[attr-defined]
+                    ended.append((kind, params))
+        for kind, params in ended:
+            self._tell_ended(kind, params)
 
     def _run(self, ctx: JobContext, job: Job) -> None:
         with self._lock:
@@ -406,12 +425,14 @@ class JobRunner:
             return self.get(job_id)
         with self.db.session() as s:
             # a queued job is cancelled before it starts; a running one, by the process running it
-            s.execute(
+            before = s.execute(
                 update(Job)
                 .where(Job.id == job_id, Job.status == "queued")
                 .values(status="cancelled", finished_at=utcnow())
             )
             s.execute(update(Job).where(Job.id == job_id, Job.status == "running").values(status="cancelling"))
+        if before.rowcount == 1:  # type: ignore[attr-defined]
+            self._tell_ended(record.kind, record.params)
         return self.get(job_id)
 
     def wait(self, job_id: str, timeout: float | None = None) -> JobRecord:

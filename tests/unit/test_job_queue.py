@@ -10,6 +10,7 @@ import time
 import pytest
 from sqlalchemy import update
 
+from fmstack.jobs import _HOST as OWNER_HOST
 from fmstack.jobs import JobContext, JobRunner
 from fmstack.store import Database, Job
 
@@ -107,3 +108,30 @@ def test_jobs_are_claimed_in_the_order_they_were_queued(db):
     assert order == [0, 1, 2, 3, 4]
     assert not queuer.running
     runner.close()
+
+
+def test_a_job_that_ends_before_its_handler_runs_is_told_to_its_kind(db):
+    """Cancelled while queued, or given up after its process stopped: the kind's `ended` hook hears
+    of it (an evaluation marks its runs interrupted), and a job its handler finished does not."""
+    ended: list[dict] = []
+    runner = JobRunner(db, max_attempts=1)
+    runner.register("work", until_cancelled, ended=ended.append)
+    runner.local = False  # queue only: nothing claims the job
+    queued = runner.submit("work", None, {"runs": ["a"]})
+    assert runner.cancel(queued.id).status == "cancelled" and ended == [{"runs": ["a"]}]
+
+    gone = runner.submit("work", None, {"runs": ["b"]})
+    with db.session() as s:  # a process on this host that is not running any more held it
+        s.execute(
+            update(Job).where(Job.id == gone.id).values(status="running", owner=f"{OWNER_HOST}:999999999", attempts=1)
+        )
+    runner._recover()
+    assert runner.get(gone.id).status == "interrupted" and ended[-1] == {"runs": ["b"]}
+
+    runner.local = True
+    done = runner.submit("work", None, {"runs": ["c"]})
+    wait_for(lambda: runner.get(done.id).status == "running")
+    runner.cancel(done.id)
+    assert runner.wait(done.id, timeout=30).status == "cancelled"
+    runner.close()
+    assert {"runs": ["c"]} not in ended

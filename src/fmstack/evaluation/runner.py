@@ -32,7 +32,7 @@ from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from ..chat.conversations import ConversationStore
 from ..errors import InvalidInput, NotFound
@@ -210,7 +210,7 @@ class EvaluationService:
         self.prompts = prompts
         self.conversations = conversations
         self.jobs = jobs
-        jobs.register("evaluation", self._work)
+        jobs.register("evaluation", self._work, ended=self._stopped)
 
     # -- running ------------------------------------------------------------------------------
     def run(
@@ -280,6 +280,16 @@ class EvaluationService:
             if ctx.cancelled:
                 break
         return {"runs": ids}
+
+    def _stopped(self, params: dict[str, Any]) -> None:
+        """The job ended before it ran (cancelled while queued) or gave up: its unfinished runs are
+        `interrupted` — resumable — rather than `running` for ever."""
+        with self.db.session() as s:
+            s.execute(
+                update(EvalRun)
+                .where(EvalRun.id.in_(list(params.get("runs") or [])), EvalRun.status == "running")
+                .values(status="interrupted")
+            )
 
     def resume(self, run_id: str, progress: Callable[[str, int, int], None] | None = None) -> str:
         """Carry on a run that stopped (examples already stored are kept)."""
