@@ -768,3 +768,57 @@ def test_an_optional_number_that_is_a_required_one_again_is_left_out():
     assert tooluse._without_invented(args, required, request) == {"amount": 1500, "years": 2}
     # written twice, it may be both
     assert tooluse._without_invented(args, required, "1500 over 2 years, compounded 2 times a year") == args
+
+
+def test_a_unit_left_out_is_the_one_the_request_writes_by_the_call_s_own_values():
+    def schema(unit: dict) -> dict:
+        return {
+            "properties": {
+                "location": {"type": "string"},
+                "radius": {"type": "number"},
+                "days": {"type": "integer"},
+                "unit": {"type": "string", **unit},
+            }
+        }
+
+    length = schema({"description": "The units in which the radius is measured (defaults to meters)."})
+    assert tooluse._with_units({"radius": 5.6}, length, "A circle with a radius of 5.6 feet: its area?") == {
+        "radius": 5.6,
+        "unit": "feet",
+    }
+    circles = "The first circle has a radius of 5m, the second a radius of 10m; the output in meters."
+    assert tooluse._with_units({"radius": 10}, length, circles)["unit"] == "m"  # right after its number
+    # each call the unit written after its own place; the number both share ("7 days") says nothing
+    temperature = schema({"description": "The temperature unit ('Celsius' or 'Fahrenheit')."})
+    both = "The average temperature in New York for the past 7 days in Fahrenheit, and in Los Angeles in Celsius?"
+    assert tooluse._with_units({"location": "New York", "days": 7}, temperature, both)["unit"] == "Fahrenheit"
+    assert tooluse._with_units({"location": "Los Angeles", "days": 7}, temperature, both)["unit"] == "Celsius"
+    # an enum takes its own name for a unit the request writes in Chinese
+    enum = schema({"description": "温度单位", "enum": ["celsius", "fahrenheit"]})
+    asked = "我想知道上海目前的天气状况，可以帮我查询吗？顺便使用摄氏度来显示温度。"
+    assert tooluse._with_units({"location": "上海"}, enum, asked)["unit"] == "celsius"
+    # no unit of the kind asked for, a letter that is not after a number, a unit the model gave: unchanged
+    assert tooluse._with_units({"location": "Boston"}, temperature, "Weather in Boston within 5 m?") == {
+        "location": "Boston"
+    }
+    assert "unit" not in tooluse._with_units({"radius": 3}, length, "A radius of 3 in room m")
+    system = schema({"description": "Choose between 'imperial' and 'metric' systems. Default is 'metric'."})
+    assert "unit" not in tooluse._with_units({"radius": 85}, system, "A weight of 85 kilograms")
+    given = {"radius": 3, "unit": "cm"}
+    assert tooluse._with_units(given, length, "A radius of 3 feet") == given
+
+
+def test_a_dict_or_list_the_request_writes_out_wins_over_what_the_model_made_of_it():
+    grades = {"properties": {"gradeDict": {"type": "object", "description": "Subjects and their scores"}}}
+    request = "The average grade of John, who has these scores {'math':90, 'science':75, 'history':82}?"
+    copied = {"gradeDict": {"type": "object", "description": "Subjects and their scores"}}  # the schema, copied
+    assert tooluse._from_request(copied, grades, request) == {"gradeDict": {"math": 90, "science": 75, "history": 82}}
+    samples = {"properties": {n: {"type": "array", "items": {"type": "integer"}} for n in ("a", "b")}}
+    request = 'A t-test of dataset A [12, 24, 36] against dataset B {"x": 1} [15, 30, 45]'
+    ran_on = {"a": [12, 24, 36, 15, 30, 45], "b": [15, 30, 45, 15, 30, 45]}
+    assert tooluse._from_request(ran_on, samples, request) == {"a": [12, 24, 36], "b": [15, 30, 45]}
+    # a list the request writes whole stays whole, though a shorter one starts it; a dict the model
+    # filled in stays
+    assert tooluse._with_literals({"a": [1, 2]}, samples, "sum [1, 2] and then [1]") == {"a": [1, 2]}
+    assert tooluse._with_literals({"a": {"m": 1}}, samples, "{'m': 1} {'n': 2}") == {"a": {"m": 1}}
+    assert tooluse.literals("[1, 2] {'a': [3]} [oops} {__import__('os')}") == [[1, 2], {"a": [3]}]

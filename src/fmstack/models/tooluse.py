@@ -39,6 +39,7 @@ best tool even when no tool fits well; a named function skips the decision.
 
 from __future__ import annotations
 
+import ast
 import collections
 import functools
 import itertools
@@ -730,7 +731,7 @@ def _from_request(args: dict, schema: dict, request: str) -> dict:
     it (as_written, zh_core)."""
     args = _with_name(_with_counts(_with_months(args, schema, request), schema, request), schema, request)
     args = _with_options(_with_whole_numbers(args, schema, request), schema, request)
-    args = _with_list_items(args, schema, request)
+    args = _with_units(_with_list_items(_with_literals(args, schema, request), schema, request), schema, request)
 
     def spelled(key: str, prop: dict, given: Any) -> Any:
         if not isinstance(given, str) or {"enum", "const", "pattern"} & set(prop):
@@ -822,6 +823,161 @@ def _with_options(args: dict, schema: dict, request: str) -> dict:
         return None
 
     return _replaced(args, schema, option)
+
+
+_LITERAL = re.compile(r"\{[^{}]{1,2000}\}|\[[^\[\]]{1,2000}\]")
+_SCHEMA_WORDS = {"type", "description", "properties", "items", "required", "additionalProperties", "default", "enum"}
+
+
+def literals(request: str) -> list[dict | list]:
+    """The dicts and lists the request writes out as literals ("{'math': 90, 'science': 75}",
+    "[12, 24, 36]"), Python's or JSON's spelling."""
+    out = []
+    for m in _LITERAL.finditer(request):
+        try:
+            value = ast.literal_eval(m.group())
+        except (ValueError, SyntaxError, MemoryError, RecursionError):
+            try:
+                value = json.loads(m.group())
+            except ValueError:
+                continue
+        if isinstance(value, (dict, list)) and value:
+            out.append(value)
+    return out
+
+
+def _with_literals(args: dict, schema: dict, request: str) -> dict:
+    """A dict or list the request writes out, over what the model made of it: an object the model
+    filled with the parameter's own schema ({"type": "object", "description": …}) is the
+    request's one dict; a list that runs on past one of the request's lists ([12, 24, 36, 15, 30,
+    45] where the request writes [12, 24, 36] and [15, 30, 45]) is cut to it."""
+    written = literals(request) if ("{" in request or "[" in request) else []
+    if not written:
+        return args
+    dicts = [w for w in written if isinstance(w, dict)]
+    lists = [w for w in written if isinstance(w, list)]
+
+    out = dict(args)
+    for key, given in args.items():
+        if isinstance(given, dict) and given and set(given) <= _SCHEMA_WORDS and len(dicts) == 1:
+            out[key] = dicts[0]
+        elif isinstance(given, list) and given not in lists:
+            prefixes = [w for w in lists if len(w) < len(given) and given[: len(w)] == w]
+            out[key] = max(prefixes, key=len) if prefixes else given
+    return out
+
+
+# units by what they measure; a short symbol counts only right after a number ("5m", "3 kg")
+_UNIT_WORDS = {
+    "temperature": "celsius fahrenheit kelvin °c °f 摄氏度 华氏度",
+    "time": "seconds second minutes minute hours hour days day weeks week months month years year",
+    "measure": "m meters meter metres metre kilometers kilometer kilometres kilometre km centimeters centimeter "
+    "centimetres centimetre cm millimeters millimeter millimetres millimetre mm feet foot ft inches inch miles mile mi "
+    "yards yard yd kilograms kilogram kg grams gram g pounds pound lbs lb ounces ounce oz tons ton tonnes tonne "
+    "liters liter litres litre l milliliters milliliter ml gallons gallon gal degrees degree radians radian "
+    "米 公里 千米 厘米 毫米 英尺 英寸 英里 公斤 千克 克 磅 升 毫升",
+}
+_UNIT_SYMBOLS = {
+    "m",
+    "km",
+    "cm",
+    "mm",
+    "ft",
+    "mi",
+    "yd",
+    "kg",
+    "g",
+    "lb",
+    "lbs",
+    "oz",
+    "l",
+    "ml",
+    "gal",
+    "°c",
+    "°f",
+    "米",
+    "克",
+    "升",
+}
+_UNIT_NAMES = {  # an enum's value for a unit the request writes in another language or as a symbol
+    "摄氏度": "celsius", "摄氏": "celsius", "°c": "celsius", "华氏度": "fahrenheit", "华氏": "fahrenheit", "°f": "fahrenheit",
+}  # fmt: skip
+
+
+def _unit_kind(key: str, prop: dict) -> str | None:
+    """What a parameter's unit measures, if it is a unit at all: "temp_unit" -> temperature."""
+    if not re.search(r"unit", key, re.I):
+        return None
+    about = f"{key} {prop.get('description', '')}".casefold()
+    if re.search(r"temp|celsius|fahrenheit|摄氏|温度", about):
+        return "temperature"
+    if re.search(r"\b(?:time|duration|period)\b", about):
+        return "time"
+    return "measure"
+
+
+def _units_written(request: str, kind: str) -> list[tuple[int, int, bool]]:
+    """Where the request writes a unit of that kind: (start, end, right after a number)."""
+    words = sorted(_UNIT_WORDS[kind].split(), key=len, reverse=True)
+    pattern = "|".join(re.escape(w) for w in words)
+    out = []
+    for m in re.finditer(rf"(?<![A-Za-z_°])({pattern})(?![A-Za-z_])", request, re.I):
+        after_number = bool(re.search(r"\d\s?$", request[: m.start()]))
+        if m.group(1).casefold() in _UNIT_SYMBOLS and not after_number:
+            continue  # "m" or "l" on its own is a letter, not a unit
+        out.append((m.start(1), m.end(1), after_number))
+    return out
+
+
+def _with_units(args: dict, schema: dict, request: str) -> dict:
+    """A unit the model left out, where the request writes one by the call's own values ("a radius
+    of 5.6 feet" -> units "feet"; "New York … in Fahrenheit and Los Angeles … in Celsius" -> each
+    city its own): the unit right after one of the call's numbers, else the first one after one of
+    its values in the same sentence. An enum's value is matched through the unit's other names
+    ("摄氏度" -> "celsius")."""
+    values = [v for v in args.values() if isinstance(v, (str, int, float)) and not isinstance(v, bool) and str(v)]
+    folded = request.casefold()
+
+    def unit(key: str, prop: dict, given: Any) -> Any:
+        if given is not None or prop.get("type") not in (None, "string") or (kind := _unit_kind(key, prop)) is None:
+            return given
+        written = _units_written(request, kind)
+        if not written:
+            return None
+        ends: dict[int, bool] = {}  # where one of the call's values ends: is it a number
+        for v in values:
+            number = not isinstance(v, str)
+            text = str(v).casefold() if isinstance(v, str) else _number_text(v)
+            after = r"(?!\d|\.\d)" if number else r"(?!\w)"
+            ends |= {m.end(): number for m in re.finditer(rf"(?<![\w.]){re.escape(text)}{after}", folded)}
+        adjacent = [w for w in written if w[2] and any(n and 0 <= w[0] - e <= 1 for e, n in ends.items())]
+        later = [  # after one of its words (a number may be another call's too: "7 days")
+            w
+            for e in sorted(e for e, n in ends.items() if not n)
+            for w in written
+            if w[0] >= e and not re.search(r"[.!?;。！？；]", request[e : w[0]])
+        ]
+        only = written if len({request[a:b].casefold() for a, b, _ in written}) == 1 else []
+        picked = adjacent or later or only
+        if not picked:
+            return None
+        word = request[picked[0][0] : picked[0][1]]
+        quoted = {q.casefold() for q in re.findall(r"['\"]([^'\"]{1,20})['\"]", prop.get("description", ""))}
+        if len(quoted) >= 2 and not {_UNIT_NAMES.get(word.casefold(), word).casefold(), word.casefold()} & quoted:
+            return None  # the values it takes are others ("'imperial' and 'metric'", not "kg")
+        options = prop.get("enum")
+        if isinstance(options, list):
+            name = _UNIT_NAMES.get(word.casefold(), word).casefold()
+            same = [o for o in options if isinstance(o, str) and o.casefold() in (name, word.casefold())]
+            return same[0] if same else None
+        return word
+
+    return _replaced(args, schema, unit)
+
+
+def _number_text(value: float) -> str:
+    """A number as a request writes it: 5.0 -> "5"."""
+    return str(int(value)) if float(value).is_integer() else str(value)
 
 
 def _with_list_items(args: dict, schema: dict, request: str) -> dict:
