@@ -822,3 +822,55 @@ def test_a_dict_or_list_the_request_writes_out_wins_over_what_the_model_made_of_
     assert tooluse._with_literals({"a": [1, 2]}, samples, "sum [1, 2] and then [1]") == {"a": [1, 2]}
     assert tooluse._with_literals({"a": {"m": 1}}, samples, "{'m': 1} {'n': 2}") == {"a": {"m": 1}}
     assert tooluse.literals("[1, 2] {'a': [3]} [oops} {__import__('os')}") == [[1, 2], {"a": [3]}]
+
+
+def test_how_often_interest_is_compounded_is_the_number_of_times_a_year_the_request_says():
+    schema = {
+        "properties": {
+            "principal": {"type": "number"},
+            "rate": {"type": "number", "description": "The annual interest rate."},
+            "years": {"type": "integer"},
+            "periods": {"type": "integer", "description": "The number of times interest is compounded per year."},
+        }
+    }
+    asked = "The future value of $5000 at an annual interest rate of 5% in 3 years, compounded monthly?"
+    assert (
+        tooluse._from_request({"principal": 5000, "rate": 0.05, "years": 3, "periods": 3}, schema, asked)["periods"]
+        == 12
+    )
+    assert tooluse._with_frequency({"years": 3}, schema, "本金5000元，年利率5%，按季度复利，3年后是多少？") == {
+        "years": 3,
+        "periods": 4,
+    }
+    # "annual interest rate" says nothing of compounding; two frequencies: which one is not known
+    assert tooluse._with_frequency({"years": 3}, schema, "$5000 at an annual rate of 5% for 3 years") == {"years": 3}
+    assert tooluse._with_frequency({"periods": 4}, schema, "compounded quarterly, paid monthly") == {"periods": 4}
+
+
+def test_a_run_of_numbers_the_request_writes_is_a_list_a_model_s_list_runs_on_past():
+    samples = {"properties": {n: {"type": "array", "items": {"type": "integer"}} for n in ("a", "b")}}
+    asked = "Compare dataset_A with the values 12, 24, 36 and dataset_B with the values 15, 30, 45."
+    ran_on = {"a": [12, 24, 36, 15, 30, 45], "b": [15, 30, 45, 15, 30, 45]}
+    assert tooluse._with_literals(ran_on, samples, asked) == {"a": [12, 24, 36], "b": [15, 30, 45]}
+    assert tooluse.literals("I paid $1,500 and 2,000 on 12, 13 and 14 May") == [[12, 13, 14]]
+    # a list of strings none of which the request writes is its one list of strings
+    words = {"properties": {"elements": {"type": "array", "items": {"type": "string"}}}}
+    asked = "Sort the words ['apple', 'banana', 'cherry'] in descending order"
+    assert tooluse._with_literals({"elements": ["fruit1", "fruit2"]}, words, asked) == {
+        "elements": ["apple", "banana", "cherry"]
+    }
+
+
+def test_a_value_ending_on_the_tool_s_subject_as_a_common_noun_loses_it():
+    schema = {"properties": {k: {"type": "string"} for k in ("model", "topic", "hotel_name", "landmark")}}
+    asked = "Find the price of a used Gibson Les Paul guitar in excellent condition in Chicago."
+    assert tooluse._without_subject({"model": "Gibson Les Paul guitar"}, schema, asked, "guitar_price_find") == {
+        "model": "Gibson Les Paul"
+    }
+    assert tooluse._without_subject(
+        {"topic": "Bitcoin News"}, schema, "Get the latest news on Bitcoin", "get_news"
+    ) == {"topic": "Bitcoin"}
+    # the parameter is named for it; the request writes it as part of a name
+    kept = {"hotel_name": "Plaza Hotel", "landmark": "Golden Gate Bridge"}
+    assert tooluse._without_subject(kept, schema, "Book the Plaza hotel", "hotel_booking") == kept
+    assert tooluse._without_subject(kept, schema, "About the Golden Gate Bridge", "bridge_info") == kept

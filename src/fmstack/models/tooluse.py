@@ -434,6 +434,7 @@ def fill(
     request, _ = _current_request(messages)
     text = conversation_text(messages)
     schema = tool["function"].get("parameters") or {}
+    name = tool["function"].get("name", "")
     required = set(schema.get("required") or [])
     used = Usage()
     problems: str | None = None
@@ -449,7 +450,7 @@ def fill(
             break
     if not found:
         return Filled([], used, problems)
-    first = _from_request(_without_invented(found[0], required, text), schema, request)
+    first = _from_request(_without_invented(found[0], required, text), schema, request, name)
     share = grounding(first, text)
     if share is None or share >= GROUNDING_FLOOR:
         first = _rewritten(generate_json, messages, tool, first, text, part or request, used)
@@ -467,12 +468,12 @@ def fill(
         more, wrong = check_calls(tool, out)
         if finish == "length" or wrong is not None:
             return []
-        return [_from_request(_without_invented(args, required, text), schema, request) for args in more]
+        return [_from_request(_without_invented(args, required, text), schema, request, name) for args in more]
 
     # one more call for each further item of a list a value stands in ("Paris and Bordeaux")
     others, held = _listed(first, required, where)
     for other in others:
-        add(_from_request(other, schema, request))
+        add(_from_request(other, schema, request, name))
     # a request in several sentences may ask for one call in each ("First, book the Sheraton …
     # Then, reserve the Marriott …"): each is filled on its own, and kept if it is another call
     sentences = [c for c in _SENTENCES.split(where) if len(c.strip()) >= 8]
@@ -492,7 +493,7 @@ def fill(
             ):
                 add(args)
                 for other in _listed(args, required, sentence)[0]:
-                    add(_from_request(other, schema, request))
+                    add(_from_request(other, schema, request, name))
     # no list found where the request enumerates more than the calls so far (the sentences may
     # have found some: "…, the third has a radius of 15m, and the fourth 20m"): the model lists the
     # calls itself, and each further one must be a further thing the request writes out
@@ -725,12 +726,13 @@ def _replaced(args: dict, schema: dict, value: Callable[[str, dict, Any], Any]) 
     return out
 
 
-def _from_request(args: dict, schema: dict, request: str) -> dict:
+def _from_request(args: dict, schema: dict, request: str, subject: str = "") -> dict:
     """Values the request states outright, over the model's: a month by name, a count before its
     noun, the name the user gives as theirs; and a string the model copied, as the request writes
-    it (as_written, zh_core)."""
+    it (as_written, zh_core), without the tool's subject (`subject`: its name) after it."""
     args = _with_name(_with_counts(_with_months(args, schema, request), schema, request), schema, request)
     args = _with_options(_with_whole_numbers(args, schema, request), schema, request)
+    args = _with_frequency(args, schema, request)
     args = _with_units(_with_list_items(_with_literals(args, schema, request), schema, request), schema, request)
 
     def spelled(key: str, prop: dict, given: Any) -> Any:
@@ -743,7 +745,31 @@ def _from_request(args: dict, schema: dict, request: str) -> dict:
         return in_place_format(_with_written_code(zh_core(as_written(given, request), request), request), prop)
 
     args = _replaced(args, schema, spelled)
-    return _without_others(_as_decimals(args, schema, request), schema)
+    return _without_subject(_without_others(_as_decimals(args, schema, request), schema), schema, request, subject)
+
+
+def _without_subject(args: dict, schema: dict, request: str, subject: str) -> dict:
+    """A value that ends on the tool's subject, written as a common noun, without it: "Gibson Les
+    Paul guitar" for `guitar_price_find`'s model, "Bitcoin News" for `get_news`'s topic — not
+    where the parameter is named for it ("Plaza Hotel" for hotel_name) or the request writes it as
+    part of a name ("Golden Gate Bridge")."""
+    nouns = _name_stems(subject)
+    if not nouns:
+        return args
+
+    def cut(key: str, prop: dict, given: Any) -> Any:
+        if not isinstance(given, str) or {"enum", "const", "pattern", "format"} & set(prop):
+            return given
+        head, _, last = given.strip().rpartition(" ")
+        if not head or stem(last.lower()) not in nouns or stem(last.lower()) in _name_stems(key):
+            return given
+        if not re.search(
+            rf"(?<!\w){re.escape(last.lower())}(?!\w)", request
+        ):  # only as the request writes it in lower case
+            return given
+        return head.rstrip(" ,")
+
+    return _replaced(args, schema, cut)
 
 
 def _with_written_code(value: str, request: str) -> str:
@@ -829,10 +855,13 @@ _LITERAL = re.compile(r"\{[^{}]{1,2000}\}|\[[^\[\]]{1,2000}\]")
 _SCHEMA_WORDS = {"type", "description", "properties", "items", "required", "additionalProperties", "default", "enum"}
 
 
+_NUMBER_RUN = re.compile(r"(?<![\d.,])-?\d+(?:\.\d+)?(?:(?:,\s+|,?\s+and\s+)-?\d+(?:\.\d+)?)+(?![.,]?\d)")
+
+
 def literals(request: str) -> list[dict | list]:
-    """The dicts and lists the request writes out as literals ("{'math': 90, 'science': 75}",
-    "[12, 24, 36]"), Python's or JSON's spelling."""
-    out = []
+    """The dicts and lists the request writes out: literals ("{'math': 90, 'science': 75}",
+    "[12, 24, 36]", Python's or JSON's spelling) and runs of numbers ("12, 24, 36 and 48")."""
+    out: list[dict | list] = []
     for m in _LITERAL.finditer(request):
         try:
             value = ast.literal_eval(m.group())
@@ -843,6 +872,8 @@ def literals(request: str) -> list[dict | list]:
                 continue
         if isinstance(value, (dict, list)) and value:
             out.append(value)
+    for m in _NUMBER_RUN.finditer(_LITERAL.sub(" ", request)):
+        out.append([float(x) if "." in x else int(x) for x in re.findall(r"-?\d+(?:\.\d+)?", m.group())])
     return out
 
 
@@ -850,21 +881,39 @@ def _with_literals(args: dict, schema: dict, request: str) -> dict:
     """A dict or list the request writes out, over what the model made of it: an object the model
     filled with the parameter's own schema ({"type": "object", "description": …}) is the
     request's one dict; a list that runs on past one of the request's lists ([12, 24, 36, 15, 30,
-    45] where the request writes [12, 24, 36] and [15, 30, 45]) is cut to it."""
-    written = literals(request) if ("{" in request or "[" in request) else []
+    45] where the request writes 12, 24, 36 and [15, 30, 45]) is cut to it; a list none of whose
+    items the request writes is the request's one list of items of that type."""
+    written = literals(request) if re.search(r"[{\[]|\d,", request) else []
     if not written:
         return args
     dicts = [w for w in written if isinstance(w, dict)]
     lists = [w for w in written if isinstance(w, list)]
-
+    props = schema.get("properties") or {}
     out = dict(args)
     for key, given in args.items():
         if isinstance(given, dict) and given and set(given) <= _SCHEMA_WORDS and len(dicts) == 1:
             out[key] = dicts[0]
-        elif isinstance(given, list) and given not in lists:
+        elif isinstance(given, list) and given and given not in lists:
             prefixes = [w for w in lists if len(w) < len(given) and given[: len(w)] == w]
-            out[key] = max(prefixes, key=len) if prefixes else given
+            kind = ((props.get(key) or {}).get("items") or {}).get("type")
+            typed = [w for w in lists if kind and all(_of_type(x, kind) for x in w)]
+            if prefixes:
+                out[key] = max(prefixes, key=len)
+            elif len(typed) == 1 and not any(_written(x, request) for x in given):
+                out[key] = typed[0]
     return out
+
+
+def _of_type(value: Any, kind: str) -> bool:
+    if kind == "string":
+        return isinstance(value, str)
+    if kind in ("number", "integer"):
+        return (
+            isinstance(value, (int, float))
+            and not isinstance(value, bool)
+            and (kind == "number" or value == int(value))
+        )
+    return False
 
 
 # units by what they measure; a short symbol counts only right after a number ("5m", "3 kg")
@@ -1334,6 +1383,36 @@ def _name_stems(text: str) -> set[str]:
     "companyName" -> {company, name}."""
     words = re.findall(r"[A-Za-z]+", re.sub(r"(?<=[a-z])(?=[A-Z])|_", " ", text))
     return {stem(w) for w in words if len(w) > 2 and w.lower() not in _STOP}
+
+
+_COMPOUNDED = re.compile(r"compound|times? per (?:year|period)|per (?:year|period)\b.*\btimes", re.I)
+_TIMES_A_YEAR = {
+    "daily": 365, "weekly": 52, "monthly": 12, "quarterly": 4, "semi-annually": 2, "semiannually": 2,
+    "biannually": 2, "half-yearly": 2, "annually": 1, "yearly": 1, "每天": 365, "每周": 52, "每月": 12,
+    "按月": 12, "每季度": 4, "按季度": 4, "每半年": 2, "每年": 1, "按年": 1,
+}  # fmt: skip
+_TIMES_WORD = re.compile(
+    r"(?<![A-Za-z-])(" + "|".join(sorted(map(re.escape, _TIMES_A_YEAR), key=len, reverse=True)) + r")(?![A-Za-z-])",
+    re.I,
+)
+
+
+def _with_frequency(args: dict, schema: dict, request: str) -> dict:
+    """How many times a year the request says interest is compounded ("compounded monthly" -> 12):
+    a number parameter for that takes it, where the request says one such word ("annual interest
+    rate" is not one) — the model's number was another of the request's (3 of "3 years")."""
+    said = {_TIMES_A_YEAR[m.group(1).lower()] for m in _TIMES_WORD.finditer(request)}
+    if len(said) != 1:
+        return args
+    times = said.pop()
+
+    def frequency(key: str, prop: dict, given: Any) -> Any:
+        about = f"{key} {prop.get('description', '')}"
+        if prop.get("type") in ("integer", "number") and _COMPOUNDED.search(about) and "rate" not in key.lower():
+            return times
+        return given
+
+    return _replaced(args, schema, frequency)
 
 
 def _with_counts(args: dict, schema: dict, request: str) -> dict:
