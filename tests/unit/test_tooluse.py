@@ -874,3 +874,5 @@ def test_a_value_ending_on_the_tool_s_subject_as_a_common_noun_loses_it():
     kept = {"hotel_name": "Plaza Hotel", "landmark": "Golden Gate Bridge"}
     assert tooluse._without_subject(kept, schema, "Book the Plaza hotel", "hotel_booking") == kept
     assert tooluse._without_subject(kept, schema, "About the Golden Gate Bridge", "bridge_info") == kept
+    vice = {"topic": "vice president"}
+    assert tooluse._without_subject(vice, schema, "Who was the vice president in 1975?", "get_president_and_vp") == vice

@@ -749,10 +749,11 @@ def _from_request(args: dict, schema: dict, request: str, subject: str = "") -> 
 
 
 def _without_subject(args: dict, schema: dict, request: str, subject: str) -> dict:
-    """A value that ends on the tool's subject, written as a common noun, without it: "Gibson Les
+    """A name that ends on the tool's subject, written as a common noun, without it: "Gibson Les
     Paul guitar" for `guitar_price_find`'s model, "Bitcoin News" for `get_news`'s topic — not
-    where the parameter is named for it ("Plaza Hotel" for hotel_name) or the request writes it as
-    part of a name ("Golden Gate Bridge")."""
+    where the parameter is named for it ("Plaza Hotel" for hotel_name), the request writes it as
+    part of a name ("Golden Gate Bridge") or the words before it are not a name ("vice president"
+    for `get_president_and_vp`)."""
     nouns = _name_stems(subject)
     if not nouns:
         return args
@@ -761,8 +762,8 @@ def _without_subject(args: dict, schema: dict, request: str, subject: str) -> di
         if not isinstance(given, str) or {"enum", "const", "pattern", "format"} & set(prop):
             return given
         head, _, last = given.strip().rpartition(" ")
-        if not head or stem(last.lower()) not in nouns or stem(last.lower()) in _name_stems(key):
-            return given
+        if not head[:1].isupper() or stem(last.lower()) not in nouns or stem(last.lower()) in _name_stems(key):
+            return given  # a name before the noun, not a word that qualifies it ("vice president")
         if not re.search(
             rf"(?<!\w){re.escape(last.lower())}(?!\w)", request
         ):  # only as the request writes it in lower case
