@@ -124,18 +124,27 @@ class Accounting:
             )
 
     def sign_in_allowed(self, name: str, limit: int = SIGN_IN_FAILURES) -> None:
-        """Refuse (429) a user name that failed `limit` sign-ins this minute, whoever tries:
-        passwords are not guessed at speed."""
-        with self.db.session() as s:
-            row = s.get(RateWindow, _sign_in_window(name))
-        if row is not None and row.requests >= limit:
+        """Refuse (429) a user name that failed `limit` sign-ins within this minute and the one
+        before, whoever tries: passwords are not guessed at speed, and a minute's turn does not
+        give a guesser a fresh `limit`."""
+        key, minute = _sign_in_window(name)
+        if self._sign_in_failures(key, minute) + self._sign_in_failures(key, minute - 1) >= limit:
             raise _too_many_sign_ins()
 
+    def _sign_in_failures(self, key: str, minute: int) -> int:
+        with self.db.session() as s:
+            row = s.get(RateWindow, (key, minute))
+        return int(row.requests) if row is not None else 0
+
     def failed_sign_in(self, name: str, limit: int = SIGN_IN_FAILURES) -> None:
-        """Count a failed sign-in (the window's row, as the request counts of keys)."""
+        """Count a failed sign-in (the window's row, as the request counts of keys); the one that
+        reaches the limit across this minute and the last is refused."""
         key, minute = _sign_in_window(name)
+        room = limit - self._sign_in_failures(key, minute - 1)
         bump: dict[str, float] = {"requests": 1}
-        if not self._add(RateWindow, {"key_id": key, "minute": minute}, bump, within=[RateWindow.requests < limit]):
+        if room <= 0 or not self._add(
+            RateWindow, {"key_id": key, "minute": minute}, bump, within=[RateWindow.requests < room]
+        ):
             raise _too_many_sign_ins()
 
     def _spent(self, key: ApiKeyRecord, spent: float) -> RateLimited:
