@@ -135,3 +135,21 @@ def test_a_job_that_ends_before_its_handler_runs_is_told_to_its_kind(db):
     assert runner.wait(done.id, timeout=30).status == "cancelled"
     runner.close()
     assert {"runs": ["c"]} not in ended
+
+
+def test_an_evaluation_job_that_ended_early_marks_its_runs_in_any_workspace(db):
+    """The hook runs in the queue's thread, outside the job's workspace: the runs it names by id
+    are marked interrupted wherever they are (the workspace scope would otherwise hide them)."""
+    from types import SimpleNamespace
+
+    from fmstack.evaluation.runner import EvaluationService
+    from fmstack.store.scope import in_workspace
+    from fmstack.store.tables import EvalRun, Workspace
+
+    with db.session() as s:
+        s.add(Workspace(id="ws_other", name="other"))
+    with in_workspace("ws_other"), db.session() as s:
+        s.add(EvalRun(id="eval_1", name="e", config_name="c", spec={}, status="running"))
+    EvaluationService._stopped(SimpleNamespace(db=db), {"runs": ["eval_1"]})  # type: ignore[arg-type]
+    with in_workspace("ws_other"), db.session() as s:
+        assert s.get(EvalRun, "eval_1").status == "interrupted"

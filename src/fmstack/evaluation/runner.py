@@ -289,6 +289,7 @@ class EvaluationService:
                 update(EvalRun)
                 .where(EvalRun.id.in_(list(params.get("runs") or [])), EvalRun.status == "running")
                 .values(status="interrupted")
+                .execution_options(all_workspaces=True)  # named by id; the queue's thread has no workspace
             )
 
     def resume(self, run_id: str, progress: Callable[[str, int, int], None] | None = None) -> str:
