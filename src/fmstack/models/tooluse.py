@@ -927,28 +927,7 @@ _UNIT_WORDS = {
     "liters liter litres litre l milliliters milliliter ml gallons gallon gal degrees degree radians radian "
     "米 公里 千米 厘米 毫米 英尺 英寸 英里 公斤 千克 克 磅 升 毫升",
 }
-_UNIT_SYMBOLS = {
-    "m",
-    "km",
-    "cm",
-    "mm",
-    "ft",
-    "mi",
-    "yd",
-    "kg",
-    "g",
-    "lb",
-    "lbs",
-    "oz",
-    "l",
-    "ml",
-    "gal",
-    "°c",
-    "°f",
-    "米",
-    "克",
-    "升",
-}
+_UNIT_SYMBOLS = set("m km cm mm ft mi yd kg g lb lbs oz l ml gal °c °f 米 克 升".split())
 _UNIT_NAMES = {  # an enum's value for a unit the request writes in another language or as a symbol
     "摄氏度": "celsius", "摄氏": "celsius", "°c": "celsius", "华氏度": "fahrenheit", "华氏": "fahrenheit", "°f": "fahrenheit",
 }  # fmt: skip
@@ -966,12 +945,16 @@ def _unit_kind(key: str, prop: dict) -> str | None:
     return "measure"
 
 
+@functools.cache
+def _unit_pattern(kind: str) -> re.Pattern:
+    words = sorted(_UNIT_WORDS[kind].split(), key=len, reverse=True)
+    return re.compile(rf"(?<![A-Za-z_°])({'|'.join(re.escape(w) for w in words)})(?![A-Za-z_])", re.I)
+
+
 def _units_written(request: str, kind: str) -> list[tuple[int, int, bool]]:
     """Where the request writes a unit of that kind: (start, end, right after a number)."""
-    words = sorted(_UNIT_WORDS[kind].split(), key=len, reverse=True)
-    pattern = "|".join(re.escape(w) for w in words)
     out = []
-    for m in re.finditer(rf"(?<![A-Za-z_°])({pattern})(?![A-Za-z_])", request, re.I):
+    for m in _unit_pattern(kind).finditer(request):
         after_number = bool(re.search(r"\d\s?$", request[: m.start()]))
         if m.group(1).casefold() in _UNIT_SYMBOLS and not after_number:
             continue  # "m" or "l" on its own is a letter, not a unit
