@@ -876,3 +876,90 @@ def test_a_value_ending_on_the_tool_s_subject_as_a_common_noun_loses_it():
     assert tooluse._without_subject(kept, schema, "About the Golden Gate Bridge", "bridge_info") == kept
     vice = {"topic": "vice president"}
     assert tooluse._without_subject(vice, schema, "Who was the vice president in 1975?", "get_president_and_vp") == vice
+
+
+def test_a_parameter_that_names_no_type_is_held_to_values_and_lists_of_them():
+    tool = {
+        "function": {
+            "name": "reverse_input",
+            "parameters": {
+                "type": "object",
+                "properties": {"input_value": {"description": "A string, boolean or number."}, "n": {"type": "integer"}},
+                "required": ["input_value"],
+            },
+        }
+    }
+    prop = tooluse.calls_schema(tool, 1)["properties"]["input_value"]
+    kinds = [b["type"] for b in prop["anyOf"]]
+    assert kinds == ["string", "number", "boolean", "array"]  # not an object: the model wrote schemas into it
+    assert prop["description"] == "A string, boolean or number."
+    assert tooluse.calls_schema(tool, 1)["properties"]["n"] == {"type": "integer"}
+    from fmstack.models.local import grammar_for
+
+    assert grammar_for({"type": "json_schema", "json_schema": {"schema": tooluse.calls_schema(tool, 1)}}) is not None
+
+
+def test_a_currency_the_model_wrote_by_name_takes_its_code_and_from_and_to_follow_the_request():
+    schema = {
+        "type": "object",
+        "properties": {
+            "amount": {"type": "number"},
+            "from_currency": {"type": "string", "description": "The currency to convert from."},
+            "to_currency": {"type": "string", "description": "The currency to convert to."},
+        },
+    }
+    swapped = {"amount": 200, "from_currency": "US dollars", "to_currency": "euros"}
+    assert tooluse._from_request(swapped, schema, "Convert 200 euros to US dollars.") == {
+        "amount": 200,
+        "from_currency": "EUR",
+        "to_currency": "USD",
+    }
+    zh = {"amount": 100, "from_currency": "人民币", "to_currency": "美元"}
+    assert tooluse._from_request(zh, schema, "把100美元换成人民币") == {
+        "amount": 100,
+        "from_currency": "USD",
+        "to_currency": "CNY",
+    }
+    # the request does not say which is which: the model's order stands
+    said = {"amount": 1, "from_currency": "JPY", "to_currency": "GBP"}
+    assert tooluse._from_request(said, schema, "How many yen is a pound worth?") == said
+    # a description that shows names keeps the name
+    named = {**schema, "properties": {**schema["properties"], "to_currency": {"type": "string", "description": "e.g. 'euro'"}}}
+    assert tooluse._from_request({"to_currency": "euro"}, named, "in euro")["to_currency"] == "euro"
+    flights = {"type": "object", "properties": {"departure_location": {"type": "string"}, "destination_location": {"type": "string"}}}
+    wrong = {"departure_location": "London", "destination_location": "New York"}
+    assert tooluse._from_request(wrong, flights, "Book a flight from New York to London") == {
+        "departure_location": "New York",
+        "destination_location": "London",
+    }
+    right = {"departure_location": "London", "destination_location": "New York"}
+    assert tooluse._from_request(right, flights, "I am in London and want to fly to New York") == right
+
+
+def test_a_number_takes_the_unit_its_parameter_asks_for():
+    def schema(**props: dict) -> dict:
+        return {"type": "object", "properties": props}
+
+    seconds = schema(track_length={"type": "integer", "description": "Length of the mix track in seconds."})
+    assert tooluse._from_request({"track_length": 3}, seconds, "a track of 3 minutes") == {"track_length": 180}
+    assert tooluse._from_request({"track_length": 90}, seconds, "1 hour 30 minutes of music")["track_length"] == 5400
+    inches = schema(
+        weight={"type": "integer", "description": "Weight in pounds."},
+        height={"type": "integer", "description": "Height of the person in inches."},
+    )
+    got = tooluse._from_request({"weight": 150, "height": 5}, inches, "weight 150lbs and height 5ft 10in")
+    assert got == {"weight": 150, "height": 70}
+    hours = schema(duration={"type": "integer", "description": "Duration in hours for the forecast."})
+    assert tooluse._from_request({"duration": 3}, hours, "the weather in the next 3 days") == {"duration": 72}
+    assert tooluse._from_request({"duration": 3}, hours, "未来3天的天气") == {"duration": 72}
+    # a rate is not its unit; two quantities of the kind, or two parameters asking for it, change nothing
+    rate = schema(velocity={"type": "number", "description": "The velocity in meters per second."})
+    assert tooluse._from_request({"velocity": 50}, rate, "at 50 m/s, 2 km away") == {"velocity": 50}
+    assert tooluse._from_request({"duration": 5}, hours, "3 days, then 2 days more") == {"duration": 5}
+    two = schema(
+        length={"type": "number", "description": "Length in feet."}, height={"type": "number", "description": "Height in feet."}
+    )
+    assert tooluse._from_request({"length": 4, "height": 4}, two, "a wall 4 meters long") == {"length": 4, "height": 4}
+    # half a minute is no whole number of minutes: an integer parameter keeps the model's number
+    minutes = schema(wait={"type": "integer", "description": "Time to wait in minutes."})
+    assert tooluse._from_request({"wait": 30}, minutes, "wait 30 seconds") == {"wait": 30}

@@ -284,13 +284,32 @@ def most_calls(request: str) -> int:
     return max(1, min(MAX_CALLS, 1 + len(_ENUMERATION.findall(request))))
 
 
+# what a parameter that names no type may take: a value, or a list of them (a small model given
+# "any JSON" writes a schema-like object until max_tokens)
+_UNTYPED = {
+    "anyOf": [
+        {"type": "string"},
+        {"type": "number"},
+        {"type": "boolean"},
+        {"type": "array", "items": {"anyOf": [{"type": "string"}, {"type": "number"}]}},
+    ]
+}
+_TYPING = {"type", "anyOf", "oneOf", "allOf", "enum", "const", "$ref", "not"}
+
+
 def _bounded(schema: Any) -> Any:
-    """The schema with a length limit on strings that have none: what the grammar generates."""
+    """The schema with a length limit on strings that have none, and a parameter that names no
+    type held to values and lists of them: what the grammar generates."""
     if isinstance(schema, list):
         return [_bounded(x) for x in schema]
     if not isinstance(schema, dict):
         return schema
     out = {k: _bounded(v) for k, v in schema.items()}
+    if isinstance(out.get("properties"), dict):
+        out["properties"] = {
+            k: _bounded({**v, **_UNTYPED}) if isinstance(v, dict) and not _TYPING & set(v) else v
+            for k, v in out["properties"].items()
+        }
     if out.get("type") == "string" and "maxLength" not in out and "enum" not in out:
         out["maxLength"] = MAX_STRING
     if out.get("type") == "array" and "maxItems" not in out:
@@ -734,6 +753,7 @@ def _from_request(args: dict, schema: dict, request: str, subject: str = "") -> 
     args = _with_options(_with_whole_numbers(args, schema, request), schema, request)
     args = _with_frequency(args, schema, request)
     args = _with_units(_with_list_items(_with_literals(args, schema, request), schema, request), schema, request)
+    args = _in_asked_units(args, schema, request)
 
     def spelled(key: str, prop: dict, given: Any) -> Any:
         if not isinstance(given, str) or {"enum", "const", "pattern"} & set(prop):
@@ -742,9 +762,10 @@ def _from_request(args: dict, schema: dict, request: str, subject: str = "") -> 
             return day
         if "format" in prop:
             return given
+        given = _as_currency_code(key, prop, given)
         return in_place_format(_with_written_code(zh_core(as_written(given, request), request), request), prop)
 
-    args = _replaced(args, schema, spelled)
+    args = _in_written_order(_replaced(args, schema, spelled), schema, request)
     return _without_subject(_without_others(_as_decimals(args, schema, request), schema), schema, request, subject)
 
 
@@ -850,6 +871,118 @@ def _with_options(args: dict, schema: dict, request: str) -> dict:
         return None
 
     return _replaced(args, schema, option)
+
+
+# ISO 4217 codes by the names a request gives the currencies (English, Chinese)
+_CURRENCY_NAMES = {
+    "USD": "us dollar, us dollars, u.s. dollar, u.s. dollars, american dollar, american dollars, dollar, dollars, "
+    "usd, 美元, 美金",
+    "EUR": "euro, euros, eur, 欧元",
+    "GBP": "british pound, british pounds, pound sterling, pounds sterling, pound, pounds, sterling, gbp, 英镑",
+    "JPY": "japanese yen, yen, jpy, 日元, 日币",
+    "CNY": "chinese yuan, yuan, renminbi, rmb, cny, 人民币",
+    "HKD": "hong kong dollar, hong kong dollars, hkd, 港币, 港元",
+    "TWD": "new taiwan dollar, taiwan dollar, taiwan dollars, twd, 新台币",
+    "CAD": "canadian dollar, canadian dollars, cad, 加元, 加拿大元",
+    "AUD": "australian dollar, australian dollars, aud, 澳元",
+    "NZD": "new zealand dollar, new zealand dollars, nzd, 新西兰元",
+    "SGD": "singapore dollar, singapore dollars, sgd, 新加坡元",
+    "CHF": "swiss franc, swiss francs, chf, 瑞士法郎",
+    "INR": "indian rupee, indian rupees, rupee, rupees, inr, 印度卢比, 卢比",
+    "KRW": "south korean won, korean won, won, krw, 韩元",
+    "RUB": "russian ruble, russian rubles, ruble, rubles, rouble, roubles, rub, 卢布",
+    "BRL": "brazilian real, brazilian reais, brl, 巴西雷亚尔",
+    "MXN": "mexican peso, mexican pesos, mxn, 墨西哥比索",
+    "SEK": "swedish krona, swedish kronor, sek, 瑞典克朗",
+    "NOK": "norwegian krone, norwegian kroner, nok, 挪威克朗",
+    "DKK": "danish krone, danish kroner, dkk, 丹麦克朗",
+    "ZAR": "south african rand, rand, zar, 南非兰特",
+    "THB": "thai baht, baht, thb, 泰铢",
+}
+_CURRENCY = {name: code for code, names in _CURRENCY_NAMES.items() for name in names.split(", ")}
+
+
+def _as_currency_code(key: str, prop: dict, value: str) -> str:
+    """A currency the model wrote by name, as its ISO code, for a parameter about currencies whose
+    description shows no name as its example ("euros" -> "EUR" for `from_currency`)."""
+    about = f"{key} {prop.get('description', '')}"
+    if not re.search(r"currenc|货币|币种", about, re.I):
+        return value
+    code = _CURRENCY.get(value.strip().casefold())
+    examples = re.findall(r"['\"]([^'\"]{2,30})['\"]", prop.get("description", ""))
+    if code is None or any(e.casefold() in _CURRENCY and not re.fullmatch(r"[A-Z]{3}", e) for e in examples):
+        return value
+    return code
+
+
+_FROM_WORDS = {"from", "source", "src", "origin", "start", "starting", "departure", "depart", "base", "begin", "initial"}
+_TO_WORDS = {"to", "target", "dest", "destination", "end", "ending", "arrival", "arrive", "final", "quote"}
+_FROM_CUE = re.compile(r"(?:\bfrom|从|由)\s*(?:the\s+)?$", re.I)
+_TO_CUE = re.compile(r"(?:\b(?:to|into|in)|到|至|成|兑换成|换成|换算成|转换成|转成)\s*(?:the\s+)?$", re.I)
+
+
+def _key_words(key: str) -> set[str]:
+    return {w.casefold() for w in re.findall(r"[A-Za-z]+", re.sub(r"(?<=[a-z])(?=[A-Z])|_", " ", key))}
+
+
+def _in_written_order(args: dict, schema: dict, request: str) -> dict:
+    """A from/to pair of values the model swapped, in the order the request gives them: "Convert
+    200 euros to US dollars" -> from_currency EUR, to_currency USD; "a flight from London to New
+    York" -> departure London, destination New York. Only where the request says which is which
+    ("from X", "to Y", "X to Y") and the model's order is the other one."""
+    keys = [k for k, v in (schema.get("properties") or {}).items() if isinstance(v, dict)]
+    folded = request.casefold()
+
+    def spans(value: Any) -> list[tuple[int, int]]:
+        if not isinstance(value, str) or not value.strip():
+            return []
+        names = [value] + [n for n, code in _CURRENCY.items() if code == value.strip().upper()]
+        found = sorted(
+            (m.start(), m.end())
+            for n in names
+            for m in re.finditer(
+                re.escape(n.casefold()) if _CJK.search(n) else rf"(?<!\w){re.escape(n.casefold())}(?!\w)", folded
+            )
+        )
+        merged: list[tuple[int, int]] = []  # "us dollars" once, not again as "dollars"
+        for a, b in found:
+            if merged and a < merged[-1][1]:
+                merged[-1] = (merged[-1][0], max(b, merged[-1][1]))
+            else:
+                merged.append((a, b))
+        return merged
+
+    def role(value: Any, other: Any) -> str | None:
+        """Which end of the pair the request gives `value`: "from", "to" or None (not said)."""
+        mine, theirs = spans(value), spans(other)
+        if len(mine) != 1 or len(theirs) != 1:
+            return None
+        (a, b), (c, d) = mine[0], theirs[0]
+        before = folded[max(0, a - 12) : a]
+        if _FROM_CUE.search(before):
+            return "from"
+        if _TO_CUE.search(before) and c < a:
+            return "to"
+        if b <= c and re.fullmatch(r"\s*(?:to|into|->|→|到|至|兑|换成|兑换成)\s*", folded[b:c]):
+            return "from"
+        return None
+
+    out = dict(args)
+    for k1 in keys:
+        w1 = _key_words(k1)
+        if not w1 & _FROM_WORDS:
+            continue
+        for k2 in keys:
+            w2 = _key_words(k2)
+            if k2 == k1 or not w2 & _TO_WORDS or (w1 - _FROM_WORDS) != (w2 - _TO_WORDS):
+                continue
+            v1, v2 = out.get(k1), out.get(k2)
+            if v1 is None or v2 is None or v1 == v2:
+                continue
+            r1, r2 = role(v1, v2), role(v2, v1)
+            if (r1 == "to" or r2 == "from") and r1 != "from" and r2 != "to":
+                out[k1], out[k2] = v2, v1
+    return out
 
 
 _LITERAL = re.compile(r"\{[^{}]{1,2000}\}|\[[^\[\]]{1,2000}\]")
@@ -1006,6 +1139,104 @@ def _with_units(args: dict, schema: dict, request: str) -> dict:
         return word
 
     return _replaced(args, schema, unit)
+
+
+# units a number may be asked for in, by what they measure, with their size in the kind's base unit
+_SIZES: dict[str, dict[str, float]] = {
+    "time": {
+        "millisecond milliseconds ms 毫秒": 0.001,
+        "second seconds sec secs s 秒": 1,
+        "minute minutes min mins 分钟": 60,
+        "hour hours hr hrs h 小时 个小时": 3600,
+        "day days 天": 86400,
+        "week weeks 周 星期 个星期": 604800,
+    },
+    "length": {
+        "millimeter millimeters millimetre millimetres mm 毫米": 0.001,
+        "centimeter centimeters centimetre centimetres cm 厘米": 0.01,
+        "meter meters metre metres m 米": 1,
+        "kilometer kilometers kilometre kilometres km 公里 千米": 1000,
+        "inch inches in 英寸": 0.0254,
+        "foot feet ft 英尺": 0.3048,
+        "yard yards yd 码": 0.9144,
+        "mile miles mi 英里": 1609.344,
+    },
+    "mass": {
+        "gram grams g 克": 0.001,
+        "kilogram kilograms kg kgs 公斤 千克": 1,
+        "pound pounds lb lbs 磅": 0.45359237,
+        "ounce ounces oz 盎司": 0.028349523125,
+        "tonne tonnes metric ton 吨": 1000,
+    },
+}
+_UNIT_SIZE = {w: (kind, size) for kind, units in _SIZES.items() for ws, size in units.items() for w in ws.split()}
+_ASKED_UNIT = re.compile(
+    r"\b(?:in|as|of)\s+(?:the\s+)?(?:number of\s+)?([a-z]+)\b(?!\s+(?:per|squared|/))|\(([a-z]+)\)|(?:以|单位[是为：:]?\s*)([一-龥]+)",
+    re.I,
+)
+_QUANTITY = re.compile(r"(?<![A-Za-z0-9_.])(\d+(?:\.\d+)?)\s?([a-zA-Z]+|[一-龥]{1,3})")
+
+
+def _asked_unit(key: str, prop: dict) -> tuple[str, float] | None:
+    """The unit a number parameter asks for, as (kind, size): "Length of the track in seconds",
+    "duration_minutes", "weight (kg)" — not a rate ("meters per second")."""
+    for m in _ASKED_UNIT.finditer(prop.get("description", "")):
+        word = next(g for g in m.groups() if g).casefold()
+        if (found := _UNIT_SIZE.get(word)) is not None and len(word) > 2:
+            return found
+    words = [w.casefold() for w in re.findall(r"[A-Za-z]+", re.sub(r"(?<=[a-z])(?=[A-Z])|_", " ", key))]
+    if len(words) > 1 and (found := _UNIT_SIZE.get(words[-1])) is not None and len(words[-1]) > 1:
+        return found
+    return None
+
+
+def _quantities(request: str) -> dict[str, list[float]]:
+    """The quantities a request writes, by kind, in the kind's base unit; adjacent ones of one kind
+    are one quantity ("5ft 10in", "1 hour 30 minutes")."""
+    out: dict[str, list[float]] = {}
+    last: tuple[str, int] | None = None  # the kind and end of the quantity just read
+    for m in _QUANTITY.finditer(request):
+        unit = m.group(2).casefold()
+        found = _UNIT_SIZE.get(unit)
+        if found is None and _CJK.search(unit):  # "3小时后": the longest unit the characters start with
+            found = next((_UNIT_SIZE[unit[:n]] for n in range(len(unit), 0, -1) if unit[:n] in _UNIT_SIZE), None)
+        if found is None or (request[m.end() : m.end() + 1] == "/"):
+            last = None
+            continue
+        kind, size = found
+        value = float(m.group(1)) * size
+        if last is not None and last[0] == kind and re.fullmatch(r"\s*(?:and\s+)?", request[last[1] : m.start()]):
+            out[kind][-1] += value
+        else:
+            out.setdefault(kind, []).append(value)
+        last = (kind, m.end())
+    return out
+
+
+def _in_asked_units(args: dict, schema: dict, request: str) -> dict:
+    """A number in the unit its parameter asks for, where the request writes that quantity in
+    another ("a 3 minutes track" -> track_length 180 for "Length … in seconds"; "5ft 10in" -> 70
+    for a height in inches): only where the request writes one quantity of that kind and one
+    parameter asks for that kind."""
+    quantities = _quantities(request)
+    if not quantities:
+        return args
+    props = schema.get("properties") or {}
+    asked = {k: u for k, p in props.items() if isinstance(p, dict) and (u := _asked_unit(k, p)) is not None}
+    kinds = collections.Counter(kind for kind, _ in asked.values())
+
+    def convert(key: str, prop: dict, given: Any) -> Any:
+        if isinstance(given, bool) or not isinstance(given, (int, float)) or key not in asked:
+            return given
+        kind, size = asked[key]
+        if kinds[kind] != 1 or len(quantities.get(kind, [])) != 1:
+            return given
+        value = round(quantities[kind][0] / size, 6)
+        if not float(value).is_integer():
+            return value if prop.get("type") == "number" else given
+        return int(value) if float(given).is_integer() or _integer(prop) else float(value)
+
+    return _replaced(args, schema, convert)
 
 
 def _number_text(value: float) -> str:
