@@ -884,7 +884,10 @@ def test_a_parameter_that_names_no_type_is_held_to_values_and_lists_of_them():
             "name": "reverse_input",
             "parameters": {
                 "type": "object",
-                "properties": {"input_value": {"description": "A string, boolean or number."}, "n": {"type": "integer"}},
+                "properties": {
+                    "input_value": {"description": "A string, boolean or number."},
+                    "n": {"type": "integer"},
+                },
                 "required": ["input_value"],
             },
         }
@@ -924,9 +927,15 @@ def test_a_currency_the_model_wrote_by_name_takes_its_code_and_from_and_to_follo
     said = {"amount": 1, "from_currency": "JPY", "to_currency": "GBP"}
     assert tooluse._from_request(said, schema, "How many yen is a pound worth?") == said
     # a description that shows names keeps the name
-    named = {**schema, "properties": {**schema["properties"], "to_currency": {"type": "string", "description": "e.g. 'euro'"}}}
+    named = {
+        **schema,
+        "properties": {**schema["properties"], "to_currency": {"type": "string", "description": "e.g. 'euro'"}},
+    }
     assert tooluse._from_request({"to_currency": "euro"}, named, "in euro")["to_currency"] == "euro"
-    flights = {"type": "object", "properties": {"departure_location": {"type": "string"}, "destination_location": {"type": "string"}}}
+    flights = {
+        "type": "object",
+        "properties": {"departure_location": {"type": "string"}, "destination_location": {"type": "string"}},
+    }
     wrong = {"departure_location": "London", "destination_location": "New York"}
     assert tooluse._from_request(wrong, flights, "Book a flight from New York to London") == {
         "departure_location": "New York",
@@ -957,7 +966,8 @@ def test_a_number_takes_the_unit_its_parameter_asks_for():
     assert tooluse._from_request({"velocity": 50}, rate, "at 50 m/s, 2 km away") == {"velocity": 50}
     assert tooluse._from_request({"duration": 5}, hours, "3 days, then 2 days more") == {"duration": 5}
     two = schema(
-        length={"type": "number", "description": "Length in feet."}, height={"type": "number", "description": "Height in feet."}
+        length={"type": "number", "description": "Length in feet."},
+        height={"type": "number", "description": "Height in feet."},
     )
     assert tooluse._from_request({"length": 4, "height": 4}, two, "a wall 4 meters long") == {"length": 4, "height": 4}
     # half a minute is no whole number of minutes: an integer parameter keeps the model's number

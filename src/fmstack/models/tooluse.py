@@ -915,7 +915,19 @@ def _as_currency_code(key: str, prop: dict, value: str) -> str:
     return code
 
 
-_FROM_WORDS = {"from", "source", "src", "origin", "start", "starting", "departure", "depart", "base", "begin", "initial"}
+_FROM_WORDS = {
+    "from",
+    "source",
+    "src",
+    "origin",
+    "start",
+    "starting",
+    "departure",
+    "depart",
+    "base",
+    "begin",
+    "initial",
+}
 _TO_WORDS = {"to", "target", "dest", "destination", "end", "ending", "arrival", "arrive", "final", "quote"}
 _FROM_CUE = re.compile(r"(?:\bfrom|从|由)\s*(?:the\s+)?$", re.I)
 _TO_CUE = re.compile(r"(?:\b(?:to|into|in)|到|至|成|兑换成|换成|换算成|转换成|转成)\s*(?:the\s+)?$", re.I)
@@ -957,7 +969,7 @@ def _in_written_order(args: dict, schema: dict, request: str) -> dict:
         mine, theirs = spans(value), spans(other)
         if len(mine) != 1 or len(theirs) != 1:
             return None
-        (a, b), (c, d) = mine[0], theirs[0]
+        (a, b), (c, _) = mine[0], theirs[0]
         before = folded[max(0, a - 12) : a]
         if _FROM_CUE.search(before):
             return "from"
