@@ -78,6 +78,10 @@ def test_arguments_are_grounded_in_the_conversation():
     zh = "北京今天天气怎么样？"
     assert tooluse.grounded("北京", zh) and tooluse.grounded("上海", zh) is False
     assert tooluse.grounded("Beijing", zh) is False  # translated by the model: not the user's own value
+    # a string the grammar cut at its bound ran away, whatever words of the request it repeats
+    path = "Analyze my fMRI data in ~/data/myfMRI.nii from a multi-band sequence"
+    runaway = ("https://data.myfMRI.nii.io" + "/nii" * 40)[: tooluse.MAX_STRING]
+    assert tooluse.grounded(runaway, path) is False and tooluse.grounded("data/myfMRI.nii", path)
 
 
 def test_the_fill_schema_bounds_strings_and_the_number_of_calls():
@@ -973,3 +977,18 @@ def test_a_number_takes_the_unit_its_parameter_asks_for():
     # half a minute is no whole number of minutes: an integer parameter keeps the model's number
     minutes = schema(wait={"type": "integer", "description": "Time to wait in minutes."})
     assert tooluse._from_request({"wait": 30}, minutes, "wait 30 seconds") == {"wait": 30}
+
+
+def test_a_further_call_needs_every_required_value_from_the_conversation():
+    text = "Analyze my fMRI data in ~/data/myfMRI.nii from a multi-band sequence, smoothed at 6mm."
+    first = {"data_source": "~/data/myfMRI.nii", "sequence_type": "multi-band", "smooth": 6}
+    runaway = ("https://data.myfMRI.nii.io" + "/data" * 30)[: tooluse.MAX_STRING]
+    other = {"data_source": runaway, "sequence_type": "sequence", "smooth": 6}
+    required = {"data_source", "sequence_type", "smooth"}
+    assert not tooluse._another_item(other, [first], required, text, text, replacing=True)
+    again = "Analyze ~/data/a.nii and ~/data/b.nii from a single-band sequence, smoothed at 6mm."
+    one = {"data_source": "~/data/a.nii", "sequence_type": "single-band", "smooth": 6}
+    two = {"data_source": "~/data/b.nii", "sequence_type": "single-band", "smooth": 6}
+    assert tooluse._another_item(two, [one], required, again, again)
+    two["sequence_type"] = "multi-band"  # not in this request
+    assert not tooluse._another_item(two, [one], required, again, again)

@@ -402,6 +402,8 @@ def grounded(value: Any, text: str) -> bool | None:
             return None
         if v in folded:
             return True
+        if len(value) >= MAX_STRING:  # cut by the grammar: a runaway, whatever words of the request it repeats
+            return False
         if (moment := _moment(value)) is not None:  # "2024-06-01" for the request's "June 1st, 2024"
             dates, times = written_moments(text)
             return (moment[0] is None or moment[0] in dates) and (moment[1] is None or moment[1] in times)
@@ -1691,6 +1693,8 @@ def _another_item(
     share = grounding(args, text)
     if share is not None and share < 0.5:
         return False
+    if any(grounded(args[key], text) is False for key in required if key in args):
+        return False  # a required value the conversation does not give (a runaway path beside a real option)
     seen = [v for k in kept for v in k.values()]
     if replacing:  # nor a value that holds one given already, or is held in one ("Sheraton Hotel")
         seen += [
