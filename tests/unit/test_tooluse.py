@@ -990,5 +990,5 @@ def test_a_further_call_needs_every_required_value_from_the_conversation():
     one = {"data_source": "~/data/a.nii", "sequence_type": "single-band", "smooth": 6}
     two = {"data_source": "~/data/b.nii", "sequence_type": "single-band", "smooth": 6}
     assert tooluse._another_item(two, [one], required, again, again)
-    two["sequence_type"] = "multi-band"  # not in this request
+    two["sequence_type"] = "spiral"  # not in this request
     assert not tooluse._another_item(two, [one], required, again, again)
