@@ -305,3 +305,22 @@ def test_arguments_that_never_parse_end_in_a_direct_answer_or_a_clear_error(fm, 
     named = {"type": "function", "function": {"name": "get_weather"}}
     with pytest.raises(ModelError, match="get_weather did not fit its schema"):
         ask(fm, "What's the weather in Paris?", choice=named)
+
+
+def test_a_further_tool_whose_arguments_would_be_invented_is_not_called(fm, monkeypatch):
+    # the decision is the real one (two tools for two asks); the fill is scripted: the weather's
+    # city comes from the request, the sum's numbers do not
+    chat = fm.models.chat()
+    request = "What's the weather in Paris, and also add 2 and 3?"
+    decided = ask(fm, request)
+    assert {c.name for c in decided.tool_calls} == {"get_weather", "add"}  # what the real fill gives
+
+    def scripted(messages, schema, params):
+        props = (schema.get("items") or schema).get("properties") or {}
+        return (json.dumps({"city": "Paris"} if "city" in props else {"a": 17, "b": 99}), Usage(5, 5), "stop")
+
+    monkeypatch.setattr(chat, "_json_answer", scripted)
+    res = ask(fm, request)
+    assert [(c.name, json.loads(c.arguments)) for c in res.tool_calls] == [("get_weather", {"city": "Paris"})]
+    assert res.tool_decision["calls"] == ["get_weather"]
+    assert "not add: its arguments would have to be invented" in res.tool_decision["reason"]

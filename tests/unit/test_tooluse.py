@@ -857,6 +857,10 @@ def test_a_run_of_numbers_the_request_writes_is_a_list_a_model_s_list_runs_on_pa
     ran_on = {"a": [12, 24, 36, 15, 30, 45], "b": [15, 30, 45, 15, 30, 45]}
     assert tooluse._with_literals(ran_on, samples, asked) == {"a": [12, 24, 36], "b": [15, 30, 45]}
     assert tooluse.literals("I paid $1,500 and 2,000 on 12, 13 and 14 May") == [[12, 13, 14]]
+    assert tooluse.literals("at coordinates 46.603354,1.8883340 or 40.7128, -74.0060") == [
+        [46.603354, 1.888334],
+        [40.7128, -74.006],
+    ]
     # a list of strings none of which the request writes is its one list of strings
     words = {"properties": {"elements": {"type": "array", "items": {"type": "string"}}}}
     asked = "Sort the words ['apple', 'banana', 'cherry'] in descending order"

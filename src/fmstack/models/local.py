@@ -633,7 +633,12 @@ class LlamaCppChatModel(ChatModel):
             )
             used.prompt_tokens += filled.usage.prompt_tokens
             used.completion_tokens += filled.usage.completion_tokens
-            if not calls and choice == "auto" and tooluse.unfounded(filled, messages):
+            if choice == "auto" and tooluse.unfounded(filled, messages):
+                if calls:  # a further tool whose arguments would be invented is not called
+                    decision.calls = [n for n in decision.calls if n != name]
+                    decision.parts.pop(name, None)
+                    decision.reason += f"; not {name}: its arguments would have to be invented"
+                    continue
                 decision.calls, decision.reason = [], "the arguments would have to be invented"
                 yield ToolDecisionEvent(decision.to_dict())
                 yield from _counting_also(self._stream_plain(messages, plain), used)  # the fill's tokens too

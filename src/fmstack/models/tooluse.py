@@ -1003,7 +1003,10 @@ _LITERAL = re.compile(r"\{[^{}]{1,2000}\}|\[[^\[\]]{1,2000}\]")
 _SCHEMA_WORDS = {"type", "description", "properties", "items", "required", "additionalProperties", "default", "enum"}
 
 
-_NUMBER_RUN = re.compile(r"(?<![\d.,])-?\d+(?:\.\d+)?(?:(?:,\s+|,?\s+and\s+)-?\d+(?:\.\d+)?)+(?![.,]?\d)")
+# (decimals may also be joined by a bare comma: "46.603354,1.888334", a pair of coordinates)
+_NUMBER_RUN = re.compile(
+    r"(?<![\d.,])(?:-?\d+(?:\.\d+)?(?:(?:,\s+|,?\s+and\s+)-?\d+(?:\.\d+)?)+|-?\d+\.\d+(?:,\s*-?\d+\.\d+)+)(?![.,]?\d)"
+)
 
 
 def literals(request: str) -> list[dict | list]:
