@@ -973,6 +973,8 @@ def test_a_number_takes_the_unit_its_parameter_asks_for():
     rate = schema(velocity={"type": "number", "description": "The velocity in meters per second."})
     assert tooluse._from_request({"velocity": 50}, rate, "at 50 m/s, 2 km away") == {"velocity": 50}
     assert tooluse._from_request({"duration": 5}, hours, "3 days, then 2 days more") == {"duration": 5}
+    level = schema(sea_level={"type": "integer", "description": "The sea level in meters."})
+    assert tooluse._from_request({"sea_level": 0}, level, "at 0 meters and 1000 meters") == {"sea_level": 0}
     two = schema(
         length={"type": "number", "description": "Length in feet."},
         height={"type": "number", "description": "Height in feet."},

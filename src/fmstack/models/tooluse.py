@@ -1211,7 +1211,7 @@ def _quantities(request: str) -> dict[str, list[float]]:
     """The quantities a request writes, by kind, in the kind's base unit; adjacent ones of one kind
     are one quantity ("5ft 10in", "1 hour 30 minutes")."""
     out: dict[str, list[float]] = {}
-    last: tuple[str, int] | None = None  # the kind and end of the quantity just read
+    last: tuple[str, int, float] | None = None  # the kind, end and unit size of the quantity just read
     for m in _QUANTITY.finditer(request):
         unit = m.group(2).casefold()
         found = _UNIT_SIZE.get(unit)
@@ -1222,11 +1222,16 @@ def _quantities(request: str) -> dict[str, list[float]]:
             continue
         kind, size = found
         value = float(m.group(1)) * size
-        if last is not None and last[0] == kind and re.fullmatch(r"\s*(?:and\s+)?", request[last[1] : m.start()]):
+        if (
+            last is not None
+            and last[0] == kind
+            and last[2] > size  # a smaller unit after a larger one: "5ft 10in", not "0 m and 1000 m"
+            and re.fullmatch(r"\s*(?:and\s+)?", request[last[1] : m.start()])
+        ):
             out[kind][-1] += value
         else:
             out.setdefault(kind, []).append(value)
-        last = (kind, m.end())
+        last = (kind, m.end(), size)
     return out
 
 
