@@ -973,6 +973,14 @@ def test_a_number_takes_the_unit_its_parameter_asks_for():
     rate = schema(velocity={"type": "number", "description": "The velocity in meters per second."})
     assert tooluse._from_request({"velocity": 50}, rate, "at 50 m/s, 2 km away") == {"velocity": 50}
     assert tooluse._from_request({"duration": 5}, hours, "3 days, then 2 days more") == {"duration": 5}
+    assert tooluse._from_request({"duration": 3}, hours, "see you at 3 in the lobby, 2 days") == {"duration": 48}
+    zh = schema(wait={"type": "integer", "description": "等待时间，以秒为单位"})
+    assert tooluse._from_request({"wait": 2}, zh, "最多等2分钟") == {"wait": 120}
+    named = schema(timeout_ms={"type": "integer"}, price_min={"type": "number"})
+    assert tooluse._from_request({"timeout_ms": 2, "price_min": 5}, named, "give up after 2 s, 5 dollars") == {
+        "timeout_ms": 2000,
+        "price_min": 5,
+    }
     level = schema(sea_level={"type": "integer", "description": "The sea level in meters."})
     assert tooluse._from_request({"sea_level": 0}, level, "at 0 meters and 1000 meters") == {"sea_level": 0}
     two = schema(

@@ -1191,6 +1191,7 @@ _ASKED_UNIT = re.compile(
     r"\b(?:in|as|of)\s+(?:the\s+)?(?:number of\s+)?([a-z]+)\b(?!\s+(?:per|squared|/))|\(([a-z]+)\)|(?:以|单位[是为：:]?\s*)([一-龥]+)",
     re.I,
 )
+_NOT_UNITS = {"in", "min", "m", "s", "h", "g"}  # words or name parts that are rarely the unit ("price_min", "check_in")
 _QUANTITY = re.compile(r"(?<![A-Za-z0-9_.])(\d+(?:\.\d+)?)\s?([a-zA-Z]+|[一-龥]{1,3})")
 
 
@@ -1199,10 +1200,12 @@ def _asked_unit(key: str, prop: dict) -> tuple[str, float] | None:
     "duration_minutes", "weight (kg)" — not a rate ("meters per second")."""
     for m in _ASKED_UNIT.finditer(prop.get("description", "")):
         word = next(g for g in m.groups() if g).casefold()
-        if (found := _UNIT_SIZE.get(word)) is not None and len(word) > 2:
+        if _CJK.search(word):  # "以秒为单位": the unit the characters start with
+            word = next((word[:n] for n in range(len(word), 0, -1) if word[:n] in _UNIT_SIZE), word)
+        if (found := _UNIT_SIZE.get(word)) is not None and word not in _NOT_UNITS:
             return found
     words = [w.casefold() for w in re.findall(r"[A-Za-z]+", re.sub(r"(?<=[a-z])(?=[A-Z])|_", " ", key))]
-    if len(words) > 1 and (found := _UNIT_SIZE.get(words[-1])) is not None and len(words[-1]) > 1:
+    if len(words) > 1 and (found := _UNIT_SIZE.get(words[-1])) is not None and words[-1] not in _NOT_UNITS:
         return found
     return None
 
@@ -1217,8 +1220,8 @@ def _quantities(request: str) -> dict[str, list[float]]:
         found = _UNIT_SIZE.get(unit)
         if found is None and _CJK.search(unit):  # "3小时后": the longest unit the characters start with
             found = next((_UNIT_SIZE[unit[:n]] for n in range(len(unit), 0, -1) if unit[:n] in _UNIT_SIZE), None)
-        if found is None or (request[m.end() : m.end() + 1] == "/"):
-            last = None
+        if found is None or request[m.end() : m.end() + 1] == "/" or (unit == "in" and m.end(1) < m.start(2)):
+            last = None  # not a unit, a rate ("50 m/s"), or "at 10 in the lobby" (inches are "10in")
             continue
         kind, size = found
         value = float(m.group(1)) * size
