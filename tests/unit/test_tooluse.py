@@ -931,6 +931,21 @@ def test_a_currency_the_model_wrote_by_name_takes_its_code_and_from_and_to_follo
         "from_currency": "USD",
         "to_currency": "CNY",
     }
+    # the two currencies the request writes fill the pair, the one with the amount converted from
+    same = {"amount": 200, "from_currency": "USD", "to_currency": "USD"}
+    assert tooluse._from_request(same, schema, "Convert 200 euros to US dollars.")["from_currency"] == "EUR"
+    garbled = {"amount": 100, "from_currency": "USD", "to_currency": "100"}
+    assert tooluse._from_request(garbled, schema, "把100美元换成人民币")["to_currency"] == "CNY"
+    asked = {"amount": 50, "from_currency": "USD", "to_currency": "GBP"}
+    got = tooluse._from_request(asked, schema, "How many dollars is 50 British pounds?")
+    assert (got["from_currency"], got["to_currency"]) == ("GBP", "USD")
+    got = tooluse._from_request({"amount": 200}, schema, "$200 in euros please")
+    assert (got["from_currency"], got["to_currency"]) == ("USD", "EUR")
+    # a code the request names counts as the request's; a quantity in another unit too
+    assert tooluse.grounded("EUR", "Convert 200 euros") and tooluse.grounded("CNY", "换成人民币")
+    assert tooluse.grounded("USD", "I have 5 dollars") is False  # which dollars is not said
+    assert tooluse.grounded(300, "a timer for 5 minutes") and tooluse.grounded(70, "5ft 10in")
+    assert tooluse.grounded(17, "a timer for 5 minutes") is False
     # the request does not say which is which: the model's order stands
     said = {"amount": 1, "from_currency": "JPY", "to_currency": "GBP"}
     assert tooluse._from_request(said, schema, "How many yen is a pound worth?") == said

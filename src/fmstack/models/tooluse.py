@@ -44,6 +44,7 @@ import collections
 import functools
 import itertools
 import json
+import math
 import re
 import threading
 from collections.abc import Callable, Sequence
@@ -395,13 +396,15 @@ def grounded(value: Any, text: str) -> bool | None:
         return None
     folded = _folded(text)
     if isinstance(value, int | float):
-        return float(value) in numbers_in(text)
+        return float(value) in numbers_in(text) or _a_quantity_of(float(value), text)
     if isinstance(value, str):
         v = _folded(value)
         if not v:
             return None
         if v in folded:
             return True
+        if (names := _CURRENCY_CODES.get(value.strip().upper())) and any(_names(n, folded) for n in names):
+            return True  # "EUR" for the request's "euros"
         if len(value) >= MAX_STRING:  # cut by the grammar: a runaway, whatever words of the request it repeats
             return False
         if (moment := _moment(value)) is not None:  # "2024-06-01" for the request's "June 1st, 2024"
@@ -902,6 +905,11 @@ _CURRENCY_NAMES = {
     "THB": "thai baht, baht, thb, 泰铢",
 }
 _CURRENCY = {name: code for code, names in _CURRENCY_NAMES.items() for name in names.split(", ")}
+# a code's names that say which currency it is ("euros" for EUR; not "dollars" for USD alone)
+_CURRENCY_CODES = {
+    code: [n for n in names.split(", ") if n not in ("dollar", "dollars", "pound", "pounds", "won", "rand")]
+    for code, names in _CURRENCY_NAMES.items()
+}
 
 
 def _as_currency_code(key: str, prop: dict, value: str) -> str:
@@ -933,6 +941,47 @@ _FROM_WORDS = {
 _TO_WORDS = {"to", "target", "dest", "destination", "end", "ending", "arrival", "arrive", "final", "quote"}
 _FROM_CUE = re.compile(r"(?:\bfrom|从|由)\s*(?:the\s+)?$", re.I)
 _TO_CUE = re.compile(r"(?:\b(?:to|into|in)|到|至|成|兑换成|换成|换算成|转换成|转成)\s*(?:the\s+)?$", re.I)
+
+
+_CURRENCY_SYMBOLS = {"$": "USD", "€": "EUR", "£": "GBP"}
+_CURRENCY_MENTION = re.compile(
+    "|".join(
+        re.escape(n) if re.search(f"[{CJK}]", n) else rf"(?<!\w){re.escape(n)}(?!\w)"
+        for n in sorted(_CURRENCY, key=len, reverse=True)
+    )
+    + "|[$€£]"
+)
+
+
+def _currency_pair(args: dict, schema: dict, request: str, pair: tuple[str, str]) -> dict:
+    """A from/to pair of currency parameters, from the two currencies the request writes: the one
+    written with the amount is converted from ("Convert 200 euros to US dollars", "How many
+    dollars is 50 British pounds?", "把100美元换成人民币"), else the one after "from"."""
+    props = schema.get("properties") or {}
+    if not all(re.search(r"currenc|货币|币种", f"{k} {props[k].get('description', '')}", re.I) for k in pair):
+        return args
+    folded = request.casefold()
+    mentions = [
+        (m.start(), m.end(), _CURRENCY_SYMBOLS.get(m.group()) or _CURRENCY[m.group()])
+        for m in _CURRENCY_MENTION.finditer(folded)
+    ]
+    codes = list(dict.fromkeys(code for _, _, code in mentions))
+    if len(codes) != 2:
+        return args
+    source = None
+    for a, b, code in mentions:
+        before, after = folded[max(0, a - 16) : a], folded[b : b + 16]
+        if re.search(r"\d\s*$", before) or (len(folded[a:b]) == 1 and re.match(r"\s*\d", after)):
+            source = code  # "200 euros", "$200", "100美元"
+            break
+        if _FROM_CUE.search(before):
+            source = code
+    if source is None:
+        return args
+    target = next(c for c in codes if c != source)
+    if any(_as_currency_code(k, props[k], code) != code for k, code in zip(pair, (source, target), strict=True)):
+        return args  # the parameters take names
+    return {**args, pair[0]: source, pair[1]: target}
 
 
 def _key_words(key: str) -> set[str]:
@@ -989,6 +1038,10 @@ def _in_written_order(args: dict, schema: dict, request: str) -> dict:
         for k2 in keys:
             w2 = _key_words(k2)
             if k2 == k1 or not w2 & _TO_WORDS or (w1 - _FROM_WORDS) != (w2 - _TO_WORDS):
+                continue
+            paired = _currency_pair(out, schema, request, (k1, k2))
+            if paired is not out:
+                out = paired
                 continue
             v1, v2 = out.get(k1), out.get(k2)
             if v1 is None or v2 is None or v1 == v2:
@@ -1187,6 +1240,7 @@ _SIZES: dict[str, dict[str, float]] = {
     },
 }
 _UNIT_SIZE = {w: (kind, size) for kind, units in _SIZES.items() for ws, size in units.items() for w in ws.split()}
+_SIZES_BY_KIND = {kind: list(units.values()) for kind, units in _SIZES.items()}
 _ASKED_UNIT = re.compile(
     r"\b(?:in|as|of)\s+(?:the\s+)?(?:number of\s+)?([a-z]+)\b(?!\s+(?:per|squared|/))|\(([a-z]+)\)|(?:以|单位[是为：:]?\s*)([一-龥]+)",
     re.I,
@@ -1236,6 +1290,27 @@ def _quantities(request: str) -> dict[str, list[float]]:
             out.setdefault(kind, []).append(value)
         last = (kind, m.end(), size)
     return out
+
+
+@functools.lru_cache(maxsize=256)
+def _quantities_of(text: str) -> dict[str, list[float]]:
+    return _quantities(text)
+
+
+def _names(name: str, folded: str) -> bool:
+    """Whether a folded text has a name as a word of its own (anywhere, for Chinese)."""
+    n = _folded(name)
+    return n in folded if _CJK.search(n) else re.search(rf"(?<!\w){re.escape(n)}(?!\w)", folded) is not None
+
+
+def _a_quantity_of(value: float, text: str) -> bool:
+    """Whether a number is one of the text's quantities in another unit of its kind (300 for "5
+    minutes" in seconds, 70 for "5ft 10in" in inches)."""
+    for kind, found in _quantities_of(text).items():
+        for quantity in found:
+            if any(math.isclose(quantity / size, value, rel_tol=1e-6) for size in set(_SIZES_BY_KIND[kind])):
+                return True
+    return False
 
 
 def _in_asked_units(args: dict, schema: dict, request: str) -> dict:
