@@ -984,8 +984,13 @@ def _currency_pair(args: dict, schema: dict, request: str, pair: tuple[str, str]
     return {**args, pair[0]: source, pair[1]: target}
 
 
+def _name_words(name: str) -> list[str]:
+    """The words of a snake_case or camelCase name, lower-cased: "fromCurrency" -> [from, currency]."""
+    return [w.casefold() for w in re.findall(r"[A-Za-z]+", re.sub(r"(?<=[a-z])(?=[A-Z])|_", " ", name))]
+
+
 def _key_words(key: str) -> set[str]:
-    return {w.casefold() for w in re.findall(r"[A-Za-z]+", re.sub(r"(?<=[a-z])(?=[A-Z])|_", " ", key))}
+    return set(_name_words(key))
 
 
 def _in_written_order(args: dict, schema: dict, request: str) -> dict:
@@ -1258,7 +1263,7 @@ def _asked_unit(key: str, prop: dict) -> tuple[str, float] | None:
             word = next((word[:n] for n in range(len(word), 0, -1) if word[:n] in _UNIT_SIZE), word)
         if (found := _UNIT_SIZE.get(word)) is not None and word not in _NOT_UNITS:
             return found
-    words = [w.casefold() for w in re.findall(r"[A-Za-z]+", re.sub(r"(?<=[a-z])(?=[A-Z])|_", " ", key))]
+    words = _name_words(key)
     if len(words) > 1 and (found := _UNIT_SIZE.get(words[-1])) is not None and words[-1] not in _NOT_UNITS:
         return found
     return None
@@ -1696,8 +1701,7 @@ _STOP = {"the", "and", "for", "how", "many", "number", "of", "with", "from", "pe
 def _name_stems(text: str) -> set[str]:
     """The words of a parameter's name (and description), singular: "num_tickets" -> {num, ticket},
     "companyName" -> {company, name}."""
-    words = re.findall(r"[A-Za-z]+", re.sub(r"(?<=[a-z])(?=[A-Z])|_", " ", text))
-    return {stem(w) for w in words if len(w) > 2 and w.lower() not in _STOP}
+    return {stem(w) for w in _name_words(text) if len(w) > 2 and w not in _STOP}
 
 
 _COMPOUNDED = re.compile(r"compound|times? per (?:year|period)|per (?:year|period)\b.*\btimes", re.I)
