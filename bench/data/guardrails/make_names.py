@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import re
+import sys
 import tempfile
 from pathlib import Path
 
@@ -220,7 +222,6 @@ def cloze(seed: int, cache: Path) -> list[dict]:
     the mask filled with one of Faker's names. Other names in a passage are not labelled:
     `partial` tells the trainer not to take them as non-names."""
     import subprocess
-    import sys
     import zipfile
 
     from faker import Faker
@@ -254,6 +255,8 @@ def cloze(seed: int, cache: Path) -> list[dict]:
 
 
 def main() -> None:
+    if os.environ.get("PYTHONHASHSEED") != "0":  # Faker's Italian cities are listed from a set: fix its order
+        os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, "PYTHONHASHSEED": "0"})
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default=str(Path(tempfile.gettempdir()) / "fmstack-names.jsonl"))
     ap.add_argument("--n", type=int, default=12000)
