@@ -438,7 +438,7 @@ def main() -> None:
     zh_actions = fam.ACTIONS_ZH + fam.EVERYDAY_ZH + [
         rng.choice(fam.VERBS_ZH) + rng.choice(fam.OBJECTS_ZH) + rng.choice(fam.TARGETS_ZH) for _ in range(200)
     ]
-    for docs, actions, zh, n in ((hosts, requests + fam.ACTIONS_EN, False, 900), (zh_hosts, zh_actions, True, 400)):
+    for docs, actions, zh, n in ((hosts, requests + fam.ACTIONS_EN, False, 900), (zh_hosts, zh_actions, True, 1000)):
         orders, plain = fam.marked(rng, docs, actions, zh, n)
         rows += [rec(text, 1, "injection", "generated-marked", split, span) for text, split, span in orders]
         rows += [rec(text, 0, "document", "requests-in-records", "train") for text, split in plain if split == "train"]
