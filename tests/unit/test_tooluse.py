@@ -1021,3 +1021,40 @@ def test_a_further_call_needs_every_required_value_from_the_conversation():
     assert tooluse._another_item(two, [one], required, again, again)
     two["sequence_type"] = "spiral"  # not in this request
     assert not tooluse._another_item(two, [one], required, again, again)
+
+
+def test_a_list_the_model_filled_with_what_the_request_does_not_write_is_the_request_s_own_items():
+    order = {
+        "type": "object",
+        "properties": {
+            "restaurant": {"type": "string"},
+            "items": {"type": "array", "items": {"type": "string"}},
+            "quantities": {"type": "array", "items": {"type": "integer"}},
+        },
+    }
+    asked = "I want to order five 'burgers' and six 'chicken wings' from uber pitada"
+    looped = {"restaurant": "uber pitada", "items": ["restaurant", "items", "items"], "quantities": list(range(1, 17))}
+    assert tooluse._with_request_lists(looped, order, asked) == {
+        "restaurant": "uber pitada",
+        "items": ["burgers", "chicken wings"],
+        "quantities": [5, 6],
+    }
+    place = {"type": "object", "properties": {"coordinates": {"type": "array", "items": {"type": "number"}}}}
+    asked = "The temperature in Berkeley at latitude 37.8715 and longitude -122.2730 on 2024-05-03 at 10:30?"
+    assert tooluse._with_request_lists({"coordinates": [12.273, 12.273]}, place, asked) == {
+        "coordinates": [37.8715, -122.273]  # not the date's or the time's digits
+    }
+    # a list mostly written in the request is the model's to keep (other rules mend it)
+    assert tooluse._with_request_lists({"coordinates": [37.8715, 1.0]}, place, asked) == {"coordinates": [37.8715, 1.0]}
+    # nothing of its type in the request: the model's list stays
+    assert tooluse._with_request_lists({"items": ["a", "b"]}, order, "order lunch") == {"items": ["a", "b"]}
+    # a number another argument holds is not the list's
+    pair = {
+        "type": "object",
+        "properties": {"n": {"type": "integer"}, "values": {"type": "array", "items": {"type": "integer"}}},
+    }
+    assert tooluse._with_request_lists({"n": 3, "values": [7, 8]}, pair, "the 3 largest of 10 and 20") == {
+        "n": 3,
+        "values": [10, 20],
+    }
+    assert tooluse.numbers_in_order("买10个汉堡，五十杯可乐 at 3pm, twice, then Six") == [10, 50, 6]
