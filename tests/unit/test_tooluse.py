@@ -1058,3 +1058,29 @@ def test_a_list_the_model_filled_with_what_the_request_does_not_write_is_the_req
         "values": [10, 20],
     }
     assert tooluse.numbers_in_order("买10个汉堡，五十杯可乐 at 3pm, twice, then Six") == [10, 50, 6]
+    assert tooluse.numbers_in_order("at 46.6,1.88 on December 13, 2019 and March 9th, 10:30 or 5/6") == [46.6, 1.88]
+
+
+def test_fill_mends_a_made_up_list_but_its_call_is_still_judged_on_what_the_model_wrote():
+    # scripted model: a list of its parameter's own names, and a count 1, 2, 3 …
+    order = {
+        "type": "function",
+        "function": {
+            "name": "order_food",
+            "parameters": {
+                "type": "object",
+                "properties": {
+                    "restaurant": {"type": "string"},
+                    "items": {"type": "array", "items": {"type": "string"}},
+                    "quantities": {"type": "array", "items": {"type": "integer"}},
+                },
+                "required": ["restaurant", "items", "quantities"],
+            },
+        },
+    }
+    reply = '[{"restaurant": "uber pitada", "items": ["restaurant", "items"], "quantities": [1, 2, 3, 4]}]'
+    asked = [Message("user", "I want to order five 'burgers' and six 'chicken wings' from uber pitada")]
+    filled = tooluse.fill(lambda m, s: (reply, Usage(1, 1), "stop"), asked, order)
+    assert filled.calls == [{"restaurant": "uber pitada", "items": ["burgers", "chicken wings"], "quantities": [5, 6]}]
+    assert filled.grounding is not None and filled.grounding < tooluse.GROUNDING_FLOOR
+    assert tooluse.unfounded(filled, asked)  # under auto: the model made most of it up, so no call

@@ -483,6 +483,8 @@ def fill(
         return Filled([], used, problems)
     first = _from_request(_without_invented(found[0], required, text), schema, request, name)
     share = grounding(first, text)
+    # (after the share: a list the model made up does not make its call the request's)
+    first = _with_request_lists(first, schema, request)
     if share is None or share >= GROUNDING_FLOOR:
         first = _rewritten(generate_json, messages, tool, first, text, part or request, used)
     kept = [first]
@@ -764,8 +766,7 @@ def _from_request(args: dict, schema: dict, request: str, subject: str = "") -> 
     args = _with_name(_with_counts(_with_months(args, schema, request), schema, request), schema, request)
     args = _with_options(_with_whole_numbers(args, schema, request), schema, request)
     args = _with_frequency(args, schema, request)
-    args = _with_request_lists(_with_literals(args, schema, request), schema, request)
-    args = _with_units(_with_list_items(args, schema, request), schema, request)
+    args = _with_units(_with_list_items(_with_literals(args, schema, request), schema, request), schema, request)
     args = _in_asked_units(args, schema, request)
 
     def spelled(key: str, prop: dict, given: Any) -> Any:
@@ -1357,58 +1358,6 @@ def _number_text(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
 
 
-# dates and times: their digits are not a list's numbers
-_DATE_OR_TIME = re.compile(
-    r"\d{4}-\d{1,2}-\d{1,2}|\d{1,2}/\d{1,2}/\d{2,4}|\b\d{1,2}(?::\d\d)+\b|\b\d{1,2}\s*[ap]\.?m\b", re.I
-)
-
-
-def numbers_in_order(text: str) -> list[float]:
-    """The numbers a text states, in the order it writes them: digits, English number words up to
-    twenty, Chinese numerals; not the parts of a date or a time."""
-    text = _DATE_OR_TIME.sub(lambda m: " " * len(m.group()), text)
-    found = [(m.start(), float(m.group().replace(",", ""))) for m in _NUMBER.finditer(text)]
-    found += [
-        (m.start(), float(_NUMBER_WORDS[m.group().lower()]))
-        for m in _WORD_NUMBER.finditer(text)
-        if m.group().lower() in _COUNT_WORDS
-    ]
-    found += [(m.start(), float(n)) for m in _ZH_NUMBER_RUN.finditer(text) if (n := _zh_number(m.group())) is not None]
-    return [v for _, v in sorted(found)]
-
-
-def _with_request_lists(args: dict, schema: dict, request: str) -> dict:
-    """A list the model filled mostly with what the request does not write (the parameter names, a
-    count 1, 2, 3 …, numbers of its own) is the request's own items of its type, in its order: the
-    strings it quotes, or the numbers it writes that no other argument holds ("five 'burgers' and
-    six 'chicken wings'" -> ["burgers", "chicken wings"] and [5, 6]; "latitude 37.8715 and
-    longitude -122.2730" -> [37.8715, -122.273])."""
-    scalars = [v for v in args.values() if not isinstance(v, (list, dict, bool))]
-
-    def items(key: str, prop: dict, given: Any) -> Any:
-        inner: dict = prop["items"] if isinstance(prop.get("items"), dict) else {}
-        kind = inner.get("type")
-        if (
-            prop.get("type") != "array"
-            or kind not in ("string", "number", "integer")
-            or {"enum", "const", "format", "pattern"} & set(inner)
-            or not isinstance(given, list)
-            or not given
-            or 2 * sum(_written(v, request) for v in given) >= len(given)
-        ):
-            return given
-        if kind == "string":
-            taken = {_folded(v) for v in scalars if isinstance(v, str)}
-            found = [q.strip() for q in _QUOTED.findall(request) if q.strip() and _folded(q) not in taken]
-        else:
-            found = [v for v in numbers_in_order(request) if v not in scalars]
-            found = [int(v) if v == int(v) else v for v in found if kind == "number" or v == int(v)]
-        found = list(dict.fromkeys(found))
-        return found[:MAX_ITEMS] if found else given
-
-    return _replaced(args, schema, items)
-
-
 def _with_list_items(args: dict, schema: dict, request: str) -> dict:
     """A list of strings holds the items of the request's list it takes one item from ("tomatoes and
     lettuce" -> ["tomatoes", "lettuce"] where the model wrote ["Tomatoes", "Lemon-Chicken Salad"] or
@@ -1462,6 +1411,60 @@ _DATE_SPAN = re.compile(
     re.I,
 )
 _TIME_SPAN = re.compile(r"\b\d{1,2}:\d{2}(?::\d{2})?(?:\s*[ap]\.?m\b\.?)?|\b\d{1,2}\s*[ap]\.?m\b\.?", re.I)
+
+
+# dates and times: their digits are not a list's numbers
+_DATE_OR_TIME = re.compile(
+    rf"{_DATE_SPAN.pattern}|{_TIME.pattern}|\b\d{{1,2}}/\d{{1,2}}(?:/\d{{2}})?\b"
+    rf"|\b{_MONTH_WORD}\s+\d{{1,2}}(?:st|nd|rd|th)?\b|\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH_WORD}",
+    re.I,
+)
+
+
+def numbers_in_order(text: str) -> list[float]:
+    """The numbers a text states, in the order it writes them: digits, English number words up to
+    twenty, Chinese numerals; not the parts of a date or a time."""
+    text = _DATE_OR_TIME.sub(lambda m: " " * len(m.group()), text)
+    found = [(m.start(), float(m.group().replace(",", ""))) for m in _NUMBER.finditer(text)]
+    found += [
+        (m.start(), float(_NUMBER_WORDS[m.group().lower()]))
+        for m in _WORD_NUMBER.finditer(text)
+        if m.group().lower() in _COUNT_WORDS
+    ]
+    found += [(m.start(), float(n)) for m in _ZH_NUMBER_RUN.finditer(text) if (n := _zh_number(m.group())) is not None]
+    return [v for _, v in sorted(found)]
+
+
+def _with_request_lists(args: dict, schema: dict, request: str) -> dict:
+    """A list the model filled mostly with what the request does not write (the parameter names, a
+    count 1, 2, 3 …, numbers of its own) is the request's own items of its type, in its order: the
+    strings it quotes, or the numbers it writes that no other argument holds ("five 'burgers' and
+    six 'chicken wings'" -> ["burgers", "chicken wings"] and [5, 6]; "latitude 37.8715 and
+    longitude -122.2730" -> [37.8715, -122.273])."""
+    scalars = [v for v in args.values() if not isinstance(v, (list, dict, bool))]
+
+    def items(key: str, prop: dict, given: Any) -> Any:
+        inner: dict = prop["items"] if isinstance(prop.get("items"), dict) else {}
+        kind = inner.get("type")
+        if (
+            prop.get("type") != "array"
+            or kind not in ("string", "number", "integer")
+            or {"enum", "const", "format", "pattern"} & set(inner)
+            or not isinstance(given, list)
+            or not given
+            or 2 * sum(_written(v, request) for v in given) >= len(given)
+        ):
+            return given
+        if kind == "string":
+            taken = {_folded(v) for v in scalars if isinstance(v, str)}
+            found = [q.strip() for q in _QUOTED.findall(request) if q.strip() and _folded(q) not in taken]
+        else:
+            found = [v for v in numbers_in_order(request) if v not in scalars]
+            found = [int(v) if v == int(v) else v for v in found if kind == "number" or v == int(v)]
+        found = list(dict.fromkeys(found))
+        return found[:MAX_ITEMS] if found else given
+
+    return _replaced(args, schema, items)
 
 
 def _parsed(value: str) -> Any:
