@@ -47,7 +47,7 @@ import json
 import math
 import re
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -381,13 +381,21 @@ def _zh_number(run: str) -> int | None:
     return (_ZH_DIGITS[tens] if tens else 1) * 10 + (_ZH_DIGITS[ones] if ones else 0)
 
 
+def _numbers_at(text: str, words: Collection[str]) -> list[tuple[int, float]]:
+    """(where, value) of each number a text states: in digits ("1,200", "2.5"), as one of `words`
+    (English number words) or in Chinese numerals (两, 十二)."""
+    found = [(m.start(), float(m.group().replace(",", ""))) for m in _NUMBER.finditer(text)]
+    found += [
+        (m.start(), float(_NUMBER_WORDS[w])) for m in _WORD_NUMBER.finditer(text) if (w := m.group().lower()) in words
+    ]
+    found += [(m.start(), float(n)) for m in _ZH_NUMBER_RUN.finditer(text) if (n := _zh_number(m.group())) is not None]
+    return found
+
+
 def numbers_in(text: str) -> set[float]:
     """The numbers a text states: in digits ("1,200", "2.5"), as English words ("six", "twice") or
     Chinese numerals (两, 十二)."""
-    found = {float(n.replace(",", "")) for n in _NUMBER.findall(text)}
-    found |= {float(_NUMBER_WORDS[w.lower()]) for w in _WORD_NUMBER.findall(text)}
-    found |= {float(n) for run in _ZH_NUMBER_RUN.findall(text) if (n := _zh_number(run)) is not None}
-    return found
+    return {v for _, v in _numbers_at(text, _NUMBER_WORDS)}
 
 
 def _folded(text: str) -> str:
@@ -1254,7 +1262,7 @@ _SIZES: dict[str, dict[str, float]] = {
     },
 }
 _UNIT_SIZE = {w: (kind, size) for kind, units in _SIZES.items() for ws, size in units.items() for w in ws.split()}
-_SIZES_BY_KIND = {kind: list(units.values()) for kind, units in _SIZES.items()}
+_SIZES_BY_KIND = {kind: set(units.values()) for kind, units in _SIZES.items()}
 _ASKED_UNIT = re.compile(
     r"\b(?:in|as|of)\s+(?:the\s+)?(?:number of\s+)?([a-z]+)\b(?!\s+(?:per|squared|/))|\(([a-z]+)\)|(?:以|单位[是为：:]?\s*)([一-龥]+)",
     re.I,
@@ -1322,7 +1330,7 @@ def _a_quantity_of(value: float, text: str) -> bool:
     minutes" in seconds, 70 for "5ft 10in" in inches)."""
     for kind, found in _quantities_of(text).items():
         for quantity in found:
-            if any(math.isclose(quantity / size, value, rel_tol=1e-6) for size in set(_SIZES_BY_KIND[kind])):
+            if any(math.isclose(quantity / size, value, rel_tol=1e-6) for size in _SIZES_BY_KIND[kind]):
                 return True
     return False
 
@@ -1424,15 +1432,7 @@ _DATE_OR_TIME = re.compile(
 def numbers_in_order(text: str) -> list[float]:
     """The numbers a text states, in the order it writes them: digits, English number words up to
     twenty, Chinese numerals; not the parts of a date or a time."""
-    text = _DATE_OR_TIME.sub(lambda m: " " * len(m.group()), text)
-    found = [(m.start(), float(m.group().replace(",", ""))) for m in _NUMBER.finditer(text)]
-    found += [
-        (m.start(), float(_NUMBER_WORDS[m.group().lower()]))
-        for m in _WORD_NUMBER.finditer(text)
-        if m.group().lower() in _COUNT_WORDS
-    ]
-    found += [(m.start(), float(n)) for m in _ZH_NUMBER_RUN.finditer(text) if (n := _zh_number(m.group())) is not None]
-    return [v for _, v in sorted(found)]
+    return [v for _, v in sorted(_numbers_at(_DATE_OR_TIME.sub(lambda m: " " * len(m.group()), text), _COUNT_WORDS))]
 
 
 def _with_request_lists(args: dict, schema: dict, request: str) -> dict:
