@@ -239,6 +239,12 @@ def test_guardrails_from_yaml_apply_and_eval(env, tmp_path):
     bad.write_text('{"label": 1}\n', encoding="utf-8")
     p = run(env, "guardrails", "eval", "--dataset", str(bad), check=False)
     assert p.returncode == 2 and "text" in p.stderr
+    # a path that is not there, or not text: a clear error, no traceback
+    p = run(env, "guardrails", "eval", "--dataset", str(tmp_path / "missing.jsonl"), check=False)
+    assert p.returncode == 2 and "cannot read" in p.stderr and "Traceback" not in p.stderr
+    (tmp_path / "binary.jsonl").write_bytes(b"\xff\xfe\x00garbage")
+    p = run(env, "guardrails", "eval", "--dataset", str(tmp_path / "binary.jsonl"), check=False)
+    assert p.returncode == 2 and "not UTF-8" in p.stderr
 
 
 def test_guardrails_eval_on_a_harm_dataset_compares_detectors(env, tmp_path):

@@ -23,10 +23,14 @@ from . import pii
 
 
 def load_jsonl(path: str | Path) -> list[dict]:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as e:
+        raise InvalidInput(f"cannot read {path}: {e.strerror or e}") from None
+    except UnicodeDecodeError:
+        raise InvalidInput(f"{path} is not UTF-8 text") from None
     rows = []
-    for n, line in enumerate(
-        Path(path).read_text(encoding="utf-8").split("\n"), start=1
-    ):  # not splitlines(): U+2028 may sit inside a string
+    for n, line in enumerate(text.split("\n"), start=1):  # not splitlines(): U+2028 may sit inside a string
         if line.strip():
             try:
                 rows.append(json.loads(line))
