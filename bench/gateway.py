@@ -78,7 +78,9 @@ def main() -> None:
     params = dict(max_tokens=args.max_tokens, temperature=0.0, top_p=1.0, top_k=1, seed=1)
     threads = args.threads
 
-    from llama_cpp import Llama
+    from fmstack.models.local import llama_class
+
+    Llama = llama_class()  # as fmstack loads it (CPUs with AMX tiles crash otherwise)
 
     direct = Llama(
         model_path=str(bundled_path("smollm2")),

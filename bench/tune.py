@@ -125,7 +125,9 @@ def through_fmstack(
 def serve_speed(base: Path, adapter: Path | None, prompts: list[str], threads: int) -> tuple[float, float]:
     """Tokens per second of wall time, and per second of this process's CPU time (all threads):
     the second hardly moves when other work shares the machine."""
-    from llama_cpp import Llama
+    from fmstack.models.local import llama_class
+
+    Llama = llama_class()  # as fmstack loads it (CPUs with AMX tiles crash otherwise)
 
     llm = Llama(
         model_path=str(base), lora_path=str(adapter) if adapter else None, n_ctx=1024, n_threads=threads, verbose=False

@@ -327,10 +327,9 @@ def test_logprobs_are_the_models_own(oai, http):
     """Legacy completions with `logprobs`: the generated tokens' log probabilities, checked against
     llama-cpp-python computing them itself (a second copy of the bundled model, every position's
     logits kept) for the same greedy continuation."""
-    from llama_cpp import Llama
     from openai.types import Completion
 
-    from fmstack.models.local import resolve_model_path
+    from fmstack.models.local import llama_class, resolve_model_path  # loaded as fmstack loads it on this CPU
 
     prompt = "The three primary colours are"
     r = oai.completions.create(
@@ -352,7 +351,7 @@ def test_logprobs_are_the_models_own(oai, http):
         assert max(top, key=top.get) == token and abs(top[token] - logprob) < 1e-4  # greedy takes the likeliest
         assert np.logaddexp.reduce(list(top.values())) <= 1e-4  # probabilities of 3 tokens sum to at most 1
 
-    ref = Llama(str(resolve_model_path("bundled:smollm2")), n_ctx=256, logits_all=True, verbose=False)
+    ref = llama_class()(str(resolve_model_path("bundled:smollm2")), n_ctx=256, logits_all=True, verbose=False)
     try:
         theirs = ref.create_completion(prompt, max_tokens=10, temperature=0, repeat_penalty=1.0, logprobs=3)
     finally:
