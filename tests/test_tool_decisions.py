@@ -234,6 +234,92 @@ def test_every_api_shape_gets_the_calls(server, oai):
         assert msg["stop_reason"] == "tool_use" and [u["name"] for u in uses] == ["get_weather"]
 
 
+def test_parallel_calls_turned_off_and_allowed_tools_in_every_api_shape(server):
+    """parallel_tool_calls: false (OpenAI chat, Responses) and disable_parallel_tool_use (Anthropic)
+    leave one call where a request asks for two; allowed_tools lets only the tools it names be
+    called; hosted tools this server cannot run are refused by name."""
+    ask_two = "What's the weather in Paris and in Rome?"
+    weather_only = {"type": "function", "function": {"name": "get_weather"}}
+    with httpx.Client(base_url=server.url, timeout=120) as h:
+
+        def chat(**extra) -> list[tuple[str, dict]]:
+            body = {"model": "default", "messages": [{"role": "user", "content": ask_two}], "temperature": 0}
+            r = h.post("/v1/chat/completions", json={**body, "tools": [ADD, WEATHER], **extra})
+            assert r.status_code == 200, r.text
+            calls = r.json()["choices"][0]["message"].get("tool_calls") or []
+            return [(c["function"]["name"], json.loads(c["function"]["arguments"])) for c in calls]
+
+        assert sorted(c["city"] for _, c in chat()) == ["Paris", "Rome"]  # both, by default
+        assert chat(parallel_tool_calls=False) == [("get_weather", {"city": "Paris"})]
+        # only `add` may be called, and one call is required: the weather tool is not among them
+        required_add = {
+            "type": "allowed_tools",
+            "allowed_tools": {"mode": "required", "tools": [{"type": "function", "function": {"name": "add"}}]},
+        }
+        assert {name for name, _ in chat(tool_choice=required_add)} == {"add"}
+        auto_weather = {"type": "allowed_tools", "allowed_tools": {"mode": "auto", "tools": [weather_only]}}
+        assert {name for name, _ in chat(tool_choice=auto_weather)} == {"get_weather"}
+        stranger = {
+            "type": "allowed_tools",
+            "allowed_tools": {"mode": "auto", "tools": [{"type": "function", "function": {"name": "nope"}}]},
+        }
+        r = h.post(
+            "/v1/chat/completions",
+            json={
+                "model": "default",
+                "messages": [{"role": "user", "content": "hi"}],
+                "tools": [ADD],
+                "tool_choice": stranger,
+            },
+        )
+        assert r.status_code == 422 and "'nope', which is not among the tools" in r.json()["error"]["message"]
+
+        tools = [{"type": "function", **ADD["function"]}, {"type": "function", **WEATHER["function"]}]
+        resp = h.post(
+            "/v1/responses",
+            json={"model": "default", "input": ask_two, "tools": tools, "parallel_tool_calls": False, "temperature": 0},
+        ).json()
+        calls = [o for o in resp["output"] if o["type"] == "function_call"]
+        assert [(c["name"], json.loads(c["arguments"])) for c in calls] == [("get_weather", {"city": "Paris"})]
+        assert resp["parallel_tool_calls"] is False
+        only_add = {"type": "allowed_tools", "mode": "required", "tools": [{"type": "function", "name": "add"}]}
+        resp = h.post(
+            "/v1/responses", json={"model": "default", "input": ask_two, "tools": tools, "tool_choice": only_add}
+        ).json()
+        assert {o["name"] for o in resp["output"] if o["type"] == "function_call"} == {"add"}
+        hosted = h.post("/v1/responses", json={"model": "default", "input": "hi", "tools": [{"type": "web_search"}]})
+        assert (
+            hosted.status_code == 422
+            and "tools of type 'web_search' are not supported" in hosted.json()["error"]["message"]
+        )
+
+        anthropic_tools = [
+            {
+                "name": "get_weather",
+                "description": "Get the current weather of a city.",
+                "input_schema": WEATHER["function"]["parameters"],
+            }
+        ]
+        body = {
+            "model": "default",
+            "max_tokens": 200,
+            "messages": [{"role": "user", "content": ask_two}],
+            "tools": anthropic_tools,
+        }
+        both = h.post("/v1/messages", json=body).json()
+        assert sorted(b["input"]["city"] for b in both["content"] if b["type"] == "tool_use") == ["Paris", "Rome"]
+        one = h.post(
+            "/v1/messages", json={**body, "tool_choice": {"type": "auto", "disable_parallel_tool_use": True}}
+        ).json()
+        assert [(b["name"], b["input"]) for b in one["content"] if b["type"] == "tool_use"] == [
+            ("get_weather", {"city": "Paris"})
+        ]
+        server_tool = h.post(
+            "/v1/messages", json={**body, "tools": [{"type": "web_search_20250305", "name": "web_search"}]}
+        )
+        assert server_tool.status_code == 400 and "web_search_20250305" in server_tool.json()["error"]["message"]
+
+
 FIND_TRIPS = fn(
     "find_trips",
     "Find dive trips, by destination and/or month of travel",

@@ -570,6 +570,8 @@ class LlamaCppChatModel(ChatModel):
             choice = resp["choices"][0]
             msg = choice["message"]
             calls = msg.get("tool_calls") or []
+            if params.parallel_tool_calls is False:
+                calls = calls[:1]
             if msg.get("content"):
                 yield TextDelta(msg["content"])
             for i, call in enumerate(calls):
@@ -616,7 +618,11 @@ class LlamaCppChatModel(ChatModel):
             if self.embedder is None:
                 raise InvalidInput(f"model {self.name!r} decides on tools with an embedding model; none is set")
             decision = tooluse.decide(self.embedder(), messages, tools, choice)
-        plain = replace(params, tools=None, tool_choice=None)
+        single = params.parallel_tool_calls is False  # one call in this turn, of the likeliest tool
+        if single and len(decision.calls) > 1:
+            decision.reason += f"; parallel_tool_calls is false: {decision.calls[0]} only"
+            decision.calls = decision.calls[:1]
+        plain = replace(params, tools=None, tool_choice=None, parallel_tool_calls=None)
         if not decision.calls:  # answer directly
             yield ToolDecisionEvent(decision.to_dict())
             yield from self._stream_plain(messages, plain)
@@ -630,6 +636,7 @@ class LlamaCppChatModel(ChatModel):
                 messages,
                 by_name[name],
                 decision.parts.get(name),
+                single=single,
             )
             used.prompt_tokens += filled.usage.prompt_tokens
             used.completion_tokens += filled.usage.completion_tokens
@@ -652,7 +659,9 @@ class LlamaCppChatModel(ChatModel):
                 other, reference = first
                 decision.calls = [other]
                 decision.reason = f"{name} needs {reference}, which the conversation does not hold: {other} first"
-                filled = tooluse.fill(lambda m, schema: self._json_answer(m, schema, plain), messages, by_name[other])
+                filled = tooluse.fill(
+                    lambda m, schema: self._json_answer(m, schema, plain), messages, by_name[other], single=single
+                )
                 used.prompt_tokens += filled.usage.prompt_tokens
                 used.completion_tokens += filled.usage.completion_tokens
                 name = other

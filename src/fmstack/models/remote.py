@@ -144,6 +144,7 @@ class OpenAIChatModel(_Remote, ChatModel):
             "response_format": params.response_format,
             "tools": params.tools,
             "tool_choice": params.tool_choice,
+            "parallel_tool_calls": params.parallel_tool_calls if params.tools else None,
             "logprobs": True if params.logprobs is not None else None,
             "top_logprobs": params.logprobs or None,
         }

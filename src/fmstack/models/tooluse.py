@@ -466,10 +466,12 @@ def fill(
     messages: Sequence[Message],
     tool: dict,
     part: str | None = None,
+    single: bool = False,
 ) -> Filled:
-    """The calls of one tool a request asks for. Optional arguments the request did not give are
-    left out; beyond the first, an object whose values do not come from the conversation is
-    dropped (a small model asked for a list invents more items)."""
+    """The calls of one tool a request asks for (`single`: its first only, as when a client turns
+    parallel calls off). Optional arguments the request did not give are left out; beyond the
+    first, an object whose values do not come from the conversation is dropped (a small model
+    asked for a list invents more items)."""
     request, _ = _current_request(messages)
     text = conversation_text(messages)
     schema = tool["function"].get("parameters") or {}
@@ -496,6 +498,8 @@ def fill(
     if share is None or share >= GROUNDING_FLOOR:
         first = _rewritten(generate_json, messages, tool, first, text, part or request, used)
     kept = [first]
+    if single:
+        return Filled(kept, used, problems, grounding=share)
     where = part or request
 
     def add(args: dict) -> None:

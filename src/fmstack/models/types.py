@@ -84,6 +84,7 @@ class GenerationParams:
     response_format: dict | None = None
     tools: list[dict] | None = None
     tool_choice: Any = None
+    parallel_tool_calls: bool | None = None  # False: at most one call in a turn
     # the log probability of each generated token, with this many most likely alternatives (0-20)
     logprobs: int | None = None
 

@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from starlette.concurrency import run_in_threadpool
 
 from ..errors import FmstackError, InvalidInput, ModelError
@@ -107,9 +107,18 @@ class MessageIn(BaseModel):
 
 class ToolIn(BaseModel):
     model_config = ConfigDict(extra="ignore")
+    type: str | None = None  # "custom" or left out: a tool the client runs, described by its input_schema
     name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")
     description: str | None = None
     input_schema: dict[str, Any] = Field(default_factory=lambda: {"type": "object"})
+
+    @field_validator("type")
+    @classmethod
+    def _custom_only(cls, v):
+        # Anthropic's own tools (web_search_…, bash_…, text_editor_…) have no schema a model here knows
+        if v not in (None, "custom"):
+            raise ValueError(f"tools of type {v!r} are not supported; send custom tools with an input_schema")
+        return v
 
 
 class ToolChoiceIn(BaseModel):
@@ -143,6 +152,8 @@ class MessagesRequest(BaseModel):
         if len(set(names)) != len(names):
             raise ValueError("tools must have distinct names")
         choice = self.tool_choice
+        if choice is not None and choice.type == "tool" and not choice.name:
+            raise ValueError("tool_choice of type 'tool' needs the tool's name")
         if choice is not None and choice.type == "tool" and choice.name not in names:
             raise ValueError(f"tool_choice names {choice.name!r}, which is not among the tools")
         if choice is not None and choice.type == "any" and not names:
@@ -209,6 +220,7 @@ class MessagesRequest(BaseModel):
             top_k=self.top_k,
             tools=tools,
             tool_choice=choice,
+            parallel_tool_calls=False if self.tool_choice and self.tool_choice.disable_parallel_tool_use else None,
         )
 
 

@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from starlette.concurrency import run_in_threadpool
 
 from ..errors import FmstackError, InvalidInput, ModelError, NotFound
@@ -35,7 +35,7 @@ from ..models.types import (
 from ..store.tables import ResponseRow
 from .deps import fm
 from .openai_api import guardrail_for
-from .schemas import FunctionIn
+from .schemas import FunctionIn, tool_choice_shape
 from .streaming import SSE_HEADERS, first_then_rest, iterate_in_thread
 
 router = APIRouter(prefix="/v1", tags=["OpenAI-compatible"])
@@ -45,10 +45,38 @@ router = APIRouter(prefix="/v1", tags=["OpenAI-compatible"])
 class FunctionToolIn(FunctionIn):
     type: str = "function"
 
+    @model_validator(mode="before")
+    @classmethod
+    def _function_only(cls, v):
+        # a hosted tool (web_search, file_search, mcp …) has no name: say what is wrong with it
+        if isinstance(v, dict) and v.get("type", "function") != "function":
+            raise ValueError(f"tools of type {v.get('type')!r} are not supported; send function tools")
+        return v
+
 
 class NamedFunctionChoice(BaseModel):
     type: Literal["function"]
     name: str = Field(min_length=1)
+
+
+class AllowedFunction(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    type: Literal["function"] = "function"
+    name: str = Field(min_length=1)
+
+
+class AllowedToolsChoice(BaseModel):
+    """The tools a turn may call, out of all those sent."""
+
+    type: Literal["allowed_tools"]
+    mode: Literal["auto", "required"]
+    tools: list[AllowedFunction] = Field(min_length=1)
+
+
+TOOL_CHOICES = (
+    "tool_choice must be 'none', 'auto', 'required', {'type': 'function', 'name': ...} or "
+    "{'type': 'allowed_tools', 'mode': 'auto' or 'required', 'tools': [{'type': 'function', 'name': ...}]}"
+)
 
 
 class TextFormat(BaseModel):
@@ -79,7 +107,7 @@ class ResponseRequest(BaseModel):
     stream: bool = False
     store: bool = True
     tools: list[FunctionToolIn] | None = None
-    tool_choice: Literal["none", "auto", "required"] | NamedFunctionChoice | None = None
+    tool_choice: Literal["none", "auto", "required"] | NamedFunctionChoice | AllowedToolsChoice | None = None
     parallel_tool_calls: bool = True
     previous_response_id: str | None = None
     text: TextOptions | None = None
@@ -89,16 +117,22 @@ class ResponseRequest(BaseModel):
     top_logprobs: int | None = Field(default=None, ge=0, le=20)
     guardrail: str | None = None  # fmstack extension, as on /v1/chat/completions
 
+    @field_validator("tool_choice", mode="before")
+    @classmethod
+    def _tool_choice(cls, v):
+        return tool_choice_shape(v, TOOL_CHOICES)
+
     @model_validator(mode="after")
     def _tools(self):
-        for t in self.tools or []:
-            if t.type != "function":
-                raise ValueError(f"tools of type {t.type!r} are not supported; send function tools")
         names = [t.name for t in self.tools or []]
         if len(set(names)) != len(names):
             raise ValueError("tools must have distinct names")
         if isinstance(self.tool_choice, NamedFunctionChoice) and self.tool_choice.name not in names:
             raise ValueError(f"tool_choice names {self.tool_choice.name!r}, which is not among the tools")
+        if isinstance(self.tool_choice, AllowedToolsChoice):
+            for t in self.tool_choice.tools:
+                if t.name not in names:
+                    raise ValueError(f"tool_choice.tools names {t.name!r}, which is not among the tools")
         if self.tool_choice == "required" and not names:
             raise ValueError("tool_choice 'required' needs tools")
         fmt = self.text.format if self.text else None
@@ -137,7 +171,7 @@ class ResponseRequest(BaseModel):
         return out
 
     def params(self) -> GenerationParams:
-        tools = None
+        tools: list[dict[str, Any]] | None = None
         if self.tools:
             tools = [
                 {
@@ -149,6 +183,10 @@ class ResponseRequest(BaseModel):
         choice: Any = self.tool_choice
         if isinstance(choice, NamedFunctionChoice):
             choice = {"type": "function", "function": {"name": choice.name}}
+        elif isinstance(choice, AllowedToolsChoice):  # only the tools it names may be called
+            names = {t.name for t in choice.tools}
+            tools = [t for t in tools or [] if t["function"]["name"] in names]
+            choice = choice.mode
         fmt = self.text.format if self.text else None
         response_format: dict[str, Any] | None = None
         if fmt is not None and fmt.type == "json_object":
@@ -164,6 +202,7 @@ class ResponseRequest(BaseModel):
             top_p=self.top_p,
             tools=tools if choice != "none" else None,
             tool_choice=choice if tools else None,
+            parallel_tool_calls=None if self.parallel_tool_calls else False,
             response_format=response_format,
             logprobs=(self.top_logprobs or 0) if LOGPROBS in (self.include or []) else None,
         )

@@ -75,7 +75,36 @@ class NamedToolChoice(BaseModel):
     function: NamedFunction
 
 
-ToolChoice = Literal["none", "auto", "required"] | NamedToolChoice
+class AllowedTools(BaseModel):
+    mode: Literal["auto", "required"]
+    tools: list[NamedToolChoice] = Field(min_length=1)
+
+
+class AllowedToolsChoice(BaseModel):
+    """The tools a turn may call, out of all those sent (the others stay in the request unchanged)."""
+
+    type: Literal["allowed_tools"]
+    allowed_tools: AllowedTools
+
+    def names(self) -> list[str]:
+        return [t.function.name for t in self.allowed_tools.tools]
+
+
+ToolChoice = Literal["none", "auto", "required"] | NamedToolChoice | AllowedToolsChoice
+TOOL_CHOICES = (
+    "tool_choice must be 'none', 'auto', 'required', {'type': 'function', 'function': {'name': ...}} or "
+    "{'type': 'allowed_tools', 'allowed_tools': {'mode': 'auto' or 'required', 'tools': [...]}}"
+)
+
+
+def tool_choice_shape(v: Any, choices: str = TOOL_CHOICES) -> Any:
+    """A tool_choice that is none of the shapes fails with the shapes named, not with one error per
+    member of the union."""
+    if v is None or v in ("none", "auto", "required"):
+        return v
+    if isinstance(v, dict) and v.get("type") in ("function", "allowed_tools"):
+        return v
+    raise ValueError(choices)
 
 
 def check_tool_choice(tools: list[ToolIn] | None, choice: ToolChoice | None) -> None:
@@ -83,10 +112,23 @@ def check_tool_choice(tools: list[ToolIn] | None, choice: ToolChoice | None) -> 
     names = [t.function.name for t in tools or []]
     if isinstance(choice, NamedToolChoice) and choice.function.name not in names:
         raise ValueError(f"tool_choice names {choice.function.name!r}, which is not among the tools")
+    if isinstance(choice, AllowedToolsChoice):
+        for name in choice.names():
+            if name not in names:
+                raise ValueError(f"tool_choice.allowed_tools names {name!r}, which is not among the tools")
     if choice == "required" and not names:
         raise ValueError("tool_choice 'required' needs tools")
     if len(set(names)) != len(names):
         raise ValueError("tools must have distinct function names")
+
+
+def allowed(tools: list[dict] | None, choice: Any) -> tuple[list[dict] | None, Any]:
+    """The tools a turn may call and its plain tool choice: `allowed_tools` narrows the tools to
+    those it names and becomes its mode."""
+    if isinstance(choice, AllowedToolsChoice):
+        names = set(choice.names())
+        return [t for t in tools or [] if t["function"]["name"] in names], choice.allowed_tools.mode
+    return tools, choice.model_dump() if isinstance(choice, BaseModel) else choice
 
 
 class StreamOptions(BaseModel):
@@ -158,6 +200,11 @@ class ChatCompletionRequest(SamplingIn):
             raise ValueError("json_schema.schema must be an object")
         return v
 
+    @field_validator("tool_choice", mode="before")
+    @classmethod
+    def _tool_choice(cls, v):
+        return tool_choice_shape(v)
+
     @model_validator(mode="after")
     def _tools(self):
         check_tool_choice(self.tools, self.tool_choice)
@@ -169,11 +216,12 @@ class ChatCompletionRequest(SamplingIn):
         if self.top_logprobs is not None and not self.logprobs:
             raise InvalidInput("top_logprobs needs logprobs: true", param="top_logprobs")
         fmt = self.response_format if self.response_format and self.response_format.get("type") != "text" else None
+        tools, choice = allowed([t.model_dump(exclude_none=True) for t in self.tools or []] or None, self.tool_choice)
         return super().params(
             max_tokens=self.max_completion_tokens or self.max_tokens,
             response_format=fmt,
-            tools=[t.model_dump(exclude_none=True) for t in self.tools] if self.tools else None,
-            tool_choice=self.tool_choice.model_dump() if isinstance(self.tool_choice, BaseModel) else self.tool_choice,
+            tools=tools,
+            tool_choice=choice,
             logprobs=(self.top_logprobs or 0) if self.logprobs else None,
         )
 
