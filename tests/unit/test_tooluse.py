@@ -946,6 +946,18 @@ def test_a_currency_the_model_wrote_by_name_takes_its_code_and_from_and_to_follo
     assert tooluse.grounded("USD", "I have 5 dollars") is False  # which dollars is not said
     assert tooluse.grounded(300, "a timer for 5 minutes") and tooluse.grounded(70, "5ft 10in")
     assert tooluse.grounded(17, "a timer for 5 minutes") is False
+    # any currency in use today, by its English or Chinese name or its symbol (CLDR's, through Babel)
+    for request, pair in [
+        ("Convert 250 Swiss francs to Turkish lira", ("CHF", "TRY")),
+        ("What is HK$500 in euros?", ("HKD", "EUR")),
+        ("How many zloty do I get for 80 Norwegian kroner?", ("NOK", "PLN")),
+        ("把200港币换成新台币", ("HKD", "TWD")),
+        ("₹1,000 to Thai baht", ("INR", "THB")),
+    ]:
+        got = tooluse._from_request({"amount": 1, "from_currency": "USD", "to_currency": "USD"}, schema, request)
+        assert (got["from_currency"], got["to_currency"]) == pair, request
+    assert tooluse.grounded("PLN", "100 zloty") and tooluse.grounded("TRY", "200 土耳其里拉")
+    assert tooluse.grounded("BRL", "the real reason") is not True  # an everyday word names no currency
     # the request does not say which is which: the model's order stands
     said = {"amount": 1, "from_currency": "JPY", "to_currency": "GBP"}
     assert tooluse._from_request(said, schema, "How many yen is a pound worth?") == said

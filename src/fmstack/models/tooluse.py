@@ -47,6 +47,7 @@ import json
 import math
 import re
 import threading
+import unicodedata
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -54,6 +55,7 @@ from typing import Any
 import numpy as np
 
 from ..jsonschemas import checker
+from . import currencies
 from .decoding import CJK
 from .enumerated import siblings, stem
 from .types import Message, Usage
@@ -418,7 +420,7 @@ def grounded(value: Any, text: str) -> bool | None:
             return None
         if v in folded:
             return True
-        if (names := _CURRENCY_CODES.get(value.strip().upper())) and any(_names(n, folded) for n in names):
+        if any(_names(n, folded) for n in currencies.specific_names(value)):
             return True  # "EUR" for the request's "euros"
         if len(value) >= MAX_STRING:  # cut by the grammar: a runaway, whatever words of the request it repeats
             return False
@@ -899,49 +901,16 @@ def _with_options(args: dict, schema: dict, request: str) -> dict:
     return _replaced(args, schema, option)
 
 
-# ISO 4217 codes by the names a request gives the currencies (English, Chinese)
-_CURRENCY_NAMES = {
-    "USD": "us dollar, us dollars, u.s. dollar, u.s. dollars, american dollar, american dollars, dollar, dollars, "
-    "usd, 美元, 美金",
-    "EUR": "euro, euros, eur, 欧元",
-    "GBP": "british pound, british pounds, pound sterling, pounds sterling, pound, pounds, sterling, gbp, 英镑",
-    "JPY": "japanese yen, yen, jpy, 日元, 日币",
-    "CNY": "chinese yuan, yuan, renminbi, rmb, cny, 人民币",
-    "HKD": "hong kong dollar, hong kong dollars, hkd, 港币, 港元",
-    "TWD": "new taiwan dollar, taiwan dollar, taiwan dollars, twd, 新台币",
-    "CAD": "canadian dollar, canadian dollars, cad, 加元, 加拿大元",
-    "AUD": "australian dollar, australian dollars, aud, 澳元",
-    "NZD": "new zealand dollar, new zealand dollars, nzd, 新西兰元",
-    "SGD": "singapore dollar, singapore dollars, sgd, 新加坡元",
-    "CHF": "swiss franc, swiss francs, chf, 瑞士法郎",
-    "INR": "indian rupee, indian rupees, rupee, rupees, inr, 印度卢比, 卢比",
-    "KRW": "south korean won, korean won, won, krw, 韩元",
-    "RUB": "russian ruble, russian rubles, ruble, rubles, rouble, roubles, rub, 卢布",
-    "BRL": "brazilian real, brazilian reais, brl, 巴西雷亚尔",
-    "MXN": "mexican peso, mexican pesos, mxn, 墨西哥比索",
-    "SEK": "swedish krona, swedish kronor, sek, 瑞典克朗",
-    "NOK": "norwegian krone, norwegian kroner, nok, 挪威克朗",
-    "DKK": "danish krone, danish kroner, dkk, 丹麦克朗",
-    "ZAR": "south african rand, rand, zar, 南非兰特",
-    "THB": "thai baht, baht, thb, 泰铢",
-}
-_CURRENCY = {name: code for code, names in _CURRENCY_NAMES.items() for name in names.split(", ")}
-# a code's names that say which currency it is ("euros" for EUR; not "dollars" for USD alone)
-_CURRENCY_CODES = {
-    code: [n for n in names.split(", ") if n not in ("dollar", "dollars", "pound", "pounds", "won", "rand")]
-    for code, names in _CURRENCY_NAMES.items()
-}
-
-
 def _as_currency_code(key: str, prop: dict, value: str) -> str:
     """A currency the model wrote by name, as its ISO code, for a parameter about currencies whose
     description shows no name as its example ("euros" -> "EUR" for `from_currency`)."""
     about = f"{key} {prop.get('description', '')}"
     if not re.search(r"currenc|货币|币种", about, re.I):
         return value
-    code = _CURRENCY.get(value.strip().casefold())
+    known = currencies.names()
+    code = known.get(value.strip().casefold())
     examples = re.findall(r"['\"]([^'\"]{2,30})['\"]", prop.get("description", ""))
-    if code is None or any(e.casefold() in _CURRENCY and not re.fullmatch(r"[A-Z]{3}", e) for e in examples):
+    if code is None or any(e.casefold() in known and not re.fullmatch(r"[A-Z]{3}", e) for e in examples):
         return value
     return code
 
@@ -964,16 +933,6 @@ _FROM_CUE = re.compile(r"(?:\bfrom|从|由)\s*(?:the\s+)?$", re.I)
 _TO_CUE = re.compile(r"(?:\b(?:to|into|in)|到|至|成|兑换成|换成|换算成|转换成|转成)\s*(?:the\s+)?$", re.I)
 
 
-_CURRENCY_SYMBOLS = {"$": "USD", "€": "EUR", "£": "GBP"}
-_CURRENCY_MENTION = re.compile(
-    "|".join(
-        re.escape(n) if re.search(f"[{CJK}]", n) else rf"(?<!\w){re.escape(n)}(?!\w)"
-        for n in sorted(_CURRENCY, key=len, reverse=True)
-    )
-    + "|[$€£]"
-)
-
-
 def _currency_pair(args: dict, schema: dict, request: str, pair: tuple[str, str]) -> dict:
     """A from/to pair of currency parameters, from the two currencies the request writes: the one
     written with the amount is converted from ("Convert 200 euros to US dollars", "How many
@@ -983,8 +942,9 @@ def _currency_pair(args: dict, schema: dict, request: str, pair: tuple[str, str]
         return args
     folded = request.casefold()
     mentions = [
-        (m.start(), m.end(), _CURRENCY_SYMBOLS.get(m.group()) or _CURRENCY[m.group()])
-        for m in _CURRENCY_MENTION.finditer(folded)
+        (m.start(), m.end(), code)
+        for m in currencies.mention().finditer(folded)
+        if (code := currencies.code_of(m.group())) is not None
     ]
     codes = list(dict.fromkeys(code for _, _, code in mentions))
     if len(codes) != 2:
@@ -992,8 +952,9 @@ def _currency_pair(args: dict, schema: dict, request: str, pair: tuple[str, str]
     source = None
     for a, b, code in mentions:
         before, after = folded[max(0, a - 16) : a], folded[b : b + 16]
-        if re.search(r"\d\s*$", before) or (len(folded[a:b]) == 1 and re.match(r"\s*\d", after)):
-            source = code  # "200 euros", "$200", "100美元"
+        symbol = unicodedata.category(folded[b - 1]) == "Sc"  # "$", "hk$", "€"
+        if re.search(r"\d\s*$", before) or (symbol and re.match(r"\s*\d", after)):
+            source = code  # "200 euros", "$200", "HK$200", "100美元"
             break
         if _FROM_CUE.search(before):
             source = code
@@ -1025,7 +986,7 @@ def _in_written_order(args: dict, schema: dict, request: str) -> dict:
     def spans(value: Any) -> list[tuple[int, int]]:
         if not isinstance(value, str) or not value.strip():
             return []
-        names = [value] + [n for n, code in _CURRENCY.items() if code == value.strip().upper()]
+        names = [value, *currencies.names_of(value)]
         found = sorted(
             (m.start(), m.end())
             for n in names
