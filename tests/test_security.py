@@ -96,6 +96,42 @@ def test_ingest_paths_only_under_the_roots_with_escapes_refused(keyed, tmp_path)
         assert not any("private" in h["text"] for h in hits)
 
 
+def test_an_evaluation_dataset_path_is_read_only_under_the_roots(keyed, tmp_path):
+    """`dataset` as a path: the same policy as ingestion, so an evaluation cannot read (and echo in
+    its results) a file the server's operator did not open to callers."""
+    roots = keyed.roots
+    inside = roots / "docs" / "qa.jsonl"
+    inside.write_text('{"question": "2+2?", "answer": "4"}\n', encoding="utf-8")
+    secret = tmp_path / "private.jsonl"
+    secret.write_text('{"question": "the server\'s private notes", "answer": "x"}\n', encoding="utf-8")
+    (roots / "docs" / "link.jsonl").symlink_to(secret)
+    not_utf8 = roots / "docs" / "latin1.jsonl"
+    not_utf8.write_bytes('{"question": "café?", "answer": "oui"}\n'.encode("latin-1"))
+    spec = {
+        "name": "path-eval",
+        "metrics": ["token_f1"],
+        "configurations": [{"name": "a", "params": {"max_tokens": 4}}],
+    }
+    with client(keyed) as c:
+        for path in (
+            "/etc/passwd",
+            str(secret),
+            str(roots / "docs" / "link.jsonl"),
+            str(roots / "docs" / ".." / ".." / secret.name),
+        ):
+            r = c.post("/api/evaluations", json={**spec, "dataset": path})
+            assert r.status_code == 403 and r.json()["error"]["param"] == "dataset", (path, r.text)
+            assert "private notes" not in r.text and "root:" not in r.text
+        assert c.post("/api/evaluations", json={**spec, "dataset": str(roots / "nope.jsonl")}).status_code == 404
+        bad = c.post("/api/evaluations", json={**spec, "dataset": str(not_utf8)})
+        assert bad.status_code == 400 and "not UTF-8" in bad.json()["error"]["message"]
+        job = c.post("/api/evaluations", json={**spec, "dataset": str(inside)})
+        assert job.status_code == 202, job.text
+        run = _wait_job(c, job.json()["id"])["result"]["runs"][0]
+        rows = c.get(f"/api/evaluations/{run}/results").json()["data"]
+        assert len(rows) == 1 and "2+2?" in json.dumps(rows)
+
+
 def test_the_server_reads_no_paths_by_default(tmp_path):
     assert PathPolicy.under([]).roots == ()
     with pytest.raises(Forbidden, match="upload the files instead"):

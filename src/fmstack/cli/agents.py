@@ -136,7 +136,7 @@ def agents_eval(
     try:
         rows = [json.loads(line) for line in tasks_path.read_text(encoding="utf-8").split("\n") if line.strip()]
         catalogue = json.loads(tools_path.read_text(encoding="utf-8")) if tools_path else []
-    except ValueError as e:
+    except (ValueError, OSError) as e:  # not JSON, not UTF-8, a folder, unreadable
         raise InvalidInput(f"cannot read the evaluation set: {e}") from None
     bad = [
         i + 1

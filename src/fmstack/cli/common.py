@@ -62,6 +62,8 @@ def read_config(path: str) -> dict:
         data = yaml.safe_load(open(path, encoding="utf-8"))
     except OSError as e:
         raise InvalidInput(f"cannot read {path}: {e.strerror}") from None
+    except UnicodeDecodeError as e:
+        raise InvalidInput(f"{path} is not UTF-8 text ({e.reason} at byte {e.start})") from None
     except yaml.YAMLError as e:
         raise InvalidInput(f"{path} is not valid YAML: {e}") from None
     if not isinstance(data, dict):

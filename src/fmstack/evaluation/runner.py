@@ -114,6 +114,10 @@ def load_examples(source: str | dict | list, conversations: ConversationStore | 
         text = path.read_text(encoding="utf-8-sig")
     except OSError as e:
         raise InvalidInput(f"cannot read the dataset {path}: {e.strerror}", param="dataset") from None
+    except UnicodeDecodeError as e:
+        raise InvalidInput(
+            f"the dataset {path} is not UTF-8 text ({e.reason} at byte {e.start})", param="dataset"
+        ) from None
     if path.suffix.lower() == ".csv":
         rows = list(csv.DictReader(io.StringIO(text)))
     else:

@@ -10,7 +10,9 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
+from ..errors import FmstackError, Forbidden
 from ..evaluation.runner import parse_spec
+from ..security import PathPolicy
 from .deps import fm
 
 router = APIRouter(prefix="/api", tags=["evaluations"])
@@ -18,9 +20,25 @@ router = APIRouter(prefix="/api", tags=["evaluations"])
 
 @router.post("/evaluations", status_code=202)
 def start_evaluation(body: dict[str, Any], request: Request) -> dict:
-    """The body is a spec (see `fmstack eval run`); `dataset` is a path on the server, {feedback: up},
-    or the examples inline. Returns the job; its result lists the run ids."""
-    job = fm(request).evaluations.start(parse_spec(body))
+    """The body is a spec (see `fmstack eval run`); `dataset` is the examples inline, {feedback: up},
+    or a path on the server under FMSTACK_INGEST_ROOTS (none by default: see
+    fmstack.security.paths). Returns the job; its result lists the run ids."""
+    app = fm(request)
+    spec = parse_spec(body)
+    if isinstance(spec.dataset, str):  # the server reads only files its operator lets callers name
+        policy = PathPolicy.under(app.settings.ingest_roots)
+        if not policy.roots:
+            raise Forbidden(
+                "reading files on the server is off: send the examples inline as `dataset` (a list), or have "
+                "the operator list the folders callers may read from in FMSTACK_INGEST_ROOTS",
+                param="dataset",
+            )
+        try:
+            spec.dataset = str(policy.check(spec.dataset))
+        except FmstackError as e:
+            e.param = "dataset"
+            raise
+    job = app.evaluations.start(spec)
     return job.model_dump(mode="json")
 
 
