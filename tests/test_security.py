@@ -132,6 +132,29 @@ def test_an_evaluation_dataset_path_is_read_only_under_the_roots(keyed, tmp_path
         assert len(rows) == 1 and "2+2?" in json.dumps(rows)
 
 
+def test_a_cross_encoder_reranker_folder_is_read_only_under_the_roots(keyed, tmp_path):
+    """`rerank: cross-encoder:/path` names a folder the server would load a model from: over HTTP it
+    must be under FMSTACK_INGEST_ROOTS like any other server path."""
+    roots = keyed.roots
+    with client(keyed) as c:
+        assert c.post("/api/knowledge-bases", json={"name": "rerank-paths"}).status_code == 201
+        files = {"files": ("owls.md", b"# Owls\n\nOwls hunt at night.", "text/markdown")}
+        assert c.post("/api/knowledge-bases/rerank-paths/documents", files=files).status_code == 200
+
+        def retrieve(folder: str) -> httpx.Response:
+            body = {"query": "When do owls hunt?", "rerank": f"cross-encoder:{folder}"}
+            return c.post("/api/knowledge-bases/rerank-paths/retrieve", json=body)
+
+        for folder in ("/usr", str(tmp_path), str(roots / ".." / "server")):
+            r = retrieve(folder)
+            assert r.status_code == 403 and r.json()["error"]["param"] == "rerank", (folder, r.text)
+        assert retrieve(str(roots / "no-model")).status_code == 404
+        plain = c.post(
+            "/api/knowledge-bases/rerank-paths/retrieve", json={"query": "When do owls hunt?", "rerank": "embedding"}
+        )
+        assert plain.status_code == 200 and "night" in plain.json()["data"][0]["text"]
+
+
 def test_the_server_reads_no_paths_by_default(tmp_path):
     assert PathPolicy.under([]).roots == ()
     with pytest.raises(Forbidden, match="upload the files instead"):

@@ -37,7 +37,7 @@ from .models import ChatResult, Event, GenerationParams, Message, ModelRegistry
 from .models.aliases import AliasBook
 from .models.metering import METER
 from .prompts import PromptService
-from .security import SecretBox, UrlPolicy
+from .security import PathPolicy, SecretBox, UrlPolicy
 from .store import Database
 from .tuning.datasets import DatasetService
 from .tuning.service import TuningService
@@ -295,6 +295,12 @@ class Fmstack:
         often than the queue retries) start again where they were; once, however many processes ask."""
         self.batches.resume_unfinished()
         self.tuning.resume_unfinished()
+
+    def serve_callers(self) -> None:
+        """This process acts for callers over HTTP (the server, a worker running their jobs):
+        files they name by path — a cross-encoder reranker's folder — are read only under
+        FMSTACK_INGEST_ROOTS, as ingestion paths are (security/paths.py)."""
+        self.knowledge.paths = PathPolicy.under(self.settings.ingest_roots)
 
     def leave_jobs_to_workers(self) -> None:
         """Queue jobs without running them here (`fmstack serve --no-jobs`): `fmstack worker`s run them."""

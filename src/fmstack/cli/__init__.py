@@ -127,6 +127,7 @@ def worker():
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     f = fm()
+    f.serve_callers()  # the jobs are callers' (queued over HTTP too)
     f.resume_unfinished()
     f.start_jobs()
     database = f.db.engine.url.render_as_string(hide_password=True)

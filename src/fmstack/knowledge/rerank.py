@@ -20,11 +20,11 @@ from typing import TYPE_CHECKING, Protocol
 import httpx
 import numpy as np
 
-from ..errors import InvalidInput, ProviderUnavailable
+from ..errors import FmstackError, InvalidInput, ProviderUnavailable
 
 if TYPE_CHECKING:
     from ..models.base import EmbeddingModel
-    from ..security import UrlPolicy
+    from ..security import PathPolicy, UrlPolicy
 
 
 class Reranker(Protocol):
@@ -102,14 +102,29 @@ class CrossEncoderReranker:
         return [float(x) for x in np.ravel(model.predict([(query, t) for t in texts]))]  # type: ignore[attr-defined]
 
 
-def reranker(spec: str, embedding: EmbeddingModel, outbound: UrlPolicy | None, model: str | None = None) -> Reranker:
-    """The reranker a `rerank` option names (see the module's docstring)."""
+def reranker(
+    spec: str,
+    embedding: EmbeddingModel,
+    outbound: UrlPolicy | None,
+    model: str | None = None,
+    paths: PathPolicy | None = None,
+) -> Reranker:
+    """The reranker a `rerank` option names (see the module's docstring). A cross-encoder's folder
+    must pass `paths` (a server's FMSTACK_INGEST_ROOTS): a caller over HTTP cannot have the server
+    load a model from anywhere on its disk."""
     if spec == "embedding":
         return EmbeddingReranker(embedding)
     if spec.startswith(("http://", "https://")):
         return HttpReranker(spec, model, outbound)
     if spec.startswith("cross-encoder:"):
-        return CrossEncoderReranker(spec.split(":", 1)[1])
+        folder = spec.split(":", 1)[1]
+        if paths is not None and paths.roots is not None:
+            try:
+                folder = str(paths.check(folder))
+            except FmstackError as e:
+                e.param = "rerank"
+                raise
+        return CrossEncoderReranker(folder)
     raise InvalidInput(
         "rerank must be 'embedding', a /rerank endpoint URL (http:// or https://) or cross-encoder:/path",
         param="rerank",

@@ -128,7 +128,11 @@ class Retriever:
 
         candidates = self._hydrate(ranked[: max(opts.rerank_candidates, opts.top_k)], per)
         scorer = reranker(
-            opts.rerank or "", self.models.embedding(kb.embedding_model), self.kbs.outbound, opts.rerank_model
+            opts.rerank or "",
+            self.models.embedding(kb.embedding_model),
+            self.kbs.outbound,
+            opts.rerank_model,
+            self.kbs.paths,
         )
         scores = scorer.scores(query, [c.text for c in candidates])
         for c, sc in zip(candidates, scores, strict=True):

@@ -17,7 +17,7 @@ from sqlalchemy import delete, func, select
 
 from ..errors import InvalidInput, NotFound
 from ..models.registry import ModelRegistry
-from ..security import UrlPolicy
+from ..security import PathPolicy, UrlPolicy
 from ..store import Database, KbChunk, KbDocument, KnowledgeBase
 from .answers import Evidence
 from .chunking import ChunkingOptions
@@ -82,6 +82,9 @@ class KnowledgeService:
         self.db = db
         self.models = models
         self.outbound = outbound  # what a reranker URL must pass (knowledge/rerank.py)
+        # what a cross-encoder reranker's folder must pass: anything for the SDK and CLI, whose
+        # caller is the machine's own user; FMSTACK_INGEST_ROOTS once serving callers
+        self.paths = PathPolicy(None)
         self.index = index or ChunkIndex(db)
         self.ingestion = Ingestion(self)
         self.retrieval = Retriever(self)

@@ -36,6 +36,7 @@ def create_app(fm: Fmstack | None = None, settings: Settings | None = None, *, r
     """The application over `fm` (made from `settings` if not given). With `run_jobs` the server also
     runs queued jobs — its own and other processes' — else it only queues them for `fmstack worker`s."""
     fm = fm or Fmstack(settings)
+    fm.serve_callers()
     if not run_jobs:
         fm.leave_jobs_to_workers()
 
