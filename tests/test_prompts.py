@@ -68,6 +68,34 @@ def test_prompt_errors_are_clear(fm):
         fm.prompts.create("inc", template="x")
 
 
+def test_a_template_that_would_run_or_grow_without_end_is_a_clear_error_over_http(http):
+    """A stored prompt is code a caller wrote: the server renders it with bounded work, so a loop
+    inside a loop, a huge repetition or width, a giant power or a prompt that includes itself is a
+    400 that says what was too costly, and the server goes on answering."""
+    costly = {
+        "loops": "{% for i in range(100000) %}{% for j in range(100000) %}{{ j }}{% endfor %}{% endfor %}",
+        "repeat": "{{ 'a' * 10**9 }}",
+        "widths": "{{ question|center(10**9) }}",
+        "method": "{{ question.ljust(10**9) }}",
+        "format": "{{ '{:999999999}'.format(question) }}",
+        "power": "{{ 7 ** 100000000 }}",
+        "self-include": "{% include 'self-include' %}",
+    }
+    for name, template in costly.items():
+        assert http.post("/api/prompts", json={"name": name, "template": template}).status_code == 201
+        r = http.post(f"/api/prompts/{name}/render", json={"variables": {"question": "why?"}})
+        assert r.status_code == 400, (name, r.status_code, r.text[:200])
+        message = r.json()["error"]["message"]
+        assert any(w in message for w in ("steps", "characters", "bits", "too large", "recurses")), (name, message)
+    # everyday templates are untouched: filters, formatting, loops of ordinary length
+    fine = (
+        "{{ question|upper }} {{ '%05d' % 42 }} {{ '{:>6}'.format('hi') }} {% for i in range(3) %}{{ i }}{% endfor %}"
+    )
+    assert http.post("/api/prompts", json={"name": "fine", "template": fine}).status_code == 201
+    r = http.post("/api/prompts/fine/render", json={"variables": {"question": "why?"}})
+    assert r.json()["messages"][0]["content"] == "WHY? 00042     hi 012"
+
+
 def test_few_shot_selection_by_similarity(fm):
     examples = [
         {"input": "The weather is lovely today", "output": "positive"},

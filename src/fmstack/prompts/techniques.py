@@ -148,10 +148,11 @@ def chain(
     """Run prompts in order; step (name, template) renders with the variables so far and its output
     becomes variable `name` for the steps after it. Returns every variable."""
     from jinja2 import StrictUndefined
-    from jinja2.sandbox import SandboxedEnvironment
 
-    env = SandboxedEnvironment(undefined=StrictUndefined)
-    render = render or (lambda template, values: env.from_string(template).render(**values))
+    from . import sandbox
+
+    env = sandbox.BoundedEnvironment(undefined=StrictUndefined)
+    render = render or (lambda template, values: sandbox.render(env.from_string(template), values))
     values: dict[str, Any] = dict(variables or {})
     for name, template in steps:
         res = model.generate([Message("user", render(template, values))], params or GenerationParams(max_tokens=256))

@@ -23,13 +23,14 @@ from typing import Any
 
 import jinja2
 from jinja2 import meta
-from jinja2.sandbox import SandboxedEnvironment
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import func, select
 
 from ..errors import InvalidInput, NotFound
 from ..models.types import Message
 from ..store import Database, PromptRow
+from . import sandbox
+from .sandbox import BoundedEnvironment
 
 _NAME = re.compile(r"^[\w][\w.\-]{0,99}$")
 _ROLES = ("system", "user", "assistant")
@@ -64,7 +65,7 @@ def parse_ref(ref: str) -> tuple[str, int | None]:
 class PromptService:
     def __init__(self, db: Database):
         self.db = db
-        self.env = SandboxedEnvironment(
+        self.env = BoundedEnvironment(  # sandboxed, and no render runs or builds without end
             loader=jinja2.FunctionLoader(self._partial),
             undefined=jinja2.StrictUndefined,
             keep_trailing_newline=True,
@@ -204,7 +205,7 @@ class PromptService:
 
     def _render(self, text: str, values: dict, ref: str) -> str:
         try:
-            return self._compile(text).render(**values)
+            return sandbox.render(self._compile(text), values)
         except jinja2.UndefinedError as e:
             raise InvalidInput(f"prompt {ref}: {e.message} (give it as a variable)", param="variables") from None
         except jinja2.TemplateNotFound as e:
