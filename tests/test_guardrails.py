@@ -4,6 +4,8 @@ OpenAI-compatible API (streaming and not)."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from conftest import TEST_CONFIG, Server
 
@@ -132,6 +134,25 @@ def test_versions_and_bad_configs(fm):
     fm.guardrails.delete("ver")
     with pytest.raises(NotFound):
         fm.guardrails.load("ver")
+
+
+def test_a_custom_pattern_that_backtracks_without_end_cannot_hold_a_request(fm):
+    """A guardrail's own regex runs on every caller's text: one that backtracks without end is
+    refused when the guardrail is made, and a search that still runs too long ends in a clear
+    error instead of a thread held for good."""
+    with pytest.raises(InvalidInput, match="backtracks without end"):
+        fm.guardrails.create({"name": "redos", "pii": {"regexes": {"runs": r"(a|aa)+$"}}})
+    # fast on the probes it is tried on when made, slow on a run of x's
+    fm.guardrails.create({"name": "redos-x", "pii": {"regexes": {"xs": r"(x|xx)+y"}}})
+    assert not fm.guardrails.apply("redos-x", "an ordinary request").blocked
+    started = time.monotonic()
+    with pytest.raises(InvalidInput, match="'xs' searched this text for over"):
+        fm.guardrails.apply("redos-x", "x" * 60)
+    assert time.monotonic() - started < 30  # it ended (no figure asserted: shared machines)
+    masked = fm.guardrails.create({"name": "ticket-ids", "pii": {"regexes": {"ticket": r"TCK-\d{4}"}}})
+    assert masked and fm.guardrails.apply("ticket-ids", "see TCK-1234").text == "see {TICKET}"
+    fm.guardrails.delete("redos-x")
+    fm.guardrails.delete("ticket-ids")
 
 
 def test_chat_input_is_checked_before_the_model_and_output_while_streaming(fm, guard):

@@ -16,6 +16,7 @@ among its features, what spaCy's small English pipeline (installed as a package)
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import math
 import re
@@ -24,10 +25,12 @@ from dataclasses import dataclass
 from datetime import date
 
 import phonenumbers
+import regex
 from stdnum import iban as stdnum_iban
 from stdnum import luhn
 from stdnum.us import ssn as stdnum_ssn
 
+from ..errors import InvalidInput
 from ..knowledge.text import CJK
 
 _CJK = re.compile(f"[{CJK}]")
@@ -375,13 +378,55 @@ DETECTORS: dict[str, Callable[[str], list[Span]]] = {
 }
 
 
+CUSTOM_TIMEOUT = 0.25  # seconds a caller's own pattern may search one text
+
+
+@functools.lru_cache(maxsize=256)
+def custom_pattern(pattern: str) -> regex.Pattern:
+    """A guardrail's own pattern, compiled by `regex`, whose searches can be stopped (Python's `re`
+    cannot: a pattern that backtracks without end would hold the request's thread for good)."""
+    return regex.compile(pattern)
+
+
+def custom_spans(name: str, pattern: str, text: str) -> list[Span]:
+    try:
+        found = custom_pattern(pattern).finditer(text, timeout=CUSTOM_TIMEOUT)
+        return [Span(name, m.start(), m.end(), m.group()) for m in found]
+    except TimeoutError:
+        raise InvalidInput(
+            f"the guardrail's regex {name!r} searched this text for over {CUSTOM_TIMEOUT} s (it backtracks "
+            "without end on some texts): its owner should simplify it",
+            param="guardrail",
+        ) from None
+
+
+def backtracks(pattern: str, budget: float = 0.05) -> bool:
+    """Whether a pattern takes too long on texts that make a pattern with nested repeats backtrack
+    without end ("(a|aa)+$" on "aaa…a!")."""
+    probes = [
+        "a" * 2000 + "!",
+        "1" * 2000 + "x",
+        " " * 2000 + "x",
+        "ab" * 1000 + "!",
+        "a1 -" * 500 + "!",
+        "中" * 2000 + "!",
+    ]
+    try:
+        for probe in probes:
+            for _ in custom_pattern(pattern).finditer(probe, timeout=budget):
+                pass
+    except TimeoutError:
+        return True
+    return False
+
+
 def detect(text: str, types: tuple[str, ...] | list[str] = TYPES, custom: dict[str, str] | None = None) -> list[Span]:
     """Every sensitive span, longest first where two overlap (a card number is not also a phone)."""
     spans: list[Span] = []
     for kind in types:
         spans.extend(DETECTORS[kind](text))
     for name, pattern in (custom or {}).items():
-        spans.extend(_regex(name, re.compile(pattern))(text))
+        spans.extend(custom_spans(name, pattern, text))
     spans.sort(key=lambda s: (s.start, -(s.end - s.start)))
     # Validated kinds win over looser ones on the same characters.
     rank = {

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 import numpy as np
+import regex
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..errors import InvalidInput
@@ -269,9 +270,14 @@ class PiiPolicy(BaseModel):
     def _compiles(cls, v: dict[str, str]) -> dict[str, str]:
         for name, pattern in v.items():
             try:
-                re.compile(pattern)
-            except re.error as e:
+                pii.custom_pattern(pattern)
+            except (re.error, regex.error) as e:
                 raise ValueError(f"regex {name!r} does not compile: {e}") from None
+            if pii.backtracks(pattern):
+                raise ValueError(
+                    f"regex {name!r} backtracks without end on some texts (nested repeats such as "
+                    "'(a|aa)+' or '(\\w+\\s?)+'): write it without a repeat inside a repeat"
+                )
         return v
 
 
