@@ -195,6 +195,10 @@ def test_json_schema_problems_are_listed_by_where_they_are():
     assert problems({"site": "Sipadan", "divers": []}) == []
     with pytest.raises(InvalidInput, match="not a valid JSON schema"):
         jsonschemas.checker({"type": "objekt"})
+    # a caller's `pattern` that backtracks without end is a problem named, not a thread held for good
+    code = jsonschemas.checker({"type": "string", "pattern": "(a|aa)+$"})
+    assert code("aa") == [] and code("b") == ["value: 'b' does not match '(a|aa)+$'"]
+    assert code("a" * 60 + "!") == [f"value: {'a' * 60 + '!'!r} could not be checked against '(a|aa)+$' in time"]
 
 
 def test_chain_passes_outputs_on(fm):

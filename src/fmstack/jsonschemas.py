@@ -8,8 +8,28 @@ from collections.abc import Callable
 from typing import Any
 
 import jsonschema
+import regex
 
 from .errors import InvalidInput
+
+PATTERN_TIMEOUT = 0.25  # seconds a caller's `pattern` may search one string
+
+
+def _bounded_pattern(validator: Any, pattern: str, instance: Any, schema: dict) -> Any:
+    """`pattern`, searched by the `regex` module with a time limit: a schema is the caller's, and a
+    pattern that backtracks without end must not hold the thread (jsonschema uses Python's `re`)."""
+    if not validator.is_type(instance, "string"):
+        return
+    try:
+        found = regex.search(pattern, instance, timeout=PATTERN_TIMEOUT)
+    except TimeoutError:
+        yield jsonschema.ValidationError(f"{instance[:80]!r} could not be checked against {pattern!r} in time")
+        return
+    except regex.error as e:
+        yield jsonschema.ValidationError(f"{pattern!r} is not a regular expression: {e}")
+        return
+    if found is None:
+        yield jsonschema.ValidationError(f"{instance!r} does not match {pattern!r}")
 
 
 def checker(schema: dict, *, param: str | None = None) -> Callable[[Any], list[str]]:
@@ -20,7 +40,7 @@ def checker(schema: dict, *, param: str | None = None) -> Callable[[Any], list[s
         cls.check_schema(schema)
     except jsonschema.SchemaError as e:
         raise InvalidInput(f"not a valid JSON schema: {e.message}", param=param) from None
-    validator = cls(schema)
+    validator = jsonschema.validators.extend(cls, {"pattern": _bounded_pattern})(schema)
 
     def problems(value: Any) -> list[str]:
         out = []
