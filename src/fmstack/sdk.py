@@ -91,6 +91,7 @@ class Fmstack:
         self.secrets = SecretBox.for_data_dir(self.settings.data_dir, self.settings.secret_key)
         # URLs callers name (endpoints, OpenAPI and MCP tools) are checked; files over HTTP too (server.py)
         self.outbound = UrlPolicy.parse(self.settings.outbound_allow, self.settings.outbound_deny)
+        self.paths = PathPolicy(None)  # files callers name: any for the SDK and CLI (see serve_callers)
         self.keys = KeyStore(self.db, self.settings.api_keys)
         self.accounting = Accounting(self.db, self.models)  # per-key limits and usage
         self.audit = AuditLog(self.db, self.settings.audit_retention_days)
@@ -298,9 +299,9 @@ class Fmstack:
 
     def serve_callers(self) -> None:
         """This process acts for callers over HTTP (the server, a worker running their jobs):
-        files they name by path — a cross-encoder reranker's folder — are read only under
-        FMSTACK_INGEST_ROOTS, as ingestion paths are (security/paths.py)."""
-        self.knowledge.paths = PathPolicy.under(self.settings.ingest_roots)
+        files they name by path — paths to ingest, an evaluation's dataset, a cross-encoder
+        reranker's folder — are read only under FMSTACK_INGEST_ROOTS (security/paths.py)."""
+        self.paths = self.knowledge.paths = PathPolicy.under(self.settings.ingest_roots)
 
     def leave_jobs_to_workers(self) -> None:
         """Queue jobs without running them here (`fmstack serve --no-jobs`): `fmstack worker`s run them."""

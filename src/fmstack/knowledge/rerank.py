@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Protocol
 import httpx
 import numpy as np
 
-from ..errors import FmstackError, InvalidInput, ProviderUnavailable
+from ..errors import InvalidInput, ProviderUnavailable
 
 if TYPE_CHECKING:
     from ..models.base import EmbeddingModel
@@ -118,13 +118,7 @@ def reranker(
         return HttpReranker(spec, model, outbound)
     if spec.startswith("cross-encoder:"):
         folder = spec.split(":", 1)[1]
-        if paths is not None and paths.roots is not None:
-            try:
-                folder = str(paths.check(folder))
-            except FmstackError as e:
-                e.param = "rerank"
-                raise
-        return CrossEncoderReranker(folder)
+        return CrossEncoderReranker(str(paths.check(folder, param="rerank")) if paths else folder)
     raise InvalidInput(
         "rerank must be 'embedding', a /rerank endpoint URL (http:// or https://) or cross-encoder:/path",
         param="rerank",

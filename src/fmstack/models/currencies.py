@@ -6,8 +6,8 @@ Simplified and Traditional Chinese names (瑞士法郎), the code itself and the
 one currency ("€", "HK$", "₹"). A bare word ("rupees", "francs") names a currency when only one
 currency has it, or when it is the one most people mean (`PREFERRED`: "dollars" is USD). Such a
 word that other currencies share, or that is an everyday English word ("real", "mark", "gold"),
-does not say *which* currency (`loose`): "5 dollars" does not ground "USD" the way "5 US dollars"
-does.
+does not say *which* currency (it is not among `specific_names`): "5 dollars" does not ground
+"USD" the way "5 US dollars" does.
 """
 
 from __future__ import annotations
@@ -106,9 +106,13 @@ def names() -> dict[str, str]:
     return table()[0]
 
 
+_CODE = re.compile(r"\s*[A-Za-z]{3}\s*")
+
+
 def names_of(code: str) -> tuple[str, ...]:
-    """Every name of the currency with this code, bare words included ("dollars" for USD)."""
-    return _by_code().get(code.strip().upper(), ())
+    """Every name of the currency with this code, bare words included ("dollars" for USD). Only a
+    three-letter value is looked up: CLDR's tables load on the first currency-like value."""
+    return _by_code().get(code.strip().upper(), ()) if _CODE.fullmatch(code) else ()
 
 
 @functools.cache
@@ -122,7 +126,7 @@ def _by_code() -> dict[str, tuple[str, ...]]:
 def specific_names(code: str) -> list[str]:
     """The names that say it is this currency (for "EUR": "euro", "euros", "欧元" …; for "USD" not
     "dollars", which other currencies are called too)."""
-    return table()[1].get(code.strip().upper(), [])
+    return table()[1].get(code.strip().upper(), []) if _CODE.fullmatch(code) else []
 
 
 @functools.cache

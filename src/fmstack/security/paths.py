@@ -29,29 +29,29 @@ class PathPolicy:
     def _inside(self, real: Path) -> bool:
         return any(real == root or root in real.parents for root in self.roots or ())
 
-    def check(self, path: str | Path) -> Path:
+    def check(self, path: str | Path, param: str = "paths") -> Path:
         """The resolved path when it may be read, else Forbidden (NotFound when it is inside a root
         but missing). Outside the roots a missing and an existing file get the same answer."""
         if self.roots is None:
             return Path(path).expanduser()
         if not self.roots:
             raise Forbidden(
-                "reading files on the server is off: upload the files instead, or have the operator list "
-                "the folders callers may ingest from in FMSTACK_INGEST_ROOTS",
-                param="paths",
+                "reading files on the server is off: upload the files instead (an evaluation's examples go "
+                "inline), or have the operator list the folders callers may read from in FMSTACK_INGEST_ROOTS",
+                param=param,
             )
         if "\x00" in str(path):
-            raise InvalidInput(f"{str(path)!r} is not a valid path", param="paths")
+            raise InvalidInput(f"{str(path)!r} is not a valid path", param=param)
         raw = Path(str(path))
         if ".." in raw.parts:
-            raise Forbidden(f"{path}: '..' is not allowed in a server path", param="paths")
+            raise Forbidden(f"{path}: '..' is not allowed in a server path", param=param)
         if not raw.is_absolute():
             raw = self.roots[0] / raw
         real = Path(os.path.realpath(raw))
         if not self._inside(real):
-            raise Forbidden(f"{path} is outside the folders this server may read (FMSTACK_INGEST_ROOTS)", param="paths")
+            raise Forbidden(f"{path} is outside the folders this server may read (FMSTACK_INGEST_ROOTS)", param=param)
         if not real.exists():
-            raise NotFound(f"{path} does not exist on the server", param="paths")
+            raise NotFound(f"{path} does not exist on the server", param=param)
         if real.is_dir():
             for dirpath, dirnames, filenames in os.walk(real, followlinks=False):
                 for name in [*filenames, *dirnames]:
@@ -59,6 +59,6 @@ class PathPolicy:
                     if child.is_symlink() and not self._inside(Path(os.path.realpath(child))):
                         raise Forbidden(
                             f"{child} links outside the folders this server may read (FMSTACK_INGEST_ROOTS)",
-                            param="paths",
+                            param=param,
                         )
         return real

@@ -10,9 +10,7 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from ..errors import FmstackError, Forbidden
 from ..evaluation.runner import parse_spec
-from ..security import PathPolicy
 from .deps import fm
 
 router = APIRouter(prefix="/api", tags=["evaluations"])
@@ -26,18 +24,7 @@ def start_evaluation(body: dict[str, Any], request: Request) -> dict:
     app = fm(request)
     spec = parse_spec(body)
     if isinstance(spec.dataset, str):  # the server reads only files its operator lets callers name
-        policy = PathPolicy.under(app.settings.ingest_roots)
-        if not policy.roots:
-            raise Forbidden(
-                "reading files on the server is off: send the examples inline as `dataset` (a list), or have "
-                "the operator list the folders callers may read from in FMSTACK_INGEST_ROOTS",
-                param="dataset",
-            )
-        try:
-            spec.dataset = str(policy.check(spec.dataset))
-        except FmstackError as e:
-            e.param = "dataset"
-            raise
+        spec.dataset = str(app.paths.check(spec.dataset, param="dataset"))
     job = app.evaluations.start(spec)
     return job.model_dump(mode="json")
 

@@ -13,7 +13,6 @@ from starlette.concurrency import run_in_threadpool
 from ..knowledge.options import Retrieval
 from ..knowledge.rag import CitationsEvent
 from ..models.types import Message
-from ..security import PathPolicy
 from .deps import fm
 from .schemas import SamplingIn
 from .streaming import SSE_HEADERS, first_then_rest, iterate_in_thread, typed_sse
@@ -119,8 +118,7 @@ def ingest(name: str, body: IngestIn, request: Request, response: Response) -> d
     """Ingest files and folders on the server's own disk, as a background job (202 + the job).
     Only under FMSTACK_INGEST_ROOTS (none by default): see fmstack.security.paths."""
     app = fm(request)
-    policy = PathPolicy.under(app.settings.ingest_roots)
-    paths = [str(policy.check(p)) for p in body.paths]
+    paths = [str(app.paths.check(p)) for p in body.paths]
     if body.wait:
         response.status_code = 200
         return app.knowledge.ingest(
