@@ -296,3 +296,25 @@ def test_nul_characters_are_a_clear_400_not_a_server_error(http):
     if r.status_code == 400:
         assert "NUL" in error_of(r)["message"] and "SELECT" not in r.text and "INSERT" not in r.text
     assert http.get("/v1/files", params={"purpose": "batch"}).status_code == 200  # the server is fine after
+
+
+def test_numbers_past_64_bits_are_a_clear_error_not_a_server_error(http):
+    """No column holds an integer past 64 bits: an id, version or limit that large is a 422 that names
+    it where the API declares the bound, and the database's refusal (400) where it does not — the
+    same on SQLite (which raises OverflowError) and PostgreSQL (out of range)."""
+    huge = 2**70
+    for method, path, body, param in (
+        ("POST", f"/api/messages/{huge}/feedback", {"rating": "up"}, "message_id"),
+        ("POST", f"/api/evaluation-results/{huge}/rating", {"rating": 4}, "result_id"),
+        ("GET", f"/api/guardrails/g?version={huge}", None, "version"),
+        ("POST", "/api/guardrails/g/apply", {"text": "hi", "version": huge}, "version"),
+        ("GET", f"/api/prompts/p/diff?a=1&b={huge}", None, "b"),
+        ("POST", "/api/keys", {"name": "k", "rpm": huge}, "rpm"),
+    ):
+        r = http.request(method, path, json=body)
+        assert r.status_code == 422 and error_of(r)["param"] == param, (path, r.text)
+    r = http.get("/api/conversations", params={"offset": huge})
+    assert r.status_code == 422 and error_of(r)["param"] == "offset", r.text
+    r = http.get("/api/evaluations/report", params={"runs": " , "})
+    assert r.status_code == 400 and error_of(r)["param"] == "runs", r.text
+    assert all(k["name"] != "k" for k in http.get("/api/keys").json()["data"])  # nothing was made

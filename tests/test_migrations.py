@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
+import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -128,3 +129,19 @@ def test_a_database_of_the_previous_release_keeps_its_keys_and_endpoints(tmp_pat
         assert fm.models.specs["legacy"].api_key == "sk-plain"
     with Fmstack(settings) as fm:
         assert fm.models.specs["legacy"].api_key == "sk-plain"
+
+
+def test_an_integer_no_column_holds_is_a_data_error_on_every_database(tmp_path):
+    """Past 64 bits: PostgreSQL refuses it as out of range, SQLite's driver raises OverflowError;
+    both reach callers as the DataError the server answers with a 400 (not a 500)."""
+    from sqlalchemy import select
+    from sqlalchemy.exc import DataError
+
+    from fmstack.store import MessageRow
+
+    db = Database(url_for(tmp_path, "ints"))
+    with pytest.raises(DataError), db.session() as s:
+        s.execute(select(MessageRow).offset(2**70)).all()
+    with db.session() as s:  # the connection is fine after it
+        assert s.execute(select(MessageRow).offset(2**63 - 1)).all() == []
+    db.close()

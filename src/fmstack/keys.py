@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from .errors import InvalidInput, NotFound
-from .store import DEFAULT_WORKSPACE, ApiKey, Database, User
+from .store import DEFAULT_WORKSPACE, MAX_INT, ApiKey, Database, User
 from .store.tables import utcnow
 
 
@@ -54,8 +54,8 @@ class KeyLimits(BaseModel):
     role: Literal["owner", "admin", "member", "viewer"] = "owner"
     expires_at: datetime | None = None
     allowed_models: list[str] | None = None
-    rpm: int | None = Field(default=None, ge=1)
-    tpm: int | None = Field(default=None, ge=1)
+    rpm: int | None = Field(default=None, ge=1, le=MAX_INT)
+    tpm: int | None = Field(default=None, ge=1, le=MAX_INT)
     monthly_budget: float | None = Field(default=None, ge=0)
 
 

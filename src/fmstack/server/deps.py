@@ -3,10 +3,19 @@ bound to the caller's API key."""
 
 from __future__ import annotations
 
-from fastapi import Request
+from typing import Annotated
+
+from fastapi import Path, Query, Request
 
 from ..errors import Forbidden
 from ..sdk import Fmstack
+from ..store import MAX_INT
+
+# A row's number in a path, and a version or count in a query: what a column can hold, so a
+# number past 64 bits is a 422 that names the parameter rather than the database's refusal.
+RowId = Annotated[int, Path(ge=1, le=MAX_INT)]
+Version = Annotated[int, Query(ge=1, le=MAX_INT)]
+QueryVersion = Annotated[int | None, Query(ge=1, le=MAX_INT)]
 
 
 def fm(request: Request) -> Fmstack:

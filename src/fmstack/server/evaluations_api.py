@@ -10,8 +10,9 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
+from ..errors import InvalidInput
 from ..evaluation.runner import parse_spec
-from .deps import fm
+from .deps import RowId, fm
 
 router = APIRouter(prefix="/api", tags=["evaluations"])
 
@@ -47,7 +48,9 @@ async def report(request: Request, runs: str) -> HTMLResponse:
 
     from ..evaluation.report import write_report
 
-    ids = [r for r in runs.split(",") if r]
+    ids = [r.strip() for r in runs.split(",") if r.strip()]
+    if not ids:
+        raise InvalidInput("runs: name at least one evaluation run (comma-separated ids)", param="runs")
     for run_id in ids:
         fm(request).evaluations.get(run_id)
     with tempfile.TemporaryDirectory() as tmp:
@@ -79,6 +82,6 @@ class RatingIn(BaseModel):
 
 
 @router.post("/evaluation-results/{result_id}/rating")
-def rate(result_id: int, body: RatingIn, request: Request) -> dict:
+def rate(result_id: RowId, body: RatingIn, request: Request) -> dict:
     """A person's rating (1-5) and comment, stored beside the automatic scores."""
     return fm(request).evaluations.rate(result_id, body.rating, body.comment)

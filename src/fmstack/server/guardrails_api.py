@@ -9,7 +9,8 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from .deps import fm
+from ..store import MAX_INT
+from .deps import QueryVersion, fm
 
 router = APIRouter(prefix="/api/guardrails", tags=["guardrails"])
 
@@ -26,7 +27,7 @@ def create_guardrail(body: dict[str, Any], request: Request) -> dict:
 
 
 @router.get("/{name}")
-def get_guardrail(name: str, request: Request, version: int | None = None) -> dict:
+def get_guardrail(name: str, request: Request, version: QueryVersion = None) -> dict:
     return fm(request).guardrails.get(name, version).model_dump(mode="json")
 
 
@@ -51,7 +52,7 @@ class ApplyIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     text: str = Field(min_length=1)
     source: Literal["input", "output", "context"] = "input"
-    version: int | None = None
+    version: int | None = Field(default=None, ge=1, le=MAX_INT)
     question: str | None = None  # with `passages`: grounding and relevance of an answer
     passages: list[str] | None = None
 

@@ -16,7 +16,8 @@ from ..chat import ConversationRecord, MessageRecord, TurnSaved
 from ..errors import Forbidden
 from ..keys import ApiKeyRecord, KeyLimits
 from ..sdk import as_messages
-from .deps import caller_role, fm, key_guardrail, server_admin
+from ..store import MAX_INT
+from .deps import RowId, caller_role, fm, key_guardrail, server_admin
 from .schemas import ChatMessageIn, SamplingIn
 from .streaming import SSE_HEADERS, first_then_rest, iterate_in_thread, typed_sse
 
@@ -79,7 +80,10 @@ class ConversationPatch(ConversationIn):
 
 @router.get("/conversations")
 def list_conversations(
-    request: Request, q: str | None = None, limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0)
+    request: Request,
+    q: str | None = None,
+    limit: int = Query(50, ge=1, le=500),
+    offset: int = Query(0, ge=0, le=MAX_INT),
 ) -> dict:
     items = fm(request).conversations.list(query=q, limit=limit, offset=offset)
     return {"data": [c.model_dump(mode="json", exclude={"messages"}) for c in items]}
@@ -191,7 +195,7 @@ class FeedbackIn(BaseModel):
 
 
 @router.post("/messages/{message_id}/feedback")
-def feedback(message_id: int, body: FeedbackIn, request: Request) -> MessageRecord:
+def feedback(message_id: RowId, body: FeedbackIn, request: Request) -> MessageRecord:
     return fm(request).conversations.feedback(message_id, body.rating, body.comment, body.correction)
 
 

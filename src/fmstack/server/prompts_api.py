@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from .deps import fm
+from .deps import Version, fm
 
 router = APIRouter(prefix="/api/prompts", tags=["prompts"])
 
@@ -67,7 +67,7 @@ def prompt_versions(name: str, request: Request) -> dict:
 
 
 @router.get("/{name}/diff")
-def prompt_diff(name: str, a: int, b: int, request: Request) -> dict:
+def prompt_diff(name: str, a: Version, b: Version, request: Request) -> dict:
     return {"name": name, "a": a, "b": b, "diff": fm(request).prompts.diff(name, a, b)}
 
 

@@ -1,6 +1,6 @@
 """Storage: one database (SQLite file by default, any SQLAlchemy URL) with Alembic migrations."""
 
-from .db import Database
+from .db import MAX_INT, Database
 from .scope import DEFAULT_WORKSPACE, WORKSPACE, WorkspaceScoped, current_workspace, in_workspace
 from .tables import (
     AgentRow,
@@ -29,6 +29,7 @@ from .tables import (
 )
 
 __all__ = [
+    "MAX_INT",
     "AgentRow",
     "AgentRun",
     "ApiKey",

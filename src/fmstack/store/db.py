@@ -7,13 +7,15 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, ExceptionContext
+from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
 from ..errors import ConfigError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+MAX_INT = 2**63 - 1  # the largest integer a column holds (BIGINT; SQLite's INTEGER)
 
 
 class Database:
@@ -29,6 +31,7 @@ class Database:
             raise ConfigError(f"cannot open database {url!r}: {e} (check FMSTACK_DATABASE_URL)") from None
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine, "handle_error", _sqlite_overflow)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         if migrate:
             self.upgrade()
@@ -96,3 +99,11 @@ def _sqlite_pragmas(dbapi_conn, _record, foreign_keys: bool = True) -> None:
     cur.execute("PRAGMA busy_timeout=10000")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.close()
+
+
+def _sqlite_overflow(ctx: ExceptionContext) -> None:
+    """An integer SQLite cannot hold (beyond 64 bits) is the value's fault, as PostgreSQL reports
+    it (NumericValueOutOfRange, a DataError): the same error on both databases, not an
+    OverflowError that reads as the server's."""
+    if isinstance(ctx.original_exception, OverflowError):
+        raise DataError(ctx.statement, ctx.parameters, ctx.original_exception) from ctx.original_exception
