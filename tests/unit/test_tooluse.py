@@ -339,6 +339,15 @@ def test_a_copied_string_takes_the_request_s_own_spelling_and_ends_where_the_cop
     assert args == {"q": "Plasma membrane"}
 
 
+def test_a_copied_path_or_address_keeps_the_root_the_request_writes():
+    request = "Analyse the scan in ~/data/scan.nii, then fetch https://example.com/a?b=1 and C:\\logs\\x.txt"
+    assert tooluse.as_written("data/scan.nii", request) == "~/data/scan.nii"
+    assert tooluse.as_written("example.com/a?b=1", request) == "https://example.com/a?b=1"
+    assert tooluse.as_written("logs\\x.txt", request) == "C:\\logs\\x.txt"
+    assert tooluse.as_written("scan.nii", request) == "scan.nii"  # a file name, not a path cut short
+    assert tooluse.as_written("data", "open ~/data now") == "data"  # no path in the value: left alone
+
+
 def test_a_city_takes_the_city_state_form_its_parameter_asks_for():
     asks = {"type": "string", "description": "The city and state, e.g. San Francisco, CA"}
     assert tooluse.in_place_format("Boston", asks) == "Boston, MA"

@@ -677,7 +677,8 @@ def _rewritten(
         return args
     if not isinstance(value, dict):
         return args
-    return _without_others({**args, **{k: v for k, v in value.items() if k in made_up and v in pieces}}, schema)
+    chosen = {k: _with_root(v, request) or v for k, v in value.items() if k in made_up and v in pieces}
+    return _without_others({**args, **chosen}, schema)  # (a piece is words: a path's root goes back on)
 
 
 _WORD = re.compile(r"\w(?:[\w'’\-./:@#]*\w)?")
@@ -1636,6 +1637,8 @@ def as_written(value: str, request: str) -> str:
         value = bare  # "Dara Inc." for the request's 'Dara Inc'
     if value and value not in request and (m := re.search(rf"(?<!\w){re.escape(value)}(?!\w)", request, re.I)):
         return m.group(0)  # "Bob@example.com" for the request's "bob@example.com"
+    if value and (rooted := _with_root(value, request)) is not None:
+        return rooted
     if not value or value.casefold() in folded:
         return value
     spaced = value.replace("_", " ").casefold()
@@ -1646,6 +1649,23 @@ def as_written(value: str, request: str) -> str:
         if len(head) >= 12 and head.casefold() in folded and rest and _repeating(rest, head):
             return head
     return value
+
+
+# what a model drops from the front of a path or address it copies: a home or current folder, a
+# drive, a root, a scheme
+_ROOT = re.compile(r"(?:[a-z][a-z0-9+.-]*://|[A-Za-z]:[\\/]|~[\\/]?|\.{1,2}[\\/]|[\\/])+")
+
+
+def _with_root(value: str, request: str) -> str | None:
+    """A path or address the request writes whole, for the model's copy without its root:
+    "~/data/scan.nii" for "data/scan.nii", "https://example.com/a" for "example.com/a"."""
+    if len(value) < 3 or value[0] in "~/\\." or not re.search(r"[/\\.]", value):
+        return None
+    for token in request.split():
+        token = token.strip("'\"‘’“”()[]<>,;")
+        if len(token) > len(value) and token.endswith(value) and _ROOT.fullmatch(token[: -len(value)]):
+            return token
+    return None
 
 
 def _repeating(rest: str, head: str) -> bool:
