@@ -299,9 +299,9 @@ def test_nul_characters_are_a_clear_400_not_a_server_error(http):
 
 
 def test_numbers_past_64_bits_are_a_clear_error_not_a_server_error(http):
-    """No column holds an integer past 64 bits: an id, version or limit that large is a 422 that names
-    it where the API declares the bound, and the database's refusal (400) where it does not — the
-    same on SQLite (which raises OverflowError) and PostgreSQL (out of range)."""
+    """No column holds an integer past 64 bits: an id, version, rate limit or offset that large is a
+    422 that names it, on every database (where no bound is declared, the database's refusal is a
+    400 alike on SQLite and PostgreSQL: test_migrations.py)."""
     huge = 2**70
     for method, path, body, param in (
         ("POST", f"/api/messages/{huge}/feedback", {"rating": "up"}, "message_id"),

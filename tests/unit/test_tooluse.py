@@ -346,6 +346,7 @@ def test_a_copied_path_or_address_keeps_the_root_the_request_writes():
     assert tooluse.as_written("logs\\x.txt", request) == "C:\\logs\\x.txt"
     assert tooluse.as_written("scan.nii", request) == "scan.nii"  # a file name, not a path cut short
     assert tooluse.as_written("data", "open ~/data now") == "data"  # no path in the value: left alone
+    assert tooluse.as_written("data/x.csv", "copy data/x.csv to /data/x.csv") == "data/x.csv"  # written so too
 
 
 def test_a_city_takes_the_city_state_form_its_parameter_asks_for():

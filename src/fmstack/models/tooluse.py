@@ -1661,8 +1661,10 @@ def _with_root(value: str, request: str) -> str | None:
     "~/data/scan.nii" for "data/scan.nii", "https://example.com/a" for "example.com/a"."""
     if len(value) < 3 or value[0] in "~/\\." or not re.search(r"[/\\.]", value):
         return None
-    for token in request.split():
-        token = token.strip("'\"‘’“”()[]<>,;")
+    tokens = [t.strip("'\"‘’“”()[]<>,;") for t in request.split()]
+    if value in tokens:
+        return None  # the request writes it as it is too ("cp data/x.csv /data/x.csv")
+    for token in tokens:
         if len(token) > len(value) and token.endswith(value) and _ROOT.fullmatch(token[: -len(value)]):
             return token
     return None
