@@ -1106,3 +1106,135 @@ def test_fill_mends_a_made_up_list_but_its_call_is_still_judged_on_what_the_mode
     assert filled.calls == [{"restaurant": "uber pitada", "items": ["burgers", "chicken wings"], "quantities": [5, 6]}]
     assert filled.grounding is not None and filled.grounding < tooluse.GROUNDING_FLOOR
     assert tooluse.unfounded(filled, asked)  # under auto: the model made most of it up, so no call
+
+
+def test_a_value_copied_from_its_description_is_written_again_from_the_request():
+    lawsuits = {
+        "type": "function",
+        "function": {
+            "name": "lawsuit_search",
+            "parameters": {
+                "type": "object",
+                "properties": {
+                    "entity": {"type": "string", "description": "The entity involved in lawsuits."},
+                    "court": {"type": "string", "description": "The court, for example 'https://courts.example/x'."},
+                    "state": {"type": "string", "description": "The state, e.g. New York, NY."},
+                },
+                "required": ["entity"],
+            },
+        },
+    }
+    props = lawsuits["function"]["parameters"]["properties"]
+    # (its words are mostly the request's: by its words alone the copy would pass as the request's)
+    request = "Any lawsuits involving the previous owner, Mr. John Doe, in New York?"
+    assert tooluse.grounded("The entity involved in lawsuits.", request)
+    assert tooluse.from_description("The entity involved in lawsuits.", props["entity"], request)
+    assert tooluse.from_description("https://courts.example/x", props["court"], request)  # its example address
+    # a name or place the description shows is a value; so is what the request itself writes
+    assert not tooluse.from_description("New York, NY", props["state"], request)
+    assert not tooluse.from_description("lawsuits", props["entity"], request)
+    replies = iter(
+        [
+            '{"entity": "The entity involved in lawsuits.", "court": "https://courts.example/x"}',
+            '{"entity": "John Doe"}',
+        ]
+    )
+    asked: list[dict] = []
+
+    def generate(messages, schema):
+        asked.append(schema)
+        return next(replies), Usage(10, 5), "stop"
+
+    filled = tooluse.fill(generate, [Message("user", request)], lawsuits, single=True)
+    # the required copy is asked for again among the request's pieces; the optional one is left out
+    assert filled.calls == [{"entity": "John Doe"}]
+    assert "John Doe" in asked[1]["properties"]["entity"]["enum"]
+
+
+def test_a_value_written_again_from_the_request_takes_the_form_its_parameter_asks_for():
+    tax = {
+        "type": "function",
+        "function": {
+            "name": "calculate_tax",
+            "parameters": {
+                "type": "object",
+                "properties": {
+                    "amount": {"type": "number"},
+                    "state": {"type": "string", "description": "The U.S. state abbreviation, such as 'CA'."},
+                },
+                "required": ["amount", "state"],
+            },
+        },
+    }
+    # "CA" is made up (the request names New York): written again as "New York", which the parameter
+    # wants as its code; a code of the state the request names is the request's, not made up
+    replies = iter(['{"amount": 250, "state": "CA"}', '{"state": "New York"}'])
+    filled = tooluse.fill(
+        lambda m, s: (next(replies), Usage(1, 1), "stop"),
+        [Message("user", "I spent $250 in New York. What is the tax?")],
+        tax,
+        single=True,
+    )
+    assert filled.calls == [{"amount": 250, "state": "NY"}]
+    replies = iter(['{"amount": 250, "state": "NY"}'])  # no second question: nothing to write again
+    filled = tooluse.fill(
+        lambda m, s: (next(replies), Usage(1, 1), "stop"),
+        [Message("user", "I spent $250 in New York. What is the tax?")],
+        tax,
+        single=True,
+    )
+    assert filled.calls == [{"amount": 250, "state": "NY"}]
+
+
+def test_a_language_the_request_names_picks_its_tag_among_the_options():
+    schema = {
+        "properties": {"text": {"type": "string"}, "language": {"type": "string", "enum": ["en-US", "es-ES", "zh-CN"]}}
+    }
+    assert tooluse._from_request({"text": "我爱学习"}, schema, "Say '我爱学习' in Chinese")["language"] == "zh-CN"
+    assert tooluse._from_request({"text": "hola"}, schema, "用西班牙语说'hola'")["language"] == "es-ES"
+    assert tooluse._from_request({"text": "hi"}, schema, "用英文说 hi")["language"] == "en-US"
+    assert "language" not in tooluse._from_request({"text": "hi"}, schema, "Say hi")  # none named
+    # two tags of one language: which one is meant is not known
+    both = {"properties": {"language": {"type": "string", "enum": ["en-US", "en-GB"]}}}
+    assert "language" not in tooluse._from_request({}, both, "in English")
+    assert tooluse.language_names("mp3") == () and tooluse.language_names("zh-CN") == ("Chinese", "中文")
+
+
+def test_an_end_date_the_request_gives_as_a_length_from_the_start():
+    iso = {"type": "string", "description": "Use format 'YYYY-MM-DD'."}
+    schema = {"properties": {"start_date": iso, "end_date": iso}}
+    same = {"start_date": "2022-06-01", "end_date": "2022-06-01"}
+    request = "Book the Plaza Hotel for 3 nights starting from 1st June 2022"
+    assert tooluse._from_request(same, schema, request)["end_date"] == "2022-06-04"
+    assert tooluse._from_request(same, schema, "two weeks from June 1st, 2022")["end_date"] == "2022-06-15"
+    assert tooluse._from_request(same, schema, "帮我订2022年6月1日入住的酒店，住三晚")["end_date"] == "2022-06-04"
+    assert (
+        tooluse._from_request({"start_date": "2022-06-01"}, schema, "2022-06-01入住，住3晚")["end_date"] == "2022-06-04"
+    )
+    # an end the request writes, or two lengths: left as they are
+    written = {"start_date": "2022-06-01", "end_date": "2022-06-05"}
+    assert tooluse._from_request(written, schema, "from 2022-06-01 to 2022-06-05, 4 nights") == written
+    assert tooluse._from_request(same, schema, "on 2022-06-01, 3 nights or 4 nights")["end_date"] == "2022-06-01"
+
+
+def test_a_date_that_touches_chinese_characters_or_is_written_in_chinese_is_found():
+    assert tooluse.written_moments("帮我订2022-06-01入住的酒店") == (("2022-06-01",), ())
+    assert tooluse.written_moments("2024年6月1日的航班") == (("2024-06-01",), ())
+    assert tooluse.grounded("2024-06-01", "查一下2024年6月1日的航班")
+    assert tooluse.written_moments("build 12024-06-01x") == ((), ())  # digits of something else
+
+
+def test_a_code_the_description_defines_is_taken_for_what_the_request_names():
+    service = {
+        "type": "integer",
+        "description": "For example, 1 represents cleaning service, 2 represents ironing service, "
+        "3 represents big cleaning service.",
+    }
+    province = {"type": "integer", "description": "For example, 1 for Bangkok, 2 for Chiang Mai, 3 for Chonburi."}
+    request = "Find a housekeeper who provides ironing services in Chonburi Province, rated 4.5 or more."
+    assert tooluse.listed_code(service, request) == 2 and tooluse.listed_code(province, request) == 3
+    assert tooluse.listed_code(service, "a big cleaning in Bangkok") == 3  # the label with more of its words
+    assert tooluse.listed_code(service, "any service") is None  # "service": every label's word
+    assert tooluse.listed_code({"type": "integer", "description": "Rooms, 1 to 5."}, "two rooms") is None
+    schema = {"properties": {"service_id": service, "province_id": province}, "required": ["service_id"]}
+    assert tooluse._from_request({"service_id": 1234567890}, schema, request) == {"service_id": 2, "province_id": 3}

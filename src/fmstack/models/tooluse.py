@@ -493,8 +493,10 @@ def fill(
             break
     if not found:
         return Filled([], used, problems)
-    first = _from_request(_without_invented(found[0], required, text), schema, request, name)
-    share = grounding(first, text)
+    props = schema.get("properties") or {}
+    first = _from_request(_without_invented(found[0], required, text, props), schema, request, name)
+    # (a code the description defines for what the request names is the request's, though unwritten)
+    share = grounding({k: v for k, v in first.items() if v != listed_code(props.get(k), request)}, text)
     # (after the share: a list the model made up does not make its call the request's)
     first = _with_request_lists(first, schema, request)
     if share is None or share >= GROUNDING_FLOOR:
@@ -515,7 +517,7 @@ def fill(
         more, wrong = check_calls(tool, out)
         if finish == "length" or wrong is not None:
             return []
-        return [_from_request(_without_invented(args, required, text), schema, request, name) for args in more]
+        return [_from_request(_without_invented(args, required, text, props), schema, request, name) for args in more]
 
     # one more call for each further item of a list a value stands in ("Paris and Bordeaux")
     others, held = _listed(first, required, where)
@@ -644,7 +646,7 @@ def _rewritten(
     used: Usage,
 ) -> dict:
     """The call with each required free-text string the model made up ("The Bigger White Calf" for
-    "Eminem", "Palaa" for "Plaza Hotel") written again, this time as one of the request's own
+    "Eminem", "Palaa" for "Plaza Hotel") or copied from its description written again, this time as one of the request's own
     pieces (its grammar allows only those)."""
     schema = tool["function"].get("parameters") or {}
     props = schema.get("properties") or {}
@@ -656,7 +658,8 @@ def _rewritten(
         and props[key].get("type") == "string"
         and not {"enum", "const", "format", "pattern"} & set(props[key])
         and _asked_form(props[key]) is None  # a date or time: taken from the request's own (in_date_format)
-        and grounded(args[key], text) is False
+        and (grounded(args[key], text) is False or from_description(args[key], props[key], text))
+        and not _state_code_of(args[key], props[key], text)
     ]
     if not made_up:
         return args
@@ -678,7 +681,10 @@ def _rewritten(
     if not isinstance(value, dict):
         return args
     chosen = {k: _with_root(v, request) or v for k, v in value.items() if k in made_up and v in pieces}
-    return _without_others({**args, **chosen}, schema)  # (a piece is words: a path's root goes back on)
+    # (a piece is words: a path's root goes back on) and it takes the form the first value took:
+    # without the tool's subject after it, a state as its code where the parameter asks for one
+    spelled = _from_request({**args, **chosen}, schema, request, tool["function"].get("name", ""))
+    return _without_others({**args, **{k: spelled.get(k, v) for k, v in chosen.items()}}, schema)
 
 
 _WORD = re.compile(r"\w(?:[\w'’\-./:@#]*\w)?")
@@ -780,6 +786,7 @@ def _from_request(args: dict, schema: dict, request: str, subject: str = "") -> 
     it (as_written, zh_core), without the tool's subject (`subject`: its name) after it."""
     args = _with_name(_with_counts(_with_months(args, schema, request), schema, request), schema, request)
     args = _with_options(_with_whole_numbers(args, schema, request), schema, request)
+    args = _with_listed_codes(args, schema, request)
     args = _with_frequency(args, schema, request)
     args = _with_units(_with_list_items(_with_literals(args, schema, request), schema, request), schema, request)
     args = _in_asked_units(args, schema, request)
@@ -794,7 +801,7 @@ def _from_request(args: dict, schema: dict, request: str, subject: str = "") -> 
         given = _as_currency_code(key, prop, given)
         return in_place_format(_with_written_code(zh_core(as_written(given, request), request), request), prop)
 
-    args = _in_written_order(_replaced(args, schema, spelled), schema, request)
+    args = _with_stay_end(_in_written_order(_replaced(args, schema, spelled), schema, request), schema, request)
     return _without_subject(_without_others(_as_decimals(args, schema, request), schema), schema, request, subject)
 
 
@@ -859,6 +866,44 @@ def _with_whole_numbers(args: dict, schema: dict, request: str) -> dict:
     return _replaced(args, schema, whole)
 
 
+# a code a parameter's description defines: "1 for Bangkok", "2 represents ironing service", "3: big cleaning"
+_CODE_LABEL = re.compile(
+    r"(?<![\w.])(\d{1,4})\s*(?:for|represents|means|stands for|is|=|:)\s+(?:an?\s+|the\s+)?"
+    r"([A-Za-z][\w' -]*?)\s*(?=,|\.(?:\s|$)|;|\)|\band\b|$)",
+    re.I,
+)
+
+
+def listed_code(prop: Any, request: str) -> int | None:
+    """The code an integer parameter's description defines for what the request names: "For
+    example, 1 for cleaning service, 2 for ironing service" -> 2 for "a housekeeper who does
+    ironing". A label is named when the request has each of its words that not every label has
+    ("service"); of several named, the one with the most such words ("big cleaning" over
+    "cleaning"); None where none or two equally are."""
+    if not isinstance(prop, dict) or prop.get("type") != "integer":
+        return None
+    labels = [
+        (int(n), {stem(w) for w in re.findall(r"\w+", label)} - _EDGE_WORDS)
+        for n, label in _CODE_LABEL.findall(str(prop.get("description") or ""))
+    ]
+    labels = [(n, words) for n, words in labels if words]
+    if len(labels) < 2:
+        return None
+    common = set.intersection(*(words for _, words in labels))
+    said = {stem(w) for w in re.findall(r"\w+", request)}
+    named = [(len(own), n) for n, words in labels if (own := words - common) and own <= said]
+    named.sort(reverse=True)
+    if not named or (len(named) > 1 and named[0][0] == named[1][0]):
+        return None
+    return named[0][1]
+
+
+def _with_listed_codes(args: dict, schema: dict, request: str) -> dict:
+    """Integer codes the description defines for what the request names (listed_code), over the
+    model's number, which it cannot know ("service_id": 1234567890)."""
+    return _replaced(args, schema, lambda key, prop, given: listed_code(prop, request) or given)
+
+
 _NEGATED = re.compile(
     r"\b(?:not|no|non|without|never|exclude|excluding|don't|doesn't|isn't|aren't|won't)\W+(?:\w+\W+)?$|[不没无非别]$",
     re.I,
@@ -891,6 +936,8 @@ def _with_options(args: dict, schema: dict, request: str) -> dict:
                 for v in values
                 if (len(v) >= 3 or _CJK.search(v)) and v.casefold() not in _EDGE_WORDS and written(v.replace("_", " "))
             ]
+            if not named:  # "in Chinese" -> "zh-CN" among language tags
+                named = [v for v in values if any(_names(n, folded) for n in language_names(v))]
             return named[0] if len(named) == 1 else None
         if prop.get("type") != "boolean":
             return None
@@ -900,6 +947,24 @@ def _with_options(args: dict, schema: dict, request: str) -> dict:
         return None
 
     return _replaced(args, schema, option)
+
+
+@functools.cache
+def language_names(tag: str) -> tuple[str, ...]:
+    """What a request calls the language of a language tag (CLDR, through Babel), in English and
+    Chinese: "zh-CN" -> ("Chinese", "中文"), "en-US" -> ("English", "英语", "英文"). None for a
+    value that is not a tag Babel knows."""
+    from babel import Locale, UnknownLocaleError
+
+    if not re.fullmatch(r"[a-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*", tag):
+        return ()
+    try:
+        locale = Locale.parse(tag.replace("-", "_"))
+    except (ValueError, UnknownLocaleError):
+        return ()
+    names = {locale.get_language_name("en") or "", locale.get_language_name("zh") or ""}
+    names |= {n[:-1] + "文" for n in names if n.endswith("语")}  # 英语 and 英文 alike
+    return tuple(sorted(n for n in names if n))
 
 
 def _as_currency_code(key: str, prop: dict, value: str) -> str:
@@ -1377,9 +1442,12 @@ _TIME = re.compile(r"\b\d{1,2}(?::\d\d)+\b|\b\d{1,2}\s*[ap]\.?m\b", re.I)
 
 
 _MONTH_WORD = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
-# dates with their year as requests write them: 2024-06-01, 06/01/2024, June 1st, 2024, 1 June 2024
+# dates with their year as requests write them: 2024-06-01, 06/01/2024, June 1st, 2024, 1 June 2024,
+# 2024年6月1日 (digits may touch Chinese characters: no word boundary there)
+_ZH_DATE = re.compile(r"(?<!\d)(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]")
 _DATE_SPAN = re.compile(
-    rf"\b\d{{4}}-\d{{1,2}}-\d{{1,2}}\b|\b\d{{1,2}}/\d{{1,2}}/\d{{4}}\b"
+    rf"(?<![A-Za-z0-9_.-])\d{{4}}-\d{{1,2}}-\d{{1,2}}(?![\d-])|(?<![\d/])\d{{1,2}}/\d{{1,2}}/\d{{4}}(?!\d)"
+    rf"|{_ZH_DATE.pattern}"
     rf"|\b{_MONTH_WORD}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}\b"
     rf"|\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH_WORD},?\s+\d{{4}}\b",
     re.I,
@@ -1434,8 +1502,16 @@ def _with_request_lists(args: dict, schema: dict, request: str) -> dict:
 
 
 def _parsed(value: str) -> Any:
+    from datetime import datetime
+
     from dateutil import parser
 
+    if zh := _ZH_DATE.search(value):  # dateutil reads no Chinese
+        try:
+            year, month, day = (int(g) for g in zh.groups())
+            return datetime(year, month, day)
+        except ValueError:
+            return None
     try:
         return parser.parse(value, dayfirst=False)
     except (ValueError, OverflowError):
@@ -1501,6 +1577,49 @@ def in_date_format(value: str, prop: dict, request: str = "") -> str | None:
     return written if written != value else None
 
 
+# a stay's length: "for 3 nights", "two weeks", "住3晚", "租五天"
+_STAY = re.compile(
+    rf"(?<![\w.])(\d+|{'|'.join(_COUNT_WORDS[1:])})[ -](night|day|week)s?\b|(\d+|[零一二两三四五六七八九十]+)\s*(晚|天|周|个?星期)",
+    re.I,
+)
+_STAY_START = re.compile(r"start|check_?in|begin|from|arriv", re.I)
+_STAY_END = re.compile(r"end|check_?out|until|leav", re.I)
+
+
+def _with_stay_end(args: dict, schema: dict, request: str) -> dict:
+    """An end date the request gives as a length from its start ("for 3 nights starting from 1st
+    June 2022" -> end_date "2022-06-04"): where the tool takes one start and one end date, the
+    request writes one date and one length, and the model's end is not after that start."""
+    props = schema.get("properties") or {}
+    dated = [k for k, p in props.items() if isinstance(p, dict) and _asked_form(p) in ("%Y-%m-%d", "%m/%d/%Y")]
+    starts = [k for k in dated if _STAY_START.search(k)]
+    ends = [k for k in dated if _STAY_END.search(k) and k not in starts]
+    lengths = _STAY.findall(request)
+    dates, _ = written_moments(request)
+    if len(starts) != 1 or len(ends) != 1 or len(lengths) != 1 or len(dates) != 1:
+        return args
+    start, end = starts[0], ends[0]
+    given = _moment(args[start]) if isinstance(args.get(start), str) else None
+    if given is None or given[0] != dates[0]:
+        return args
+    ended = _moment(args[end]) if isinstance(args.get(end), str) else None
+    if ended is not None and ended[0] is not None and ended[0] > dates[0]:
+        return args  # an end after the start: the model's (or the request's own) end date
+    number, unit, zh_number, zh_unit = lengths[0]
+    written = number or zh_number
+    count = (
+        int(written) if written.isdigit() else _NUMBER_WORDS.get(written.casefold()) if number else _zh_number(written)
+    )
+    if not count:
+        return args
+    from datetime import date, timedelta
+
+    weeks = (unit or zh_unit).casefold() in ("week", "周", "星期", "个星期")
+    day = date.fromisoformat(dates[0]) + timedelta(days=count * (7 if weeks else 1))
+    form = _asked_form(props[end]) or "%Y-%m-%d"
+    return {**args, end: day.strftime(form)}
+
+
 _PERCENT = re.compile(r"(-?\d+(?:\.\d+)?)\s*(?:%|percent\b|per cent\b)", re.I)
 
 
@@ -1558,6 +1677,16 @@ _STATE_EXAMPLE = re.compile(r"\b[A-Z][\w.'-]*(?: [A-Z][\w.'-]*)*, ([A-Z]{2})\b")
 _CITY_STATE = re.compile(r"\bcity,? (?:and )?state\b", re.I)
 _STATE_CODE = re.compile(r"\bstate(?:'s)? (?:abbreviation|code)\b|\bstate\b.*['\"](?-i:[A-Z]{2})['\"]", re.I | re.S)
 _CITY_COUNTRY = re.compile(r"\bcity,? (?:and )?country\b", re.I)
+
+
+def _state_code_of(value: str, prop: dict, text: str) -> bool:
+    """Whether a value is the code of a US state the text names, for a parameter that asks for a
+    state's code ("NY" for "in New York": in_place_format's, not made up)."""
+    description = f"{prop.get('description') or ''} {prop.get('title') or ''}"
+    if not re.fullmatch(r"[A-Z]{2}", value.strip()) or not _STATE_CODE.search(description):
+        return False
+    folded = _folded(text)
+    return any(c == value.strip() and _names(name, folded) for name, c in _places()[1].items())
 
 
 @functools.cache
@@ -1871,13 +2000,30 @@ def _written(value: Any, text: str) -> bool:
     return bool(grounded(value, text))
 
 
-def _without_invented(args: dict, required: set[str], text: str) -> dict:
+def from_description(value: Any, prop: Any, text: str) -> bool:
+    """Whether a string is copied from its parameter's description rather than from the
+    conversation: a phrase of it ("The entity involved in lawsuits.", "The subject of the
+    painting, e.g. horse") or its example address ("https://github.com/user/repo.git"). A name or
+    an option the description lists ("New York, NY", "fahrenheit") is a value, not a copy."""
+    if not isinstance(value, str) or not isinstance(prop, dict):
+        return False
+    v = _folded(value).strip(" .,;:!?")
+    if len(v) < 8 or v in _folded(text) or v not in _folded(str(prop.get("description") or "")):
+        return False
+    words = re.findall(r"\w+", v)
+    return bool(re.search(r"[/@]", v)) or (len(words) >= 3 and any(w in _EDGE_WORDS for w in words))
+
+
+def _without_invented(args: dict, required: set[str], text: str, props: dict | None = None) -> dict:
     """An argument object without the optional arguments the request did not give: a value not in
-    the conversation, or an empty or false one (the tool's default is what the user asked for)."""
+    the conversation or copied from the parameter's description, or an empty or false one (the
+    tool's default is what the user asked for)."""
+    props = props or {}
     out = {}
     for key, value in args.items():
         empty = value is None or value is False or value in ("", [], {})
-        if key not in required and (empty or grounded(value, text) is False):
+        invented = grounded(value, text) is False or from_description(value, props.get(key), text)
+        if key not in required and (empty or invented):
             continue
         out[key] = value
     return {
