@@ -151,6 +151,53 @@ def test_values_take_the_form_their_parameters_ask_for(fm):
     ]
 
 
+def test_a_stay_a_language_and_a_code_the_description_defines_come_from_the_request(fm):
+    # (the values, not the decision, are what this checks: each tool is required)
+    iso = {"type": "string", "description": "Use format 'YYYY-MM-DD'."}
+    hotel = fn(
+        "hotel_booking",
+        "Book a hotel room for a date range.",
+        {"hotel_name": {"type": "string"}, "start_date": iso, "end_date": iso},
+        ["hotel_name", "start_date", "end_date"],
+    )
+    for request in (
+        "Book a room at the Plaza Hotel for 3 nights starting from June 1st, 2022.",
+        "帮我预订希尔顿酒店，2022年6月1日入住，住三晚。",
+    ):
+        (call,) = ask(fm, request, "required", tools=[hotel]).tool_calls
+        args = json.loads(call.arguments)
+        assert (args["start_date"], args["end_date"]) == ("2022-06-01", "2022-06-04"), request
+    speech = fn(
+        "text_to_speech",
+        "Convert text to spoken audio.",
+        {
+            "text": {"type": "string"},
+            "language": {"type": "string", "enum": ["en-US", "es-ES", "zh-CN"], "default": "en-US"},
+        },
+        ["text"],
+    )
+    (call,) = ask(fm, "Read the phrase '我爱学习' aloud in Chinese.", "required", tools=[speech]).tool_calls
+    assert json.loads(call.arguments)["language"] == "zh-CN"
+    providers = fn(
+        "get_service_providers",
+        "Find service providers by service type and province.",
+        {
+            "service_id": {
+                "type": "integer",
+                "description": "For example, 1 represents cleaning service, 2 represents ironing service.",
+            },
+            "province_id": {
+                "type": "integer",
+                "description": "For example, 1 for Bangkok, 2 for Chiang Mai, 3 for Chonburi.",
+            },
+        },
+        ["service_id"],
+    )
+    request = "Find a housekeeper who provides ironing services in Chonburi."
+    (call,) = ask(fm, request, "required", tools=[providers]).tool_calls
+    assert json.loads(call.arguments) == {"service_id": 2, "province_id": 3}
+
+
 def test_several_tools_each_fill_from_their_own_part_of_the_request(fm):
     res = ask(fm, "Email bob@example.com that the report is ready, and check the weather in Oslo.")
     calls = sorted((c.name, json.loads(c.arguments)) for c in res.tool_calls)

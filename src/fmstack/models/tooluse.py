@@ -646,8 +646,8 @@ def _rewritten(
     used: Usage,
 ) -> dict:
     """The call with each required free-text string the model made up ("The Bigger White Calf" for
-    "Eminem", "Palaa" for "Plaza Hotel") or copied from its description written again, this time as one of the request's own
-    pieces (its grammar allows only those)."""
+    "Eminem", "Palaa" for "Plaza Hotel") or copied from its description written again, this time
+    as one of the request's own pieces (its grammar allows only those)."""
     schema = tool["function"].get("parameters") or {}
     props = schema.get("properties") or {}
     made_up = [
@@ -869,7 +869,7 @@ def _with_whole_numbers(args: dict, schema: dict, request: str) -> dict:
 # a code a parameter's description defines: "1 for Bangkok", "2 represents ironing service", "3: big cleaning"
 _CODE_LABEL = re.compile(
     r"(?<![\w.])(\d{1,4})\s*(?:for|represents|means|stands for|is|=|:)\s+(?:an?\s+|the\s+)?"
-    r"([A-Za-z][\w' -]*?)\s*(?=,|\.(?:\s|$)|;|\)|\band\b|$)",
+    r"([A-Za-z][\w' -]{0,60}?)\s*(?=,|\.(?:\s|$)|;|\)|\band\b|$)",  # (a label of a few words: bounded work)
     re.I,
 )
 
@@ -901,7 +901,12 @@ def listed_code(prop: Any, request: str) -> int | None:
 def _with_listed_codes(args: dict, schema: dict, request: str) -> dict:
     """Integer codes the description defines for what the request names (listed_code), over the
     model's number, which it cannot know ("service_id": 1234567890)."""
-    return _replaced(args, schema, lambda key, prop, given: listed_code(prop, request) or given)
+
+    def code(key: str, prop: dict, given: Any) -> Any:
+        found = listed_code(prop, request)
+        return given if found is None else found
+
+    return _replaced(args, schema, code)
 
 
 _NEGATED = re.compile(
@@ -952,7 +957,7 @@ def _with_options(args: dict, schema: dict, request: str) -> dict:
 @functools.cache
 def language_names(tag: str) -> tuple[str, ...]:
     """What a request calls the language of a language tag (CLDR, through Babel), in English and
-    Chinese: "zh-CN" -> ("Chinese", "中文"), "en-US" -> ("English", "英语", "英文"). None for a
+    Chinese: "zh-CN" -> ("Chinese", "中文"), "en-US" -> ("English", "英文", "英语"); none for a
     value that is not a tag Babel knows."""
     from babel import Locale, UnknownLocaleError
 
