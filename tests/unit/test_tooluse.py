@@ -1166,24 +1166,16 @@ def test_a_value_written_again_from_the_request_takes_the_form_its_parameter_ask
             },
         },
     }
+    request = [Message("user", "I spent $250 in New York. What is the tax?")]
+
+    def fill(*answers: str) -> list[dict]:
+        replies = iter(answers)  # (more questions than answers: StopIteration)
+        return tooluse.fill(lambda m, s: (next(replies), Usage(1, 1), "stop"), request, tax, single=True).calls
+
     # "CA" is made up (the request names New York): written again as "New York", which the parameter
-    # wants as its code; a code of the state the request names is the request's, not made up
-    replies = iter(['{"amount": 250, "state": "CA"}', '{"state": "New York"}'])
-    filled = tooluse.fill(
-        lambda m, s: (next(replies), Usage(1, 1), "stop"),
-        [Message("user", "I spent $250 in New York. What is the tax?")],
-        tax,
-        single=True,
-    )
-    assert filled.calls == [{"amount": 250, "state": "NY"}]
-    replies = iter(['{"amount": 250, "state": "NY"}'])  # no second question: nothing to write again
-    filled = tooluse.fill(
-        lambda m, s: (next(replies), Usage(1, 1), "stop"),
-        [Message("user", "I spent $250 in New York. What is the tax?")],
-        tax,
-        single=True,
-    )
-    assert filled.calls == [{"amount": 250, "state": "NY"}]
+    # wants as its code; a code of the state the request names is the request's: nothing to ask again
+    assert fill('{"amount": 250, "state": "CA"}', '{"state": "New York"}') == [{"amount": 250, "state": "NY"}]
+    assert fill('{"amount": 250, "state": "NY"}') == [{"amount": 250, "state": "NY"}]
 
 
 def test_a_language_the_request_names_picks_its_tag_among_the_options():
