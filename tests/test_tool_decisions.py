@@ -12,6 +12,7 @@ import pytest
 from fmstack.agents import function_tool
 from fmstack.agents.loop import Agent, Limits
 from fmstack.errors import ModelError
+from fmstack.models import tooluse
 from fmstack.models.types import GenerationParams, Message, Usage
 
 
@@ -196,6 +197,42 @@ def test_a_stay_a_language_and_a_code_the_description_defines_come_from_the_requ
     request = "Find a housekeeper who provides ironing services in Chonburi."
     (call,) = ask(fm, request, "required", tools=[providers]).tool_calls
     assert json.loads(call.arguments) == {"service_id": 2, "province_id": 3}
+
+
+def test_a_number_labelled_with_a_parameter_s_words_and_a_tool_very_like_the_request(fm):
+    scan = fn(
+        "fmri_analyze",
+        "Analyze fMRI data.",
+        {
+            "data_source": {"type": "string", "description": "The path where the data is stored."},
+            "sequence_type": {"type": "string", "description": "Type of fMRI sequence"},
+            "smooth": {"type": "integer", "description": "Spatial smoothing FWHM. In mm."},
+            "voxel_size": {"type": "integer", "description": "Size of isotropic voxels in mm."},
+        },
+        ["data_source", "sequence_type", "smooth"],
+    )
+    request = (
+        "Analyze my fMRI data in ~/data/scan.nii from a multi-band sequence, that is smoothed at 6mm "
+        "with an isotropic voxel size of 2mm."
+    )
+    args = json.loads(ask(fm, request, "required", tools=[scan]).tool_calls[0].arguments)
+    # (the model alone writes smooth 2, the voxel size, and leaves voxel_size out)
+    assert (args["data_source"], args["smooth"], args.get("voxel_size")) == ("~/data/scan.nii", 6, 2)
+
+    # the model's first values for this request are not its own (","), but the tool is so like it
+    # (at least tooluse.SURE) that under auto it is called all the same
+    intersect = fn(
+        "functions_intersect",
+        "Locate the intersection points of two functions.",
+        {
+            "function1": {"type": "string", "description": "First function given as a string with x as its variable."},
+            "function2": {"type": "string", "description": "Second function given as a string with x as its variable."},
+        },
+        ["function1", "function2"],
+    )
+    res = ask(fm, "Find the intersection points of the functions y=3x+2 and y=2x+3.", tools=[intersect])
+    assert res.tool_decision["similarity"]["functions_intersect"] >= tooluse.SURE
+    assert [c.name for c in res.tool_calls] == ["functions_intersect"]
 
 
 def test_several_tools_each_fill_from_their_own_part_of_the_request(fm):

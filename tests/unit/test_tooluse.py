@@ -478,6 +478,18 @@ def test_a_required_value_the_model_made_up_is_written_again_from_the_request():
     filled = tooluse.fill(generate, [Message("user", "What is a cello?")], CONCERT)
     assert filled.calls == [{"artist": "Coldplay", "city": "London"}] and tooluse.unfounded(filled, [])
 
+    # a tool very like the request (`sure`) is called though its values look made up, and a required
+    # string it made up is written from the request's pieces; the gate lets it through
+    asked.clear()
+    replies = iter(['{"artist": "The artist to see.", "city": "London"}', '{"artist": "Adele"}'])
+    request = [Message("user", "Find me concerts by Adele.")]
+    filled = tooluse.fill(generate, request, CONCERT, sure=True)
+    assert filled.calls == [{"artist": "Adele", "city": "London"}] and filled.grounding == 0.0
+    assert tooluse.unfounded(filled, request) and not tooluse.unfounded(filled, request, sure=True)
+    # a call the token limit cut off is judged on what it wrote, sure or not: a runaway is no call
+    runaway = tooluse.Filled([], Usage(1, 3), cut='{"artist": "https://example.com/aaaaaaaaaaaa')
+    assert tooluse.unfounded(runaway, request, sure=True)
+
 
 def test_a_copied_value_takes_the_request_s_spelling_but_not_over_its_schema():
     schema = {
@@ -1230,3 +1242,44 @@ def test_a_code_the_description_defines_is_taken_for_what_the_request_names():
     assert tooluse.listed_code({"type": "integer", "description": "Rooms, 1 to 5."}, "two rooms") is None
     schema = {"properties": {"service_id": service, "province_id": province}, "required": ["service_id"]}
     assert tooluse._from_request({"service_id": 1234567890}, schema, request) == {"service_id": 2, "province_id": 3}
+
+
+def test_a_number_the_request_labels_with_a_parameter_s_words_wins():
+    schema = {
+        "type": "object",
+        "properties": {
+            "data_source": {"type": "string"},
+            "smooth": {"type": "integer"},
+            "voxel_size": {"type": "integer"},
+            "num_rooms": {"type": "integer"},
+            "purchase_price": {"type": "number"},
+            "sale_price": {"type": "number"},
+            "rating": {"type": "number"},
+            "value": {"type": "integer"},
+        },
+    }
+    labelled = tooluse._with_labelled_numbers
+    fmri = "Analyze ~/data/scan.nii, smoothed at 6mm with an isotropic voxel size of 2mm."
+    # the model took the voxel size for the smoothing and left the voxel size out
+    assert labelled({"data_source": "~/data/scan.nii", "smooth": 2}, schema, fmri) == {
+        "data_source": "~/data/scan.nii",
+        "smooth": 6,
+        "voxel_size": 2,
+    }
+    # the label with more of the parameter's words wins ("sale price" for sale_price), after "$"
+    sold = "The purchase price was $150 and the sale price is $180."
+    assert labelled({"purchase_price": 180, "sale_price": 150}, schema, sold) == {
+        "purchase_price": 150,
+        "sale_price": 180,
+    }
+    assert labelled({"rating": 4}, schema, "Restaurants with a rating of 4.5 or more") == {"rating": 4.5}
+    # not labelled: a function word before the number ("a room for 2 adults"), a vague name
+    # ("value" for "at x = 1"), a date's digits, a number two parameters' words label alike
+    assert labelled({"num_rooms": 1}, schema, "Book a room for 2 adults") == {"num_rooms": 1}
+    assert labelled({"value": 2}, schema, "The derivative of 2x^2 at x = 1") == {"value": 2}
+    assert labelled({"rating": 4}, schema, "a rating on 2024-05-06 of the hotel") == {"rating": 4}
+    both = "price 20"
+    assert labelled({"purchase_price": 1, "sale_price": 2}, schema, both) == {"purchase_price": 1, "sale_price": 2}
+    # an integer parameter does not take a fraction; the model's value stands where it is labelled
+    assert labelled({"smooth": 3}, schema, "smoothed at 6.5 mm") == {"smooth": 3}
+    assert labelled({"smooth": 6}, schema, fmri)["smooth"] == 6

@@ -631,16 +631,18 @@ class LlamaCppChatModel(ChatModel):
         calls: list[tuple[str, str]] = []
         cut = False
         for name in decision.calls:
+            sure = decision.similarity.get(name, 0.0) >= tooluse.SURE  # called even if the values look invented
             filled = tooluse.fill(
                 lambda m, schema: self._json_answer(m, schema, plain),
                 messages,
                 by_name[name],
                 decision.parts.get(name),
                 single=single,
+                sure=sure,
             )
             used.prompt_tokens += filled.usage.prompt_tokens
             used.completion_tokens += filled.usage.completion_tokens
-            if choice == "auto" and tooluse.unfounded(filled, messages):
+            if choice == "auto" and tooluse.unfounded(filled, messages, sure=sure):
                 if calls:  # a further tool whose arguments would be invented is not called
                     decision.calls = [n for n in decision.calls if n != name]
                     decision.parts.pop(name, None)

@@ -69,6 +69,11 @@ SLOPE = 60.0
 # "auto": a call whose arguments mostly do not come from the conversation is not made; one at least
 # this much from it has its made-up required strings written again from the request
 GROUNDING_FLOOR = 0.5
+# a tool at least this like the request is called even where the model's values are not the
+# request's: its made-up required strings are written from the request's pieces (on the development
+# split, below it the grounding check turned away as many irrelevant calls as needed ones; above it,
+# needed ones only)
+SURE = 0.88
 CLAUSE_THRESHOLD = 0.82  # a clause of the request adds its own best tool from this similarity up
 MAX_RECORDS = 32  # returned records an id is picked from (each is embedded)
 PREREQUISITE_THRESHOLD = 0.80  # a tool that gives a missing reference: as like it as a tool that fits a request
@@ -469,6 +474,7 @@ def fill(
     tool: dict,
     part: str | None = None,
     single: bool = False,
+    sure: bool = False,
 ) -> Filled:
     """The calls of one tool a request asks for (`single`: its first only, as when a client turns
     parallel calls off). Optional arguments the request did not give are left out; beyond the
@@ -499,7 +505,7 @@ def fill(
     share = grounding({k: v for k, v in first.items() if v != listed_code(props.get(k), request)}, text)
     # (after the share: a list the model made up does not make its call the request's)
     first = _with_request_lists(first, schema, request)
-    if share is None or share >= GROUNDING_FLOOR:
+    if share is None or share >= GROUNDING_FLOOR or sure:
         first = _rewritten(generate_json, messages, tool, first, text, part or request, used)
     kept = [first]
     if single:
@@ -784,7 +790,8 @@ def _from_request(args: dict, schema: dict, request: str, subject: str = "") -> 
     """Values the request states outright, over the model's: a month by name, a count before its
     noun, the name the user gives as theirs; and a string the model copied, as the request writes
     it (as_written, zh_core), without the tool's subject (`subject`: its name) after it."""
-    args = _with_name(_with_counts(_with_months(args, schema, request), schema, request), schema, request)
+    args = _with_labelled_numbers(_with_months(args, schema, request), schema, request)
+    args = _with_name(_with_counts(args, schema, request), schema, request)
     args = _with_options(_with_whole_numbers(args, schema, request), schema, request)
     args = _with_listed_codes(args, schema, request)
     args = _with_frequency(args, schema, request)
@@ -1947,6 +1954,91 @@ def _with_counts(args: dict, schema: dict, request: str) -> dict:
     return _replaced(args, schema, count)
 
 
+# a number the request writes right after a parameter's words ("smoothed at 6mm", "a voxel size of
+# 2mm", "my weight is 70 kg"): up to four words before it, then the number
+_LABELLED = re.compile(
+    r"((?:\b[A-Za-z][A-Za-z-]*\s+){1,4})(?:[=:]\s*)?[$€£¥]?(?<![\w.-])(\d+(?:\.\d+)?)(?![\d.,/:-]?\d)"
+)
+# what links a label to its number ("weight is 70", "a rating of 4.5", "set to 22")
+_LINKS = {"is", "of", "at", "to", "was", "be", "equal", "equals", "about", "around", "approximately", "roughly",
+          "exactly", "set", "are", "by"}  # fmt: skip
+_VAGUE = {"number", "num", "value", "count", "amount", "total", "size", "data", "input", "result"}
+
+
+def _label(words: list[str]) -> set[str]:
+    """The words a number is labelled with: the one or two before it, past the words that link them
+    ("smoothed at" -> {smooth}); none where a function word comes first ("a room for 2")."""
+    words = [w.casefold() for w in words]
+    while words and words[-1] in _LINKS:
+        words.pop()
+    out: list[str] = []
+    while words and len(out) < 2 and words[-1] not in _STOP | _EDGE_WORDS:
+        out.append(_label_stem(words.pop()))
+    return set(out)
+
+
+def _label_stem(word: str) -> str:
+    """A label's word as a parameter's name would hold it: singular, without "-ed"/"-ing"
+    ("smoothed" -> "smooth", "ratings" -> "rating")."""
+    word = stem(word)
+    for end in ("ing", "ed"):
+        if word.endswith(end) and len(word) > len(end) + 3:
+            return word[: -len(end)]
+    return word
+
+
+def _with_labelled_numbers(args: dict, schema: dict, request: str) -> dict:
+    """A number the request labels with a parameter's own words wins over the model's: "smoothed at
+    6mm with a voxel size of 2mm" is `smooth` 6 (the model wrote 2) and `voxel_size` 2 (the model
+    left it out). Only where the request labels exactly one number for the parameter and that
+    number no other parameter's words label; a left-out parameter is added only where the label
+    holds every word of its name."""
+    masked = _DATE_OR_TIME.sub(lambda m: " " * len(m.group()), request)
+    labels: list[tuple[set[str], float]] = []
+    for m in _LABELLED.finditer(masked):
+        if words := _label(m.group(1).split()):
+            labels.append((words, float(m.group(2))))
+    if not labels:
+        return args
+    props = schema.get("properties") or {}
+    numeric = {
+        key: {_label_stem(w) for w in _name_words(key) if len(w) > 2 and w not in _STOP}
+        for key, prop in props.items()
+        if isinstance(prop, dict) and (_integer(prop) or prop.get("type") == "number")
+    }
+    if not numeric:
+        return args
+
+    def found(key: str, whole: bool) -> set[float]:
+        """The numbers labelled with most of the parameter's own words ("sale price" over "purchase
+        price" for sale_price); with all of them, for a left-out one."""
+        own = numeric[key] - _VAGUE
+        if not own:
+            return set()
+        if whole:
+            return {n for words, n in labels if numeric[key] <= words}
+        best = max(len(own & words) for words, _ in labels)
+        return {n for words, n in labels if best and len(own & words) == best}
+
+    claimed: dict[float, set[str]] = {}
+    for key in numeric:
+        for n in found(key, False):
+            claimed.setdefault(n, set()).add(key)
+
+    def labelled(key: str, prop: dict, given: Any) -> Any:
+        if key not in numeric or isinstance(given, bool) or (given is not None and not isinstance(given, int | float)):
+            return given
+        numbers = found(key, given is None)
+        if len(numbers) != 1 or given in numbers:
+            return given
+        n = numbers.pop()
+        if claimed.get(n, set()) - {key} or (_integer(prop) and not n.is_integer()):
+            return given
+        return int(n) if _integer(prop) or n.is_integer() and isinstance(given, int) else n
+
+    return _replaced(args, schema, labelled)
+
+
 def _integer(prop: dict) -> bool:
     """An integer parameter, also one that may be null (`anyOf: [integer, null]`)."""
     kinds = [
@@ -2181,12 +2273,13 @@ def pick_references(embed_model: Any, tool: dict, arguments: dict, messages: Seq
     return out
 
 
-def unfounded(filled: Filled, messages: Sequence[Message]) -> bool:
+def unfounded(filled: Filled, messages: Sequence[Message], sure: bool = False) -> bool:
     """Whether the first call's arguments mostly do not come from the conversation: the request
-    looked like the tool, but is not asking for it (the model had to invent what to pass). Where
-    the token limit cut the arguments off, what was written before the cut is judged, the value cut
-    in half too: a runaway URL is not the request's, '{"company_name": "Dara' under a small
-    max_tokens is (that call stands, unfinished, as OpenAI reports one)."""
+    looked like the tool, but is not asking for it (the model had to invent what to pass) — unless
+    the tool is `sure` (at least SURE like the request), where the model's values say less than the
+    likeness. Where the token limit cut the arguments off, what was written before the cut is
+    judged, the value cut in half too: a runaway URL is not the request's, '{"company_name": "Dara'
+    under a small max_tokens is (that call stands, unfinished, as OpenAI reports one)."""
     if filled.cut is not None and not filled.calls:
         values = []
         for m in _FINISHED_VALUE.finditer(filled.cut):
@@ -2198,7 +2291,7 @@ def unfounded(filled: Filled, messages: Sequence[Message]) -> bool:
             values.append(half.group(1))
         share = grounding(dict(enumerate(values)), conversation_text(messages))
         return share is not None and share < GROUNDING_FLOOR
-    if not filled.calls:
+    if not filled.calls or sure:
         return False
     share = filled.grounding
     return share is not None and share < GROUNDING_FLOOR
