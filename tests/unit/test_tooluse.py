@@ -1280,6 +1280,11 @@ def test_a_number_the_request_labels_with_a_parameter_s_words_wins():
     assert labelled({"rating": 4}, schema, "a rating on 2024-05-06 of the hotel") == {"rating": 4}
     both = "price 20"
     assert labelled({"purchase_price": 1, "sale_price": 2}, schema, both) == {"purchase_price": 1, "sale_price": 2}
+    # a number the request writes that no other parameter's words label stays: each call its own
+    both_years = {"properties": {"year": {"type": "integer"}}}
+    filed = "Cases filed in 2019, also cases filed in the year 2018."
+    assert labelled({"year": 2019}, both_years, filed) == {"year": 2019}
+    assert labelled({"year": 2017}, both_years, filed) == {"year": 2018}  # not written: the labelled one
     # an integer parameter does not take a fraction; the model's value stands where it is labelled
     assert labelled({"smooth": 3}, schema, "smoothed at 6.5 mm") == {"smooth": 3}
     assert labelled({"smooth": 6}, schema, fmri)["smooth"] == 6

@@ -1988,11 +1988,13 @@ def _label_stem(word: str) -> str:
 
 
 def _with_labelled_numbers(args: dict, schema: dict, request: str) -> dict:
-    """A number the request labels with a parameter's own words wins over the model's: "smoothed at
-    6mm with a voxel size of 2mm" is `smooth` 6 (the model wrote 2) and `voxel_size` 2 (the model
-    left it out). Only where the request labels exactly one number for the parameter and that
-    number no other parameter's words label; a left-out parameter is added only where the label
-    holds every word of its name."""
+    """A number the request labels with a parameter's own words wins over a model's number that the
+    request does not write or labels for another parameter: "smoothed at 6mm with a voxel size of
+    2mm" is `smooth` 6 (the model wrote 2, the voxel size) and `voxel_size` 2 (the model left it
+    out). Only where the request labels exactly one number for the parameter and that number no
+    other parameter's words label; a left-out parameter is added only where the label holds every
+    word of its name. (Another number the request writes stays: in "filed in 2019, also … in the
+    year 2018" each call has its own year.)"""
     masked = _DATE_OR_TIME.sub(lambda m: " " * len(m.group()), request)
     labels: list[tuple[set[str], float]] = []
     for m in _LABELLED.finditer(masked):
@@ -2025,9 +2027,13 @@ def _with_labelled_numbers(args: dict, schema: dict, request: str) -> dict:
         for n in found(key, False):
             claimed.setdefault(n, set()).add(key)
 
+    written = numbers_in(request)
+
     def labelled(key: str, prop: dict, given: Any) -> Any:
         if key not in numeric or isinstance(given, bool) or (given is not None and not isinstance(given, int | float)):
             return given
+        if given is not None and given in written and not claimed.get(float(given), set()) - {key}:
+            return given  # a number of the request's no other parameter's words label: this call's own
         numbers = found(key, given is None)
         if len(numbers) != 1 or given in numbers:
             return given
