@@ -20,8 +20,10 @@ grammar holds to a schema — so a request with `tools` is answered in two stage
    the tool come from what the request writes out: the other items of a list a value stands in
    (enumerated.py), and each further sentence that writes new values, filled on its own (one that
    refers back, "the same company", keeps the first call's values). Beyond the first, an object
-   whose values are not in the conversation is dropped. Values the request states outright replace
-   the model's: a month by name, a count before its noun, the name the user gives as theirs. A
+   whose values are not in the conversation is dropped; under "auto", a first call whose values
+   are mostly not the request's is not made, unless its tool is at least SURE like the request.
+   Values the request states outright replace the model's: a month by name, a number labelled
+   with a parameter's words, a count before its noun, the name the user gives as theirs. A
    string the model copied takes the request's spelling and ends where the copy ends
    ("plasma_membrane" -> "plasma membrane"; "上海明天会" -> "上海"), and a city takes the 'City,
    State' form its parameter asks for ("Boston" -> "Boston, MA"). The model writes arguments
