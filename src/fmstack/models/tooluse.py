@@ -481,7 +481,9 @@ def fill(
     """The calls of one tool a request asks for (`single`: its first only, as when a client turns
     parallel calls off). Optional arguments the request did not give are left out; beyond the
     first, an object whose values do not come from the conversation is dropped (a small model
-    asked for a list invents more items)."""
+    asked for a list invents more items). `sure`: the tool is called whatever the model writes
+    (at least SURE like the request), so a first call mostly made up still has its made-up
+    required strings written again from the request."""
     request, _ = _current_request(messages)
     text = conversation_text(messages)
     schema = tool["function"].get("parameters") or {}
