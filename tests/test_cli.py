@@ -134,6 +134,9 @@ def test_kb_eval_answers_scores_extractive_answers_and_abstention(env):
     lo, hi = s["fact"]["ci95"]
     assert lo < s["fact"]["rate"] < hi
     assert set(s["by_lang"]) == {"en", "zh"}
+    # quoted answers are in the language of the passages they quote, which is mostly the question's
+    assert s["in_question_language"]["n"] == 50 and s["in_question_language"]["rate"] >= 0.8
+    assert s["by_lang"]["zh"]["in_question_language"]["n"] == 25
     few = os.path.join(env["FMSTACK_DATA_DIR"], "three.jsonl")
     with open(questions, encoding="utf-8") as f, open(few, "w", encoding="utf-8") as g:
         g.writelines(f.readlines()[:3])

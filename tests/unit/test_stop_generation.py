@@ -88,3 +88,25 @@ def test_a_stream_that_does_not_know_stop_generation_is_closed():
     assert list(stop_early(iter([TextDelta("x")]))) == []  # no throw(): nothing to wait for
     events = list(stop_loops(plain()))
     assert closed == [True] and events[-1] == Finish("stop") and _usage(events) == []
+
+
+def _said(pieces: list[str], question: str) -> str:
+    events = stop_loops(iter(Source(pieces, finish="stop")), question=question)
+    return "".join(e.text for e in events if isinstance(e, TextDelta))
+
+
+def test_prose_with_citation_marks_and_brackets_is_checked_as_prose():
+    # an English sentence after a Chinese one is a switch of language though it cites a passage and
+    # holds a parenthesis; a sentence said again with its citation mark is a repeat
+    switched = ["老舍茶馆在前门西大街[1]。", "The passage refers to the dining area (美国宝鸭) [2]. ", "More here. "]
+    assert _said(switched, "老舍茶馆在哪里？") == "老舍茶馆在前门西大街[1]。"
+    assert _said(["The lighthouse stands on Bell Rock [1]. "] * 4, "Where is it?") == (
+        "The lighthouse stands on Bell Rock [1]. "
+    )
+
+
+def test_english_that_names_something_in_chinese_and_code_are_not_a_switch():
+    named = ["The teahouse is called 老舍茶馆 [1]. ", "It stands in Beijing [1]."]
+    assert _said(named, "Where is the Laoshe Teahouse?") == "".join(named)
+    code = ["调用这个函数即可。", "Then call apply_kernel(model) on the model. "]
+    assert _said(code, "怎么启用融合算子？") == "".join(code)

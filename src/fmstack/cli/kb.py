@@ -252,6 +252,7 @@ def _eval_answers(
         "right document cited",
         '"don\'t know" (unanswerable)',
         '"don\'t know" (answerable)',
+        "in the question's language",
         "s/question",
     )
 
@@ -268,6 +269,7 @@ def _eval_answers(
                 cell(d["right_document_cited"]),
                 cell(d["dont_know_unanswerable"]),
                 cell(d["dont_know_answerable"]),
+                cell(d["in_question_language"]),
                 f"{d['seconds_per_question']:.1f}",
             )
     out.print(table)

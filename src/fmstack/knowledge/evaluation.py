@@ -20,6 +20,7 @@ from typing import Any
 
 from ..errors import InvalidInput
 from ..evaluation.metrics import wilson
+from .answers import is_cjk
 
 MODES = ("bm25", "dense", "hybrid")
 
@@ -143,7 +144,8 @@ def fact_in(answer: str, facts: list[str]) -> bool:
 @dataclass
 class AnswerScores:
     """Per mode: over answerable questions, the share whose answer holds the fact, cites the right
-    document, and says "I don't know"; over unanswerable ones, the share that says it."""
+    document, and says "I don't know"; over unanswerable ones, the share that says it; over all
+    answers, the share written in the question's language (Chinese or not)."""
 
     answerable: int = 0
     unanswerable: int = 0
@@ -151,11 +153,13 @@ class AnswerScores:
     cited: int = 0
     dont_know_answerable: int = 0
     dont_know_unanswerable: int = 0
+    in_language: int = 0
     seconds: float = 0.0
     by_lang: dict[str, AnswerScores] = field(default_factory=dict)
 
     def add(self, q: dict, text: str, answered: bool, sources: list[str], seconds: float) -> None:
         self.seconds += seconds
+        self.in_language += is_cjk(q["question"]) == is_cjk(re.sub(r"\[\d{1,3}\]", "", text))
         if q["relevant"]:
             self.answerable += 1
             self.fact += answered and fact_in(text, q["answers"])
@@ -180,6 +184,7 @@ class AnswerScores:
             "right_document_cited": rate(self.cited, self.answerable),
             "dont_know_unanswerable": rate(self.dont_know_unanswerable, self.unanswerable),
             "dont_know_answerable": rate(self.dont_know_answerable, self.answerable),
+            "in_question_language": rate(self.in_language, self.answerable + self.unanswerable),
             "seconds_per_question": round(self.seconds / max(1, self.answerable + self.unanswerable), 2),
         }
         if self.by_lang:

@@ -23,18 +23,24 @@ _END = re.compile(r"(?<=[。！？；])[\"'”’」)\]]*\s*|(?<=[.!?;])[\"'”�
 _CJK = re.compile(f"[{CJK}]")
 _LATIN = re.compile(r"[A-Za-z]{2,}")
 _NORM = re.compile(r"[\W_]+")
-_CODE = re.compile(r"[{}()\[\];=<>]|^ {4}|^\t", re.M)  # code, where repeats and English are normal
+# code, where repeats and English are normal: braces, = < > ;, a call or index (a bracket right after a
+# name: f(x), a[i]), an indented line. Prose keeps its own brackets: "(as noted)", citation marks [1].
+_CODE = re.compile(r"[{};=<>]|\w\((?!\s)|\w\[(?!\d{1,3}\])|^ {4}|^\t", re.M)
 _HOLD = 400  # characters held at most while waiting for a sentence to end
 _TAIL_HELD = 8  # characters always held back, so a copy of what came before is seen before it is sent
 _TAIL = 60 * 8  # text sent that a phrase loop is looked for in
 
 
 def _script(text: str) -> str | None:
-    """ "cjk", "latin" or None (too little text to tell)."""
+    """ "cjk", "latin" or None (too little text to tell, or mixed). A Chinese word is one or two
+    characters: Chinese with a few English terms has at least two characters a Latin word ("cjk");
+    English naming something in Chinese has at least as many words as characters ("latin")."""
     cjk, latin = len(_CJK.findall(text)), len(_LATIN.findall(text))
     if cjk + latin < 3:
         return None
-    return "cjk" if cjk >= latin else "latin"
+    if cjk >= 2 * latin:
+        return "cjk"
+    return "latin" if latin >= cjk else None
 
 
 def _repeat(text: str, size: int) -> int:
