@@ -556,6 +556,24 @@ def test_where_no_list_is_found_the_model_lists_the_calls_and_each_must_be_writt
     assert filled.calls == [{"city": "Paris"}, {"city": "the Rhine valley"}]  # Oslo is not in the request
 
 
+def test_a_value_the_request_says_once_is_every_listed_call_s():
+    # the model lists the calls; the second's unit is made up and left out, and the request's
+    # "in fahrenheit" is both cities'
+    replies = iter(
+        [
+            '{"city": "Paris", "unit": "f"}',
+            '[{"city": "Paris", "unit": "f"}, {"city": "the Rhine valley", "unit": "c"}]',
+        ]
+    )
+
+    def generate(messages, schema):
+        return next(replies), Usage(1, 1), "stop"
+
+    request = "Weather in fahrenheit (f) for Paris this morning or what about the Rhine valley"
+    filled = tooluse.fill(generate, [Message("user", request)], WEATHER)
+    assert filled.calls == [{"city": "Paris", "unit": "f"}, {"city": "the Rhine valley", "unit": "f"}]
+
+
 def test_a_sentence_that_refers_back_takes_the_first_call_s_values():
     lawsuits = {
         "type": "function",

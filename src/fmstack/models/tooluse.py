@@ -561,7 +561,9 @@ def fill(
     if not others and len(kept) < most and not held:
         for args in fill_more(where, most):
             if _another_item(args, kept, required, text, where, replacing=True):
-                add(args)
+                # what the request says once is every item's ("music or theater events … on March
+                # 1st": both on that date), as a list's items take the first call's other values
+                add({**args, **{k: v for k, v in first.items() if k not in args}})
     return Filled(kept, used, problems, grounding=share)
 
 
