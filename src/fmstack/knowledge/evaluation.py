@@ -21,6 +21,7 @@ from typing import Any
 from ..errors import InvalidInput
 from ..evaluation.metrics import wilson
 from .answers import is_cjk
+from .rag import strip_marks
 
 MODES = ("bm25", "dense", "hybrid")
 
@@ -159,7 +160,7 @@ class AnswerScores:
 
     def add(self, q: dict, text: str, answered: bool, sources: list[str], seconds: float) -> None:
         self.seconds += seconds
-        self.in_language += is_cjk(q["question"]) == is_cjk(re.sub(r"\[\d{1,3}\]", "", text))
+        self.in_language += is_cjk(q["question"]) == is_cjk(strip_marks(text))
         if q["relevant"]:
             self.answerable += 1
             self.fact += answered and fact_in(text, q["answers"])
