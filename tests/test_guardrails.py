@@ -493,11 +493,16 @@ def test_opt_in_english_person_names(fm):
         "Oluwaseun",
         "Ngaire",
     ]
+    # ...but not a list whose items are firms: a name inside an item, or an item that owns something
+    assert people("Finalists: Northwind, Acme's Tomasz Wieczorek and Blue Harbor.") == ["Tomasz Wieczorek"]
+    assert people("Oberto: Remember me?\nIrenke: Not again.") == ["Oberto", "Irenke"]  # speakers
     for text in (
         "Please translate the onboarding guide into German and Portuguese by Friday.",
         "The Golden Gate Bridge in San Francisco is closed on Monday for the Marathon.",
         "Microsoft Teams and Google Drive are approved tools at Contoso Ltd.",
         "Version 2.3 of the Python Language Reference was published in March.",
+        "The call raises PoolManagerError when the Session times out.",
+        "We ordered from Kowalski's, Blue Harbor and Green Door.",
     ):
         assert people(text) == [], text
     assert pii.detect("Our accountant, Tomasz Wieczorek, called.") == []  # not among the defaults

