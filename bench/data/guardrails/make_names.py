@@ -123,6 +123,8 @@ TEMPLATES = [
     "{company} was founded by {last}, {last2} and {last3}.",
     "The song was written by {name} and produced by {name2}.",
     "{name}'s novel {work} won the prize.",
+    "We read {name}'s {work} at school.",
+    "Is {last}'s {work} worth reading?",
     "An interview with {name}, the author of {work}.",
     "Tickets for the {name} concert sold out in an hour.",
 ]
