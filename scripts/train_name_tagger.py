@@ -94,7 +94,7 @@ def rows_of(data: list[dict], first: set[str], last: set[str]):
         shape=(len(labels), 1 << N.BITS),
     )
     X.data[:] = 1.0  # a feature that appears twice counts once
-    return X, np.array(labels), np.array(groups)
+    return X, np.array(labels), np.array(groups), ents
 
 
 def main() -> None:
@@ -106,7 +106,7 @@ def main() -> None:
     data = [json.loads(x) for x in open(args.data, encoding="utf-8")]
     # trained with half the locales' lists, so that many names of the sentences are not in them and
     # the model learns the contexts and shapes of names too, not only the lists; shipped with all
-    X, y, groups = rows_of(data, *gazetteers(LOCALES[::2]))
+    X, y, groups, ents = rows_of(data, *gazetteers(LOCALES[::2]))
     first, last = gazetteers()
 
     def fit(rows: np.ndarray) -> N.NameTagger:
@@ -120,11 +120,13 @@ def main() -> None:
     gold_n = 0
     for k in range(FOLDS):
         tagger = fit(np.flatnonzero(groups % FOLDS != k))
-        held = [r for i, r in enumerate(data) if i % FOLDS == k and not r.get("partial")]
-        for r, ents in zip(held, N.entities([r["text"] for r in held]), strict=True):
+        for i in range(k, len(data), FOLDS):
+            r = data[i]
+            if r.get("partial"):
+                continue
             gold = {tuple(s) for s in r["spans"]}
             gold_n += len(gold)
-            for a, e, m in tagger.spans(r["text"], ents):
+            for a, e, m in tagger.spans(r["text"], ents[i]):
                 found.append((m, (a, e) in gold))
     found.sort(reverse=True)
     tp = np.cumsum([ok for _, ok in found])

@@ -115,6 +115,9 @@ def candidates(toks: list[tuple[str, int, int]]) -> list[tuple[int, int]]:
 SENTENCE_END = {".", "!", "?", ":", ";"}
 
 
+_INNER_CAPITAL = regex.compile(r"\p{Ll}\p{Lu}")
+
+
 def _shape(w: str) -> str:
     if re.fullmatch(r"[A-Z]\.", w):
         return "I"  # an initial
@@ -122,7 +125,7 @@ def _shape(w: str) -> str:
         return "H"
     if w.isupper():
         return "A"
-    return "C" if regex.search(r"\p{Ll}\p{Lu}", w) else "X"  # "McKay", "PoolManager": a capital inside
+    return "C" if _INNER_CAPITAL.search(w) else "X"  # "McKay", "PoolManager": a capital inside
 
 
 Entity = tuple[int, int, str]  # start, end, spaCy's label
