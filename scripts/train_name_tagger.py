@@ -7,7 +7,7 @@ see main()), and shipped, those of Faker's 42 other locales written in Latin let
     python scripts/train_name_tagger.py [--data FILE] [--no-save]
 
 Both are deterministic: with the same Faker (the shipped weights: Faker 40.63.0), they rebuild
-names.npz byte for byte, in about 70 s on 2 cores.
+names.npz byte for byte, in about 40 s on 2 cores.
 
 A logistic regression (scikit-learn, training only) over names.features of every candidate span;
 a span is a positive when it is exactly a labelled name. The threshold is set for span precision

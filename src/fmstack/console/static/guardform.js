@@ -3,7 +3,7 @@
 import { h, t, translate } from "./app.js";
 
 const ACTIONS = ["block", "mask", "flag"];
-const PII_TYPES = ["email", "phone", "credit_card", "iban", "cn_id", "us_ssn", "address", "ip_address", "url", "secret", "cn_name", "cn_address"];
+const PII_TYPES = ["email", "phone", "credit_card", "iban", "cn_id", "us_ssn", "address", "ip_address", "url", "secret", "person", "cn_name", "cn_address"];
 const HARM = ["hate", "insults", "sexual", "violence", "misconduct"];
 const STRENGTHS = ["none", "low", "medium", "high"];
 
