@@ -6,6 +6,9 @@ The other training sources hold misconduct almost only as requests ("how do I la
 answer that carries it out ("1. Open accounts in three names …") is what a guardrail on a model's
 output has to catch. The steps are what makes a walkthrough harmful or not; the openings, list styles
 and closings are shared by both labels, so they carry no signal of their own.
+
+Also here: violent words in their everyday senses ("kill a frozen program", "杀毒", "砍价"), asked
+as benign requests, so the violence head reads what is done rather than the verb.
 """
 
 from __future__ import annotations
@@ -589,7 +592,6 @@ def walkthroughs(rng: random.Random, per_goal: int = 6) -> Iterator[tuple[str, s
                 if text not in seen:
                     seen.add(text)
                     yield text, label, lang
-
 
 
 # -- violent words in their everyday senses ("kill a process", "shoot a photo", "杀毒"): benign
