@@ -4,7 +4,6 @@ tool failures as observations, parallel calls."""
 from __future__ import annotations
 
 import threading
-import time
 
 from fmstack.agents import function_tool
 from fmstack.agents.loop import Agent, Limits, parse_react
@@ -85,8 +84,9 @@ def test_parse_react_tolerates_what_small_models_write():
 
 
 def test_parallel_calls_run_at_the_same_time_and_keep_order(fm):
-    active, peak = [0], [0]
-    lock = threading.Lock()
+    # each call waits until all three are running: calls made one after another would break the
+    # barrier (its timeout) and come back as errors, however fast or slow the machine is
+    together = threading.Barrier(3, timeout=20)
 
     def slow(city: str) -> str:
         """Slow lookup.
@@ -94,19 +94,14 @@ def test_parallel_calls_run_at_the_same_time_and_keep_order(fm):
         Args:
             city: The city name
         """
-        with lock:
-            active[0] += 1
-            peak[0] = max(peak[0], active[0])
-        time.sleep(0.2)
-        with lock:
-            active[0] -= 1
+        together.wait()
         return city.upper()
 
     agent = Agent(fm.models.chat(None), [function_tool(slow)], protocol="native")
     calls = [ToolCall(id=f"c{i}", name="slow", arguments=f'{{"city": "c{i}"}}') for i in range(3)]
     calls.append(ToolCall(id="c9", name="nope", arguments="{}"))
     results = agent._run_calls(calls)
-    assert [obs.content for _, obs, _ in results[:3]] == ["C0", "C1", "C2"] and peak[0] == 3
+    assert [obs.content for _, obs, _ in results[:3]] == ["C0", "C1", "C2"]
     assert not results[3][1].ok and "no tool named 'nope'" in results[3][1].content
 
 
