@@ -53,10 +53,24 @@ def test_auto_calls_the_tool_a_request_asks_for_with_its_values(fm):
     assert [(c.name, json.loads(c.arguments)) for c in add.tool_calls] == [("add", {"a": 2, "b": 3})]
     zh = ask(fm, "上海明天会下雨吗？")
     assert [(c.name, json.loads(c.arguments)) for c in zh.tool_calls] == [("get_weather", {"city": "上海"})]
-    # the decision is kept: every tool's similarity, the probability of a call, what was chosen
+    # the decision is kept: every tool's similarity and probability, the threshold, what was chosen
     d = weather.tool_decision
-    assert set(d["similarity"]) == {"get_weather", "add", "send_email"} and d["calls"] == ["get_weather"]
-    assert d["similarity"]["get_weather"] == max(d["similarity"].values()) and d["call_probability"] > 0.5
+    assert set(d["similarity"]) == set(d["scores"]) == {"get_weather", "add", "send_email"}
+    assert d["calls"] == ["get_weather"] and d["similarity"]["get_weather"] == max(d["similarity"].values())
+    assert d["scores"]["get_weather"] == max(d["scores"].values()) == d["call_probability"]
+    assert 0 < d["threshold"] < 1
+
+
+def test_the_shipped_head_turns_away_a_similar_tool_it_is_sure_the_request_does_not_need(fm):
+    embedder = fm.models.chat().embedder()
+    head = tooluse.shipped_decider()
+    assert head is not None and head.fits(embedder, len(embedder.embed(["x"], "query")[0]))
+    joke = tooluse.decide(embedder, [Message("user", "Tell me a joke.")], TOOLS, "auto")
+    # as like a tool as the similarity rule calls (send_email), but the head is sure it is not one
+    assert max(joke.similarity.values()) >= tooluse.THRESHOLD and joke.call_probability < head.veto / 2
+    assert joke.calls == [] and joke.reason == "no tool fits the request"
+    add = tooluse.decide(embedder, [Message("user", "Add 2 and 3.")], TOOLS, "auto")
+    assert add.calls == ["add"] and add.scores["add"] > head.threshold
 
 
 def test_a_request_no_tool_serves_is_answered_directly(fm):

@@ -1306,3 +1306,38 @@ def test_a_number_the_request_labels_with_a_parameter_s_words_wins():
     # an integer parameter does not take a fraction; the model's value stands where it is labelled
     assert labelled({"smooth": 3}, schema, "smoothed at 6.5 mm") == {"smooth": 3}
     assert labelled({"smooth": 6}, schema, fmri)["smooth"] == 6
+
+
+def test_the_trained_head_reads_its_own_embedding_model_and_otherwise_the_similarity_decides(monkeypatch):
+    import numpy as np
+
+    query, tools = np.array([0.6, 0.8]), np.array([[0.6, 0.8], [1.0, 0.0]])
+    features = tooluse.decider_features(query, tools)
+    # cosine, element-wise product, absolute difference, the request itself
+    assert np.allclose(features[1], [0.6, 0.6, 0.0, 0.4, 0.8, 0.6, 0.8])
+    head = tooluse.Decider(np.arange(7, dtype=np.float32) / 10, -0.5, 0.6, "scripted")
+    assert np.allclose(head.probabilities(query, tools), 1 / (1 + np.exp(-(features @ head.weights - 0.5))))
+
+    class Embedder:  # the request is most like send_email (0.95), then add (0.7)
+        def __init__(self, name):
+            self.name = name
+
+        def embed_queries(self, texts):
+            return np.array([[1.0, 0.0]] * len(texts))
+
+        def embed(self, texts, kind):
+            return np.array([[0.95, 0.31] if t.startswith("send") else [0.7, 0.71] for t in texts])
+
+    add = {"type": "function", "function": {"name": "add", "description": "Add two integers."}}
+    email = {"type": "function", "function": {"name": "send_email", "description": "Send an email."}}
+    asked = [Message("user", "Mail Bob")]
+    # a head that favours the vectors' second half: add scores higher, but not up to its threshold
+    leaning = tooluse.Decider(np.array([0, 0, 5, 0, 5, 0, 0], dtype=np.float32), -2.0, 0.9, "scripted")
+    monkeypatch.setattr(tooluse, "shipped_decider", lambda: leaning)
+    # another embedding model: the head does not apply, the similarity threshold decides
+    other = tooluse.decide(Embedder("other"), asked, [add, email], "auto")
+    assert other.calls == ["send_email"] and other.threshold == 0.5
+    kept = tooluse.decide(Embedder("scripted"), asked, [add, email], "auto")
+    assert kept.calls == [] and kept.reason == "no tool fits the request" and kept.threshold == 0.9
+    assert kept.scores["add"] > kept.scores["send_email"] and kept.call_probability == kept.scores["add"]
+    assert tooluse.decide(Embedder("scripted"), asked, [add, email], "required").calls == ["add"]

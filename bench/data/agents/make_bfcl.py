@@ -116,14 +116,10 @@ def convert(whl: zipfile.ZipFile) -> list[dict]:
     return tasks
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("wheel", help="the bfcl-eval wheel (bfcl_eval-*.whl)")
-    ap.add_argument("--out", default="/tmp/fmstack-bfcl")
-    ap.add_argument("--per-category", type=int, default=80, help="English tasks sampled per category")
-    args = ap.parse_args()
-    with zipfile.ZipFile(args.wheel) as whl:
-        tasks = convert(whl)
+def sample(tasks: list[dict], per_category: int = 80) -> list[dict]:
+    """The evaluation set: every Chinese task and a seeded sample of English tasks per category,
+    sorted by category and id. scripts/train_tool_decider.py trains on development-split tasks
+    outside it."""
     rng = random.Random(20)
     chosen = [t for t in tasks if t["lang"] == "zh"]
     for category in CATEGORIES:
@@ -132,10 +128,21 @@ def main() -> None:
         # half BFCL's written set, half its live (user-contributed) queries, where both have enough
         live = [t for t in en if "live_" in t["source"]]
         written = [t for t in en if "live_" not in t["source"]]
-        half = args.per_category // 2
-        take = written[:half] + live[: args.per_category - min(half, len(written))]
-        chosen += take[: args.per_category]
-    chosen.sort(key=lambda t: (t["category"], t["id"]))
+        half = per_category // 2
+        take = written[:half] + live[: per_category - min(half, len(written))]
+        chosen += take[:per_category]
+    return sorted(chosen, key=lambda t: (t["category"], t["id"]))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("wheel", help="the bfcl-eval wheel (bfcl_eval-*.whl)")
+    ap.add_argument("--out", default="/tmp/fmstack-bfcl")
+    ap.add_argument("--per-category", type=int, default=80, help="English tasks sampled per category")
+    args = ap.parse_args()
+    with zipfile.ZipFile(args.wheel) as whl:
+        tasks = convert(whl)
+    chosen = sample(tasks, args.per_category)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     path = out / "bfcl-tasks.jsonl"

@@ -5,15 +5,18 @@ tools by name it picks badly. It is much better at one narrow job — writing a 
 grammar holds to a schema — so a request with `tools` is answered in two stages:
 
 1. decide — the request (the last user message) and each of its clauses are embedded and compared
-   with each tool's name, description and parameters. The best tool for the whole request decides
-   whether to call at all (a calibrated probability: P(call) = sigmoid(SLOPE * (similarity -
-   THRESHOLD)), fitted on the development split of public function-calling data, see
-   bench/data/agents/make_bfcl.py); a clause whose best tool is another one adds that tool (a
-   request for several things). Every tool's similarity is kept in the decision, which the agent
-   trace shows. The model's own label log-probabilities were measured as a signal too and left out:
-   on that split they chose the right one of several tools 41% of the time (embeddings: 93%), told
-   relevant from irrelevant requests at AUC 0.58-0.62 (embeddings: 0.85), and cost 0.4-2.4 s a
-   request on 2 cores (embeddings: tens of milliseconds).
+   with each tool's name, description and parameters. A trained head (models/tool_decider.npz,
+   scripts/train_tool_decider.py: a logistic regression over the two vectors, trained on public
+   function-calling data) gives each tool a probability of being one the request needs; the best
+   tool is called when that probability reaches the head's threshold, or when the tool is at least
+   THRESHOLD like the request and the head does not rule it out (its veto). A clause whose best
+   tool is another one adds that tool (a request for several things). Every tool's similarity and
+   probability are kept in the decision, which the agent trace shows. With another embedding
+   model than the head's, the similarity alone decides (from THRESHOLD). The model's own label
+   log-probabilities were measured as a signal too and left out: on the development split of
+   bench/data/agents/make_bfcl.py they chose the right one of several tools 41% of the time
+   (embeddings: 93%), told relevant from irrelevant requests at AUC 0.58-0.62 (embeddings: 0.85),
+   and cost 0.4-2.4 s a request on 2 cores (embeddings: tens of milliseconds).
 2. fill — for each chosen tool the model writes one arguments object under the tool's
    JSON-schema grammar (it cannot write anything else); the arguments are checked against the
    schema and, if they do not fit, asked for once more with the problems named. Further calls of
@@ -52,6 +55,7 @@ import threading
 import unicodedata
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -64,10 +68,12 @@ from .types import Message, Usage
 
 MAX_CALLS = 4  # calls of one tool in one turn
 
-# Set on the development split of bench/data/agents/make_bfcl.py (README, "Function calling,
-# measured"): P(call) = sigmoid(SLOPE * (best similarity - THRESHOLD)).
+# Without the trained head (another embedding model than the one it was trained on): a tool is
+# called when its similarity to the request reaches THRESHOLD, P(call) = sigmoid(SLOPE * (best
+# similarity - THRESHOLD)), set on the development split of bench/data/agents/make_bfcl.py.
 THRESHOLD = 0.80
 SLOPE = 60.0
+DECIDER = Path(__file__).with_name("tool_decider.npz")  # written by scripts/train_tool_decider.py
 # "auto": a call whose arguments mostly do not come from the conversation is not made; one at least
 # this much from it has its made-up required strings written again from the request
 GROUNDING_FLOOR = 0.5
@@ -101,11 +107,15 @@ class ToolDecision:
     calls: list[str] = field(default_factory=list)
     reason: str = ""
     parts: dict[str, str] = field(default_factory=dict)  # several tools: the part of the request each serves
+    scores: dict[str, float] = field(default_factory=dict)  # each tool's probability of being the one to call
+    threshold: float = 0.5  # the probability from which the best tool is called
 
     def to_dict(self) -> dict[str, Any]:
         out = {
             "similarity": {k: round(v, 4) for k, v in self.similarity.items()},
+            "scores": {k: round(v, 4) for k, v in self.scores.items()},
             "call_probability": round(self.call_probability, 4),
+            "threshold": round(self.threshold, 4),
             "calls": self.calls,
             "reason": self.reason,
         }
@@ -216,6 +226,57 @@ def tool_vectors(embed_model: Any, tools: Sequence[dict]) -> np.ndarray:
     return np.stack([known[t] for t in texts])
 
 
+def decider_features(query: np.ndarray, tools: np.ndarray) -> np.ndarray:
+    """What the trained head reads of a request and each offered tool (one row per tool): their
+    cosine, the element-wise product and absolute difference of the two vectors, and the request's
+    vector itself (what kind of request it is)."""
+    query = np.asarray(query, dtype=np.float32)
+    tools = np.atleast_2d(np.asarray(tools, dtype=np.float32))
+    cosine = (tools @ query)[:, None]
+    asked = np.broadcast_to(query, tools.shape)
+    return np.concatenate([cosine, tools * query, np.abs(tools - query), asked], axis=1)
+
+
+@dataclass(frozen=True)
+class Decider:
+    """A logistic head over `decider_features`: the probability that a tool is one the request
+    needs called. Trained on public function-calling data for one embedding model. A tool is
+    callable from `threshold` up, or from `veto` up where it is at least THRESHOLD like the request
+    (the head turns away the similar tools it finds unlikely; it calls the less similar ones it
+    finds likely)."""
+
+    weights: np.ndarray
+    bias: float
+    threshold: float
+    embedder: str
+    veto: float = 1.0  # above every probability: the head alone decides
+
+    @classmethod
+    def load(cls, path: Path = DECIDER) -> Decider:
+        with np.load(path) as z:
+            veto = float(z["veto"]) if "veto" in z.files else 1.0
+            return cls(
+                z["weights"].astype(np.float32), float(z["bias"]), float(z["threshold"]), str(z["embedder"]), veto
+            )
+
+    def callable(self, probabilities: np.ndarray, similarities: np.ndarray) -> np.ndarray:
+        return (probabilities >= self.threshold) | ((similarities >= THRESHOLD) & (probabilities >= self.veto))
+
+    def fits(self, embed_model: Any, dim: int) -> bool:
+        """Whether the head reads this embedding model's vectors."""
+        return getattr(embed_model, "name", "") == self.embedder and 3 * dim + 1 == len(self.weights)
+
+    def probabilities(self, query: np.ndarray, tools: np.ndarray) -> np.ndarray:
+        margin = decider_features(query, tools) @ self.weights + self.bias
+        return 1.0 / (1.0 + np.exp(-margin))
+
+
+@functools.cache
+def shipped_decider() -> Decider | None:
+    """The head shipped with the package, loaded once (None where the file is missing)."""
+    return Decider.load() if DECIDER.exists() else None
+
+
 def decide(embed_model: Any, messages: Sequence[Message], tools: Sequence[dict], tool_choice: Any) -> ToolDecision:
     """Answer directly, or which tools to call. The request (its last user message) and each of
     its clauses are compared with every tool; the best tool for the whole request decides whether
@@ -225,28 +286,39 @@ def decide(embed_model: Any, messages: Sequence[Message], tools: Sequence[dict],
     request, called = _current_request(messages)
     parts = clauses(request)
     vectors = embed_model.embed_queries([request, *parts]) if request else None
+    head = shipped_decider()
     if vectors is None:
         sims = np.zeros((1, len(names)))
+        probs, cut = np.zeros(len(names)), 0.5
     else:
-        sims = vectors @ tool_vectors(embed_model, tools).T
+        known = tool_vectors(embed_model, tools)
+        sims = vectors @ known.T
+        if head is not None and head.fits(embed_model, known.shape[1]):
+            probs, cut = head.probabilities(vectors[0], known), head.threshold
+            fits = head.callable(probs, sims[0])
+        else:
+            probs, cut = 1 / (1 + np.exp(-SLOPE * (sims[0] - THRESHOLD))), 0.5
+            fits = probs >= cut
     whole = sims[0]
     similarity = {n: float(v) for n, v in zip(names, whole, strict=True)}
-    order = [i for i in np.argsort(-whole) if names[i] not in called or tool_choice == "required"]
+    scores = {n: float(v) for n, v in zip(names, probs, strict=True)}
+    # the likeliest callable tool first, then the likeliest of the others
+    order = [i for i in np.lexsort((-probs, ~fits)) if names[i] not in called or tool_choice == "required"]
     if not order:
-        return ToolDecision(similarity, 0.0, [], "every tool was called for this request")
+        return ToolDecision(similarity, 0.0, [], "every tool was called for this request", scores=scores, threshold=cut)
     best = int(order[0])
-    p_call = float(1 / (1 + np.exp(-SLOPE * (whole[best] - THRESHOLD))))
+    p_call = float(probs[best])
     done = [whole[i] for i, n in enumerate(names) if n in called]
     further = {int(np.argmax(row)) for row in sims[1:] if row.max() >= CLAUSE_THRESHOLD}
     if done and tool_choice == "auto" and whole[best] < max(done) and best not in further:
         # after tool results: a tool the request fits less than what was called, and no part of
         # the request asks for, is not called (a lookup after a booking); the results are answered
-        return ToolDecision(similarity, p_call, [], "the tools called serve the request")
+        return ToolDecision(similarity, p_call, [], "the tools called serve the request", scores=scores, threshold=cut)
     if tool_choice == "required":
         chosen = [names[best]]
         reason = "required"
-    elif p_call < 0.5:
-        return ToolDecision(similarity, p_call, [], "no tool fits the request")
+    elif not fits[best]:
+        return ToolDecision(similarity, p_call, [], "no tool fits the request", scores=scores, threshold=cut)
     else:
         chosen = [names[best]]
         reason = "the best tool fits"
@@ -255,7 +327,7 @@ def decide(embed_model: Any, messages: Sequence[Message], tools: Sequence[dict],
         if row[j] >= CLAUSE_THRESHOLD and names[j] not in chosen and names[j] not in called:
             chosen.append(names[j])
     served = request_parts(request, sims[1:], names, chosen) if len(chosen) > 1 else {}
-    return ToolDecision(similarity, p_call, chosen, reason, served)
+    return ToolDecision(similarity, p_call, chosen, reason, served, scores, cut)
 
 
 def fill_prompt(
