@@ -161,13 +161,14 @@ def main() -> None:
             right.append(tool in r["calls"] if r["calls"] else tool is None)
         return float(np.mean(right))
 
-    vetoes = [1.0, *np.round(np.arange(0.0, threshold, 0.025), 3)]
     veto = VETO
+    by_veto = {v: right_with(v) for v in [1.0, veto, *np.round(np.arange(0.0, threshold, 0.025), 3)]}
+    best_veto = max(by_veto, key=lambda v: by_veto[v])
     model = fit(rows)
     print(
         f"trained in {time.perf_counter() - started:.0f} s; threshold {threshold:.4f}, veto {veto:.3f} "
-        f"(out of fold decided right {right_with(veto):.3f}; the head alone {right_with(1.0):.3f}, "
-        f"the best veto {max(vetoes, key=right_with):.3f} {max(map(right_with, vetoes)):.3f})"
+        f"(out of fold decided right {by_veto[veto]:.3f}; the head alone {by_veto[1.0]:.3f}, "
+        f"the best veto {best_veto:.3f} {by_veto[best_veto]:.3f})"
     )
 
     head = tooluse.Decider(model.coef_[0].astype(np.float32), float(model.intercept_[0]), threshold, "", veto)

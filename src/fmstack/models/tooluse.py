@@ -254,10 +254,11 @@ class Decider:
     @classmethod
     def load(cls, path: Path = DECIDER) -> Decider:
         with np.load(path) as z:
-            veto = float(z["veto"]) if "veto" in z.files else 1.0
-            return cls(
-                z["weights"].astype(np.float32), float(z["bias"]), float(z["threshold"]), str(z["embedder"]), veto
+            weights, bias, threshold, veto = (
+                z["weights"].astype(np.float32),
+                *map(float, (z["bias"], z["threshold"], z["veto"])),
             )
+            return cls(weights, bias, threshold, str(z["embedder"]), veto)
 
     def callable(self, probabilities: np.ndarray, similarities: np.ndarray) -> np.ndarray:
         return (probabilities >= self.threshold) | ((similarities >= THRESHOLD) & (probabilities >= self.veto))
