@@ -444,6 +444,10 @@ def test_agents_page_runs_streams_the_trace_approves_and_replays(page):
         assert page.get_by_test_id("run-title").get_attribute("data-status") != "waiting"
         tool = page.locator("[data-testid=step][data-kind=tool]").first
         assert "create_booking" in tool.inner_text() and '"id": "B-1"' in tool.inner_text()
+        # a model step shows its tool decision: each offered tool's probability and similarity
+        decisions = page.get_by_test_id("decision").all_inner_texts()
+        assert decisions[0] == "Tool decision: create_booking — named by tool_choice"
+        assert any(re.search(r"create_booking \d\.\d\d \(similarity 0\.\d\d\)", d) for d in decisions[1:])
         assert httpx.get(f"{booking}/bookings/B-1").status_code == 200  # the approved call reached the service
         run_url = page.url
         page.reload()  # the run and its trace are stored: the link opens them again

@@ -11,6 +11,16 @@ const TEMPLATE = {
   limits: { max_steps: 6, max_tool_calls: 12, timeout_s: 120 },
 };
 
+// A model step's tool decision: what it called (or that it answered directly) and why, with each
+// tool's probability and similarity, likeliest first.
+function decisionLine(d) {
+  const scores = Object.entries(d.scores || {}).sort((a, b) => b[1] - a[1]).slice(0, 6)
+    .map(([name, p]) => `${name} ${p.toFixed(2)} (${t("agents.similarity")} ${(d.similarity?.[name] ?? 0).toFixed(2)})`);
+  const calls = d.calls?.length ? d.calls.join(", ") : t("agents.no_call");
+  const why = scores.length ? [`${t("agents.threshold")} ${d.threshold}`, ...scores] : [];
+  return h("p", { class: "muted", "data-testid": "decision" }, [`${t("agents.decision")}: ${calls} — ${d.reason}`, ...why].join(" · "));
+}
+
 // One step of a trace as a card: what happened, with its arguments, result, tokens and time.
 function stepCard(step) {
   const label = step.kind === "tool" ? `${t("agents.kind.tool")} · ${step.tool}` : t(`agents.kind.${step.kind}`);
@@ -20,7 +30,8 @@ function stepCard(step) {
     h("div", { class: "row" }, h("strong", {}, `${step.index}. ${label}`), h("span", { class: "grow" }), h("span", { class: "muted" }, meta)),
     step.arguments ? h("pre", { class: "code" }, step.arguments) : "",
     step.content ? h("pre", { class: "code step-content" }, step.content) : "",
-    step.guardrail ? h("p", { class: "muted" }, `${t("agents.guardrail")}: ${step.guardrail.action}`) : "");
+    step.guardrail ? h("p", { class: "muted" }, `${t("agents.guardrail")}: ${step.guardrail.action}`) : "",
+    step.decision ? decisionLine(step.decision) : "");
 }
 
 export async function agentsView(main, [selected, runId]) {
