@@ -259,6 +259,27 @@ def test_several_tools_each_fill_from_their_own_part_of_the_request(fm):
     assert "bob@example.com" in parts["send_email"] and "Oslo" not in parts["send_email"]
 
 
+def test_options_a_request_lists_are_a_call_each_and_a_state_is_its_city_s(fm):
+    events = fn(
+        "find_events",
+        "Find cultural events in a city.",
+        {
+            "event_type": {
+                "type": "string",
+                "enum": ["Music", "Theater", "Sports"],
+                "description": "The kind of event",
+            },
+            "city": {"type": "string", "description": "The city"},
+        },
+        ["event_type", "city"],
+    )
+    res = ask(fm, "Find any music concerts or theater plays happening in Chicago.", tools=[events])
+    assert sorted(json.loads(c.arguments)["event_type"] for c in res.tool_calls) == ["Music", "Theater"]
+    # a state after a city says where the city is: one call, not one for the state
+    weather = ask(fm, "What's the weather in Austin, Texas?", tools=[WEATHER])
+    assert [json.loads(c.arguments)["city"] for c in weather.tool_calls] in (["Austin"], ["Austin, Texas"])
+
+
 def test_required_named_and_none(fm):
     forced = ask(fm, "Tell me a joke.", choice="required")
     assert len(forced.tool_calls) >= 1 and forced.finish_reason == "tool_calls"

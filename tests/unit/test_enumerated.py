@@ -29,6 +29,9 @@ from fmstack.models.enumerated import siblings
         (1000, "at sea levels of 0 meters and 1000 meters", [0]),
         (20, "Set timers for 20, 15 and 10 minutes", [15, 10]),
         ("北京", "北京、上海和广州的天气怎么样？", ["上海", "广州"]),
+        # a state or country after a place says where it is: not a further item
+        ("Austin", "Find hotels in Austin, Texas and Dallas, Texas.", ["Dallas"]),
+        ("France", "Compare France, Germany and Spain.", ["Germany", "Spain"]),  # countries listed
     ],
 )
 def test_a_value_s_list_gives_its_other_items(value, request_text, others):
@@ -44,6 +47,8 @@ def test_a_value_s_list_gives_its_other_items(value, request_text, others):
         ("New York", "Fly London to New York and Paris to Rome"),  # Paris stands where London does
         ("Italian", "Find an Italian restaurant in Boston and book a table"),
         ("Oslo", "Weather in Oslo"),
+        ("San Francisco", "A house in San Francisco, California, built in 1985"),
+        ("Lyon", "What is the weather in Lyon, France?"),
         ("Tromsø", "Weather in Oslo and Bergen"),  # not in the request at all
     ],
 )

@@ -1341,3 +1341,17 @@ def test_the_trained_head_reads_its_own_embedding_model_and_otherwise_the_simila
     assert kept.calls == [] and kept.reason == "no tool fits the request" and kept.threshold == 0.9
     assert kept.scores["add"] > kept.scores["send_email"] and kept.call_probability == kept.scores["add"]
     assert tooluse.decide(Embedder("scripted"), asked, [add, email], "required").calls == ["add"]
+
+
+def test_an_enum_parameter_s_options_listed_together_are_one_call_each():
+    kinds = {"type": "string", "enum": ["Music", "Theater", "Sports"]}
+    request = "Find any music concerts or theater plays happening in Los Angeles on March 10th"
+    assert tooluse._listed_options("Music", kinds, request) == ["Theater"]
+    assert tooluse._listed_options("Theater", kinds, "music, theater and sports events") == ["Music", "Sports"]
+    # options written apart, not as a list: one call
+    assert tooluse._listed_options("Music", kinds, "Find music events. I never go to the theater.") == []
+    assert tooluse._listed_options("Music", {"type": "string"}, request) == []  # not an enum
+    calls, _ = tooluse._listed(
+        {"event_type": "Music", "city": "Los Angeles"}, {"event_type", "city"}, request, {"event_type": kinds}
+    )
+    assert calls == [{"event_type": "Theater", "city": "Los Angeles"}]

@@ -603,7 +603,7 @@ def fill(
         return [_from_request(_without_invented(args, required, text, props), schema, request, name) for args in more]
 
     # one more call for each further item of a list a value stands in ("Paris and Bordeaux")
-    others, held = _listed(first, required, where)
+    others, held = _listed(first, required, where, props)
     for other in others:
         add(_from_request(other, schema, request, name))
     # a request in several sentences may ask for one call in each ("First, book the Sheraton …
@@ -624,7 +624,7 @@ def fill(
                 args, kept, required, text, sentence, replacing=True
             ):
                 add(args)
-                for other in _listed(args, required, sentence)[0]:
+                for other in _listed(args, required, sentence, props)[0]:
                     add(_from_request(other, schema, request, name))
     # no list found where the request enumerates more than the calls so far (the sentences may
     # have found some: "…, the third has a radius of 15m, and the fourth 20m"): the model lists the
@@ -684,12 +684,45 @@ _SENTENCES = re.compile(
 )
 
 
-def _listed(args: dict, required: set[str], text: str) -> tuple[list[dict], bool]:
+_LIST_GAP = re.compile(
+    r"^(?:[\s,、，]|\w+(?=\s)){0,8}?(?:,|、|，|\band\b|\bor\b|和|或者?|及)(?:[\s,]|\w+(?=\s)){0,6}$", re.I
+)
+
+
+def _listed_options(value: str, prop: Any, text: str) -> list[str]:
+    """The other options of an enum parameter the request lists with the chosen one, each written
+    as a word, a few words apart with "and", "or" or a comma between ("music concerts or theater
+    plays": Music, Theater)."""
+    values = prop.get("enum") if isinstance(prop, dict) else None
+    if not isinstance(values, list) or value not in values or not all(isinstance(v, str) for v in values):
+        return []
+    folded = text.casefold()
+    at = {}
+    for option in values:
+        word = option.replace("_", " ").casefold()
+        if len(word) >= 3 and word not in _EDGE_WORDS:
+            if m := re.search(rf"(?<!\w){re.escape(word)}(?!\w)", folded):
+                at[option] = m
+    if value not in at:
+        return []
+    chain = sorted(at.items(), key=lambda kv: kv[1].start())
+    groups: list[list[str]] = [[chain[0][0]]]
+    for (_, a), (option, b) in itertools.pairwise(chain):
+        if _LIST_GAP.match(folded[a.end() : b.start()]):
+            groups[-1].append(option)
+        else:
+            groups.append([option])
+    return next([o for o in g if o != value] for g in groups if value in g)
+
+
+def _listed(args: dict, required: set[str], text: str, schema_props: dict | None = None) -> tuple[list[dict], bool]:
     """The calls a list in the request asks for beyond `args`: each required value (any value, for a
     tool with none required) that is an item of a list in `text`, replaced by the list's other
-    items; with two such values, every pairing (capped at MAX_CALLS). And whether the call holds
-    a list's items already ("the GCD of 12 and 18": one call)."""
+    items; with two such values, every pairing (capped at MAX_CALLS). An enum value (`schema_props`:
+    the tool's parameters) stands in a list of the options the request writes together with it.
+    And whether the call holds a list's items already ("the GCD of 12 and 18": one call)."""
     held = False
+    schema_props = schema_props or {}
     options: list[list[tuple[str, Any]]] = []
     given = {_folded(v) for v in args.values() if isinstance(v, str)}
     folded = _folded(text)
@@ -702,6 +735,8 @@ def _listed(args: dict, required: set[str], text: str) -> tuple[list[dict], bool
                 held = True  # "the GCD of 12 and 18": both are this call's already
                 continue
             options.append([(key, v) for v in found])
+        elif isinstance(value, str) and (others := _listed_options(value, schema_props.get(key), text)):
+            options.append([(key, v) for v in others])  # "music concerts or theater plays": Music, Theater
         elif isinstance(value, str) and value.strip():
             core = value if _folded(value) in folded else value.partition(",")[0].strip()
             if not core or _folded(core) not in folded:
