@@ -337,6 +337,11 @@ def test_a_copied_string_takes_the_request_s_own_spelling_and_ends_where_the_cop
     assert tooluse.as_written("The text does not define it, so I cannot answer", request).endswith("answer")
     args = tooluse._from_request({"q": "plasma_membrane"}, {"properties": {"q": {"type": "string"}}}, request)
     assert args == {"q": "Plasma membrane"}
+    # a stutter before a copied name
+    assert tooluse.as_written("B Beijing", "What's the weather in Beijing?") == "Beijing"
+    assert tooluse.as_written("San San Francisco", "Hotels in San Francisco") == "San Francisco"
+    assert tooluse.as_written("B Boston", "Flights from Beijing to Boston") == "Boston"
+    assert tooluse.as_written("Bay Beijing", "What's the weather in Beijing?") == "Bay Beijing"  # not a stutter
 
 
 def test_a_copied_path_or_address_keeps_the_root_the_request_writes():

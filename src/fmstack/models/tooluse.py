@@ -1881,8 +1881,8 @@ def _email_of(value: str, request: str) -> str | None:
 def as_written(value: str, request: str) -> str:
     """A string the model copied from the request, as the request writes it: "plasma_membrane" for
     the request's "plasma membrane", "Bob@example.com" for "bob@example.com", the whole address
-    for its domain ("example.com"); and a copy that ran on, repeating itself, cut where the copy
-    ends ("…cannot answer this question. The text does not define" -> "…cannot answer this
+    for its domain ("example.com"), "Beijing" for the stuttered "B Beijing"; and a copy that ran on,
+    repeating itself, cut where the copy ends ("…cannot answer this question. The text does not define" -> "…cannot answer this
     question.")."""
     folded = request.casefold()
     if value and (address := _email_of(value, request)) is not None:
@@ -1896,6 +1896,9 @@ def as_written(value: str, request: str) -> str:
         return rooted
     if not value or value.casefold() in folded:
         return value
+    start, _, rest = value.partition(" ")
+    if rest and rest.casefold().startswith(start.casefold()) and rest.casefold() in folded:
+        return as_written(rest, request)  # a stutter: "B Beijing", "San San Francisco"
     spaced = value.replace("_", " ").casefold()
     if spaced.strip() and (at := folded.find(spaced)) >= 0:
         return request[at : at + len(spaced)]
