@@ -1882,8 +1882,7 @@ def as_written(value: str, request: str) -> str:
     """A string the model copied from the request, as the request writes it: "plasma_membrane" for
     the request's "plasma membrane", "Bob@example.com" for "bob@example.com", the whole address
     for its domain ("example.com"), "Beijing" for the stuttered "B Beijing"; and a copy that ran on,
-    repeating itself, cut where the copy ends, and a runaway the grammar cut off to the request's
-    words it began with ("SONY_2022_2023_2023…" -> "SONY") ("…cannot answer this question. The text does not define" -> "…cannot answer this
+    repeating itself, cut where the copy ends ("…cannot answer this question. The text does not define" -> "…cannot answer this
     question.")."""
     folded = request.casefold()
     if value and (address := _email_of(value, request)) is not None:
@@ -1907,11 +1906,6 @@ def as_written(value: str, request: str) -> str:
         head, rest = value[:cut].strip(), value[cut:].strip()
         if len(head) >= 12 and head.casefold() in folded and rest and _repeating(rest, head):
             return head
-    if len(value) >= MAX_STRING:  # a runaway the grammar cut: the words it began with that the request writes
-        for m in sorted(re.finditer(r"[^\W_](?=[\W_])", value), key=lambda m: -m.end()):
-            head = value[: m.end()]
-            if len(head) >= 2 and re.search(rf"(?<![^\W_]){re.escape(head)}(?![^\W_])", request, re.I):
-                return as_written(head, request)
     return value
 
 
